@@ -1,0 +1,1 @@
+namespace Parley.Server; public static class P { public static void Main() {} }
