@@ -1,1 +1,4 @@
-namespace Parley.Server; public static class P { public static void Main() {} }
+using Parley.Server;
+
+var app = ParleyApp.Build(args);
+await app.RunAsync();

@@ -1,0 +1,170 @@
+using Parley.Server.Common;
+using Parley.Server.Storage;
+
+namespace Parley.Server.Auth;
+
+public static class AuthApi
+{
+    private const string WrongCredentials = "Incorrect email or password.";
+    private const string WrongPhoneCredentials = "Incorrect phone number or password.";
+    private const string BadCode = "The code is wrong or has expired.";
+
+    public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/auth").WithTags("Auth").AllowAnonymous();
+        group.MapPost("/register", Register);
+        group.MapPost("/login", Login);
+        group.MapPost("/refresh", Refresh);
+        group.MapPost("/logout", Logout);
+        group.MapPost("/sign-up", PhoneSignUp);
+        group.MapPost("/account-confirmation", ConfirmPhone);
+        group.MapPost("/sign-in", PhoneSignIn);
+        group.MapPost("/forgot-password", ForgotPassword);
+        group.MapPost("/reset-password", ResetPassword);
+        routes.MapGet("/.well-known/jwks.json", (TokenService tokens) => TypedResults.Json(tokens.Jwks())).WithTags("Auth").AllowAnonymous();
+        return routes;
+    }
+
+    private static async Task<IResult> Register(RegisterRequest body, AuthService auth, AuthThrottle throttle, HttpContext http)
+    {
+        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        var error = Validation.Email(body.Email) ?? PasswordPolicy.Check(body.Password) ?? Validation.Text(body.Name, "name", Validation.MaxNameLength, required: true);
+        if (error is not null) return ApiError.BadRequest(error);
+        var user = await auth.CreateUserAsync(body.Email, null, body.Password!, body.Name!, confirmed: true);
+        if (user is null) return ApiError.Conflict("An account with this email already exists.");
+        return TypedResults.Json(new RegisterResponse(user.Id, user.Email!, user.Name), AppJson.Options, statusCode: StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> Login(LoginRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
+    {
+        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        if (string.IsNullOrWhiteSpace(body.Email)) return ApiError.BadRequest("email is required.");
+        if (string.IsNullOrEmpty(body.Password)) return ApiError.BadRequest("password is required.");
+        var email = Validation.NormalizeEmail(body.Email);
+        if (!throttle.TryAccount(email, out wait)) return ApiError.TooManyRequests(wait);
+        var user = await auth.CheckPasswordAsync(await store.FindUserByEmailAsync(email), body.Password);
+        if (user is null) return ApiError.Unauthorized(WrongCredentials);
+        return TypedResults.Json(await auth.IssueSessionAsync(user), AppJson.Options);
+    }
+
+    private static async Task<IResult> Refresh(RefreshRequest body, AuthService auth, AuthThrottle throttle, HttpContext http)
+    {
+        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        if (string.IsNullOrWhiteSpace(body.RefreshToken)) return ApiError.BadRequest("refreshToken is required.");
+        var (outcome, response) = await auth.RefreshAsync(body.RefreshToken);
+        return outcome switch
+        {
+            RefreshOutcome.Rotated => TypedResults.Json(response!, AppJson.Options),
+            RefreshOutcome.Reused => ApiError.Unauthorized("This refresh token was already used; every session it belonged to is now signed out."),
+            _ => ApiError.Unauthorized("The refresh token is invalid or expired."),
+        };
+    }
+
+    private static async Task<IResult> Logout(RefreshRequest body, AuthService auth)
+    {
+        if (string.IsNullOrWhiteSpace(body.RefreshToken)) return ApiError.BadRequest("refreshToken is required.");
+        await auth.LogoutAsync(body.RefreshToken);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> PhoneSignUp(PhoneSignUpRequest body, AuthService auth, AuthThrottle throttle, HttpContext http)
+    {
+        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        var error = Validation.Phone(body.PhoneNumber) ?? PasswordPolicy.Check(body.Password) ?? Validation.Text(body.Name, "name", Validation.MaxNameLength, required: true);
+        if (error is not null) return ApiError.BadRequest(error);
+        var user = await auth.CreateUserAsync(null, body.PhoneNumber, body.Password!, body.Name!, confirmed: false);
+        if (user is null) return ApiError.Conflict("An account with this phone number already exists.");
+        await auth.SendCodeAsync(user, AuthService.ConfirmPurpose, user.PhoneNumber!);
+        return TypedResults.Json(new SignUpResponse(user.Id, true), AppJson.Options, statusCode: StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> ConfirmPhone(PhoneConfirmRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
+    {
+        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        var error = Validation.Phone(body.PhoneNumber) ?? (string.IsNullOrWhiteSpace(body.Code) ? "code is required." : null);
+        if (error is not null) return ApiError.BadRequest(error);
+        var phone = body.PhoneNumber!.Trim();
+        if (!throttle.TryAccount(phone, out wait)) return ApiError.TooManyRequests(wait);
+        var user = await store.FindUserByPhoneAsync(phone);
+        if (user is null) return ApiError.BadRequest(BadCode);
+        if (user.Confirmed) return TypedResults.Json(new { confirmed = true }, AppJson.Options);
+        return await auth.CheckCodeAsync(user, AuthService.ConfirmPurpose, body.Code!) switch
+        {
+            CodeCheck.Accepted => await Confirmed(store, user),
+            CodeCheck.TooManyAttempts => ApiError.TooManyRequests(TimeSpan.FromMinutes(10), "Too many wrong codes; ask for a new one."),
+            _ => ApiError.BadRequest(BadCode),
+        };
+
+        static async Task<IResult> Confirmed(IParleyStore store, UserRecord user)
+        {
+            await store.ConfirmUserAsync(user.Id);
+            return TypedResults.Json(new { confirmed = true }, AppJson.Options);
+        }
+    }
+
+    private static async Task<IResult> PhoneSignIn(PhoneSignInRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
+    {
+        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        if (string.IsNullOrWhiteSpace(body.PhoneNumber)) return ApiError.BadRequest("phoneNumber is required.");
+        if (string.IsNullOrEmpty(body.Password)) return ApiError.BadRequest("password is required.");
+        var phone = body.PhoneNumber.Trim();
+        if (!throttle.TryAccount(phone, out wait)) return ApiError.TooManyRequests(wait);
+        var user = await auth.CheckPasswordAsync(await store.FindUserByPhoneAsync(phone), body.Password);
+        if (user is null) return ApiError.Unauthorized(WrongPhoneCredentials);
+        if (!user.Confirmed) return ApiError.Forbidden("Confirm your phone number first: send the code to /auth/account-confirmation.");
+        return TypedResults.Json(await auth.IssueSessionAsync(user), AppJson.Options);
+    }
+
+    private static async Task<IResult> ForgotPassword(ForgotPasswordRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
+    {
+        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        var (user, destination, error) = await FindByEmailOrPhone(store, body.Email, body.PhoneNumber);
+        if (error is not null) return ApiError.BadRequest(error);
+        // Answer the same whether or not the account exists, and cap codes per account.
+        if (user is not null && throttle.TryAccount("reset:" + destination, out _))
+        {
+            await auth.SendCodeAsync(user, AuthService.ResetPurpose, destination!);
+        }
+        return TypedResults.Json(new { message = "If the account exists, a code has been sent." }, AppJson.Options, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> ResetPassword(ResetPasswordRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
+    {
+        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        var (user, destination, error) = await FindByEmailOrPhone(store, body.Email, body.PhoneNumber);
+        error ??= string.IsNullOrWhiteSpace(body.Code) ? "code is required." : PasswordPolicy.Check(body.NewPassword, "newPassword");
+        if (error is not null) return ApiError.BadRequest(error);
+        if (!throttle.TryAccount("code:" + destination, out wait)) return ApiError.TooManyRequests(wait);
+        if (user is null) return ApiError.BadRequest(BadCode);
+        return await auth.CheckCodeAsync(user, AuthService.ResetPurpose, body.Code!) switch
+        {
+            CodeCheck.Accepted => await Reset(auth, user, body.NewPassword!),
+            CodeCheck.TooManyAttempts => ApiError.TooManyRequests(TimeSpan.FromMinutes(10), "Too many wrong codes; ask for a new one."),
+            _ => ApiError.BadRequest(BadCode),
+        };
+
+        static async Task<IResult> Reset(AuthService auth, UserRecord user, string password)
+        {
+            await auth.ResetPasswordAsync(user, password);
+            return TypedResults.NoContent();
+        }
+    }
+
+    private static async Task<(UserRecord? User, string? Destination, string? Error)> FindByEmailOrPhone(IParleyStore store, string? email, string? phone)
+    {
+        if (!string.IsNullOrWhiteSpace(email))
+        {
+            var error = Validation.Email(email);
+            if (error is not null) return (null, null, error);
+            var normalized = Validation.NormalizeEmail(email);
+            return (await store.FindUserByEmailAsync(normalized), normalized, null);
+        }
+        if (!string.IsNullOrWhiteSpace(phone))
+        {
+            var error = Validation.Phone(phone);
+            if (error is not null) return (null, null, error);
+            return (await store.FindUserByPhoneAsync(phone.Trim()), phone.Trim(), null);
+        }
+        return (null, null, "email or phoneNumber is required.");
+    }
+}

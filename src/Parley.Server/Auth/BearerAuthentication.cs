@@ -1,0 +1,62 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using Parley.Server.Common;
+
+namespace Parley.Server.Auth;
+
+/// <summary>Authenticates <c>Authorization: Bearer {accessToken}</c>, or on the WebSocket path
+/// the <c>token</c> query parameter (browsers cannot set headers on a WebSocket).</summary>
+public sealed class BearerAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, TokenService tokens)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Bearer";
+    private const string FailureKey = "parley.auth.failure";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var token = TokenFrom(Request);
+        if (token is null) return Task.FromResult(AuthenticateResult.NoResult());
+        var userId = tokens.ValidateAccessToken(token, out var failure);
+        if (userId is null)
+        {
+            Context.Items[FailureKey] = failure;
+            return Task.FromResult(AuthenticateResult.Fail(failure));
+        }
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, userId)], SchemeName);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+    }
+
+    public static string? TokenFrom(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return header["Bearer ".Length..].Trim();
+        }
+        if (request.Path.StartsWithSegments("/ws") && request.Query.TryGetValue("token", out var query) && query.Count == 1)
+        {
+            return query[0];
+        }
+        return null;
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.Headers.WWWAuthenticate = "Bearer";
+        var message = Context.Items[FailureKey] as string ?? "Authentication required: send Authorization: Bearer {accessToken}.";
+        return ApiError.WriteAsync(Context, StatusCodes.Status401Unauthorized, message);
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        ApiError.WriteAsync(Context, StatusCodes.Status403Forbidden, "You are not allowed to do this.");
+}
+
+public static class CurrentUser
+{
+    /// <summary>The authenticated user's id (only call behind RequireAuthorization).</summary>
+    public static string UserId(this ClaimsPrincipal user) =>
+        user.FindFirstValue(ClaimTypes.NameIdentifier) ?? throw new InvalidOperationException("No authenticated user.");
+}

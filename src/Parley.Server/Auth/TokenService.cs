@@ -1,0 +1,160 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Parley.Server.Configuration;
+using Parley.Server.Storage;
+
+namespace Parley.Server.Auth;
+
+/// <summary>
+/// Issues and checks JWTs signed with ES256 (ECDSA P-256). The private key is created on first
+/// start and kept in the store, so restarts and every node of a cluster sign and verify alike.
+/// Verification pins the algorithm: the header must say ES256 and name our key; anything else
+/// (alg "none", HS256 keyed with the public key, a foreign kid) is refused before any crypto.
+/// </summary>
+public sealed class TokenService(IParleyStore store, IOptions<ParleyOptions> options, TimeProvider clock)
+{
+    private static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
+    private const string Algorithm = "ES256";
+
+    private ECDsa? _key;
+    private string _keyId = "";
+    private byte[] _headerPrefix = [];
+
+    public async Task InitializeAsync()
+    {
+        var candidate = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var record = await store.GetOrAddSigningKeyAsync(new SigningKeyRecord(
+            Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)),
+            Convert.ToBase64String(candidate.ExportPkcs8PrivateKey()),
+            clock.GetUtcNow().ToUnixTimeMilliseconds()));
+        var key = ECDsa.Create();
+        key.ImportPkcs8PrivateKey(Convert.FromBase64String(record.PrivateKeyPkcs8), out _);
+        _keyId = record.KeyId;
+        _headerPrefix = Encoding.ASCII.GetBytes(Base64Url.EncodeToString(
+            JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["alg"] = Algorithm, ["typ"] = "JWT", ["kid"] = _keyId })) + ".");
+        _key = key;
+    }
+
+    private ECDsa Key => _key ?? throw new InvalidOperationException("TokenService is not initialized.");
+
+    public int AccessTokenSeconds => options.Value.Auth.AccessTokenMinutes * 60;
+
+    public string CreateAccessToken(string userId)
+    {
+        var now = clock.GetUtcNow().ToUnixTimeSeconds();
+        return Sign(writer =>
+        {
+            writer.WriteString("sub", userId);
+            writer.WriteString("token_use", "access");
+            writer.WriteString("jti", Guid.NewGuid().ToString("N"));
+            WriteStandardClaims(writer, now);
+        });
+    }
+
+    public string CreateIdToken(UserRecord user)
+    {
+        var now = clock.GetUtcNow().ToUnixTimeSeconds();
+        return Sign(writer =>
+        {
+            writer.WriteString("sub", user.Id);
+            writer.WriteString("token_use", "id");
+            writer.WriteString("name", user.Name);
+            if (user.Email is not null) writer.WriteString("email", user.Email);
+            if (user.PhoneNumber is not null) writer.WriteString("phone_number", user.PhoneNumber);
+            WriteStandardClaims(writer, now);
+        });
+    }
+
+    private void WriteStandardClaims(Utf8JsonWriter writer, long now)
+    {
+        writer.WriteString("iss", options.Value.Auth.Issuer);
+        writer.WriteString("aud", options.Value.Auth.Audience);
+        writer.WriteNumber("iat", now);
+        writer.WriteNumber("nbf", now);
+        writer.WriteNumber("exp", now + AccessTokenSeconds);
+    }
+
+    private string Sign(Action<Utf8JsonWriter> writeClaims)
+    {
+        var payload = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(payload))
+        {
+            writer.WriteStartObject();
+            writeClaims(writer);
+            writer.WriteEndObject();
+        }
+        var signingInput = new List<byte>(_headerPrefix);
+        signingInput.AddRange(Encoding.ASCII.GetBytes(Base64Url.EncodeToString(payload.ToArray())));
+        var bytes = signingInput.ToArray();
+        var signature = Key.SignData(bytes, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        return Encoding.ASCII.GetString(bytes) + "." + Base64Url.EncodeToString(signature);
+    }
+
+    /// <summary>The user id of a valid access token, or null with the reason.</summary>
+    public string? ValidateAccessToken(string token, out string failure)
+    {
+        failure = "The access token is invalid.";
+        var parts = token.Split('.');
+        if (parts.Length != 3 || token.Length > 4096) return null;
+        try
+        {
+            using var header = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[0]));
+            if (!header.RootElement.TryGetProperty("alg", out var alg) || alg.ValueKind != JsonValueKind.String || alg.GetString() != Algorithm ||
+                !header.RootElement.TryGetProperty("kid", out var kid) || kid.ValueKind != JsonValueKind.String || kid.GetString() != _keyId)
+            {
+                return null;
+            }
+            var signature = Base64Url.DecodeFromChars(parts[2]);
+            var signed = Encoding.ASCII.GetBytes(token.AsSpan(0, parts[0].Length + 1 + parts[1].Length).ToString());
+            if (signature.Length != 64 || !Key.VerifyData(signed, signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation))
+            {
+                return null;
+            }
+            using var payload = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[1]));
+            var claims = payload.RootElement;
+            var now = clock.GetUtcNow();
+            if (ClaimString(claims, "iss") != options.Value.Auth.Issuer || ClaimString(claims, "aud") != options.Value.Auth.Audience ||
+                ClaimString(claims, "token_use") != "access")
+            {
+                return null;
+            }
+            if (!claims.TryGetProperty("exp", out var exp) || !exp.TryGetInt64(out var expSeconds) ||
+                DateTimeOffset.FromUnixTimeSeconds(expSeconds) + ClockSkew < now)
+            {
+                failure = "The access token has expired.";
+                return null;
+            }
+            if (claims.TryGetProperty("nbf", out var nbf) && nbf.TryGetInt64(out var nbfSeconds) &&
+                DateTimeOffset.FromUnixTimeSeconds(nbfSeconds) - ClockSkew > now)
+            {
+                return null;
+            }
+            var sub = ClaimString(claims, "sub");
+            return string.IsNullOrEmpty(sub) ? null : sub;
+        }
+        catch (Exception ex) when (ex is FormatException or JsonException or CryptographicException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    private static string? ClaimString(JsonElement claims, string name) =>
+        claims.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    /// <summary>The public key as a JSON Web Key Set.</summary>
+    public object Jwks()
+    {
+        var p = Key.ExportParameters(false);
+        return new
+        {
+            keys = new[]
+            {
+                new { kty = "EC", crv = "P-256", use = "sig", alg = Algorithm, kid = _keyId,
+                      x = Base64Url.EncodeToString(p.Q.X!), y = Base64Url.EncodeToString(p.Q.Y!) },
+            },
+        };
+    }
+}

@@ -1,0 +1,44 @@
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace Parley.Server.Common;
+
+/// <summary>Turns every failure into an <c>{"error"}</c> body: bad requests the framework rejects
+/// (malformed JSON, oversized bodies), empty error statuses (unknown routes, wrong method or content
+/// type) and unexpected exceptions, which are logged and never shown to the client.</summary>
+public static class ErrorHandling
+{
+    public static IApplicationBuilder UseApiErrors(this IApplicationBuilder app)
+    {
+        app.UseExceptionHandler(errorApp => errorApp.Run(async context =>
+        {
+            var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+            var (status, message) = error switch
+            {
+                BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
+                    (StatusCodes.Status413PayloadTooLarge, "The request body is too large."),
+                BadHttpRequestException bad when bad.InnerException is System.Text.Json.JsonException || bad.Message.Contains("JSON", StringComparison.Ordinal) =>
+                    (StatusCodes.Status400BadRequest, "The request body is not valid JSON for this endpoint."),
+                BadHttpRequestException bad => (bad.StatusCode, bad.Message),
+                _ => (StatusCodes.Status500InternalServerError, "Something went wrong on the server."),
+            };
+            await ApiError.WriteAsync(context, status, message);
+        }));
+        app.UseStatusCodePages(async statusContext =>
+        {
+            var context = statusContext.HttpContext;
+            var message = context.Response.StatusCode switch
+            {
+                StatusCodes.Status404NotFound => "No such resource.",
+                StatusCodes.Status405MethodNotAllowed => "This method is not allowed on this resource.",
+                StatusCodes.Status415UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
+                StatusCodes.Status401Unauthorized => "Authentication required: send Authorization: Bearer {accessToken}.",
+                StatusCodes.Status403Forbidden => "You are not allowed to do this.",
+                StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
+                StatusCodes.Status429TooManyRequests => "Too many requests; try again later.",
+                var code => $"The request failed with status {code}.",
+            };
+            await context.Response.WriteAsJsonAsync(new ErrorBody(message), AppJson.Options);
+        });
+        return app;
+    }
+}

@@ -1,0 +1,29 @@
+using System.Diagnostics;
+
+namespace Parley.Server.Common;
+
+/// <summary>One structured line per request: method, path (never the query string, which may
+/// hold a token), status and duration.</summary>
+public static partial class RequestLogging
+{
+    public static IApplicationBuilder UseRequestLogging(this IApplicationBuilder app)
+    {
+        var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Parley.Requests");
+        return app.Use(async (context, next) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                Request(logger, context.Request.Method, context.Request.Path.Value ?? "/", context.Response.StatusCode, elapsed);
+            }
+        });
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "{Method} {Path} {Status} {ElapsedMs:0.0}ms")]
+    private static partial void Request(ILogger logger, string method, string path, int status, double elapsedMs);
+}

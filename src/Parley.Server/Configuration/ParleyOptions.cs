@@ -1,0 +1,70 @@
+namespace Parley.Server.Configuration;
+
+/// <summary>All of Parley's settings, bound from the "Parley" configuration section
+/// (appsettings.json, or environment variables such as <c>Parley__DataDirectory</c>).</summary>
+public sealed class ParleyOptions
+{
+    public const string Section = "Parley";
+
+    /// <summary>Where the SQLite database lives.</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>Identifies this node in a cluster; defaults to a random id per process.</summary>
+    public string? NodeId { get; set; }
+
+    public AuthOptions Auth { get; set; } = new();
+    public StorageOptions Storage { get; set; } = new();
+    public LimitOptions Limits { get; set; } = new();
+    public RealtimeOptions Realtime { get; set; } = new();
+}
+
+public sealed class AuthOptions
+{
+    /// <summary>PBKDF2-HMAC-SHA256 iterations for new hashes (OWASP 2023: 600,000). Existing
+    /// hashes keep the count they were made with, so lowering or raising it never locks anyone out.</summary>
+    public int PasswordIterations { get; set; } = 600_000;
+    public string Issuer { get; set; } = "parley";
+    public string Audience { get; set; } = "parley-clients";
+    public int AccessTokenMinutes { get; set; } = 60;
+    public int RefreshTokenDays { get; set; } = 30;
+    /// <summary>Register/login/refresh attempts allowed per client IP per minute.</summary>
+    public int AttemptsPerIpPerMinute { get; set; } = 30;
+    /// <summary>Login attempts allowed per account (email or phone) per 15 minutes.</summary>
+    public int AttemptsPerAccountPer15Minutes { get; set; } = 10;
+    public int CodeMinutes { get; set; } = 10;
+    public int CodeAttempts { get; set; } = 5;
+}
+
+public sealed class StorageOptions
+{
+    /// <summary><c>Sqlite</c> (default) or <c>Postgres</c>.</summary>
+    public string Provider { get; set; } = "Sqlite";
+    /// <summary>SQLite: <c>Normal</c> survives a process kill (the default); <c>Full</c> fsyncs every commit
+    /// and also survives a power cut.</summary>
+    public string Synchronous { get; set; } = "Normal";
+    public string? ConnectionString { get; set; }
+}
+
+public sealed class LimitOptions
+{
+    public int MaxJsonBodyBytes { get; set; } = 64 * 1024;
+    public int MaxMessageChars { get; set; } = 4096;
+    public int MaxMediaBytes { get; set; } = 16 * 1024 * 1024;
+    /// <summary>Messages a user may send per second (all devices together), with a burst of twice that.</summary>
+    public int MessagesPerSecond { get; set; } = 20;
+    public int SocketsPerUser { get; set; } = 10;
+    public int SocketsPerIp { get; set; } = 20_000;
+}
+
+public sealed class RealtimeOptions
+{
+    /// <summary>Browser origins allowed to open the WebSocket besides the server's own.</summary>
+    public string[] AllowedOrigins { get; set; } = [];
+    /// <summary>Frames queued per connection before it counts as a slow consumer and is closed.</summary>
+    public int SendQueueFrames { get; set; } = 1024;
+    public int KeepAliveSeconds { get; set; } = 30;
+    /// <summary>How long a user stays "online" after their last socket closes (a flaky network
+    /// reconnects within it without flapping presence).</summary>
+    public int PresenceGraceSeconds { get; set; } = 3;
+    public int TypingSeconds { get; set; } = 6;
+}

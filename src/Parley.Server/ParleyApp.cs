@@ -1,0 +1,80 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.Json;
+using Parley.Server.Auth;
+using Parley.Server.Common;
+using Parley.Server.Configuration;
+using Parley.Server.Operations;
+using Parley.Server.Realtime;
+using Parley.Server.Storage;
+using Parley.Server.Users;
+
+namespace Parley.Server;
+
+/// <summary>Builds the Parley host. Program.cs runs it; tests build it with their own settings
+/// and run it on a loopback port.</summary>
+public static class ParleyApp
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+            WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
+        });
+        if (builder.Configuration["urls"] is null && Environment.GetEnvironmentVariable("ASPNETCORE_URLS") is null)
+        {
+            builder.WebHost.UseUrls("http://localhost:8080");
+        }
+        var options = builder.Configuration.GetSection(ParleyOptions.Section).Get<ParleyOptions>() ?? new ParleyOptions();
+        builder.Services.Configure<ParleyOptions>(builder.Configuration.GetSection(ParleyOptions.Section));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = options.Limits.MaxJsonBodyBytes;
+            kestrel.AddServerHeader = false;
+        });
+        builder.Services.Configure<JsonOptions>(json => AppJson.Configure(json.SerializerOptions));
+        builder.Services.Configure<RouteHandlerOptions>(routing => routing.ThrowOnBadRequest = true);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddParleyStorage(options);
+        builder.Services.AddParleyAuth();
+        builder.Services.AddParleyRealtime();
+        builder.Services.AddOpenApi();
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseApiErrors();
+        app.UseRequestLogging();
+        // A browsable page of the OpenAPI document at /swagger.
+        app.UseSwaggerUI(ui =>
+        {
+            ui.SwaggerEndpoint("/openapi/v1.json", "Parley");
+            ui.DocumentTitle = "Parley API";
+        });
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(options.Realtime.KeepAliveSeconds) });
+
+        app.MapOperations();
+        app.MapAuthApi();
+        app.MapUsersApi();
+        app.MapRealtime();
+        return app;
+    }
+
+    private static IServiceCollection AddParleyAuth(this IServiceCollection services)
+    {
+        services.AddSingleton<PasswordHasher>();
+        services.AddSingleton<TokenService>();
+        services.AddSingleton<AuthThrottle>();
+        services.AddSingleton<SessionRevocations>();
+        services.AddSingleton<ICodeSender, LogCodeSender>();
+        services.AddSingleton<AuthService>();
+        services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
+        services.AddAuthorization();
+        return services;
+    }
+}

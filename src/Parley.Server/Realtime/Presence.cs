@@ -1,0 +1,60 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Parley.Server.Common;
+using Parley.Server.Configuration;
+using Parley.Server.Storage;
+
+namespace Parley.Server.Realtime;
+
+/// <summary>Who is online: a user is online while they hold at least one socket, and goes offline
+/// a grace period after the last one closes (so a phone switching networks does not flap).
+/// Held in memory only; <c>lastSeen</c> is written to the store when a user goes offline.</summary>
+public sealed class Presence(IOptions<ParleyOptions> options, TimeProvider clock, IParleyStore store)
+{
+    private readonly ConcurrentDictionary<string, int> _sockets = new();
+    private readonly ConcurrentDictionary<string, long> _lastSeen = new();
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _pendingOffline = new();
+
+    /// <summary>Raised with (userId, online, lastSeen) when a user comes online or goes offline.</summary>
+    public event Action<string, bool, long>? Changed;
+
+    public bool IsOnline(string userId) => _sockets.TryGetValue(userId, out var count) && count > 0 || _pendingOffline.ContainsKey(userId);
+
+    public long LastSeen(UserRecord user) => _lastSeen.TryGetValue(user.Id, out var seen) ? Math.Max(seen, user.LastSeen) : user.LastSeen;
+
+    public void SocketOpened(string userId)
+    {
+        var wasOnline = IsOnline(userId);
+        _sockets.AddOrUpdate(userId, 1, (_, n) => n + 1);
+        if (_pendingOffline.TryRemove(userId, out var pending)) pending.Cancel();
+        if (!wasOnline) Changed?.Invoke(userId, true, clock.NowMs());
+    }
+
+    public void SocketClosed(string userId)
+    {
+        var remaining = _sockets.AddOrUpdate(userId, 0, (_, n) => Math.Max(0, n - 1));
+        if (remaining > 0) return;
+        var cancel = new CancellationTokenSource();
+        _pendingOffline[userId] = cancel;
+        _ = GoOfflineLater(userId, cancel);
+    }
+
+    private async Task GoOfflineLater(string userId, CancellationTokenSource cancel)
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(options.Value.Realtime.PresenceGraceSeconds), clock, cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        if (!_pendingOffline.TryRemove(new KeyValuePair<string, CancellationTokenSource>(userId, cancel))) return;
+        if (_sockets.TryGetValue(userId, out var count) && count > 0) return;
+        _sockets.TryRemove(new KeyValuePair<string, int>(userId, 0));
+        var now = clock.NowMs();
+        _lastSeen[userId] = now;
+        Changed?.Invoke(userId, false, now);
+        await store.SetLastSeenAsync(userId, now);
+    }
+}

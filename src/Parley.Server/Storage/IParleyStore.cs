@@ -1,0 +1,92 @@
+namespace Parley.Server.Storage;
+
+/// <summary>The one storage contract, shaped around chat operations rather than tables. Each
+/// method is one atomic unit: a backend runs it in one transaction. Events a write produces are
+/// published to <see cref="IEventPublisher"/> after the commit, in position order.</summary>
+public interface IParleyStore : IAccountStore, IChatStore
+{
+    /// <summary>Creates or migrates the schema. Safe to call on every start.</summary>
+    Task InitializeAsync(CancellationToken ct);
+
+    Task<bool> PingAsync(CancellationToken ct);
+}
+
+public interface IAccountStore
+{
+    /// <summary>Stores the key unless one exists already; returns the key that is in the store,
+    /// so every node and every restart signs with the same key.</summary>
+    Task<SigningKeyRecord> GetOrAddSigningKeyAsync(SigningKeyRecord candidate);
+
+    /// <summary>False when the email or phone number is taken.</summary>
+    Task<bool> CreateUserAsync(UserRecord user);
+    Task<UserRecord?> GetUserAsync(string userId);
+    Task<IReadOnlyList<UserRecord>> GetUsersAsync(IReadOnlyCollection<string> userIds);
+    Task<UserRecord?> FindUserByEmailAsync(string email);
+    Task<UserRecord?> FindUserByPhoneAsync(string phoneNumber);
+
+    /// <summary>Users other than <paramref name="excludeUserId"/> whose name or email contains
+    /// <paramref name="search"/>, ordered by name then id, starting after (<paramref name="afterName"/>, <paramref name="afterId"/>).</summary>
+    Task<IReadOnlyList<UserRecord>> SearchUsersAsync(string excludeUserId, string? search, string? afterName, string? afterId, int limit);
+    Task<UserRecord?> UpdateProfileAsync(string userId, string? name, string? about, string? avatar);
+    Task SetPasswordAsync(string userId, string passwordHash);
+    Task ConfirmUserAsync(string userId);
+    Task SetLastSeenAsync(string userId, long lastSeen);
+
+    Task AddRefreshTokenAsync(RefreshTokenRecord token);
+
+    /// <summary>Atomically retires <paramref name="presentedHash"/> and stores <paramref name="replacement"/>
+    /// in its family. A token already used revokes its whole family (a stolen token was replayed).</summary>
+    Task<RefreshRotation> RotateRefreshTokenAsync(string presentedHash, Func<string, string, RefreshTokenRecord> replacement, long now);
+    Task RevokeRefreshFamilyAsync(string presentedHash);
+    Task RevokeAllRefreshTokensAsync(string userId);
+
+    Task SaveCodeAsync(string userId, string purpose, string codeHash, long expiresAt);
+    /// <summary>Checks a one-time code, counting the attempt; an accepted code is spent.</summary>
+    Task<CodeCheck> CheckCodeAsync(string userId, string purpose, string codeHash, long now, int maxAttempts);
+}
+
+public interface IChatStore
+{
+    /// <summary>The newest position in the event stream (the cursor a fresh client starts from).</summary>
+    Task<long> CurrentPositionAsync();
+
+    Task<ChatRecord?> GetChatAsync(string chatId);
+    Task<MemberRecord?> GetMemberAsync(string chatId, string userId);
+    Task<IReadOnlyList<MemberRecord>> GetMembersAsync(string chatId);
+    Task<IReadOnlyList<string>> GetChatIdsAsync(string userId);
+    /// <summary>The chats of a user, most recent activity first.</summary>
+    Task<IReadOnlyList<ChatView>> ListChatsAsync(string userId);
+    Task<ChatView?> GetChatViewAsync(string chatId, string userId);
+    /// <summary>Users who share at least one chat with the user (who see their presence).</summary>
+    Task<IReadOnlyList<string>> GetContactsAsync(string userId);
+
+    /// <summary>Gets or creates the 1:1 chat of two users; the bool says whether it was created.</summary>
+    Task<(ChatRecord Chat, bool Created)> GetOrCreateDirectChatAsync(string chatId, string userA, string userB, long now);
+
+    Task<ChatRecord> CreateGroupAsync(string groupId, string name, string? description, string creatorId, IReadOnlyList<string> memberIds, long now);
+    Task<GroupChange> AddMembersAsync(string groupId, string actorId, IReadOnlyList<string> memberIds, long now);
+    Task<GroupChange> RemoveMemberAsync(string groupId, string actorId, string memberId, long now);
+    Task<GroupOutcome> UpdateGroupInfoAsync(string groupId, string actorId, string? name, string? description, long now);
+    Task<GroupOutcome> SetAdminAsync(string groupId, string actorId, string memberId, bool admin, long now);
+
+    /// <summary>Stores a message with the chat's next seq, bumps activity and counters, all in one
+    /// transaction; a known (chat, sender, clientMessageId) returns the original instead.</summary>
+    Task<SendResult> SendMessageAsync(NewMessage message, string? originConnectionId);
+
+    Task<MessageRecord?> GetMessageAsync(string messageId);
+    /// <summary>A page of a chat's history, newest first: messages with pos in (<paramref name="afterPos"/>, <paramref name="beforePos"/>).</summary>
+    Task<IReadOnlyList<MessageRecord>> GetMessagesAsync(string chatId, long afterPos, long beforePos, int limit);
+
+    /// <summary>Moves a member's delivered (or read, which implies delivered) watermark forward to
+    /// <paramref name="upToSeq"/>; never backward. Returns false when nothing moved.</summary>
+    Task<bool> AdvanceWatermarkAsync(string chatId, string userId, long upToSeq, bool read, long now);
+
+    /// <summary>Every event for the user with a position above <paramref name="sincePos"/>, oldest first.</summary>
+    Task<SyncPage> SyncAsync(string userId, long sincePos, int limit);
+}
+
+/// <summary>Receives committed events in position order (the real-time fan-out).</summary>
+public interface IEventPublisher
+{
+    void Publish(StoredEvent e);
+}

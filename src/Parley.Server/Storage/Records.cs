@@ -1,0 +1,144 @@
+namespace Parley.Server.Storage;
+
+/// <summary>A user as stored. <see cref="PasswordHash"/> is the encoded PBKDF2 hash, never a password.</summary>
+public sealed record UserRecord(
+    string Id,
+    string? Email,
+    string? PhoneNumber,
+    string Name,
+    string? About,
+    string? Avatar,
+    string? PhotoMediaId,
+    string PasswordHash,
+    bool Confirmed,
+    long CreatedAt,
+    long LastSeen);
+
+public sealed record RefreshTokenRecord(string TokenHash, string UserId, string FamilyId, long CreatedAt, long ExpiresAt);
+
+public enum RefreshOutcome { Rotated, Invalid, Reused }
+
+public sealed record RefreshRotation(RefreshOutcome Outcome, string? UserId);
+
+public enum CodeCheck { Accepted, Wrong, ExpiredOrMissing, TooManyAttempts }
+
+public sealed record SigningKeyRecord(string KeyId, string PrivateKeyPkcs8, long CreatedAt);
+
+public static class MemberRoles
+{
+    public const string Admin = "admin";
+    public const string Member = "member";
+}
+
+/// <summary>A chat row: 1:1 (<c>chat_{a}_{b}</c>) or group.</summary>
+public sealed record ChatRecord(
+    string Id,
+    bool IsGroup,
+    string? Name,
+    string? Description,
+    string? CreatedBy,
+    long CreatedAt,
+    long LastSeq,
+    long LastActivity);
+
+/// <summary>One user's membership of one chat, with the two watermarks (delivered and read up to
+/// a seq) that replace per-message status rows.</summary>
+public sealed record MemberRecord(
+    string ChatId,
+    string UserId,
+    string Role,
+    long JoinedAt,
+    long JoinedSeq,
+    long JoinedPos,
+    long DeliveredSeq,
+    long DeliveredAt,
+    long ReadSeq,
+    long ReadAt,
+    long OwnAfterRead)
+{
+    public bool IsAdmin => Role == MemberRoles.Admin;
+}
+
+public static class MessageTypes
+{
+    public const string Text = "text";
+    public const string System = "system";
+    public static readonly string[] Media = ["image", "audio", "video", "file"];
+}
+
+public static class SystemActions
+{
+    public const string GroupCreated = "group_created";
+    public const string MemberAdded = "member_added";
+    public const string MemberRemoved = "member_removed";
+    public const string MemberLeft = "member_left";
+    public const string GroupRenamed = "group_renamed";
+}
+
+/// <summary>A stored message. <see cref="Pos"/> is its place in the global event stream (the resume
+/// cursor); <see cref="Seq"/> its place in its chat (1, 2, 3... with no gaps).</summary>
+public sealed record MessageRecord(
+    string Id,
+    string ChatId,
+    long Seq,
+    long Pos,
+    string SenderId,
+    string SenderName,
+    string? SenderAvatar,
+    string Type,
+    string? Content,
+    long Timestamp,
+    string? ClientMessageId,
+    string? ReplyTo,
+    string? ReplyQuote,
+    string? SystemAction,
+    string? AffectedUserName,
+    string? MediaJson,
+    long? EditedAt,
+    bool Deleted);
+
+/// <summary>What a sender asks to store; the store assigns seq, pos and the id.</summary>
+public sealed record NewMessage(
+    string ChatId,
+    string SenderId,
+    string Type,
+    string? Content,
+    string? ClientMessageId,
+    string? ReplyTo,
+    string? MediaJson,
+    long Timestamp);
+
+public enum SendOutcome { Stored, Duplicate, NotMember, ReplyNotFound }
+
+public sealed record SendResult(SendOutcome Outcome, MessageRecord? Message);
+
+/// <summary>A recipient's progress as carried by a <c>status</c> frame.</summary>
+public sealed record StatusData(string ChatId, string MessageId, string UserId, string Status, long Timestamp);
+
+public enum EventKind { Message, MessageUpdated, Status, Chat, ChatRemoved }
+
+/// <summary>An event a user must not miss. Live, it is fanned out to <see cref="Recipients"/>
+/// after its transaction commits; from /sync, it is read back by position.</summary>
+public sealed record StoredEvent(
+    long Pos,
+    EventKind Kind,
+    string ChatId,
+    IReadOnlyList<string> Recipients,
+    MessageRecord? Message = null,
+    StatusData? Status = null)
+{
+    /// <summary>The connection that caused the event (it got an ack instead), if any.</summary>
+    public string? OriginConnectionId { get; init; }
+}
+
+/// <summary>A chat as one user sees it in the chat list.</summary>
+public sealed record ChatView(ChatRecord Chat, MemberRecord Me, MessageRecord? LastMessage, IReadOnlyList<MemberRecord> Members);
+
+public enum GroupOutcome { Done, NotFound, NotAdmin, NotMember, LastAdmin, AlreadyMember, UnknownUser }
+
+public sealed record GroupChange(GroupOutcome Outcome, IReadOnlyList<string> Members)
+{
+    public static GroupChange Fail(GroupOutcome outcome) => new(outcome, []);
+}
+
+public sealed record SyncPage(IReadOnlyList<StoredEvent> Events, long Cursor, bool HasMore);

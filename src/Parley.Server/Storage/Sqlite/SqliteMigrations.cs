@@ -1,0 +1,147 @@
+using Microsoft.Data.Sqlite;
+
+namespace Parley.Server.Storage.Sqlite;
+
+/// <summary>Numbered schema migrations. Append new ones; never edit a released one.
+/// <c>PRAGMA user_version</c> records how far a database has come.</summary>
+internal static class SqliteMigrations
+{
+    private static readonly string[] Steps =
+    [
+        // 1: accounts, chats, memberships with watermarks, messages by global position, events.
+        """
+        CREATE TABLE users (
+            id TEXT PRIMARY KEY,
+            email TEXT UNIQUE,
+            phone TEXT UNIQUE,
+            name TEXT NOT NULL,
+            search_name TEXT NOT NULL,
+            about TEXT,
+            avatar TEXT,
+            photo_media_id TEXT,
+            password_hash TEXT NOT NULL,
+            confirmed INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        CREATE INDEX users_by_name ON users (search_name, id);
+
+        CREATE TABLE signing_keys (
+            kid TEXT PRIMARY KEY,
+            private_key TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE refresh_tokens (
+            token_hash TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            family_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER,
+            revoked INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        CREATE INDEX refresh_tokens_by_family ON refresh_tokens (family_id);
+        CREATE INDEX refresh_tokens_by_user ON refresh_tokens (user_id);
+
+        CREATE TABLE codes (
+            user_id TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            code_hash TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (user_id, purpose)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE chats (
+            id TEXT PRIMARY KEY,
+            is_group INTEGER NOT NULL,
+            name TEXT,
+            description TEXT,
+            created_by TEXT,
+            created_at INTEGER NOT NULL,
+            last_seq INTEGER NOT NULL DEFAULT 0,
+            last_message_pos INTEGER,
+            last_activity INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE members (
+            chat_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            role TEXT NOT NULL,
+            joined_at INTEGER NOT NULL,
+            joined_seq INTEGER NOT NULL,
+            joined_pos INTEGER NOT NULL,
+            delivered_seq INTEGER NOT NULL,
+            delivered_at INTEGER NOT NULL,
+            read_seq INTEGER NOT NULL,
+            read_at INTEGER NOT NULL,
+            own_after_read INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (chat_id, user_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX members_by_user ON members (user_id);
+
+        CREATE TABLE messages (
+            pos INTEGER PRIMARY KEY,
+            id TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            sender_id TEXT NOT NULL,
+            sender_name TEXT NOT NULL,
+            sender_avatar TEXT,
+            type TEXT NOT NULL,
+            content TEXT,
+            timestamp INTEGER NOT NULL,
+            client_message_id TEXT,
+            reply_to TEXT,
+            reply_quote TEXT,
+            system_action TEXT,
+            affected_user_name TEXT,
+            media TEXT,
+            edited_at INTEGER,
+            deleted INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX messages_by_chat ON messages (chat_id, pos);
+        CREATE UNIQUE INDEX messages_by_id ON messages (id);
+        CREATE UNIQUE INDEX messages_by_client_id ON messages (chat_id, sender_id, client_message_id)
+            WHERE client_message_id IS NOT NULL;
+
+        CREATE TABLE events (
+            pos INTEGER PRIMARY KEY,
+            kind INTEGER NOT NULL,
+            chat_id TEXT NOT NULL,
+            target_user_id TEXT,
+            data TEXT
+        );
+        CREATE INDEX events_by_chat ON events (chat_id, pos) WHERE target_user_id IS NULL;
+        CREATE INDEX events_by_target ON events (target_user_id, pos) WHERE target_user_id IS NOT NULL;
+
+        CREATE TABLE blocks (
+            user_id TEXT NOT NULL,
+            blocked_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (user_id, blocked_id)
+        ) WITHOUT ROWID;
+        """,
+    ];
+
+    public static void Apply(SqliteConnection connection)
+    {
+        var version = (int)connection.Scalar("PRAGMA user_version");
+        for (var step = version; step < Steps.Length; step++)
+        {
+            connection.Execute("BEGIN IMMEDIATE");
+            try
+            {
+                connection.Execute(Steps[step]);
+                connection.Execute($"PRAGMA user_version = {step + 1}");
+                connection.Execute("COMMIT");
+            }
+            catch
+            {
+                connection.Execute("ROLLBACK");
+                throw;
+            }
+        }
+    }
+}

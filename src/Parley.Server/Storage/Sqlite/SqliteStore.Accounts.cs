@@ -1,0 +1,158 @@
+using Microsoft.Data.Sqlite;
+
+namespace Parley.Server.Storage.Sqlite;
+
+internal sealed partial class SqliteStore
+{
+    private const string UserColumns =
+        "id, email, phone, name, about, avatar, photo_media_id, password_hash, confirmed, created_at, last_seen";
+
+    private static UserRecord ReadUser(SqliteDataReader r) => new(
+        r.GetString(0), r.StringOrNull(1), r.StringOrNull(2), r.GetString(3), r.StringOrNull(4), r.StringOrNull(5),
+        r.StringOrNull(6), r.GetString(7), r.GetInt64(8) != 0, r.GetInt64(9), r.GetInt64(10));
+
+    public Task<SigningKeyRecord> GetOrAddSigningKeyAsync(SigningKeyRecord candidate) => db.WriteAsync(w =>
+    {
+        w.Connection.Execute("INSERT INTO signing_keys (kid, private_key, created_at) SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM signing_keys)",
+            candidate.KeyId, candidate.PrivateKeyPkcs8, candidate.CreatedAt);
+        return w.Connection.QueryFirst(r => new SigningKeyRecord(r.GetString(0), r.GetString(1), r.GetInt64(2)),
+            "SELECT kid, private_key, created_at FROM signing_keys ORDER BY created_at LIMIT 1")!;
+    });
+
+    public async Task<bool> CreateUserAsync(UserRecord u)
+    {
+        try
+        {
+            await db.WriteAsync(w => w.Connection.Execute(
+                $"INSERT INTO users ({UserColumns}, search_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                u.Id, u.Email, u.PhoneNumber, u.Name, u.About, u.Avatar, u.PhotoMediaId, u.PasswordHash, u.Confirmed ? 1 : 0,
+                u.CreatedAt, u.LastSeen, SearchKey(u.Name)));
+            return true;
+        }
+        catch (SqliteException ex) when (IsUniqueViolation(ex))
+        {
+            return false;
+        }
+    }
+
+    private static string SearchKey(string name) => name.ToLowerInvariant();
+
+    public Task<UserRecord?> GetUserAsync(string userId) =>
+        db.ReadAsync(c => c.QueryFirst(ReadUser, $"SELECT {UserColumns} FROM users WHERE id = $1", userId));
+
+    public Task<IReadOnlyList<UserRecord>> GetUsersAsync(IReadOnlyCollection<string> userIds) => db.ReadAsync<IReadOnlyList<UserRecord>>(c =>
+    {
+        var list = new List<UserRecord>(userIds.Count);
+        foreach (var id in userIds)
+        {
+            var user = c.QueryFirst(ReadUser, $"SELECT {UserColumns} FROM users WHERE id = $1", id);
+            if (user is not null) list.Add(user);
+        }
+        return list;
+    });
+
+    public Task<UserRecord?> FindUserByEmailAsync(string email) =>
+        db.ReadAsync(c => c.QueryFirst(ReadUser, $"SELECT {UserColumns} FROM users WHERE email = $1", email));
+
+    public Task<UserRecord?> FindUserByPhoneAsync(string phoneNumber) =>
+        db.ReadAsync(c => c.QueryFirst(ReadUser, $"SELECT {UserColumns} FROM users WHERE phone = $1", phoneNumber));
+
+    public Task<IReadOnlyList<UserRecord>> SearchUsersAsync(string excludeUserId, string? search, string? afterName, string? afterId, int limit) =>
+        db.ReadAsync<IReadOnlyList<UserRecord>>(c =>
+        {
+            var pattern = string.IsNullOrEmpty(search) ? null : "%" + EscapeLike(search.ToLowerInvariant()) + "%";
+            return c.Query(ReadUser,
+                $"""
+                SELECT {UserColumns} FROM users
+                WHERE id <> $1
+                  AND ($2 IS NULL OR search_name LIKE $2 ESCAPE '\' OR email LIKE $2 ESCAPE '\')
+                  AND ($3 IS NULL OR (search_name, id) > ($3, $4))
+                ORDER BY search_name, id
+                LIMIT $5
+                """,
+                excludeUserId, pattern, afterName is null ? null : SearchKey(afterName), afterId ?? "", limit);
+        });
+
+    private static string EscapeLike(string text) =>
+        text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
+
+    public Task<UserRecord?> UpdateProfileAsync(string userId, string? name, string? about, string? avatar) => db.WriteAsync(w =>
+    {
+        w.Connection.Execute(
+            """
+            UPDATE users SET
+                name = coalesce($2, name),
+                search_name = coalesce($3, search_name),
+                about = coalesce($4, about),
+                avatar = coalesce($5, avatar)
+            WHERE id = $1
+            """,
+            userId, name, name is null ? null : SearchKey(name), about, avatar);
+        return w.Connection.QueryFirst(ReadUser, $"SELECT {UserColumns} FROM users WHERE id = $1", userId);
+    });
+
+    public Task SetPasswordAsync(string userId, string passwordHash) =>
+        db.WriteAsync(w => w.Connection.Execute("UPDATE users SET password_hash = $2 WHERE id = $1", userId, passwordHash));
+
+    public Task ConfirmUserAsync(string userId) =>
+        db.WriteAsync(w => w.Connection.Execute("UPDATE users SET confirmed = 1 WHERE id = $1", userId));
+
+    public Task SetLastSeenAsync(string userId, long lastSeen) =>
+        db.WriteAsync(w => w.Connection.Execute("UPDATE users SET last_seen = max(last_seen, $2) WHERE id = $1", userId, lastSeen));
+
+    public Task AddRefreshTokenAsync(RefreshTokenRecord t) => db.WriteAsync(w => w.Connection.Execute(
+        "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        t.TokenHash, t.UserId, t.FamilyId, t.CreatedAt, t.ExpiresAt));
+
+    public Task<RefreshRotation> RotateRefreshTokenAsync(string presentedHash, Func<string, string, RefreshTokenRecord> replacement, long now) =>
+        db.WriteAsync(w =>
+        {
+            var c = w.Connection;
+            var row = c.QueryFirst(r => (UserId: r.GetString(0), Family: r.GetString(1), Expires: r.GetInt64(2), Used: !r.IsDBNull(3), Revoked: r.GetInt64(4) != 0),
+                "SELECT user_id, family_id, expires_at, used_at, revoked FROM refresh_tokens WHERE token_hash = $1", presentedHash);
+            if (row.UserId is null || row.Revoked || row.Expires <= now)
+            {
+                return new RefreshRotation(RefreshOutcome.Invalid, null);
+            }
+            if (row.Used)
+            {
+                c.Execute("UPDATE refresh_tokens SET revoked = 1 WHERE family_id = $1", row.Family);
+                return new RefreshRotation(RefreshOutcome.Reused, row.UserId);
+            }
+            c.Execute("UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1", presentedHash, now);
+            var next = replacement(row.UserId, row.Family);
+            c.Execute("INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                next.TokenHash, next.UserId, next.FamilyId, next.CreatedAt, next.ExpiresAt);
+            return new RefreshRotation(RefreshOutcome.Rotated, row.UserId);
+        });
+
+    public Task RevokeRefreshFamilyAsync(string presentedHash) => db.WriteAsync(w => w.Connection.Execute(
+        "UPDATE refresh_tokens SET revoked = 1 WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)", presentedHash));
+
+    public Task RevokeAllRefreshTokensAsync(string userId) =>
+        db.WriteAsync(w => w.Connection.Execute("UPDATE refresh_tokens SET revoked = 1 WHERE user_id = $1", userId));
+
+    public Task SaveCodeAsync(string userId, string purpose, string codeHash, long expiresAt) => db.WriteAsync(w => w.Connection.Execute(
+        """
+        INSERT INTO codes (user_id, purpose, code_hash, expires_at, attempts) VALUES ($1, $2, $3, $4, 0)
+        ON CONFLICT (user_id, purpose) DO UPDATE SET code_hash = $3, expires_at = $4, attempts = 0
+        """,
+        userId, purpose, codeHash, expiresAt));
+
+    public Task<CodeCheck> CheckCodeAsync(string userId, string purpose, string codeHash, long now, int maxAttempts) => db.WriteAsync(w =>
+    {
+        var c = w.Connection;
+        var row = c.QueryFirst(r => (Hash: r.GetString(0), Expires: r.GetInt64(1), Attempts: r.GetInt64(2)),
+            "SELECT code_hash, expires_at, attempts FROM codes WHERE user_id = $1 AND purpose = $2", userId, purpose);
+        if (row.Hash is null || row.Expires <= now) return CodeCheck.ExpiredOrMissing;
+        if (row.Attempts >= maxAttempts) return CodeCheck.TooManyAttempts;
+        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                System.Text.Encoding.ASCII.GetBytes(row.Hash), System.Text.Encoding.ASCII.GetBytes(codeHash)))
+        {
+            c.Execute("UPDATE codes SET attempts = attempts + 1 WHERE user_id = $1 AND purpose = $2", userId, purpose);
+            return CodeCheck.Wrong;
+        }
+        c.Execute("DELETE FROM codes WHERE user_id = $1 AND purpose = $2", userId, purpose);
+        return CodeCheck.Accepted;
+    });
+}

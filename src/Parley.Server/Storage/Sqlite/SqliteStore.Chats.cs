@@ -1,0 +1,250 @@
+using Microsoft.Data.Sqlite;
+
+namespace Parley.Server.Storage.Sqlite;
+
+internal sealed partial class SqliteStore
+{
+    private const string ChatColumns = "id, is_group, name, description, created_by, created_at, last_seq, last_activity";
+    private const string MemberColumns =
+        "chat_id, user_id, role, joined_at, joined_seq, joined_pos, delivered_seq, delivered_at, read_seq, read_at, own_after_read";
+
+    private static ChatRecord ReadChat(SqliteDataReader r, int o) => new(
+        r.GetString(o), r.GetInt64(o + 1) != 0, r.StringOrNull(o + 2), r.StringOrNull(o + 3), r.StringOrNull(o + 4),
+        r.GetInt64(o + 5), r.GetInt64(o + 6), r.GetInt64(o + 7));
+
+    private static MemberRecord ReadMember(SqliteDataReader r, int o) => new(
+        r.GetString(o), r.GetString(o + 1), r.GetString(o + 2), r.GetInt64(o + 3), r.GetInt64(o + 4), r.GetInt64(o + 5),
+        r.GetInt64(o + 6), r.GetInt64(o + 7), r.GetInt64(o + 8), r.GetInt64(o + 9), r.GetInt64(o + 10));
+
+    private static ChatRecord? FindChat(SqliteConnection c, string chatId) =>
+        c.QueryFirst(r => ReadChat(r, 0), $"SELECT {ChatColumns} FROM chats WHERE id = $1", chatId);
+
+    private static MemberRecord? FindMember(SqliteConnection c, string chatId, string userId) =>
+        c.QueryFirst(r => ReadMember(r, 0), $"SELECT {MemberColumns} FROM members WHERE chat_id = $1 AND user_id = $2", chatId, userId);
+
+    private static List<MemberRecord> FindMembers(SqliteConnection c, string chatId) =>
+        c.Query(r => ReadMember(r, 0), $"SELECT {MemberColumns} FROM members WHERE chat_id = $1 ORDER BY joined_at, user_id", chatId);
+
+    private static List<string> MemberIds(SqliteConnection c, string chatId) =>
+        c.Query(r => r.GetString(0), "SELECT user_id FROM members WHERE chat_id = $1", chatId);
+
+    public Task<long> CurrentPositionAsync() => Task.FromResult(db.CommittedPosition);
+
+    public Task<ChatRecord?> GetChatAsync(string chatId) => db.ReadAsync(c => FindChat(c, chatId));
+
+    public Task<MemberRecord?> GetMemberAsync(string chatId, string userId) => db.ReadAsync(c => FindMember(c, chatId, userId));
+
+    public Task<IReadOnlyList<MemberRecord>> GetMembersAsync(string chatId) =>
+        db.ReadAsync<IReadOnlyList<MemberRecord>>(c => FindMembers(c, chatId));
+
+    public Task<IReadOnlyList<string>> GetChatIdsAsync(string userId) =>
+        db.ReadAsync<IReadOnlyList<string>>(c => c.Query(r => r.GetString(0), "SELECT chat_id FROM members WHERE user_id = $1", userId));
+
+    public Task<IReadOnlyList<string>> GetContactsAsync(string userId) => db.ReadAsync<IReadOnlyList<string>>(c => c.Query(r => r.GetString(0),
+        """
+        SELECT DISTINCT other.user_id FROM members mine
+        JOIN members other ON other.chat_id = mine.chat_id AND other.user_id <> mine.user_id
+        WHERE mine.user_id = $1
+        """, userId));
+
+    public Task<IReadOnlyList<ChatView>> ListChatsAsync(string userId) => db.ReadAsync<IReadOnlyList<ChatView>>(c =>
+        ReadChatViews(c, userId, null));
+
+    public Task<ChatView?> GetChatViewAsync(string chatId, string userId) => db.ReadAsync(c =>
+        ReadChatViews(c, userId, chatId).FirstOrDefault());
+
+    private static List<ChatView> ReadChatViews(SqliteConnection c, string userId, string? onlyChatId)
+    {
+        var rows = c.Query(r => (Chat: ReadChat(r, 0), Me: ReadMember(r, 8), LastPos: r.Int64OrNull(19)),
+            $"""
+            SELECT c.id, c.is_group, c.name, c.description, c.created_by, c.created_at, c.last_seq, c.last_activity,
+                   m.chat_id, m.user_id, m.role, m.joined_at, m.joined_seq, m.joined_pos, m.delivered_seq, m.delivered_at,
+                   m.read_seq, m.read_at, m.own_after_read, c.last_message_pos
+            FROM members m JOIN chats c ON c.id = m.chat_id
+            WHERE m.user_id = $1 AND ($2 IS NULL OR m.chat_id = $2)
+            ORDER BY c.last_activity DESC, c.id
+            """, userId, onlyChatId);
+        var views = new List<ChatView>(rows.Count);
+        foreach (var row in rows)
+        {
+            MessageRecord? last = null;
+            if (row.LastPos is long pos && pos > row.Me.JoinedPos)
+            {
+                last = c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE pos = $1", pos);
+            }
+            views.Add(new ChatView(row.Chat, row.Me, last, FindMembers(c, row.Chat.Id)));
+        }
+        return views;
+    }
+
+    public async Task<(ChatRecord Chat, bool Created)> GetOrCreateDirectChatAsync(string chatId, string userA, string userB, long now)
+    {
+        var existing = db.Read(c => FindChat(c, chatId));
+        if (existing is not null) return (existing, false);
+        return await WriteAndPublish(w =>
+        {
+            var c = w.Connection;
+            var chat = FindChat(c, chatId);
+            if (chat is not null) return (Value: (chat, false), Events: Array.Empty<StoredEvent>());
+            c.Execute("INSERT INTO chats (id, is_group, created_at, last_activity) VALUES ($1, 0, $2, $2)", chatId, now);
+            var marker = w.NextPosition();
+            AddMemberRow(c, chatId, userA, MemberRoles.Member, now, 0, marker);
+            AddMemberRow(c, chatId, userB, MemberRoles.Member, now, 0, marker);
+            var e = AddEvent(w, EventKind.Chat, chatId, null, null, [userA, userB]);
+            return (Value: (FindChat(c, chatId)!, true), Events: new[] { e });
+        }).ConfigureAwait(false);
+    }
+
+    public Task<ChatRecord> CreateGroupAsync(string groupId, string name, string? description, string creatorId, IReadOnlyList<string> memberIds, long now) =>
+        WriteAndPublish(w =>
+        {
+            var c = w.Connection;
+            c.Execute("INSERT INTO chats (id, is_group, name, description, created_by, created_at, last_activity) VALUES ($1, 1, $2, $3, $4, $5, $5)",
+                groupId, name, description, creatorId, now);
+            var marker = w.NextPosition();
+            AddMemberRow(c, groupId, creatorId, MemberRoles.Admin, now, 0, marker);
+            foreach (var memberId in memberIds.Where(id => id != creatorId).Distinct())
+            {
+                AddMemberRow(c, groupId, memberId, MemberRoles.Member, now, 0, marker);
+            }
+            var recipients = MemberIds(c, groupId);
+            var chatEvent = AddEvent(w, EventKind.Chat, groupId, null, null, recipients);
+            var message = InsertSystemMessage(w, groupId, creatorId, SystemActions.GroupCreated, name, null, now);
+            return (Value: FindChat(c, groupId)!, Events: new[] { chatEvent, MessageEvent(message, recipients) });
+        });
+
+    public Task<GroupChange> AddMembersAsync(string groupId, string actorId, IReadOnlyList<string> memberIds, long now) =>
+        WriteAndPublish(w =>
+        {
+            var c = w.Connection;
+            var check = CheckGroupActor(c, groupId, actorId, requireAdmin: true);
+            if (check != GroupOutcome.Done) return Failed(check);
+            var events = new List<StoredEvent>();
+            var added = new List<string>();
+            foreach (var memberId in memberIds.Distinct())
+            {
+                if (FindMember(c, groupId, memberId) is not null) continue;
+                var chat = FindChat(c, groupId)!;
+                AddMemberRow(c, groupId, memberId, MemberRoles.Member, now, chat.LastSeq, w.NextPosition());
+                added.Add(memberId);
+            }
+            var recipients = MemberIds(c, groupId);
+            foreach (var memberId in added)
+            {
+                var message = InsertSystemMessage(w, groupId, actorId, SystemActions.MemberAdded, null, UserName(c, memberId), now);
+                events.Add(MessageEvent(message, recipients));
+            }
+            if (added.Count > 0) events.Insert(0, AddEvent(w, EventKind.Chat, groupId, null, null, recipients));
+            return (Value: new GroupChange(GroupOutcome.Done, recipients), Events: events.ToArray());
+        });
+
+    public Task<GroupChange> RemoveMemberAsync(string groupId, string actorId, string memberId, long now) =>
+        WriteAndPublish(w =>
+        {
+            var c = w.Connection;
+            var leaving = actorId == memberId;
+            var check = CheckGroupActor(c, groupId, actorId, requireAdmin: !leaving);
+            if (check != GroupOutcome.Done) return Failed(check);
+            var target = FindMember(c, groupId, memberId);
+            if (target is null) return Failed(GroupOutcome.NotMember);
+            c.Execute("DELETE FROM members WHERE chat_id = $1 AND user_id = $2", groupId, memberId);
+            // A group never loses its last admin: the longest-standing member takes over.
+            if (target.IsAdmin && c.Scalar("SELECT count(*) FROM members WHERE chat_id = $1 AND role = 'admin'", groupId) == 0)
+            {
+                c.Execute(
+                    """
+                    UPDATE members SET role = 'admin' WHERE chat_id = $1 AND user_id =
+                        (SELECT user_id FROM members WHERE chat_id = $1 ORDER BY joined_at, user_id LIMIT 1)
+                    """, groupId);
+            }
+            var recipients = MemberIds(c, groupId);
+            var removed = AddEvent(w, EventKind.ChatRemoved, groupId, memberId, null, [memberId]);
+            var message = InsertSystemMessage(w, groupId, actorId,
+                leaving ? SystemActions.MemberLeft : SystemActions.MemberRemoved, null, UserName(c, memberId), now);
+            var changed = AddEvent(w, EventKind.Chat, groupId, null, null, recipients);
+            return (Value: new GroupChange(GroupOutcome.Done, recipients),
+                Events: new[] { removed, MessageEvent(message, recipients), changed });
+        });
+
+    public Task<GroupOutcome> UpdateGroupInfoAsync(string groupId, string actorId, string? name, string? description, long now) =>
+        WriteAndPublish(w =>
+        {
+            var c = w.Connection;
+            var check = CheckGroupActor(c, groupId, actorId, requireAdmin: false);
+            if (check != GroupOutcome.Done) return (Value: check, Events: Array.Empty<StoredEvent>());
+            var chat = FindChat(c, groupId)!;
+            c.Execute("UPDATE chats SET name = coalesce($2, name), description = coalesce($3, description) WHERE id = $1",
+                groupId, name, description);
+            var recipients = MemberIds(c, groupId);
+            var events = new List<StoredEvent>();
+            if (name is not null && name != chat.Name)
+            {
+                var message = InsertSystemMessage(w, groupId, actorId, SystemActions.GroupRenamed, name, null, now);
+                events.Add(MessageEvent(message, recipients));
+            }
+            events.Insert(0, AddEvent(w, EventKind.Chat, groupId, null, null, recipients));
+            return (Value: GroupOutcome.Done, Events: events.ToArray());
+        });
+
+    public Task<GroupOutcome> SetAdminAsync(string groupId, string actorId, string memberId, bool admin, long now) =>
+        WriteAndPublish(w =>
+        {
+            var c = w.Connection;
+            var check = CheckGroupActor(c, groupId, actorId, requireAdmin: true);
+            if (check != GroupOutcome.Done) return (Value: check, Events: Array.Empty<StoredEvent>());
+            var target = FindMember(c, groupId, memberId);
+            if (target is null) return (Value: GroupOutcome.NotMember, Events: Array.Empty<StoredEvent>());
+            if (target.IsAdmin == admin) return (Value: GroupOutcome.Done, Events: Array.Empty<StoredEvent>());
+            if (!admin && c.Scalar("SELECT count(*) FROM members WHERE chat_id = $1 AND role = 'admin'", groupId) <= 1)
+            {
+                return (Value: GroupOutcome.LastAdmin, Events: Array.Empty<StoredEvent>());
+            }
+            c.Execute("UPDATE members SET role = $3 WHERE chat_id = $1 AND user_id = $2",
+                groupId, memberId, admin ? MemberRoles.Admin : MemberRoles.Member);
+            var e = AddEvent(w, EventKind.Chat, groupId, null, null, MemberIds(c, groupId));
+            return (Value: GroupOutcome.Done, Events: new[] { e });
+        });
+
+    private static (GroupChange Value, StoredEvent[] Events) Failed(GroupOutcome outcome) => (GroupChange.Fail(outcome), []);
+
+    private static GroupOutcome CheckGroupActor(SqliteConnection c, string groupId, string actorId, bool requireAdmin)
+    {
+        var chat = FindChat(c, groupId);
+        var actor = chat is { IsGroup: true } ? FindMember(c, groupId, actorId) : null;
+        if (actor is null) return GroupOutcome.NotFound;
+        if (requireAdmin && !actor.IsAdmin) return GroupOutcome.NotAdmin;
+        return GroupOutcome.Done;
+    }
+
+    private static void AddMemberRow(SqliteConnection c, string chatId, string userId, string role, long now, long joinedSeq, long joinedPos) =>
+        c.Execute(
+            $"""
+            INSERT INTO members ({MemberColumns})
+            VALUES ($1, $2, $3, $4, $5, $6, $5, $4, $5, $4, 0)
+            """, chatId, userId, role, now, joinedSeq, joinedPos);
+
+    private static string UserName(SqliteConnection c, string userId) =>
+        c.QueryFirst(r => r.GetString(0), "SELECT name FROM users WHERE id = $1", userId) ?? "Deleted account";
+
+    private static StoredEvent AddEvent(WriteContext w, EventKind kind, string chatId, string? targetUserId, string? data, IReadOnlyList<string> recipients)
+    {
+        var pos = w.NextPosition();
+        w.Connection.Execute("INSERT INTO events (pos, kind, chat_id, target_user_id, data) VALUES ($1, $2, $3, $4, $5)",
+            pos, (int)kind, chatId, targetUserId, data);
+        return new StoredEvent(pos, kind, chatId, recipients);
+    }
+
+    private static StoredEvent MessageEvent(MessageRecord message, IReadOnlyList<string> recipients) =>
+        new(message.Pos, EventKind.Message, message.ChatId, recipients, message);
+
+    /// <summary>Runs a write whose events are published on the writer right after the commit, so
+    /// they leave in position order (see <see cref="SqliteDatabase.WriteAsync{T}"/>).</summary>
+    private async Task<T> WriteAndPublish<T>(Func<WriteContext, (T Value, StoredEvent[] Events)> work)
+    {
+        var result = await db.WriteAsync(work, r =>
+        {
+            foreach (var e in r.Events) publisher.Publish(e);
+        }).ConfigureAwait(false);
+        return result.Value;
+    }
+}

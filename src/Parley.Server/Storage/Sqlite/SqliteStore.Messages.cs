@@ -1,0 +1,144 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace Parley.Server.Storage.Sqlite;
+
+internal sealed partial class SqliteStore
+{
+    private const string MessageColumns =
+        "id, chat_id, seq, pos, sender_id, sender_name, sender_avatar, type, content, timestamp, client_message_id, " +
+        "reply_to, reply_quote, system_action, affected_user_name, media, edited_at, deleted";
+
+    private const int QuoteLength = 100;
+
+    private static MessageRecord ReadMessage(SqliteDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.GetString(4), r.GetString(5), r.StringOrNull(6),
+        r.GetString(7), r.StringOrNull(8), r.GetInt64(9), r.StringOrNull(10), r.StringOrNull(11), r.StringOrNull(12),
+        r.StringOrNull(13), r.StringOrNull(14), r.StringOrNull(15), r.Int64OrNull(16), r.GetInt64(17) != 0);
+
+    public Task<SendResult> SendMessageAsync(NewMessage m, string? originConnectionId) => WriteAndPublish(w =>
+    {
+        var c = w.Connection;
+        if (FindMember(c, m.ChatId, m.SenderId) is null)
+        {
+            return (Value: new SendResult(SendOutcome.NotMember, null), Events: Array.Empty<StoredEvent>());
+        }
+        if (m.ClientMessageId is not null)
+        {
+            var original = c.QueryFirst(ReadMessage,
+                $"SELECT {MessageColumns} FROM messages WHERE chat_id = $1 AND sender_id = $2 AND client_message_id = $3",
+                m.ChatId, m.SenderId, m.ClientMessageId);
+            if (original is not null)
+            {
+                return (Value: new SendResult(SendOutcome.Duplicate, original), Events: Array.Empty<StoredEvent>());
+            }
+        }
+        string? quote = null;
+        if (m.ReplyTo is not null)
+        {
+            var replied = c.QueryFirst(r => (Content: r.StringOrNull(0), Deleted: r.GetInt64(1) != 0, Found: true),
+                "SELECT content, deleted FROM messages WHERE id = $1 AND chat_id = $2", m.ReplyTo, m.ChatId);
+            if (!replied.Found) return (Value: new SendResult(SendOutcome.ReplyNotFound, null), Events: Array.Empty<StoredEvent>());
+            quote = replied.Deleted || replied.Content is null ? "" : Truncate(replied.Content, QuoteLength);
+        }
+        var sender = c.QueryFirst(r => (Name: r.GetString(0), Avatar: r.StringOrNull(1)), "SELECT name, avatar FROM users WHERE id = $1", m.SenderId);
+        var message = InsertMessage(w, m.ChatId, m.SenderId, sender.Name ?? "Deleted account", sender.Avatar, m.Type, m.Content, m.Timestamp,
+            m.ClientMessageId, m.ReplyTo, quote, null, null, m.MediaJson);
+        var e = MessageEvent(message, MemberIds(c, m.ChatId)) with { OriginConnectionId = originConnectionId };
+        return (Value: new SendResult(SendOutcome.Stored, message), Events: new[] { e });
+    });
+
+    private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length];
+
+    private static MessageRecord InsertSystemMessage(WriteContext w, string chatId, string actorId, string action, string? content, string? affectedUserName, long now)
+    {
+        var actor = w.Connection.QueryFirst(r => (Name: r.GetString(0), Avatar: r.StringOrNull(1)), "SELECT name, avatar FROM users WHERE id = $1", actorId);
+        return InsertMessage(w, chatId, actorId, actor.Name ?? "Deleted account", actor.Avatar, MessageTypes.System, content, now,
+            null, null, null, action, affectedUserName, null);
+    }
+
+    /// <summary>The one place a message row is written: next seq from the chat row, next global
+    /// position, the sender's own-message counter (which keeps everyone's unread count exact
+    /// without touching other members' rows).</summary>
+    private static MessageRecord InsertMessage(WriteContext w, string chatId, string senderId, string senderName, string? senderAvatar,
+        string type, string? content, long timestamp, string? clientMessageId, string? replyTo, string? replyQuote,
+        string? systemAction, string? affectedUserName, string? media)
+    {
+        var c = w.Connection;
+        var pos = w.NextPosition();
+        var seq = c.Scalar("UPDATE chats SET last_seq = last_seq + 1, last_message_pos = $2, last_activity = max(last_activity, $3) WHERE id = $1 RETURNING last_seq",
+            chatId, pos, timestamp);
+        var id = "msg_" + Guid.CreateVersion7().ToString();
+        c.Execute(
+            $"""
+            INSERT INTO messages (pos, {MessageColumns})
+            VALUES ($1, $2, $3, $4, $1, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, 0)
+            """,
+            pos, id, chatId, seq, senderId, senderName, senderAvatar, type, content, timestamp, clientMessageId,
+            replyTo, replyQuote, systemAction, affectedUserName, media);
+        c.Execute("UPDATE members SET own_after_read = own_after_read + 1 WHERE chat_id = $1 AND user_id = $2", chatId, senderId);
+        return new MessageRecord(id, chatId, seq, pos, senderId, senderName, senderAvatar, type, content, timestamp, clientMessageId,
+            replyTo, replyQuote, systemAction, affectedUserName, media, null, false);
+    }
+
+    public Task<MessageRecord?> GetMessageAsync(string messageId) =>
+        db.ReadAsync(c => c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId));
+
+    public Task<IReadOnlyList<MessageRecord>> GetMessagesAsync(string chatId, long afterPos, long beforePos, int limit) =>
+        db.ReadAsync<IReadOnlyList<MessageRecord>>(c => c.Query(ReadMessage,
+            $"SELECT {MessageColumns} FROM messages WHERE chat_id = $1 AND pos > $2 AND pos < $3 ORDER BY pos DESC LIMIT $4",
+            chatId, afterPos, beforePos, limit));
+
+    public async Task<bool> AdvanceWatermarkAsync(string chatId, string userId, long upToSeq, bool read, long now)
+    {
+        return await WriteAndPublish(w =>
+        {
+            var c = w.Connection;
+            var me = FindMember(c, chatId, userId);
+            var chat = FindChat(c, chatId);
+            if (me is null || chat is null) return (Value: false, Events: Array.Empty<StoredEvent>());
+            var target = Math.Min(upToSeq, chat.LastSeq);
+            var from = read ? me.ReadSeq : me.DeliveredSeq;
+            if (target <= from) return (Value: false, Events: Array.Empty<StoredEvent>());
+
+            // The messages in (from, target] are the newest (target - from) rows at or below target's position.
+            var targetPos = c.Scalar("SELECT pos FROM messages WHERE chat_id = $1 AND seq = $2 AND pos <= $3 ORDER BY pos DESC LIMIT 1",
+                chatId, target, LastPosOf(c, chatId));
+            var covered = c.Query(r => (Id: r.GetString(0), Sender: r.GetString(1), Seq: r.GetInt64(2)),
+                "SELECT id, sender_id, seq FROM messages WHERE chat_id = $1 AND pos <= $2 ORDER BY pos DESC LIMIT $3",
+                chatId, targetPos, target - from);
+
+            if (read)
+            {
+                var ownAfter = c.Scalar("SELECT count(*) FROM messages WHERE chat_id = $1 AND pos > $2 AND sender_id = $3", chatId, targetPos, userId);
+                c.Execute(
+                    """
+                    UPDATE members SET read_seq = $3, read_at = $4, own_after_read = $5,
+                        delivered_at = CASE WHEN delivered_seq < $3 THEN $4 ELSE delivered_at END,
+                        delivered_seq = max(delivered_seq, $3)
+                    WHERE chat_id = $1 AND user_id = $2
+                    """, chatId, userId, target, now, ownAfter);
+            }
+            else
+            {
+                c.Execute("UPDATE members SET delivered_seq = $3, delivered_at = $4 WHERE chat_id = $1 AND user_id = $2",
+                    chatId, userId, target, now);
+            }
+
+            // One status event per sender whose messages the reader just reached, naming that
+            // sender's newest such message: a row per sender per read, never per message per member.
+            var events = new List<StoredEvent>();
+            foreach (var group in covered.Where(m => m.Sender != userId).GroupBy(m => m.Sender))
+            {
+                var newest = group.MaxBy(m => m.Seq);
+                var status = new StatusData(chatId, newest.Id, userId, read ? "read" : "delivered", now);
+                var data = JsonSerializer.Serialize(status, StorageJsonContext.Default.StatusData);
+                events.Add(AddEvent(w, EventKind.Status, chatId, group.Key, data, [group.Key]) with { Status = status });
+            }
+            return (Value: true, Events: events.ToArray());
+        }).ConfigureAwait(false);
+    }
+
+    private static long LastPosOf(SqliteConnection c, string chatId) =>
+        c.Scalar("SELECT coalesce(last_message_pos, 0) FROM chats WHERE id = $1", chatId);
+}

@@ -1,0 +1,51 @@
+using System.Text.Json;
+
+namespace Parley.Server.Storage.Sqlite;
+
+internal sealed partial class SqliteStore
+{
+    /// <summary>Fan-out on read: the user's missed events are the messages and chat-wide events of
+    /// the chats they belong to (from when they joined), plus events addressed to them, each found
+    /// through an index on (chat, position). Nothing is written per recipient.</summary>
+    public Task<SyncPage> SyncAsync(string userId, long sincePos, int limit) => db.ReadAsync(c =>
+    {
+        // Read the committed position first: anything committed later is above it and comes next time.
+        var upTo = db.CommittedPosition;
+        var events = new List<StoredEvent>();
+        events.AddRange(c.Query(r => new StoredEvent(r.GetInt64(3), EventKind.Message, r.GetString(1), [], ReadMessage(r)),
+            $"""
+            SELECT {Prefixed("m.", MessageColumns)} FROM members mb
+            JOIN messages m ON m.chat_id = mb.chat_id AND m.pos > max($2, mb.joined_pos) AND m.pos <= $3
+            WHERE mb.user_id = $1 ORDER BY m.pos LIMIT $4
+            """, userId, sincePos, upTo, limit + 1));
+        events.AddRange(c.Query(ReadEvent,
+            """
+            SELECT e.pos, e.kind, e.chat_id, e.data FROM members mb
+            JOIN events e ON e.chat_id = mb.chat_id AND e.target_user_id IS NULL AND e.pos > max($2, mb.joined_pos) AND e.pos <= $3
+            WHERE mb.user_id = $1 ORDER BY e.pos LIMIT $4
+            """, userId, sincePos, upTo, limit + 1));
+        events.AddRange(c.Query(ReadEvent,
+            """
+            SELECT pos, kind, chat_id, data FROM events
+            WHERE target_user_id = $1 AND pos > $2 AND pos <= $3 ORDER BY pos LIMIT $4
+            """, userId, sincePos, upTo, limit + 1));
+        events.Sort((a, b) => a.Pos.CompareTo(b.Pos));
+        var hasMore = events.Count > limit;
+        if (hasMore) events.RemoveRange(limit, events.Count - limit);
+        var cursor = hasMore ? events[^1].Pos : upTo;
+        return new SyncPage(events, Math.Max(cursor, sincePos), hasMore);
+    });
+
+    private static StoredEvent ReadEvent(Microsoft.Data.Sqlite.SqliteDataReader r)
+    {
+        var kind = (EventKind)r.GetInt64(1);
+        var data = r.StringOrNull(3);
+        var status = kind == EventKind.Status && data is not null
+            ? JsonSerializer.Deserialize(data, StorageJsonContext.Default.StatusData)
+            : null;
+        return new StoredEvent(r.GetInt64(0), kind, r.GetString(2), [], Status: status);
+    }
+
+    private static string Prefixed(string prefix, string columns) =>
+        string.Join(", ", columns.Split(", ").Select(column => prefix + column));
+}

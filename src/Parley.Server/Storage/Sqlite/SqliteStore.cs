@@ -1,0 +1,23 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using Parley.Server.Configuration;
+
+namespace Parley.Server.Storage.Sqlite;
+
+/// <summary>The embedded backend of <see cref="IParleyStore"/>: one SQLite file in WAL mode.</summary>
+internal sealed partial class SqliteStore(SqliteDatabase db, IEventPublisher publisher, IOptions<ParleyOptions> options, ILogger<SqliteStore> logger)
+    : IParleyStore, IAsyncDisposable
+{
+    public Task InitializeAsync(CancellationToken ct)
+    {
+        db.Open();
+        StorageLog.StoreReady(logger, "sqlite", Path.GetFullPath(options.Value.DataDirectory));
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> PingAsync(CancellationToken ct) => db.ReadAsync(c => c.Scalar("SELECT 1") == 1);
+
+    public ValueTask DisposeAsync() => db.DisposeAsync();
+
+    private static bool IsUniqueViolation(SqliteException ex) => ex.SqliteErrorCode == 19; // SQLITE_CONSTRAINT
+}

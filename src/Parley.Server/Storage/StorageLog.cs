@@ -1,0 +1,13 @@
+namespace Parley.Server.Storage;
+
+internal static partial class StorageLog
+{
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "A write batch of {Count} operations failed and was rolled back")]
+    public static partial void BatchFailed(ILogger logger, Exception ex, int count);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Publishing committed events failed; clients will catch up through sync")]
+    public static partial void PublishFailed(ILogger logger, Exception ex);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Store ready: {Provider} at {Location}")]
+    public static partial void StoreReady(ILogger logger, string provider, string location);
+}

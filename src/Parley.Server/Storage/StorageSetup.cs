@@ -1,0 +1,35 @@
+using Parley.Server.Configuration;
+using Parley.Server.Storage.Sqlite;
+
+namespace Parley.Server.Storage;
+
+public static class StorageSetup
+{
+    public static IServiceCollection AddParleyStorage(this IServiceCollection services, ParleyOptions options)
+    {
+        switch (options.Storage.Provider.ToLowerInvariant())
+        {
+            case "sqlite":
+                services.AddSingleton<SqliteDatabase>();
+                services.AddSingleton<SqliteStore>();
+                services.AddSingleton<IParleyStore>(sp => sp.GetRequiredService<SqliteStore>());
+                break;
+            default:
+                throw new InvalidOperationException($"Unknown Parley:Storage:Provider '{options.Storage.Provider}'. Use Sqlite.");
+        }
+        services.AddHostedService<StoreStartup>();
+        return services;
+    }
+}
+
+/// <summary>Opens and migrates the store and loads the signing key before the server takes requests.</summary>
+internal sealed class StoreStartup(IParleyStore store, Auth.TokenService tokens) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await store.InitializeAsync(cancellationToken);
+        await tokens.InitializeAsync();
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,13 @@
+using Parley.Server.Storage;
+
+namespace Parley.Server.Users;
+
+public sealed record UpdateProfileRequest(string? Name, string? About, string? Avatar);
+
+public sealed record Profile(string Id, string? Email, string? PhoneNumber, string Name, string? Avatar, string? About, string? PhotoUrl, long CreatedAt)
+{
+    public static Profile From(UserRecord u) =>
+        new(u.Id, u.Email, u.PhoneNumber, u.Name, u.Avatar, u.About, u.PhotoMediaId is null ? null : "/media/" + u.PhotoMediaId, u.CreatedAt);
+}
+
+public sealed record UserListItem(string UserId, string Name, string? Email, string? Avatar, bool Online, long LastSeen);

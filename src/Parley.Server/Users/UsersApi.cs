@@ -1,0 +1,83 @@
+using System.Buffers.Text;
+using System.Security.Claims;
+using System.Text;
+using Parley.Server.Auth;
+using Parley.Server.Common;
+using Parley.Server.Realtime;
+using Parley.Server.Storage;
+
+namespace Parley.Server.Users;
+
+public static class UsersApi
+{
+    private const int DefaultPageSize = 20;
+    private const int MaxPageSize = 100;
+
+    public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/users").WithTags("Users").RequireAuthorization();
+        group.MapGet("/", Search);
+        group.MapGet("/me", Me);
+        group.MapPatch("/me", UpdateMe);
+        return routes;
+    }
+
+    private static async Task<IResult> Search(ClaimsPrincipal principal, IParleyStore store, Presence presence, HttpContext http,
+        string? search, string? limit, string? after)
+    {
+        var pageSize = DefaultPageSize;
+        if (limit is not null && (!int.TryParse(limit, out pageSize) || pageSize < 1 || pageSize > MaxPageSize))
+        {
+            return ApiError.BadRequest($"limit must be a whole number from 1 to {MaxPageSize}.");
+        }
+        if (search is { Length: > Validation.MaxEmailLength }) return ApiError.BadRequest("search is too long.");
+        string? afterName = null, afterId = null;
+        if (after is not null && !TryDecodeCursor(after, out afterName, out afterId)) return ApiError.BadRequest("after is not a valid page cursor.");
+
+        var users = await store.SearchUsersAsync(principal.UserId(), search?.Trim(), afterName, afterId, pageSize);
+        if (users.Count == pageSize)
+        {
+            var last = users[^1];
+            var query = QueryString.Create(new Dictionary<string, string?>
+            {
+                ["search"] = search ?? "", ["limit"] = pageSize.ToString(), ["after"] = EncodeCursor(last.Name, last.Id),
+            });
+            http.Response.Headers.Link = $"<{http.Request.PathBase}{http.Request.Path}{query}>; rel=\"next\"";
+        }
+        return TypedResults.Json(users.Select(u => new UserListItem(u.Id, u.Name, u.Email, u.Avatar, presence.IsOnline(u.Id), presence.LastSeen(u))).ToList(), AppJson.Options);
+    }
+
+    private static string EncodeCursor(string name, string id) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(name + "\n" + id));
+
+    private static bool TryDecodeCursor(string cursor, out string? name, out string? id)
+    {
+        name = id = null;
+        try
+        {
+            var parts = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor)).Split('\n');
+            if (parts.Length != 2) return false;
+            (name, id) = (parts[0], parts[1]);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<IResult> Me(ClaimsPrincipal principal, IParleyStore store)
+    {
+        var user = await store.GetUserAsync(principal.UserId());
+        return user is null ? ApiError.NotFound("This account no longer exists.") : TypedResults.Json(Profile.From(user), AppJson.Options);
+    }
+
+    private static async Task<IResult> UpdateMe(UpdateProfileRequest body, ClaimsPrincipal principal, IParleyStore store)
+    {
+        var error = Validation.Text(body.Name, "name", Validation.MaxNameLength, required: body.Name is not null)
+            ?? Validation.Text(body.About, "about", Validation.MaxAboutLength, required: false)
+            ?? Validation.Text(body.Avatar, "avatar", 512, required: false);
+        if (error is not null) return ApiError.BadRequest(error);
+        var user = await store.UpdateProfileAsync(principal.UserId(), body.Name?.Trim(), body.About?.Trim(), body.Avatar?.Trim());
+        return user is null ? ApiError.NotFound("This account no longer exists.") : TypedResults.Json(Profile.From(user), AppJson.Options);
+    }
+}
