@@ -26,6 +26,8 @@ public static class ParleyApp
         {
             builder.WebHost.UseUrls("http://localhost:8080");
         }
+        // Tests (and embedders) add configuration and services first, so everything below sees them.
+        configure?.Invoke(builder);
         var options = builder.Configuration.GetSection(ParleyOptions.Section).Get<ParleyOptions>() ?? new ParleyOptions();
         builder.Services.Configure<ParleyOptions>(builder.Configuration.GetSection(ParleyOptions.Section));
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -40,7 +42,6 @@ public static class ParleyApp
         builder.Services.AddParleyAuth();
         builder.Services.AddParleyRealtime();
         builder.Services.AddOpenApi();
-        configure?.Invoke(builder);
 
         var app = builder.Build();
         app.UseApiErrors();

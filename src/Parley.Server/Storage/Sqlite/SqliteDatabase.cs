@@ -51,7 +51,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         _lastPos = writer.Scalar("SELECT max(coalesce((SELECT max(pos) FROM messages), 0), coalesce((SELECT max(pos) FROM events), 0))");
         _committedPos = _lastPos;
         _writer = writer;
-        _writerLoop = Task.Factory.StartNew(RunWriter, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        _writerLoop = Task.Run(RunWriter);
     }
 
     /// <summary>The newest committed position: every position up to it is committed or abandoned,
@@ -138,10 +138,11 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         if (_writerLoop is not null) await _writerLoop.ConfigureAwait(false);
-        if (_writer is not null)
+        var writer = Interlocked.Exchange(ref _writer, null);
+        if (writer is not null)
         {
-            _writer.Execute("PRAGMA wal_checkpoint(TRUNCATE)");
-            await _writer.DisposeAsync().ConfigureAwait(false);
+            writer.Execute("PRAGMA wal_checkpoint(TRUNCATE)");
+            await writer.DisposeAsync().ConfigureAwait(false);
         }
         SqliteConnection.ClearAllPools();
     }

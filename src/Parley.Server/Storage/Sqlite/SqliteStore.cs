@@ -6,7 +6,7 @@ namespace Parley.Server.Storage.Sqlite;
 
 /// <summary>The embedded backend of <see cref="IParleyStore"/>: one SQLite file in WAL mode.</summary>
 internal sealed partial class SqliteStore(SqliteDatabase db, IEventPublisher publisher, IOptions<ParleyOptions> options, ILogger<SqliteStore> logger)
-    : IParleyStore, IAsyncDisposable
+    : IParleyStore
 {
     public Task InitializeAsync(CancellationToken ct)
     {
@@ -16,8 +16,6 @@ internal sealed partial class SqliteStore(SqliteDatabase db, IEventPublisher pub
     }
 
     public Task<bool> PingAsync(CancellationToken ct) => db.ReadAsync(c => c.Scalar("SELECT 1") == 1);
-
-    public ValueTask DisposeAsync() => db.DisposeAsync();
 
     private static bool IsUniqueViolation(SqliteException ex) => ex.SqliteErrorCode == 19; // SQLITE_CONSTRAINT
 }
