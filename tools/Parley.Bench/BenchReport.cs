@@ -1,0 +1,193 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Parley.Bench.Infrastructure;
+
+namespace Parley.Bench;
+
+/// <summary>The outcome of one run: what the issue asks every workload to report, plus sections
+/// only some workloads fill (conns steps, history page timings, reconnect figures).</summary>
+public sealed class BenchReport
+{
+    public string Workload { get; set; } = "";
+    public DateTimeOffset StartedAt { get; set; } = DateTimeOffset.UtcNow;
+    public string Url { get; set; } = "";
+    public Dictionary<string, object?> Parameters { get; set; } = new();
+
+    public int Users { get; set; }
+    public double SetupSeconds { get; set; }
+    /// <summary>Users registered and signed in per second during setup.</summary>
+    public double UsersPerSecond { get; set; }
+    /// <summary>Length of the measured phase (sending plus the drain).</summary>
+    public double DurationSeconds { get; set; }
+
+    public long Sent { get; set; }
+    /// <summary>Sends the server confirmed (ack frame or REST 201).</summary>
+    public long Stored { get; set; }
+    public long SendErrors { get; set; }
+    /// <summary>Sends whose connection died before the ack (fate unknown; not counted as lost).</summary>
+    public long Unacked { get; set; }
+    /// <summary>Deliveries owed: every confirmed message times its recipients.</summary>
+    public long Expected { get; set; }
+    /// <summary>Distinct messages received by recipients (a message to 999 members counts 999 times).</summary>
+    public long Delivered { get; set; }
+    public long Lost { get; set; }
+    public long Duplicates { get; set; }
+    public double? OfferedRate { get; set; }
+    public double SendRate { get; set; }
+    public double DeliveredPerSecond { get; set; }
+
+    public LatencySummary? EndToEnd { get; set; }
+    public LatencySummary? AckLatency { get; set; }
+    public LatencySummary? SendLag { get; set; }
+    public ResourceUse? Resources { get; set; }
+
+    public List<ConnStep>? Steps { get; set; }
+    public Dictionary<string, LatencySummary>? Timings { get; set; }
+    /// <summary>Workload-specific single numbers (store rate, reconnect and catch-up seconds...).</summary>
+    public Dictionary<string, double> Figures { get; set; } = new();
+    public Dictionary<string, long> Frames { get; set; } = new();
+    public Dictionary<string, long>? Errors { get; set; }
+    public int Resumes { get; set; }
+    public int UnexpectedCloses { get; set; }
+    public List<string> Notes { get; set; } = [];
+
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    internal void FillFrom(DeliveryTracker tracker, IEnumerable<WsConnection> connections)
+    {
+        Sent = tracker.Sent;
+        Stored = tracker.Stored;
+        SendErrors = tracker.SendErrors;
+        Unacked = tracker.Unacked;
+        Expected = tracker.Expected;
+        Delivered = tracker.UniqueDelivered;
+        Duplicates = tracker.Duplicates;
+        EndToEnd = tracker.EndToEnd.Count > 0 ? tracker.EndToEnd.Summary() : null;
+        AckLatency = tracker.AckLatency.Count > 0 ? tracker.AckLatency.Summary() : null;
+        SendLag = tracker.SendLag.Count > 0 ? tracker.SendLag.Summary() : null;
+        foreach (var type in Enum.GetValues<FrameType>())
+        {
+            var n = tracker.Frames(type);
+            if (n > 0) Frames[JsonNamingPolicy.CamelCase.ConvertName(type.ToString())] = n;
+        }
+        if (tracker.OwnEchoes > 0) Frames["ownEchoes"] = tracker.OwnEchoes;
+        if (tracker.Foreign > 0) Frames["foreignMessages"] = tracker.Foreign;
+        var errors = tracker.ErrorCounts();
+        Errors = errors.Count > 0 ? new Dictionary<string, long>(errors) : null;
+        foreach (var c in connections)
+        {
+            Resumes += c.Resumes;
+            UnexpectedCloses += c.UnexpectedCloses;
+        }
+    }
+
+    /// <summary>Adds a note when the generator, not the server, may have been the limit.</summary>
+    internal void NoteSaturation()
+    {
+        if (Resources is null) return;
+        var cores = Resources.Cores * 100.0;
+        var gen = Resources.GeneratorCpuPercent;
+        var server = Resources.Server?.CpuPercent;
+        if (server is { } s && s + gen > cores * 0.9)
+        {
+            Notes.Add($"the machine was CPU-bound: server {s:F0}% + generator {gen:F0}% of {cores:F0}%; the generator's share is CPU the server did not get");
+        }
+        if (gen > 90) Notes.Add($"the generator used {gen:F0}% CPU (about one core or more): its own limits may show in these figures");
+        if (SendLag is { } lag && lag.P99Ms > 50) Notes.Add($"the generator fell behind its send schedule (send lag p99 {lag.P99Ms:F1} ms): the offered rate was not fully offered");
+    }
+
+    public string ToTable()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"== Parley.Bench {Workload} against {Url} ({StartedAt:u})");
+        if (Parameters.Count > 0)
+        {
+            sb.AppendLine("parameters: " + string.Join(", ", Parameters.Select(p => $"{p.Key}={Format(p.Value)}")));
+        }
+        var rows = new List<(string, string)>();
+        void Row(string name, string value) => rows.Add((name, value));
+        if (Users > 0) Row("users", $"{Users:N0} (setup {SetupSeconds:F1} s, {UsersPerSecond:N0} users/s)");
+        if (Sent > 0 || Stored > 0)
+        {
+            Row("duration", $"{DurationSeconds:F2} s");
+            Row("offered rate", OfferedRate is { } r ? $"{r:N0} msg/s" : "max (closed loop)");
+            Row("sent / stored", $"{Sent:N0} / {Stored:N0} ({SendRate:N0} msg/s sent)");
+            Row("send errors / unacked", $"{SendErrors:N0} / {Unacked:N0}");
+            Row("delivered", $"{Delivered:N0} of {Expected:N0} expected");
+            Row("delivered per second", $"{DeliveredPerSecond:N0}");
+            Row("lost / duplicated", $"{Lost:N0} / {Duplicates:N0}");
+        }
+        if (EndToEnd is { } e) Row("end-to-end latency", Latency(e));
+        if (AckLatency is { } a) Row("ack latency", Latency(a));
+        if (SendLag is { } l) Row("generator send lag", Latency(l));
+        if (Timings is not null)
+        {
+            foreach (var (name, t) in Timings) Row(name, Latency(t));
+        }
+        foreach (var (name, value) in Figures) Row(name, value.ToString(Math.Abs(value) >= 100 ? "N0" : "0.###", CultureInfo.InvariantCulture));
+        if (Resources is { } res)
+        {
+            if (res.Server is { } s)
+            {
+                Row("server CPU", $"{s.CpuPercent:F0}% of one core ({s.CpuSeconds:F1} s over {res.Seconds:F1} s)");
+                Row("server RSS", $"peak {s.PeakRssMiB:F0} MiB, start {s.StartRssMiB:F0} MiB, end {s.EndRssMiB:F0} MiB (lifetime peak {s.LifetimePeakRssMiB:F0} MiB)");
+            }
+            else
+            {
+                Row("server CPU / RSS", "not measured (no --server-pid)");
+            }
+            Row("generator CPU", $"{res.GeneratorCpuPercent:F0}% of one core ({res.GeneratorCpuSeconds:F1} s), {res.Cores} cores");
+        }
+        if (Resumes > 0 || UnexpectedCloses > 0) Row("server-closed sockets / resumes", $"{UnexpectedCloses:N0} / {Resumes:N0}");
+        if (Frames.Count > 0) Row("frames received", string.Join(", ", Frames.Select(f => $"{f.Key} {f.Value:N0}")));
+        if (Errors is not null) Row("errors", string.Join(", ", Errors.Select(f => $"{f.Key}: {f.Value:N0}")));
+        var width = rows.Count == 0 ? 0 : rows.Max(r => r.Item1.Length);
+        foreach (var (name, value) in rows) sb.AppendLine(CultureInfo.InvariantCulture, $"  {name.PadRight(width)}  {value}");
+        if (Steps is { Count: > 0 })
+        {
+            sb.AppendLine();
+            sb.AppendLine("  connections   opened/s  failed  server RSS MiB  KiB/conn (delta)  KiB/conn (total)  server fds  gen CPU%  srv CPU%");
+            foreach (var s in Steps)
+            {
+                sb.AppendLine(CultureInfo.InvariantCulture,
+                    $"  {s.Connections,11:N0}  {s.OpenedPerSecond,9:N0}  {s.Failed,6:N0}  {s.ServerRssMiB,14:F1}  {s.KibPerConnectionDelta,16:F1}  {s.KibPerConnectionTotal,16:F1}  {s.ServerOpenFiles,10}  {s.GeneratorCpuPercent,8:F0}  {s.ServerCpuPercent,8:F0}");
+            }
+        }
+        foreach (var note in Notes) sb.AppendLine("  note: " + note);
+        return sb.ToString();
+
+        static string Latency(LatencySummary s) =>
+            $"p50 {s.P50Ms:F2} ms  p95 {s.P95Ms:F2} ms  p99 {s.P99Ms:F2} ms  max {s.MaxMs:F2} ms  (n={s.Count:N0})";
+        static string Format(object? v) => v switch
+        {
+            null => "max",
+            double d => d.ToString("0.###", CultureInfo.InvariantCulture),
+            int[] a => string.Join(",", a),
+            _ => Convert.ToString(v, CultureInfo.InvariantCulture) ?? "",
+        };
+    }
+}
+
+/// <summary>One step of the conns workload: connections held after it, and what they cost the server.</summary>
+public sealed record ConnStep(
+    int Connections,
+    int Opened,
+    int Failed,
+    double Seconds,
+    double OpenedPerSecond,
+    double ServerRssMiB,
+    double KibPerConnectionDelta,
+    double KibPerConnectionTotal,
+    int? ServerOpenFiles,
+    double GeneratorCpuPercent,
+    double ServerCpuPercent,
+    string? FirstError);
