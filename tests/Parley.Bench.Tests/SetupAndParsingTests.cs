@@ -1,0 +1,75 @@
+using System.Text;
+using Parley.Bench.Infrastructure;
+using Parley.Bench.Tests.Infrastructure;
+
+namespace Parley.Bench.Tests;
+
+public sealed class SetupAndParsingTests
+{
+    [Fact]
+    public async Task Users_are_registered_and_signed_in_in_parallel()
+    {
+        await using var server = await BenchServer.StartAsync();
+        using var api = new ApiClient(server.BaseAddress, 8);
+        var users = new BenchUser[12];
+        await Parallel.ForAsync(0, users.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
+        {
+            users[i] = await api.CreateUserAsync(i, "setup", ct);
+        });
+        Assert.Equal(users.Length, users.Select(u => u.Id).Distinct().Count());
+        Assert.All(users, u => Assert.False(string.IsNullOrEmpty(u.AccessToken)));
+    }
+
+    [Fact]
+    public void The_command_lines_of_BENCHMARKS_md_parse()
+    {
+        var pairs = BenchOptions.Parse(["pairs", "--users", "1000", "--rate", "max", "--window", "8", "--duration", "10", "--server-pid", "123", "--json"]);
+        Assert.Null(pairs.Rate);
+        Assert.Equal(8, pairs.Window);
+        Assert.Equal(123, pairs.ServerPid);
+        Assert.True(pairs.Json);
+
+        var conns = BenchOptions.Parse(["conns", "--steps", "1k,5k,10k,19k", "--procs", "auto"]);
+        Assert.Equal([1000, 5000, 10000, 19000], conns.Steps);
+        Assert.Null(conns.Procs);
+
+        var history = BenchOptions.Parse(["history", "--messages=1_000_000", "--send-via", "rest"]);
+        Assert.Equal(1_000_000, history.Messages);
+        Assert.True(history.SendViaRest);
+
+        Assert.Equal(200, BenchOptions.Parse(["group"]).Rate);
+    }
+
+    [Theory]
+    [InlineData("http://10.0.0.1:8080")]
+    [InlineData("http://example.com")]
+    public void Only_loopback_servers_are_accepted(string url)
+    {
+        Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["pairs", "--url", url]));
+    }
+
+    [Fact]
+    public void Message_frames_are_read_in_any_member_order()
+    {
+        var json = """{"data":{"id":"msg_1","chatId":"chat_a_b","seq":42,"senderId":"u1","participants":[{"id":"x"}],"content":"bench:12345:xx","clientMessageId":"b7"},"cursor":"99","type":"message"}"""u8;
+        Assert.True(Frame.TryParse(json, out var frame));
+        Assert.Equal(FrameType.Message, frame.Type);
+        Assert.Equal("chat_a_b", Encoding.UTF8.GetString(frame.ChatId));
+        Assert.Equal(42, frame.Seq);
+        Assert.Equal("99", Encoding.UTF8.GetString(frame.Cursor));
+        Assert.True(Frame.TryParseBenchContent(frame.Content, out var ticks));
+        Assert.Equal(12345, ticks);
+        Assert.True(Frame.TryParseClientId(frame.ClientMessageId, out var n));
+        Assert.Equal(7, n);
+    }
+
+    [Fact]
+    public void Histogram_percentiles_are_within_two_percent()
+    {
+        var h = new Histogram();
+        for (var i = 1; i <= 100_000; i++) h.Record(i);
+        Assert.InRange(h.ValueAt(50), 50_000, 51_000);
+        Assert.InRange(h.ValueAt(99), 99_000, 101_000);
+        Assert.Equal(100_000, h.Summary().MaxMs * 1000);
+    }
+}
