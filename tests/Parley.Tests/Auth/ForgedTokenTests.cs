@@ -228,6 +228,53 @@ public sealed class ForgedTokenTests(SharedServer shared) : IClassFixture<Shared
         await AssertRefused(token);
     }
 
+    [Theory]
+    [InlineData("null")]
+    [InlineData("[]")]
+    [InlineData("42")]
+    [InlineData("\"ES256\"")]
+    [InlineData("[{\"alg\":\"ES256\"}]")]
+    public async Task A_token_whose_header_is_JSON_but_not_an_object_is_refused(string headerJson)
+    {
+        var user = await ApiClient.CreateUserAsync(Server);
+        var parts = user.AccessToken.Split('.');
+
+        await AssertRefused(Base64Url.EncodeToString(Encoding.UTF8.GetBytes(headerJson)) + "." + parts[1] + "." + parts[2]);
+    }
+
+    [Theory]
+    [InlineData("null")]
+    [InlineData("[]")]
+    [InlineData("\"sub\"")]
+    public async Task A_correctly_signed_token_whose_payload_is_not_an_object_is_refused(string payloadJson)
+    {
+        var (key, kid) = ServerDatabase.SigningKey(Server);
+        var signingInput = TokenForge.Encode(TokenForge.Es256Header(kid)) + "." + Base64Url.EncodeToString(Encoding.UTF8.GetBytes(payloadJson));
+        var signature = key.SignData(Encoding.ASCII.GetBytes(signingInput), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+
+        await AssertRefused(signingInput + "." + Base64Url.EncodeToString(signature));
+    }
+
+    [Theory]
+    [InlineData("aud", "[\"parley-clients\"]")]
+    [InlineData("iss", "{\"name\":\"parley\"}")]
+    [InlineData("sub", "12345")]
+    [InlineData("sub", "\"\"")]
+    [InlineData("token_use", "true")]
+    [InlineData("exp", "\"never\"")]
+    [InlineData("exp", "null")]
+    [InlineData("exp", "1e400")]
+    [InlineData("nbf", "\"now\"")]
+    public async Task A_correctly_signed_token_with_a_claim_of_the_wrong_type_is_refused(string claim, string json)
+    {
+        var user = await ApiClient.CreateUserAsync(Server);
+        var (key, kid) = ServerDatabase.SigningKey(Server);
+        var claims = TokenForge.AccessClaims(user.Id);
+        claims[claim] = JsonDocument.Parse(json).RootElement.Clone();
+
+        await AssertRefused(TokenForge.SignEs256(key, TokenForge.Es256Header(kid), claims));
+    }
+
     [Fact]
     public async Task A_huge_token_is_refused()
     {

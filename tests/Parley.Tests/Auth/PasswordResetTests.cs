@@ -99,6 +99,23 @@ public sealed class PasswordResetTests
     }
 
     [Fact]
+    public async Task A_phone_confirmation_code_cannot_reset_the_password()
+    {
+        await using var server = await ParleyServer.StartAsync();
+        using var api = server.Api();
+        var phone = Accounts.NewPhone();
+        Assert.Equal(HttpStatusCode.Created, (await api.PostAsync("/auth/sign-up", new { phoneNumber = phone, password = Accounts.Password, name = "Phone Person" })).Status);
+        var confirmCode = LoggedCodes.Required(server, "confirm", phone);
+
+        var reset = await api.PostAsync("/auth/reset-password", new { phoneNumber = phone, code = confirmCode, newPassword = NewPassword });
+
+        reset.AssertError(HttpStatusCode.BadRequest);
+        // The code is still good for what it was sent for, and the password did not change.
+        Assert.Equal(HttpStatusCode.OK, (await api.PostAsync("/auth/account-confirmation", new { phoneNumber = phone, code = confirmCode })).Status);
+        Assert.Equal(HttpStatusCode.OK, (await api.PostAsync("/auth/sign-in", new { phoneNumber = phone, password = Accounts.Password })).Status);
+    }
+
+    [Fact]
     public async Task A_wrong_reset_code_changes_nothing()
     {
         await using var server = await ParleyServer.StartAsync();

@@ -36,7 +36,8 @@ public sealed class RateLimitTests
         Assert.True(retryAfter.Delta > TimeSpan.Zero, $"Retry-After is {retryAfter.Delta}");
     }
 
-    public static TheoryData<string> IpLimitedEndpoints => ["/auth/register", "/auth/login", "/auth/refresh", "/auth/sign-up", "/auth/sign-in", "/auth/forgot-password"];
+    public static TheoryData<string> IpLimitedEndpoints => ["/auth/register", "/auth/login", "/auth/refresh", "/auth/sign-up", "/auth/sign-in", "/auth/forgot-password",
+        "/auth/account-confirmation", "/auth/reset-password"];
 
     [Theory]
     [MemberData(nameof(IpLimitedEndpoints))]
@@ -56,6 +57,8 @@ public sealed class RateLimitTests
             password = Accounts.Password,
             name = "Flood " + i,
             refreshToken = "unknown-" + i,
+            code = "123456",
+            newPassword = "a-brand-new-passphrase",
         }));
 
         AssertRetryAfter(refused);

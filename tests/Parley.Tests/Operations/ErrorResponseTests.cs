@@ -26,6 +26,8 @@ public sealed class ErrorResponseTests(SharedServer shared) : IClassFixture<Shar
     [InlineData("/auth/login", "{\"email\": 42, \"password\": \"a-long-test-passphrase\"}")]
     [InlineData("/auth/refresh", "{\"refreshToken\": {\"nested\": true}}")]
     [InlineData("/auth/login", "")]
+    [InlineData("/auth/login", "null")]
+    [InlineData("/auth/register", "{\"email\": \"a@example.com\", \"password\": \"a-long-test-passphrase\", \"name\": \"N\"} trailing")]
     public async Task Malformed_JSON_is_a_400_with_an_error(string path, string body)
     {
         var response = await Send(HttpMethod.Post, path, new StringContent(body, Encoding.UTF8, "application/json"));
