@@ -111,6 +111,20 @@ public sealed class RegistrationValidationTests(SharedServer shared) : IClassFix
     }
 
     [Fact]
+    public async Task Concurrent_registrations_of_one_email_create_exactly_one_account()
+    {
+        var email = Accounts.NewEmail();
+        var clients = Enumerable.Range(0, 6).Select(_ => Server.Api()).ToList();
+
+        var answers = await Task.WhenAll(clients.Select((c, i) =>
+            c.PostAsync("/auth/register", new { email = i % 2 == 0 ? email : email.ToUpperInvariant(), password = Accounts.Password, name = "Racer " + i })));
+
+        Assert.Single(answers, a => a.Status == HttpStatusCode.Created);
+        Assert.All(answers.Where(a => a.Status != HttpStatusCode.Created), a => a.AssertError(HttpStatusCode.Conflict));
+        clients.ForEach(c => c.Dispose());
+    }
+
+    [Fact]
     public async Task The_duplicate_attempt_leaves_the_first_account_and_its_password_intact()
     {
         var email = Accounts.NewEmail();

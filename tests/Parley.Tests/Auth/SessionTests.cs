@@ -193,6 +193,21 @@ public sealed class SessionTests(SharedServer shared) : IClassFixture<SharedServ
     }
 
     [Fact]
+    public async Task Concurrent_refreshes_with_one_token_let_at_most_one_through()
+    {
+        var email = Accounts.NewEmail();
+        await Accounts.RegisterAsync(Server, email);
+        var session = await Accounts.LoginAsync(Server, email);
+        var clients = Enumerable.Range(0, 6).Select(_ => Server.Api()).ToList();
+
+        var answers = await Task.WhenAll(clients.Select(c => c.PostAsync("/auth/refresh", new { refreshToken = session.RefreshToken })));
+
+        Assert.Single(answers, a => a.Status == HttpStatusCode.OK);
+        Assert.All(answers.Where(a => a.Status != HttpStatusCode.OK), a => a.AssertError(HttpStatusCode.Unauthorized));
+        clients.ForEach(c => c.Dispose());
+    }
+
+    [Fact]
     public async Task Refresh_refuses_an_unknown_token()
     {
         using var api = Server.Api();

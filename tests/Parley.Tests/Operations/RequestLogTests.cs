@@ -32,7 +32,7 @@ public sealed class RequestLogTests
         (await api.PostAsync("/auth/login", new { email, password = "wrong-password-1" })).AssertError(HttpStatusCode.Unauthorized);
 
         var line = Assert.Single(await RequestLines(server, "POST", "/auth/login"));
-        Assert.Contains("POST /auth/login 401 ", line);
+        Assert.True(line.Contains("POST /auth/login 401 ", StringComparison.Ordinal), "request log line: " + line);
     }
 
     [Theory]
@@ -47,7 +47,7 @@ public sealed class RequestLogTests
 
         response.AssertError(HttpStatusCode.BadRequest);
         var line = Assert.Single(await RequestLines(server, "POST", "/auth/login"));
-        Assert.Contains("POST /auth/login 400 ", line);
+        Assert.True(line.Contains("POST /auth/login 400 ", StringComparison.Ordinal), "the client got 400 but the request log says: " + line);
     }
 
     [Fact]
