@@ -3,18 +3,6 @@ using System.Text.Json;
 
 namespace Parley.Tests.Infrastructure;
 
-/// <summary>One real server shared by the tests of a class; each test makes its own users, so tests do not see each other's chats.</summary>
-public sealed class SharedServer : IAsyncLifetime
-{
-    private ParleyServer? _server;
-    public ParleyServer Server => _server ?? throw new InvalidOperationException("The server has not started.");
-    public async Task InitializeAsync() => _server = await ParleyServer.StartAsync();
-    public async Task DisposeAsync()
-    {
-        if (_server is not null) await _server.DisposeAsync();
-    }
-}
-
 /// <summary>Small steps the chat tests repeat, each asserting the answer it needs so a failure points at the step.</summary>
 public static class ChatHelpers
 {
