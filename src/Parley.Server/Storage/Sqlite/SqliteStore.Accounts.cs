@@ -88,6 +88,7 @@ internal sealed partial class SqliteStore
             WHERE id = $1
             """,
             userId, name, name is null ? null : SearchKey(name), about, avatar);
+        w.UserChanged(userId);
         return w.Connection.QueryFirst(ReadUser, $"SELECT {UserColumns} FROM users WHERE id = $1", userId);
     });
 
