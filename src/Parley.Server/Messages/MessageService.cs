@@ -17,6 +17,7 @@ public sealed record Refusal(int Status, string Code, string Message)
     public static Refusal NotFound(string message) => new(StatusCodes.Status404NotFound, "not_found", message);
     public static readonly Refusal ChatNotFound = NotFound("Chat not found.");
     public static readonly Refusal MessageNotFound = NotFound("Message not found.");
+    public static readonly Refusal Blocked = new(StatusCodes.Status403Forbidden, "blocked", "This user does not accept your messages.");
     public static readonly Refusal RateLimited = new(StatusCodes.Status429TooManyRequests, "rate_limited", "You are sending messages too fast; slow down.");
 
     public IResult ToResult() => Status == StatusCodes.Status429TooManyRequests
@@ -56,6 +57,7 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
             if (refusal is not null) return (null, refusal);
             chatId = directId;
         }
+        if (await BlockedByOtherAsync(userId, chatId!)) return (null, Refusal.Blocked);
         if (!rateLimiter.TryTake(userId)) return (null, Refusal.RateLimited);
 
         var result = await store.SendMessageAsync(
@@ -67,6 +69,15 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
             SendOutcome.ReplyNotFound => (null, Refusal.BadRequest("replyTo does not name a message in this chat.")),
             _ => (null, Refusal.ChatNotFound),
         };
+    }
+
+    /// <summary>In a 1:1 chat, whether the other member blocked the sender.</summary>
+    private async Task<bool> BlockedByOtherAsync(string userId, string chatId)
+    {
+        if (!chatId.StartsWith("chat_", StringComparison.Ordinal)) return false;
+        var members = await store.GetMembersAsync(chatId);
+        var other = members.FirstOrDefault(m => m.UserId != userId);
+        return other is not null && members.Any(m => m.UserId == userId) && await store.IsBlockedAsync(other.UserId, userId);
     }
 
     /// <summary>The 1:1 chat with another user, created on first use.</summary>

@@ -32,6 +32,12 @@ public interface IAccountStore
     Task ConfirmUserAsync(string userId);
     Task SetLastSeenAsync(string userId, long lastSeen);
 
+    /// <summary>Blocks (or unblocks) <paramref name="blockedId"/> for <paramref name="userId"/>.</summary>
+    Task SetBlockedAsync(string userId, string blockedId, bool blocked, long now);
+    /// <summary>Blocks involving the user either way: whom they blocked and who blocked them.</summary>
+    Task<BlockList> GetBlocksAsync(string userId);
+    Task<bool> IsBlockedAsync(string userId, string blockedId);
+
     Task AddRefreshTokenAsync(RefreshTokenRecord token);
 
     /// <summary>Atomically retires <paramref name="presentedHash"/> and stores <paramref name="replacement"/>

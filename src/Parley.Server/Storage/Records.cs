@@ -142,3 +142,10 @@ public sealed record GroupChange(GroupOutcome Outcome, IReadOnlyList<string> Mem
 }
 
 public sealed record SyncPage(IReadOnlyList<StoredEvent> Events, long Cursor, bool HasMore);
+
+/// <summary>The blocks around one user: <see cref="Blocked"/> are users they blocked,
+/// <see cref="BlockedBy"/> users who blocked them.</summary>
+public sealed record BlockList(IReadOnlySet<string> Blocked, IReadOnlySet<string> BlockedBy)
+{
+    public static readonly BlockList Empty = new(new HashSet<string>(), new HashSet<string>());
+}

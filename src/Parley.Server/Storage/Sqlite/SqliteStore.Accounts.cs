@@ -88,6 +88,7 @@ internal sealed partial class SqliteStore
             WHERE id = $1
             """,
             userId, name, name is null ? null : SearchKey(name), about, avatar);
+        w.UserChanged(userId);
         return w.Connection.QueryFirst(ReadUser, $"SELECT {UserColumns} FROM users WHERE id = $1", userId);
     });
 
@@ -99,6 +100,23 @@ internal sealed partial class SqliteStore
 
     public Task SetLastSeenAsync(string userId, long lastSeen) =>
         db.WriteAsync(w => w.Connection.Execute("UPDATE users SET last_seen = max(last_seen, $2) WHERE id = $1", userId, lastSeen));
+
+    public Task SetBlockedAsync(string userId, string blockedId, bool blocked, long now) => db.WriteAsync(w => blocked
+        ? w.Connection.Execute("INSERT INTO blocks (user_id, blocked_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", userId, blockedId, now)
+        : w.Connection.Execute("DELETE FROM blocks WHERE user_id = $1 AND blocked_id = $2", userId, blockedId));
+
+    public Task<BlockList> GetBlocksAsync(string userId) => db.ReadAsync(c =>
+    {
+        var rows = c.Query(r => (User: r.GetString(0), Blocked: r.GetString(1)),
+            "SELECT user_id, blocked_id FROM blocks WHERE user_id = $1 UNION ALL SELECT user_id, blocked_id FROM blocks WHERE blocked_id = $1", userId);
+        if (rows.Count == 0) return BlockList.Empty;
+        return new BlockList(
+            rows.Where(r => r.User == userId).Select(r => r.Blocked).ToHashSet(),
+            rows.Where(r => r.Blocked == userId).Select(r => r.User).ToHashSet());
+    });
+
+    public Task<bool> IsBlockedAsync(string userId, string blockedId) =>
+        db.ReadAsync(c => c.Scalar("SELECT count(*) FROM blocks WHERE user_id = $1 AND blocked_id = $2", userId, blockedId) > 0);
 
     public Task AddRefreshTokenAsync(RefreshTokenRecord t) => db.WriteAsync(w => w.Connection.Execute(
         "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",

@@ -19,7 +19,7 @@ internal sealed partial class SqliteStore
     public Task<SendResult> SendMessageAsync(NewMessage m, string? originConnectionId) => WriteAndPublish(w =>
     {
         var c = w.Connection;
-        if (FindMember(c, m.ChatId, m.SenderId) is null)
+        if (!w.MemberIds(m.ChatId).Contains(m.SenderId))
         {
             return (Value: new SendResult(SendOutcome.NotMember, null), Events: Array.Empty<StoredEvent>());
         }
@@ -41,10 +41,10 @@ internal sealed partial class SqliteStore
             if (!replied.Found) return (Value: new SendResult(SendOutcome.ReplyNotFound, null), Events: Array.Empty<StoredEvent>());
             quote = replied.Deleted || replied.Content is null ? "" : Truncate(replied.Content, QuoteLength);
         }
-        var sender = c.QueryFirst(r => (Name: r.GetString(0), Avatar: r.StringOrNull(1)), "SELECT name, avatar FROM users WHERE id = $1", m.SenderId);
-        var message = InsertMessage(w, m.ChatId, m.SenderId, sender.Name ?? "Deleted account", sender.Avatar, m.Type, m.Content, m.Timestamp,
+        var sender = w.UserCard(m.SenderId);
+        var message = InsertMessage(w, m.ChatId, m.SenderId, sender.Name, sender.Avatar, m.Type, m.Content, m.Timestamp,
             m.ClientMessageId, m.ReplyTo, quote, null, null, m.MediaJson);
-        var e = MessageEvent(message, MemberIds(c, m.ChatId)) with { OriginConnectionId = originConnectionId };
+        var e = MessageEvent(message, w.MemberIds(m.ChatId)) with { OriginConnectionId = originConnectionId };
         return (Value: new SendResult(SendOutcome.Stored, message), Events: new[] { e });
     });
 
@@ -52,8 +52,8 @@ internal sealed partial class SqliteStore
 
     private static MessageRecord InsertSystemMessage(WriteContext w, string chatId, string actorId, string action, string? content, string? affectedUserName, long now)
     {
-        var actor = w.Connection.QueryFirst(r => (Name: r.GetString(0), Avatar: r.StringOrNull(1)), "SELECT name, avatar FROM users WHERE id = $1", actorId);
-        return InsertMessage(w, chatId, actorId, actor.Name ?? "Deleted account", actor.Avatar, MessageTypes.System, content, now,
+        var actor = w.UserCard(actorId);
+        return InsertMessage(w, chatId, actorId, actor.Name, actor.Avatar, MessageTypes.System, content, now,
             null, null, null, action, affectedUserName, null);
     }
 
