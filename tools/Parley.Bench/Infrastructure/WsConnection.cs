@@ -121,10 +121,14 @@ public sealed class WsConnection : IAsyncDisposable
                 }
             }
         }
+        Interlocked.Increment(ref _queued);
         _outbox.Writer.TryWrite((chat, intendedTimestamp));
     }
 
-    public int Queued => _outbox?.Reader.Count ?? 0;
+    private int _queued;
+
+    /// <summary>Messages waiting for the writer (not yet on the wire).</summary>
+    public int Queued => Volatile.Read(ref _queued);
 
     private async Task WriteLoopAsync()
     {
@@ -135,6 +139,7 @@ public sealed class WsConnection : IAsyncDisposable
             {
                 while (reader.TryRead(out var item))
                 {
+                    Interlocked.Decrement(ref _queued);
                     var ws = _ws;
                     if (ws is null || ws.State != WebSocketState.Open)
                     {
