@@ -101,6 +101,10 @@ public sealed class BenchReport
         {
             Notes.Add($"the machine was CPU-bound: server {s:F0}% + generator {gen:F0}% of {cores:F0}%; the generator's share is CPU the server did not get");
         }
+        if (Resources.OtherProcessesCpuPercent is { } other && other > 20)
+        {
+            Notes.Add($"other processes used {other:F0}% CPU during the run: the machine was shared, so these figures understate what server and generator can do alone");
+        }
         if (gen > 90) Notes.Add($"the generator used {gen:F0}% CPU (about one core or more): its own limits may show in these figures");
         if (SendLag is { } lag && lag.P99Ms > 50) Notes.Add($"the generator fell behind its send schedule (send lag p99 {lag.P99Ms:F1} ms): the offered rate was not fully offered");
     }
@@ -116,7 +120,14 @@ public sealed class BenchReport
         var rows = new List<(string, string)>();
         void Row(string name, string value) => rows.Add((name, value));
         if (Users > 0) Row("users", $"{Users:N0} (setup {SetupSeconds:F1} s, {UsersPerSecond:N0} users/s)");
-        if (Sent > 0 || Stored > 0)
+        if (Workload == "history")
+        {
+            Row("stored", $"{Stored:N0} of {Sent:N0} sent ({SendRate:N0} msg/s), {SendErrors:N0} errors");
+            Row("read back", $"{Delivered:N0} of {Expected:N0} expected (history walk + sync walk)");
+            Row("lost / duplicated", $"{Lost:N0} / {Duplicates:N0}");
+            Row("read phase", $"{DurationSeconds:F2} s");
+        }
+        else if (Sent > 0 || Stored > 0)
         {
             Row("duration", $"{DurationSeconds:F2} s");
             Row("offered rate", OfferedRate is { } r ? $"{r:N0} msg/s" : "max (closed loop)");
@@ -146,6 +157,7 @@ public sealed class BenchReport
                 Row("server CPU / RSS", "not measured (no --server-pid)");
             }
             Row("generator CPU", $"{res.GeneratorCpuPercent:F0}% of one core ({res.GeneratorCpuSeconds:F1} s), {res.Cores} cores");
+            if (res.OtherProcessesCpuPercent is { } other) Row("other processes' CPU", $"{other:F0}% of one core (load average {res.LoadAverageStart:F1} -> {res.LoadAverageEnd:F1})");
         }
         if (Resumes > 0 || UnexpectedCloses > 0) Row("server-closed sockets / resumes", $"{UnexpectedCloses:N0} / {Resumes:N0}");
         if (Frames.Count > 0) Row("frames received", string.Join(", ", Frames.Select(f => $"{f.Key} {f.Value:N0}")));
@@ -155,11 +167,11 @@ public sealed class BenchReport
         if (Steps is { Count: > 0 })
         {
             sb.AppendLine();
-            sb.AppendLine("  connections   opened/s  failed  server RSS MiB  KiB/conn (delta)  KiB/conn (total)  server fds  gen CPU%  srv CPU%");
+            sb.AppendLine("  connections   opened/s  failed  server RSS MiB  KiB/conn (over baseline)  KiB/conn (this step)  KiB/conn (total RSS)  server fds  gen CPU%  srv CPU%");
             foreach (var s in Steps)
             {
                 sb.AppendLine(CultureInfo.InvariantCulture,
-                    $"  {s.Connections,11:N0}  {s.OpenedPerSecond,9:N0}  {s.Failed,6:N0}  {s.ServerRssMiB,14:F1}  {s.KibPerConnectionDelta,16:F1}  {s.KibPerConnectionTotal,16:F1}  {s.ServerOpenFiles,10}  {s.GeneratorCpuPercent,8:F0}  {s.ServerCpuPercent,8:F0}");
+                    $"  {s.Connections,11:N0}  {s.OpenedPerSecond,9:N0}  {s.Failed,6:N0}  {s.ServerRssMiB,14:F1}  {s.KibPerConnectionDelta,23:F1}  {s.KibPerConnectionMarginal,20:F1}  {s.KibPerConnectionTotal,20:F1}  {s.ServerOpenFiles,10}  {s.GeneratorCpuPercent,8:F0}  {s.ServerCpuPercent,8:F0}");
             }
         }
         foreach (var note in Notes) sb.AppendLine("  note: " + note);
@@ -187,6 +199,7 @@ public sealed record ConnStep(
     double ServerRssMiB,
     double KibPerConnectionDelta,
     double KibPerConnectionTotal,
+    double KibPerConnectionMarginal,
     int? ServerOpenFiles,
     double GeneratorCpuPercent,
     double ServerCpuPercent,

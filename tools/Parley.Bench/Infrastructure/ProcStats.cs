@@ -60,6 +60,41 @@ public static class ProcStats
     }
 
     public static bool Exists(int pid) => Directory.Exists($"/proc/{pid}");
+
+    /// <summary>Busy CPU seconds of the whole machine (all cores, every process), from /proc/stat.</summary>
+    public static double? MachineBusySeconds()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/stat").First();
+            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            // cpu user nice system idle iowait irq softirq steal ...
+            long busy = 0;
+            for (var i = 1; i < f.Length && i <= 8; i++)
+            {
+                if (i is 4 or 5) continue; // idle, iowait
+                busy += long.Parse(f[i], CultureInfo.InvariantCulture);
+            }
+            return busy / TicksPerSecond;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The 1-minute load average (runnable processes), from /proc/loadavg.</summary>
+    public static double? LoadAverage()
+    {
+        try
+        {
+            return double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return null;
+        }
+    }
 }
 
 /// <summary>Samples processes twice a second: CPU use over a window, current and peak RSS.
@@ -147,6 +182,8 @@ public sealed class ProcessMonitor : IAsyncDisposable
         private readonly long _start = Stopwatch.GetTimestamp();
         private readonly double? _serverCpuStart;
         private readonly double _genCpuStart;
+        private readonly double? _machineStart = ProcStats.MachineBusySeconds();
+        private readonly double? _loadStart = ProcStats.LoadAverage();
         private long _serverPeakRss;
         private long _serverStartRss;
         // For the progress line: CPU over the last second or so.
@@ -203,17 +240,28 @@ public sealed class ProcessMonitor : IAsyncDisposable
                     _serverStartRss / 1024.0,
                     (ProcStats.StatusKib(pid, "VmHWM") ?? 0) / 1024.0);
             }
+            double? others = null;
+            if (_machineStart is { } m0 && ProcStats.MachineBusySeconds() is { } m1)
+            {
+                // Everything else on the machine: other users' builds and tests compete for the same cores.
+                others = Math.Round(Math.Max(0, (m1 - m0 - genCpu - (server?.CpuSeconds ?? 0)) / seconds * 100), 1);
+            }
             return new ResourceUse(
                 Math.Round(seconds, 2),
                 Math.Round(genCpu / seconds * 100, 1),
                 Math.Round(genCpu, 2),
                 Environment.ProcessorCount,
-                server);
+                server,
+                others,
+                _loadStart,
+                ProcStats.LoadAverage());
         }
     }
 }
 
 /// <summary>CPU is in percent of one core (a 2-core machine tops out at 200).</summary>
-public sealed record ResourceUse(double Seconds, double GeneratorCpuPercent, double GeneratorCpuSeconds, int Cores, ServerUse? Server);
+/// <summary><paramref name="OtherProcessesCpuPercent"/>: CPU used by every other process on the machine during the window.</summary>
+public sealed record ResourceUse(double Seconds, double GeneratorCpuPercent, double GeneratorCpuSeconds, int Cores, ServerUse? Server,
+    double? OtherProcessesCpuPercent = null, double? LoadAverageStart = null, double? LoadAverageEnd = null);
 
 public sealed record ServerUse(int Pid, double CpuPercent, double CpuSeconds, double PeakRssMiB, double EndRssMiB, double StartRssMiB, double LifetimePeakRssMiB);

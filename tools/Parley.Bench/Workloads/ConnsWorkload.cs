@@ -45,6 +45,7 @@ internal static class ConnsWorkload
             var steps = new List<ConnStep>();
             report.Steps = steps;
             var previous = 0;
+            var previousRss = baseline;
             var overall = ctx.Monitor.StartWindow();
             foreach (var step in o.Steps)
             {
@@ -70,6 +71,7 @@ internal static class ConnsWorkload
                     Math.Round((rss ?? 0) / 1024.0, 1),
                     rss is { } r && baseline is { } b0 && open > 0 ? Math.Round((double)(r - b0) / open, 2) : 0,
                     rss is { } r2 && open > 0 ? Math.Round((double)r2 / open, 2) : 0,
+                    rss is { } r3 && previousRss is { } pr && opened > 0 ? Math.Round((double)(r3 - pr) / opened, 2) : 0,
                     fds,
                     use.GeneratorCpuPercent,
                     use.Server?.CpuPercent ?? 0,
@@ -77,6 +79,7 @@ internal static class ConnsWorkload
                 steps.Add(result);
                 ctx.Progress.Say($"step {step:N0}: {open:N0} open ({failed:N0} failed) in {seconds:F1} s, {result.OpenedPerSecond:N0}/s; server RSS {result.ServerRssMiB:F0} MiB = {result.KibPerConnectionDelta:F1} KiB/conn over the baseline");
                 previous = open;
+                previousRss = rss;
                 if (failed > 0 && open < step / 2)
                 {
                     report.Notes.Add($"stopped at step {step:N0}: only {open:N0} sockets open; first error: {result.FirstError}");
