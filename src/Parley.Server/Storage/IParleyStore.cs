@@ -31,6 +31,9 @@ public interface IAccountStore
     Task SetPasswordAsync(string userId, string passwordHash);
     Task ConfirmUserAsync(string userId);
     Task SetLastSeenAsync(string userId, long lastSeen);
+    /// <summary>Erases an account: profile and credentials gone, sessions revoked, its messages
+    /// shown as from "Deleted account". The id stays so chats and messages stay consistent.</summary>
+    Task DeleteUserAsync(string userId, long now);
 
     /// <summary>Blocks (or unblocks) <paramref name="blockedId"/> for <paramref name="userId"/>.</summary>
     Task SetBlockedAsync(string userId, string blockedId, bool blocked, long now);

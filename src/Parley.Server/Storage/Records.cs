@@ -14,6 +14,12 @@ public sealed record UserRecord(
     long CreatedAt,
     long LastSeen);
 
+public static class AccountNames
+{
+    /// <summary>How a deleted account appears wherever its name used to.</summary>
+    public const string Deleted = "Deleted account";
+}
+
 public sealed record RefreshTokenRecord(string TokenHash, string UserId, string FamilyId, long CreatedAt, long ExpiresAt);
 
 public enum RefreshOutcome { Rotated, Invalid, Reused }

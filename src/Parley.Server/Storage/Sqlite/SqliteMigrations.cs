@@ -123,6 +123,11 @@ internal static class SqliteMigrations
             PRIMARY KEY (user_id, blocked_id)
         ) WITHOUT ROWID;
         """,
+
+        // 2: deleted accounts keep their id (old messages point at it) but nothing else.
+        """
+        ALTER TABLE users ADD COLUMN deleted_at INTEGER;
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)
