@@ -52,7 +52,7 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
             var hidden = blocks.BlockedBy.Contains(member.UserId);
             w.WriteStartObject();
             w.WriteString("id", member.UserId);
-            w.WriteString("name", user?.Name ?? "Deleted account");
+            w.WriteString("name", user?.Name ?? AccountNames.Deleted);
             w.WriteString("email", user?.Email);
             w.WriteString("avatar", user?.Avatar);
             w.WriteBoolean("online", !hidden && presence.IsOnline(member.UserId));

@@ -14,6 +14,12 @@ public sealed record UserRecord(
     long CreatedAt,
     long LastSeen);
 
+public static class AccountNames
+{
+    /// <summary>How a deleted account appears wherever its name used to.</summary>
+    public const string Deleted = "Deleted account";
+}
+
 public sealed record RefreshTokenRecord(string TokenHash, string UserId, string FamilyId, long CreatedAt, long ExpiresAt);
 
 public enum RefreshOutcome { Rotated, Invalid, Reused }
@@ -109,6 +115,11 @@ public sealed record NewMessage(
     long Timestamp);
 
 public enum SendOutcome { Stored, Duplicate, NotMember, ReplyNotFound }
+
+public enum ChangeOutcome { Done, NotFound, NotSender, NotChangeable }
+
+/// <summary>The result of editing or deleting a message: the message as it now is, when done.</summary>
+public sealed record MessageChange(ChangeOutcome Outcome, MessageRecord? Message);
 
 public sealed record SendResult(SendOutcome Outcome, MessageRecord? Message);
 

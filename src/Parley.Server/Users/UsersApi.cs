@@ -19,6 +19,7 @@ public static class UsersApi
         group.MapGet("/", Search);
         group.MapGet("/me", Me);
         group.MapPatch("/me", UpdateMe);
+        group.MapDelete("/me", DeleteMe);
         group.MapPost("/{userId}/block", (string userId, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock) =>
             SetBlocked(userId, true, principal, store, clock));
         group.MapDelete("/{userId}/block", (string userId, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock) =>
@@ -71,6 +72,14 @@ public static class UsersApi
         {
             return false;
         }
+    }
+
+    private static async Task<IResult> DeleteMe(ClaimsPrincipal principal, IParleyStore store, SessionRevocations revocations, TimeProvider clock)
+    {
+        var userId = principal.UserId();
+        await store.DeleteUserAsync(userId, clock.GetUtcNow().ToUnixTimeMilliseconds());
+        revocations.Revoke(userId);
+        return TypedResults.NoContent();
     }
 
     private static async Task<IResult> SetBlocked(string userId, bool blocked, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock)

@@ -243,13 +243,13 @@ internal sealed class WriteContext(SqliteConnection connection, SqliteDatabase d
 
     public void MembersChanged(string chatId) => _members.Remove(chatId);
 
-    /// <summary>A user's name and avatar as messages carry them; "Deleted account" for an unknown id.</summary>
+    /// <summary>A user's name and avatar as messages carry them; AccountNames.Deleted for an unknown id.</summary>
     public (string Name, string? Avatar) UserCard(string userId)
     {
         if (_users.TryGetValue(userId, out var card)) return card;
         if (_users.Count >= MaxCachedEntries) _users.Clear();
         var row = Connection.QueryFirst(r => (Name: r.GetString(0), Avatar: r.StringOrNull(1)), "SELECT name, avatar FROM users WHERE id = $1", userId);
-        card = row.Name is null ? ("Deleted account", null) : row;
+        card = row.Name is null ? (AccountNames.Deleted, null) : row;
         _users[userId] = card;
         return card;
     }
