@@ -16,6 +16,7 @@ public sealed class BenchOptions
           --url URL              server base address (default http://127.0.0.1:8080); must be loopback
           --server-pid PID       server process: its CPU and RSS are read from /proc/PID
           --json                 print the report as JSON on stdout (progress still goes to stderr)
+          --json-out FILE        also write the JSON report to FILE
           --quiet                no progress line
           --setup-concurrency N  parallel HTTP requests while registering users (default 32)
           --size BYTES           message content size (default 64, at least 32)
@@ -64,6 +65,7 @@ public sealed class BenchOptions
     public Uri Url { get; set; } = new("http://127.0.0.1:8080");
     public int? ServerPid { get; set; }
     public bool Json { get; set; }
+    public string? JsonOut { get; set; }
     public bool Quiet { get; set; }
     public int SetupConcurrency { get; set; } = 32;
     public int MessageSize { get; set; } = 64;
@@ -148,6 +150,7 @@ public sealed class BenchOptions
                 case "--url": o.Url = new Uri(Value()); break;
                 case "--server-pid": o.ServerPid = Int(name, Value()); break;
                 case "--json": o.Json = true; break;
+                case "--json-out": o.JsonOut = Value(); break;
                 case "--quiet": o.Quiet = true; break;
                 case "--setup-concurrency": o.SetupConcurrency = Positive(name, Int(name, Value())); break;
                 case "--size": o.MessageSize = Math.Max(32, Int(name, Value())); break;

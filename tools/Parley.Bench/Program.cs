@@ -29,6 +29,7 @@ try
 {
     var report = await BenchRunner.RunAsync(options, Console.Error, cancel.Token);
     Console.WriteLine(options.Json ? report.ToJson() : report.ToTable());
+    if (options.JsonOut is not null) await File.WriteAllTextAsync(options.JsonOut, report.ToJson());
     // Lost or duplicated messages are a failed run, whatever the speed.
     return report.Lost == 0 && report.Duplicates == 0 ? 0 : 3;
 }

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Reproduces the figures in BENCHMARKS.md: for each workload, a fresh Release server on
+# 127.0.0.1:8080 with an empty data directory, then the generator against it, then the server is
+# stopped. Reports (table and JSON) land in $OUT (default /tmp/parley-bench-results).
+#
+#   tools/Parley.Bench/run-benchmarks.sh                 # every workload, the issue's sizes
+#   tools/Parley.Bench/run-benchmarks.sh pairs-5000 conns  # some of them
+#
+# The server settings below are benchmark-only: a password hash of 1,000 PBKDF2 iterations (the
+# default is 600,000) so that registering 19,000 users takes seconds, and rate limits a load
+# generator does not trip. Never run a real server with them.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-/tmp/parley-bench-results}
+PORT=${PORT:-8080}
+mkdir -p "$OUT"
+
+dotnet build src/Parley.Server -c Release -nologo -clp:ErrorsOnly >/dev/null
+dotnet build tools/Parley.Bench -c Release -nologo -clp:ErrorsOnly >/dev/null
+BENCH="dotnet tools/Parley.Bench/bin/Release/net10.0/Parley.Bench.dll"
+
+server_pid=""
+start_server() {
+  local data=/tmp/parley-bench-data
+  rm -rf "$data"
+  Parley__DataDirectory=$data \
+  Parley__Auth__PasswordIterations=1000 \
+  Parley__Auth__AttemptsPerIpPerMinute=1000000 \
+  Parley__Auth__AttemptsPerAccountPer15Minutes=1000000 \
+  Parley__Limits__MessagesPerSecond=100000 \
+  Parley__Limits__SocketsPerUser=100 \
+  Logging__LogLevel__Default=Warning \
+    dotnet src/Parley.Server/bin/Release/net10.0/Parley.Server.dll --urls "http://127.0.0.1:$PORT" >"$OUT/server-$1.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 120); do
+    curl -fs -m 1 "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  echo "server did not start" >&2
+  return 1
+}
+stop_server() {
+  [ -n "$server_pid" ] || return 0
+  kill "$server_pid" 2>/dev/null || true
+  for _ in $(seq 1 40); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.25; done
+  kill -9 "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+trap stop_server EXIT
+
+run() {
+  local name=$1; shift
+  echo "== $name: $BENCH $* --url http://127.0.0.1:$PORT --server-pid \$SERVER_PID"
+  start_server "$name"
+  $BENCH "$@" --url "http://127.0.0.1:$PORT" --server-pid "$server_pid" --json-out "$OUT/$name.json" \
+    2>"$OUT/$name.progress" | tee "$OUT/$name.txt" || true
+  stop_server
+}
+
+all=(pairs-5000 pairs-max group-200 group-max history conns reconnect)
+selected=("$@")
+[ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
+for w in "${selected[@]}"; do
+  case $w in
+    pairs-5000) run pairs-5000 pairs --users 1000 --rate 5000 --duration 20 ;;
+    pairs-max)  run pairs-max pairs --users 1000 --rate max --window 4 --duration 20 ;;
+    group-200)  run group-200 group --members 1000 --senders 10 --rate 200 --duration 20 ;;
+    group-max)  run group-max group --members 1000 --senders 10 --rate max --window 4 --duration 20 ;;
+    history)    run history history --messages 1000000 --chats 100 --reads 10000 --concurrency 8 ;;
+    conns)      run conns conns --steps 1000,5000,10000,19000 --settle 5 --hold 30 ;;
+    reconnect)  run reconnect reconnect --users 1000 --rate 2000 --duration 5 --offline-messages 2 ;;
+    *) echo "unknown run $w (known: ${all[*]})" >&2; exit 2 ;;
+  esac
+done
+echo "reports in $OUT"
