@@ -28,6 +28,9 @@ public sealed class BenchReport
     public long SendErrors { get; set; }
     /// <summary>Sends whose connection died before the ack (fate unknown; not counted as lost).</summary>
     public long Unacked { get; set; }
+    /// <summary>Sends still waiting for their ack (or still queued in the generator) when the drain ended:
+    /// the server had not got to them. Not lost, but not delivered either.</summary>
+    public long PendingAtEnd { get; set; }
     /// <summary>Deliveries owed: every confirmed message times its recipients.</summary>
     public long Expected { get; set; }
     /// <summary>Distinct messages received by recipients (a message to 999 members counts 999 times).</summary>
@@ -87,7 +90,17 @@ public sealed class BenchReport
         {
             Resumes += c.Resumes;
             UnexpectedCloses += c.UnexpectedCloses;
+            PendingAtEnd += c.PendingCount + c.Queued;
         }
+    }
+
+    /// <summary>CPU per unit of work: far steadier than throughput on a shared machine, and what
+    /// capacity can be projected from (cores / (server + generator CPU per message)).</summary>
+    internal void AddCpuCost(string unit, long count)
+    {
+        if (Resources is null || count <= 0) return;
+        if (Resources.Server is { } s) Figures[$"server CPU per {unit} (µs)"] = Math.Round(s.CpuSeconds * 1e6 / count, 1);
+        Figures[$"generator CPU per {unit} (µs)"] = Math.Round(Resources.GeneratorCpuSeconds * 1e6 / count, 1);
     }
 
     /// <summary>Adds a note when the generator, not the server, may have been the limit.</summary>
@@ -101,11 +114,16 @@ public sealed class BenchReport
         {
             Notes.Add($"the machine was CPU-bound: server {s:F0}% + generator {gen:F0}% of {cores:F0}%; the generator's share is CPU the server did not get");
         }
+        if (Resources.Server?.RunQueueWaitPercent is { } wait && wait > 25)
+        {
+            Notes.Add($"the server's threads waited for a core {wait:F0}% of the time (runnable, not running): it was CPU-starved, not idle");
+        }
         if (Resources.OtherProcessesCpuPercent is { } other && other > 20)
         {
             Notes.Add($"other processes used {other:F0}% CPU during the run: the machine was shared, so these figures understate what server and generator can do alone");
         }
         if (gen > 90) Notes.Add($"the generator used {gen:F0}% CPU (about one core or more): its own limits may show in these figures");
+        if (PendingAtEnd > 0) Notes.Add($"{PendingAtEnd:N0} sends were still unconfirmed when the drain ended: the server fell behind the offered rate");
         if (SendLag is { } lag && lag.P99Ms > 50) Notes.Add($"the generator fell behind its send schedule (send lag p99 {lag.P99Ms:F1} ms): the offered rate was not fully offered");
     }
 
@@ -132,7 +150,7 @@ public sealed class BenchReport
             Row("duration", $"{DurationSeconds:F2} s");
             Row("offered rate", OfferedRate is { } r ? $"{r:N0} msg/s" : "max (closed loop)");
             Row("sent / stored", $"{Sent:N0} / {Stored:N0} ({SendRate:N0} msg/s sent)");
-            Row("send errors / unacked", $"{SendErrors:N0} / {Unacked:N0}");
+            Row("send errors / unacked / pending at end", $"{SendErrors:N0} / {Unacked:N0} / {PendingAtEnd:N0}");
             Row("delivered", $"{Delivered:N0} of {Expected:N0} expected");
             Row("delivered per second", $"{DeliveredPerSecond:N0}");
             Row("lost / duplicated", $"{Lost:N0} / {Duplicates:N0}");
@@ -149,7 +167,8 @@ public sealed class BenchReport
         {
             if (res.Server is { } s)
             {
-                Row("server CPU", $"{s.CpuPercent:F0}% of one core ({s.CpuSeconds:F1} s over {res.Seconds:F1} s)");
+                Row("server CPU", $"{s.CpuPercent:F0}% of one core ({s.CpuSeconds:F1} s over {res.Seconds:F1} s)"
+                    + (s.RunQueueWaitPercent is { } wait ? $"; waiting for a core {wait:F0}%" : ""));
                 Row("server RSS", $"peak {s.PeakRssMiB:F0} MiB, start {s.StartRssMiB:F0} MiB, end {s.EndRssMiB:F0} MiB (lifetime peak {s.LifetimePeakRssMiB:F0} MiB)");
             }
             else

@@ -47,6 +47,33 @@ public static class ProcStats
         return null;
     }
 
+    /// <summary>Seconds the process's threads spent runnable but waiting for a core (summed over
+    /// its live threads, from /proc/PID/task/*/schedstat): high when other processes crowd it out.</summary>
+    public static double? RunQueueWaitSeconds(int pid)
+    {
+        try
+        {
+            long total = 0;
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                try
+                {
+                    var f = File.ReadAllText(Path.Combine(task, "schedstat")).Split(' ');
+                    total += long.Parse(f[1], CultureInfo.InvariantCulture);
+                }
+                catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException)
+                {
+                    // The thread ended meanwhile.
+                }
+            }
+            return total / 1e9;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     public static int? OpenFiles(int pid)
     {
         try
@@ -181,6 +208,7 @@ public sealed class ProcessMonitor : IAsyncDisposable
         private readonly ProcessMonitor _owner;
         private readonly long _start = Stopwatch.GetTimestamp();
         private readonly double? _serverCpuStart;
+        private readonly double? _serverWaitStart;
         private readonly double _genCpuStart;
         private readonly double? _machineStart = ProcStats.MachineBusySeconds();
         private readonly double? _loadStart = ProcStats.LoadAverage();
@@ -197,6 +225,7 @@ public sealed class ProcessMonitor : IAsyncDisposable
         {
             _owner = owner;
             _serverCpuStart = owner._serverPid is { } pid ? ProcStats.CpuSeconds(pid) : null;
+            _serverWaitStart = owner._serverPid is { } p2 ? ProcStats.RunQueueWaitSeconds(p2) : null;
             _genCpuStart = owner.GeneratorCpuSeconds();
             _serverStartRss = owner.ServerRssKib ?? 0;
             _serverPeakRss = _serverStartRss;
@@ -238,7 +267,8 @@ public sealed class ProcessMonitor : IAsyncDisposable
                     Math.Max(Interlocked.Read(ref _serverPeakRss), rss) / 1024.0,
                     rss / 1024.0,
                     _serverStartRss / 1024.0,
-                    (ProcStats.StatusKib(pid, "VmHWM") ?? 0) / 1024.0);
+                    (ProcStats.StatusKib(pid, "VmHWM") ?? 0) / 1024.0,
+                    _serverWaitStart is { } w0 && ProcStats.RunQueueWaitSeconds(pid) is { } w1 ? Math.Round(Math.Max(0, w1 - w0) / seconds * 100, 1) : null);
             }
             double? others = null;
             if (_machineStart is { } m0 && ProcStats.MachineBusySeconds() is { } m1)
@@ -264,4 +294,7 @@ public sealed class ProcessMonitor : IAsyncDisposable
 public sealed record ResourceUse(double Seconds, double GeneratorCpuPercent, double GeneratorCpuSeconds, int Cores, ServerUse? Server,
     double? OtherProcessesCpuPercent = null, double? LoadAverageStart = null, double? LoadAverageEnd = null);
 
-public sealed record ServerUse(int Pid, double CpuPercent, double CpuSeconds, double PeakRssMiB, double EndRssMiB, double StartRssMiB, double LifetimePeakRssMiB);
+/// <summary><paramref name="RunQueueWaitPercent"/>: time the server's threads were ready to run but
+/// waited for a core, in percent of the window (100 = one thread waiting all the time).</summary>
+public sealed record ServerUse(int Pid, double CpuPercent, double CpuSeconds, double PeakRssMiB, double EndRssMiB, double StartRssMiB, double LifetimePeakRssMiB,
+    double? RunQueueWaitPercent = null);

@@ -98,6 +98,8 @@ internal static class DeliveryWorkloads
             report.FillFrom(tracker, conns);
             report.DeliveredPerSecond = Math.Round(tracker.UniqueDelivered / Stopwatch.GetElapsedTime(first, last).TotalSeconds, 1);
             report.Lost = tracker.CountLost(chats);
+            report.AddCpuCost("message stored", report.Stored);
+            if (chats.Length == 1) report.AddCpuCost("delivery", report.Delivered);
             report.NoteSaturation();
         }
         finally

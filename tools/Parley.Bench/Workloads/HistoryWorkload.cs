@@ -57,7 +57,12 @@ internal static class HistoryWorkload
         report.Figures["fill: messages stored per second"] = Math.Round(tracker.Stored / fillSeconds, 1);
         report.Figures["fill: seconds"] = Math.Round(fillSeconds, 2);
         report.Figures["fill: generator CPU %"] = fillUse.GeneratorCpuPercent;
-        if (fillUse.Server is { } fs) report.Figures["fill: server CPU %"] = fs.CpuPercent;
+        if (fillUse.Server is { } fs)
+        {
+            report.Figures["fill: server CPU %"] = fs.CpuPercent;
+            if (tracker.Stored > 0) report.Figures["fill: server CPU per message stored (µs)"] = Math.Round(fs.CpuSeconds * 1e6 / tracker.Stored, 1);
+        }
+        if (tracker.Stored > 0) report.Figures["fill: generator CPU per message stored (µs)"] = Math.Round(fillUse.GeneratorCpuSeconds * 1e6 / tracker.Stored, 1);
 
         var storedSeqs = chats.Select(c => c.Stored().Select(s => s.Seq).ToHashSet()).ToArray();
         report.Expected = storedSeqs.Sum(s => (long)s.Count) * 2; // each message once by history, once by sync
@@ -100,6 +105,7 @@ internal static class HistoryWorkload
         report.Lost = report.Expected - report.Delivered;
         var reads = walk.Count + random.Count + syncWalk.Count + syncRandom.Count;
         report.Figures["reads: pages per second"] = Math.Round(reads / report.DurationSeconds, 1);
+        report.AddCpuCost("page read", reads);
         report.Notes.Add("delivered/expected here: each stored message must come back exactly once in the history walk and once in the sync walk; CPU and RSS cover the read phase (fill figures are listed separately)");
         report.NoteSaturation();
     }

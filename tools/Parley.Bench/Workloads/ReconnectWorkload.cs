@@ -92,6 +92,7 @@ internal static class ReconnectWorkload
             report.Figures["reconnect: all sockets open (s)"] = Math.Round(reconnectSeconds, 3);
             report.Figures["reconnect: every missed event delivered (s)"] = Math.Round(catchUpSeconds, 3);
             report.Figures["reconnects per second"] = Math.Round(conns.Length / reconnectSeconds, 1);
+            report.AddCpuCost("message stored", report.Stored);
             report.NoteSaturation();
         }
         finally
