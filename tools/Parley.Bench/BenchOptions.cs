@@ -20,7 +20,8 @@ public sealed class BenchOptions
           --quiet                no progress line
           --setup-concurrency N  parallel HTTP requests while registering users (default 32)
           --size BYTES           message content size (default 64, at least 32)
-          --drain SECONDS        how long to wait for outstanding deliveries after sending stops (default 10)
+          --drain SECONDS        after sending stops, wait for outstanding acks and deliveries until nothing
+                                 has arrived for this long (default 10)
           --timeout SECONDS      hard cap on the whole run (default 900)
           --seed N               random seed (default 1)
 

@@ -123,6 +123,19 @@ public sealed class DeliveryTracker
     /// <summary>A send whose fate is unknown (its connection died before the ack).</summary>
     internal void OnUnacked(long count) => Interlocked.Add(ref _unacked, count);
 
+    /// <summary>An unacked send turned out to be stored (the sender's own copy came back through
+    /// <c>since</c>): from now on its recipients are owed it like any confirmed message.</summary>
+    internal void OnUnackedResolved(ChatState chat, long seq, BenchUser sender)
+    {
+        Interlocked.Decrement(ref _unacked);
+        Interlocked.Increment(ref _resolved);
+        OnStored(chat, seq, sender);
+    }
+
+    private long _resolved;
+    /// <summary>Unacked sends found stored afterwards (their seq learned from the sender's own copy).</summary>
+    public long Resolved => Interlocked.Read(ref _resolved);
+
     internal void OnDelivered(bool fresh, long sendTicks, long now)
     {
         if (fresh)
@@ -149,13 +162,28 @@ public sealed class DeliveryTracker
         return true;
     }
 
-    /// <summary>Waits until everything confirmed has arrived, or the timeout passes.</summary>
-    public async Task<bool> DrainAsync(IReadOnlyList<WsConnection> senders, TimeSpan timeout, CancellationToken ct)
+    /// <summary>Waits until everything confirmed has arrived, or until nothing has moved (no new
+    /// delivery, no new ack) for <paramref name="idle"/>: a server that is behind but still working
+    /// gets the time it needs (the run is bounded by its overall timeout).</summary>
+    public async Task<bool> DrainAsync(IReadOnlyList<WsConnection> senders, TimeSpan idle, CancellationToken ct)
     {
-        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        var lastProgress = Stopwatch.GetTimestamp();
+        var lastUnique = UniqueDelivered;
+        var lastStored = Stored;
         while (!AllDelivered(senders))
         {
-            if (Stopwatch.GetTimestamp() > deadline) return false;
+            var unique = UniqueDelivered;
+            var stored = Stored;
+            if (unique != lastUnique || stored != lastStored)
+            {
+                lastProgress = Stopwatch.GetTimestamp();
+                lastUnique = unique;
+                lastStored = stored;
+            }
+            else if (Stopwatch.GetElapsedTime(lastProgress) > idle)
+            {
+                return false;
+            }
             await Task.Delay(20, ct);
         }
         return true;

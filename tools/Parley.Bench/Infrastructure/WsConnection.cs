@@ -19,6 +19,9 @@ public sealed class WsConnection : IAsyncDisposable
     private readonly Lock _pendingGate = new();
     private readonly Dictionary<long, (long Ticks, ChatState Chat)> _pending = new();
     private readonly List<(ChatState Chat, SeqSet Received)> _chats = [];
+    /// <summary>Sends whose ack never came (the socket died): if the server stored them, the
+    /// user's own copy comes back with <c>since</c> and tells the seq.</summary>
+    private readonly Dictionary<long, ChatState> _unknownFate = new();
     private Channel<(ChatState Chat, long Intended)>? _outbox;
     private Task? _writer;
     private volatile ClientWebSocket? _ws;
@@ -259,6 +262,7 @@ public sealed class WsConnection : IAsyncDisposable
         lock (_pendingGate)
         {
             count = _pending.Count;
+            foreach (var (n, sent) in _pending) _unknownFate[n] = sent.Chat;
             _pending.Clear();
         }
         if (count == 0) return;
@@ -284,8 +288,15 @@ public sealed class WsConnection : IAsyncDisposable
         }
     }
 
+    private volatile bool _frozen;
+
+    /// <summary>Stops counting: frames arriving from now on are ignored, so the report's numbers
+    /// are taken from one consistent moment.</summary>
+    public void Freeze() => _frozen = true;
+
     private void Handle(ReadOnlySpan<byte> json)
     {
+        if (_frozen) return;
         if (!Frame.TryParse(json, out var frame))
         {
             _tracker?.OnFrame(FrameType.Other);
@@ -307,6 +318,15 @@ public sealed class WsConnection : IAsyncDisposable
                 if (frame.SenderId.SequenceEqual(User.IdUtf8))
                 {
                     _tracker.OnOwnEcho();
+                    if (frame.HasSeq && Frame.TryParseClientId(frame.ClientMessageId, out var own))
+                    {
+                        ChatState? stored;
+                        lock (_pendingGate)
+                        {
+                            if (!_unknownFate.Remove(own, out stored)) stored = null;
+                        }
+                        if (stored is not null) _tracker.OnUnackedResolved(stored, frame.Seq, User);
+                    }
                     return;
                 }
                 if (!Frame.TryParseBenchContent(frame.Content, out var sendTicks) || !frame.HasSeq) return;

@@ -88,8 +88,9 @@ internal static class DeliveryWorkloads
                 var sendSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
                 report.SendRate = Math.Round(tracker.Sent / sendSeconds, 1);
                 var drained = await tracker.DrainAsync(senders.Select(s => s.Conn).Distinct().ToList(), TimeSpan.FromSeconds(o.DrainSeconds), ctx.Cancel);
-                if (!drained) report.Notes.Add($"not everything arrived within the {o.DrainSeconds:F0} s drain");
+                if (!drained) report.Notes.Add($"the drain ended with deliveries missing: nothing arrived for {o.DrainSeconds:F0} s");
             }
+            foreach (var c in conns) c.Freeze();
             report.Resources = window.Finish();
             var first = tracker.FirstSendTimestamp == 0 ? started : tracker.FirstSendTimestamp;
             var last = Math.Max(tracker.LastDeliveryTimestamp, first + 1);
