@@ -24,6 +24,7 @@ public sealed class WorkloadSmokeTests(WorkloadSmokeTests.ServerFixture fixture)
         options.ConnectConcurrency = 4;
         options.DrainSeconds = 15;
         options.TimeoutSeconds = 120;
+        options.WarmupSeconds = 0.5;
         configure(options);
         return options;
     }

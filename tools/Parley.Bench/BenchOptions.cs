@@ -30,6 +30,8 @@ public sealed class BenchOptions
           --rate R|max           aggregate messages per second offered (default 5000); max = closed loop
           --window W             with --rate max: unacknowledged sends per user (default 4)
           --duration T           seconds of sending (default 10)
+          --warmup T             seconds of the same load before measuring, so the server's JIT has
+                                 settled (default 5; counted nowhere)
 
         conns      idle authenticated WebSockets opened in steps and held
           --steps LIST           cumulative connection counts (default 1000,5000,10000,19000)
@@ -45,6 +47,7 @@ public sealed class BenchOptions
           --rate R|max           messages per second into the group (default 200)
           --window W             with --rate max: unacknowledged sends per sender (default 4)
           --duration T           seconds of sending (default 10)
+          --warmup T             as for pairs (default 5)
 
         history    store N messages through the API, then page history and /sync at random
           --messages N           default 1000000
@@ -80,6 +83,7 @@ public sealed class BenchOptions
     public double? Rate { get; set; } = 5000;
     public int Window { get; set; } = 4;
     public double DurationSeconds { get; set; } = 10;
+    public double WarmupSeconds { get; set; } = 5;
 
     public int[] Steps { get; set; } = [1000, 5000, 10000, 19000];
     public int PerUser { get; set; } = 1;
@@ -167,6 +171,7 @@ public sealed class BenchOptions
                     break;
                 case "--window": o.Window = Positive(name, Int(name, Value())); break;
                 case "--duration": o.DurationSeconds = Dbl(name, Value()); break;
+                case "--warmup": o.WarmupSeconds = Dbl(name, Value()); break;
                 case "--steps":
                     o.Steps = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                         .Select(s => Positive(name, Int(name, s.Replace("k", "000", StringComparison.OrdinalIgnoreCase)))).ToArray();
@@ -209,7 +214,7 @@ public sealed class BenchOptions
         if (Workload == "group" && Users < 2) throw new ArgumentException("--members must be at least 2");
         if (Workload == "group" && Senders > Users) Senders = Users;
         if (Workload == "reconnect" && Rate is null) throw new ArgumentException("reconnect needs a finite --rate");
-        if (DurationSeconds < 0 || DrainSeconds < 0 || HoldSeconds < 0 || SettleSeconds < 0) throw new ArgumentException("times must not be negative");
+        if (DurationSeconds < 0 || WarmupSeconds < 0 || DrainSeconds < 0 || HoldSeconds < 0 || SettleSeconds < 0) throw new ArgumentException("times must not be negative");
         if (TimeoutSeconds <= 0) throw new ArgumentException("--timeout must be positive");
         if (Workload == "history" && Messages < Chats) throw new ArgumentException("--messages must be at least --chats");
     }

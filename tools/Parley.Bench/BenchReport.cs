@@ -73,7 +73,7 @@ public sealed class BenchReport
         Unacked = tracker.Unacked;
         Expected = tracker.Expected;
         Delivered = tracker.UniqueDelivered;
-        Duplicates = tracker.Duplicates;
+        Duplicates += tracker.Duplicates;
         EndToEnd = tracker.EndToEnd.Count > 0 ? tracker.EndToEnd.Summary() : null;
         AckLatency = tracker.AckLatency.Count > 0 ? tracker.AckLatency.Summary() : null;
         SendLag = tracker.SendLag.Count > 0 ? tracker.SendLag.Summary() : null;

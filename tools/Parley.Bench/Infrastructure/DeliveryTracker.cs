@@ -46,6 +46,11 @@ public sealed class ChatState(int index, string id, IReadOnlyList<BenchUser> mem
         lock (_gate) _stored.Add((seq, senderIndex));
     }
 
+    internal void ClearStored()
+    {
+        lock (_gate) _stored.Clear();
+    }
+
     internal (long Seq, int SenderIndex)[] Stored()
     {
         lock (_gate) return _stored.ToArray();
@@ -72,10 +77,24 @@ public sealed class DeliveryTracker
     private readonly Lock _errorGate = new();
     private readonly Dictionary<string, long> _errors = new();
 
-    public Histogram EndToEnd { get; } = new();
-    public Histogram AckLatency { get; } = new();
+    public Histogram EndToEnd { get; private set; } = new();
+    public Histogram AckLatency { get; private set; } = new();
     /// <summary>How far behind its schedule the generator sent (open-loop rate mode).</summary>
-    public Histogram SendLag { get; } = new();
+    public Histogram SendLag { get; private set; } = new();
+
+    /// <summary>Forgets everything counted so far (after a warm-up whose sends have all settled).</summary>
+    public void Reset(IEnumerable<ChatState> chats)
+    {
+        foreach (var chat in chats) chat.ClearStored();
+        _sent = _stored = _sendErrors = _unacked = _expected = _unique = _duplicates = _ownEchoes = _foreign = _resolved = 0;
+        _lastDeliveryTs = _firstSendTs = 0;
+        Array.Clear(_frames);
+        lock (_errorGate) _errors.Clear();
+        EndToEnd = new Histogram();
+        AckLatency = new Histogram();
+        SendLag = new Histogram();
+        Thread.MemoryBarrier();
+    }
     /// <summary>When false, latencies are not recorded (e.g. while catching up after a reconnect).</summary>
     public bool RecordLatency { get; set; } = true;
 

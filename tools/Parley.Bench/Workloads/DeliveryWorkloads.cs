@@ -14,6 +14,7 @@ internal static class DeliveryWorkloads
         report.Parameters["rate"] = o.Rate;
         if (o.Rate is null) report.Parameters["window"] = o.Window;
         report.Parameters["duration"] = o.DurationSeconds;
+        report.Parameters["warmup"] = o.WarmupSeconds;
         report.Parameters["size"] = o.MessageSize;
 
         var users = await ctx.CreateUsersAsync(o.Users, report);
@@ -40,6 +41,7 @@ internal static class DeliveryWorkloads
         report.Parameters["rate"] = o.Rate;
         if (o.Rate is null) report.Parameters["window"] = o.Window;
         report.Parameters["duration"] = o.DurationSeconds;
+        report.Parameters["warmup"] = o.WarmupSeconds;
         report.Parameters["size"] = o.MessageSize;
 
         var users = await ctx.CreateUsersAsync(o.Users, report);
@@ -79,6 +81,26 @@ internal static class DeliveryWorkloads
             {
                 foreach (var c in senders.Select(s => s.Conn).Distinct()) c.EnableWindow(o.Window);
             }
+            var senderConns = senders.Select(s => s.Conn).Distinct().ToList();
+            if (o.WarmupSeconds > 0)
+            {
+                // The same load, uncounted: a fresh server JIT-compiles its hot paths in the first
+                // seconds, which would otherwise be billed to the measurement.
+                var warm = ctx.Monitor.StartWindow();
+                await using (ctx.Progress.Every(() => "warm-up: " + BenchContext.DeliveryStatus(tracker, warm)()))
+                {
+                    if (o.Rate is { } warmRate) await ctx.RunOpenLoopAsync(senders, warmRate, o.WarmupSeconds, ctx.Cancel);
+                    else await BenchContext.RunClosedLoopAsync(senders, o.WarmupSeconds, ctx.Cancel);
+                    await tracker.DrainAsync(senderConns, TimeSpan.FromSeconds(o.DrainSeconds), ctx.Cancel);
+                }
+                var warmLost = tracker.CountLost(chats);
+                var warmDuplicates = tracker.Duplicates;
+                ctx.Progress.Say($"warm-up: {tracker.Stored:N0} messages, {tracker.UniqueDelivered:N0} deliveries, {warmLost:N0} lost, {warmDuplicates:N0} duplicated");
+                if (warmLost > 0 || warmDuplicates > 0) report.Notes.Add($"during the warm-up: {warmLost:N0} deliveries lost, {warmDuplicates:N0} duplicated");
+                report.Lost += warmLost;
+                report.Duplicates += warmDuplicates;
+                tracker.Reset(chats);
+            }
             var window = ctx.Monitor.StartWindow();
             var started = Stopwatch.GetTimestamp();
             await using (ctx.Progress.Every(BenchContext.DeliveryStatus(tracker, window)))
@@ -87,7 +109,7 @@ internal static class DeliveryWorkloads
                 else await BenchContext.RunClosedLoopAsync(senders, o.DurationSeconds, ctx.Cancel);
                 var sendSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
                 report.SendRate = Math.Round(tracker.Sent / sendSeconds, 1);
-                var drained = await tracker.DrainAsync(senders.Select(s => s.Conn).Distinct().ToList(), TimeSpan.FromSeconds(o.DrainSeconds), ctx.Cancel);
+                var drained = await tracker.DrainAsync(senderConns, TimeSpan.FromSeconds(o.DrainSeconds), ctx.Cancel);
                 if (!drained) report.Notes.Add($"the drain ended with deliveries missing: nothing arrived for {o.DrainSeconds:F0} s");
             }
             foreach (var c in conns) c.Freeze();
@@ -98,7 +120,7 @@ internal static class DeliveryWorkloads
             report.OfferedRate = o.Rate;
             report.FillFrom(tracker, conns);
             report.DeliveredPerSecond = Math.Round(tracker.UniqueDelivered / Stopwatch.GetElapsedTime(first, last).TotalSeconds, 1);
-            report.Lost = tracker.CountLost(chats);
+            report.Lost += tracker.CountLost(chats);
             report.AddCpuCost("message stored", report.Stored);
             if (chats.Length == 1) report.AddCpuCost("delivery", report.Delivered);
             report.NoteSaturation();
