@@ -40,9 +40,7 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
                 ? "type system is reserved for the server."
                 : $"type must be '{MessageTypes.Text}'."));
         }
-        var maxChars = options.Value.Limits.MaxMessageChars;
-        if (command.Content is null || string.IsNullOrWhiteSpace(command.Content)) return (null, Refusal.BadRequest("content is required."));
-        if (command.Content.Length > maxChars) return (null, Refusal.BadRequest($"content must be at most {maxChars} characters."));
+        if (CheckContent(command.Content) is { } contentRefusal) return (null, contentRefusal);
         if (command.ClientMessageId is { } clientId && (clientId.Length == 0 || clientId.Length > MaxClientMessageIdLength))
         {
             return (null, Refusal.BadRequest($"clientMessageId must be 1 to {MaxClientMessageIdLength} characters."));
@@ -69,6 +67,15 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
             SendOutcome.ReplyNotFound => (null, Refusal.BadRequest("replyTo does not name a message in this chat.")),
             _ => (null, Refusal.ChatNotFound),
         };
+    }
+
+    /// <summary>Message text: present, not blank, within the configured length.</summary>
+    public Refusal? CheckContent(string? content)
+    {
+        var maxChars = options.Value.Limits.MaxMessageChars;
+        if (content is null || string.IsNullOrWhiteSpace(content)) return Refusal.BadRequest("content is required.");
+        if (content.Length > maxChars) return Refusal.BadRequest($"content must be at most {maxChars} characters.");
+        return null;
     }
 
     /// <summary>In a 1:1 chat, whether the other member blocked the sender.</summary>

@@ -83,8 +83,17 @@ public interface IChatStore
     Task<SendResult> SendMessageAsync(NewMessage message, string? originConnectionId);
 
     Task<MessageRecord?> GetMessageAsync(string messageId);
-    /// <summary>A page of a chat's history, newest first: messages with pos in (<paramref name="afterPos"/>, <paramref name="beforePos"/>).</summary>
-    Task<IReadOnlyList<MessageRecord>> GetMessagesAsync(string chatId, long afterPos, long beforePos, int limit);
+
+    /// <summary>Replaces a message's text (sender only; not deleted or system messages) and records a
+    /// <see cref="EventKind.MessageUpdated"/> event.</summary>
+    Task<MessageChange> EditMessageAsync(string messageId, string userId, string content, long now);
+    /// <summary>Deletes a message for everyone (sender only): its content goes, the message stays as deleted.</summary>
+    Task<MessageChange> DeleteMessageForEveryoneAsync(string messageId, string userId, long now);
+    /// <summary>Hides a message from one member's history only.</summary>
+    Task<ChangeOutcome> HideMessageAsync(string messageId, string userId);
+    /// <summary>A page of a chat's history as <paramref name="viewerId"/> sees it, newest first: messages with
+    /// pos in (<paramref name="afterPos"/>, <paramref name="beforePos"/>), without those the viewer hid.</summary>
+    Task<IReadOnlyList<MessageRecord>> GetMessagesAsync(string chatId, string viewerId, long afterPos, long beforePos, int limit);
 
     /// <summary>Moves a member's delivered (or read, which implies delivered) watermark forward to
     /// <paramref name="upToSeq"/>; never backward. Returns false when nothing moved.</summary>

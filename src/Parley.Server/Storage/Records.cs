@@ -116,6 +116,11 @@ public sealed record NewMessage(
 
 public enum SendOutcome { Stored, Duplicate, NotMember, ReplyNotFound }
 
+public enum ChangeOutcome { Done, NotFound, NotSender, NotChangeable }
+
+/// <summary>The result of editing or deleting a message: the message as it now is, when done.</summary>
+public sealed record MessageChange(ChangeOutcome Outcome, MessageRecord? Message);
+
 public sealed record SendResult(SendOutcome Outcome, MessageRecord? Message);
 
 /// <summary>A recipient's progress as carried by a <c>status</c> frame.</summary>

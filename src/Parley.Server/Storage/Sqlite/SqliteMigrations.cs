@@ -128,6 +128,15 @@ internal static class SqliteMigrations
         """
         ALTER TABLE users ADD COLUMN deleted_at INTEGER;
         """,
+
+        // 3: messages a member deleted for themselves only.
+        """
+        CREATE TABLE hidden_messages (
+            user_id TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            PRIMARY KEY (user_id, message_id)
+        ) WITHOUT ROWID;
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)

@@ -84,10 +84,61 @@ internal sealed partial class SqliteStore
     public Task<MessageRecord?> GetMessageAsync(string messageId) =>
         db.ReadAsync(c => c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId));
 
-    public Task<IReadOnlyList<MessageRecord>> GetMessagesAsync(string chatId, long afterPos, long beforePos, int limit) =>
+    public Task<IReadOnlyList<MessageRecord>> GetMessagesAsync(string chatId, string viewerId, long afterPos, long beforePos, int limit) =>
         db.ReadAsync<IReadOnlyList<MessageRecord>>(c => c.Query(ReadMessage,
-            $"SELECT {MessageColumns} FROM messages WHERE chat_id = $1 AND pos > $2 AND pos < $3 ORDER BY pos DESC LIMIT $4",
-            chatId, afterPos, beforePos, limit));
+            $"""
+            SELECT {MessageColumns} FROM messages m
+            WHERE chat_id = $1 AND pos > $2 AND pos < $3
+              AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = $5 AND h.message_id = m.id)
+            ORDER BY pos DESC LIMIT $4
+            """,
+            chatId, afterPos, beforePos, limit, viewerId));
+
+    public Task<MessageChange> EditMessageAsync(string messageId, string userId, string content, long now) =>
+        ChangeMessage(messageId, userId, now, (c, m) =>
+        {
+            c.Execute("UPDATE messages SET content = $2, edited_at = $3 WHERE id = $1", messageId, content, now);
+            return m with { Content = content, EditedAt = now };
+        });
+
+    public Task<MessageChange> DeleteMessageForEveryoneAsync(string messageId, string userId, long now) =>
+        ChangeMessage(messageId, userId, now, (c, m) =>
+        {
+            c.Execute("UPDATE messages SET content = NULL, media = NULL, deleted = 1 WHERE id = $1", messageId);
+            return m with { Content = null, MediaJson = null, Deleted = true };
+        });
+
+    /// <summary>The shared rules of edit and delete-for-everyone: the caller must be a member who sees
+    /// the message and its sender; system and deleted messages stay as they are.</summary>
+    private Task<MessageChange> ChangeMessage(string messageId, string userId, long now, Func<SqliteConnection, MessageRecord, MessageRecord> change) =>
+        WriteAndPublish(w =>
+        {
+            var c = w.Connection;
+            var message = c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId);
+            var member = message is null ? null : FindMember(c, message.ChatId, userId);
+            if (message is null || member is null || message.Pos <= member.JoinedPos)
+            {
+                return (Value: new MessageChange(ChangeOutcome.NotFound, null), Events: Array.Empty<StoredEvent>());
+            }
+            if (message.SenderId != userId) return (Value: new MessageChange(ChangeOutcome.NotSender, null), Events: Array.Empty<StoredEvent>());
+            if (message.Deleted || message.Type == MessageTypes.System)
+            {
+                return (Value: new MessageChange(ChangeOutcome.NotChangeable, null), Events: Array.Empty<StoredEvent>());
+            }
+            var updated = change(c, message);
+            var e = AddEvent(w, EventKind.MessageUpdated, message.ChatId, null, messageId, w.MemberIds(message.ChatId)) with { Message = updated };
+            return (Value: new MessageChange(ChangeOutcome.Done, updated), Events: new[] { e });
+        });
+
+    public Task<ChangeOutcome> HideMessageAsync(string messageId, string userId) => db.WriteAsync(w =>
+    {
+        var c = w.Connection;
+        var message = c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId);
+        var member = message is null ? null : FindMember(c, message.ChatId, userId);
+        if (message is null || member is null || message.Pos <= member.JoinedPos) return ChangeOutcome.NotFound;
+        c.Execute("INSERT INTO hidden_messages (user_id, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", userId, messageId);
+        return ChangeOutcome.Done;
+    });
 
     public async Task<bool> AdvanceWatermarkAsync(string chatId, string userId, long upToSeq, bool read, long now)
     {
