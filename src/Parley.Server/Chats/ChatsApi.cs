@@ -8,7 +8,8 @@ using Parley.Server.Storage;
 namespace Parley.Server.Chats;
 
 public sealed record CreateChatRequest(string? ParticipantId);
-public sealed record SendMessageRequest(string? Content, string? ClientMessageId, string? Type, string? ReplyTo);
+public sealed record MediaReference(string? MediaId, string? FileName);
+public sealed record SendMessageRequest(string? Content, string? ClientMessageId, string? Type, string? ReplyTo, MediaReference? Media);
 public sealed record MarkReadRequest(string? MessageId);
 
 public static class ChatsApi
@@ -82,7 +83,11 @@ public static class ChatsApi
     private static async Task<IResult> Send(string chatId, SendMessageRequest body, ClaimsPrincipal principal, MessageService messages)
     {
         var (result, refusal) = await messages.SendAsync(principal.UserId(),
-            new SendCommand(chatId, null, body.Content, body.ClientMessageId, body.Type, body.ReplyTo), originConnectionId: null);
+            new SendCommand(chatId, null, body.Content, body.ClientMessageId, body.Type, body.ReplyTo)
+            {
+                MediaId = body.Media?.MediaId,
+                FileName = body.Media?.FileName,
+            }, originConnectionId: null);
         if (refusal is not null) return refusal.ToResult();
         return JsonBytes.Result(w => MessageJson.Write(w, result!.Message!, MessageStatus.Sent), StatusCodes.Status201Created);
     }
