@@ -112,6 +112,27 @@ public sealed class GroupMembershipTests(SharedServer shared) : IClassFixture<Sh
     }
 
     [Fact]
+    public async Task A_member_removed_while_offline_still_syncs_what_was_sent_before_the_removal()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var carol = await ApiClient.CreateUserAsync(Server);
+        var groupId = await alice.CreateGroupAsync("Offline removal", bob, carol);
+        var carolCursor = await carol.CurrentCursorAsync();
+
+        await alice.SendTextAsync(groupId, "while carol was a member");
+        (await alice.Api.DeleteAsync($"/groups/{groupId}/members/{carol.Id}")).AssertStatus(HttpStatusCode.OK, "remove carol");
+        await alice.SendTextAsync(groupId, "after carol left");
+
+        // She missed an event from when she belonged; the cursor promises every missed event.
+        var sync = await carol.SyncAllAsync(carolCursor);
+        var contents = sync.Events.Where(e => e.Str("type") == "message").Select(e => e.GetProperty("data").Str("content")).ToList();
+        Assert.Contains("while carol was a member", contents);
+        Assert.DoesNotContain("after carol left", contents);
+        Assert.Contains(sync.Events, e => e.Str("type") == "chat" && e.GetProperty("data").Str("id") == groupId && e.GetProperty("data").Bool("removed"));
+    }
+
+    [Fact]
     public async Task A_member_may_leave_and_the_group_sees_member_left()
     {
         var alice = await ApiClient.CreateUserAsync(Server, "Alice");
