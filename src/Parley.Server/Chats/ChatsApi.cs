@@ -51,11 +51,7 @@ public static class ChatsApi
 
     private static async Task<IResult> History(string chatId, string? limit, string? lastKey, ClaimsPrincipal principal, IParleyStore store)
     {
-        var pageSize = DefaultPageSize;
-        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize < 1 || pageSize > MaxPageSize))
-        {
-            return ApiError.BadRequest($"limit must be a whole number from 1 to {MaxPageSize}.");
-        }
+        if (!Paging.TryParseLimit(limit, DefaultPageSize, MaxPageSize, out var pageSize, out var refusal)) return refusal!;
         var before = long.MaxValue;
         if (!string.IsNullOrEmpty(lastKey) && (!long.TryParse(lastKey, NumberStyles.None, CultureInfo.InvariantCulture, out before) || before < 1))
         {

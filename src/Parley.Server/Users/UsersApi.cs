@@ -32,11 +32,7 @@ public static class UsersApi
     private static async Task<IResult> Search(ClaimsPrincipal principal, IParleyStore store, Presence presence, HttpContext http,
         string? search, string? limit, string? after)
     {
-        var pageSize = DefaultPageSize;
-        if (limit is not null && (!int.TryParse(limit, out pageSize) || pageSize < 1 || pageSize > MaxPageSize))
-        {
-            return ApiError.BadRequest($"limit must be a whole number from 1 to {MaxPageSize}.");
-        }
+        if (!Paging.TryParseLimit(limit, DefaultPageSize, MaxPageSize, out var pageSize, out var refusal)) return refusal!;
         if (search is { Length: > Validation.MaxEmailLength }) return ApiError.BadRequest("search is too long.");
         string? afterName = null, afterId = null;
         if (after is not null && !TryDecodeCursor(after, out afterName, out afterId)) return ApiError.BadRequest("after is not a valid page cursor.");
