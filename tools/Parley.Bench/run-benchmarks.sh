@@ -62,10 +62,10 @@ selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 for w in "${selected[@]}"; do
   case $w in
-    pairs-5000) run pairs-5000 pairs --users 1000 --rate 5000 --duration 20 ;;
-    pairs-max)  run pairs-max pairs --users 1000 --rate max --window 4 --duration 20 ;;
-    group-200)  run group-200 group --members 1000 --senders 10 --rate 200 --duration 20 ;;
-    group-max)  run group-max group --members 1000 --senders 10 --rate max --window 4 --duration 20 ;;
+    pairs-5000) run pairs-5000 pairs --users 1000 --rate 5000 --duration 20 --warmup 5 ;;
+    pairs-max)  run pairs-max pairs --users 1000 --rate max --window 4 --duration 20 --warmup 5 ;;
+    group-200)  run group-200 group --members 1000 --senders 10 --rate 200 --duration 20 --warmup 5 ;;
+    group-max)  run group-max group --members 1000 --senders 10 --rate max --window 4 --duration 20 --warmup 5 ;;
     history)    run history history --messages 1000000 --chats 100 --reads 10000 --concurrency 8 ;;
     conns)      run conns conns --steps 1000,5000,10000,19000 --settle 5 --hold 30 ;;
     reconnect)  run reconnect reconnect --users 1000 --rate 2000 --duration 5 --offline-messages 2 ;;
