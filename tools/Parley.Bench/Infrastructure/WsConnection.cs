@@ -288,6 +288,23 @@ public sealed class WsConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends whose ack never came, by client id.</summary>
+    public IReadOnlyList<(long N, ChatState Chat)> UnknownFate()
+    {
+        lock (_pendingGate) return _unknownFate.Select(p => (p.Key, p.Value)).ToList();
+    }
+
+    /// <summary>The server has a send whose ack never came (found in the chat's history).</summary>
+    public void ResolveUnknown(long n, long seq)
+    {
+        ChatState? chat;
+        lock (_pendingGate)
+        {
+            if (!_unknownFate.Remove(n, out chat)) return;
+        }
+        _tracker?.OnUnackedResolved(chat, seq, User);
+    }
+
     private volatile bool _frozen;
 
     /// <summary>Stops counting: frames arriving from now on are ignored, so the report's numbers

@@ -76,6 +76,7 @@ internal static class DeliveryWorkloads
             ctx.Progress.Say($"{conns.Length:N0} sockets open in {connectSeconds:F1} s");
             // Let the presence and chat frames of the connection burst pass before measuring.
             await Task.Delay(500, ctx.Cancel);
+            report.Figures["presence frames received while connecting"] = tracker.Frames(FrameType.Presence);
 
             if (o.Rate is null)
             {
