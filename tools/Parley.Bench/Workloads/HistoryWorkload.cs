@@ -83,7 +83,12 @@ internal static class HistoryWorkload
         await RandomReadsAsync(ctx, "history page at random", pageKeys, random,
             k => $"/chats/{Uri.EscapeDataString(chats[k.Chat].Id)}/messages?limit={o.PageSize}" + (k.Key is null ? "" : "&lastKey=" + Uri.EscapeDataString(k.Key)),
             k => readers[k.Chat]);
-        report.Timings["history page at random"] = random.Summary();
+        report.Timings[$"history page at random, {o.Concurrency} readers"] = random.Summary();
+        var single = new Histogram();
+        await RandomReadsAsync(ctx, "history page at random, one reader", pageKeys, single,
+            k => $"/chats/{Uri.EscapeDataString(chats[k.Chat].Id)}/messages?limit={o.PageSize}" + (k.Key is null ? "" : "&lastKey=" + Uri.EscapeDataString(k.Key)),
+            k => readers[k.Chat], readers: 1, count: Math.Min(o.Reads, 2000));
+        report.Timings["history page at random, one reader"] = single.Summary();
 
         var syncKeys = new List<(int Chat, string? Key)>();
         var syncWalk = new Histogram();
@@ -98,12 +103,17 @@ internal static class HistoryWorkload
         await RandomReadsAsync(ctx, "sync page at random", syncKeys, syncRandom,
             k => $"/sync?limit={o.PageSize}" + (k.Key is null ? "" : "&since=" + Uri.EscapeDataString(k.Key)),
             k => readers[k.Chat]);
-        report.Timings["sync page at random"] = syncRandom.Summary();
+        report.Timings[$"sync page at random, {o.Concurrency} readers"] = syncRandom.Summary();
+        var syncSingle = new Histogram();
+        await RandomReadsAsync(ctx, "sync page at random, one reader", syncKeys, syncSingle,
+            k => $"/sync?limit={o.PageSize}" + (k.Key is null ? "" : "&since=" + Uri.EscapeDataString(k.Key)),
+            k => readers[k.Chat], readers: 1, count: Math.Min(o.Reads, 2000));
+        report.Timings["sync page at random, one reader"] = syncSingle.Summary();
 
         report.Resources = readWindow.Finish();
         report.DurationSeconds = Math.Round(Stopwatch.GetElapsedTime(readsStarted).TotalSeconds, 2);
         report.Lost = report.Expected - report.Delivered;
-        var reads = walk.Count + random.Count + syncWalk.Count + syncRandom.Count;
+        var reads = walk.Count + random.Count + single.Count + syncWalk.Count + syncRandom.Count + syncSingle.Count;
         report.Figures["reads: pages per second"] = Math.Round(reads / report.DurationSeconds, 1);
         report.AddCpuCost("page read", reads);
         report.Notes.Add("delivered/expected here: each stored message must come back exactly once in the history walk and once in the sync walk; CPU and RSS cover the read phase (fill figures are listed separately)");
@@ -208,15 +218,16 @@ internal static class HistoryWorkload
     }
 
     private static async Task RandomReadsAsync(BenchContext ctx, string what, List<(int Chat, string? Key)> keys, Histogram timings,
-        Func<(int Chat, string? Key), string> path, Func<(int Chat, string? Key), BenchUser> reader)
+        Func<(int Chat, string? Key), string> path, Func<(int Chat, string? Key), BenchUser> reader, int? readers = null, int? count = null)
     {
-        if (keys.Count == 0 || ctx.Options.Reads <= 0) return;
+        var reads = count ?? ctx.Options.Reads;
+        if (keys.Count == 0 || reads <= 0) return;
         var random = new Random(ctx.Options.Seed);
-        var picks = Enumerable.Range(0, ctx.Options.Reads).Select(_ => keys[random.Next(keys.Count)]).ToArray();
+        var picks = Enumerable.Range(0, reads).Select(_ => keys[random.Next(keys.Count)]).ToArray();
         var done = 0;
         await using (ctx.Progress.Every(() => $"{what}: {Volatile.Read(ref done):N0}/{picks.Length:N0}, p99 {timings.ValueAt(99) / 1000.0:F2} ms"))
         {
-            await Parallel.ForAsync(0, picks.Length, new ParallelOptions { MaxDegreeOfParallelism = ctx.Options.Concurrency, CancellationToken = ctx.Cancel }, async (i, ct) =>
+            await Parallel.ForAsync(0, picks.Length, new ParallelOptions { MaxDegreeOfParallelism = readers ?? ctx.Options.Concurrency, CancellationToken = ctx.Cancel }, async (i, ct) =>
             {
                 var t0 = Stopwatch.GetTimestamp();
                 await ctx.Api.GetBytesAsync(path(picks[i]), reader(picks[i]), ct);
