@@ -1,4 +1,5 @@
 using Parley.Server.Configuration;
+using Parley.Server.Storage.Postgres;
 using Parley.Server.Storage.Sqlite;
 
 namespace Parley.Server.Storage;
@@ -16,8 +17,13 @@ public static class StorageSetup
                 services.AddSingleton<SqliteStore>();
                 services.AddSingleton<IParleyStore>(sp => sp.GetRequiredService<SqliteStore>());
                 break;
+            case "postgres":
+                services.AddSingleton<PostgresDatabase>();
+                services.AddSingleton<PostgresStore>();
+                services.AddSingleton<IParleyStore>(sp => sp.GetRequiredService<PostgresStore>());
+                break;
             default:
-                throw new InvalidOperationException($"Unknown Parley:Storage:Provider '{options.Storage.Provider}'. Use Sqlite.");
+                throw new InvalidOperationException($"Unknown Parley:Storage:Provider '{options.Storage.Provider}'. Use Sqlite or Postgres.");
         }
         services.AddHostedService<StoreStartup>();
         return services;

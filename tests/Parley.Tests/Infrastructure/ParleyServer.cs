@@ -12,6 +12,9 @@ namespace Parley.Tests.Infrastructure;
 /// A real Parley server on a loopback port with its own SQLite file in a temporary directory.
 /// Tests talk to it over real HTTP and WebSocket. Stop and start again on the same
 /// <see cref="DataDirectory"/> to test restarts.
+/// With <c>PARLEY_TEST_STORE=postgres</c> and <c>PARLEY_TEST_PG</c> (a connection string allowed to
+/// create databases), each server gets its own fresh PostgreSQL database instead; its name is kept
+/// in the data directory, so a restart on the same directory finds the same database.
 /// </summary>
 public sealed class ParleyServer : IAsyncDisposable
 {
@@ -48,6 +51,11 @@ public sealed class ParleyServer : IAsyncDisposable
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "parley-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
         var merged = new Dictionary<string, string?>(TestDefaults) { ["Parley:DataDirectory"] = dataDirectory };
+        if (TestPostgres.Enabled)
+        {
+            merged["Parley:Storage:Provider"] = "Postgres";
+            merged["Parley:Storage:ConnectionString"] = await TestPostgres.DatabaseForAsync(dataDirectory);
+        }
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) merged[key] = value;
 
         var logs = new ConcurrentQueue<string>();
@@ -91,6 +99,7 @@ public sealed class ParleyServer : IAsyncDisposable
         await StopAsync();
         if (_ownsDirectory)
         {
+            if (TestPostgres.Enabled) await TestPostgres.DropDatabaseOfAsync(DataDirectory);
             try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { /* best effort */ }
         }
     }

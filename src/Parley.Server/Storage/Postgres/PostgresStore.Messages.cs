@@ -1,0 +1,152 @@
+using System.Text.Json;
+using Npgsql;
+
+namespace Parley.Server.Storage.Postgres;
+
+internal sealed partial class PostgresStore
+{
+    private const string MessageColumns =
+        "id, chat_id, seq, pos, sender_id, sender_name, sender_avatar, type, content, timestamp, client_message_id, " +
+        "reply_to, reply_quote, system_action, affected_user_name, media, edited_at, deleted";
+
+    private const int QuoteLength = 100;
+
+    private static MessageRecord ReadMessage(NpgsqlDataReader r) => ReadMessage(r, 0);
+
+    private static MessageRecord ReadMessage(NpgsqlDataReader r, int o) => new(
+        r.GetString(o), r.GetString(o + 1), r.GetInt64(o + 2), r.GetInt64(o + 3), r.GetString(o + 4), r.GetString(o + 5), r.StringOrNull(o + 6),
+        r.GetString(o + 7), r.StringOrNull(o + 8), r.GetInt64(o + 9), r.StringOrNull(o + 10), r.StringOrNull(o + 11), r.StringOrNull(o + 12),
+        r.StringOrNull(o + 13), r.StringOrNull(o + 14), r.StringOrNull(o + 15), r.Int64OrNull(o + 16), r.GetBoolean(o + 17));
+
+    /// <summary>Two statements for a new message: one look at membership, the idempotency key, the
+    /// replied message and the recipients; one that takes the seq, stores the row and bumps the
+    /// sender's own-message counter.</summary>
+    public Task<SendResult> SendMessageAsync(NewMessage m, string? originConnectionId) => WriteAndPublish(async w =>
+    {
+        var look = await w.QueryFirstAsync(r => (
+                Member: r.GetBoolean(0),
+                OriginalPos: r.Int64OrNull(1),
+                ReplyFound: r.GetBoolean(2),
+                ReplyContent: r.StringOrNull(3),
+                ReplyDeleted: !r.IsDBNull(4) && r.GetBoolean(4),
+                Members: r.GetFieldValue<string[]>(5)),
+            """
+            SELECT EXISTS (SELECT 1 FROM members WHERE chat_id = $1 AND user_id = $2),
+                   (SELECT pos FROM messages WHERE chat_id = $1 AND sender_id = $2 AND client_message_id = $3::text),
+                   EXISTS (SELECT 1 FROM messages WHERE id = $4::text AND chat_id = $1),
+                   (SELECT content FROM messages WHERE id = $4::text AND chat_id = $1),
+                   (SELECT deleted FROM messages WHERE id = $4::text AND chat_id = $1),
+                   ARRAY(SELECT user_id FROM members WHERE chat_id = $1)
+            """, m.ChatId, m.SenderId, m.ClientMessageId, m.ReplyTo).ConfigureAwait(false);
+        if (!look.Member) return (Value: new SendResult(SendOutcome.NotMember, null), Events: NoEvents);
+        if (look.OriginalPos is long originalPos)
+        {
+            var original = await w.QueryFirstAsync(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE pos = $1", originalPos).ConfigureAwait(false);
+            return (Value: new SendResult(SendOutcome.Duplicate, original), Events: NoEvents);
+        }
+        string? quote = null;
+        if (m.ReplyTo is not null)
+        {
+            if (!look.ReplyFound) return (Value: new SendResult(SendOutcome.ReplyNotFound, null), Events: NoEvents);
+            quote = look.ReplyDeleted || look.ReplyContent is null ? "" : Truncate(look.ReplyContent, QuoteLength);
+        }
+        var message = await InsertMessage(w, m.ChatId, m.SenderId, m.Type, m.Content, m.Timestamp,
+            m.ClientMessageId, m.ReplyTo, quote, null, null, m.MediaJson).ConfigureAwait(false);
+        var e = MessageEvent(message, look.Members) with { OriginConnectionId = originConnectionId };
+        return (Value: new SendResult(SendOutcome.Stored, message), Events: new[] { e });
+    });
+
+    private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length];
+
+    private static Task<MessageRecord> InsertSystemMessage(PgWrite w, string chatId, string actorId, string action, string? content, string? affectedUserName, long now) =>
+        InsertMessage(w, chatId, actorId, MessageTypes.System, content, now, null, null, null, action, affectedUserName, null);
+
+    /// <summary>The one place a message row is written, in one statement: next seq from the chat
+    /// row (its row lock orders a chat's messages), the next global position, the sender's name as
+    /// it is now, and the sender's own-message counter (which keeps everyone's unread count exact
+    /// without touching other members' rows).</summary>
+    private static async Task<MessageRecord> InsertMessage(PgWrite w, string chatId, string senderId,
+        string type, string? content, long timestamp, string? clientMessageId, string? replyTo, string? replyQuote,
+        string? systemAction, string? affectedUserName, string? media)
+    {
+        var pos = w.NextPosition();
+        var id = "msg_" + Guid.CreateVersion7().ToString();
+        var stored = await w.QueryFirstAsync(r => (Seq: r.GetInt64(0), Name: r.GetString(1), Avatar: r.StringOrNull(2)),
+            """
+            WITH chat AS (
+                UPDATE chats SET last_seq = last_seq + 1, last_message_pos = $1, last_activity = greatest(last_activity, $6)
+                WHERE id = $3 RETURNING last_seq
+            ), own AS (
+                UPDATE members SET own_after_read = own_after_read + 1 WHERE chat_id = $3 AND user_id = $4
+            )
+            INSERT INTO messages (pos, id, chat_id, seq, sender_id, sender_name, sender_avatar, type, content, timestamp,
+                                  client_message_id, reply_to, reply_quote, system_action, affected_user_name, media)
+            SELECT $1, $2, $3, chat.last_seq, $4, coalesce(u.name, 'Deleted account'), u.avatar, $5, $7, $6, $8, $9, $10, $11, $12, $13
+            FROM chat LEFT JOIN users u ON u.id = $4
+            RETURNING seq, sender_name, sender_avatar
+            """,
+            pos, id, chatId, senderId, type, timestamp, content, clientMessageId, replyTo, replyQuote, systemAction, affectedUserName, media)
+            .ConfigureAwait(false);
+        if (stored.Name is null) throw new InvalidOperationException($"Chat {chatId} does not exist.");
+        return new MessageRecord(id, chatId, stored.Seq, pos, senderId, stored.Name, stored.Avatar, type, content, timestamp, clientMessageId,
+            replyTo, replyQuote, systemAction, affectedUserName, media, null, false);
+    }
+
+    public Task<MessageRecord?> GetMessageAsync(string messageId) =>
+        db.ReadAsync(c => c.QueryFirstAsync(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId));
+
+    public async Task<IReadOnlyList<MessageRecord>> GetMessagesAsync(string chatId, long afterPos, long beforePos, int limit) =>
+        await db.ReadAsync(c => c.QueryAsync(ReadMessage,
+            $"SELECT {MessageColumns} FROM messages WHERE chat_id = $1 AND pos > $2 AND pos < $3 ORDER BY pos DESC LIMIT $4",
+            chatId, afterPos, beforePos, limit)).ConfigureAwait(false);
+
+    public Task<bool> AdvanceWatermarkAsync(string chatId, string userId, long upToSeq, bool read, long now) => WriteAndPublish(async w =>
+    {
+        var me = await w.QueryFirstAsync(r => (ReadSeq: r.GetInt64(0), DeliveredSeq: r.GetInt64(1), LastSeq: r.GetInt64(2), Found: true),
+            "SELECT m.read_seq, m.delivered_seq, c.last_seq FROM members m JOIN chats c ON c.id = m.chat_id WHERE m.chat_id = $1 AND m.user_id = $2",
+            chatId, userId).ConfigureAwait(false);
+        if (!me.Found) return (Value: false, Events: NoEvents);
+        var target = Math.Min(upToSeq, me.LastSeq);
+        var from = read ? me.ReadSeq : me.DeliveredSeq;
+        if (target <= from) return (Value: false, Events: NoEvents);
+
+        // Move the watermark, and in the same statement find, per sender whose messages the reader
+        // just reached, that sender's newest such message: one status event per sender per read,
+        // never a row per message per member.
+        var update = read
+            ? """
+              UPDATE members SET read_seq = $3, read_at = $4,
+                  own_after_read = (SELECT count(*) FROM messages WHERE chat_id = $1 AND seq > $3 AND sender_id = $2),
+                  delivered_at = CASE WHEN delivered_seq < $3 THEN $4 ELSE delivered_at END,
+                  delivered_seq = greatest(delivered_seq, $3)
+              WHERE chat_id = $1 AND user_id = $2
+              """
+            : "UPDATE members SET delivered_seq = $3, delivered_at = $4 WHERE chat_id = $1 AND user_id = $2";
+        var reached = await w.QueryAsync(r => (Sender: r.GetString(0), Id: r.GetString(1), Seq: r.GetInt64(2)),
+            $"""
+            WITH moved AS ({update})
+            SELECT DISTINCT ON (sender_id) sender_id, id, seq FROM messages
+            WHERE chat_id = $1 AND seq > $5 AND seq <= $3 AND sender_id <> $2
+            ORDER BY sender_id, seq DESC
+            """, chatId, userId, target, now, from).ConfigureAwait(false);
+        if (reached.Count == 0) return (Value: true, Events: NoEvents);
+
+        reached.Sort((a, b) => b.Seq.CompareTo(a.Seq));
+        var events = new StoredEvent[reached.Count];
+        var positions = new long[reached.Count];
+        var targets = new string[reached.Count];
+        var data = new string[reached.Count];
+        for (var i = 0; i < reached.Count; i++)
+        {
+            var status = new StatusData(chatId, reached[i].Id, userId, read ? "read" : "delivered", now);
+            positions[i] = w.NextPosition();
+            targets[i] = reached[i].Sender;
+            data[i] = JsonSerializer.Serialize(status, StorageJsonContext.Default.StatusData);
+            events[i] = new StoredEvent(positions[i], EventKind.Status, chatId, [reached[i].Sender], Status: status);
+        }
+        await w.ExecuteAsync(
+            "INSERT INTO events (pos, kind, chat_id, target_user_id, data) SELECT p, $2, $3, t, d FROM unnest($1::bigint[], $4::text[], $5::text[]) AS x(p, t, d)",
+            positions, (int)EventKind.Status, chatId, targets, data).ConfigureAwait(false);
+        return (Value: true, Events: events);
+    });
+}
