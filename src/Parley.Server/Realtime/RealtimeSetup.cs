@@ -70,7 +70,7 @@ internal sealed class EphemeralEvents(
         try
         {
             var contacts = await store.GetContactsAsync(userId);
-            fanOut.Broadcast(contacts, Frames.Presence(userId, online, lastSeen));
+            fanOut.BroadcastLocal(contacts, Frames.Presence(userId, online, lastSeen)); // each node announces to its own sockets
         }
         catch (Exception)
         {

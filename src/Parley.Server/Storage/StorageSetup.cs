@@ -1,4 +1,5 @@
 using Parley.Server.Configuration;
+using Parley.Server.Realtime.Cluster;
 using Parley.Server.Storage.Postgres;
 using Parley.Server.Storage.Sqlite;
 
@@ -26,6 +27,8 @@ public static class StorageSetup
                 throw new InvalidOperationException($"Unknown Parley:Storage:Provider '{options.Storage.Provider}'. Use Sqlite or Postgres.");
         }
         services.AddHostedService<StoreStartup>();
+        // After StoreStartup: the cluster starts on a migrated database.
+        if (options.Storage.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase)) services.AddParleyCluster();
         return services;
     }
 }

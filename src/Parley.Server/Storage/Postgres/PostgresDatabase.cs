@@ -53,6 +53,10 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     /// and hears whether it committed. Set once, before the first write, by the cluster.</summary>
     public ICommitObserver? Observer { get; set; }
 
+    /// <summary>Awaited before a user's events are read back (<c>/sync</c>, <c>/ws?since=</c>): the
+    /// cluster makes the node's claim on the user's events durable first. Set once by the cluster.</summary>
+    public Func<string, ValueTask>? BeforeSync { get; set; }
+
     public async Task OpenAsync(CancellationToken ct)
     {
         if (_writerLoop is not null) return;

@@ -9,7 +9,13 @@ internal sealed partial class PostgresStore
     /// snapshot: the committed <c>stream.pos</c> and the events up to it. Every event at or below a
     /// committed <c>stream.pos</c> committed before it (commits happen in position order), so the
     /// snapshot holds all of them and the cursor never passes one still in flight.</summary>
-    public Task<SyncPage> SyncAsync(string userId, long sincePos, int limit) => db.ReadConnectionAsync(async c =>
+    public async Task<SyncPage> SyncAsync(string userId, long sincePos, int limit)
+    {
+        if (db.BeforeSync is { } barrier) await barrier(userId).ConfigureAwait(false);
+        return await ReadSyncPage(userId, sincePos, limit).ConfigureAwait(false);
+    }
+
+    private Task<SyncPage> ReadSyncPage(string userId, long sincePos, int limit) => db.ReadConnectionAsync(async c =>
     {
         await using var batch = new NpgsqlBatch(c);
         batch.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
