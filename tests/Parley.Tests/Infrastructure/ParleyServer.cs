@@ -28,7 +28,7 @@ public sealed class ParleyServer : IAsyncDisposable
         ["Parley:Limits:MessagesPerSecond"] = "1000",
     };
 
-    private readonly WebApplication _app;
+    private readonly WebApplication? _app;
     private readonly bool _ownsDirectory;
 
     public string DataDirectory { get; }
@@ -36,7 +36,7 @@ public sealed class ParleyServer : IAsyncDisposable
     /// <summary>Every log line the server wrote, formatted, for tests that check what is (not) logged.</summary>
     public ConcurrentQueue<string> Logs { get; }
 
-    private ParleyServer(WebApplication app, string dataDirectory, bool ownsDirectory, Uri baseAddress, ConcurrentQueue<string> logs)
+    private ParleyServer(WebApplication? app, string dataDirectory, bool ownsDirectory, Uri baseAddress, ConcurrentQueue<string> logs)
     {
         _app = app;
         DataDirectory = dataDirectory;
@@ -69,7 +69,10 @@ public sealed class ParleyServer : IAsyncDisposable
         return new ParleyServer(app, dataDirectory, ownsDirectory, new Uri(address), logs);
     }
 
-    public IServiceProvider Services => _app.Services;
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("This server runs in another process.");
+
+    /// <summary>A server running in another process (a cluster node): tests reach it by address only.</summary>
+    public static ParleyServer Attach(Uri baseAddress, string dataDirectory) => new(null, dataDirectory, false, baseAddress, new());
 
     public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
 
@@ -90,6 +93,7 @@ public sealed class ParleyServer : IAsyncDisposable
     {
         if (_stopped) return;
         _stopped = true;
+        if (_app is null) return;
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

@@ -14,6 +14,13 @@ public static class TestPostgres
     public static string? AdminConnectionString =>
         Environment.GetEnvironmentVariable("PARLEY_TEST_PG") is { Length: > 0 } value ? value : null;
 
+    /// <summary>Why a test that needs PostgreSQL is skipped, or null when it runs. Under CI=true it
+    /// always runs: an absent PostgreSQL is a failure there, not a skip.</summary>
+    public static string? SkipReason =>
+        AdminConnectionString is not null || string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase)
+            ? null
+            : "PostgreSQL is not configured: set PARLEY_TEST_PG to a connection string allowed to create databases (./test.sh starts a throwaway cluster and sets it).";
+
     private const string MarkerFile = "postgres-database";
 
     /// <summary>The connection string of the database that belongs to a data directory, created on first use.</summary>
