@@ -1,4 +1,5 @@
 using Parley.Server.Chats;
+using Parley.Server.Messages;
 using Parley.Server.Realtime.Cluster;
 using Parley.Server.Storage;
 
@@ -16,10 +17,13 @@ public sealed class LocalFanOut
     private readonly ChatSummaries _summaries;
     private readonly IClusterRelay? _relay;
 
-    public LocalFanOut(ConnectionRegistry registry, ChatSummaries summaries, EventStream events, IClusterRelay? relay = null)
+    private readonly IParleyStore _store;
+
+    public LocalFanOut(ConnectionRegistry registry, ChatSummaries summaries, IParleyStore store, EventStream events, IClusterRelay? relay = null)
     {
         _registry = registry;
         _summaries = summaries;
+        _store = store;
         _relay = relay;
         // In a cluster, committed events arrive through Cluster/ClusterDelivery instead, merged in
         // position order with the other nodes' events.
@@ -44,6 +48,18 @@ public sealed class LocalFanOut
     {
         var shared = Frames.Shared(e);
         if (shared is not null) return OutboundFrame.Shared(shared, e.Pos);
+        if (e.Kind == EventKind.MessageUpdated)
+        {
+            // The same for every reader, but its status needs the members' watermarks: read them
+            // once, off the writer, when the first connection gets to the frame.
+            var bytes = new Lazy<Task<ReadOnlyMemory<byte>?>>(async () =>
+            {
+                var members = await _store.GetMembersAsync(e.ChatId);
+                var m = e.Message!;
+                return Frames.Build(Frames.MessageUpdated, w => MessageJson.Write(w, m, MessageStatus.ForSender(members, m.SenderId, m.Seq)), e.Pos);
+            });
+            return OutboundFrame.PerUser(e.Pos, _ => bytes.Value);
+        }
         return OutboundFrame.PerUser(e.Pos, async userId =>
         {
             var summary = await _summaries.RenderAsync(e.ChatId, userId);

@@ -70,7 +70,10 @@ internal sealed class EphemeralEvents(
         try
         {
             var contacts = await store.GetContactsAsync(userId);
-            fanOut.BroadcastLocal(contacts, Frames.Presence(userId, online, lastSeen)); // each node announces to its own sockets
+            // Users this user blocked do not see their presence.
+            var blocked = (await store.GetBlocksAsync(userId)).Blocked;
+            // Each node announces to its own sockets (in a cluster, every node sees the change).
+            fanOut.BroadcastLocal(contacts.Where(c => !blocked.Contains(c)), Frames.Presence(userId, online, lastSeen));
         }
         catch (Exception)
         {

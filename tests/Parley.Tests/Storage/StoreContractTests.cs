@@ -256,11 +256,81 @@ public abstract class StoreContractTests : IAsyncLifetime
         var sent = new List<MessageRecord>();
         for (var i = 0; i < 7; i++) sent.Add(await SendAsync(chat, a, $"m{i}"));
 
-        var page = await Store.GetMessagesAsync(chat, 0, long.MaxValue, 3);
+        var page = await Store.GetMessagesAsync(chat, a.Id, 0, long.MaxValue, 3);
         Assert.Equal(["m6", "m5", "m4"], page.Select(m => m.Content));
-        var older = await Store.GetMessagesAsync(chat, 0, page[^1].Pos, 10);
+        var older = await Store.GetMessagesAsync(chat, a.Id, 0, page[^1].Pos, 10);
         Assert.Equal(["m3", "m2", "m1", "m0"], older.Select(m => m.Content));
-        Assert.Equal(["m4", "m3"], (await Store.GetMessagesAsync(chat, sent[2].Pos, sent[5].Pos, 10)).Select(m => m.Content));
+        Assert.Equal(["m4", "m3"], (await Store.GetMessagesAsync(chat, a.Id, sent[2].Pos, sent[5].Pos, 10)).Select(m => m.Content));
+    }
+
+    [StoreFact]
+    public async Task Edits_and_deletes_are_the_senders_and_sync_reads_back_the_message_as_it_is_now()
+    {
+        var a = await UserAsync();
+        var b = await UserAsync();
+        var chat = await DirectChatAsync(a, b);
+        var message = await SendAsync(chat, a, "first draft");
+        var cursor = await Store.CurrentPositionAsync();
+
+        Assert.Equal(ChangeOutcome.NotSender, (await Store.EditMessageAsync(message.Id, b.Id, "hijacked", Now())).Outcome);
+        Assert.Equal(ChangeOutcome.NotFound, (await Store.EditMessageAsync("msg_unknown", a.Id, "x", Now())).Outcome);
+        var edited = await Store.EditMessageAsync(message.Id, a.Id, "second draft", Now());
+        Assert.Equal(ChangeOutcome.Done, edited.Outcome);
+        Assert.Equal("second draft", edited.Message!.Content);
+        Assert.NotNull(edited.Message.EditedAt);
+        Assert.Contains(Published, e => e.Kind == EventKind.MessageUpdated && e.Message?.Content == "second draft");
+
+        var deleted = await Store.DeleteMessageForEveryoneAsync(message.Id, a.Id, Now());
+        Assert.True(deleted.Message!.Deleted);
+        Assert.Null(deleted.Message.Content);
+        Assert.Equal(ChangeOutcome.NotChangeable, (await Store.EditMessageAsync(message.Id, a.Id, "again", Now())).Outcome);
+
+        var updates = (await SyncAllAsync(b.Id, cursor)).Where(e => e.Kind == EventKind.MessageUpdated).ToList();
+        Assert.Equal(2, updates.Count);
+        Assert.All(updates, e => Assert.True(e.Message!.Deleted));
+        Assert.Equal(message.Seq, updates[0].Message!.Seq);
+    }
+
+    [StoreFact]
+    public async Task A_hidden_message_disappears_from_one_members_history_only()
+    {
+        var a = await UserAsync();
+        var b = await UserAsync();
+        var stranger = await UserAsync();
+        var chat = await DirectChatAsync(a, b);
+        var message = await SendAsync(chat, a, "secret");
+        Assert.Equal(ChangeOutcome.NotFound, await Store.HideMessageAsync(message.Id, stranger.Id));
+        Assert.Equal(ChangeOutcome.Done, await Store.HideMessageAsync(message.Id, b.Id));
+        Assert.Equal(ChangeOutcome.Done, await Store.HideMessageAsync(message.Id, b.Id));
+        Assert.Empty(await Store.GetMessagesAsync(chat, b.Id, 0, long.MaxValue, 10));
+        Assert.Single(await Store.GetMessagesAsync(chat, a.Id, 0, long.MaxValue, 10));
+    }
+
+    [StoreFact]
+    public async Task Blocks_are_seen_from_both_sides_and_a_deleted_account_keeps_only_its_id()
+    {
+        var a = await UserAsync("Ann");
+        var b = await UserAsync("Bob");
+        await Store.SetBlockedAsync(a.Id, b.Id, true, Now());
+        await Store.SetBlockedAsync(a.Id, b.Id, true, Now());
+        Assert.True(await Store.IsBlockedAsync(a.Id, b.Id));
+        Assert.False(await Store.IsBlockedAsync(b.Id, a.Id));
+        Assert.Contains(b.Id, (await Store.GetBlocksAsync(a.Id)).Blocked);
+        Assert.Contains(a.Id, (await Store.GetBlocksAsync(b.Id)).BlockedBy);
+        await Store.SetBlockedAsync(a.Id, b.Id, false, Now());
+        Assert.False(await Store.IsBlockedAsync(a.Id, b.Id));
+
+        var chat = await DirectChatAsync(a, b);
+        var message = await SendAsync(chat, b, "from bob");
+        await Store.AddRefreshTokenAsync(new RefreshTokenRecord("bob-token", b.Id, "bob-family", Now(), long.MaxValue));
+        await Store.DeleteUserAsync(b.Id, Now());
+        var gone = await Store.GetUserAsync(b.Id);
+        Assert.Equal(AccountNames.Deleted, gone!.Name);
+        Assert.Null(gone.Email);
+        Assert.Null(await Store.FindUserByEmailAsync(b.Email!));
+        Assert.Equal(AccountNames.Deleted, (await Store.GetMessageAsync(message.Id))!.SenderName);
+        Assert.Empty(await Store.SearchUsersAsync(a.Id, "deleted", null, null, 10));
+        Assert.Equal(RefreshOutcome.Invalid, (await Store.RotateRefreshTokenAsync("bob-token", (u, f) => new("x", u, f, 0, long.MaxValue), Now())).Outcome);
     }
 
     [StoreFact]

@@ -155,6 +155,20 @@ internal static class PostgresMigrations
         );
         CREATE INDEX connections_by_node ON connections (node_id);
         """,
+
+        // 2: deleted accounts keep their id (old messages point at it) but nothing else.
+        """
+        ALTER TABLE users ADD COLUMN deleted_at bigint;
+        """,
+
+        // 3: messages a member deleted for themselves only.
+        """
+        CREATE TABLE hidden_messages (
+            user_id text NOT NULL,
+            message_id text NOT NULL,
+            PRIMARY KEY (user_id, message_id)
+        );
+        """,
     ];
 
     public static async Task ApplyAsync(NpgsqlConnection connection, CancellationToken ct)

@@ -71,7 +71,7 @@ internal sealed partial class PostgresStore
         return await db.ReadAsync(c => c.QueryAsync(ReadUser,
             $"""
             SELECT {UserColumns} FROM users
-            WHERE id <> $1
+            WHERE id <> $1 AND deleted_at IS NULL
               AND ($2::text IS NULL OR search_name LIKE $2::text OR lower(email) LIKE $2::text)
               AND ($3::text IS NULL OR (search_name, id) > ($3::text, $4::text))
             ORDER BY search_name, id
@@ -107,6 +107,38 @@ internal sealed partial class PostgresStore
 
     public Task SetLastSeenAsync(string userId, long lastSeen) =>
         db.WriteAsync(w => w.ExecuteAsync("UPDATE users SET last_seen = greatest(last_seen, $2) WHERE id = $1", userId, lastSeen));
+
+    public Task SetBlockedAsync(string userId, string blockedId, bool blocked, long now) => db.WriteAsync(w => blocked
+        ? w.ExecuteAsync("INSERT INTO blocks (user_id, blocked_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", userId, blockedId, now)
+        : w.ExecuteAsync("DELETE FROM blocks WHERE user_id = $1 AND blocked_id = $2", userId, blockedId));
+
+    public async Task<BlockList> GetBlocksAsync(string userId)
+    {
+        var rows = await db.ReadAsync(c => c.QueryAsync(r => (User: r.GetString(0), Blocked: r.GetString(1)),
+            "SELECT user_id, blocked_id FROM blocks WHERE user_id = $1 UNION ALL SELECT user_id, blocked_id FROM blocks WHERE blocked_id = $1", userId))
+            .ConfigureAwait(false);
+        if (rows.Count == 0) return BlockList.Empty;
+        return new BlockList(
+            rows.Where(r => r.User == userId).Select(r => r.Blocked).ToHashSet(),
+            rows.Where(r => r.Blocked == userId).Select(r => r.User).ToHashSet());
+    }
+
+    public async Task<bool> IsBlockedAsync(string userId, string blockedId) =>
+        await db.ReadAsync(c => c.ScalarAsync("SELECT count(*) FROM blocks WHERE user_id = $1 AND blocked_id = $2", userId, blockedId)).ConfigureAwait(false) > 0;
+
+    public Task DeleteUserAsync(string userId, long now) => db.WriteAsync(async w =>
+    {
+        await w.ExecuteAsync(
+            """
+            UPDATE users SET email = NULL, phone = NULL, name = $2, search_name = '', about = NULL, avatar = NULL,
+                photo_media_id = NULL, password_hash = '!', deleted_at = $3
+            WHERE id = $1
+            """, userId, AccountNames.Deleted, now).ConfigureAwait(false);
+        await w.ExecuteAsync("DELETE FROM refresh_tokens WHERE user_id = $1", userId).ConfigureAwait(false);
+        await w.ExecuteAsync("DELETE FROM codes WHERE user_id = $1", userId).ConfigureAwait(false);
+        await w.ExecuteAsync("DELETE FROM blocks WHERE user_id = $1 OR blocked_id = $1", userId).ConfigureAwait(false);
+        await w.ExecuteAsync("UPDATE messages SET sender_name = $2, sender_avatar = NULL WHERE sender_id = $1", userId, AccountNames.Deleted).ConfigureAwait(false);
+    });
 
     public Task AddRefreshTokenAsync(RefreshTokenRecord t) => db.WriteAsync(w => w.ExecuteAsync(
         "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",

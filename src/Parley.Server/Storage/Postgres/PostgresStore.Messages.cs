@@ -95,10 +95,60 @@ internal sealed partial class PostgresStore
     public Task<MessageRecord?> GetMessageAsync(string messageId) =>
         db.ReadAsync(c => c.QueryFirstAsync(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId));
 
-    public async Task<IReadOnlyList<MessageRecord>> GetMessagesAsync(string chatId, long afterPos, long beforePos, int limit) =>
+    public async Task<IReadOnlyList<MessageRecord>> GetMessagesAsync(string chatId, string viewerId, long afterPos, long beforePos, int limit) =>
         await db.ReadAsync(c => c.QueryAsync(ReadMessage,
-            $"SELECT {MessageColumns} FROM messages WHERE chat_id = $1 AND pos > $2 AND pos < $3 ORDER BY pos DESC LIMIT $4",
-            chatId, afterPos, beforePos, limit)).ConfigureAwait(false);
+            $"""
+            SELECT {MessageColumns} FROM messages m
+            WHERE chat_id = $1 AND pos > $2 AND pos < $3
+              AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = $5 AND h.message_id = m.id)
+            ORDER BY pos DESC LIMIT $4
+            """,
+            chatId, afterPos, beforePos, limit, viewerId)).ConfigureAwait(false);
+
+    public Task<MessageChange> EditMessageAsync(string messageId, string userId, string content, long now) =>
+        ChangeMessage(messageId, userId, async (w, m) =>
+        {
+            await w.ExecuteAsync("UPDATE messages SET content = $2, edited_at = $3 WHERE id = $1", messageId, content, now).ConfigureAwait(false);
+            return m with { Content = content, EditedAt = now };
+        });
+
+    public Task<MessageChange> DeleteMessageForEveryoneAsync(string messageId, string userId, long now) =>
+        ChangeMessage(messageId, userId, async (w, m) =>
+        {
+            await w.ExecuteAsync("UPDATE messages SET content = NULL, media = NULL, deleted = true WHERE id = $1", messageId).ConfigureAwait(false);
+            return m with { Content = null, MediaJson = null, Deleted = true };
+        });
+
+    /// <summary>The shared rules of edit and delete-for-everyone: the caller must be a member who sees
+    /// the message and its sender; system and deleted messages stay as they are.</summary>
+    private Task<MessageChange> ChangeMessage(string messageId, string userId, Func<PgWrite, MessageRecord, Task<MessageRecord>> change) =>
+        WriteAndPublish(async w =>
+        {
+            var message = await w.QueryFirstAsync(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId).ConfigureAwait(false);
+            var member = message is null ? null : await FindMember(w, message.ChatId, userId).ConfigureAwait(false);
+            if (message is null || member is null || message.Pos <= member.JoinedPos)
+            {
+                return (Value: new MessageChange(ChangeOutcome.NotFound, null), Events: NoEvents);
+            }
+            if (message.SenderId != userId) return (Value: new MessageChange(ChangeOutcome.NotSender, null), Events: NoEvents);
+            if (message.Deleted || message.Type == MessageTypes.System) return (Value: new MessageChange(ChangeOutcome.NotChangeable, null), Events: NoEvents);
+            var updated = await change(w, message).ConfigureAwait(false);
+            var e = await AddEvent(w, EventKind.MessageUpdated, message.ChatId, null, messageId, await MemberIds(w, message.ChatId).ConfigureAwait(false))
+                .ConfigureAwait(false);
+            return (Value: new MessageChange(ChangeOutcome.Done, updated), Events: new[] { e with { Message = updated } });
+        });
+
+    public Task<ChangeOutcome> HideMessageAsync(string messageId, string userId) => db.WriteAsync(false, async w =>
+    {
+        var visible = await w.ScalarAsync(
+            """
+            SELECT count(*) FROM messages m JOIN members mb ON mb.chat_id = m.chat_id AND mb.user_id = $2
+            WHERE m.id = $1 AND m.pos > mb.joined_pos
+            """, messageId, userId).ConfigureAwait(false);
+        if (visible == 0) return (Value: ChangeOutcome.NotFound, Events: NoEvents);
+        await w.ExecuteAsync("INSERT INTO hidden_messages (user_id, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", userId, messageId).ConfigureAwait(false);
+        return (Value: ChangeOutcome.Done, Events: NoEvents);
+    });
 
     public Task<bool> AdvanceWatermarkAsync(string chatId, string userId, long upToSeq, bool read, long now) => WriteAndPublish(async w =>
     {

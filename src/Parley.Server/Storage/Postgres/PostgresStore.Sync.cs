@@ -60,6 +60,7 @@ internal sealed partial class PostgresStore
         events.Sort((a, b) => a.Pos.CompareTo(b.Pos));
         var hasMore = events.Count > limit;
         if (hasMore) events.RemoveRange(limit, events.Count - limit);
+        await WithCurrentMessages(c, events).ConfigureAwait(false);
         var cursor = hasMore ? events[^1].Pos : upTo;
         return new SyncPage(events, Math.Max(cursor, sincePos), hasMore);
     });
@@ -71,7 +72,29 @@ internal sealed partial class PostgresStore
         var status = kind == EventKind.Status && data is not null
             ? JsonSerializer.Deserialize(data, StorageJsonContext.Default.StatusData)
             : null;
-        return new StoredEvent(r.GetInt64(0), kind, r.GetString(2), recipients, Status: status);
+        // A messageUpdated event stores the message id; WithCurrentMessages loads the message itself.
+        var stub = kind == EventKind.MessageUpdated && data is not null ? UpdatedStub(data, r.GetString(2)) : null;
+        return new StoredEvent(r.GetInt64(0), kind, r.GetString(2), recipients, Message: stub, Status: status);
+    }
+
+    private static MessageRecord UpdatedStub(string messageId, string chatId) =>
+        new(messageId, chatId, 0, 0, "", "", null, MessageTypes.Text, null, 0, null, null, null, null, null, null, null, false);
+
+    /// <summary>An edit or delete reads back as the message as it is now (one query for the page).</summary>
+    private static async Task WithCurrentMessages(NpgsqlConnection c, List<StoredEvent> events)
+    {
+        var ids = events.Where(e => e.Kind == EventKind.MessageUpdated && e.Message is not null).Select(e => e.Message!.Id).Distinct().ToArray();
+        if (ids.Length == 0) return;
+        var current = (await c.QueryAsync(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = ANY($1)", (object)ids).ConfigureAwait(false))
+            .ToDictionary(m => m.Id);
+        for (var i = 0; i < events.Count; i++)
+        {
+            if (events[i] is { Kind: EventKind.MessageUpdated, Message: { } stub })
+            {
+                events[i] = events[i] with { Message = current.GetValueOrDefault(stub.Id) };
+            }
+        }
+        events.RemoveAll(e => e.Kind == EventKind.MessageUpdated && e.Message is null);
     }
 
     private static string Prefixed(string prefix, string columns) =>
@@ -108,6 +131,7 @@ internal sealed partial class PostgresStore
             while (await reader.ReadAsync().ConfigureAwait(false)) events.Add(ReadEvent(reader, reader.GetFieldValue<string[]>(4)));
         }
         events.Sort((a, b) => a.Pos.CompareTo(b.Pos));
+        await WithCurrentMessages(c, events).ConfigureAwait(false);
         return events;
     });
 }
