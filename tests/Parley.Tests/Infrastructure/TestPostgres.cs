@@ -40,6 +40,9 @@ public static class TestPostgres
         return ConnectionStringFor(name);
     }
 
+    /// <summary>The name of the database that belongs to a test server's data directory.</summary>
+    public static string DatabaseOf(string dataDirectory) => File.ReadAllText(Path.Combine(dataDirectory, MarkerFile)).Trim();
+
     public static string ConnectionStringFor(string database) =>
         new NpgsqlConnectionStringBuilder(Admin()) { Database = database }.ToString();
 
