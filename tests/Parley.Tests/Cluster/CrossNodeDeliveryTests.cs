@@ -164,6 +164,20 @@ public sealed class CrossNodeDeliveryTests(TwoNodes nodes) : IClassFixture<TwoNo
         foreach (var socket in sockets) await socket.DisposeAsync();
     }
 
+    [PostgresFact]
+    public async Task Deleting_an_account_on_one_node_closes_its_sockets_on_the_other()
+    {
+        var leaver = await ApiClient.CreateUserAsync(One, "Leaver");
+        await using var elsewhere = await ConnectAsync(leaver, Two, "leaver on two");
+        var deleted = await leaver.Api.DeleteAsync("/users/me");
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, deleted.Status);
+        await elsewhere.WaitForEndAsync();
+        // Other nodes refuse the old access token within seconds (they re-read the revocation moment).
+        using var api = Two.Api(leaver.AccessToken);
+        await WaitUntilAsync(async () => (await api.GetAsync("/users/me")).Status == System.Net.HttpStatusCode.Unauthorized,
+            "node two refuses the deleted account's token");
+    }
+
     internal static async Task<bool> OnlineAsync(TestUser viewer, string chatId, string userId) =>
         (await viewer.ChatAsync(chatId)).GetProperty("participants").EnumerateArray()
             .Single(p => p.Str("id") == userId).GetProperty("online").GetBoolean();

@@ -46,6 +46,23 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public static async Task<NodeProcess> StartAsync(string connectionString, string nodeId)
     {
+        // A port found free can be taken by someone else before the node binds it: try another.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(connectionString, nodeId);
+            }
+            catch (PortTakenException) when (attempt < 5)
+            {
+            }
+        }
+    }
+
+    private sealed class PortTakenException(string message) : Exception(message);
+
+    private static async Task<NodeProcess> StartOnceAsync(string connectionString, string nodeId)
+    {
         var port = FreePort();
         var dll = ServerDll();
         var start = new ProcessStartInfo("dotnet")
@@ -89,6 +106,7 @@ public sealed class NodeProcess : IAsyncDisposable
         }
         var log = node.Output;
         await node.DisposeAsync();
+        if (log.Contains("address already in use", StringComparison.OrdinalIgnoreCase)) throw new PortTakenException(log);
         throw new InvalidOperationException($"Node {nodeId} did not become healthy. Its output:\n{log}");
     }
 
@@ -114,11 +132,26 @@ public sealed class NodeProcess : IAsyncDisposable
         try { Directory.Delete(Server.DataDirectory, recursive: true); } catch (IOException) { /* best effort */ }
     }
 
+    /// <summary>A free port below the ephemeral range, so other programs' outgoing connections do not grab it.</summary>
     private static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var i = 0; i < 100; i++)
+        {
+            var port = Random.Shared.Next(20_000, 32_000);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken; try another.
+            }
+        }
+        using var any = new TcpListener(IPAddress.Loopback, 0);
+        any.Start();
+        return ((IPEndPoint)any.LocalEndpoint).Port;
     }
 
     /// <summary>The server built beside this test assembly (same configuration: Debug or Release).</summary>

@@ -17,7 +17,8 @@ namespace Parley.Server.Realtime.Cluster;
 /// </summary>
 internal sealed class ClusterService(
     ClusterNode node, ClusterDelivery delivery, PostgresDatabase db, Presence presence, LocalFanOut fanOut,
-    ConnectionRegistry registry, IOptions<ParleyOptions> options, TimeProvider clock, ILogger<ClusterService> logger)
+    ConnectionRegistry registry, Auth.SessionRevocations revocations, IOptions<ParleyOptions> options, TimeProvider clock,
+    ILogger<ClusterService> logger)
     : IHostedService
 {
     private readonly CancellationTokenSource _stopping = new();
@@ -29,6 +30,7 @@ internal sealed class ClusterService(
         await node.StartAsync(cancellationToken);
         node.ElsewhereChanged += presence.RemoteChanged;
         delivery.Lost += CloseAll;
+        revocations.Revoked += AnnounceRevocation;
         db.Observer = delivery;
         db.BeforeSync = node.WaitRegisteredAsync;
         var position = await ListenAsync(cancellationToken);
@@ -42,6 +44,7 @@ internal sealed class ClusterService(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        revocations.Revoked -= AnnounceRevocation;
         await _stopping.CancelAsync();
         try
         {
@@ -135,6 +138,12 @@ internal sealed class ClusterService(
             {
                 node.DropNode(parts[1]);
             }
+            else if (parts[0] == "r" && parts.Length == 3 && parts[1] != node.NodeId)
+            {
+                // Sessions revoked on another node (password reset, account deletion): its access
+                // tokens already fail here (the store has the moment); close the open sockets too.
+                foreach (var connection in registry.For(parts[2])) connection.Close(WebSocketCloseStatus.PolicyViolation, "Session revoked");
+            }
             return;
         }
         if (payload.StartsWith("t:", StringComparison.Ordinal))
@@ -144,6 +153,8 @@ internal sealed class ClusterService(
         }
         delivery.OnNotification(payload);
     }
+
+    private void AnnounceRevocation(string userId) => _ = node.NotifyAsync(ClusterNode.AllChannel, $"r:{node.NodeId}:{userId}", toNode: false);
 
     private async Task HeartbeatLoopAsync(CancellationToken stopping)
     {

@@ -169,6 +169,28 @@ internal static class PostgresMigrations
             PRIMARY KEY (user_id, message_id)
         );
         """,
+
+        // 4: uploaded media, and the chats each was sent to (who may download it).
+        """
+        CREATE TABLE media (
+            id text PRIMARY KEY,
+            uploader_id text NOT NULL,
+            content_type text NOT NULL,
+            size bigint NOT NULL,
+            data bytea NOT NULL,
+            created_at bigint NOT NULL
+        );
+        CREATE TABLE media_chats (
+            media_id text NOT NULL,
+            chat_id text NOT NULL,
+            PRIMARY KEY (media_id, chat_id)
+        );
+        """,
+
+        // 5: when a user's sessions were last revoked (ms); older access tokens are refused.
+        """
+        ALTER TABLE users ADD COLUMN sessions_revoked_at bigint NOT NULL DEFAULT 0;
+        """,
     ];
 
     public static async Task ApplyAsync(NpgsqlConnection connection, CancellationToken ct)

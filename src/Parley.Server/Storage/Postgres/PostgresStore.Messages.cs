@@ -52,6 +52,10 @@ internal sealed partial class PostgresStore
         }
         var message = await InsertMessage(w, m.ChatId, m.SenderId, m.Type, m.Content, m.Timestamp,
             m.ClientMessageId, m.ReplyTo, quote, null, null, m.MediaJson).ConfigureAwait(false);
+        if (m.MediaId is not null)
+        {
+            await w.ExecuteAsync("INSERT INTO media_chats (media_id, chat_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", m.MediaId, m.ChatId).ConfigureAwait(false);
+        }
         var e = MessageEvent(message, look.Members) with { OriginConnectionId = originConnectionId };
         return (Value: new SendResult(SendOutcome.Stored, message), Events: new[] { e });
     });
