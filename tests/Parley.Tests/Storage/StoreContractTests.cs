@@ -438,11 +438,14 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal(["Team", "before", null, "after"], earlyMessages.Select(c => c == SystemActions.MemberAdded ? null : c));
 
         var beforeLeaving = await Store.CurrentPositionAsync();
+        await SendAsync(group, admin, "last words");
         Assert.Equal(GroupOutcome.Done, (await Store.RemoveMemberAsync(group, late.Id, late.Id, Now())).Outcome);
         await SendAsync(group, admin, "gone");
         var afterLeaving = await SyncAllAsync(late.Id, beforeLeaving);
         Assert.Contains(afterLeaving, e => e.Kind == EventKind.ChatRemoved && e.ChatId == group);
         Assert.DoesNotContain(afterLeaving, e => e.Kind == EventKind.Message && e.Message!.Content == "gone");
+        // What came before they left is still owed to a member who syncs from before it.
+        Assert.Contains(afterLeaving, e => e.Kind == EventKind.Message && e.Message!.Content == "last words");
         Assert.Null(await Store.GetMemberAsync(group, late.Id));
     }
 

@@ -191,6 +191,17 @@ internal static class PostgresMigrations
         """
         ALTER TABLE users ADD COLUMN sessions_revoked_at bigint NOT NULL DEFAULT 0;
         """,
+
+        // 6: memberships that ended, so a removed member can still sync what came before.
+        """
+        CREATE TABLE past_members (
+            chat_id text COLLATE "C" NOT NULL,
+            user_id text NOT NULL,
+            joined_pos bigint NOT NULL,
+            left_pos bigint NOT NULL,
+            PRIMARY KEY (user_id, left_pos, chat_id)
+        );
+        """,
     ];
 
     public static async Task ApplyAsync(NpgsqlConnection connection, CancellationToken ct)

@@ -162,7 +162,12 @@ internal sealed partial class PostgresStore
             if (check != GroupOutcome.Done) return Failed(check);
             var target = await FindMember(w, groupId, memberId).ConfigureAwait(false);
             if (target is null) return Failed(GroupOutcome.NotMember);
-            await w.ExecuteAsync("DELETE FROM members WHERE chat_id = $1 AND user_id = $2", groupId, memberId).ConfigureAwait(false);
+            // Everything up to here stays owed to them: sync reads it through past_members.
+            await w.ExecuteAsync(
+                """
+                WITH gone AS (DELETE FROM members WHERE chat_id = $1 AND user_id = $2)
+                INSERT INTO past_members (chat_id, user_id, joined_pos, left_pos) VALUES ($1, $2, $3, $4)
+                """, groupId, memberId, target.JoinedPos, w.NextPosition()).ConfigureAwait(false);
             // A group never loses its last admin: the longest-standing member takes over.
             if (target.IsAdmin)
             {

@@ -38,6 +38,21 @@ internal sealed partial class PostgresStore
             SELECT pos, kind, chat_id, data FROM events
             WHERE target_user_id = $1 AND pos > $2 AND pos <= (SELECT pos FROM stream WHERE id = 1) ORDER BY pos LIMIT $3
             """, userId, sincePos, limit + 1));
+        // Chats the user has left since the cursor: what came before they left.
+        batch.BatchCommands.Add(PgCommands.BatchCommand(
+            $"""
+            SELECT {Prefixed("m.", MessageColumns)} FROM past_members pm
+            JOIN messages m ON m.chat_id = pm.chat_id AND m.pos > greatest($2, pm.joined_pos)
+                AND m.pos <= least(pm.left_pos, (SELECT pos FROM stream WHERE id = 1))
+            WHERE pm.user_id = $1 AND pm.left_pos > $2 ORDER BY m.pos LIMIT $3
+            """, userId, sincePos, limit + 1));
+        batch.BatchCommands.Add(PgCommands.BatchCommand(
+            """
+            SELECT e.pos, e.kind, e.chat_id, e.data FROM past_members pm
+            JOIN events e ON e.chat_id = pm.chat_id AND e.target_user_id IS NULL AND e.pos > greatest($2, pm.joined_pos)
+                AND e.pos <= least(pm.left_pos, (SELECT pos FROM stream WHERE id = 1))
+            WHERE pm.user_id = $1 AND pm.left_pos > $2 ORDER BY e.pos LIMIT $3
+            """, userId, sincePos, limit + 1));
         batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
 
         long upTo = 0;
@@ -56,6 +71,14 @@ internal sealed partial class PostgresStore
                 await reader.NextResultAsync().ConfigureAwait(false);
                 while (await reader.ReadAsync().ConfigureAwait(false)) events.Add(ReadEvent(reader, []));
             }
+            await reader.NextResultAsync().ConfigureAwait(false);
+            while (await reader.ReadAsync().ConfigureAwait(false))
+            {
+                var message = ReadMessage(reader);
+                events.Add(new StoredEvent(message.Pos, EventKind.Message, message.ChatId, [], message));
+            }
+            await reader.NextResultAsync().ConfigureAwait(false);
+            while (await reader.ReadAsync().ConfigureAwait(false)) events.Add(ReadEvent(reader, []));
         }
         events.Sort((a, b) => a.Pos.CompareTo(b.Pos));
         var hasMore = events.Count > limit;
