@@ -535,4 +535,26 @@ public sealed class PostgresStoreContractTests : StoreContractTests, IRequiresPo
     {
         if (_database is not null) await TestPostgres.DropDatabaseAsync(_database);
     }
+
+    /// <summary>Sends are pipelined without savepoints; one that fails (PostgreSQL refuses a NUL
+    /// character in text) must fail alone, after the batch is rerun one operation at a time.</summary>
+    [StoreFact]
+    public async Task A_failing_send_in_a_pipelined_run_fails_alone()
+    {
+        var a = Guid.NewGuid().ToString();
+        var b = Guid.NewGuid().ToString();
+        foreach (var id in new[] { a, b })
+        {
+            await Store.CreateUserAsync(new UserRecord(id, id + "@example.com", null, "U", null, null, null, "hash", true, 1, 0));
+        }
+        var chat = string.CompareOrdinal(a, b) < 0 ? $"chat_{a}_{b}" : $"chat_{b}_{a}";
+        await Store.GetOrCreateDirectChatAsync(chat, a, b, 1);
+
+        var sends = Enumerable.Range(0, 40).Select(i => Store.SendMessageAsync(
+            new NewMessage(chat, a, MessageTypes.Text, i == 20 ? "bad \0 byte" : $"m{i}", null, null, null, 2), null)).ToList();
+        await Assert.ThrowsAnyAsync<Npgsql.PostgresException>(() => sends[20]);
+        var stored = await Task.WhenAll(sends.Where((_, i) => i != 20));
+        Assert.All(stored, r => Assert.Equal(SendOutcome.Stored, r.Outcome));
+        Assert.Equal(Enumerable.Range(1, 39).Select(i => (long)i), stored.Select(r => r.Message!.Seq).Order());
+    }
 }

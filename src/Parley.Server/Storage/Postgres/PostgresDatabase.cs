@@ -70,9 +70,9 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     /// <summary>Runs <paramref name="work"/> in the writer's transaction. Its events are published
     /// after the commit, in position order. <paramref name="createsEvents"/> says whether the work may
     /// take positions (and so needs the stream lock).</summary>
-    public Task<T> WriteAsync<T>(bool createsEvents, Func<PgWrite, Task<(T Value, StoredEvent[] Events)>> work)
+    public Task<T> WriteAsync<T>(bool createsEvents, Func<PgWrite, Task<(T Value, StoredEvent[] Events)>> work, PipelineStep<T>? step = null)
     {
-        var operation = new WriteOperation<T>(createsEvents, work);
+        var operation = new WriteOperation<T>(createsEvents, work, step);
         if (!_queue.Writer.TryWrite(operation)) throw new InvalidOperationException("The store is shutting down.");
         return operation.Task;
     }
@@ -105,7 +105,16 @@ internal sealed class PostgresDatabase : IAsyncDisposable
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var operation)) batch.Add(operation);
             try
             {
-                await RunBatchAsync(batch).ConfigureAwait(false);
+                try
+                {
+                    await RunBatchAsync(batch, pipelined: true).ConfigureAwait(false);
+                }
+                catch (PipelineFailedException)
+                {
+                    // A pipelined statement failed and took the transaction with it: run the batch
+                    // again one operation at a time, each in its own savepoint.
+                    await RunBatchAsync(batch, pipelined: false).ConfigureAwait(false);
+                }
             }
             catch (Exception ex)
             {
@@ -115,7 +124,7 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         }
     }
 
-    private async Task RunBatchAsync(List<WriteOperation> batch)
+    private async Task RunBatchAsync(List<WriteOperation> batch, bool pipelined)
     {
         await using var connection = await DataSource.OpenConnectionAsync().ConfigureAwait(false);
         var withEvents = batch.Exists(o => o.CreatesEvents);
@@ -132,8 +141,21 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         var committed = false;
         try
         {
-            foreach (var operation in batch)
+            for (var i = 0; i < batch.Count; i++)
             {
+                var operation = batch[i];
+                if (pipelined && operation.HasStep)
+                {
+                    // Consecutive one-statement operations (sends) go out in one round trip, without
+                    // savepoints: statements run in order, each seeing the ones before it, so this
+                    // is the same as running them one by one. A failure aborts the transaction and
+                    // the whole batch is run again the careful way.
+                    var run = 1;
+                    while (i + run < batch.Count && run < MaxPipeline && batch[i + run].HasStep) run++;
+                    events.AddRange(await RunPipelineAsync(context, batch.GetRange(i, run)).ConfigureAwait(false));
+                    i += run - 1;
+                    continue;
+                }
                 // A savepoint per operation: one failing write rolls back alone and fails alone. The
                 // SAVEPOINT and the previous RELEASE travel with the operation's first statement.
                 context.BeginOperation(operation.CreatesEvents);
@@ -192,6 +214,37 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         foreach (var operation in batch) operation.Complete();
     }
 
+    private const int MaxPipeline = 64;
+
+    private static async Task<List<StoredEvent>> RunPipelineAsync(PgWrite context, List<WriteOperation> run)
+    {
+        var events = new List<StoredEvent>();
+        await using var batch = new NpgsqlBatch(context.Connection);
+        foreach (var sql in context.TakePending()) batch.BatchCommands.Add(new NpgsqlBatchCommand(sql));
+        foreach (var operation in run)
+        {
+            context.BeginPipelined(operation.CreatesEvents);
+            batch.BatchCommands.Add(operation.BuildStep(context));
+        }
+        try
+        {
+            await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
+            // Statements without a result set (the pending RELEASE) are skipped by the reader.
+            for (var i = 0; i < run.Count; i++)
+            {
+                if (i > 0) await reader.NextResultAsync().ConfigureAwait(false);
+                events.AddRange(run[i].ReadStep(reader));
+            }
+        }
+        catch (Exception ex) when (ex is PostgresException or InvalidOperationException or InvalidCastException)
+        {
+            throw new PipelineFailedException(ex);
+        }
+        return events;
+    }
+
+    private sealed class PipelineFailedException(Exception inner) : Exception("A pipelined statement failed.", inner);
+
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
@@ -202,15 +255,38 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     private abstract class WriteOperation(bool createsEvents)
     {
         public bool CreatesEvents { get; } = createsEvents;
+        public abstract bool HasStep { get; }
+        public abstract NpgsqlBatchCommand BuildStep(PgWrite context);
+        /// <summary>Reads the step's result set; returns its events.</summary>
+        public abstract StoredEvent[] ReadStep(NpgsqlDataReader reader);
         /// <summary>Runs the work; its events, or null when it threw (the caller rolls its savepoint back).</summary>
         public abstract Task<StoredEvent[]?> ExecuteAsync(PgWrite context);
         public abstract void Complete();
         public abstract void Fail(Exception ex);
     }
 
-    private sealed class WriteOperation<T>(bool createsEvents, Func<PgWrite, Task<(T Value, StoredEvent[] Events)>> work)
+    private sealed class WriteOperation<T>(bool createsEvents, Func<PgWrite, Task<(T Value, StoredEvent[] Events)>> work, PipelineStep<T>? step)
         : WriteOperation(createsEvents)
     {
+        private object? _state;
+
+        public override bool HasStep => step is not null;
+
+        public override NpgsqlBatchCommand BuildStep(PgWrite context)
+        {
+            var (command, state) = step!.Build(context);
+            _state = state;
+            return command;
+        }
+
+        public override StoredEvent[] ReadStep(NpgsqlDataReader reader)
+        {
+            var (value, events) = step!.Read(reader, _state);
+            _result = value;
+            _error = null;
+            return events;
+        }
+
         private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T? _result;
         private Exception? _error;
@@ -283,6 +359,13 @@ internal sealed class PgWrite(NpgsqlConnection connection, long basePos) : IPgSe
         _opStart = _position;
         _savepointOpen = false;
         _pending.Add("SAVEPOINT op");
+    }
+
+    /// <summary>Starts an operation that runs as one pipelined statement (no savepoint).</summary>
+    internal void BeginPipelined(bool createsEvents)
+    {
+        _opCreatesEvents = createsEvents;
+        _opStart = _position;
     }
 
     internal void EndOperation()
@@ -370,3 +453,10 @@ internal sealed class PgRead(NpgsqlConnection connection) : IPgSession
     public Task<T?> QueryFirstAsync<T>(Func<NpgsqlDataReader, T> map, string sql, params object?[] args) => connection.QueryFirstAsync(map, sql, args);
     public Task<List<T>> QueryAsync<T>(Func<NpgsqlDataReader, T> map, string sql, params object?[] args) => connection.QueryAsync(map, sql, args);
 }
+
+/// <summary>An operation that is a single statement, so the writer can pipeline a run of them in one
+/// round trip. <see cref="Build"/> may take positions and returns the statement with whatever its
+/// <see cref="Read"/> needs; <see cref="Read"/> turns the statement's result set into the value and events.</summary>
+internal sealed record PipelineStep<T>(
+    Func<PgWrite, (NpgsqlBatchCommand Command, object? State)> Build,
+    Func<NpgsqlDataReader, object?, (T Value, StoredEvent[] Events)> Read);

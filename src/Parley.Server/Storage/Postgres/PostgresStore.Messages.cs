@@ -18,47 +18,80 @@ internal sealed partial class PostgresStore
         r.GetString(o + 7), r.StringOrNull(o + 8), r.GetInt64(o + 9), r.StringOrNull(o + 10), r.StringOrNull(o + 11), r.StringOrNull(o + 12),
         r.StringOrNull(o + 13), r.StringOrNull(o + 14), r.StringOrNull(o + 15), r.Int64OrNull(o + 16), r.GetBoolean(o + 17));
 
-    /// <summary>Two statements for a new message: one look at membership, the idempotency key, the
-    /// replied message and the recipients; one that takes the seq, stores the row and bumps the
-    /// sender's own-message counter.</summary>
-    public Task<SendResult> SendMessageAsync(NewMessage m, string? originConnectionId) => WriteAndPublish(async w =>
+    /// <summary>One statement for a new message: it looks at membership, the idempotency key and the
+    /// replied message, and only if all is well takes the seq, stores the row and bumps the sender's
+    /// own-message counter; it answers with the outcome, the recipients, and the original message
+    /// for a retry. Being one statement, a run of sends is pipelined by the writer in one round
+    /// trip. A position is taken up front; a send that stores nothing leaves it unused (positions
+    /// only need to grow, not to be contiguous).</summary>
+    public Task<SendResult> SendMessageAsync(NewMessage m, string? originConnectionId) => db.WriteAsync(true,
+        async w =>
+        {
+            var (sql, args, state) = SendStatement(w, m, originConnectionId);
+            var result = await w.QueryFirstAsync(r => ReadSend(r, state), sql, args).ConfigureAwait(false);
+            return result;
+        },
+        new PipelineStep<SendResult>(
+            w =>
+            {
+                var (sql, args, state) = SendStatement(w, m, originConnectionId);
+                return (PgCommands.BatchCommand(sql, args), state);
+            },
+            (reader, state) => reader.Read()
+                ? ReadSend(reader, (SendState)state!)
+                : throw new InvalidOperationException("The send statement returned no row.")));
+
+    private sealed record SendState(NewMessage Message, long Pos, string Id, string? OriginConnectionId);
+
+    private static (string Sql, object?[] Args, SendState State) SendStatement(PgWrite w, NewMessage m, string? originConnectionId)
     {
-        var look = await w.QueryFirstAsync(r => (
-                Member: r.GetBoolean(0),
-                OriginalPos: r.Int64OrNull(1),
-                ReplyFound: r.GetBoolean(2),
-                ReplyContent: r.StringOrNull(3),
-                ReplyDeleted: !r.IsDBNull(4) && r.GetBoolean(4),
-                Members: r.GetFieldValue<string[]>(5)),
-            """
-            SELECT EXISTS (SELECT 1 FROM members WHERE chat_id = $1 AND user_id = $2),
-                   (SELECT pos FROM messages WHERE chat_id = $1 AND sender_id = $2 AND client_message_id = $3::text),
-                   EXISTS (SELECT 1 FROM messages WHERE id = $4::text AND chat_id = $1),
-                   (SELECT content FROM messages WHERE id = $4::text AND chat_id = $1),
-                   (SELECT deleted FROM messages WHERE id = $4::text AND chat_id = $1),
-                   ARRAY(SELECT user_id FROM members WHERE chat_id = $1)
-            """, m.ChatId, m.SenderId, m.ClientMessageId, m.ReplyTo).ConfigureAwait(false);
-        if (!look.Member) return (Value: new SendResult(SendOutcome.NotMember, null), Events: NoEvents);
-        if (look.OriginalPos is long originalPos)
-        {
-            var original = await w.QueryFirstAsync(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE pos = $1", originalPos).ConfigureAwait(false);
-            return (Value: new SendResult(SendOutcome.Duplicate, original), Events: NoEvents);
-        }
-        string? quote = null;
-        if (m.ReplyTo is not null)
-        {
-            if (!look.ReplyFound) return (Value: new SendResult(SendOutcome.ReplyNotFound, null), Events: NoEvents);
-            quote = look.ReplyDeleted || look.ReplyContent is null ? "" : Truncate(look.ReplyContent, QuoteLength);
-        }
-        var message = await InsertMessage(w, m.ChatId, m.SenderId, m.Type, m.Content, m.Timestamp,
-            m.ClientMessageId, m.ReplyTo, quote, null, null, m.MediaJson).ConfigureAwait(false);
-        if (m.MediaId is not null)
-        {
-            await w.ExecuteAsync("INSERT INTO media_chats (media_id, chat_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", m.MediaId, m.ChatId).ConfigureAwait(false);
-        }
-        var e = MessageEvent(message, look.Members) with { OriginConnectionId = originConnectionId };
-        return (Value: new SendResult(SendOutcome.Stored, message), Events: new[] { e });
-    });
+        var state = new SendState(m, w.NextPosition(), "msg_" + Guid.CreateVersion7().ToString(), originConnectionId);
+        return (SendSql, [state.Pos, state.Id, m.ChatId, m.SenderId, m.Type, m.Timestamp, m.Content, m.ClientMessageId, m.ReplyTo, m.MediaJson, m.MediaId], state);
+    }
+
+    private static readonly string SendSql =
+        $"""
+        WITH look AS (
+            SELECT EXISTS (SELECT 1 FROM members WHERE chat_id = $3 AND user_id = $4) AS member,
+                   (SELECT pos FROM messages WHERE chat_id = $3 AND sender_id = $4 AND client_message_id = $8::text) AS original,
+                   ($9::text IS NULL OR EXISTS (SELECT 1 FROM messages WHERE id = $9::text AND chat_id = $3)) AS reply_ok,
+                   (SELECT CASE WHEN deleted OR content IS NULL THEN '' ELSE left(content, {QuoteLength}) END
+                    FROM messages WHERE id = $9::text AND chat_id = $3) AS quote
+        ), chat AS (
+            UPDATE chats SET last_seq = last_seq + 1, last_message_pos = $1, last_activity = greatest(last_activity, $6)
+            WHERE id = $3 AND (SELECT member AND original IS NULL AND reply_ok FROM look)
+            RETURNING last_seq
+        ), own AS (
+            UPDATE members SET own_after_read = own_after_read + 1
+            WHERE chat_id = $3 AND user_id = $4 AND EXISTS (SELECT 1 FROM chat)
+        ), stored AS (
+            INSERT INTO messages (pos, id, chat_id, seq, sender_id, sender_name, sender_avatar, type, content, timestamp,
+                                  client_message_id, reply_to, reply_quote, system_action, affected_user_name, media)
+            SELECT $1, $2, $3, chat.last_seq, $4, coalesce(u.name, '{AccountNames.Deleted}'), u.avatar, $5, $7::text, $6,
+                   $8::text, $9::text, (SELECT quote FROM look), NULL, NULL, $10::text
+            FROM chat LEFT JOIN users u ON u.id = $4
+            RETURNING seq, sender_name, sender_avatar
+        ), media AS (
+            INSERT INTO media_chats (media_id, chat_id) SELECT $11::text, $3 WHERE $11::text IS NOT NULL AND EXISTS (SELECT 1 FROM stored)
+            ON CONFLICT DO NOTHING
+        )
+        SELECT look.member, look.reply_ok, stored.seq, stored.sender_name, stored.sender_avatar, look.quote,
+               ARRAY(SELECT user_id FROM members WHERE chat_id = $3), {Prefixed("o.", MessageColumns)}
+        FROM look LEFT JOIN stored ON true LEFT JOIN messages o ON o.pos = look.original
+        """;
+
+    private static (SendResult Value, StoredEvent[] Events) ReadSend(NpgsqlDataReader r, SendState state)
+    {
+        var m = state.Message;
+        if (!r.GetBoolean(0)) return (new SendResult(SendOutcome.NotMember, null), NoEvents);
+        if (!r.IsDBNull(7)) return (new SendResult(SendOutcome.Duplicate, ReadMessage(r, 7)), NoEvents);
+        if (!r.GetBoolean(1)) return (new SendResult(SendOutcome.ReplyNotFound, null), NoEvents);
+        if (r.IsDBNull(2)) throw new InvalidOperationException($"Chat {m.ChatId} has no row.");
+        var message = new MessageRecord(state.Id, m.ChatId, r.GetInt64(2), state.Pos, m.SenderId, r.GetString(3), r.StringOrNull(4), m.Type, m.Content,
+            m.Timestamp, m.ClientMessageId, m.ReplyTo, r.StringOrNull(5), null, null, m.MediaJson, null, false);
+        var e = MessageEvent(message, r.GetFieldValue<string[]>(6)) with { OriginConnectionId = state.OriginConnectionId };
+        return (new SendResult(SendOutcome.Stored, message), new[] { e });
+    }
 
     private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length];
 
