@@ -23,6 +23,7 @@ namespace Parley.Server.Storage.Postgres;
 internal sealed class PostgresDatabase : IAsyncDisposable
 {
     private const int MaxBatch = 256;
+    private const int MaxSavepoints = 48;
 
     private readonly Channel<WriteOperation> _queue = Channel.CreateUnbounded<WriteOperation>(
         new UnboundedChannelOptions { SingleReader = true });
@@ -102,7 +103,14 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var operation)) batch.Add(operation);
+            // Operations that need a savepoint are capped per transaction: past 64 subtransactions
+            // PostgreSQL's snapshots of other sessions overflow to a slower path.
+            var savepoints = 0;
+            while (batch.Count < MaxBatch && savepoints < MaxSavepoints && _queue.Reader.TryRead(out var operation))
+            {
+                batch.Add(operation);
+                if (!operation.HasStep) savepoints++;
+            }
             try
             {
                 try
