@@ -1,6 +1,9 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Json;
 using Parley.Server.Auth;
+using Parley.Server.Chats;
+using Parley.Server.Groups;
+using Parley.Server.Messages;
 using Parley.Server.Common;
 using Parley.Server.Configuration;
 using Parley.Server.Operations;
@@ -61,6 +64,9 @@ public static class ParleyApp
         app.MapOperations();
         app.MapAuthApi();
         app.MapUsersApi();
+        app.MapChatsApi();
+        app.MapMessagesApi();
+        app.MapGroupsApi();
         app.MapRealtime();
         return app;
     }

@@ -1,0 +1,87 @@
+using System.Text.Json;
+using Parley.Server.Common;
+using Parley.Server.Messages;
+using Parley.Server.Realtime;
+using Parley.Server.Storage;
+
+namespace Parley.Server.Chats;
+
+/// <summary>Renders chat summaries as one user sees them: unread count, typing and presence are per reader.</summary>
+public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingTracker typing)
+{
+    public async Task<byte[]?> RenderAsync(string chatId, string userId)
+    {
+        var view = await store.GetChatViewAsync(chatId, userId);
+        if (view is null) return null;
+        var users = await UsersOf([view]);
+        return JsonBytes.Build(w => Write(w, view, userId, users));
+    }
+
+    public async Task<byte[]> RenderListAsync(string userId)
+    {
+        var views = await store.ListChatsAsync(userId);
+        var users = await UsersOf(views);
+        return JsonBytes.Build(w =>
+        {
+            w.WriteStartArray();
+            foreach (var view in views) Write(w, view, userId, users);
+            w.WriteEndArray();
+        });
+    }
+
+    private async Task<Dictionary<string, UserRecord>> UsersOf(IReadOnlyList<ChatView> views)
+    {
+        var ids = views.SelectMany(v => v.Members.Select(m => m.UserId)).ToHashSet();
+        var users = await store.GetUsersAsync(ids);
+        return users.ToDictionary(u => u.Id);
+    }
+
+    public void Write(Utf8JsonWriter w, ChatView view, string userId, IReadOnlyDictionary<string, UserRecord> users)
+    {
+        var chat = view.Chat;
+        w.WriteStartObject();
+        w.WriteString("id", chat.Id);
+        w.WriteBoolean("isGroup", chat.IsGroup);
+        w.WriteStartArray("participants");
+        foreach (var member in view.Members)
+        {
+            users.TryGetValue(member.UserId, out var user);
+            w.WriteStartObject();
+            w.WriteString("id", member.UserId);
+            w.WriteString("name", user?.Name ?? "Deleted account");
+            w.WriteString("email", user?.Email);
+            w.WriteString("avatar", user?.Avatar);
+            w.WriteBoolean("online", presence.IsOnline(member.UserId));
+            if (user is not null) w.WriteNumber("lastSeen", presence.LastSeen(user));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        if (view.LastMessage is { } last)
+        {
+            w.WritePropertyName("lastMessage");
+            MessageJson.Write(w, last, MessageStatus.ForSender(view.Members, last.SenderId, last.Seq));
+            w.WriteNumber("lastMessageTime", last.Timestamp);
+        }
+        else
+        {
+            w.WriteNull("lastMessage");
+            w.WriteNumber("lastMessageTime", chat.LastActivity);
+        }
+        w.WriteNumber("unreadCount", Math.Max(0, chat.LastSeq - view.Me.ReadSeq - view.Me.OwnAfterRead));
+        w.WriteBoolean("isTyping", typing.AnyoneElseTyping(chat.Id, userId));
+        if (chat.IsGroup)
+        {
+            w.WriteString("groupName", chat.Name);
+            w.WriteString("groupDescription", chat.Description);
+            w.WriteStartArray("members");
+            foreach (var member in view.Members) w.WriteStringValue(member.UserId);
+            w.WriteEndArray();
+            w.WriteStartArray("admins");
+            foreach (var member in view.Members.Where(m => m.IsAdmin)) w.WriteStringValue(member.UserId);
+            w.WriteEndArray();
+            w.WriteString("createdBy", chat.CreatedBy);
+        }
+        w.WriteNumber("createdAt", chat.CreatedAt);
+        w.WriteEndObject();
+    }
+}

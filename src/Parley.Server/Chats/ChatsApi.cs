@@ -1,0 +1,101 @@
+using System.Globalization;
+using System.Security.Claims;
+using Parley.Server.Auth;
+using Parley.Server.Common;
+using Parley.Server.Messages;
+using Parley.Server.Storage;
+
+namespace Parley.Server.Chats;
+
+public sealed record CreateChatRequest(string? ParticipantId);
+public sealed record SendMessageRequest(string? Content, string? ClientMessageId, string? Type, string? ReplyTo);
+public sealed record MarkReadRequest(string? MessageId);
+
+public static class ChatsApi
+{
+    private const int DefaultPageSize = 50;
+    private const int MaxPageSize = 100;
+
+    public static IEndpointRouteBuilder MapChatsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/chats").WithTags("Chats").RequireAuthorization();
+        group.MapGet("/", List);
+        group.MapPost("/", Create);
+        group.MapGet("/{chatId}", Get);
+        group.MapGet("/{chatId}/messages", History);
+        group.MapPost("/{chatId}/messages", Send);
+        group.MapPost("/{chatId}/read", MarkRead);
+        return routes;
+    }
+
+    private static async Task<IResult> List(ClaimsPrincipal principal, ChatSummaries summaries) =>
+        JsonBytes.Result(await summaries.RenderListAsync(principal.UserId()));
+
+    private static async Task<IResult> Create(CreateChatRequest body, ClaimsPrincipal principal, MessageService messages, IParleyStore store, ChatSummaries summaries, TimeProvider clock)
+    {
+        if (string.IsNullOrWhiteSpace(body.ParticipantId)) return ApiError.BadRequest("participantId is required.");
+        var userId = principal.UserId();
+        var (chatId, refusal) = await messages.DirectChatAsync(userId, body.ParticipantId, createIfMissing: false);
+        if (refusal is not null) return refusal.ToResult();
+        var (_, created) = await store.GetOrCreateDirectChatAsync(chatId!, userId, body.ParticipantId, clock.NowMs());
+        var summary = await summaries.RenderAsync(chatId!, userId);
+        return JsonBytes.Result(summary!, created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+    }
+
+    private static async Task<IResult> Get(string chatId, ClaimsPrincipal principal, ChatSummaries summaries)
+    {
+        var summary = await summaries.RenderAsync(chatId, principal.UserId());
+        return summary is null ? Refusal.ChatNotFound.ToResult() : JsonBytes.Result(summary);
+    }
+
+    private static async Task<IResult> History(string chatId, string? limit, string? lastKey, ClaimsPrincipal principal, IParleyStore store)
+    {
+        var pageSize = DefaultPageSize;
+        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize < 1 || pageSize > MaxPageSize))
+        {
+            return ApiError.BadRequest($"limit must be a whole number from 1 to {MaxPageSize}.");
+        }
+        var before = long.MaxValue;
+        if (!string.IsNullOrEmpty(lastKey) && (!long.TryParse(lastKey, NumberStyles.None, CultureInfo.InvariantCulture, out before) || before < 1))
+        {
+            return ApiError.BadRequest("lastKey is not a key this server gave out.");
+        }
+        var me = await store.GetMemberAsync(chatId, principal.UserId());
+        if (me is null) return Refusal.ChatNotFound.ToResult();
+        var page = await store.GetMessagesAsync(chatId, me.JoinedPos, before, pageSize + 1);
+        var members = await store.GetMembersAsync(chatId);
+        var hasMore = page.Count > pageSize;
+        var shown = hasMore ? page.Take(pageSize).ToList() : page;
+        return JsonBytes.Result(w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("messages");
+            foreach (var m in shown) MessageJson.Write(w, m, MessageStatus.ForSender(members, m.SenderId, m.Seq));
+            w.WriteEndArray();
+            if (hasMore) w.WriteString("lastKey", shown[^1].Pos.ToString(CultureInfo.InvariantCulture));
+            else w.WriteNull("lastKey");
+            w.WriteEndObject();
+        });
+    }
+
+    private static async Task<IResult> Send(string chatId, SendMessageRequest body, ClaimsPrincipal principal, MessageService messages)
+    {
+        var (result, refusal) = await messages.SendAsync(principal.UserId(),
+            new SendCommand(chatId, null, body.Content, body.ClientMessageId, body.Type, body.ReplyTo), originConnectionId: null);
+        if (refusal is not null) return refusal.ToResult();
+        return JsonBytes.Result(w => MessageJson.Write(w, result!.Message!, MessageStatus.Sent), StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> MarkRead(string chatId, ClaimsPrincipal principal, MessageService messages, HttpRequest request)
+    {
+        // The body is optional: no body (or {}) means "everything up to the newest message".
+        string? messageId = null;
+        if (request.ContentLength is > 0 || request.Headers.TransferEncoding.Count > 0)
+        {
+            var body = await request.ReadFromJsonAsync<MarkReadRequest>(AppJson.Options);
+            messageId = body?.MessageId;
+        }
+        var refusal = await messages.MarkReadAsync(principal.UserId(), chatId, messageId);
+        return refusal?.ToResult() ?? TypedResults.NoContent();
+    }
+}

@@ -1,0 +1,119 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Parley.Server.Common;
+using Parley.Server.Configuration;
+using Parley.Server.Storage;
+
+namespace Parley.Server.Messages;
+
+/// <summary>What a client asks to send, over REST or WebSocket. Fields the server owns (sender,
+/// status, timestamp) are not here, so a client cannot set them.</summary>
+public sealed record SendCommand(string? ChatId, string? RecipientId, string? Content, string? ClientMessageId, string? Type, string? ReplyTo);
+
+/// <summary>A refusal: the HTTP status for REST, the code for WebSocket error frames.</summary>
+public sealed record Refusal(int Status, string Code, string Message)
+{
+    public static Refusal BadRequest(string message) => new(StatusCodes.Status400BadRequest, "bad_request", message);
+    public static Refusal NotFound(string message) => new(StatusCodes.Status404NotFound, "not_found", message);
+    public static readonly Refusal ChatNotFound = NotFound("Chat not found.");
+    public static readonly Refusal MessageNotFound = NotFound("Message not found.");
+    public static readonly Refusal RateLimited = new(StatusCodes.Status429TooManyRequests, "rate_limited", "You are sending messages too fast; slow down.");
+
+    public IResult ToResult() => Status == StatusCodes.Status429TooManyRequests
+        ? ApiError.TooManyRequests(TimeSpan.FromSeconds(1), Message)
+        : ApiError.Status(Status, Message);
+}
+
+/// <summary>Sending and receipts, shared by the REST endpoints and the WebSocket protocol so both
+/// enforce the same rules.</summary>
+public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLimiter, IOptions<ParleyOptions> options, TimeProvider clock)
+{
+    public const int MaxClientMessageIdLength = 128;
+
+    public async Task<(SendResult? Result, Refusal? Refusal)> SendAsync(string userId, SendCommand command, string? originConnectionId)
+    {
+        var type = command.Type ?? MessageTypes.Text;
+        if (type != MessageTypes.Text)
+        {
+            return (null, Refusal.BadRequest(type == MessageTypes.System
+                ? "type system is reserved for the server."
+                : $"type must be '{MessageTypes.Text}'."));
+        }
+        var maxChars = options.Value.Limits.MaxMessageChars;
+        if (command.Content is null || string.IsNullOrWhiteSpace(command.Content)) return (null, Refusal.BadRequest("content is required."));
+        if (command.Content.Length > maxChars) return (null, Refusal.BadRequest($"content must be at most {maxChars} characters."));
+        if (command.ClientMessageId is { } clientId && (clientId.Length == 0 || clientId.Length > MaxClientMessageIdLength))
+        {
+            return (null, Refusal.BadRequest($"clientMessageId must be 1 to {MaxClientMessageIdLength} characters."));
+        }
+        if (command.ReplyTo is { Length: 0 or > 64 }) return (null, Refusal.BadRequest("replyTo is not a message id."));
+
+        var chatId = command.ChatId;
+        if (chatId is null)
+        {
+            if (command.RecipientId is null) return (null, Refusal.BadRequest("chatId or recipientId is required."));
+            var (directId, refusal) = await DirectChatAsync(userId, command.RecipientId);
+            if (refusal is not null) return (null, refusal);
+            chatId = directId;
+        }
+        if (!rateLimiter.TryTake(userId)) return (null, Refusal.RateLimited);
+
+        var result = await store.SendMessageAsync(
+            new NewMessage(chatId!, userId, type, command.Content, command.ClientMessageId, command.ReplyTo, null, clock.NowMs()),
+            originConnectionId);
+        return result.Outcome switch
+        {
+            SendOutcome.Stored or SendOutcome.Duplicate => (result, null),
+            SendOutcome.ReplyNotFound => (null, Refusal.BadRequest("replyTo does not name a message in this chat.")),
+            _ => (null, Refusal.ChatNotFound),
+        };
+    }
+
+    /// <summary>The 1:1 chat with another user, created on first use.</summary>
+    public async Task<(string? ChatId, Refusal? Refusal)> DirectChatAsync(string userId, string participantId, bool createIfMissing = true)
+    {
+        if (participantId == userId) return (null, Refusal.BadRequest("You cannot start a chat with yourself."));
+        if (participantId.Length > 64 || await store.GetUserAsync(participantId) is null) return (null, Refusal.NotFound("User not found."));
+        var chatId = DirectChatId(userId, participantId);
+        if (createIfMissing) await store.GetOrCreateDirectChatAsync(chatId, userId, participantId, clock.NowMs());
+        return (chatId, null);
+    }
+
+    public static string DirectChatId(string a, string b) =>
+        string.CompareOrdinal(a, b) < 0 ? $"chat_{a}_{b}" : $"chat_{b}_{a}";
+
+    /// <summary>Marks everything up to the message (default: the newest) read.</summary>
+    public async Task<Refusal?> MarkReadAsync(string userId, string chatId, string? messageId)
+    {
+        var member = await store.GetMemberAsync(chatId, userId);
+        if (member is null) return Refusal.ChatNotFound;
+        long upTo;
+        if (messageId is null)
+        {
+            upTo = (await store.GetChatAsync(chatId))?.LastSeq ?? 0;
+        }
+        else
+        {
+            var message = await store.GetMessageAsync(messageId);
+            if (message is null || message.ChatId != chatId || message.Seq <= member.JoinedSeq) return Refusal.MessageNotFound;
+            upTo = message.Seq;
+        }
+        await store.AdvanceWatermarkAsync(chatId, userId, upTo, read: true, clock.NowMs());
+        return null;
+    }
+
+    /// <summary>Records that the caller received (or read) a message and everything before it.</summary>
+    public async Task<(string? Status, Refusal? Refusal)> UpdateStatusAsync(string userId, string messageId, string? status)
+    {
+        if (status is not (MessageStatus.Delivered or MessageStatus.Read)) return (null, Refusal.BadRequest("status must be 'delivered' or 'read'."));
+        var message = await store.GetMessageAsync(messageId);
+        var member = message is null ? null : await store.GetMemberAsync(message.ChatId, userId);
+        if (message is null || member is null || message.Seq <= member.JoinedSeq) return (null, Refusal.MessageNotFound);
+        await store.AdvanceWatermarkAsync(message.ChatId, userId, message.Seq, status == MessageStatus.Read, clock.NowMs());
+        var updated = await store.GetMemberAsync(message.ChatId, userId);
+        return (updated is null ? status : MessageStatus.ForMember(updated, message).Status, null);
+    }
+
+    public static string? ReadString(JsonElement frame, string name) =>
+        frame.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+}

@@ -1,0 +1,152 @@
+using System.Net.WebSockets;
+using System.Text.Json;
+using Parley.Server.Messages;
+using Parley.Server.Storage;
+
+namespace Parley.Server.Realtime;
+
+/// <summary>The WebSocket protocol: what each client frame (<c>{"action": ...}</c>) means. Routing
+/// by action mirrors an API Gateway WebSocket API. The sender is always the connection's user; a
+/// <c>senderId</c> in a frame is ignored.</summary>
+public sealed class ClientFrames(MessageService messages, IParleyStore store, TypingTracker typing, LocalFanOut fanOut)
+{
+    /// <summary>Rejected sends in a row after which a connection that keeps flooding is closed.</summary>
+    private const int MaxRejectedSendsInARow = 20;
+
+    public async Task HandleAsync(Connection connection, ReadOnlyMemory<byte> payload, ConnectionState state)
+    {
+        JsonElement frame;
+        try
+        {
+            using var document = JsonDocument.Parse(payload);
+            frame = document.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            Reply(connection, Frames.Error("The frame is not valid JSON.", "bad_request"));
+            return;
+        }
+        if (frame.ValueKind != JsonValueKind.Object)
+        {
+            Reply(connection, Frames.Error("A frame must be a JSON object with an action.", "bad_request"));
+            return;
+        }
+        switch (MessageService.ReadString(frame, "action"))
+        {
+            case "sendMessage":
+                await SendMessageAsync(connection, frame, state);
+                break;
+            case "typing":
+                await TypingAsync(connection, frame);
+                break;
+            case "updateStatus":
+                await UpdateStatusAsync(connection, frame);
+                break;
+            case "markRead":
+                await MarkReadAsync(connection, frame);
+                break;
+            case "ping":
+                Reply(connection, Frames.Pong);
+                break;
+            case null:
+                Reply(connection, Frames.Error("The frame has no action.", "bad_request"));
+                break;
+            case var other:
+                Reply(connection, Frames.Error($"Unknown action '{Truncate(other)}'.", "unknown_action"));
+                break;
+        }
+    }
+
+    private async Task SendMessageAsync(Connection connection, JsonElement frame, ConnectionState state)
+    {
+        var clientMessageId = OptionalString(frame, "clientMessageId", out var badField);
+        var command = new SendCommand(
+            OptionalString(frame, "chatId", out var badChat),
+            OptionalString(frame, "recipientId", out var badRecipient),
+            OptionalString(frame, "content", out var badContent),
+            clientMessageId,
+            OptionalString(frame, "type", out var badType),
+            OptionalString(frame, "replyTo", out var badReply));
+        var wrongType = badField ?? badChat ?? badRecipient ?? badContent ?? badType ?? badReply;
+        if (wrongType is not null)
+        {
+            Reply(connection, Frames.Error($"{wrongType} must be a string.", "bad_request", clientMessageId));
+            return;
+        }
+        var (result, refusal) = await messages.SendAsync(connection.UserId, command, connection.Id);
+        if (refusal is not null)
+        {
+            Reply(connection, Frames.Error(refusal.Message, refusal.Code, clientMessageId));
+            if (refusal == Refusal.RateLimited && ++state.RejectedSendsInARow >= MaxRejectedSendsInARow)
+            {
+                connection.Close(WebSocketCloseStatus.PolicyViolation, "Message rate limit exceeded");
+            }
+            return;
+        }
+        state.RejectedSendsInARow = 0;
+        Reply(connection, Frames.Ack(result!.Message!, clientMessageId));
+    }
+
+    private async Task TypingAsync(Connection connection, JsonElement frame)
+    {
+        var chatId = OptionalString(frame, "chatId", out _);
+        if (chatId is null)
+        {
+            Reply(connection, Frames.Error("chatId is required.", "bad_request"));
+            return;
+        }
+        var isTyping = !frame.TryGetProperty("isTyping", out var value) || value.ValueKind != JsonValueKind.False;
+        var members = await store.GetMembersAsync(chatId);
+        if (!members.Any(m => m.UserId == connection.UserId))
+        {
+            Reply(connection, Frames.Error(Refusal.ChatNotFound.Message, Refusal.ChatNotFound.Code));
+            return;
+        }
+        typing.Set(chatId, connection.UserId, isTyping);
+        fanOut.Broadcast(members.Where(m => m.UserId != connection.UserId).Select(m => m.UserId), Frames.Typing(chatId, connection.UserId, isTyping));
+    }
+
+    private async Task UpdateStatusAsync(Connection connection, JsonElement frame)
+    {
+        var messageId = OptionalString(frame, "messageId", out _);
+        if (messageId is null)
+        {
+            Reply(connection, Frames.Error("messageId is required.", "bad_request"));
+            return;
+        }
+        var (_, refusal) = await messages.UpdateStatusAsync(connection.UserId, messageId, OptionalString(frame, "status", out _));
+        if (refusal is not null) Reply(connection, Frames.Error(refusal.Message, refusal.Code));
+    }
+
+    private async Task MarkReadAsync(Connection connection, JsonElement frame)
+    {
+        var chatId = OptionalString(frame, "chatId", out _);
+        if (chatId is null)
+        {
+            Reply(connection, Frames.Error("chatId is required.", "bad_request"));
+            return;
+        }
+        var refusal = await messages.MarkReadAsync(connection.UserId, chatId, OptionalString(frame, "messageId", out _));
+        if (refusal is not null) Reply(connection, Frames.Error(refusal.Message, refusal.Code));
+    }
+
+    private static void Reply(Connection connection, byte[] frame) => connection.Enqueue(OutboundFrame.Shared(frame));
+
+    /// <summary>A string member, or null when absent; <paramref name="wrongType"/> names it when present but not a string.</summary>
+    private static string? OptionalString(JsonElement frame, string name, out string? wrongType)
+    {
+        wrongType = null;
+        if (!frame.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
+        if (value.ValueKind == JsonValueKind.String) return value.GetString();
+        wrongType = name;
+        return null;
+    }
+
+    private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "…";
+}
+
+/// <summary>Per-connection protocol state.</summary>
+public sealed class ConnectionState
+{
+    public int RejectedSendsInARow { get; set; }
+}

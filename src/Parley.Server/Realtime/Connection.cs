@@ -1,0 +1,104 @@
+using System.Net.WebSockets;
+using System.Threading.Channels;
+
+namespace Parley.Server.Realtime;
+
+/// <summary>
+/// One device's socket. Outbound frames go through a bounded queue drained by a single writer, so
+/// a fan-out never waits on a slow network. A consumer that lets its queue fill up is cut off:
+/// its events are safe in the store and it resumes with <c>since</c>.
+/// </summary>
+public sealed class Connection
+{
+    private readonly WebSocket _socket;
+    private readonly Channel<OutboundFrame> _queue;
+    private readonly CancellationTokenSource _closed = new();
+    private long _lastPositionSent;
+
+    public Connection(string userId, WebSocket socket, int queueFrames)
+    {
+        UserId = userId;
+        _socket = socket;
+        _queue = Channel.CreateBounded<OutboundFrame>(new BoundedChannelOptions(queueFrames)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    public string Id { get; } = Guid.NewGuid().ToString("N");
+    public string UserId { get; }
+    public CancellationToken Closed => _closed.Token;
+
+    /// <summary>Why the server ended the connection, if it did.</summary>
+    public (WebSocketCloseStatus Status, string Reason)? CloseRequest { get; private set; }
+
+    /// <summary>Queues a frame; never blocks. False (and the connection is being closed) when the
+    /// client is too slow to keep up.</summary>
+    public bool Enqueue(OutboundFrame frame)
+    {
+        if (_queue.Writer.TryWrite(frame)) return true;
+        if (!_closed.IsCancellationRequested) Abort();
+        return false;
+    }
+
+    /// <summary>Asks the writer to send a close frame after what is queued, then end.</summary>
+    public void Close(WebSocketCloseStatus status, string reason)
+    {
+        CloseRequest ??= (status, reason);
+        _queue.Writer.TryComplete();
+    }
+
+    /// <summary>Drops the connection at once (slow consumer, revoked session).</summary>
+    public void Abort()
+    {
+        _queue.Writer.TryComplete();
+        _closed.Cancel();
+        _socket.Abort();
+    }
+
+    /// <summary>Marks positions already delivered (by the resume backlog) so live copies are skipped.</summary>
+    public void DeliveredUpTo(long position) => _lastPositionSent = Math.Max(_lastPositionSent, position);
+
+    public async Task SendNowAsync(ReadOnlyMemory<byte> bytes) =>
+        await _socket.SendAsync(bytes, WebSocketMessageType.Text, true, _closed.Token);
+
+    /// <summary>The single writer: sends queued frames in order until the queue completes.</summary>
+    public async Task RunWriterAsync(Func<Task>? backlog)
+    {
+        try
+        {
+            if (backlog is not null) await backlog();
+            var reader = _queue.Reader;
+            while (await reader.WaitToReadAsync(_closed.Token))
+            {
+                while (reader.TryRead(out var frame))
+                {
+                    if (frame.Position != 0)
+                    {
+                        if (frame.Position <= _lastPositionSent) continue;
+                        _lastPositionSent = frame.Position;
+                    }
+                    var bytes = frame.Render is null ? frame.Bytes : await frame.Render(UserId);
+                    if (bytes is { Length: > 0 } payload)
+                    {
+                        await _socket.SendAsync(payload, WebSocketMessageType.Text, true, _closed.Token);
+                    }
+                }
+            }
+            if (CloseRequest is { } close && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await _socket.CloseOutputAsync(close.Status, close.Reason, timeout.Token);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException)
+        {
+            // The socket is gone; the reader side notices and cleans up.
+        }
+        finally
+        {
+            _closed.Cancel();
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+
+namespace Parley.Server.Realtime;
+
+/// <summary>The sockets this node holds, by user.</summary>
+public sealed class ConnectionRegistry
+{
+    private readonly ConcurrentDictionary<string, Connection[]> _byUser = new();
+    private readonly ConcurrentDictionary<string, int> _byIp = new();
+
+    public int Count(string userId) => _byUser.TryGetValue(userId, out var list) ? list.Length : 0;
+
+    public IReadOnlyList<Connection> For(string userId) => _byUser.TryGetValue(userId, out var list) ? list : [];
+
+    /// <summary>Adds the connection unless the user or the IP is at its cap.</summary>
+    public bool TryAdd(Connection connection, string ip, int maxPerUser, int maxPerIp)
+    {
+        var ipCount = _byIp.AddOrUpdate(ip, 1, (_, n) => n + 1);
+        if (ipCount > maxPerIp)
+        {
+            ReleaseIp(ip);
+            return false;
+        }
+        while (true)
+        {
+            var current = For(connection.UserId) as Connection[] ?? [];
+            if (current.Length >= maxPerUser)
+            {
+                ReleaseIp(ip);
+                return false;
+            }
+            Connection[] next = [.. current, connection];
+            if (current.Length == 0 ? _byUser.TryAdd(connection.UserId, next) : _byUser.TryUpdate(connection.UserId, next, current))
+            {
+                return true;
+            }
+        }
+    }
+
+    public void Remove(Connection connection, string ip)
+    {
+        ReleaseIp(ip);
+        while (_byUser.TryGetValue(connection.UserId, out var current))
+        {
+            var next = current.Where(c => c != connection).ToArray();
+            if (next.Length == current.Length) return;
+            var done = next.Length == 0
+                ? _byUser.TryRemove(new KeyValuePair<string, Connection[]>(connection.UserId, current))
+                : _byUser.TryUpdate(connection.UserId, next, current);
+            if (done) return;
+        }
+    }
+
+    private void ReleaseIp(string ip)
+    {
+        if (_byIp.AddOrUpdate(ip, 0, (_, n) => n - 1) <= 0) _byIp.TryRemove(new KeyValuePair<string, int>(ip, 0));
+    }
+}

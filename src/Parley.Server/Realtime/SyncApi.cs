@@ -1,0 +1,47 @@
+using System.Globalization;
+using System.Security.Claims;
+using Parley.Server.Auth;
+using Parley.Server.Common;
+using Parley.Server.Storage;
+
+namespace Parley.Server.Realtime;
+
+public static class SyncApi
+{
+    private const int DefaultLimit = 100;
+    public const string UnknownCursor = "The cursor is unknown to this server; reload the chats and history, then sync from the cursor /sync gives without since.";
+
+    public static IEndpointRouteBuilder MapSyncApi(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/sync", Sync).WithTags("Sync").RequireAuthorization();
+        return routes;
+    }
+
+    private static async Task<IResult> Sync(string? since, string? limit, ClaimsPrincipal principal, IParleyStore store, EventReader events)
+    {
+        var pageSize = DefaultLimit;
+        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize < 1 || pageSize > EventReader.MaxPage))
+        {
+            return ApiError.BadRequest($"limit must be a whole number from 1 to {EventReader.MaxPage}.");
+        }
+        var current = await store.CurrentPositionAsync();
+        if (string.IsNullOrEmpty(since))
+        {
+            return JsonBytes.Result(w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("events");
+                w.WriteEndArray();
+                w.WriteString("cursor", Cursor.Encode(current));
+                w.WriteBoolean("hasMore", false);
+                w.WriteEndObject();
+            });
+        }
+        if (!IsKnown(since, current, out var position)) return ApiError.Status(StatusCodes.Status410Gone, UnknownCursor);
+        return JsonBytes.Result(await events.SyncBodyAsync(principal.UserId(), position, pageSize));
+    }
+
+    /// <summary>A cursor is known when it parses and does not lie beyond what this store has handed out.</summary>
+    public static bool IsKnown(string cursor, long current, out long position) =>
+        Cursor.TryDecode(cursor, out position) && position <= current;
+}

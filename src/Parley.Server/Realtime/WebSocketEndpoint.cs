@@ -1,0 +1,176 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using Parley.Server.Auth;
+using Parley.Server.Common;
+using Parley.Server.Configuration;
+using Parley.Server.Storage;
+
+namespace Parley.Server.Realtime;
+
+/// <summary>
+/// <c>/ws</c>: checks token, Origin, cursor and connection caps before the upgrade, then runs one
+/// reader (this request) and one writer (the connection's queue) per socket. With <c>since</c>,
+/// the writer first sends every stored event after the cursor, then the live ones, skipping any
+/// it already sent.
+/// </summary>
+public static partial class WebSocketEndpoint
+{
+    private const int ReceiveChunk = 1024;
+
+    public static IEndpointRouteBuilder MapWebSocketEndpoint(this IEndpointRouteBuilder routes)
+    {
+        routes.Map("/ws", Handle).AllowAnonymous().ExcludeFromDescription();
+        return routes;
+    }
+
+    private static async Task Handle(HttpContext http, IOptions<ParleyOptions> options, ConnectionRegistry registry, Presence presence,
+        IParleyStore store, EventReader events, ClientFrames protocol, ILoggerFactory loggers)
+    {
+        var settings = options.Value;
+        if (!http.WebSockets.IsWebSocketRequest)
+        {
+            await ApiError.WriteAsync(http, StatusCodes.Status400BadRequest, "This endpoint only accepts WebSocket upgrades.");
+            return;
+        }
+        var auth = await http.AuthenticateAsync(BearerAuthenticationHandler.SchemeName);
+        if (!auth.Succeeded)
+        {
+            await ApiError.WriteAsync(http, StatusCodes.Status401Unauthorized, auth.Failure?.Message ?? "A valid access token is required: /ws?token={accessToken}.");
+            return;
+        }
+        if (!OriginAllowed(http, settings.Realtime.AllowedOrigins))
+        {
+            await ApiError.WriteAsync(http, StatusCodes.Status403Forbidden, "This Origin is not allowed to open a WebSocket here.");
+            return;
+        }
+        long? since = null;
+        if (http.Request.Query.TryGetValue("since", out var sinceText) && !string.IsNullOrEmpty(sinceText))
+        {
+            if (!SyncApi.IsKnown(sinceText!, await store.CurrentPositionAsync(), out var position))
+            {
+                await ApiError.WriteAsync(http, StatusCodes.Status410Gone, SyncApi.UnknownCursor);
+                return;
+            }
+            since = position;
+        }
+        var userId = auth.Principal!.UserId();
+        if (registry.Count(userId) >= settings.Limits.SocketsPerUser)
+        {
+            await ApiError.WriteAsync(http, StatusCodes.Status429TooManyRequests, "Too many open connections for this user.");
+            return;
+        }
+
+        using var socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            KeepAliveInterval = TimeSpan.FromSeconds(settings.Realtime.KeepAliveSeconds),
+            KeepAliveTimeout = TimeSpan.FromSeconds(settings.Realtime.KeepAliveSeconds * 2),
+        });
+        var connection = new Connection(userId, socket, settings.Realtime.SendQueueFrames);
+        var ip = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        if (!registry.TryAdd(connection, ip, settings.Limits.SocketsPerUser, settings.Limits.SocketsPerIp))
+        {
+            await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "Too many open connections", CancellationToken.None);
+            return;
+        }
+        var logger = loggers.CreateLogger("Parley.Realtime");
+        Opened(logger, userId, connection.Id);
+        presence.SocketOpened(userId);
+        var writer = connection.RunWriterAsync(since is null ? null : () => SendBacklogAsync(connection, events, store, since.Value));
+        try
+        {
+            await ReceiveLoopAsync(socket, connection, protocol, settings.Limits.MaxJsonBodyBytes, logger);
+        }
+        finally
+        {
+            registry.Remove(connection, ip);
+            presence.SocketClosed(userId);
+            connection.Close(WebSocketCloseStatus.NormalClosure, "Bye");
+            await writer;
+            Closed(logger, userId, connection.Id);
+        }
+    }
+
+    /// <summary>Sends the stored events after the cursor, page by page, before any live frame.</summary>
+    private static async Task SendBacklogAsync(Connection connection, EventReader events, IParleyStore store, long since)
+    {
+        var position = since;
+        while (true)
+        {
+            var page = await store.SyncAsync(connection.UserId, position, 500);
+            foreach (var frame in await events.RenderAsync(page, connection.UserId))
+            {
+                await connection.SendNowAsync(frame);
+            }
+            position = page.Cursor;
+            connection.DeliveredUpTo(page.Events.Count > 0 ? page.Events[^1].Pos : position);
+            if (!page.HasMore) return;
+        }
+    }
+
+    private static async Task ReceiveLoopAsync(WebSocket socket, Connection connection, ClientFrames protocol, int maxFrameBytes, ILogger logger)
+    {
+        var chunk = new byte[ReceiveChunk];
+        var state = new ConnectionState();
+        var message = new ArrayBufferWriter<byte>(ReceiveChunk);
+        try
+        {
+            while (!connection.Closed.IsCancellationRequested)
+            {
+                message.ResetWrittenCount();
+                WebSocketReceiveResult result;
+                do
+                {
+                    result = await socket.ReceiveAsync(chunk, connection.Closed);
+                    if (result.MessageType == WebSocketMessageType.Close) return;
+                    if (message.WrittenCount + result.Count > maxFrameBytes)
+                    {
+                        connection.Close(WebSocketCloseStatus.MessageTooBig, $"Frames are limited to {maxFrameBytes} bytes");
+                        return;
+                    }
+                    message.Write(chunk.AsSpan(0, result.Count));
+                }
+                while (!result.EndOfMessage);
+
+                if (result.MessageType == WebSocketMessageType.Binary)
+                {
+                    connection.Enqueue(OutboundFrame.Shared(Frames.Error("Frames must be JSON text, not binary.", "bad_request")));
+                    continue;
+                }
+                try
+                {
+                    await protocol.HandleAsync(connection, message.WrittenMemory, state);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    FrameFailed(logger, ex, connection.Id);
+                    connection.Enqueue(OutboundFrame.Shared(Frames.Error("The server could not handle this frame.", "internal_error")));
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException)
+        {
+            // The client went away or the server closed the connection.
+        }
+    }
+
+    /// <summary>No Origin: a native app or server, allowed. A browser: its own origin or a configured one.</summary>
+    private static bool OriginAllowed(HttpContext http, string[] allowed)
+    {
+        var origin = http.Request.Headers.Origin.ToString();
+        if (string.IsNullOrEmpty(origin)) return true;
+        var own = $"{http.Request.Scheme}://{http.Request.Host}";
+        return string.Equals(origin, own, StringComparison.OrdinalIgnoreCase)
+            || allowed.Any(a => string.Equals(a.TrimEnd('/'), origin, StringComparison.OrdinalIgnoreCase));
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "Socket {ConnectionId} opened for user {UserId}")]
+    private static partial void Opened(ILogger logger, string userId, string connectionId);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Debug, Message = "Socket {ConnectionId} closed for user {UserId}")]
+    private static partial void Closed(ILogger logger, string userId, string connectionId);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "Handling a frame on socket {ConnectionId} failed")]
+    private static partial void FrameFailed(ILogger logger, Exception ex, string connectionId);
+}
