@@ -8,15 +8,16 @@ namespace Parley.BrowserTests;
 public sealed class SmokeTests(BrowserFixture browser)
 {
     [Fact]
-    public async Task The_client_is_served_at_the_root()
+    public async Task The_client_is_served_at_the_root_with_its_assets()
     {
+        File.AppendAllText("/tmp/pwdiag.log", "start\n");
         await using var server = await TestServer.StartAsync();
-        await using var context = await browser.Browser.NewContextAsync();
-        var page = await context.NewPageAsync();
-        await page.GotoAsync(server.Url().ToString());
-        await Expect(page).ToHaveTitleAsync("Parley");
-        await server.RestartAsync();
-        await page.ReloadAsync();
-        await Expect(page).ToHaveTitleAsync("Parley");
+        File.AppendAllText("/tmp/pwdiag.log", "server\n");
+        await using var user = await ChatUser.OpenAsync(browser, server, "Nobody");
+        File.AppendAllText("/tmp/pwdiag.log", "user\n");
+        await Expect(user.Page).ToHaveTitleAsync("Parley");
+        await Expect(user.Page.GetByRole(AriaRole.Heading, new() { Name = "Sign in" })).ToBeVisibleAsync();
+        await user.ScreenshotAsync("01-sign-in");
+        Assert.Empty(user.ConsoleErrors);
     }
 }

@@ -64,7 +64,7 @@ export function conversationRows(store, chat, confirmed, pending) {
     lastSender = m.senderId;
     const status = own ? store.statusOf(chat, m) : null;
     const key = m.clientMessageId ? `c:${m.senderId}:${m.clientMessageId}` : `m:${m.id}`;
-    const sig = JSON.stringify([m.content, status, m.deleted, m.editedAt, showSender, m.senderName, m.id, m.error]);
+    const sig = JSON.stringify([m.content, m.quote?.content, status, m.deleted, m.editedAt, showSender, m.senderName, m.id, m.error]);
     rows.push({ key, sig, build: () => bubble(store, m, { own, showSender, status }) });
   }
   return rows;
@@ -84,7 +84,7 @@ function bubble(store, m, { own, showSender, status }) {
     own ? ticks(status) : null);
   const children = [
     showSender ? el('span', { class: 'sender', style: `--sender-hue: ${hue(m.senderId)}` }, m.senderName || 'Someone') : null,
-    m.replyQuote ? el('span', { class: 'quote' }, m.replyQuote) : null,
+    m.quote?.content ? el('span', { class: 'quote' }, m.quote.content) : null,
     text,
     meta,
   ];

@@ -90,11 +90,10 @@ export class ChatStore extends EventTarget {
         return `${proto}//${location.host}/ws?${params}`;
       },
       cursor: () => this.cursor,
-      // Before retrying: a cheap authenticated call proves the server is back and refreshes an expired token.
-      beforeConnect: async () => {
-        const profile = await this.api.get('/users/me');
-        if (profile) this._absorbProfile(profile);
-      },
+      // Before retrying: a cheap authenticated call proves the server is back, refreshes an expired
+      // token, and checks the server still knows our cursor (the socket is refused before the upgrade
+      // otherwise, which a browser cannot tell apart from a network error).
+      beforeConnect: () => this._probe(),
     });
     this.realtime.addEventListener('state', e => {
       this.connection = e.detail;
@@ -167,6 +166,32 @@ export class ChatStore extends EventTarget {
     this._emit('me');
   }
 
+  async _probe() {
+    if (this.cursor === null || this.cursor === undefined) {
+      await this.api.get('/sync');
+      return;
+    }
+    try {
+      await this.api.get(`/sync?since=${encodeURIComponent(this.cursor)}&limit=1`);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 410) throw error;
+      await this._startOver();
+    }
+  }
+
+  /** The server no longer knows our cursor (its store was replaced): take a new one and reload everything. */
+  async _startOver() {
+    const sync = await this.api.get('/sync');
+    this.cursor = sync?.cursor ?? null;
+    this.conversations.clear();
+    this.watermarks.clear();
+    this._readSent.clear();
+    this._deliveredSent.clear();
+    await this.loadChats();
+    if (this.activeChatId && this.chats.has(this.activeChatId)) await this.loadLatest(this.activeChatId);
+    this._emit('messages', this.activeChatId);
+  }
+
   async _onOpen(resumed) {
     this._flushOutbox();
     if (resumed) {
@@ -229,7 +254,10 @@ export class ChatStore extends EventTarget {
     this.chats.set(chat.id, chat);
     for (const p of chat.participants ?? []) {
       const known = this.users.get(p.id) ?? {};
-      this.users.set(p.id, { ...known, id: p.id, name: p.name ?? known.name, email: p.email ?? known.email, avatar: p.avatar ?? known.avatar, online: p.online ?? known.online });
+      this.users.set(p.id, {
+        ...known, id: p.id, name: p.name ?? known.name, email: p.email ?? known.email, avatar: p.avatar ?? known.avatar,
+        online: p.online ?? known.online, lastSeen: Math.max(p.lastSeen ?? 0, known.lastSeen ?? 0) || (p.lastSeen ?? known.lastSeen),
+      });
     }
     if (summary.isTyping === false) this.typing.delete(chat.id);
     else if (summary.isTyping === true && !chat.isGroup) {
