@@ -47,8 +47,9 @@ public static class ParleyApp
         builder.Services.AddOpenApi();
 
         var app = builder.Build();
-        app.UseApiErrors();
+        // Outermost, so the logged status is the one the client got, after error handling.
         app.UseRequestLogging();
+        app.UseApiErrors();
         // A browsable page of the OpenAPI document at /swagger.
         app.UseSwaggerUI(ui =>
         {

@@ -102,8 +102,8 @@ public sealed class TokenService(IParleyStore store, IOptions<ParleyOptions> opt
         try
         {
             using var header = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[0]));
-            if (!header.RootElement.TryGetProperty("alg", out var alg) || alg.ValueKind != JsonValueKind.String || alg.GetString() != Algorithm ||
-                !header.RootElement.TryGetProperty("kid", out var kid) || kid.ValueKind != JsonValueKind.String || kid.GetString() != _keyId)
+            if (header.RootElement.ValueKind != JsonValueKind.Object ||
+                ClaimString(header.RootElement, "alg") != Algorithm || ClaimString(header.RootElement, "kid") != _keyId)
             {
                 return null;
             }
@@ -115,31 +115,41 @@ public sealed class TokenService(IParleyStore store, IOptions<ParleyOptions> opt
             }
             using var payload = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[1]));
             var claims = payload.RootElement;
-            var now = clock.GetUtcNow();
-            if (ClaimString(claims, "iss") != options.Value.Auth.Issuer || ClaimString(claims, "aud") != options.Value.Auth.Audience ||
+            if (claims.ValueKind != JsonValueKind.Object ||
+                ClaimString(claims, "iss") != options.Value.Auth.Issuer || ClaimString(claims, "aud") != options.Value.Auth.Audience ||
                 ClaimString(claims, "token_use") != "access")
             {
                 return null;
             }
-            if (!claims.TryGetProperty("exp", out var exp) || !exp.TryGetInt64(out var expSeconds) ||
-                DateTimeOffset.FromUnixTimeSeconds(expSeconds) + ClockSkew < now)
+            var now = clock.GetUtcNow();
+            if (ClaimSeconds(claims, "exp") is not long expSeconds)
+            {
+                return null;
+            }
+            if (DateTimeOffset.FromUnixTimeSeconds(expSeconds) + ClockSkew < now)
             {
                 failure = "The access token has expired.";
                 return null;
             }
-            if (claims.TryGetProperty("nbf", out var nbf) && nbf.TryGetInt64(out var nbfSeconds) &&
-                DateTimeOffset.FromUnixTimeSeconds(nbfSeconds) - ClockSkew > now)
+            // nbf is optional, but when present it must be a time and must have come.
+            if (claims.TryGetProperty("nbf", out _) &&
+                (ClaimSeconds(claims, "nbf") is not long nbfSeconds || DateTimeOffset.FromUnixTimeSeconds(nbfSeconds) - ClockSkew > now))
             {
                 return null;
             }
             var sub = ClaimString(claims, "sub");
             return string.IsNullOrEmpty(sub) ? null : sub;
         }
-        catch (Exception ex) when (ex is FormatException or JsonException or CryptographicException or ArgumentException)
+        catch (Exception ex) when (ex is FormatException or JsonException or CryptographicException or ArgumentException or InvalidOperationException)
         {
             return null;
         }
     }
+
+    /// <summary>A NumericDate claim in seconds, or null when absent, not an integer or out of range.</summary>
+    private static long? ClaimSeconds(JsonElement claims, string name) =>
+        claims.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var seconds)
+            && seconds is > 0 and < 253_402_300_800 ? seconds : null;
 
     private static string? ClaimString(JsonElement claims, string name) =>
         claims.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;

@@ -16,6 +16,8 @@ public static class ErrorHandling
             {
                 BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
                     (StatusCodes.Status413PayloadTooLarge, "The request body is too large."),
+                BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType } =>
+                    (StatusCodes.Status415UnsupportedMediaType, "The request body must be JSON (Content-Type: application/json)."),
                 BadHttpRequestException bad when bad.InnerException is System.Text.Json.JsonException || bad.Message.Contains("JSON", StringComparison.Ordinal) =>
                     (StatusCodes.Status400BadRequest, "The request body is not valid JSON for this endpoint."),
                 BadHttpRequestException bad => (bad.StatusCode, bad.Message),

@@ -38,9 +38,12 @@ public sealed class Connection
     public bool Enqueue(OutboundFrame frame)
     {
         if (_queue.Writer.TryWrite(frame)) return true;
-        if (!_closed.IsCancellationRequested) Abort();
+        // A full queue means a slow consumer; a completed one means the connection is closing anyway.
+        if (CloseRequest is null && !_closed.IsCancellationRequested) Abort();
         return false;
     }
+
+    public bool IsClosing => CloseRequest is not null || _closed.IsCancellationRequested;
 
     /// <summary>Asks the writer to send a close frame after what is queued, then end.</summary>
     public void Close(WebSocketCloseStatus status, string reason)

@@ -9,14 +9,24 @@ namespace Parley.Server.Realtime;
 /// enqueues (never waits on a socket). A payload that reads the same for all recipients is
 /// serialized once and shared by every queue.
 /// </summary>
-public sealed class LocalFanOut(ConnectionRegistry registry, ChatSummaries summaries) : IEventPublisher
+public sealed class LocalFanOut
 {
+    private readonly ConnectionRegistry _registry;
+    private readonly ChatSummaries _summaries;
+
+    public LocalFanOut(ConnectionRegistry registry, ChatSummaries summaries, EventStream events)
+    {
+        _registry = registry;
+        _summaries = summaries;
+        events.Subscribe(Publish);
+    }
+
     public void Publish(StoredEvent e)
     {
         OutboundFrame? frame = null;
         foreach (var userId in e.Recipients)
         {
-            foreach (var connection in registry.For(userId))
+            foreach (var connection in _registry.For(userId))
             {
                 if (connection.Id == e.OriginConnectionId) continue;
                 frame ??= Frame(e);
@@ -31,7 +41,7 @@ public sealed class LocalFanOut(ConnectionRegistry registry, ChatSummaries summa
         if (shared is not null) return OutboundFrame.Shared(shared, e.Pos);
         return OutboundFrame.PerUser(e.Pos, async userId =>
         {
-            var summary = await summaries.RenderAsync(e.ChatId, userId);
+            var summary = await _summaries.RenderAsync(e.ChatId, userId);
             return summary is null ? null : Frames.Build(Frames.Chat, w => w.WriteRawValue(summary, skipInputValidation: true), e.Pos);
         });
     }
@@ -42,7 +52,7 @@ public sealed class LocalFanOut(ConnectionRegistry registry, ChatSummaries summa
         var frame = OutboundFrame.Shared(bytes);
         foreach (var userId in userIds)
         {
-            foreach (var connection in registry.For(userId)) connection.Enqueue(frame);
+            foreach (var connection in _registry.For(userId)) connection.Enqueue(frame);
         }
     }
 }

@@ -15,7 +15,6 @@ public static class RealtimeSetup
         services.AddSingleton<ChatSummaries>();
         services.AddSingleton<EventReader>();
         services.AddSingleton<LocalFanOut>();
-        services.AddSingleton<IEventPublisher>(sp => sp.GetRequiredService<LocalFanOut>());
         services.AddSingleton<MessageRateLimiter>();
         services.AddSingleton<MessageService>();
         services.AddSingleton<ClientFrames>();

@@ -133,6 +133,7 @@ public static partial class WebSocketEndpoint
                 }
                 while (!result.EndOfMessage);
 
+                if (connection.IsClosing) continue; // drain until the client answers our close
                 if (result.MessageType == WebSocketMessageType.Binary)
                 {
                     connection.Enqueue(OutboundFrame.Shared(Frames.Error("Frames must be JSON text, not binary.", "bad_request")));

@@ -7,6 +7,8 @@ public static class StorageSetup
 {
     public static IServiceCollection AddParleyStorage(this IServiceCollection services, ParleyOptions options)
     {
+        services.AddSingleton<EventStream>();
+        services.AddSingleton<IEventPublisher>(sp => sp.GetRequiredService<EventStream>());
         switch (options.Storage.Provider.ToLowerInvariant())
         {
             case "sqlite":

@@ -129,12 +129,12 @@ internal sealed partial class SqliteStore
                 added.Add(memberId);
             }
             var recipients = MemberIds(c, groupId);
+            if (added.Count > 0) events.Add(AddEvent(w, EventKind.Chat, groupId, null, null, recipients));
             foreach (var memberId in added)
             {
                 var message = InsertSystemMessage(w, groupId, actorId, SystemActions.MemberAdded, null, UserName(c, memberId), now);
                 events.Add(MessageEvent(message, recipients));
             }
-            if (added.Count > 0) events.Insert(0, AddEvent(w, EventKind.Chat, groupId, null, null, recipients));
             return (Value: new GroupChange(GroupOutcome.Done, recipients), Events: events.ToArray());
         });
 
@@ -170,19 +170,18 @@ internal sealed partial class SqliteStore
         WriteAndPublish(w =>
         {
             var c = w.Connection;
-            var check = CheckGroupActor(c, groupId, actorId, requireAdmin: false);
+            var check = CheckGroupActor(c, groupId, actorId, requireAdmin: true);
             if (check != GroupOutcome.Done) return (Value: check, Events: Array.Empty<StoredEvent>());
             var chat = FindChat(c, groupId)!;
             c.Execute("UPDATE chats SET name = coalesce($2, name), description = coalesce($3, description) WHERE id = $1",
                 groupId, name, description);
             var recipients = MemberIds(c, groupId);
-            var events = new List<StoredEvent>();
+            var events = new List<StoredEvent> { AddEvent(w, EventKind.Chat, groupId, null, null, recipients) };
             if (name is not null && name != chat.Name)
             {
                 var message = InsertSystemMessage(w, groupId, actorId, SystemActions.GroupRenamed, name, null, now);
                 events.Add(MessageEvent(message, recipients));
             }
-            events.Insert(0, AddEvent(w, EventKind.Chat, groupId, null, null, recipients));
             return (Value: GroupOutcome.Done, Events: events.ToArray());
         });
 
@@ -243,7 +242,8 @@ internal sealed partial class SqliteStore
     {
         var result = await db.WriteAsync(work, r =>
         {
-            foreach (var e in r.Events) publisher.Publish(e);
+            // Connections skip positions at or below the last one they sent, so order matters.
+            foreach (var e in r.Events.OrderBy(e => e.Pos)) publisher.Publish(e);
         }).ConfigureAwait(false);
         return result.Value;
     }

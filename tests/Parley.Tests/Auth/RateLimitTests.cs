@@ -1,0 +1,121 @@
+using System.Net;
+using Parley.Tests.Infrastructure;
+
+namespace Parley.Tests.Auth;
+
+/// <summary>Credential endpoints are limited per client IP and per account, answering 429 with a
+/// Retry-After header. Limits are fixed windows, so each test first spends the allowance (which
+/// must be granted) and then keeps going until refused: a window that happens to roll over in
+/// between only postpones the 429, it cannot hide it.</summary>
+public sealed class RateLimitTests
+{
+    private const int Limit = 3;
+
+    private static async Task<ApiClient.Response> SpendUntilRefused(Func<int, Task<ApiClient.Response>> attempt)
+    {
+        for (var i = 0; i < Limit; i++)
+        {
+            var allowed = await attempt(i);
+            Assert.True(allowed.Status != HttpStatusCode.TooManyRequests, $"attempt {i + 1} of an allowance of {Limit} was refused");
+        }
+        for (var i = Limit; i < 2 * Limit + 1; i++)
+        {
+            var response = await attempt(i);
+            if (response.Status == HttpStatusCode.TooManyRequests) return response;
+        }
+        Assert.Fail($"no 429 after {2 * Limit + 1} attempts with a limit of {Limit}");
+        throw new InvalidOperationException();
+    }
+
+    private static void AssertRetryAfter(ApiClient.Response response)
+    {
+        response.AssertError(HttpStatusCode.TooManyRequests);
+        var retryAfter = response.Raw.Headers.RetryAfter;
+        Assert.NotNull(retryAfter);
+        Assert.NotNull(retryAfter.Delta);
+        Assert.True(retryAfter.Delta > TimeSpan.Zero, $"Retry-After is {retryAfter.Delta}");
+    }
+
+    public static TheoryData<string> IpLimitedEndpoints => ["/auth/register", "/auth/login", "/auth/refresh", "/auth/sign-up", "/auth/sign-in", "/auth/forgot-password",
+        "/auth/account-confirmation", "/auth/reset-password"];
+
+    [Theory]
+    [MemberData(nameof(IpLimitedEndpoints))]
+    public async Task Credential_endpoints_answer_429_with_Retry_After_over_the_per_IP_limit(string path)
+    {
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Auth:AttemptsPerIpPerMinute"] = Limit.ToString(),
+        });
+        using var api = server.Api();
+
+        // A different account every time, so only the IP limit can be what refuses.
+        var refused = await SpendUntilRefused(i => api.PostAsync(path, new
+        {
+            email = Accounts.NewEmail(),
+            phoneNumber = Accounts.NewPhone(),
+            password = Accounts.Password,
+            name = "Flood " + i,
+            refreshToken = "unknown-" + i,
+            code = "123456",
+            newPassword = "a-brand-new-passphrase",
+        }));
+
+        AssertRetryAfter(refused);
+    }
+
+    [Fact]
+    public async Task Login_answers_429_with_Retry_After_over_the_per_account_limit_while_other_accounts_still_log_in()
+    {
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = Limit.ToString(),
+        });
+        var victim = Accounts.NewEmail();
+        var bystander = Accounts.NewEmail();
+        await Accounts.RegisterAsync(server, victim);
+        await Accounts.RegisterAsync(server, bystander);
+        using var api = server.Api();
+
+        var refused = await SpendUntilRefused(_ => api.PostAsync("/auth/login", new { email = victim, password = "guess-" + Guid.NewGuid() }));
+
+        AssertRetryAfter(refused);
+        // The limit is on the account, not the caller: the same IP still logs into another account...
+        Assert.Equal(HttpStatusCode.OK, (await api.PostAsync("/auth/login", new { email = bystander, password = Accounts.Password })).Status);
+        // ...while the guessed-at account stays closed even to the right password (and to other spellings of its email).
+        AssertRetryAfter(await api.PostAsync("/auth/login", new { email = victim, password = Accounts.Password }));
+        AssertRetryAfter(await api.PostAsync("/auth/login", new { email = victim.ToUpperInvariant(), password = Accounts.Password }));
+    }
+
+    [Fact]
+    public async Task Phone_sign_in_answers_429_with_Retry_After_over_the_per_account_limit()
+    {
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = Limit.ToString(),
+        });
+        using var api = server.Api();
+        var phone = Accounts.NewPhone();
+        Assert.Equal(HttpStatusCode.Created, (await api.PostAsync("/auth/sign-up", new { phoneNumber = phone, password = Accounts.Password, name = "Target" })).Status);
+
+        var refused = await SpendUntilRefused(_ => api.PostAsync("/auth/sign-in", new { phoneNumber = phone, password = "guess-" + Guid.NewGuid() }));
+
+        AssertRetryAfter(refused);
+    }
+
+    [Fact]
+    public async Task Unknown_accounts_are_limited_like_known_ones()
+    {
+        // Otherwise the 429 itself would tell an attacker which emails have accounts.
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = Limit.ToString(),
+        });
+        using var api = server.Api();
+        var nobody = Accounts.NewEmail();
+
+        var refused = await SpendUntilRefused(_ => api.PostAsync("/auth/login", new { email = nobody, password = "guess-" + Guid.NewGuid() }));
+
+        AssertRetryAfter(refused);
+    }
+}

@@ -1,0 +1,136 @@
+using Parley.Tests.Infrastructure;
+
+namespace Parley.Tests.Realtime;
+
+/// <summary>A server whose presence goes offline as soon as a user's last socket closes.</summary>
+public sealed class NoGraceServer : IAsyncLifetime
+{
+    public ParleyServer Server { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Server = await ParleyServer.StartAsync(new Dictionary<string, string?>
+    {
+        ["Parley:Realtime:PresenceGraceSeconds"] = "0",
+    });
+
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+public sealed class TypingAndPresenceTests(NoGraceServer fixture) : IClassFixture<NoGraceServer>
+{
+    private ParleyServer Server => fixture.Server;
+
+    private static Func<WsFrame, bool> Presence(string userId, bool online) => f =>
+        f.Type == "presence" && f.Str("userId") == userId && f.Data.TryGetProperty("online", out var o) && o.GetBoolean() == online;
+
+    [Fact]
+    public async Task Typing_goes_to_the_other_members_only()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var outsider = await ApiClient.CreateUserAsync(Server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        await using var alicePhone = await alice.ConnectAsync(Server, name: "alice-phone");
+        await using var aliceLaptop = await alice.ConnectAsync(Server, name: "alice-laptop");
+        await using var bobSocket = await bob.ConnectAsync(Server, name: "bob");
+        await using var outsiderSocket = await outsider.ConnectAsync(Server, name: "outsider");
+
+        await alicePhone.SendAsync(new { action = "typing", chatId, isTyping = true });
+        var typing = await bobSocket.WaitForTypeAsync("typing");
+        Assert.Equal(chatId, typing.Str("chatId"));
+        Assert.Equal(alice.Id, typing.Str("userId"));
+        Assert.True(typing.Data.Bool("isTyping"));
+
+        await alicePhone.SendAsync(new { action = "typing", chatId, isTyping = false });
+        var stopped = await bobSocket.WaitForTypeAsync("typing");
+        Assert.False(stopped.Data.Bool("isTyping"));
+        Assert.Equal(alice.Id, stopped.Str("userId"));
+
+        await alicePhone.ExpectNothingAsync(f => f.Type == "typing", what: "its own typing");
+        await aliceLaptop.ExpectNothingAsync(f => f.Type == "typing", TimeSpan.Zero, "the user's own typing on another device");
+        await outsiderSocket.ExpectNothingAsync(f => f.Type == "typing", TimeSpan.Zero, "typing in a chat it is not in");
+    }
+
+    [Fact]
+    public async Task Typing_in_a_group_reaches_every_other_member()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var carol = await ApiClient.CreateUserAsync(Server);
+        var groupId = await alice.CreateGroupAsync("Typists", bob, carol);
+        await using var aliceSocket = await alice.ConnectAsync(Server, name: "alice");
+        await using var bobSocket = await bob.ConnectAsync(Server, name: "bob");
+        await using var carolSocket = await carol.ConnectAsync(Server, name: "carol");
+
+        await carolSocket.SendAsync(new { action = "typing", chatId = groupId, isTyping = true });
+        foreach (var socket in new[] { aliceSocket, bobSocket })
+        {
+            var frame = await socket.WaitForTypeAsync("typing");
+            Assert.Equal(groupId, frame.Str("chatId"));
+            Assert.Equal(carol.Id, frame.Str("userId"));
+        }
+        await carolSocket.ExpectNothingAsync(f => f.Type == "typing", what: "its own typing");
+    }
+
+    [Fact]
+    public async Task Presence_goes_online_with_the_first_socket_and_offline_after_the_last_to_contacts_only()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var stranger = await ApiClient.CreateUserAsync(Server);
+        await alice.OpenChatWithAsync(bob);
+        await using var bobSocket = await bob.ConnectAsync(Server, name: "bob");
+        await using var strangerSocket = await stranger.ConnectAsync(Server, name: "stranger");
+
+        var phone = await alice.ConnectAsync(Server, name: "alice-phone");
+        var online = await bobSocket.WaitForAsync(Presence(alice.Id, true), what: "Alice online");
+        Assert.True(online.Data.TryGetProperty("lastSeen", out _), $"presence without lastSeen: {online}");
+
+        // A second device does not announce her again, and closing one of two does not take her offline.
+        var laptop = await alice.ConnectAsync(Server, name: "alice-laptop");
+        await phone.DisposeAsync();
+        await bobSocket.ExpectNothingAsync(f => f.Type == "presence" && f.Str("userId") == alice.Id, what: "a presence change while a socket remains");
+
+        await laptop.DisposeAsync();
+        var offline = await bobSocket.WaitForAsync(Presence(alice.Id, false), what: "Alice offline");
+        Assert.True(offline.Data.GetProperty("lastSeen").GetInt64() > 0);
+
+        // Someone who shares no chat with her hears nothing of it.
+        await strangerSocket.ExpectNothingAsync(f => f.Type == "presence" && f.Str("userId") == alice.Id, TimeSpan.Zero, "presence of a non-contact");
+    }
+
+    [Fact]
+    public async Task Presence_is_shown_in_the_chat_summary()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        await using var bobWatch = await bob.ConnectAsync(Server, name: "bob");
+
+        var aliceSocket = await alice.ConnectAsync(Server, name: "alice");
+        await bobWatch.WaitForAsync(Presence(alice.Id, true), what: "Alice online");
+        var participant = (await bob.ChatAsync(chatId)).GetProperty("participants").EnumerateArray().Single(p => p.Str("id") == alice.Id);
+        Assert.True(participant.Bool("online"));
+
+        await aliceSocket.DisposeAsync();
+        await bobWatch.WaitForAsync(Presence(alice.Id, false), what: "Alice offline");
+        participant = (await bob.ChatAsync(chatId)).GetProperty("participants").EnumerateArray().Single(p => p.Str("id") == alice.Id);
+        Assert.False(participant.Bool("online"));
+    }
+
+    [Fact]
+    public async Task A_reconnect_within_the_grace_period_does_not_flap_presence()
+    {
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?> { ["Parley:Realtime:PresenceGraceSeconds"] = "4" });
+        var alice = await ApiClient.CreateUserAsync(server);
+        var bob = await ApiClient.CreateUserAsync(server);
+        await alice.OpenChatWithAsync(bob);
+        await using var bobSocket = await bob.ConnectAsync(server, name: "bob");
+        var first = await alice.ConnectAsync(server, name: "alice-1");
+        await bobSocket.WaitForAsync(Presence(alice.Id, true), what: "Alice online");
+
+        await first.DisposeAsync();
+        await using var second = await alice.ConnectAsync(server, name: "alice-2");
+        // Longer than the grace period: an offline frame would have come by now.
+        await bobSocket.ExpectNothingAsync(f => f.Type == "presence" && f.Str("userId") == alice.Id, TimeSpan.FromSeconds(6), "Alice flapping offline and online");
+    }
+}

@@ -1,0 +1,124 @@
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using Parley.Tests.Infrastructure;
+
+namespace Parley.Tests.Realtime;
+
+public sealed class WsProtocolTests(SharedServer shared) : IClassFixture<SharedServer>
+{
+    private ParleyServer Server => shared.Server;
+
+    [Theory]
+    [InlineData("this is not json")]
+    [InlineData("{\"action\":")]
+    [InlineData("[1,2,3]")]
+    [InlineData("\"sendMessage\"")]
+    [InlineData("{}")]
+    [InlineData("{\"action\":\"launchRockets\"}")]
+    [InlineData("{\"action\":42}")]
+    [InlineData("{\"action\":\"sendMessage\"}")]
+    [InlineData("{\"action\":\"sendMessage\",\"content\":\"no chat\"}")]
+    [InlineData("{\"action\":\"sendMessage\",\"chatId\":\"{chat}\"}")]
+    [InlineData("{\"action\":\"sendMessage\",\"chatId\":\"{chat}\",\"content\":\"\"}")]
+    [InlineData("{\"action\":\"sendMessage\",\"chatId\":\"{chat}\",\"content\":7}")]
+    [InlineData("{\"action\":\"typing\"}")]
+    [InlineData("{\"action\":\"updateStatus\",\"status\":\"read\"}")]
+    [InlineData("{\"action\":\"updateStatus\",\"messageId\":\"{message}\",\"status\":\"bogus\"}")]
+    [InlineData("{\"action\":\"markRead\"}")]
+    public async Task A_malformed_frame_gets_an_error_frame_and_the_connection_stays_open(string frame)
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        var messageId = (await bob.SendTextAsync(chatId, "hello")).Str("id")!;
+        await using var socket = await alice.ConnectAsync(Server);
+
+        await socket.SendTextAsync(frame.Replace("{chat}", chatId).Replace("{message}", messageId));
+        var error = await socket.WaitForErrorAsync();
+        Assert.False(string.IsNullOrWhiteSpace(error.Str("error")), $"the error frame has no sentence: {error}");
+        Assert.True(error.Data.TryGetProperty("code", out var code) && code.ValueKind is JsonValueKind.String or JsonValueKind.Number,
+            $"the error frame has no code: {error}");
+
+        // Still open and still working.
+        await socket.AssertAliveAsync();
+        await socket.SendAsync(new { action = "sendMessage", chatId, content = "still here", clientMessageId = "after-error" });
+        await socket.WaitForAckAsync("after-error");
+        Assert.Equal(["still here", "hello"], (await alice.HistoryAsync(chatId)).Select(m => m.Field("content")).ToArray());
+        Assert.Null(socket.CloseStatus);
+    }
+
+    [Fact]
+    public async Task Content_over_4096_characters_gets_an_error_frame_naming_the_client_message_id()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        await using var socket = await alice.ConnectAsync(Server);
+
+        await socket.SendAsync(new { action = "sendMessage", chatId, content = new string('x', 4097), clientMessageId = "too-long" });
+        var error = await socket.WaitForErrorAsync();
+        Assert.Equal("too-long", error.Str("clientMessageId"));
+        await socket.ExpectNothingAsync(f => f.Type == "ack", TimeSpan.Zero, "an ack for the refused message");
+
+        await socket.SendAsync(new { action = "sendMessage", chatId, content = new string('x', 4096), clientMessageId = "just-fits" });
+        await socket.WaitForAckAsync("just-fits");
+        var stored = Assert.Single(await bob.HistoryAsync(chatId));
+        Assert.Equal(4096, stored.Str("content")!.Length);
+    }
+
+    [Fact]
+    public async Task A_frame_over_64_KiB_closes_the_connection_with_1009()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        await using var socket = await alice.ConnectAsync(Server);
+
+        var huge = JsonSerializer.Serialize(new { action = "sendMessage", chatId, content = new string('z', 70 * 1024), clientMessageId = "huge" });
+        try
+        {
+            await socket.SendTextAsync(huge);
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or OperationCanceledException)
+        {
+            // The server may close while the frame is still going out; the close code below is what counts.
+        }
+        await socket.WaitForEndAsync();
+        Assert.Equal(WebSocketCloseStatus.MessageTooBig, socket.CloseStatus);
+        Assert.Empty(await bob.HistoryAsync(chatId));
+
+        // The user can connect again afterwards.
+        await using var again = await alice.ConnectAsync(Server);
+        await again.AssertAliveAsync();
+    }
+
+    [Fact]
+    public async Task A_frame_just_under_64_KiB_is_read_whole()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        await using var socket = await alice.ConnectAsync(Server);
+
+        // The longest content plus a field the server ignores: about 60 KiB on the wire, in one frame.
+        var content = new string('q', 4096);
+        var frame = JsonSerializer.Serialize(new { action = "sendMessage", chatId, content, clientMessageId = "big-but-fine", padding = new string('p', 56 * 1024) });
+        Assert.InRange(Encoding.UTF8.GetByteCount(frame), 60 * 1024, 63 * 1024);
+        await socket.SendTextAsync(frame);
+        await socket.WaitForAckAsync("big-but-fine");
+        Assert.Equal(content, Assert.Single(await bob.HistoryAsync(chatId)).Str("content"));
+    }
+
+    [Fact]
+    public async Task Ping_is_answered_with_pong()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        await using var socket = await alice.ConnectAsync(Server);
+        for (var i = 0; i < 3; i++)
+        {
+            await socket.SendAsync(new { action = "ping" });
+            await socket.WaitForTypeAsync("pong");
+        }
+    }
+}
