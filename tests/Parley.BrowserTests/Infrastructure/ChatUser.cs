@@ -29,7 +29,9 @@ public sealed class ChatUser : IAsyncDisposable
         page.PageError += (_, error) => ConsoleErrors.Add(error);
     }
 
-    public static async Task<ChatUser> OpenAsync(BrowserFixture browser, TestServer server, string name, ViewportSize? viewport = null)
+    public bool Closed { get; private set; }
+
+    public static async Task<ChatUser> OpenAsync(BrowserFixture browser, TestServer server, string name, ViewportSize? viewport = null, string? email = null)
     {
         var context = await browser.Browser.NewContextAsync(new()
         {
@@ -39,17 +41,9 @@ public sealed class ChatUser : IAsyncDisposable
             ColorScheme = ColorScheme.Light,
         });
         var page = await context.NewPageAsync();
-        var email = $"{name.Split(' ')[0].ToLowerInvariant()}-{Guid.NewGuid():N}"[..20] + "@example.com";
+        email ??= $"{name.Split(' ')[0].ToLowerInvariant()}-{Guid.NewGuid():N}"[..20] + "@example.com";
         var user = new ChatUser(context, page, server, name, email);
         await page.GotoAsync(server.Url().ToString());
-        return user;
-    }
-
-    /// <summary>Opens a browser for a new person and creates their account through the sign-up form.</summary>
-    public static async Task<ChatUser> RegisterAsync(BrowserFixture browser, TestServer server, string name, ViewportSize? viewport = null)
-    {
-        var user = await OpenAsync(browser, server, name, viewport);
-        await user.RegisterAsync();
         return user;
     }
 
@@ -125,8 +119,11 @@ public sealed class ChatUser : IAsyncDisposable
 
     public Task ScreenshotAsync(string name) => Page.ScreenshotAsync(new() { Path = Paths.Screenshot(name) });
 
+    /// <summary>Closes this person's browser (their sockets close; presence goes offline).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Closed) return;
+        Closed = true;
         await _context.CloseAsync();
     }
 }

@@ -36,7 +36,7 @@ function userRow(store, user, extra = []) {
     avatar(store.api, { name: user.name, avatar: user.avatar, seed: user.id, online: user.online }),
     el('span', { class: 'person-text' },
       el('span', { class: 'person-name' }, user.name),
-      el('span', { class: 'person-sub' }, user.online ? 'online' : user.email || formatLastSeen(user.lastSeen))),
+      el('span', { class: 'person-sub' }, [user.email, user.online ? 'online' : null].filter(Boolean).join(' · ') || formatLastSeen(user.lastSeen))),
     ...extra,
   ];
 }
