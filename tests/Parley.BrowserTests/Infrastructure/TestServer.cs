@@ -30,6 +30,8 @@ public sealed class TestServer : IAsyncDisposable
     public string DataDirectory { get; }
     public Uri BaseAddress { get; private set; }
     public ConcurrentQueue<string> Logs { get; } = new();
+    /// <summary>How long the last <see cref="StopAsync"/> took (open sockets can hold a shutdown up).</summary>
+    public TimeSpan LastStopDuration { get; private set; }
 
     private TestServer(string dataDirectory, Dictionary<string, string?> settings)
     {
@@ -68,8 +70,10 @@ public sealed class TestServer : IAsyncDisposable
         if (_app is null) return;
         var app = _app;
         _app = null;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         await app.StopAsync();
         await app.DisposeAsync();
+        LastStopDuration = watch.Elapsed;
     }
 
     /// <summary>Starts a new server process-in-process on the same data directory and port.</summary>

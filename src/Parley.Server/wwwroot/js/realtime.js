@@ -29,7 +29,16 @@ export class Realtime extends EventTarget {
     this._lastFrameAt = 0;
     this._running = false;
     this._everOpened = false;
-    this._onOnline = () => { if (this._running && this.state !== 'open') this._connectSoon(0); };
+    this._onOnline = () => {
+      if (!this._running) return;
+      this._attempt = 0;
+      if (this.state !== 'open') this._connectSoon(0);
+    };
+    // The system says the network is gone: an open socket may not notice for a long time, so drop it
+    // now and show that we are reconnecting.
+    this._onOffline = () => {
+      if (this._running && this._socket) this.reconnect();
+    };
   }
 
   get isOpen() { return this._socket?.readyState === WebSocket.OPEN && this.state === 'open'; }
@@ -38,12 +47,14 @@ export class Realtime extends EventTarget {
     if (this._running) return;
     this._running = true;
     window.addEventListener('online', this._onOnline);
+    window.addEventListener('offline', this._onOffline);
     this._connect();
   }
 
   stop() {
     this._running = false;
     window.removeEventListener('online', this._onOnline);
+    window.removeEventListener('offline', this._onOffline);
     clearTimeout(this._timer);
     clearInterval(this._pingTimer);
     const socket = this._socket;
@@ -55,15 +66,19 @@ export class Realtime extends EventTarget {
     this._setState('stopped');
   }
 
-  /** Drops the current socket and reconnects (used when the connection looks stuck). */
+  /** Drops the current socket at once (without waiting for a close handshake that may never
+   * come on a dead network) and reconnects. */
   reconnect() {
     if (!this._running) return;
     const socket = this._socket;
     if (socket) {
-      try { socket.close(4000, 'reconnect'); } catch { /* ignore */ }
-    } else {
-      this._connectSoon(0);
+      this._socket = null;
+      socket.onopen = socket.onmessage = socket.onerror = socket.onclose = null;
+      try { socket.close(4000, 'reconnect'); } catch { /* already closed */ }
     }
+    clearInterval(this._pingTimer);
+    this._setState('connecting');
+    this._connectSoon(100 + Math.random() * 200);
   }
 
   /** Sends a client frame; false when the socket is not open (the caller keeps it for later). */
