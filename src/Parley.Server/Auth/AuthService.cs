@@ -105,11 +105,21 @@ public sealed class AuthService(
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(userId + ":" + code)));
 }
 
-/// <summary>Lets the real-time layer close a user's sockets when their sessions are revoked
-/// (password reset, account deletion).</summary>
-public sealed class SessionRevocations
+/// <summary>Ends a user's sessions now (password reset, account deletion): access tokens issued
+/// before this moment stop working on this node, and the real-time layer closes their sockets.
+/// Refresh tokens are revoked in the store, so no new access token can be had.</summary>
+public sealed class SessionRevocations(TimeProvider clock)
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _revokedAt = new();
+
     public event Action<string>? Revoked;
 
-    public void Revoke(string userId) => Revoked?.Invoke(userId);
+    public void Revoke(string userId)
+    {
+        _revokedAt[userId] = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        Revoked?.Invoke(userId);
+    }
+
+    /// <summary>Whether a token issued at <paramref name="issuedAt"/> (epoch milliseconds) predates a revocation.</summary>
+    public bool IsRevoked(string userId, long issuedAt) => _revokedAt.TryGetValue(userId, out var at) && issuedAt <= at;
 }

@@ -9,7 +9,8 @@ namespace Parley.Server.Auth;
 /// <summary>Authenticates <c>Authorization: Bearer {accessToken}</c>, or on the WebSocket path
 /// the <c>token</c> query parameter (browsers cannot set headers on a WebSocket).</summary>
 public sealed class BearerAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, TokenService tokens)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, TokenService tokens,
+    SessionRevocations revocations)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Bearer";
@@ -19,7 +20,12 @@ public sealed class BearerAuthenticationHandler(
     {
         var token = TokenFrom(Request);
         if (token is null) return Task.FromResult(AuthenticateResult.NoResult());
-        var userId = tokens.ValidateAccessToken(token, out var failure);
+        var userId = tokens.ValidateAccessToken(token, out var failure, out var issuedAt);
+        if (userId is not null && revocations.IsRevoked(userId, issuedAt))
+        {
+            userId = null;
+            failure = "This session has ended; sign in again.";
+        }
         if (userId is null)
         {
             Context.Items[FailureKey] = failure;

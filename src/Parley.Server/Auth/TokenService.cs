@@ -45,10 +45,13 @@ public sealed class TokenService(IParleyStore store, IOptions<ParleyOptions> opt
     public string CreateAccessToken(string userId)
     {
         var now = clock.GetUtcNow().ToUnixTimeSeconds();
+        var issuedMs = clock.GetUtcNow().ToUnixTimeMilliseconds();
         return Sign(writer =>
         {
             writer.WriteString("sub", userId);
             writer.WriteString("token_use", "access");
+            // Millisecond issue time, so a revocation can tell tokens of the same second apart.
+            writer.WriteNumber("iat_ms", issuedMs);
             writer.WriteString("jti", Guid.NewGuid().ToString("N"));
             WriteStandardClaims(writer, now);
         });
@@ -94,9 +97,13 @@ public sealed class TokenService(IParleyStore store, IOptions<ParleyOptions> opt
     }
 
     /// <summary>The user id of a valid access token, or null with the reason.</summary>
-    public string? ValidateAccessToken(string token, out string failure)
+    public string? ValidateAccessToken(string token, out string failure) => ValidateAccessToken(token, out failure, out _);
+
+    /// <summary>As above, also giving when the token was issued (milliseconds since the epoch).</summary>
+    public string? ValidateAccessToken(string token, out string failure, out long issuedAt)
     {
         failure = "The access token is invalid.";
+        issuedAt = 0;
         var parts = token.Split('.');
         if (parts.Length != 3 || token.Length > 4096) return null;
         try
@@ -137,6 +144,9 @@ public sealed class TokenService(IParleyStore store, IOptions<ParleyOptions> opt
             {
                 return null;
             }
+            issuedAt = claims.TryGetProperty("iat_ms", out var ms) && ms.ValueKind == JsonValueKind.Number && ms.TryGetInt64(out var issuedMs)
+                ? issuedMs
+                : (ClaimSeconds(claims, "iat") ?? 0) * 1000;
             var sub = ClaimString(claims, "sub");
             return string.IsNullOrEmpty(sub) ? null : sub;
         }

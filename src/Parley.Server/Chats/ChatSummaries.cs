@@ -14,17 +14,19 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
         var view = await store.GetChatViewAsync(chatId, userId);
         if (view is null) return null;
         var users = await UsersOf([view]);
-        return JsonBytes.Build(w => Write(w, view, userId, users));
+        var blocks = await store.GetBlocksAsync(userId);
+        return JsonBytes.Build(w => Write(w, view, userId, users, blocks));
     }
 
     public async Task<byte[]> RenderListAsync(string userId)
     {
         var views = await store.ListChatsAsync(userId);
         var users = await UsersOf(views);
+        var blocks = await store.GetBlocksAsync(userId);
         return JsonBytes.Build(w =>
         {
             w.WriteStartArray();
-            foreach (var view in views) Write(w, view, userId, users);
+            foreach (var view in views) Write(w, view, userId, users, blocks);
             w.WriteEndArray();
         });
     }
@@ -36,7 +38,7 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
         return users.ToDictionary(u => u.Id);
     }
 
-    public void Write(Utf8JsonWriter w, ChatView view, string userId, IReadOnlyDictionary<string, UserRecord> users)
+    private void Write(Utf8JsonWriter w, ChatView view, string userId, IReadOnlyDictionary<string, UserRecord> users, BlockList blocks)
     {
         var chat = view.Chat;
         w.WriteStartObject();
@@ -46,13 +48,15 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
         foreach (var member in view.Members)
         {
             users.TryGetValue(member.UserId, out var user);
+            // A member who blocked the reader shows them no presence.
+            var hidden = blocks.BlockedBy.Contains(member.UserId);
             w.WriteStartObject();
             w.WriteString("id", member.UserId);
-            w.WriteString("name", user?.Name ?? "Deleted account");
+            w.WriteString("name", user?.Name ?? AccountNames.Deleted);
             w.WriteString("email", user?.Email);
             w.WriteString("avatar", user?.Avatar);
-            w.WriteBoolean("online", presence.IsOnline(member.UserId));
-            if (user is not null) w.WriteNumber("lastSeen", presence.LastSeen(user));
+            w.WriteBoolean("online", !hidden && presence.IsOnline(member.UserId));
+            w.WriteNumber("lastSeen", hidden || user is null ? 0 : presence.LastSeen(user));
             w.WriteEndObject();
         }
         w.WriteEndArray();

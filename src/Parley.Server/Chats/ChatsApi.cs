@@ -60,9 +60,10 @@ public static class ChatsApi
         {
             return ApiError.BadRequest("lastKey is not a key this server gave out.");
         }
-        var me = await store.GetMemberAsync(chatId, principal.UserId());
+        var userId = principal.UserId();
+        var me = await store.GetMemberAsync(chatId, userId);
         if (me is null) return Refusal.ChatNotFound.ToResult();
-        var page = await store.GetMessagesAsync(chatId, me.JoinedPos, before, pageSize + 1);
+        var page = await store.GetMessagesAsync(chatId, userId, me.JoinedPos, before, pageSize + 1);
         var members = await store.GetMembersAsync(chatId);
         var hasMore = page.Count > pageSize;
         var shown = hasMore ? page.Take(pageSize).ToList() : page;

@@ -17,6 +17,7 @@ public sealed record Refusal(int Status, string Code, string Message)
     public static Refusal NotFound(string message) => new(StatusCodes.Status404NotFound, "not_found", message);
     public static readonly Refusal ChatNotFound = NotFound("Chat not found.");
     public static readonly Refusal MessageNotFound = NotFound("Message not found.");
+    public static readonly Refusal Blocked = new(StatusCodes.Status403Forbidden, "blocked", "This user does not accept your messages.");
     public static readonly Refusal RateLimited = new(StatusCodes.Status429TooManyRequests, "rate_limited", "You are sending messages too fast; slow down.");
 
     public IResult ToResult() => Status == StatusCodes.Status429TooManyRequests
@@ -39,9 +40,7 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
                 ? "type system is reserved for the server."
                 : $"type must be '{MessageTypes.Text}'."));
         }
-        var maxChars = options.Value.Limits.MaxMessageChars;
-        if (command.Content is null || string.IsNullOrWhiteSpace(command.Content)) return (null, Refusal.BadRequest("content is required."));
-        if (command.Content.Length > maxChars) return (null, Refusal.BadRequest($"content must be at most {maxChars} characters."));
+        if (CheckContent(command.Content) is { } contentRefusal) return (null, contentRefusal);
         if (command.ClientMessageId is { } clientId && (clientId.Length == 0 || clientId.Length > MaxClientMessageIdLength))
         {
             return (null, Refusal.BadRequest($"clientMessageId must be 1 to {MaxClientMessageIdLength} characters."));
@@ -56,6 +55,7 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
             if (refusal is not null) return (null, refusal);
             chatId = directId;
         }
+        if (await BlockedByOtherAsync(userId, chatId!)) return (null, Refusal.Blocked);
         if (!rateLimiter.TryTake(userId)) return (null, Refusal.RateLimited);
 
         var result = await store.SendMessageAsync(
@@ -67,6 +67,24 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
             SendOutcome.ReplyNotFound => (null, Refusal.BadRequest("replyTo does not name a message in this chat.")),
             _ => (null, Refusal.ChatNotFound),
         };
+    }
+
+    /// <summary>Message text: present, not blank, within the configured length.</summary>
+    public Refusal? CheckContent(string? content)
+    {
+        var maxChars = options.Value.Limits.MaxMessageChars;
+        if (content is null || string.IsNullOrWhiteSpace(content)) return Refusal.BadRequest("content is required.");
+        if (content.Length > maxChars) return Refusal.BadRequest($"content must be at most {maxChars} characters.");
+        return null;
+    }
+
+    /// <summary>In a 1:1 chat, whether the other member blocked the sender.</summary>
+    private async Task<bool> BlockedByOtherAsync(string userId, string chatId)
+    {
+        if (!chatId.StartsWith("chat_", StringComparison.Ordinal)) return false;
+        var members = await store.GetMembersAsync(chatId);
+        var other = members.FirstOrDefault(m => m.UserId != userId);
+        return other is not null && members.Any(m => m.UserId == userId) && await store.IsBlockedAsync(other.UserId, userId);
     }
 
     /// <summary>The 1:1 chat with another user, created on first use.</summary>

@@ -6,6 +6,7 @@ using Parley.Server.Storage;
 namespace Parley.Server.Messages;
 
 public sealed record UpdateStatusRequest(string? Status);
+public sealed record EditMessageRequest(string? Content);
 
 public static class MessagesApi
 {
@@ -14,6 +15,8 @@ public static class MessagesApi
         var group = routes.MapGroup("/messages").WithTags("Messages").RequireAuthorization();
         group.MapPut("/{messageId}/status", UpdateStatus);
         group.MapGet("/{messageId}/receipts", Receipts);
+        group.MapPatch("/{messageId}", Edit);
+        group.MapDelete("/{messageId}", Delete);
         return routes;
     }
 
@@ -21,6 +24,48 @@ public static class MessagesApi
     {
         var (status, refusal) = await messages.UpdateStatusAsync(principal.UserId(), messageId, body.Status);
         return refusal?.ToResult() ?? TypedResults.Json(new { messageId, status }, AppJson.Options);
+    }
+
+    private static async Task<IResult> Edit(string messageId, EditMessageRequest body, ClaimsPrincipal principal, IParleyStore store,
+        MessageService messages, TimeProvider clock)
+    {
+        var error = messages.CheckContent(body.Content);
+        if (error is not null) return error.ToResult();
+        var change = await store.EditMessageAsync(messageId, principal.UserId(), body.Content!, clock.GetUtcNow().ToUnixTimeMilliseconds());
+        return await Answer(change, store);
+    }
+
+    private static async Task<IResult> Delete(string messageId, string? @for, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock)
+    {
+        switch (@for ?? "me")
+        {
+            case "everyone":
+                var change = await store.DeleteMessageForEveryoneAsync(messageId, principal.UserId(), clock.GetUtcNow().ToUnixTimeMilliseconds());
+                return change.Outcome == ChangeOutcome.Done ? TypedResults.NoContent() : await Answer(change, store);
+            case "me":
+                return await store.HideMessageAsync(messageId, principal.UserId()) == ChangeOutcome.Done
+                    ? TypedResults.NoContent()
+                    : Refusal.MessageNotFound.ToResult();
+            default:
+                return ApiError.BadRequest("for must be 'everyone' or 'me'.");
+        }
+    }
+
+    private static async Task<IResult> Answer(MessageChange change, IParleyStore store)
+    {
+        switch (change.Outcome)
+        {
+            case ChangeOutcome.Done:
+                var message = change.Message!;
+                var members = await store.GetMembersAsync(message.ChatId);
+                return JsonBytes.Result(w => MessageJson.Write(w, message, MessageStatus.ForSender(members, message.SenderId, message.Seq)));
+            case ChangeOutcome.NotSender:
+                return ApiError.Forbidden("Only the sender can change this message.");
+            case ChangeOutcome.NotChangeable:
+                return ApiError.Status(StatusCodes.Status409Conflict, "This message can no longer be changed.");
+            default:
+                return Refusal.MessageNotFound.ToResult();
+        }
     }
 
     private static async Task<IResult> Receipts(string messageId, ClaimsPrincipal principal, IParleyStore store)

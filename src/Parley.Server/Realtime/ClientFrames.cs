@@ -23,12 +23,12 @@ public sealed class ClientFrames(MessageService messages, IParleyStore store, Ty
         }
         catch (JsonException)
         {
-            Reply(connection, Frames.Error("The frame is not valid JSON.", "bad_request"));
+            await Reply(connection, Frames.Error("The frame is not valid JSON.", "bad_request"));
             return;
         }
         if (frame.ValueKind != JsonValueKind.Object)
         {
-            Reply(connection, Frames.Error("A frame must be a JSON object with an action.", "bad_request"));
+            await Reply(connection, Frames.Error("A frame must be a JSON object with an action.", "bad_request"));
             return;
         }
         switch (MessageService.ReadString(frame, "action"))
@@ -46,13 +46,13 @@ public sealed class ClientFrames(MessageService messages, IParleyStore store, Ty
                 await MarkReadAsync(connection, frame);
                 break;
             case "ping":
-                Reply(connection, Frames.Pong);
+                await Reply(connection, Frames.Pong);
                 break;
             case null:
-                Reply(connection, Frames.Error("The frame has no action.", "bad_request"));
+                await Reply(connection, Frames.Error("The frame has no action.", "bad_request"));
                 break;
             case var other:
-                Reply(connection, Frames.Error($"Unknown action '{Truncate(other)}'.", "unknown_action"));
+                await Reply(connection, Frames.Error($"Unknown action '{Truncate(other)}'.", "unknown_action"));
                 break;
         }
     }
@@ -70,13 +70,13 @@ public sealed class ClientFrames(MessageService messages, IParleyStore store, Ty
         var wrongType = badField ?? badChat ?? badRecipient ?? badContent ?? badType ?? badReply;
         if (wrongType is not null)
         {
-            Reply(connection, Frames.Error($"{wrongType} must be a string.", "bad_request", clientMessageId));
+            await Reply(connection, Frames.Error($"{wrongType} must be a string.", "bad_request", clientMessageId));
             return;
         }
         var (result, refusal) = await messages.SendAsync(connection.UserId, command, connection.Id);
         if (refusal is not null)
         {
-            Reply(connection, Frames.Error(refusal.Message, refusal.Code, clientMessageId));
+            await Reply(connection, Frames.Error(refusal.Message, refusal.Code, clientMessageId));
             if (refusal == Refusal.RateLimited && ++state.RejectedSendsInARow >= MaxRejectedSendsInARow)
             {
                 connection.Close(WebSocketCloseStatus.PolicyViolation, "Message rate limit exceeded");
@@ -84,7 +84,7 @@ public sealed class ClientFrames(MessageService messages, IParleyStore store, Ty
             return;
         }
         state.RejectedSendsInARow = 0;
-        Reply(connection, Frames.Ack(result!.Message!, clientMessageId));
+        await Reply(connection, Frames.Ack(result!.Message!, clientMessageId));
     }
 
     private async Task TypingAsync(Connection connection, JsonElement frame)
@@ -92,14 +92,14 @@ public sealed class ClientFrames(MessageService messages, IParleyStore store, Ty
         var chatId = OptionalString(frame, "chatId", out _);
         if (chatId is null)
         {
-            Reply(connection, Frames.Error("chatId is required.", "bad_request"));
+            await Reply(connection, Frames.Error("chatId is required.", "bad_request"));
             return;
         }
         var isTyping = !frame.TryGetProperty("isTyping", out var value) || value.ValueKind != JsonValueKind.False;
         var members = await store.GetMembersAsync(chatId);
         if (!members.Any(m => m.UserId == connection.UserId))
         {
-            Reply(connection, Frames.Error(Refusal.ChatNotFound.Message, Refusal.ChatNotFound.Code));
+            await Reply(connection, Frames.Error(Refusal.ChatNotFound.Message, Refusal.ChatNotFound.Code));
             return;
         }
         typing.Set(chatId, connection.UserId, isTyping);
@@ -111,11 +111,11 @@ public sealed class ClientFrames(MessageService messages, IParleyStore store, Ty
         var messageId = OptionalString(frame, "messageId", out _);
         if (messageId is null)
         {
-            Reply(connection, Frames.Error("messageId is required.", "bad_request"));
+            await Reply(connection, Frames.Error("messageId is required.", "bad_request"));
             return;
         }
         var (_, refusal) = await messages.UpdateStatusAsync(connection.UserId, messageId, OptionalString(frame, "status", out _));
-        if (refusal is not null) Reply(connection, Frames.Error(refusal.Message, refusal.Code));
+        if (refusal is not null) await Reply(connection, Frames.Error(refusal.Message, refusal.Code));
     }
 
     private async Task MarkReadAsync(Connection connection, JsonElement frame)
@@ -123,14 +123,14 @@ public sealed class ClientFrames(MessageService messages, IParleyStore store, Ty
         var chatId = OptionalString(frame, "chatId", out _);
         if (chatId is null)
         {
-            Reply(connection, Frames.Error("chatId is required.", "bad_request"));
+            await Reply(connection, Frames.Error("chatId is required.", "bad_request"));
             return;
         }
         var refusal = await messages.MarkReadAsync(connection.UserId, chatId, OptionalString(frame, "messageId", out _));
-        if (refusal is not null) Reply(connection, Frames.Error(refusal.Message, refusal.Code));
+        if (refusal is not null) await Reply(connection, Frames.Error(refusal.Message, refusal.Code));
     }
 
-    private static void Reply(Connection connection, byte[] frame) => connection.Enqueue(OutboundFrame.Shared(frame));
+    private static ValueTask Reply(Connection connection, byte[] frame) => connection.ReplyAsync(frame);
 
     /// <summary>A string member, or null when absent; <paramref name="wrongType"/> names it when present but not a string.</summary>
     private static string? OptionalString(JsonElement frame, string name, out string? wrongType)

@@ -13,6 +13,7 @@ public sealed class Connection
     private readonly WebSocket _socket;
     private readonly Channel<OutboundFrame> _queue;
     private readonly CancellationTokenSource _closed = new();
+    private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _lastPositionSent;
 
     public Connection(string userId, WebSocket socket, int queueFrames)
@@ -45,6 +46,20 @@ public sealed class Connection
 
     public bool IsClosing => CloseRequest is not null || _closed.IsCancellationRequested;
 
+    /// <summary>Queues an answer to the client's own frame (ack, error, pong). Unlike fan-out, this
+    /// waits for room: a client that does not read its answers only slows down its own requests.</summary>
+    public async ValueTask ReplyAsync(byte[] frame)
+    {
+        try
+        {
+            await _queue.Writer.WriteAsync(OutboundFrame.Shared(frame), _closed.Token);
+        }
+        catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
+        {
+            // Closing: the answer has nowhere to go.
+        }
+    }
+
     /// <summary>Asks the writer to send a close frame after what is queued, then end.</summary>
     public void Close(WebSocketCloseStatus status, string reason)
     {
@@ -59,6 +74,9 @@ public sealed class Connection
         _closed.Cancel();
         _socket.Abort();
     }
+
+    /// <summary>The reader calls this when the client's side has ended.</summary>
+    public void ReaderFinished() => _readerDone.TrySetResult();
 
     /// <summary>Marks positions already delivered (by the resume backlog) so live copies are skipped.</summary>
     public void DeliveredUpTo(long position) => _lastPositionSent = Math.Max(_lastPositionSent, position);
@@ -93,6 +111,8 @@ public sealed class Connection
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
                 await _socket.CloseOutputAsync(close.Status, close.Reason, timeout.Token);
+                // Let the reader see the client's answering close frame before anything is torn down.
+                await Task.WhenAny(_readerDone.Task, Task.Delay(TimeSpan.FromSeconds(5)));
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException)

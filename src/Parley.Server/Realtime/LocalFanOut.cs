@@ -1,4 +1,5 @@
 using Parley.Server.Chats;
+using Parley.Server.Messages;
 using Parley.Server.Storage;
 
 namespace Parley.Server.Realtime;
@@ -14,10 +15,13 @@ public sealed class LocalFanOut
     private readonly ConnectionRegistry _registry;
     private readonly ChatSummaries _summaries;
 
-    public LocalFanOut(ConnectionRegistry registry, ChatSummaries summaries, EventStream events)
+    private readonly IParleyStore _store;
+
+    public LocalFanOut(ConnectionRegistry registry, ChatSummaries summaries, IParleyStore store, EventStream events)
     {
         _registry = registry;
         _summaries = summaries;
+        _store = store;
         events.Subscribe(Publish);
     }
 
@@ -39,6 +43,18 @@ public sealed class LocalFanOut
     {
         var shared = Frames.Shared(e);
         if (shared is not null) return OutboundFrame.Shared(shared, e.Pos);
+        if (e.Kind == EventKind.MessageUpdated)
+        {
+            // The same for every reader, but its status needs the members' watermarks: read them
+            // once, off the writer, when the first connection gets to the frame.
+            var bytes = new Lazy<Task<ReadOnlyMemory<byte>?>>(async () =>
+            {
+                var members = await _store.GetMembersAsync(e.ChatId);
+                var m = e.Message!;
+                return Frames.Build(Frames.MessageUpdated, w => MessageJson.Write(w, m, MessageStatus.ForSender(members, m.SenderId, m.Seq)), e.Pos);
+            });
+            return OutboundFrame.PerUser(e.Pos, _ => bytes.Value);
+        }
         return OutboundFrame.PerUser(e.Pos, async userId =>
         {
             var summary = await _summaries.RenderAsync(e.ChatId, userId);

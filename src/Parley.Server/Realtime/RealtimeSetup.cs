@@ -70,7 +70,9 @@ internal sealed class EphemeralEvents(
         try
         {
             var contacts = await store.GetContactsAsync(userId);
-            fanOut.Broadcast(contacts, Frames.Presence(userId, online, lastSeen));
+            // Users this user blocked do not see their presence.
+            var blocked = (await store.GetBlocksAsync(userId)).Blocked;
+            fanOut.Broadcast(contacts.Where(c => !blocked.Contains(c)), Frames.Presence(userId, online, lastSeen));
         }
         catch (Exception)
         {

@@ -86,6 +86,7 @@ public static partial class WebSocketEndpoint
         {
             registry.Remove(connection, ip);
             presence.SocketClosed(userId);
+            connection.ReaderFinished();
             connection.Close(WebSocketCloseStatus.NormalClosure, "Bye");
             await writer;
             Closed(logger, userId, connection.Id);
@@ -136,7 +137,7 @@ public static partial class WebSocketEndpoint
                 if (connection.IsClosing) continue; // drain until the client answers our close
                 if (result.MessageType == WebSocketMessageType.Binary)
                 {
-                    connection.Enqueue(OutboundFrame.Shared(Frames.Error("Frames must be JSON text, not binary.", "bad_request")));
+                    await connection.ReplyAsync(Frames.Error("Frames must be JSON text, not binary.", "bad_request"));
                     continue;
                 }
                 try
@@ -146,7 +147,7 @@ public static partial class WebSocketEndpoint
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     FrameFailed(logger, ex, connection.Id);
-                    connection.Enqueue(OutboundFrame.Shared(Frames.Error("The server could not handle this frame.", "internal_error")));
+                    await connection.ReplyAsync(Frames.Error("The server could not handle this frame.", "internal_error"));
                 }
             }
         }

@@ -31,6 +31,15 @@ public interface IAccountStore
     Task SetPasswordAsync(string userId, string passwordHash);
     Task ConfirmUserAsync(string userId);
     Task SetLastSeenAsync(string userId, long lastSeen);
+    /// <summary>Erases an account: profile and credentials gone, sessions revoked, its messages
+    /// shown as from "Deleted account". The id stays so chats and messages stay consistent.</summary>
+    Task DeleteUserAsync(string userId, long now);
+
+    /// <summary>Blocks (or unblocks) <paramref name="blockedId"/> for <paramref name="userId"/>.</summary>
+    Task SetBlockedAsync(string userId, string blockedId, bool blocked, long now);
+    /// <summary>Blocks involving the user either way: whom they blocked and who blocked them.</summary>
+    Task<BlockList> GetBlocksAsync(string userId);
+    Task<bool> IsBlockedAsync(string userId, string blockedId);
 
     Task AddRefreshTokenAsync(RefreshTokenRecord token);
 
@@ -74,8 +83,17 @@ public interface IChatStore
     Task<SendResult> SendMessageAsync(NewMessage message, string? originConnectionId);
 
     Task<MessageRecord?> GetMessageAsync(string messageId);
-    /// <summary>A page of a chat's history, newest first: messages with pos in (<paramref name="afterPos"/>, <paramref name="beforePos"/>).</summary>
-    Task<IReadOnlyList<MessageRecord>> GetMessagesAsync(string chatId, long afterPos, long beforePos, int limit);
+
+    /// <summary>Replaces a message's text (sender only; not deleted or system messages) and records a
+    /// <see cref="EventKind.MessageUpdated"/> event.</summary>
+    Task<MessageChange> EditMessageAsync(string messageId, string userId, string content, long now);
+    /// <summary>Deletes a message for everyone (sender only): its content goes, the message stays as deleted.</summary>
+    Task<MessageChange> DeleteMessageForEveryoneAsync(string messageId, string userId, long now);
+    /// <summary>Hides a message from one member's history only.</summary>
+    Task<ChangeOutcome> HideMessageAsync(string messageId, string userId);
+    /// <summary>A page of a chat's history as <paramref name="viewerId"/> sees it, newest first: messages with
+    /// pos in (<paramref name="afterPos"/>, <paramref name="beforePos"/>), without those the viewer hid.</summary>
+    Task<IReadOnlyList<MessageRecord>> GetMessagesAsync(string chatId, string viewerId, long afterPos, long beforePos, int limit);
 
     /// <summary>Moves a member's delivered (or read, which implies delivered) watermark forward to
     /// <paramref name="upToSeq"/>; never backward. Returns false when nothing moved.</summary>

@@ -14,6 +14,12 @@ public sealed record UserRecord(
     long CreatedAt,
     long LastSeen);
 
+public static class AccountNames
+{
+    /// <summary>How a deleted account appears wherever its name used to.</summary>
+    public const string Deleted = "Deleted account";
+}
+
 public sealed record RefreshTokenRecord(string TokenHash, string UserId, string FamilyId, long CreatedAt, long ExpiresAt);
 
 public enum RefreshOutcome { Rotated, Invalid, Reused }
@@ -110,6 +116,11 @@ public sealed record NewMessage(
 
 public enum SendOutcome { Stored, Duplicate, NotMember, ReplyNotFound }
 
+public enum ChangeOutcome { Done, NotFound, NotSender, NotChangeable }
+
+/// <summary>The result of editing or deleting a message: the message as it now is, when done.</summary>
+public sealed record MessageChange(ChangeOutcome Outcome, MessageRecord? Message);
+
 public sealed record SendResult(SendOutcome Outcome, MessageRecord? Message);
 
 /// <summary>A recipient's progress as carried by a <c>status</c> frame.</summary>
@@ -142,3 +153,10 @@ public sealed record GroupChange(GroupOutcome Outcome, IReadOnlyList<string> Mem
 }
 
 public sealed record SyncPage(IReadOnlyList<StoredEvent> Events, long Cursor, bool HasMore);
+
+/// <summary>The blocks around one user: <see cref="Blocked"/> are users they blocked,
+/// <see cref="BlockedBy"/> users who blocked them.</summary>
+public sealed record BlockList(IReadOnlySet<string> Blocked, IReadOnlySet<string> BlockedBy)
+{
+    public static readonly BlockList Empty = new(new HashSet<string>(), new HashSet<string>());
+}

@@ -19,6 +19,11 @@ public static class UsersApi
         group.MapGet("/", Search);
         group.MapGet("/me", Me);
         group.MapPatch("/me", UpdateMe);
+        group.MapDelete("/me", DeleteMe);
+        group.MapPost("/{userId}/block", (string userId, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock) =>
+            SetBlocked(userId, true, principal, store, clock));
+        group.MapDelete("/{userId}/block", (string userId, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock) =>
+            SetBlocked(userId, false, principal, store, clock));
         return routes;
     }
 
@@ -35,6 +40,7 @@ public static class UsersApi
         if (after is not null && !TryDecodeCursor(after, out afterName, out afterId)) return ApiError.BadRequest("after is not a valid page cursor.");
 
         var users = await store.SearchUsersAsync(principal.UserId(), search?.Trim(), afterName, afterId, pageSize);
+        var blockers = (await store.GetBlocksAsync(principal.UserId())).BlockedBy;
         if (users.Count == pageSize)
         {
             var last = users[^1];
@@ -44,7 +50,10 @@ public static class UsersApi
             });
             http.Response.Headers.Link = $"<{http.Request.PathBase}{http.Request.Path}{query}>; rel=\"next\"";
         }
-        return TypedResults.Json(users.Select(u => new UserListItem(u.Id, u.Name, u.Email, u.Avatar, presence.IsOnline(u.Id), presence.LastSeen(u))).ToList(), AppJson.Options);
+        // Someone who blocked the caller shows no presence to them.
+        return TypedResults.Json(users.Select(u => blockers.Contains(u.Id)
+            ? new UserListItem(u.Id, u.Name, u.Email, u.Avatar, false, 0)
+            : new UserListItem(u.Id, u.Name, u.Email, u.Avatar, presence.IsOnline(u.Id), presence.LastSeen(u))).ToList(), AppJson.Options);
     }
 
     private static string EncodeCursor(string name, string id) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(name + "\n" + id));
@@ -63,6 +72,23 @@ public static class UsersApi
         {
             return false;
         }
+    }
+
+    private static async Task<IResult> DeleteMe(ClaimsPrincipal principal, IParleyStore store, SessionRevocations revocations, TimeProvider clock)
+    {
+        var userId = principal.UserId();
+        await store.DeleteUserAsync(userId, clock.GetUtcNow().ToUnixTimeMilliseconds());
+        revocations.Revoke(userId);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> SetBlocked(string userId, bool blocked, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock)
+    {
+        var me = principal.UserId();
+        if (userId == me) return ApiError.BadRequest("You cannot block yourself.");
+        if (userId.Length > 64 || await store.GetUserAsync(userId) is null) return ApiError.NotFound("User not found.");
+        await store.SetBlockedAsync(me, userId, blocked, clock.GetUtcNow().ToUnixTimeMilliseconds());
+        return TypedResults.NoContent();
     }
 
     private static async Task<IResult> Me(ClaimsPrincipal principal, IParleyStore store)

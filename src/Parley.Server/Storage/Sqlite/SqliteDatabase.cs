@@ -14,12 +14,14 @@ namespace Parley.Server.Storage.Sqlite;
 internal sealed class SqliteDatabase : IAsyncDisposable
 {
     private const int MaxBatch = 512;
+    private const int MaxIdleReaders = 16;
 
     private readonly string _connectionString;
     private readonly string _synchronous;
     private readonly Channel<WriteOperation> _queue = Channel.CreateUnbounded<WriteOperation>(
         new UnboundedChannelOptions { SingleReader = true });
     private readonly ILogger _logger;
+    private readonly System.Collections.Concurrent.ConcurrentBag<SqliteConnection> _readers = [];
     private SqliteConnection? _writer;
     private Task? _writerLoop;
     private long _lastPos;
@@ -76,9 +78,21 @@ internal sealed class SqliteDatabase : IAsyncDisposable
 
     public T Read<T>(Func<SqliteConnection, T> read)
     {
-        using var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        return read(connection);
+        if (!_readers.TryTake(out var connection))
+        {
+            connection = new SqliteConnection(_connectionString);
+            connection.Open();
+        }
+        try
+        {
+            return read(connection);
+        }
+        finally
+        {
+            // Keep a few open readers (with their prepared statements); close the surplus.
+            if (_readers.Count < MaxIdleReaders) _readers.Add(connection);
+            else connection.Dispose();
+        }
     }
 
     private async Task RunWriter()
@@ -112,6 +126,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                         connection.Execute("ROLLBACK TO op");
                         connection.Execute("RELEASE op");
                         Interlocked.Exchange(ref _lastPos, opStartPos);
+                        context.Reset();
                     }
                 }
                 connection.Execute("COMMIT");
@@ -122,6 +137,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                 StorageLog.BatchFailed(_logger, ex, batch.Count);
                 try { connection.Execute("ROLLBACK"); } catch (SqliteException) { /* no transaction left */ }
                 Interlocked.Exchange(ref _lastPos, startPos);
+                context.Reset();
                 foreach (var operation in batch) operation.Fail(ex);
                 continue;
             }
@@ -144,6 +160,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             writer.Execute("PRAGMA wal_checkpoint(TRUNCATE)");
             await writer.DisposeAsync().ConfigureAwait(false);
         }
+        while (_readers.TryTake(out var reader)) await reader.DisposeAsync().ConfigureAwait(false);
         SqliteConnection.ClearAllPools();
     }
 
@@ -200,11 +217,48 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     }
 }
 
-/// <summary>What a write operation gets: the writer connection inside the open transaction.</summary>
+/// <summary>What a write operation gets: the writer connection inside the open transaction, and
+/// caches of what sends read every time (a chat's member ids, a sender's name). The writer is the
+/// only mutator, so it can keep them exact: operations that change them invalidate them, and a
+/// rolled-back operation clears them.</summary>
 internal sealed class WriteContext(SqliteConnection connection, SqliteDatabase database)
 {
+    private const int MaxCachedEntries = 100_000;
+    private readonly Dictionary<string, string[]> _members = new();
+    private readonly Dictionary<string, (string Name, string? Avatar)> _users = new();
+
     public SqliteConnection Connection { get; } = connection;
 
     /// <summary>Takes the next position in the global event stream.</summary>
     public long NextPosition() => database.NextPosition();
+
+    public string[] MemberIds(string chatId)
+    {
+        if (_members.TryGetValue(chatId, out var ids)) return ids;
+        if (_members.Count >= MaxCachedEntries) _members.Clear();
+        ids = [.. Connection.Query(r => r.GetString(0), "SELECT user_id FROM members WHERE chat_id = $1", chatId)];
+        _members[chatId] = ids;
+        return ids;
+    }
+
+    public void MembersChanged(string chatId) => _members.Remove(chatId);
+
+    /// <summary>A user's name and avatar as messages carry them; AccountNames.Deleted for an unknown id.</summary>
+    public (string Name, string? Avatar) UserCard(string userId)
+    {
+        if (_users.TryGetValue(userId, out var card)) return card;
+        if (_users.Count >= MaxCachedEntries) _users.Clear();
+        var row = Connection.QueryFirst(r => (Name: r.GetString(0), Avatar: r.StringOrNull(1)), "SELECT name, avatar FROM users WHERE id = $1", userId);
+        card = row.Name is null ? (AccountNames.Deleted, null) : row;
+        _users[userId] = card;
+        return card;
+    }
+
+    public void UserChanged(string userId) => _users.Remove(userId);
+
+    public void Reset()
+    {
+        _members.Clear();
+        _users.Clear();
+    }
 }

@@ -123,6 +123,20 @@ internal static class SqliteMigrations
             PRIMARY KEY (user_id, blocked_id)
         ) WITHOUT ROWID;
         """,
+
+        // 2: deleted accounts keep their id (old messages point at it) but nothing else.
+        """
+        ALTER TABLE users ADD COLUMN deleted_at INTEGER;
+        """,
+
+        // 3: messages a member deleted for themselves only.
+        """
+        CREATE TABLE hidden_messages (
+            user_id TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            PRIMARY KEY (user_id, message_id)
+        ) WITHOUT ROWID;
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)

@@ -64,7 +64,7 @@ internal sealed partial class SqliteStore
             return c.Query(ReadUser,
                 $"""
                 SELECT {UserColumns} FROM users
-                WHERE id <> $1
+                WHERE id <> $1 AND deleted_at IS NULL
                   AND ($2 IS NULL OR search_name LIKE $2 ESCAPE '\' OR email LIKE $2 ESCAPE '\')
                   AND ($3 IS NULL OR (search_name, id) > ($3, $4))
                 ORDER BY search_name, id
@@ -88,6 +88,7 @@ internal sealed partial class SqliteStore
             WHERE id = $1
             """,
             userId, name, name is null ? null : SearchKey(name), about, avatar);
+        w.UserChanged(userId);
         return w.Connection.QueryFirst(ReadUser, $"SELECT {UserColumns} FROM users WHERE id = $1", userId);
     });
 
@@ -99,6 +100,40 @@ internal sealed partial class SqliteStore
 
     public Task SetLastSeenAsync(string userId, long lastSeen) =>
         db.WriteAsync(w => w.Connection.Execute("UPDATE users SET last_seen = max(last_seen, $2) WHERE id = $1", userId, lastSeen));
+
+    public Task SetBlockedAsync(string userId, string blockedId, bool blocked, long now) => db.WriteAsync(w => blocked
+        ? w.Connection.Execute("INSERT INTO blocks (user_id, blocked_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", userId, blockedId, now)
+        : w.Connection.Execute("DELETE FROM blocks WHERE user_id = $1 AND blocked_id = $2", userId, blockedId));
+
+    public Task<BlockList> GetBlocksAsync(string userId) => db.ReadAsync(c =>
+    {
+        var rows = c.Query(r => (User: r.GetString(0), Blocked: r.GetString(1)),
+            "SELECT user_id, blocked_id FROM blocks WHERE user_id = $1 UNION ALL SELECT user_id, blocked_id FROM blocks WHERE blocked_id = $1", userId);
+        if (rows.Count == 0) return BlockList.Empty;
+        return new BlockList(
+            rows.Where(r => r.User == userId).Select(r => r.Blocked).ToHashSet(),
+            rows.Where(r => r.Blocked == userId).Select(r => r.User).ToHashSet());
+    });
+
+    public Task<bool> IsBlockedAsync(string userId, string blockedId) =>
+        db.ReadAsync(c => c.Scalar("SELECT count(*) FROM blocks WHERE user_id = $1 AND blocked_id = $2", userId, blockedId) > 0);
+
+    public Task DeleteUserAsync(string userId, long now) => db.WriteAsync(w =>
+    {
+        var c = w.Connection;
+        c.Execute(
+            """
+            UPDATE users SET email = NULL, phone = NULL, name = $2, search_name = '', about = NULL, avatar = NULL,
+                photo_media_id = NULL, password_hash = '!', deleted_at = $3
+            WHERE id = $1
+            """, userId, AccountNames.Deleted, now);
+        c.Execute("DELETE FROM refresh_tokens WHERE user_id = $1", userId);
+        c.Execute("DELETE FROM codes WHERE user_id = $1", userId);
+        c.Execute("DELETE FROM blocks WHERE user_id = $1 OR blocked_id = $1", userId);
+        c.Execute("UPDATE messages SET sender_name = $2, sender_avatar = NULL WHERE sender_id = $1", userId, AccountNames.Deleted);
+        w.UserChanged(userId);
+        return true;
+    });
 
     public Task AddRefreshTokenAsync(RefreshTokenRecord t) => db.WriteAsync(w => w.Connection.Execute(
         "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",

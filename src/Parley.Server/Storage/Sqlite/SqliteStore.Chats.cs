@@ -25,9 +25,6 @@ internal sealed partial class SqliteStore
     private static List<MemberRecord> FindMembers(SqliteConnection c, string chatId) =>
         c.Query(r => ReadMember(r, 0), $"SELECT {MemberColumns} FROM members WHERE chat_id = $1 ORDER BY joined_at, user_id", chatId);
 
-    private static List<string> MemberIds(SqliteConnection c, string chatId) =>
-        c.Query(r => r.GetString(0), "SELECT user_id FROM members WHERE chat_id = $1", chatId);
-
     public Task<long> CurrentPositionAsync() => Task.FromResult(db.CommittedPosition);
 
     public Task<ChatRecord?> GetChatAsync(string chatId) => db.ReadAsync(c => FindChat(c, chatId));
@@ -88,8 +85,8 @@ internal sealed partial class SqliteStore
             if (chat is not null) return (Value: (chat, false), Events: Array.Empty<StoredEvent>());
             c.Execute("INSERT INTO chats (id, is_group, created_at, last_activity) VALUES ($1, 0, $2, $2)", chatId, now);
             var marker = w.NextPosition();
-            AddMemberRow(c, chatId, userA, MemberRoles.Member, now, 0, marker);
-            AddMemberRow(c, chatId, userB, MemberRoles.Member, now, 0, marker);
+            AddMemberRow(w, chatId, userA, MemberRoles.Member, now, 0, marker);
+            AddMemberRow(w, chatId, userB, MemberRoles.Member, now, 0, marker);
             var e = AddEvent(w, EventKind.Chat, chatId, null, null, [userA, userB]);
             return (Value: (FindChat(c, chatId)!, true), Events: new[] { e });
         }).ConfigureAwait(false);
@@ -102,12 +99,12 @@ internal sealed partial class SqliteStore
             c.Execute("INSERT INTO chats (id, is_group, name, description, created_by, created_at, last_activity) VALUES ($1, 1, $2, $3, $4, $5, $5)",
                 groupId, name, description, creatorId, now);
             var marker = w.NextPosition();
-            AddMemberRow(c, groupId, creatorId, MemberRoles.Admin, now, 0, marker);
+            AddMemberRow(w, groupId, creatorId, MemberRoles.Admin, now, 0, marker);
             foreach (var memberId in memberIds.Where(id => id != creatorId).Distinct())
             {
-                AddMemberRow(c, groupId, memberId, MemberRoles.Member, now, 0, marker);
+                AddMemberRow(w, groupId, memberId, MemberRoles.Member, now, 0, marker);
             }
-            var recipients = MemberIds(c, groupId);
+            var recipients = w.MemberIds(groupId);
             var chatEvent = AddEvent(w, EventKind.Chat, groupId, null, null, recipients);
             var message = InsertSystemMessage(w, groupId, creatorId, SystemActions.GroupCreated, name, null, now);
             return (Value: FindChat(c, groupId)!, Events: new[] { chatEvent, MessageEvent(message, recipients) });
@@ -125,14 +122,14 @@ internal sealed partial class SqliteStore
             {
                 if (FindMember(c, groupId, memberId) is not null) continue;
                 var chat = FindChat(c, groupId)!;
-                AddMemberRow(c, groupId, memberId, MemberRoles.Member, now, chat.LastSeq, w.NextPosition());
+                AddMemberRow(w, groupId, memberId, MemberRoles.Member, now, chat.LastSeq, w.NextPosition());
                 added.Add(memberId);
             }
-            var recipients = MemberIds(c, groupId);
+            var recipients = w.MemberIds(groupId);
             if (added.Count > 0) events.Add(AddEvent(w, EventKind.Chat, groupId, null, null, recipients));
             foreach (var memberId in added)
             {
-                var message = InsertSystemMessage(w, groupId, actorId, SystemActions.MemberAdded, null, UserName(c, memberId), now);
+                var message = InsertSystemMessage(w, groupId, actorId, SystemActions.MemberAdded, null, w.UserCard(memberId).Name, now);
                 events.Add(MessageEvent(message, recipients));
             }
             return (Value: new GroupChange(GroupOutcome.Done, recipients), Events: events.ToArray());
@@ -148,6 +145,7 @@ internal sealed partial class SqliteStore
             var target = FindMember(c, groupId, memberId);
             if (target is null) return Failed(GroupOutcome.NotMember);
             c.Execute("DELETE FROM members WHERE chat_id = $1 AND user_id = $2", groupId, memberId);
+            w.MembersChanged(groupId);
             // A group never loses its last admin: the longest-standing member takes over.
             if (target.IsAdmin && c.Scalar("SELECT count(*) FROM members WHERE chat_id = $1 AND role = 'admin'", groupId) == 0)
             {
@@ -157,10 +155,10 @@ internal sealed partial class SqliteStore
                         (SELECT user_id FROM members WHERE chat_id = $1 ORDER BY joined_at, user_id LIMIT 1)
                     """, groupId);
             }
-            var recipients = MemberIds(c, groupId);
+            var recipients = w.MemberIds(groupId);
             var removed = AddEvent(w, EventKind.ChatRemoved, groupId, memberId, null, [memberId]);
             var message = InsertSystemMessage(w, groupId, actorId,
-                leaving ? SystemActions.MemberLeft : SystemActions.MemberRemoved, null, UserName(c, memberId), now);
+                leaving ? SystemActions.MemberLeft : SystemActions.MemberRemoved, null, w.UserCard(memberId).Name, now);
             var changed = AddEvent(w, EventKind.Chat, groupId, null, null, recipients);
             return (Value: new GroupChange(GroupOutcome.Done, recipients),
                 Events: new[] { removed, MessageEvent(message, recipients), changed });
@@ -175,7 +173,7 @@ internal sealed partial class SqliteStore
             var chat = FindChat(c, groupId)!;
             c.Execute("UPDATE chats SET name = coalesce($2, name), description = coalesce($3, description) WHERE id = $1",
                 groupId, name, description);
-            var recipients = MemberIds(c, groupId);
+            var recipients = w.MemberIds(groupId);
             var events = new List<StoredEvent> { AddEvent(w, EventKind.Chat, groupId, null, null, recipients) };
             if (name is not null && name != chat.Name)
             {
@@ -200,7 +198,7 @@ internal sealed partial class SqliteStore
             }
             c.Execute("UPDATE members SET role = $3 WHERE chat_id = $1 AND user_id = $2",
                 groupId, memberId, admin ? MemberRoles.Admin : MemberRoles.Member);
-            var e = AddEvent(w, EventKind.Chat, groupId, null, null, MemberIds(c, groupId));
+            var e = AddEvent(w, EventKind.Chat, groupId, null, null, w.MemberIds(groupId));
             return (Value: GroupOutcome.Done, Events: new[] { e });
         });
 
@@ -215,15 +213,16 @@ internal sealed partial class SqliteStore
         return GroupOutcome.Done;
     }
 
-    private static void AddMemberRow(SqliteConnection c, string chatId, string userId, string role, long now, long joinedSeq, long joinedPos) =>
-        c.Execute(
+    private static void AddMemberRow(WriteContext w, string chatId, string userId, string role, long now, long joinedSeq, long joinedPos)
+    {
+        w.Connection.Execute(
             $"""
             INSERT INTO members ({MemberColumns})
             VALUES ($1, $2, $3, $4, $5, $6, $5, $4, $5, $4, 0)
             """, chatId, userId, role, now, joinedSeq, joinedPos);
+        w.MembersChanged(chatId);
+    }
 
-    private static string UserName(SqliteConnection c, string userId) =>
-        c.QueryFirst(r => r.GetString(0), "SELECT name FROM users WHERE id = $1", userId) ?? "Deleted account";
 
     private static StoredEvent AddEvent(WriteContext w, EventKind kind, string chatId, string? targetUserId, string? data, IReadOnlyList<string> recipients)
     {

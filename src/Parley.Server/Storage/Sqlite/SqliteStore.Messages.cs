@@ -19,7 +19,7 @@ internal sealed partial class SqliteStore
     public Task<SendResult> SendMessageAsync(NewMessage m, string? originConnectionId) => WriteAndPublish(w =>
     {
         var c = w.Connection;
-        if (FindMember(c, m.ChatId, m.SenderId) is null)
+        if (!w.MemberIds(m.ChatId).Contains(m.SenderId))
         {
             return (Value: new SendResult(SendOutcome.NotMember, null), Events: Array.Empty<StoredEvent>());
         }
@@ -41,10 +41,10 @@ internal sealed partial class SqliteStore
             if (!replied.Found) return (Value: new SendResult(SendOutcome.ReplyNotFound, null), Events: Array.Empty<StoredEvent>());
             quote = replied.Deleted || replied.Content is null ? "" : Truncate(replied.Content, QuoteLength);
         }
-        var sender = c.QueryFirst(r => (Name: r.GetString(0), Avatar: r.StringOrNull(1)), "SELECT name, avatar FROM users WHERE id = $1", m.SenderId);
-        var message = InsertMessage(w, m.ChatId, m.SenderId, sender.Name ?? "Deleted account", sender.Avatar, m.Type, m.Content, m.Timestamp,
+        var sender = w.UserCard(m.SenderId);
+        var message = InsertMessage(w, m.ChatId, m.SenderId, sender.Name, sender.Avatar, m.Type, m.Content, m.Timestamp,
             m.ClientMessageId, m.ReplyTo, quote, null, null, m.MediaJson);
-        var e = MessageEvent(message, MemberIds(c, m.ChatId)) with { OriginConnectionId = originConnectionId };
+        var e = MessageEvent(message, w.MemberIds(m.ChatId)) with { OriginConnectionId = originConnectionId };
         return (Value: new SendResult(SendOutcome.Stored, message), Events: new[] { e });
     });
 
@@ -52,8 +52,8 @@ internal sealed partial class SqliteStore
 
     private static MessageRecord InsertSystemMessage(WriteContext w, string chatId, string actorId, string action, string? content, string? affectedUserName, long now)
     {
-        var actor = w.Connection.QueryFirst(r => (Name: r.GetString(0), Avatar: r.StringOrNull(1)), "SELECT name, avatar FROM users WHERE id = $1", actorId);
-        return InsertMessage(w, chatId, actorId, actor.Name ?? "Deleted account", actor.Avatar, MessageTypes.System, content, now,
+        var actor = w.UserCard(actorId);
+        return InsertMessage(w, chatId, actorId, actor.Name, actor.Avatar, MessageTypes.System, content, now,
             null, null, null, action, affectedUserName, null);
     }
 
@@ -84,10 +84,61 @@ internal sealed partial class SqliteStore
     public Task<MessageRecord?> GetMessageAsync(string messageId) =>
         db.ReadAsync(c => c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId));
 
-    public Task<IReadOnlyList<MessageRecord>> GetMessagesAsync(string chatId, long afterPos, long beforePos, int limit) =>
+    public Task<IReadOnlyList<MessageRecord>> GetMessagesAsync(string chatId, string viewerId, long afterPos, long beforePos, int limit) =>
         db.ReadAsync<IReadOnlyList<MessageRecord>>(c => c.Query(ReadMessage,
-            $"SELECT {MessageColumns} FROM messages WHERE chat_id = $1 AND pos > $2 AND pos < $3 ORDER BY pos DESC LIMIT $4",
-            chatId, afterPos, beforePos, limit));
+            $"""
+            SELECT {MessageColumns} FROM messages m
+            WHERE chat_id = $1 AND pos > $2 AND pos < $3
+              AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = $5 AND h.message_id = m.id)
+            ORDER BY pos DESC LIMIT $4
+            """,
+            chatId, afterPos, beforePos, limit, viewerId));
+
+    public Task<MessageChange> EditMessageAsync(string messageId, string userId, string content, long now) =>
+        ChangeMessage(messageId, userId, now, (c, m) =>
+        {
+            c.Execute("UPDATE messages SET content = $2, edited_at = $3 WHERE id = $1", messageId, content, now);
+            return m with { Content = content, EditedAt = now };
+        });
+
+    public Task<MessageChange> DeleteMessageForEveryoneAsync(string messageId, string userId, long now) =>
+        ChangeMessage(messageId, userId, now, (c, m) =>
+        {
+            c.Execute("UPDATE messages SET content = NULL, media = NULL, deleted = 1 WHERE id = $1", messageId);
+            return m with { Content = null, MediaJson = null, Deleted = true };
+        });
+
+    /// <summary>The shared rules of edit and delete-for-everyone: the caller must be a member who sees
+    /// the message and its sender; system and deleted messages stay as they are.</summary>
+    private Task<MessageChange> ChangeMessage(string messageId, string userId, long now, Func<SqliteConnection, MessageRecord, MessageRecord> change) =>
+        WriteAndPublish(w =>
+        {
+            var c = w.Connection;
+            var message = c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId);
+            var member = message is null ? null : FindMember(c, message.ChatId, userId);
+            if (message is null || member is null || message.Pos <= member.JoinedPos)
+            {
+                return (Value: new MessageChange(ChangeOutcome.NotFound, null), Events: Array.Empty<StoredEvent>());
+            }
+            if (message.SenderId != userId) return (Value: new MessageChange(ChangeOutcome.NotSender, null), Events: Array.Empty<StoredEvent>());
+            if (message.Deleted || message.Type == MessageTypes.System)
+            {
+                return (Value: new MessageChange(ChangeOutcome.NotChangeable, null), Events: Array.Empty<StoredEvent>());
+            }
+            var updated = change(c, message);
+            var e = AddEvent(w, EventKind.MessageUpdated, message.ChatId, null, messageId, w.MemberIds(message.ChatId)) with { Message = updated };
+            return (Value: new MessageChange(ChangeOutcome.Done, updated), Events: new[] { e });
+        });
+
+    public Task<ChangeOutcome> HideMessageAsync(string messageId, string userId) => db.WriteAsync(w =>
+    {
+        var c = w.Connection;
+        var message = c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId);
+        var member = message is null ? null : FindMember(c, message.ChatId, userId);
+        if (message is null || member is null || message.Pos <= member.JoinedPos) return ChangeOutcome.NotFound;
+        c.Execute("INSERT INTO hidden_messages (user_id, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", userId, messageId);
+        return ChangeOutcome.Done;
+    });
 
     public async Task<bool> AdvanceWatermarkAsync(string chatId, string userId, long upToSeq, bool read, long now)
     {

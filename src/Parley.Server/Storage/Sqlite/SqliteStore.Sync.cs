@@ -32,6 +32,16 @@ internal sealed partial class SqliteStore
         events.Sort((a, b) => a.Pos.CompareTo(b.Pos));
         var hasMore = events.Count > limit;
         if (hasMore) events.RemoveRange(limit, events.Count - limit);
+        // An edit or delete reads back as the message as it is now.
+        for (var i = 0; i < events.Count; i++)
+        {
+            if (events[i] is { Kind: EventKind.MessageUpdated, Message: { } stub })
+            {
+                var current = c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", stub.Id);
+                events[i] = events[i] with { Message = current };
+            }
+        }
+        events.RemoveAll(e => e.Kind == EventKind.MessageUpdated && e.Message is null);
         var cursor = hasMore ? events[^1].Pos : upTo;
         return new SyncPage(events, Math.Max(cursor, sincePos), hasMore);
     });
@@ -43,8 +53,13 @@ internal sealed partial class SqliteStore
         var status = kind == EventKind.Status && data is not null
             ? JsonSerializer.Deserialize(data, StorageJsonContext.Default.StatusData)
             : null;
-        return new StoredEvent(r.GetInt64(0), kind, r.GetString(2), [], Status: status);
+        // A messageUpdated event stores the message id; the caller loads the message itself.
+        var stub = kind == EventKind.MessageUpdated && data is not null ? UpdatedStub(data, r.GetString(2)) : null;
+        return new StoredEvent(r.GetInt64(0), kind, r.GetString(2), [], Message: stub, Status: status);
     }
+
+    private static MessageRecord UpdatedStub(string messageId, string chatId) =>
+        new(messageId, chatId, 0, 0, "", "", null, MessageTypes.Text, null, 0, null, null, null, null, null, null, null, false);
 
     private static string Prefixed(string prefix, string columns) =>
         string.Join(", ", columns.Split(", ").Select(column => prefix + column));
