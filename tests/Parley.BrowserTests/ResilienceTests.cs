@@ -19,7 +19,6 @@ public sealed class ResilienceTests(BrowserFixture browser)
         await alice.ExpectTicksAsync("Before the restart", "read");
 
         await s.Server.StopAsync();
-        File.WriteAllText("/tmp/stopdur.txt", s.Server.LastStopDuration.ToString());
         await alice.ExpectConnectingAsync();
         await bob.ExpectConnectingAsync();
         await Expect(alice.HeaderStatus).ToHaveTextAsync("connecting…");

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Parley.BrowserTests.Infrastructure;
@@ -56,7 +57,11 @@ public sealed class TestServer : IAsyncDisposable
         var app = Parley.Server.ParleyApp.Build(["--urls", url], builder =>
         {
             builder.Configuration.AddInMemoryCollection(_settings);
+            builder.Logging.ClearProviders(); // kept for failure reports instead of flooding the test output
             builder.Logging.AddProvider(new CapturingLoggerProvider(Logs));
+            // Open WebSockets hold a graceful stop for the whole default timeout (30 s); a restart test
+            // only needs the sockets to drop, as they would when the process dies.
+            builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(2));
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
