@@ -53,12 +53,16 @@ public sealed class GroupTests(BrowserFixture browser)
         await Expect(carol.Message("Me!")).ToBeVisibleAsync();
         await Expect(alice.Message("Me!")).ToBeVisibleAsync();
         await bob.ExpectTicksAsync("Me!", "read");
+        await carol.SendAsync("Count me in too 🎿");
+        await Expect(bob.Message("Count me in too 🎿")).ToBeVisibleAsync();
+        await carol.ExpectTicksAsync("Count me in too 🎿", "read");
+        await bob.ScreenshotAsync("07-group-conversation");
 
         // Group info: rename.
         await alice.Page.GetByRole(AriaRole.Button, new() { Name = "Group info" }).ClickAsync();
         var info = alice.Page.GetByRole(AriaRole.Dialog, new() { Name = "Group info" });
         await Expect(info.GetByRole(AriaRole.List, new() { Name = "Members" }).GetByRole(AriaRole.Listitem)).ToHaveCountAsync(3);
-        await alice.ScreenshotAsync("07-group-info");
+        await alice.ScreenshotAsync("08-group-info");
         await info.GetByLabel("Group name").FillAsync("Ski weekend");
         await info.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
         await bob.ExpectConversationAsync("Ski weekend");

@@ -61,6 +61,8 @@ public sealed class LayoutTests(BrowserFixture browser)
         await alice.Page.Keyboard.TypeAsync("Typed without a mouse");
         await alice.Page.Keyboard.PressAsync("Enter");
         await Expect(bob.ChatItem("Alice Archer")).ToContainTextAsync("Typed without a mouse");
+        await alice.ExpectTicksAsync("Typed without a mouse", "delivered");
+        await alice.ScreenshotAsync("11-two-chats");
 
         // The new chat dialog: Escape closes it and gives focus back.
         var newChat = alice.Page.GetByRole(AriaRole.Button, new() { Name = "New chat" });

@@ -28,7 +28,7 @@ public sealed class ResilienceTests(BrowserFixture browser)
         await alice.SendAsync("And a second one");
         await alice.ExpectTicksAsync("Sent while the server was down", "pending");
         await alice.ExpectTicksAsync("And a second one", "pending");
-        await alice.ScreenshotAsync("08-connecting");
+        await alice.ScreenshotAsync("12-connecting");
 
         await s.Server.StartAgainAsync();
         await alice.ExpectConnectedAsync();

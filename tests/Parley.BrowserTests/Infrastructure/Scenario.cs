@@ -79,5 +79,7 @@ public sealed class Scenario : IAsyncDisposable
     {
         foreach (var user in _users) await user.DisposeAsync();
         await Server.DisposeAsync();
+        var dump = Environment.GetEnvironmentVariable("PARLEY_BROWSER_TEST_SERVER_LOG");
+        if (!string.IsNullOrEmpty(dump)) await File.AppendAllLinesAsync(dump, Server.Logs.Where(l => !l.StartsWith("Information")));
     }
 }

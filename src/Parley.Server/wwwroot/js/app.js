@@ -268,6 +268,7 @@ class ChatApp {
     this.banner.hidden = !connecting;
     this.banner.replaceChildren(connecting ? el('span', { class: 'spinner', 'aria-hidden': 'true' }) : '', connecting ? 'Connecting…' : '');
     this.shell.classList.toggle('offline', connecting);
+    this.renderChatList();
     if (this.store.activeChatId) this.renderHeader();
   }
 
@@ -318,7 +319,7 @@ class ChatApp {
         type: 'button', class: `chat-item${unread ? ' unread' : ''}`, 'aria-current': chat.id === s.activeChatId ? 'true' : null,
         dataset: { chatId: chat.id }, onclick: () => this.open(chat.id),
       },
-        avatar(api, { name: a.name, avatar: a.avatar, seed: a.seed, online: !!other?.online }),
+        avatar(api, { name: a.name, avatar: a.avatar, seed: a.seed, online: s.connection === 'open' && !!other?.online }),
         el('span', { class: 'chat-body' },
           el('span', { class: 'chat-top' }, el('span', { class: 'chat-name' }, s.chatName(chat)), el('span', { class: 'chat-time' }, time)),
           el('span', { class: 'chat-bottom' }, preview,
@@ -338,10 +339,12 @@ class ChatApp {
     if (!chat) return;
     const a = s.chatAvatar(chat);
     const other = chat.isGroup ? null : s.otherParticipant(chat);
-    const key = `${a.name}|${a.avatar}|${a.seed}|${other?.online}`;
+    // Presence is unknown while we are disconnected: no green dot then.
+    const online = s.connection === 'open' && !!other?.online;
+    const key = `${a.name}|${a.avatar}|${a.seed}|${online}`;
     if (this.convAvatar.dataset.key !== key) {
       this.convAvatar.dataset.key = key;
-      this.convAvatar.replaceChildren(avatar(api, { name: a.name, avatar: a.avatar, seed: a.seed, size: 'md', online: !!other?.online }));
+      this.convAvatar.replaceChildren(avatar(api, { name: a.name, avatar: a.avatar, seed: a.seed, size: 'md', online }));
     }
     this.convName.textContent = s.chatName(chat);
     this.infoButton.hidden = !chat.isGroup;

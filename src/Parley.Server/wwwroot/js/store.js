@@ -504,26 +504,24 @@ export class ChatStore extends EventTarget {
 
   _onAck(ack) {
     const entry = this.outbox.find(o => o.clientMessageId === ack.clientMessageId);
-    const chatId = ack.chatId ?? entry?.chatId;
-    if (!chatId) return;
+    // No entry: the message reached us first (history or another frame) and is already in place.
+    if (!entry) return;
+    const chatId = ack.chatId ?? entry.chatId;
     const message = {
       id: ack.messageId, messageId: ack.messageId, chatId, seq: ack.seq, timestamp: ack.timestamp ?? Date.now(),
-      senderId: this.me.id, senderName: this.me.name, senderAvatar: this.me.avatar, content: entry?.content ?? '',
+      senderId: this.me.id, senderName: this.me.name, senderAvatar: this.me.avatar, content: entry.content,
       type: 'text', status: 'sent', clientMessageId: ack.clientMessageId,
     };
     this._resolveOutbox(ack.clientMessageId, message);
-    this._noteMessage(chatId, message);
   }
 
+  /** Our queued message is stored: it leaves the outbox and takes its place in the conversation. */
   _resolveOutbox(clientMessageId, message) {
     const index = this.outbox.findIndex(o => o.clientMessageId === clientMessageId);
     if (index < 0) return false;
     this.outbox.splice(index, 1);
     this._saveOutbox();
-    const chatId = message.chatId;
-    const conv = this.conversations.get(chatId);
-    if (conv?.loaded) conv.upsert(message);
-    this._emit('messages', chatId);
+    this._noteMessage(message.chatId, message);
     return true;
   }
 
