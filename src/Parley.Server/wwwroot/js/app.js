@@ -3,7 +3,7 @@ import { Api } from './api.js';
 import { renderAuth, logo } from './auth-view.js';
 import { avatar } from './avatar.js';
 import { openGroupInfo, openNewChat, openNewGroup } from './dialogs.js';
-import { conversationRows, previewText, ticks } from './messages.js';
+import { conversationRows, previewText, ticks, updateTicks } from './messages.js';
 import { ChatStore } from './store.js';
 import { el, icon, icons, formatListTime, formatLastSeen } from './util.js';
 
@@ -387,12 +387,18 @@ class ChatApp {
     const nextCache = new Map();
     const nodes = rows.map(row => {
       const cached = this.rowCache.get(row.key);
-      const node = cached && cached.sig === row.sig ? cached.node : row.build();
-      nextCache.set(row.key, { sig: row.sig, node });
+      let node;
+      if (cached && cached.sig === row.sig) {
+        node = cached.node;
+        if (cached.status !== row.status) updateTicks(node, row.status);
+      } else {
+        node = row.build();
+      }
+      nextCache.set(row.key, { sig: row.sig, status: row.status, node });
       return node;
     });
     this.rowCache = nextCache;
-    this.messageList.replaceChildren(...nodes);
+    reconcile(this.messageList, nodes);
 
     this.olderStatus.textContent = conv.loadingOlder ? 'Loading earlier messages…'
       : !conv.loaded ? 'Loading messages…'
@@ -444,6 +450,21 @@ class ChatApp {
   autosize() {
     this.input.style.height = 'auto';
     this.input.style.height = `${Math.min(this.input.scrollHeight, 160)}px`;
+  }
+}
+
+/** Puts exactly these nodes, in order, in parent, touching only what changed: the messages pane
+ * is a live region, and a node taken out and put back would be read out again. */
+function reconcile(parent, nodes) {
+  const wanted = new Set(nodes);
+  for (const child of [...parent.children]) if (!wanted.has(child)) child.remove();
+  let cursor = parent.firstElementChild;
+  for (const node of nodes) {
+    if (node === cursor) {
+      cursor = cursor.nextElementSibling;
+    } else {
+      parent.insertBefore(node, cursor);
+    }
   }
 }
 

@@ -28,13 +28,29 @@ const STATUS_LABEL = { pending: 'Sending', failed: 'Not sent', sent: 'Sent', del
 const TICK = 'M4.5 12.5l4.5 4.5L19.5 6.5';
 const DOUBLE_TICK = ['M1.5 12.5l4.5 4.5L16.5 6.5', 'M11.8 16.3l.7.7L23 6.5'];
 
+function tickIcon(status) {
+  const stroke = status !== 'pending' && status !== 'failed';
+  const paths = status === 'pending' ? icons.clock : status === 'failed' ? icons.alert : status === 'sent' ? TICK : DOUBLE_TICK;
+  return icon(paths, stroke ? 'tick-icon stroke' : 'tick-icon');
+}
+
 /** The status mark of one of our messages: a clock, ✓, ✓✓, or a blue ✓✓. */
 export function ticks(status) {
   if (!status) return null;
-  const stroke = status !== 'pending' && status !== 'failed';
-  const paths = status === 'pending' ? icons.clock : status === 'failed' ? icons.alert : status === 'sent' ? TICK : DOUBLE_TICK;
   return el('span', { class: `ticks ticks-${status}`, 'data-status': status, role: 'img', 'aria-label': STATUS_LABEL[status], title: STATUS_LABEL[status] },
-    icon(paths, stroke ? 'tick-icon stroke' : 'tick-icon'));
+    tickIcon(status));
+}
+
+/** Moves the ticks of a rendered message to a new status in place (attributes only, so a live
+ * region does not read the whole message again). */
+export function updateTicks(row, status) {
+  const node = row.querySelector('.ticks');
+  if (!node || !status) return;
+  node.className = `ticks ticks-${status}`;
+  node.dataset.status = status;
+  node.setAttribute('aria-label', STATUS_LABEL[status]);
+  node.title = STATUS_LABEL[status];
+  node.replaceChildren(tickIcon(status));
 }
 
 /** The rows of a conversation in order: day separators, system lines and bubbles, each with a key and a signature. */
@@ -60,12 +76,15 @@ export function conversationRows(store, chat, confirmed, pending) {
       continue;
     }
     const own = m.pending || m.senderId === store.me.id;
-    const showSender = chat.isGroup && !own && m.senderId !== lastSender;
+    const firstOfRun = m.senderId !== lastSender;
+    const showSender = chat.isGroup && !own && firstOfRun;
     lastSender = m.senderId;
     const status = own ? store.statusOf(chat, m) : null;
     const key = m.clientMessageId ? `c:${m.senderId}:${m.clientMessageId}` : `m:${m.id}`;
-    const sig = JSON.stringify([m.content, m.quote?.content, status, m.deleted, m.editedAt, showSender, m.senderName, m.id, m.error]);
-    rows.push({ key, sig, build: () => bubble(store, m, { own, showSender, status }) });
+    // The status is not in the signature: a tick that advances is updated in place.
+    const pendingState = m.pending ? (m.failed ? 'failed' : 'pending') : 'stored';
+    const sig = JSON.stringify([m.content, m.quote?.content, m.deleted, m.editedAt, showSender, firstOfRun, m.senderName, pendingState, m.error]);
+    rows.push({ key, sig, status, build: () => bubble(store, m, { own, showSender, status, firstOfRun }) });
   }
   return rows;
 }
@@ -74,7 +93,7 @@ function daySeparator(ms) {
   return el('div', { class: 'day-separator', role: 'separator', 'aria-label': formatDay(ms) }, el('span', {}, formatDay(ms)));
 }
 
-function bubble(store, m, { own, showSender, status }) {
+function bubble(store, m, { own, showSender, status, firstOfRun }) {
   const text = m.deleted
     ? el('span', { class: 'text deleted' }, own ? 'You deleted this message' : 'This message was deleted')
     : el('span', { class: 'text' }, previewText(m, store));
@@ -89,7 +108,7 @@ function bubble(store, m, { own, showSender, status }) {
     meta,
   ];
   const row = el('div', {
-    class: `msg-row ${own ? 'own' : 'other'}${m.pending ? ' pending' : ''}${m.failed ? ' failed' : ''}`,
+    class: `msg-row ${own ? 'own' : 'other'}${firstOfRun ? ' first' : ''}${m.pending ? ' pending' : ''}${m.failed ? ' failed' : ''}`,
     dataset: m.id ? { messageId: m.id } : { clientMessageId: m.clientMessageId },
   }, el('div', { class: 'bubble' }, ...children));
   if (m.failed) {
