@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Parley.Server.Auth;
 using Parley.Server.Chats;
 using Parley.Server.Groups;
+using Parley.Server.Media;
 using Parley.Server.Messages;
 using Parley.Server.Common;
 using Parley.Server.Configuration;
@@ -68,6 +69,7 @@ public static class ParleyApp
         app.MapChatsApi();
         app.MapMessagesApi();
         app.MapGroupsApi();
+        app.MapMediaApi();
         app.MapRealtime();
         return app;
     }

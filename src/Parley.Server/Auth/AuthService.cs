@@ -86,8 +86,7 @@ public sealed class AuthService(
     public async Task ResetPasswordAsync(UserRecord user, string newPassword)
     {
         await store.SetPasswordAsync(user.Id, await Task.Run(() => hasher.Hash(newPassword)));
-        await store.RevokeAllRefreshTokensAsync(user.Id);
-        revocations.Revoke(user.Id);
+        await revocations.RevokeAsync(user.Id);
     }
 
     private (string Token, RefreshTokenRecord Record) NewRefreshToken(string userId, string family)
@@ -105,21 +104,34 @@ public sealed class AuthService(
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(userId + ":" + code)));
 }
 
-/// <summary>Ends a user's sessions now (password reset, account deletion): access tokens issued
-/// before this moment stop working on this node, and the real-time layer closes their sockets.
-/// Refresh tokens are revoked in the store, so no new access token can be had.</summary>
-public sealed class SessionRevocations(TimeProvider clock)
+/// <summary>Ends a user's sessions now (password reset, account deletion): refresh tokens are
+/// revoked and the moment is stored, so access tokens issued before it stop working on every node
+/// and after restarts; this node's sockets of the user are closed at once. Checking a token reads
+/// the moment through a short-lived cache, so other nodes see a revocation within seconds.</summary>
+public sealed class SessionRevocations(IParleyStore store, TimeProvider clock)
 {
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _revokedAt = new();
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long RevokedAt, long ReadAt)> _cache = new();
 
     public event Action<string>? Revoked;
 
-    public void Revoke(string userId)
+    public async Task RevokeAsync(string userId)
     {
-        _revokedAt[userId] = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var now = clock.NowMs();
+        await store.RevokeAllSessionsAsync(userId, now);
+        _cache[userId] = (now, now);
         Revoked?.Invoke(userId);
     }
 
-    /// <summary>Whether a token issued at <paramref name="issuedAt"/> (epoch milliseconds) predates a revocation.</summary>
-    public bool IsRevoked(string userId, long issuedAt) => _revokedAt.TryGetValue(userId, out var at) && issuedAt <= at;
+    /// <summary>Whether a token issued at <paramref name="issuedAtMs"/> predates the user's last revocation.</summary>
+    public async ValueTask<bool> IsRevokedAsync(string userId, long issuedAtMs)
+    {
+        var now = clock.NowMs();
+        if (!_cache.TryGetValue(userId, out var entry) || now - entry.ReadAt > CacheFor.TotalMilliseconds)
+        {
+            entry = (await store.GetSessionsRevokedAtAsync(userId), now);
+            _cache[userId] = entry;
+        }
+        return issuedAtMs < entry.RevokedAt;
+    }
 }

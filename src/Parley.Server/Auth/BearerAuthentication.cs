@@ -16,12 +16,12 @@ public sealed class BearerAuthenticationHandler(
     public const string SchemeName = "Bearer";
     private const string FailureKey = "parley.auth.failure";
 
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var token = TokenFrom(Request);
-        if (token is null) return Task.FromResult(AuthenticateResult.NoResult());
+        if (token is null) return AuthenticateResult.NoResult();
         var userId = tokens.ValidateAccessToken(token, out var failure, out var issuedAt);
-        if (userId is not null && revocations.IsRevoked(userId, issuedAt))
+        if (userId is not null && await revocations.IsRevokedAsync(userId, issuedAt))
         {
             userId = null;
             failure = "This session has ended; sign in again.";
@@ -29,10 +29,10 @@ public sealed class BearerAuthenticationHandler(
         if (userId is null)
         {
             Context.Items[FailureKey] = failure;
-            return Task.FromResult(AuthenticateResult.Fail(failure));
+            return AuthenticateResult.Fail(failure);
         }
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, userId)], SchemeName);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 
     public static string? TokenFrom(HttpRequest request)

@@ -8,7 +8,8 @@ using Parley.Server.Storage;
 namespace Parley.Server.Chats;
 
 public sealed record CreateChatRequest(string? ParticipantId);
-public sealed record SendMessageRequest(string? Content, string? ClientMessageId, string? Type, string? ReplyTo);
+public sealed record MediaReference(string? MediaId, string? FileName);
+public sealed record SendMessageRequest(string? Content, string? ClientMessageId, string? Type, string? ReplyTo, MediaReference? Media);
 public sealed record MarkReadRequest(string? MessageId);
 
 public static class ChatsApi
@@ -50,11 +51,7 @@ public static class ChatsApi
 
     private static async Task<IResult> History(string chatId, string? limit, string? lastKey, ClaimsPrincipal principal, IParleyStore store)
     {
-        var pageSize = DefaultPageSize;
-        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize < 1 || pageSize > MaxPageSize))
-        {
-            return ApiError.BadRequest($"limit must be a whole number from 1 to {MaxPageSize}.");
-        }
+        if (!Paging.TryParseLimit(limit, DefaultPageSize, MaxPageSize, out var pageSize, out var refusal)) return refusal!;
         var before = long.MaxValue;
         if (!string.IsNullOrEmpty(lastKey) && (!long.TryParse(lastKey, NumberStyles.None, CultureInfo.InvariantCulture, out before) || before < 1))
         {
@@ -82,7 +79,11 @@ public static class ChatsApi
     private static async Task<IResult> Send(string chatId, SendMessageRequest body, ClaimsPrincipal principal, MessageService messages)
     {
         var (result, refusal) = await messages.SendAsync(principal.UserId(),
-            new SendCommand(chatId, null, body.Content, body.ClientMessageId, body.Type, body.ReplyTo), originConnectionId: null);
+            new SendCommand(chatId, null, body.Content, body.ClientMessageId, body.Type, body.ReplyTo)
+            {
+                MediaId = body.Media?.MediaId,
+                FileName = body.Media?.FileName,
+            }, originConnectionId: null);
         if (refusal is not null) return refusal.ToResult();
         return JsonBytes.Result(w => MessageJson.Write(w, result!.Message!, MessageStatus.Sent), StatusCodes.Status201Created);
     }

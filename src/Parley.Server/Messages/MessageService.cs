@@ -8,7 +8,12 @@ namespace Parley.Server.Messages;
 
 /// <summary>What a client asks to send, over REST or WebSocket. Fields the server owns (sender,
 /// status, timestamp) are not here, so a client cannot set them.</summary>
-public sealed record SendCommand(string? ChatId, string? RecipientId, string? Content, string? ClientMessageId, string? Type, string? ReplyTo);
+public sealed record SendCommand(string? ChatId, string? RecipientId, string? Content, string? ClientMessageId, string? Type, string? ReplyTo)
+{
+    /// <summary>For image, audio, video and file messages: the uploaded media and its file name.</summary>
+    public string? MediaId { get; init; }
+    public string? FileName { get; init; }
+}
 
 /// <summary>A refusal: the HTTP status for REST, the code for WebSocket error frames.</summary>
 public sealed record Refusal(int Status, string Code, string Message)
@@ -34,13 +39,28 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
     public async Task<(SendResult? Result, Refusal? Refusal)> SendAsync(string userId, SendCommand command, string? originConnectionId)
     {
         var type = command.Type ?? MessageTypes.Text;
-        if (type != MessageTypes.Text)
+        string? mediaJson = null;
+        if (type == MessageTypes.Text)
+        {
+            if (command.MediaId is not null) return (null, Refusal.BadRequest("A text message carries no media; set type to image, audio, video or file."));
+            if (CheckContent(command.Content) is { } contentRefusal) return (null, contentRefusal);
+        }
+        else if (MessageTypes.Media.Contains(type))
+        {
+            if (command.Content is { } caption && caption.Length > options.Value.Limits.MaxMessageChars)
+            {
+                return (null, Refusal.BadRequest($"content must be at most {options.Value.Limits.MaxMessageChars} characters."));
+            }
+            var (json, mediaRefusal) = await MediaJsonAsync(userId, command);
+            if (mediaRefusal is not null) return (null, mediaRefusal);
+            mediaJson = json;
+        }
+        else
         {
             return (null, Refusal.BadRequest(type == MessageTypes.System
                 ? "type system is reserved for the server."
-                : $"type must be '{MessageTypes.Text}'."));
+                : "type must be text, image, audio, video or file."));
         }
-        if (CheckContent(command.Content) is { } contentRefusal) return (null, contentRefusal);
         if (command.ClientMessageId is { } clientId && (clientId.Length == 0 || clientId.Length > MaxClientMessageIdLength))
         {
             return (null, Refusal.BadRequest($"clientMessageId must be 1 to {MaxClientMessageIdLength} characters."));
@@ -59,7 +79,10 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
         if (!rateLimiter.TryTake(userId)) return (null, Refusal.RateLimited);
 
         var result = await store.SendMessageAsync(
-            new NewMessage(chatId!, userId, type, command.Content, command.ClientMessageId, command.ReplyTo, null, clock.NowMs()),
+            new NewMessage(chatId!, userId, type, command.Content, command.ClientMessageId, command.ReplyTo, mediaJson, clock.NowMs())
+            {
+                MediaId = command.MediaId,
+            },
             originConnectionId);
         return result.Outcome switch
         {
@@ -67,6 +90,26 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
             SendOutcome.ReplyNotFound => (null, Refusal.BadRequest("replyTo does not name a message in this chat.")),
             _ => (null, Refusal.ChatNotFound),
         };
+    }
+
+    /// <summary>The stored description of a media message's attachment; the sender must be able to see the media.</summary>
+    private async Task<(string? Json, Refusal? Refusal)> MediaJsonAsync(string userId, SendCommand command)
+    {
+        if (string.IsNullOrEmpty(command.MediaId)) return (null, Refusal.BadRequest("media.mediaId is required for a media message: upload with POST /media first."));
+        if (command.FileName is { Length: > 255 }) return (null, Refusal.BadRequest("media.fileName must be at most 255 characters."));
+        var media = command.MediaId.Length > 64 ? null : await store.GetMediaAsync(command.MediaId);
+        if (media is null || !await store.CanSeeMediaAsync(media.Id, userId)) return (null, Refusal.BadRequest("media.mediaId does not name an upload of yours."));
+        var json = JsonBytes.Build(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("mediaId", media.Id);
+            if (command.FileName is not null) w.WriteString("fileName", command.FileName);
+            w.WriteString("contentType", media.ContentType);
+            w.WriteNumber("size", media.Size);
+            w.WriteString("url", Media.MediaApi.Url(media.Id));
+            w.WriteEndObject();
+        });
+        return (System.Text.Encoding.UTF8.GetString(json), null);
     }
 
     /// <summary>Message text: present, not blank, within the configured length.</summary>

@@ -67,10 +67,23 @@ public sealed class ClientFrames(MessageService messages, IParleyStore store, Ty
             clientMessageId,
             OptionalString(frame, "type", out var badType),
             OptionalString(frame, "replyTo", out var badReply));
-        var wrongType = badField ?? badChat ?? badRecipient ?? badContent ?? badType ?? badReply;
+        string? mediaId = null, fileName = null, badMedia = null;
+        if (frame.TryGetProperty("media", out var media) && media.ValueKind != JsonValueKind.Null)
+        {
+            if (media.ValueKind != JsonValueKind.Object) badMedia = "media";
+            else
+            {
+                mediaId = OptionalString(media, "mediaId", out badMedia);
+                fileName = OptionalString(media, "fileName", out var badFileName);
+                badMedia ??= badFileName;
+            }
+        }
+        command = command with { MediaId = mediaId, FileName = fileName };
+        var wrongType = badField ?? badChat ?? badRecipient ?? badContent ?? badType ?? badReply ?? badMedia;
         if (wrongType is not null)
         {
-            await Reply(connection, Frames.Error($"{wrongType} must be a string.", "bad_request", clientMessageId));
+            var expected = wrongType == "media" ? "an object {mediaId, fileName?}" : "a string";
+            await Reply(connection, Frames.Error($"{wrongType} must be {expected}.", "bad_request", clientMessageId));
             return;
         }
         var (result, refusal) = await messages.SendAsync(connection.UserId, command, connection.Id);

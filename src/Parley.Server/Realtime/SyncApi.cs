@@ -19,11 +19,7 @@ public static class SyncApi
 
     private static async Task<IResult> Sync(string? since, string? limit, ClaimsPrincipal principal, IParleyStore store, EventReader events)
     {
-        var pageSize = DefaultLimit;
-        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize < 1 || pageSize > EventReader.MaxPage))
-        {
-            return ApiError.BadRequest($"limit must be a whole number from 1 to {EventReader.MaxPage}.");
-        }
+        if (!Paging.TryParseLimit(limit, DefaultLimit, EventReader.MaxPage, out var pageSize, out var refusal)) return refusal!;
         var current = await store.CurrentPositionAsync();
         if (string.IsNullOrEmpty(since))
         {

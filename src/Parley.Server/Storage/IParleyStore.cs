@@ -34,6 +34,13 @@ public interface IAccountStore
     /// <summary>Erases an account: profile and credentials gone, sessions revoked, its messages
     /// shown as from "Deleted account". The id stays so chats and messages stay consistent.</summary>
     Task DeleteUserAsync(string userId, long now);
+    Task<UserRecord?> SetPhotoAsync(string userId, string mediaId);
+
+    Task SaveMediaAsync(MediaRecord media, byte[] data);
+    Task<MediaRecord?> GetMediaAsync(string mediaId);
+    Task<byte[]?> GetMediaDataAsync(string mediaId);
+    /// <summary>The uploader, members of a chat it was sent to, and (for a profile photo) every user.</summary>
+    Task<bool> CanSeeMediaAsync(string mediaId, string userId);
 
     /// <summary>Blocks (or unblocks) <paramref name="blockedId"/> for <paramref name="userId"/>.</summary>
     Task SetBlockedAsync(string userId, string blockedId, bool blocked, long now);
@@ -47,7 +54,11 @@ public interface IAccountStore
     /// in its family. A token already used revokes its whole family (a stolen token was replayed).</summary>
     Task<RefreshRotation> RotateRefreshTokenAsync(string presentedHash, Func<string, string, RefreshTokenRecord> replacement, long now);
     Task RevokeRefreshFamilyAsync(string presentedHash);
-    Task RevokeAllRefreshTokensAsync(string userId);
+    /// <summary>Revokes every refresh token of the user and records <paramref name="now"/> as the
+    /// moment before which their access tokens no longer count.</summary>
+    Task RevokeAllSessionsAsync(string userId, long now);
+    /// <summary>When the user's sessions were last revoked (0: never).</summary>
+    Task<long> GetSessionsRevokedAtAsync(string userId);
 
     Task SaveCodeAsync(string userId, string purpose, string codeHash, long expiresAt);
     /// <summary>Checks a one-time code, counting the attempt; an accepted code is spent.</summary>

@@ -112,7 +112,12 @@ public sealed record NewMessage(
     string? ClientMessageId,
     string? ReplyTo,
     string? MediaJson,
-    long Timestamp);
+    long Timestamp)
+{
+    /// <summary>The uploaded media the message carries, if any: the store records that the chat's
+    /// members may now download it.</summary>
+    public string? MediaId { get; init; }
+}
 
 public enum SendOutcome { Stored, Duplicate, NotMember, ReplyNotFound }
 
@@ -160,3 +165,6 @@ public sealed record BlockList(IReadOnlySet<string> Blocked, IReadOnlySet<string
 {
     public static readonly BlockList Empty = new(new HashSet<string>(), new HashSet<string>());
 }
+
+/// <summary>An uploaded file's description (the bytes travel separately).</summary>
+public sealed record MediaRecord(string Id, string UploaderId, string ContentType, long Size, long CreatedAt);

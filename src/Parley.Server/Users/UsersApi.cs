@@ -3,6 +3,7 @@ using System.Security.Claims;
 using System.Text;
 using Parley.Server.Auth;
 using Parley.Server.Common;
+using Parley.Server.Media;
 using Parley.Server.Realtime;
 using Parley.Server.Storage;
 
@@ -20,6 +21,7 @@ public static class UsersApi
         group.MapGet("/me", Me);
         group.MapPatch("/me", UpdateMe);
         group.MapDelete("/me", DeleteMe);
+        group.MapPut("/me/photo", SetPhoto);
         group.MapPost("/{userId}/block", (string userId, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock) =>
             SetBlocked(userId, true, principal, store, clock));
         group.MapDelete("/{userId}/block", (string userId, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock) =>
@@ -30,11 +32,7 @@ public static class UsersApi
     private static async Task<IResult> Search(ClaimsPrincipal principal, IParleyStore store, Presence presence, HttpContext http,
         string? search, string? limit, string? after)
     {
-        var pageSize = DefaultPageSize;
-        if (limit is not null && (!int.TryParse(limit, out pageSize) || pageSize < 1 || pageSize > MaxPageSize))
-        {
-            return ApiError.BadRequest($"limit must be a whole number from 1 to {MaxPageSize}.");
-        }
+        if (!Paging.TryParseLimit(limit, DefaultPageSize, MaxPageSize, out var pageSize, out var refusal)) return refusal!;
         if (search is { Length: > Validation.MaxEmailLength }) return ApiError.BadRequest("search is too long.");
         string? afterName = null, afterId = null;
         if (after is not null && !TryDecodeCursor(after, out afterName, out afterId)) return ApiError.BadRequest("after is not a valid page cursor.");
@@ -74,11 +72,26 @@ public static class UsersApi
         }
     }
 
+    public const int MaxPhotoBytes = 5 * 1024 * 1024;
+
+    private static async Task<IResult> SetPhoto(HttpRequest request, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock)
+    {
+        var (data, error) = await MediaUploads.ReadBodyAsync(request, MaxPhotoBytes);
+        if (error is not null) return error;
+        var contentType = MediaUploads.SniffImage(data);
+        if (contentType is null) return ApiError.Status(StatusCodes.Status415UnsupportedMediaType, "A profile photo must be a JPEG, PNG or WebP image.");
+        var userId = principal.UserId();
+        var media = new MediaRecord("media_" + Guid.NewGuid().ToString("N"), userId, contentType, data!.Length, clock.GetUtcNow().ToUnixTimeMilliseconds());
+        await store.SaveMediaAsync(media, data);
+        var user = await store.SetPhotoAsync(userId, media.Id);
+        return user is null ? ApiError.NotFound("This account no longer exists.") : TypedResults.Json(Profile.From(user), AppJson.Options);
+    }
+
     private static async Task<IResult> DeleteMe(ClaimsPrincipal principal, IParleyStore store, SessionRevocations revocations, TimeProvider clock)
     {
         var userId = principal.UserId();
         await store.DeleteUserAsync(userId, clock.GetUtcNow().ToUnixTimeMilliseconds());
-        revocations.Revoke(userId);
+        await revocations.RevokeAsync(userId);
         return TypedResults.NoContent();
     }
 

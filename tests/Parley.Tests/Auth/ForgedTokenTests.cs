@@ -93,12 +93,13 @@ public sealed class ForgedTokenTests(SharedServer shared) : IClassFixture<Shared
     }
 
     [Fact]
-    public async Task A_token_naming_another_key_id_is_refused_even_when_the_signature_is_ours()
+    public async Task A_token_naming_another_key_id_or_none_is_refused_even_when_the_signature_is_ours()
     {
         var user = await ApiClient.CreateUserAsync(Server);
         var (key, _) = ServerDatabase.SigningKey(Server);
 
         await AssertRefused(TokenForge.SignEs256(key, TokenForge.Es256Header("some-other-kid"), TokenForge.AccessClaims(user.Id)));
+        await AssertRefused(TokenForge.SignEs256(key, new { alg = "ES256", typ = "JWT" }, TokenForge.AccessClaims(user.Id)));
     }
 
     [Theory]

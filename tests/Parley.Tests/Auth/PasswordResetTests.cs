@@ -64,6 +64,55 @@ public sealed class PasswordResetTests
     }
 
     [Fact]
+    public async Task Reset_password_also_stops_the_access_tokens_issued_before_it()
+    {
+        await using var server = await ParleyServer.StartAsync();
+        var email = Accounts.NewEmail();
+        await Accounts.RegisterAsync(server, email);
+        var stolen = await Accounts.LoginAsync(server, email);
+        using var api = server.Api();
+        using var thief = server.Api(stolen.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, (await thief.GetAsync("/users/me")).Status);
+
+        await api.PostAsync("/auth/forgot-password", new { email });
+        var code = LoggedCodes.Required(server, "reset", email);
+        Assert.Equal(HttpStatusCode.NoContent, (await api.PostAsync("/auth/reset-password", new { email, code, newPassword = NewPassword })).Status);
+
+        (await thief.GetAsync("/users/me")).AssertError(HttpStatusCode.Unauthorized);
+        // The server compares issue times in milliseconds: let the clock move past the reset's
+        // millisecond so the new login is unambiguously later (this waits, it asserts no timing).
+        await Task.Delay(10);
+        var fresh = await Accounts.LoginAsync(server, email, NewPassword);
+        using var owner = server.Api(fresh.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, (await owner.GetAsync("/users/me")).Status);
+    }
+
+    [Fact]
+    public async Task Access_tokens_stopped_by_a_reset_stay_stopped_after_a_restart()
+    {
+        await using var first = await ParleyServer.StartAsync();
+        var email = Accounts.NewEmail();
+        await Accounts.RegisterAsync(first, email);
+        var stolen = await Accounts.LoginAsync(first, email);
+        using (var api = first.Api())
+        {
+            await api.PostAsync("/auth/forgot-password", new { email });
+            var code = LoggedCodes.Required(first, "reset", email);
+            Assert.Equal(HttpStatusCode.NoContent, (await api.PostAsync("/auth/reset-password", new { email, code, newPassword = NewPassword })).Status);
+        }
+        using (var thief = first.Api(stolen.AccessToken))
+        {
+            (await thief.GetAsync("/users/me")).AssertError(HttpStatusCode.Unauthorized);
+        }
+        await first.StopAsync();
+
+        await using var second = await ParleyServer.StartAsync(dataDirectory: first.DataDirectory);
+        using var again = second.Api(stolen.AccessToken);
+
+        (await again.GetAsync("/users/me")).AssertError(HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
     public async Task Reset_password_works_for_a_phone_account()
     {
         await using var server = await ParleyServer.StartAsync();

@@ -34,6 +34,28 @@ public sealed class DirectChatTests(SharedServer shared) : IClassFixture<SharedS
     }
 
     [Fact]
+    public async Task The_other_participant_learns_about_a_new_chat_live_and_through_sync()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server, "Alice");
+        var bob = await ApiClient.CreateUserAsync(Server, "Bob");
+        var bobCursor = await bob.CurrentCursorAsync();
+        await using var bobSocket = await bob.ConnectAsync(Server);
+
+        var chatId = await alice.OpenChatWithAsync(bob);
+        var frame = await bobSocket.WaitForAsync(f => f.Type == "chat" && f.Str("id") == chatId, what: "the chat frame");
+        Assert.False(frame.Data.Bool("isGroup"));
+        Assert.NotNull(frame.Cursor);
+        Assert.Contains(frame.Data.GetProperty("participants").EnumerateArray(), p => p.Str("id") == alice.Id);
+
+        var sync = await bob.SyncAllAsync(bobCursor);
+        Assert.Contains(sync.Events, e => e.Str("type") == "chat" && e.GetProperty("data").Str("id") == chatId);
+
+        // Opening it again is not news.
+        await alice.OpenChatWithAsync(bob);
+        await bobSocket.ExpectNothingAsync(f => f.Type == "chat", what: "a second chat frame for the same chat");
+    }
+
+    [Fact]
     public async Task A_chat_summary_lists_both_participants_and_starts_empty()
     {
         var alice = await ApiClient.CreateUserAsync(Server, "Alice Liddell");

@@ -113,6 +113,7 @@ public sealed class SyncTests(SharedServer shared) : IClassFixture<SharedServer>
     [Theory]
     [InlineData("not-a-cursor")]
     [InlineData("-5")]
+    [InlineData("99999999999999")]
     public async Task An_invalid_cursor_is_refused_with_an_error_telling_the_client_to_reload(string since)
     {
         var bob = await ApiClient.CreateUserAsync(Server);

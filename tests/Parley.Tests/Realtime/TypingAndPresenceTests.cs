@@ -72,6 +72,25 @@ public sealed class TypingAndPresenceTests(NoGraceServer fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task A_typing_signal_lapses_by_itself_after_the_typing_period()
+    {
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?> { ["Parley:Realtime:TypingSeconds"] = "1" });
+        var alice = await ApiClient.CreateUserAsync(server);
+        var bob = await ApiClient.CreateUserAsync(server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        await using var aliceSocket = await alice.ConnectAsync(server, name: "alice");
+        await using var bobSocket = await bob.ConnectAsync(server, name: "bob");
+
+        await aliceSocket.SendAsync(new { action = "typing", chatId, isTyping = true });
+        Assert.True((await bobSocket.WaitForTypeAsync("typing")).Data.Bool("isTyping"));
+        // Alice's app goes quiet without saying she stopped; the server says it for her.
+        var lapsed = await bobSocket.WaitForTypeAsync("typing");
+        Assert.False(lapsed.Data.Bool("isTyping"));
+        Assert.Equal(alice.Id, lapsed.Str("userId"));
+        Assert.Equal(chatId, lapsed.Str("chatId"));
+    }
+
+    [Fact]
     public async Task Presence_goes_online_with_the_first_socket_and_offline_after_the_last_to_contacts_only()
     {
         var alice = await ApiClient.CreateUserAsync(Server);

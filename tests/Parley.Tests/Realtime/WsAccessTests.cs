@@ -47,6 +47,24 @@ public sealed class WsAccessTests(AllowlistServer fixture) : IClassFixture<Allow
         Assert.Equal(HttpStatusCode.Unauthorized, await WsClient.ConnectExpectingRefusalAsync(_server, tampered));
     }
 
+    [Theory]
+    [InlineData("not-a-cursor")]
+    [InlineData("99999999999999")]
+    public async Task An_unknown_resume_cursor_is_refused_before_the_upgrade(string since)
+    {
+        var alice = await ApiClient.CreateUserAsync(_server);
+        try
+        {
+            await using var socket = await WsClient.ConnectAsync(_server, alice.AccessToken, since: since, handshake: false);
+        }
+        catch (WsRefusedException refused)
+        {
+            Assert.True(refused.Status is HttpStatusCode.BadRequest or HttpStatusCode.Gone, $"refused with {(int?)refused.Status}");
+            return;
+        }
+        throw new Xunit.Sdk.XunitException($"a socket with the cursor '{since}' was accepted; the client would silently miss events");
+    }
+
     [Fact]
     public async Task A_valid_token_in_the_query_or_the_authorization_header_is_accepted()
     {

@@ -166,4 +166,53 @@ public sealed class WsChatTests(SharedServer shared) : IClassFixture<SharedServe
             foreach (var socket in sockets) await socket.DisposeAsync();
         }
     }
+
+    [Fact]
+    public async Task Concurrent_senders_in_a_group_are_seen_by_every_member_in_one_gap_free_order()
+    {
+        const int members = 4, perMember = 25;
+        var users = new List<TestUser>();
+        for (var i = 0; i < members; i++) users.Add(await ApiClient.CreateUserAsync(Server, $"Racer {i}"));
+        var groupId = await users[0].CreateGroupAsync("Race", users.Skip(1).ToArray());
+        var sockets = new List<WsClient>();
+        try
+        {
+            foreach (var user in users) sockets.Add(await user.ConnectAsync(Server, name: user.Name));
+
+            await Task.WhenAll(sockets.Select(async (socket, who) =>
+            {
+                for (var i = 0; i < perMember; i++)
+                {
+                    await socket.SendAsync(new { action = "sendMessage", chatId = groupId, content = $"{who}-{i}", clientMessageId = $"race-{who}-{i}" });
+                }
+            }));
+
+            var allSeqs = new List<long>();
+            for (var who = 0; who < members; who++)
+            {
+                var own = new List<long>();
+                for (var i = 0; i < perMember; i++) own.Add((await sockets[who].WaitForAckAsync($"race-{who}-{i}")).Data.Long("seq"));
+                Assert.Equal(own.Order(), own); // one socket's sends keep their order
+                allSeqs.AddRange(own);
+
+                var others = new List<long>();
+                for (var i = 0; i < (members - 1) * perMember; i++)
+                {
+                    var frame = await sockets[who].WaitForAsync(f => f.Type == "message" && f.Str("chatId") == groupId && f.Str("type") == "text",
+                        what: $"message {i + 1} from the others");
+                    others.Add(frame.Data.Long("seq"));
+                }
+                Assert.Equal(others.Order(), others);
+                Assert.Empty(others.Intersect(own));
+            }
+            // group_created is seq 1; the 100 messages take 2..101 with no gap and no repeat.
+            Assert.Equal(Enumerable.Range(2, members * perMember).Select(i => (long)i), allSeqs.Order());
+            var history = await users[1].MessagesOldestFirstAsync(groupId);
+            Assert.Equal(Enumerable.Range(1, members * perMember + 1).Select(i => (long)i), history.Select(m => m.Long("seq")));
+        }
+        finally
+        {
+            foreach (var socket in sockets) await socket.DisposeAsync();
+        }
+    }
 }

@@ -2,11 +2,12 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.WebSockets;
 using Parley.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace Parley.Tests.Realtime;
 
 /// <summary>The limits the server enforces on upgraded connections, each on a server configured to make it easy to reach.</summary>
-public sealed class WsLimitsTests
+public sealed class WsLimitsTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task A_user_sending_too_fast_gets_an_error_frame_and_then_a_1008_close_if_it_continues()
@@ -129,28 +130,35 @@ public sealed class WsLimitsTests
         });
         var alice = await ApiClient.CreateUserAsync(server, "Flooder");
         var bob = await ApiClient.CreateUserAsync(server, "Sleeper");
+        var carol = await ApiClient.CreateUserAsync(server, "Watcher");
         var chatId = await alice.OpenChatWithAsync(bob);
+        await carol.OpenChatWithAsync(bob);
         var start = await bob.CurrentCursorAsync();
-        await using var aliceSocket = await alice.ConnectAsync(server, name: "alice");
+        // Carol only watches Bob's presence: with no grace period, Bob going offline means the
+        // server dropped his only socket, so the flood can stop early.
+        await using var watcher = await carol.ConnectAsync(server, name: "carol");
 
         // Bob's socket never reads (and has a tiny TCP window); it starts from a cursor, so when
         // the server registers it does not matter: everything after the cursor is owed to it.
         await using var slow = await WsClient.ConnectAsync(server, bob.AccessToken, since: start, startReceiving: false,
             receiveBufferBytes: 4096, name: "bob-slow");
+        await watcher.WaitForAsync(f => f.Type == "presence" && f.Str("userId") == bob.Id, what: "Bob online");
 
+        // The flood goes over REST, so the sender has no socket of its own that could fall behind.
         var content = new string('w', 4000);
         var sent = 0;
-        const int batch = 50, cap = 3000;
+        const int batch = 40, cap = 3000;
         var bobWentOffline = false;
         while (sent < cap && !bobWentOffline)
         {
-            for (var i = 0; i < batch; i++, sent++)
+            var from = sent;
+            await Task.WhenAll(Enumerable.Range(from + 1, batch).Select(async n =>
             {
-                await aliceSocket.SendAsync(new { action = "sendMessage", chatId, content = $"{sent + 1}:{content}", clientMessageId = $"f{sent + 1}" });
-            }
-            await aliceSocket.WaitForAckAsync($"f{sent}", TimeSpan.FromSeconds(30));
-            // With no grace period, Bob's presence going offline means the server dropped his only socket.
-            bobWentOffline = aliceSocket.AllFrames.Any(f => f.Type == "presence" && f.Str("userId") == bob.Id && f.Data.TryGetProperty("online", out var online) && !online.GetBoolean());
+                var response = await alice.Api.PostAsync($"/chats/{chatId}/messages", new { content = $"{n}:{content}", clientMessageId = $"f{n}" });
+                response.AssertStatus(HttpStatusCode.Created, $"flood message {n}");
+            }));
+            sent += batch;
+            bobWentOffline = watcher.AllFrames.Any(f => f.Type == "presence" && f.Str("userId") == bob.Id && f.Data.TryGetProperty("online", out var online) && !online.GetBoolean());
         }
 
         // Now read what did reach the slow socket, up to the server's close.
@@ -160,6 +168,8 @@ public sealed class WsLimitsTests
         var beforeClose = slow.AllFrames.Where(f => f.Type == "message" && f.Str("chatId") == chatId).ToList();
         Assert.True(beforeClose.Count < sent, $"the slow socket was closed but had all {sent} messages");
         var resumeFrom = slow.AllFrames.LastOrDefault(f => f.Cursor is not null)?.Cursor ?? start;
+        output.WriteLine($"sent {sent}; the slow socket got {beforeClose.Count} before the server ended it " +
+            $"(close {(int?)slow.CloseStatus} '{slow.CloseDescription}', aborted {slow.Aborted}); presence offline seen: {bobWentOffline}");
 
         await using var resumed = await WsClient.ConnectAsync(server, bob.AccessToken, since: resumeFrom, name: "bob-resumed");
         var afterResume = new List<WsFrame>();
@@ -171,7 +181,47 @@ public sealed class WsLimitsTests
 
         var seqs = beforeClose.Concat(afterResume).Select(f => f.Data.GetProperty("seq").GetInt64()).ToList();
         Assert.Equal(Enumerable.Range(1, sent).Select(i => (long)i), seqs);
-        Assert.All(beforeClose.Concat(afterResume), f => Assert.StartsWith($"{f.Data.GetProperty("seq").GetInt64()}:", f.Str("content")));
+        var numbers = beforeClose.Concat(afterResume).Select(f => int.Parse(f.Str("content")![..f.Str("content")!.IndexOf(':')])).Order();
+        Assert.Equal(Enumerable.Range(1, sent), numbers);
         Assert.Equal(sent, (await bob.ChatAsync(chatId)).Long("unreadCount"));
+    }
+
+    [Fact]
+    public async Task Clients_that_pipeline_sends_and_read_everything_are_not_cut_off_as_slow_consumers()
+    {
+        // A small queue, as in the slow-consumer test: only a client that stops reading may be cut off.
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Realtime:SendQueueFrames"] = "16",
+            ["Parley:Limits:MessagesPerSecond"] = "100000",
+        });
+        var alice = await ApiClient.CreateUserAsync(server);
+        var bob = await ApiClient.CreateUserAsync(server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        await using var aliceSocket = await alice.ConnectAsync(server, name: "alice");
+        await using var bobSocket = await bob.ConnectAsync(server, name: "bob");
+
+        // Both send an outbox of 500 messages at once (as a phone does after being offline), both reading all the while.
+        const int each = 500;
+        await Task.WhenAll(
+            Task.Run(async () =>
+            {
+                for (var i = 0; i < each; i++) await aliceSocket.SendAsync(new { action = "sendMessage", chatId, content = $"a{i}", clientMessageId = $"a{i}" });
+            }),
+            Task.Run(async () =>
+            {
+                for (var i = 0; i < each; i++) await bobSocket.SendAsync(new { action = "sendMessage", chatId, content = $"b{i}", clientMessageId = $"b{i}" });
+            }));
+
+        for (var i = 0; i < each; i++)
+        {
+            await aliceSocket.WaitForAckAsync($"a{i}");
+            await bobSocket.WaitForAckAsync($"b{i}");
+            await aliceSocket.WaitForMessageAsync(chatId, $"b{i}");
+            await bobSocket.WaitForMessageAsync(chatId, $"a{i}");
+        }
+        Assert.False(aliceSocket.IsEnded, "Alice's socket was closed");
+        Assert.False(bobSocket.IsEnded, "Bob's socket was closed");
+        Assert.Equal(2 * each, (await alice.HistoryAsync(chatId)).Count);
     }
 }

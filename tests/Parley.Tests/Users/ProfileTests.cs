@@ -89,6 +89,22 @@ public sealed class ProfileTests(SharedServer shared) : IClassFixture<SharedServ
         Assert.Equal(user.Email, patched.Json.GetProperty("email").GetString());
     }
 
+    [Theory]
+    [InlineData("{}")]
+    [InlineData("{\"name\":null,\"about\":null,\"avatar\":null}")]
+    [InlineData("{\"somethingElse\":\"ignored\"}")]
+    public async Task Patch_me_with_nothing_to_change_answers_the_profile_unchanged(string body)
+    {
+        var user = await ApiClient.CreateUserAsync(Server, "Nothing Changes");
+        Assert.Equal(HttpStatusCode.OK, (await user.Api.PatchAsync("/users/me", new { about = "kept" })).Status);
+        var before = (await user.Api.GetAsync("/users/me")).Json.GetRawText();
+
+        var patched = await user.Api.PatchAsync("/users/me", body);
+
+        Assert.Equal(HttpStatusCode.OK, patched.Status);
+        Assert.Equal(before, patched.Json.GetRawText());
+    }
+
     [Fact]
     public async Task Patch_me_changes_only_the_callers_profile()
     {

@@ -137,6 +137,28 @@ internal static class SqliteMigrations
             PRIMARY KEY (user_id, message_id)
         ) WITHOUT ROWID;
         """,
+
+        // 4: uploaded media, and the chats each was sent to (who may download it).
+        """
+        CREATE TABLE media (
+            id TEXT PRIMARY KEY,
+            uploader_id TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE media_chats (
+            media_id TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            PRIMARY KEY (media_id, chat_id)
+        ) WITHOUT ROWID;
+        """,
+
+        // 5: when a user's sessions were last revoked (ms); older access tokens are refused.
+        """
+        ALTER TABLE users ADD COLUMN sessions_revoked_at INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)

@@ -124,7 +124,7 @@ internal sealed partial class SqliteStore
         c.Execute(
             """
             UPDATE users SET email = NULL, phone = NULL, name = $2, search_name = '', about = NULL, avatar = NULL,
-                photo_media_id = NULL, password_hash = '!', deleted_at = $3
+                photo_media_id = NULL, password_hash = '!', deleted_at = $3, sessions_revoked_at = $3
             WHERE id = $1
             """, userId, AccountNames.Deleted, now);
         c.Execute("DELETE FROM refresh_tokens WHERE user_id = $1", userId);
@@ -134,6 +134,30 @@ internal sealed partial class SqliteStore
         w.UserChanged(userId);
         return true;
     });
+
+    public Task<UserRecord?> SetPhotoAsync(string userId, string mediaId) => db.WriteAsync(w =>
+    {
+        w.Connection.Execute("UPDATE users SET photo_media_id = $2 WHERE id = $1 AND deleted_at IS NULL", userId, mediaId);
+        return w.Connection.QueryFirst(ReadUser, $"SELECT {UserColumns} FROM users WHERE id = $1", userId);
+    });
+
+    public Task SaveMediaAsync(MediaRecord media, byte[] data) => db.WriteAsync(w => w.Connection.Execute(
+        "INSERT INTO media (id, uploader_id, content_type, size, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        media.Id, media.UploaderId, media.ContentType, media.Size, data, media.CreatedAt));
+
+    public Task<MediaRecord?> GetMediaAsync(string mediaId) => db.ReadAsync(c => c.QueryFirst(
+        r => new MediaRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3), r.GetInt64(4)),
+        "SELECT id, uploader_id, content_type, size, created_at FROM media WHERE id = $1", mediaId));
+
+    public Task<byte[]?> GetMediaDataAsync(string mediaId) => db.ReadAsync(c => c.QueryFirst(
+        r => (byte[])r.GetValue(0), "SELECT data FROM media WHERE id = $1", mediaId));
+
+    public Task<bool> CanSeeMediaAsync(string mediaId, string userId) => db.ReadAsync(c => c.Scalar(
+        """
+        SELECT EXISTS (SELECT 1 FROM media WHERE id = $1 AND uploader_id = $2)
+            OR EXISTS (SELECT 1 FROM media_chats mc JOIN members m ON m.chat_id = mc.chat_id WHERE mc.media_id = $1 AND m.user_id = $2)
+            OR EXISTS (SELECT 1 FROM users WHERE photo_media_id = $1)
+        """, mediaId, userId) != 0);
 
     public Task AddRefreshTokenAsync(RefreshTokenRecord t) => db.WriteAsync(w => w.Connection.Execute(
         "INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
@@ -164,8 +188,14 @@ internal sealed partial class SqliteStore
     public Task RevokeRefreshFamilyAsync(string presentedHash) => db.WriteAsync(w => w.Connection.Execute(
         "UPDATE refresh_tokens SET revoked = 1 WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)", presentedHash));
 
-    public Task RevokeAllRefreshTokensAsync(string userId) =>
-        db.WriteAsync(w => w.Connection.Execute("UPDATE refresh_tokens SET revoked = 1 WHERE user_id = $1", userId));
+    public Task RevokeAllSessionsAsync(string userId, long now) => db.WriteAsync(w =>
+    {
+        w.Connection.Execute("UPDATE users SET sessions_revoked_at = max(sessions_revoked_at, $2) WHERE id = $1", userId, now);
+        return w.Connection.Execute("UPDATE refresh_tokens SET revoked = 1 WHERE user_id = $1", userId);
+    });
+
+    public Task<long> GetSessionsRevokedAtAsync(string userId) =>
+        db.ReadAsync(c => c.Scalar("SELECT sessions_revoked_at FROM users WHERE id = $1", userId));
 
     public Task SaveCodeAsync(string userId, string purpose, string codeHash, long expiresAt) => db.WriteAsync(w => w.Connection.Execute(
         """

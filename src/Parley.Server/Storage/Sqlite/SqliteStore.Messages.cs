@@ -44,6 +44,10 @@ internal sealed partial class SqliteStore
         var sender = w.UserCard(m.SenderId);
         var message = InsertMessage(w, m.ChatId, m.SenderId, sender.Name, sender.Avatar, m.Type, m.Content, m.Timestamp,
             m.ClientMessageId, m.ReplyTo, quote, null, null, m.MediaJson);
+        if (m.MediaId is not null)
+        {
+            c.Execute("INSERT INTO media_chats (media_id, chat_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", m.MediaId, m.ChatId);
+        }
         var e = MessageEvent(message, w.MemberIds(m.ChatId)) with { OriginConnectionId = originConnectionId };
         return (Value: new SendResult(SendOutcome.Stored, message), Events: new[] { e });
     });

@@ -1,0 +1,54 @@
+using System.Security.Claims;
+using Microsoft.Extensions.Options;
+using Parley.Server.Auth;
+using Parley.Server.Common;
+using Parley.Server.Configuration;
+using Parley.Server.Storage;
+
+namespace Parley.Server.Media;
+
+public sealed record MediaResponse(string MediaId, string ContentType, long Size, string Url);
+
+public static class MediaApi
+{
+    public static IEndpointRouteBuilder MapMediaApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/media").WithTags("Media").RequireAuthorization();
+        group.MapPost("/", Upload);
+        group.MapGet("/{mediaId}", Download);
+        return routes;
+    }
+
+    public static string Url(string mediaId) => "/media/" + mediaId;
+
+    private static async Task<IResult> Upload(HttpRequest request, ClaimsPrincipal principal, IParleyStore store, IOptions<ParleyOptions> options, TimeProvider clock)
+    {
+        var contentType = MediaUploads.NormalizeContentType(request.ContentType);
+        if (contentType is null) return ApiError.BadRequest("Set Content-Type to the file's media type, for example image/jpeg.");
+        var (data, error) = await MediaUploads.ReadBodyAsync(request, options.Value.Limits.MaxMediaBytes);
+        if (error is not null) return error;
+        var media = new MediaRecord("media_" + Guid.NewGuid().ToString("N"), principal.UserId(), contentType, data!.Length, clock.NowMs());
+        await store.SaveMediaAsync(media, data);
+        return TypedResults.Json(new MediaResponse(media.Id, media.ContentType, media.Size, Url(media.Id)), AppJson.Options,
+            statusCode: StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> Download(string mediaId, HttpContext http, ClaimsPrincipal principal, IParleyStore store)
+    {
+        var media = await store.GetMediaAsync(mediaId);
+        if (media is null || !await store.CanSeeMediaAsync(mediaId, principal.UserId())) return ApiError.NotFound("Media not found.");
+        var data = await store.GetMediaDataAsync(mediaId);
+        if (data is null) return ApiError.NotFound("Media not found.");
+        // Uploads are served from the API's own origin: never let a browser run them as a page.
+        var headers = http.Response.Headers;
+        headers.XContentTypeOptions = "nosniff";
+        headers.ContentSecurityPolicy = "sandbox; default-src 'none'";
+        headers.CacheControl = "private, max-age=31536000, immutable";
+        var inline = media.ContentType.StartsWith("image/", StringComparison.Ordinal) && media.ContentType != "image/svg+xml"
+            || media.ContentType.StartsWith("audio/", StringComparison.Ordinal)
+            || media.ContentType.StartsWith("video/", StringComparison.Ordinal);
+        return inline
+            ? TypedResults.File(data, media.ContentType)
+            : TypedResults.File(data, "application/octet-stream", fileDownloadName: media.Id);
+    }
+}
