@@ -98,6 +98,36 @@ export class Api extends EventTarget {
     this._store({ ...this.session, user: { ...this.session.user, ...user } });
   }
 
+  /** Sends a file as the raw body (profile photo, media), with the same 401 handling as request(). */
+  async upload(method, path, blob) {
+    const send = async () => {
+      let response;
+      try {
+        response = await fetch(this.baseUrl + path, {
+          method,
+          headers: { Authorization: `Bearer ${this.accessToken}`, 'Content-Type': blob.type || 'application/octet-stream', Accept: 'application/json' },
+          body: blob,
+        });
+      } catch (error) {
+        throw new NetworkError(error);
+      }
+      const text = await response.text().catch(() => '');
+      let json = null;
+      try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+      if (!response.ok) throw new ApiError(response.status, json?.error || defaultMessage(response.status), json);
+      return json;
+    };
+    if (!this.session) throw new ApiError(401, 'Not signed in.');
+    if (this._needsRefresh(0)) await this.refresh();
+    try {
+      return await send();
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 401) throw error;
+      await this.refresh(true);
+      return send();
+    }
+  }
+
   get(path) { return this.request('GET', path); }
   post(path, body) { return this.request('POST', path, body ?? {}); }
   put(path, body) { return this.request('PUT', path, body ?? {}); }

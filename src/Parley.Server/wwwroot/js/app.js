@@ -2,7 +2,7 @@
 import { Api } from './api.js';
 import { renderAuth, logo } from './auth-view.js';
 import { avatar } from './avatar.js';
-import { openGroupInfo, openNewChat, openNewGroup } from './dialogs.js';
+import { openGroupInfo, openNewChat, openNewGroup, openProfile } from './dialogs.js';
 import { conversationRows, previewText, ticks, updateTicks } from './messages.js';
 import { ChatStore } from './store.js';
 import { el, icon, icons, formatListTime, formatLastSeen } from './util.js';
@@ -82,6 +82,8 @@ class ChatApp {
     const s = this.store;
     this.meAvatar = el('span', { class: 'me-avatar' });
     this.meName = el('span', { class: 'me-name' });
+    this.meButton = el('button', { type: 'button', class: 'me-button', 'aria-label': 'Your profile', title: 'Your profile', onclick: () => openProfile(this.store) },
+      this.meAvatar, this.meName);
     this.banner = el('div', { class: 'connection-banner', role: 'status', hidden: true });
     this.filterInput = el('input', { type: 'search', class: 'search-input', placeholder: 'Search chats', 'aria-label': 'Search chats', autocomplete: 'off' });
     this.filterInput.addEventListener('input', () => {
@@ -94,8 +96,7 @@ class ChatApp {
 
     const sidebar = el('aside', { class: 'sidebar', 'aria-label': 'Chat list' },
       el('header', { class: 'sidebar-header' },
-        this.meAvatar,
-        this.meName,
+        this.meButton,
         el('span', { class: 'spacer' }),
         el('button', { type: 'button', class: 'icon-button', 'aria-label': 'New chat', title: 'New chat', onclick: () => this.newChat() }, icon(icons.chat)),
         el('button', { type: 'button', class: 'icon-button', 'aria-label': 'New group', title: 'New group', onclick: () => this.newGroup() }, icon(icons.group)),
@@ -259,7 +260,7 @@ class ChatApp {
 
   renderMe() {
     const me = this.store.me;
-    this.meAvatar.replaceChildren(avatar(api, { name: me.name, avatar: me.avatar, seed: me.id, label: `You: ${me.name}` }));
+    this.meAvatar.replaceChildren(avatar(api, { name: me.name, avatar: me.photoUrl || me.avatar, seed: me.id }));
     this.meName.textContent = me.name;
   }
 

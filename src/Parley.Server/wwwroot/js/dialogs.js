@@ -33,7 +33,7 @@ function errorLine() {
 
 function userRow(store, user, extra = []) {
   return [
-    avatar(store.api, { name: user.name, avatar: user.avatar, seed: user.id, online: user.online }),
+    avatar(store.api, { name: user.name, avatar: user.photoUrl || user.avatar, seed: user.id, online: user.online }),
     el('span', { class: 'person-text' },
       el('span', { class: 'person-name' }, user.name),
       el('span', { class: 'person-sub' }, [user.email, user.online ? 'online' : null].filter(Boolean).join(' · ') || formatLastSeen(user.lastSeen))),
@@ -193,7 +193,7 @@ export function openGroupInfo(store, chatId) {
     const admin = store.isAdmin(chat);
     const members = Array.isArray(chat.members) ? chat.members : (chat.participants ?? []).map(p => p.id);
     const byId = new Map((chat.participants ?? []).map(p => [p.id, p]));
-    const person = id => ({ id, ...(store.users.get(id) ?? {}), ...(byId.get(id) ?? {}), ...(id === store.me.id ? { name: store.me.name } : {}) });
+    const person = id => ({ id, ...(store.users.get(id) ?? {}), ...(byId.get(id) ?? {}), ...(id === store.me.id ? { name: store.me.name, avatar: store.me.avatar, photoUrl: store.me.photoUrl } : {}) });
     const sorted = [...members].sort((a, b) => (a === store.me.id ? -1 : b === store.me.id ? 1 : 0)
       || Number(store.isAdmin(chat, b)) - Number(store.isAdmin(chat, a))
       || String(person(a).name ?? '').localeCompare(String(person(b).name ?? '')));
@@ -236,7 +236,7 @@ export function openGroupInfo(store, chatId) {
         actions.push(el('span', { class: 'member-actions' }, adminButton, removeButton));
       }
       return el('li', { class: 'member', dataset: { userId: id } },
-        avatar(store.api, { name: p.name, avatar: p.avatar, seed: id, online: !isMe && p.online }),
+        avatar(store.api, { name: p.name, avatar: p.photoUrl || p.avatar, seed: id, online: !isMe && p.online }),
         el('span', { class: 'person-text' },
           el('span', { class: 'person-name' }, isMe ? `${p.name ?? 'You'} (You)` : p.name ?? 'Unknown'),
           isAdmin ? el('span', { class: 'badge-admin' }, 'Admin') : null),
@@ -314,4 +314,62 @@ export function openGroupInfo(store, chatId) {
   store.addEventListener('change', onChange);
   m.onClose(() => store.removeEventListener('change', onChange));
   render();
+}
+
+export function openProfile(store) {
+  const m = modal('Your profile');
+  const error = errorLine();
+  const me = store.me;
+  const picture = el('div', { class: 'profile-photo' });
+  const showPicture = () => picture.replaceChildren(avatar(store.api, { name: store.me.name, avatar: store.me.photoUrl || store.me.avatar, seed: store.me.id, size: 'xl', label: 'Your profile photo' }));
+  showPicture();
+  const file = el('input', { type: 'file', id: 'profile-photo', accept: 'image/jpeg,image/png,image/webp', class: 'visually-hidden' });
+  const photoButton = el('label', { for: 'profile-photo', class: 'button small' }, 'Change photo');
+  file.addEventListener('change', async () => {
+    const chosen = file.files?.[0];
+    if (!chosen) return;
+    error.textContent = '';
+    photoButton.setAttribute('aria-busy', 'true');
+    try {
+      await store.uploadPhoto(chosen);
+      showPicture();
+      store.toast('Profile photo updated.');
+    } catch (e) {
+      error.textContent = e.message;
+    } finally {
+      photoButton.removeAttribute('aria-busy');
+      file.value = '';
+    }
+  });
+  const nameInput = el('input', { id: 'profile-name', value: me.name ?? '', maxlength: '100', autocomplete: 'name', required: true });
+  const aboutInput = el('input', { id: 'profile-about', value: me.about ?? '', maxlength: '200', autocomplete: 'off' });
+  const save = el('button', { type: 'submit', class: 'button primary' }, 'Save');
+  const form = el('form', { class: 'stack' },
+    el('div', { class: 'group-hero' }, picture, file, photoButton, el('p', { class: 'muted small' }, me.email ?? '')),
+    el('div', { class: 'field' }, el('label', { for: 'profile-name' }, 'Your name'), nameInput),
+    el('div', { class: 'field' }, el('label', { for: 'profile-about' }, 'About'), aboutInput),
+    error,
+    el('div', { class: 'dialog-actions' }, save));
+  form.addEventListener('submit', async event => {
+    event.preventDefault();
+    const name = nameInput.value.trim();
+    if (!name) {
+      error.textContent = 'Please enter your name.';
+      nameInput.focus();
+      return;
+    }
+    save.disabled = true;
+    error.textContent = '';
+    try {
+      await store.updateProfile({ name, about: aboutInput.value.trim() });
+      m.close();
+      store.toast('Profile saved.');
+    } catch (e) {
+      error.textContent = e.message;
+    } finally {
+      save.disabled = false;
+    }
+  });
+  m.body.append(form);
+  nameInput.focus();
 }

@@ -257,6 +257,7 @@ export class ChatStore extends EventTarget {
       this.users.set(p.id, {
         ...known, id: p.id, name: p.name ?? known.name, email: p.email ?? known.email, avatar: p.avatar ?? known.avatar,
         online: p.online ?? known.online, lastSeen: Math.max(p.lastSeen ?? 0, known.lastSeen ?? 0) || (p.lastSeen ?? known.lastSeen),
+        photoUrl: p.photoUrl ?? known.photoUrl,
       });
     }
     if (summary.isTyping === false) this.typing.delete(chat.id);
@@ -318,7 +319,7 @@ export class ChatStore extends EventTarget {
   chatAvatar(chat) {
     if (chat.isGroup) return { name: this.chatName(chat), avatar: null, seed: chat.id };
     const other = this.otherParticipant(chat);
-    return { name: other?.name ?? '?', avatar: other?.avatar ?? null, seed: other?.id ?? chat.id };
+    return { name: other?.name ?? '?', avatar: other?.photoUrl || other?.avatar || null, seed: other?.id ?? chat.id };
   }
 
   /** The other members of a chat (user ids). */
@@ -860,7 +861,7 @@ export class ChatStore extends EventTarget {
     const users = await this.api.get(`/users?search=${encodeURIComponent(query ?? '')}&limit=${limit}`);
     for (const u of users ?? []) {
       const known = this.users.get(u.userId) ?? {};
-      this.users.set(u.userId, { ...known, id: u.userId, name: u.name, email: u.email, avatar: u.avatar, online: u.online, lastSeen: u.lastSeen });
+      this.users.set(u.userId, { ...known, id: u.userId, name: u.name, email: u.email, avatar: u.avatar, online: u.online, lastSeen: u.lastSeen, photoUrl: u.photoUrl ?? known.photoUrl });
     }
     return (users ?? []).map(u => ({ ...u, id: u.userId }));
   }
@@ -881,6 +882,16 @@ export class ChatStore extends EventTarget {
     } catch {
       this._lastSeenAsked.delete(userId);
     }
+  }
+
+  async updateProfile(changes) {
+    const profile = await this.api.patch('/users/me', changes);
+    if (profile) this._absorbProfile(profile);
+  }
+
+  async uploadPhoto(file) {
+    const profile = await this.api.upload('PUT', '/users/me/photo', file);
+    if (profile) this._absorbProfile(profile);
   }
 
   async startDirectChat(userId) {
