@@ -6,10 +6,13 @@ namespace Parley.Server.Realtime;
 /// <summary>
 /// One device's socket. Outbound frames go through a bounded queue drained by a single writer, so
 /// a fan-out never waits on a slow network. A consumer that lets its queue fill up is cut off:
-/// its events are safe in the store and it resumes with <c>since</c>.
+/// its events are safe in the store and it resumes with <c>since</c>. Answers to the client's own
+/// frames have slots of their own, so a client pipelining requests never crowds out its events.
 /// </summary>
 public sealed class Connection
 {
+    private const int ReplySlots = 64;
+    private readonly SemaphoreSlim _replySlots = new(ReplySlots);
     private readonly WebSocket _socket;
     private readonly Channel<OutboundFrame> _queue;
     private readonly CancellationTokenSource _closed = new();
@@ -20,7 +23,7 @@ public sealed class Connection
     {
         UserId = userId;
         _socket = socket;
-        _queue = Channel.CreateBounded<OutboundFrame>(new BoundedChannelOptions(queueFrames)
+        _queue = Channel.CreateBounded<OutboundFrame>(new BoundedChannelOptions(queueFrames + ReplySlots)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
@@ -52,7 +55,8 @@ public sealed class Connection
     {
         try
         {
-            await _queue.Writer.WriteAsync(OutboundFrame.Shared(frame), _closed.Token);
+            await _replySlots.WaitAsync(_closed.Token);
+            await _queue.Writer.WriteAsync(OutboundFrame.Reply(frame), _closed.Token);
         }
         catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
         {
@@ -95,6 +99,7 @@ public sealed class Connection
             {
                 while (reader.TryRead(out var frame))
                 {
+                    if (frame.IsReply) _replySlots.Release();
                     if (frame.Position != 0)
                     {
                         if (frame.Position <= _lastPositionSent) continue;

@@ -5,12 +5,16 @@ namespace Parley.Server.Realtime;
 /// rendered by the connection's writer when its turn comes, which keeps the queue's order.</summary>
 public sealed class OutboundFrame
 {
-    private OutboundFrame(long position, ReadOnlyMemory<byte> bytes, Func<string, Task<ReadOnlyMemory<byte>?>>? render)
+    private OutboundFrame(long position, ReadOnlyMemory<byte> bytes, Func<string, Task<ReadOnlyMemory<byte>?>>? render, bool isReply = false)
     {
         Position = position;
         Bytes = bytes;
         Render = render;
+        IsReply = isReply;
     }
+
+    /// <summary>An answer to the client's own frame (ack, error, pong), counted apart from events.</summary>
+    public bool IsReply { get; }
 
     /// <summary>The event's position in the stream, or 0 for ephemeral frames (typing, presence, acks).</summary>
     public long Position { get; }
@@ -18,6 +22,8 @@ public sealed class OutboundFrame
     public Func<string, Task<ReadOnlyMemory<byte>?>>? Render { get; }
 
     public static OutboundFrame Shared(ReadOnlyMemory<byte> bytes, long position = 0) => new(position, bytes, null);
+
+    public static OutboundFrame Reply(ReadOnlyMemory<byte> bytes) => new(0, bytes, null, isReply: true);
 
     public static OutboundFrame PerUser(long position, Func<string, Task<ReadOnlyMemory<byte>?>> render) => new(position, default, render);
 }

@@ -14,7 +14,7 @@ internal sealed partial class SqliteStore
         var events = new List<StoredEvent>();
         events.AddRange(c.Query(r => new StoredEvent(r.GetInt64(3), EventKind.Message, r.GetString(1), [], ReadMessage(r)),
             $"""
-            SELECT {Prefixed("m.", MessageColumns)} FROM members mb
+            SELECT {MessageColumnsOfM} FROM members mb
             JOIN messages m ON m.chat_id = mb.chat_id AND m.pos > max($2, mb.joined_pos) AND m.pos <= $3
             WHERE mb.user_id = $1 ORDER BY m.pos LIMIT $4
             """, userId, sincePos, upTo, limit + 1));
@@ -61,6 +61,5 @@ internal sealed partial class SqliteStore
     private static MessageRecord UpdatedStub(string messageId, string chatId) =>
         new(messageId, chatId, 0, 0, "", "", null, MessageTypes.Text, null, 0, null, null, null, null, null, null, null, false);
 
-    private static string Prefixed(string prefix, string columns) =>
-        string.Join(", ", columns.Split(", ").Select(column => prefix + column));
+    private static readonly string MessageColumnsOfM = string.Join(", ", MessageColumns.Split(", ").Select(column => "m." + column));
 }
