@@ -100,7 +100,7 @@ class ChatApp {
         el('span', { class: 'spacer' }),
         el('button', { type: 'button', class: 'icon-button', 'aria-label': 'New chat', title: 'New chat', onclick: () => this.newChat() }, icon(icons.chat)),
         el('button', { type: 'button', class: 'icon-button', 'aria-label': 'New group', title: 'New group', onclick: () => this.newGroup() }, icon(icons.group)),
-        el('button', { type: 'button', class: 'icon-button', 'aria-label': 'Sign out', title: 'Sign out', onclick: () => api.logout() }, icon(icons.logout))),
+        el('button', { type: 'button', class: 'icon-button', 'aria-label': 'Sign out', title: 'Sign out', onclick: () => this.signOut() }, icon(icons.logout))),
       this.banner,
       el('div', { class: 'search-bar' }, icon(icons.search, 'icon search-icon'), this.filterInput),
       el('nav', { class: 'chat-list-scroll', 'aria-label': 'Conversations' }, this.chatList, this.emptyList));
@@ -207,6 +207,11 @@ class ChatApp {
       next.focus();
       event.preventDefault();
     }
+  }
+
+  signOut() {
+    this.store.forgetLocalData();
+    api.logout();
   }
 
   newChat() {

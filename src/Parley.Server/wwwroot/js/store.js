@@ -694,6 +694,13 @@ export class ChatStore extends EventTarget {
 
   // ---- sending --------------------------------------------------------------------------------------
 
+  /** Signing out on purpose: nothing of this account stays in the browser. */
+  forgetLocalData() {
+    this.outbox = [];
+    this._saveOutbox();
+    for (const key of Object.keys(sessionStorage)) if (key.startsWith('parley.draft.')) sessionStorage.removeItem(key);
+  }
+
   _loadOutbox() {
     try {
       const saved = JSON.parse(localStorage.getItem(this._outboxKey) ?? '[]');
