@@ -169,6 +169,7 @@ export class Api extends EventTarget {
       const stored = readStoredSession();
       if (stored && this.session && stored.user.id === this.session.user.id && stored.refreshToken !== before) {
         this.session = stored;
+        this._scheduleRefresh();
         if (!this._needsRefresh()) return;
       }
       if (!force && !this._needsRefresh()) return;
