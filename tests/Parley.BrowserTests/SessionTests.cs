@@ -87,6 +87,36 @@ public sealed class SessionTests(BrowserFixture browser)
         await Expect(bob.ChatItem("Alice Archer")).ToContainTextAsync("Still here");
     });
 
+    [Fact(Timeout = Limits.TestMs)]
+    public Task Two_tabs_of_one_person_share_the_session_and_the_conversation() => Scenario.RunAsync(browser, async s =>
+    {
+        var alice = await s.RegisterAsync("Alice Archer");
+        var bob = await s.RegisterAsync("Bob Baker");
+        await alice.StartChatWithAsync(bob);
+
+        var tab = await alice.NewTabAsync();
+        await Expect(tab.GetByRole(AriaRole.Button, new() { Name = "New chat" })).ToBeVisibleAsync();
+        await tab.Locator(".chat-item", new() { HasText = "Bob Baker" }).ClickAsync();
+        await Expect(tab.Locator(".conv-header .conv-name")).ToHaveTextAsync("Bob Baker");
+
+        // Sent from the first tab: the second shows it as Alice's own, with its ticks.
+        await alice.SendAsync("From my first tab");
+        var inTab = tab.Locator(".msg-row.own", new() { HasText = "From my first tab" });
+        await Expect(inTab).ToHaveCountAsync(1);
+        await Expect(inTab.Locator(".ticks")).ToHaveAttributeAsync("data-status", new System.Text.RegularExpressions.Regex("sent|delivered"));
+
+        // Bob's answer reaches both.
+        await bob.OpenChatAsync("Alice Archer");
+        await bob.SendAsync("Both tabs see this");
+        await Expect(alice.Message("Both tabs see this")).ToBeVisibleAsync();
+        await Expect(tab.Locator(".msg-row.other", new() { HasText = "Both tabs see this" })).ToBeVisibleAsync();
+        await alice.ExpectTicksAsync("From my first tab", "read");
+
+        // Signing out in one tab signs out the other.
+        await tab.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Expect(alice.Page.GetByRole(AriaRole.Heading, new() { Name = "Sign in" })).ToBeVisibleAsync();
+    });
+
     private static async Task<JsonElement> SessionAsync(IPage page) =>
         JsonDocument.Parse(await page.EvaluateAsync<string>("() => localStorage.getItem('parley.session')")).RootElement.Clone();
 }

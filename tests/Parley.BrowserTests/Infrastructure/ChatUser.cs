@@ -117,6 +117,15 @@ public sealed class ChatUser : IAsyncDisposable
 
     public ILocator HeaderStatus => Page.Locator(".conv-header .conv-sub");
 
+    /// <summary>Another tab of the same browser: it shares the session.</summary>
+    public async Task<IPage> NewTabAsync()
+    {
+        var tab = await _context.NewPageAsync();
+        tab.PageError += (_, error) => ConsoleErrors.Add(error);
+        await tab.GotoAsync(_server.Url().ToString());
+        return tab;
+    }
+
     public Task ScreenshotAsync(string name) => Page.ScreenshotAsync(new() { Path = Paths.Screenshot(name) });
 
     /// <summary>Closes this person's browser (their sockets close; presence goes offline).</summary>
