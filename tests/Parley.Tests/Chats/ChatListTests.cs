@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using Parley.Tests.Infrastructure;
 
 namespace Parley.Tests.Chats;
@@ -107,6 +108,66 @@ public sealed class ChatListTests(SharedServer shared) : IClassFixture<SharedSer
         (await bob.Api.PutAsync($"/messages/{second.Str("id")}/status", new { status = "read" }))
             .AssertStatus(HttpStatusCode.OK, "PUT read");
         Assert.Equal(1, (await bob.ChatAsync(chatId)).Long("unreadCount"));
+    }
+
+    [Fact]
+    public async Task Reading_up_to_a_message_of_another_chat_does_not_move_this_chats_read_mark()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var carol = await ApiClient.CreateUserAsync(Server);
+        var withAlice = await bob.OpenChatWithAsync(alice);
+        var withCarol = await bob.OpenChatWithAsync(carol);
+        for (var i = 0; i < 3; i++) await alice.SendTextAsync(withAlice, $"a{i}");
+        JsonElement carolsFifth = default;
+        for (var i = 0; i < 5; i++) carolsFifth = await carol.SendTextAsync(withCarol, $"c{i}");
+
+        var response = await bob.Api.PostAsync($"/chats/{withAlice}/read", new { messageId = carolsFifth.Str("id") });
+        Assert.True(response.Status is HttpStatusCode.BadRequest or HttpStatusCode.NotFound, $"got {(int)response.Status} {response.Json}");
+        Assert.Equal(3, (await bob.ChatAsync(withAlice)).Long("unreadCount"));
+        Assert.Equal(5, (await bob.ChatAsync(withCarol)).Long("unreadCount"));
+
+        await using var bobSocket = await bob.ConnectAsync(Server);
+        await bobSocket.SendAsync(new { action = "markRead", chatId = withAlice, messageId = carolsFifth.Str("id") });
+        await bobSocket.WaitForErrorAsync();
+        Assert.Equal(3, (await bob.ChatAsync(withAlice)).Long("unreadCount"));
+        Assert.Equal(5, (await bob.ChatAsync(withCarol)).Long("unreadCount"));
+        var receipts = await alice.Api.GetAsync($"/messages/{(await alice.HistoryAsync(withAlice))[0].Str("id")}/receipts");
+        Assert.Equal("sent", receipts.Json.EnumerateArray().Single().Str("status"));
+    }
+
+    [Fact]
+    public async Task Unread_counts_stay_exact_when_sends_and_reads_race()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        var first = await alice.SendTextAsync(chatId, "m0");
+
+        // Alice sends 59 more while Bob keeps reading "everything" and his own messages interleave.
+        var sends = Task.WhenAll(Enumerable.Range(1, 59).Select(i => alice.SendTextAsync(chatId, $"m{i}")));
+        var bobWrites = Task.WhenAll(Enumerable.Range(0, 10).Select(i => bob.SendTextAsync(chatId, $"bob{i}")));
+        var reads = Task.Run(async () =>
+        {
+            for (var i = 0; i < 10; i++) (await bob.Api.PostAsync($"/chats/{chatId}/read", new { })).AssertStatus(HttpStatusCode.NoContent, "read all");
+        });
+        await Task.WhenAll(sends, bobWrites, reads);
+
+        // Whatever the interleaving, a final read to a known message leaves exactly what came after it from Alice.
+        var history = await bob.MessagesOldestFirstAsync(chatId);
+        var mark = history.Where(m => m.Str("senderId") == alice.Id).ElementAt(29);
+        (await bob.Api.PostAsync($"/chats/{chatId}/read", new { messageId = mark.Str("id") })).AssertStatus(HttpStatusCode.NoContent, "read to the 30th");
+        var expected = history.Count(m => m.Str("senderId") == alice.Id && m.Long("seq") > mark.Long("seq"));
+        var unread = (await bob.ChatAsync(chatId)).Long("unreadCount");
+        // The earlier "read all" calls may already have moved the mark further; it never goes back.
+        Assert.InRange(unread, 0, expected);
+
+        (await bob.Api.PostAsync($"/chats/{chatId}/read", new { })).AssertStatus(HttpStatusCode.NoContent, "read all at the end");
+        Assert.Equal(0, (await bob.ChatAsync(chatId)).Long("unreadCount"));
+        await alice.SendTextAsync(chatId, "one more");
+        Assert.Equal(1, (await bob.ChatAsync(chatId)).Long("unreadCount"));
+        Assert.Equal(10, (await alice.ChatAsync(chatId)).Long("unreadCount"));
+        Assert.Equal(first.Str("id"), history[0].Str("id"));
     }
 
     private static async Task<long> UnreadInListAsync(TestUser user, string chatId) =>

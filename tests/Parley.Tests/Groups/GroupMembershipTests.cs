@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using Parley.Tests.Infrastructure;
 
 namespace Parley.Tests.Groups;
@@ -112,6 +113,27 @@ public sealed class GroupMembershipTests(SharedServer shared) : IClassFixture<Sh
     }
 
     [Fact]
+    public async Task A_member_removed_while_offline_still_syncs_what_was_sent_before_the_removal()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var carol = await ApiClient.CreateUserAsync(Server);
+        var groupId = await alice.CreateGroupAsync("Offline removal", bob, carol);
+        var carolCursor = await carol.CurrentCursorAsync();
+
+        await alice.SendTextAsync(groupId, "while carol was a member");
+        (await alice.Api.DeleteAsync($"/groups/{groupId}/members/{carol.Id}")).AssertStatus(HttpStatusCode.OK, "remove carol");
+        await alice.SendTextAsync(groupId, "after carol left");
+
+        // She missed an event from when she belonged; the cursor promises every missed event.
+        var sync = await carol.SyncAllAsync(carolCursor);
+        var contents = sync.Events.Where(e => e.Str("type") == "message").Select(e => e.GetProperty("data").Str("content")).ToList();
+        Assert.Contains("while carol was a member", contents);
+        Assert.DoesNotContain("after carol left", contents);
+        Assert.Contains(sync.Events, e => e.Str("type") == "chat" && e.GetProperty("data").Str("id") == groupId && e.GetProperty("data").Bool("removed"));
+    }
+
+    [Fact]
     public async Task A_member_may_leave_and_the_group_sees_member_left()
     {
         var alice = await ApiClient.CreateUserAsync(Server, "Alice");
@@ -119,11 +141,14 @@ public sealed class GroupMembershipTests(SharedServer shared) : IClassFixture<Sh
         var carol = await ApiClient.CreateUserAsync(Server, "Carol");
         var groupId = await alice.CreateGroupAsync("Leaving", bob, carol);
         await using var aliceSocket = await alice.ConnectAsync(Server, name: "alice");
+        await using var bobSocket = await bob.ConnectAsync(Server, name: "bob");
 
         var response = await bob.Api.DeleteAsync($"/groups/{groupId}/members/{bob.Id}");
         response.AssertStatus(HttpStatusCode.OK, "DELETE self");
         Assert.Equal(Sorted(alice, carol), response.Json.Strings("members").Order(StringComparer.Ordinal));
 
+        var removedFrame = await bobSocket.WaitForAsync(f => f.Type == "chat" && f.Str("id") == groupId, what: "the chat frame telling Bob he is out");
+        Assert.True(removedFrame.Data.Bool("removed"));
         var left = await aliceSocket.WaitForAsync(f => f.Type == "message" && f.Str("systemAction") == "member_left", what: "member_left");
         Assert.Equal("Bob", left.Str("affectedUserName"));
         Assert.Equal(groupId, left.Str("chatId"));
@@ -164,6 +189,50 @@ public sealed class GroupMembershipTests(SharedServer shared) : IClassFixture<Sh
         var bobContents = (await bob.HistoryAsync(groupId)).Select(m => m.Str("content")).ToList();
         Assert.Contains("before dave 1", bobContents);
         Assert.Contains("after dave", bobContents);
+    }
+
+    [Fact]
+    public async Task A_new_members_unread_count_and_last_message_cover_only_what_they_can_see()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var dave = await ApiClient.CreateUserAsync(Server);
+        var groupId = await alice.CreateGroupAsync("Catching up", bob);
+        for (var i = 0; i < 5; i++) await bob.SendTextAsync(groupId, $"old {i}");
+        (await alice.Api.PostAsync($"/groups/{groupId}/members", new { memberIds = new[] { dave.Id } })).AssertStatus(HttpStatusCode.OK, "add dave");
+
+        var summary = await dave.ChatAsync(groupId);
+        var visible = await dave.HistoryAsync(groupId);
+        Assert.DoesNotContain(visible, m => (m.Str("content") ?? "").StartsWith("old ", StringComparison.Ordinal));
+        var lastMessage = summary.GetProperty("lastMessage");
+        Assert.False(lastMessage.ValueKind == JsonValueKind.Object && (lastMessage.Str("content") ?? "").StartsWith("old ", StringComparison.Ordinal),
+            $"the new member's summary shows a message from before he joined: {lastMessage}");
+        var fromOthers = visible.Count(m => m.Str("senderId") != dave.Id);
+        var textFromOthers = visible.Count(m => m.Str("senderId") != dave.Id && m.Str("type") == "text");
+        Assert.InRange(summary.Long("unreadCount"), textFromOthers, fromOthers);
+
+        await bob.SendTextAsync(groupId, "new 1");
+        summary = await dave.ChatAsync(groupId);
+        visible = await dave.HistoryAsync(groupId);
+        Assert.InRange(summary.Long("unreadCount"), visible.Count(m => m.Str("senderId") != dave.Id && m.Str("type") == "text"),
+            visible.Count(m => m.Str("senderId") != dave.Id));
+        Assert.Equal("new 1", summary.GetProperty("lastMessage").Str("content"));
+    }
+
+    [Fact]
+    public async Task Members_are_listed_once_however_often_they_are_named_or_added()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var created = await alice.Api.PostAsync("/groups", new { name = "Echo", memberIds = new[] { bob.Id, bob.Id, alice.Id } });
+        created.AssertStatus(HttpStatusCode.Created, "POST /groups with repeated ids");
+        var groupId = created.Json.Str("id")!;
+        Assert.Equal(Sorted(alice, bob), created.Json.Strings("members").Order(StringComparer.Ordinal));
+
+        var again = await alice.Api.PostAsync($"/groups/{groupId}/members", new { memberIds = new[] { bob.Id } });
+        Assert.True(again.Status is HttpStatusCode.OK or HttpStatusCode.Conflict or HttpStatusCode.BadRequest, $"got {(int)again.Status} {again.Json}");
+        Assert.Equal(Sorted(alice, bob), (await alice.ChatAsync(groupId)).Strings("members").Order(StringComparer.Ordinal));
+        Assert.DoesNotContain(await alice.HistoryAsync(groupId), m => m.Str("systemAction") == "member_added");
     }
 
     [Fact]

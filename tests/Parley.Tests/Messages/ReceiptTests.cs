@@ -154,6 +154,29 @@ public sealed class ReceiptTests(SharedServer shared) : IClassFixture<SharedServ
     }
 
     [Fact]
+    public async Task Reading_past_several_senders_messages_tells_each_of_those_senders()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var carol = await ApiClient.CreateUserAsync(Server);
+        var groupId = await alice.CreateGroupAsync("Many senders", bob, carol);
+        await using var aliceSocket = await alice.ConnectAsync(Server, name: "alice");
+        await using var bobSocket = await bob.ConnectAsync(Server, name: "bob");
+        var fromAlice = (await alice.SendTextAsync(groupId, "alice speaks")).Str("id")!;
+        var fromBob = (await bob.SendTextAsync(groupId, "bob answers")).Str("id")!;
+
+        // Carol reads up to Bob's message, which is past Alice's too.
+        (await carol.Api.PostAsync($"/chats/{groupId}/read", new { messageId = fromBob })).AssertStatus(HttpStatusCode.NoContent, "carol reads");
+        await bobSocket.WaitForAsync(StatusFrame(fromBob, carol.Id, "read"), what: "carol's read of bob's message");
+        await aliceSocket.WaitForAsync(f => f.Type == "status" && f.Str("userId") == carol.Id && f.Str("status") == "read" && f.Str("chatId") == groupId,
+            what: "carol's read reaching alice, whose message she read past");
+        Assert.Equal("read", (await ReceiptsAsync(alice, fromAlice))[carol.Id]);
+        Assert.Equal("read", (await ReceiptsAsync(bob, fromBob))[carol.Id]);
+        // Bob has not read Alice's message by writing after it.
+        Assert.Equal("sent", (await ReceiptsAsync(alice, fromAlice))[bob.Id]);
+    }
+
+    [Fact]
     public async Task A_sender_who_was_offline_finds_the_read_receipt_in_sync()
     {
         var alice = await ApiClient.CreateUserAsync(Server);

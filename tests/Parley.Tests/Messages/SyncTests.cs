@@ -110,6 +110,68 @@ public sealed class SyncTests(SharedServer shared) : IClassFixture<SharedServer>
         Assert.DoesNotContain(resumed.AllFrames, f => f.Str("content") == "seen live");
     }
 
+    [Fact]
+    public async Task Sync_pages_of_one_event_return_each_event_once_in_order()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        var cursor = await bob.CurrentCursorAsync();
+        for (var i = 1; i <= 5; i++) await alice.SendTextAsync(chatId, $"p{i}");
+
+        var sync = await bob.SyncAllAsync(cursor, limit: 1);
+        Assert.True(sync.Pages >= 5, $"5 events in pages of 1 took {sync.Pages} pages");
+        Assert.Equal(["p1", "p2", "p3", "p4", "p5"], sync.Events.Select(e => e.GetProperty("data").Field("content")).ToArray());
+        // Each event's own cursor resumes right after it.
+        var third = ChatHelpers.CursorOf(sync.Events[2].GetProperty("cursor"));
+        var rest = await bob.SyncAllAsync(third);
+        Assert.Equal(["p4", "p5"], rest.Events.Select(e => e.GetProperty("data").Field("content")).ToArray());
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-1")]
+    [InlineData("many")]
+    public async Task A_sync_limit_that_is_not_a_positive_number_is_a_bad_request(string limit)
+    {
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var cursor = await bob.CurrentCursorAsync();
+        var response = await bob.Api.GetAsync($"/sync?since={Uri.EscapeDataString(cursor)}&limit={limit}");
+        response.AssertStatus(HttpStatusCode.BadRequest, $"GET /sync limit={limit}");
+        Assert.NotNull(response.Error);
+    }
+
+    [Fact]
+    public async Task Messages_sent_while_a_resumed_socket_catches_up_arrive_once_and_in_order()
+    {
+        const int missed = 300, live = 100;
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        var cursor = await bob.CurrentCursorAsync();
+        await using (var aliceSocket = await alice.ConnectAsync(Server))
+        {
+            for (var i = 1; i <= missed; i++) await aliceSocket.SendAsync(new { action = "sendMessage", chatId, content = $"x{i}", clientMessageId = $"x{i}" });
+            await aliceSocket.WaitForAckAsync($"x{missed}", TimeSpan.FromSeconds(30));
+
+            // Bob resumes while Alice keeps writing: the backlog and the live stream overlap.
+            var liveSends = Task.Run(async () =>
+            {
+                for (var i = missed + 1; i <= missed + live; i++) await aliceSocket.SendAsync(new { action = "sendMessage", chatId, content = $"x{i}", clientMessageId = $"x{i}" });
+            });
+            await using var bobSocket = await WsClient.ConnectAsync(Server, bob.AccessToken, since: cursor, handshake: false, name: "bob");
+            await liveSends;
+
+            var seqs = new List<long>();
+            for (var i = 0; i < missed + live; i++)
+            {
+                seqs.Add((await bobSocket.WaitForAsync(f => f.Type == "message" && f.Str("chatId") == chatId, what: $"message {i + 1}")).Data.Long("seq"));
+            }
+            Assert.Equal(Enumerable.Range(1, missed + live).Select(i => (long)i), seqs);
+            await bobSocket.ExpectNothingAsync(f => f.Type == "message", what: "a message delivered twice");
+        }
+    }
+
     [Theory]
     [InlineData("not-a-cursor")]
     [InlineData("-5")]

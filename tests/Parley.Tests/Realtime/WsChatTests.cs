@@ -99,6 +99,18 @@ public sealed class WsChatTests(SharedServer shared) : IClassFixture<SharedServe
     }
 
     [Fact]
+    public async Task Sending_to_an_unknown_recipient_id_gets_an_error_frame_and_creates_nothing()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        await using var aliceSocket = await alice.ConnectAsync(Server);
+        await aliceSocket.SendAsync(new { action = "sendMessage", recipientId = Guid.NewGuid().ToString(), content = "anyone there?", clientMessageId = "ghost" });
+        var error = await aliceSocket.WaitForErrorAsync();
+        Assert.Equal("ghost", error.Str("clientMessageId"));
+        await aliceSocket.ExpectNothingAsync(f => f.Type is "ack" or "chat", TimeSpan.Zero, "an ack or a chat for an unknown recipient");
+        Assert.Empty(await alice.ChatListAsync());
+    }
+
+    [Fact]
     public async Task A_senderId_in_a_frame_is_ignored_and_the_sender_is_the_token_user()
     {
         var alice = await ApiClient.CreateUserAsync(Server, "Alice");

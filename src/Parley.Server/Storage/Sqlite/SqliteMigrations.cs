@@ -159,6 +159,17 @@ internal static class SqliteMigrations
         """
         ALTER TABLE users ADD COLUMN sessions_revoked_at INTEGER NOT NULL DEFAULT 0;
         """,
+
+        // 6: memberships that ended, so a removed member can still sync what came before.
+        """
+        CREATE TABLE past_members (
+            chat_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            joined_pos INTEGER NOT NULL,
+            left_pos INTEGER NOT NULL,
+            PRIMARY KEY (user_id, left_pos, chat_id)
+        ) WITHOUT ROWID;
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)

@@ -145,6 +145,9 @@ internal sealed partial class SqliteStore
             var target = FindMember(c, groupId, memberId);
             if (target is null) return Failed(GroupOutcome.NotMember);
             c.Execute("DELETE FROM members WHERE chat_id = $1 AND user_id = $2", groupId, memberId);
+            // Everything up to here stays owed to them: sync reads it through past_members.
+            c.Execute("INSERT INTO past_members (chat_id, user_id, joined_pos, left_pos) VALUES ($1, $2, $3, $4)",
+                groupId, memberId, target.JoinedPos, w.NextPosition());
             w.MembersChanged(groupId);
             // A group never loses its last admin: the longest-standing member takes over.
             if (target.IsAdmin && c.Scalar("SELECT count(*) FROM members WHERE chat_id = $1 AND role = 'admin'", groupId) == 0)

@@ -29,6 +29,19 @@ internal sealed partial class SqliteStore
             SELECT pos, kind, chat_id, data FROM events
             WHERE target_user_id = $1 AND pos > $2 AND pos <= $3 ORDER BY pos LIMIT $4
             """, userId, sincePos, upTo, limit + 1));
+        // Chats the user has left since the cursor: what came before they left.
+        events.AddRange(c.Query(r => new StoredEvent(r.GetInt64(3), EventKind.Message, r.GetString(1), [], ReadMessage(r)),
+            $"""
+            SELECT {MessageColumnsOfM} FROM past_members pm
+            JOIN messages m ON m.chat_id = pm.chat_id AND m.pos > max($2, pm.joined_pos) AND m.pos <= min(pm.left_pos, $3)
+            WHERE pm.user_id = $1 AND pm.left_pos > $2 ORDER BY m.pos LIMIT $4
+            """, userId, sincePos, upTo, limit + 1));
+        events.AddRange(c.Query(ReadEvent,
+            """
+            SELECT e.pos, e.kind, e.chat_id, e.data FROM past_members pm
+            JOIN events e ON e.chat_id = pm.chat_id AND e.target_user_id IS NULL AND e.pos > max($2, pm.joined_pos) AND e.pos <= min(pm.left_pos, $3)
+            WHERE pm.user_id = $1 AND pm.left_pos > $2 ORDER BY e.pos LIMIT $4
+            """, userId, sincePos, upTo, limit + 1));
         events.Sort((a, b) => a.Pos.CompareTo(b.Pos));
         var hasMore = events.Count > limit;
         if (hasMore) events.RemoveRange(limit, events.Count - limit);
