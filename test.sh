@@ -59,8 +59,8 @@ dotnet test Parley.slnx -c Release --no-build -nologo \
 status=$?
 
 if [ $pg_failed -eq 0 ]; then
-  echo "== testing again with every test server on PostgreSQL"
-  PARLEY_TEST_STORE=postgres dotnet test Parley.slnx -c Release --no-build -nologo \
+  echo "== testing again with every test server on PostgreSQL (the HTTP and WebSocket suites)"
+  PARLEY_TEST_STORE=postgres dotnet test tests/Parley.Tests/Parley.Tests.csproj -c Release --no-build -nologo \
     --filter "FullyQualifiedName!~Parley.Tests.Storage&FullyQualifiedName!~Parley.Tests.Cluster" \
     --logger "trx" --logger "console;verbosity=normal" --results-directory "$results/postgres"
   pg_status=$?
