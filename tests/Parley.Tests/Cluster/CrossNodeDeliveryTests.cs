@@ -165,6 +165,30 @@ public sealed class CrossNodeDeliveryTests(TwoNodes nodes) : IClassFixture<TwoNo
     }
 
     [PostgresFact]
+    public async Task A_node_whose_listening_connection_drops_reconnects_and_delivers_what_it_missed()
+    {
+        var ann = await ApiClient.CreateUserAsync(One, "Ann");
+        var bob = await ApiClient.CreateUserAsync(Two, "Bob");
+        var chatId = await ann.OpenChatWithAsync(bob);
+        await using var bobSocket = await ConnectAsync(bob, Two);
+
+        await using (var admin = new NpgsqlConnection(nodes.ConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var kill = new NpgsqlCommand(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'parley-listener node-two'", admin);
+            Assert.Equal(1L, (long)(await kill.ExecuteScalarAsync())!);
+        }
+        // Sent while node two may not be listening: it reads them from the store when it is back.
+        for (var i = 0; i < 5; i++) await ann.SendTextAsync(chatId, $"through the outage {i}");
+        for (var i = 0; i < 5; i++) await bobSocket.WaitForMessageAsync(chatId, $"through the outage {i}", TimeSpan.FromSeconds(20));
+        await ann.SendTextAsync(chatId, "after the outage");
+        await bobSocket.WaitForMessageAsync(chatId, "after the outage");
+        var seen = bobSocket.AllFrames.Where(f => f.Type == "message").Select(f => f.Str("content")).ToList();
+        Assert.Equal(6, seen.Count);
+    }
+
+    [PostgresFact]
     public async Task Deleting_an_account_on_one_node_closes_its_sockets_on_the_other()
     {
         var leaver = await ApiClient.CreateUserAsync(One, "Leaver");

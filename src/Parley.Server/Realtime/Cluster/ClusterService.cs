@@ -70,6 +70,8 @@ internal sealed class ClusterService(
     {
         var connection = await db.DataSource.OpenConnectionAsync(ct);
         connection.Notification += (_, e) => OnNotification(e.Channel, e.Payload);
+        // Named, so an operator (or a test) can tell this connection from the pool's.
+        await connection.ExecuteAsync("SELECT set_config('application_name', $1, false)", "parley-listener " + node.NodeId);
         await connection.ExecuteAsync($"LISTEN \"{node.Channel}\"");
         await connection.ExecuteAsync($"LISTEN \"{ClusterNode.AllChannel}\"");
         var position = await connection.ScalarAsync("SELECT pos FROM stream WHERE id = 1");
