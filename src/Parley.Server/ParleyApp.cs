@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Http.Json;
 using Parley.Server.Auth;
 using Parley.Server.Chats;
@@ -48,6 +49,9 @@ public static class ParleyApp
         builder.Services.AddOpenApi();
 
         var app = builder.Build();
+        // Behind a reverse proxy on this host (nginx, see README), take the client's address from
+        // X-Forwarded-For so per-IP limits apply per client. Only loopback proxies are trusted.
+        app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto });
         // Outermost, so the logged status is the one the client got, after error handling.
         app.UseRequestLogging();
         app.UseApiErrors();

@@ -55,6 +55,7 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
             w.WriteString("name", user?.Name ?? AccountNames.Deleted);
             w.WriteString("email", user?.Email);
             w.WriteString("avatar", user?.Avatar);
+            w.WriteString("photoUrl", user is null ? null : Users.Profile.PhotoUrlOf(user));
             w.WriteBoolean("online", !hidden && presence.IsOnline(member.UserId));
             w.WriteNumber("lastSeen", hidden || user is null ? 0 : presence.LastSeen(user));
             w.WriteEndObject();

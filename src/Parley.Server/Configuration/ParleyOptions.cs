@@ -16,6 +16,7 @@ public sealed class ParleyOptions
     public StorageOptions Storage { get; set; } = new();
     public LimitOptions Limits { get; set; } = new();
     public RealtimeOptions Realtime { get; set; } = new();
+    public ClusterOptions Cluster { get; set; } = new();
 }
 
 public sealed class AuthOptions
@@ -67,4 +68,14 @@ public sealed class RealtimeOptions
     /// reconnects within it without flapping presence).</summary>
     public int PresenceGraceSeconds { get; set; } = 3;
     public int TypingSeconds { get; set; } = 6;
+}
+
+/// <summary>Nodes sharing one PostgreSQL (the Postgres provider).</summary>
+public sealed class ClusterOptions
+{
+    /// <summary>How often a node renews its row and its users' connection rows.</summary>
+    public int HeartbeatSeconds { get; set; } = 2;
+    /// <summary>How long those rows live without renewal: a node killed without notice stops
+    /// counting (for routing and presence) this long after its last heartbeat.</summary>
+    public int ConnectionTtlSeconds { get; set; } = 10;
 }

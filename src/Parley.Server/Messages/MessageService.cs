@@ -47,9 +47,9 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
         }
         else if (MessageTypes.Media.Contains(type))
         {
-            if (command.Content is { } caption && caption.Length > options.Value.Limits.MaxMessageChars)
+            if (command.Content is { } caption && CheckContent(caption) is { } captionRefusal && !string.IsNullOrWhiteSpace(caption))
             {
-                return (null, Refusal.BadRequest($"content must be at most {options.Value.Limits.MaxMessageChars} characters."));
+                return (null, captionRefusal);
             }
             var (json, mediaRefusal) = await MediaJsonAsync(userId, command);
             if (mediaRefusal is not null) return (null, mediaRefusal);
@@ -118,6 +118,7 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
         var maxChars = options.Value.Limits.MaxMessageChars;
         if (content is null || string.IsNullOrWhiteSpace(content)) return Refusal.BadRequest("content is required.");
         if (content.Length > maxChars) return Refusal.BadRequest($"content must be at most {maxChars} characters.");
+        if (content.Contains('\0')) return Refusal.BadRequest("content must not contain NUL characters.");
         return null;
     }
 

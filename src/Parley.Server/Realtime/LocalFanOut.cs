@@ -1,5 +1,6 @@
 using Parley.Server.Chats;
 using Parley.Server.Messages;
+using Parley.Server.Realtime.Cluster;
 using Parley.Server.Storage;
 
 namespace Parley.Server.Realtime;
@@ -14,15 +15,19 @@ public sealed class LocalFanOut
 {
     private readonly ConnectionRegistry _registry;
     private readonly ChatSummaries _summaries;
+    private readonly IClusterRelay? _relay;
 
     private readonly IParleyStore _store;
 
-    public LocalFanOut(ConnectionRegistry registry, ChatSummaries summaries, IParleyStore store, EventStream events)
+    public LocalFanOut(ConnectionRegistry registry, ChatSummaries summaries, IParleyStore store, EventStream events, IClusterRelay? relay = null)
     {
         _registry = registry;
         _summaries = summaries;
         _store = store;
-        events.Subscribe(Publish);
+        _relay = relay;
+        // In a cluster, committed events arrive through Cluster/ClusterDelivery instead, merged in
+        // position order with the other nodes' events.
+        if (relay is null) events.Subscribe(Publish);
     }
 
     public void Publish(StoredEvent e)
@@ -62,8 +67,18 @@ public sealed class LocalFanOut
         });
     }
 
-    /// <summary>Sends an ephemeral frame (typing, presence) to every socket of the given users.</summary>
+    /// <summary>Sends an ephemeral frame (typing) to every socket of the given users, on this node
+    /// and, in a cluster, on the others.</summary>
     public void Broadcast(IEnumerable<string> userIds, byte[] bytes)
+    {
+        var users = userIds as IReadOnlyCollection<string> ?? userIds.ToList();
+        BroadcastLocal(users, bytes);
+        _relay?.Broadcast(users, bytes);
+    }
+
+    /// <summary>Sends an ephemeral frame to the given users' sockets on this node only (presence,
+    /// which every node announces to its own sockets, and frames relayed from another node).</summary>
+    public void BroadcastLocal(IEnumerable<string> userIds, byte[] bytes)
     {
         var frame = OutboundFrame.Shared(bytes);
         foreach (var userId in userIds)

@@ -2,14 +2,17 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Parley.Server.Common;
 using Parley.Server.Configuration;
+using Parley.Server.Realtime.Cluster;
 using Parley.Server.Storage;
 
 namespace Parley.Server.Realtime;
 
 /// <summary>Who is online: a user is online while they hold at least one socket, and goes offline
 /// a grace period after the last one closes (so a phone switching networks does not flap).
-/// Held in memory only; <c>lastSeen</c> is written to the store when a user goes offline.</summary>
-public sealed class Presence(IOptions<ParleyOptions> options, TimeProvider clock, IParleyStore store)
+/// Held in memory only; <c>lastSeen</c> is written to the store when a user goes offline.
+/// In a cluster (<paramref name="cluster"/>), a user is online while any node holds them, and
+/// <see cref="Changed"/> fires only when that whole picture changes.</summary>
+public sealed class Presence(IOptions<ParleyOptions> options, TimeProvider clock, IParleyStore store, IPresenceCluster? cluster = null)
 {
     private readonly ConcurrentDictionary<string, int> _sockets = new();
     private readonly ConcurrentDictionary<string, long> _lastSeen = new();
@@ -18,21 +21,27 @@ public sealed class Presence(IOptions<ParleyOptions> options, TimeProvider clock
     /// <summary>Raised with (userId, online, lastSeen) when a user comes online or goes offline.</summary>
     public event Action<string, bool, long>? Changed;
 
-    public bool IsOnline(string userId) => _sockets.TryGetValue(userId, out var count) && count > 0 || _pendingOffline.ContainsKey(userId);
+    public bool IsOnline(string userId) => IsOnlineHere(userId) || cluster?.IsOnlineElsewhere(userId) == true;
+
+    private bool IsOnlineHere(string userId) => _sockets.TryGetValue(userId, out var count) && count > 0 || _pendingOffline.ContainsKey(userId);
 
     public long LastSeen(UserRecord user) => _lastSeen.TryGetValue(user.Id, out var seen) ? Math.Max(seen, user.LastSeen) : user.LastSeen;
 
     public void SocketOpened(string userId)
     {
         var wasOnline = IsOnline(userId);
+        var wasHere = IsOnlineHere(userId);
         _sockets.AddOrUpdate(userId, 1, (_, n) => n + 1);
+        cluster?.SocketOpened(userId);
         if (_pendingOffline.TryRemove(userId, out var pending)) pending.Cancel();
+        if (!wasHere) cluster?.PresenceChangedHere(userId, true, clock.NowMs());
         if (!wasOnline) Changed?.Invoke(userId, true, clock.NowMs());
     }
 
     public void SocketClosed(string userId)
     {
         var remaining = _sockets.AddOrUpdate(userId, 0, (_, n) => Math.Max(0, n - 1));
+        cluster?.SocketClosed(userId);
         if (remaining > 0) return;
         var cancel = new CancellationTokenSource();
         _pendingOffline[userId] = cancel;
@@ -54,7 +63,17 @@ public sealed class Presence(IOptions<ParleyOptions> options, TimeProvider clock
         _sockets.TryRemove(new KeyValuePair<string, int>(userId, 0));
         var now = clock.NowMs();
         _lastSeen[userId] = now;
-        Changed?.Invoke(userId, false, now);
+        cluster?.PresenceChangedHere(userId, false, now);
+        if (cluster?.IsOnlineElsewhere(userId) != true) Changed?.Invoke(userId, false, now);
         await store.SetLastSeenAsync(userId, now);
+    }
+
+    /// <summary>The cluster saw the user come online on another node while offline everywhere
+    /// else, or go offline on the last other node: announced here unless this node holds them.</summary>
+    public void RemoteChanged(string userId, bool online, long lastSeen)
+    {
+        if (IsOnlineHere(userId)) return;
+        if (!online) _lastSeen.AddOrUpdate(userId, lastSeen, (_, seen) => Math.Max(seen, lastSeen));
+        Changed?.Invoke(userId, online, lastSeen);
     }
 }

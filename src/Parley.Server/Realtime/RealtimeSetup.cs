@@ -72,7 +72,8 @@ internal sealed class EphemeralEvents(
             var contacts = await store.GetContactsAsync(userId);
             // Users this user blocked do not see their presence.
             var blocked = (await store.GetBlocksAsync(userId)).Blocked;
-            fanOut.Broadcast(contacts.Where(c => !blocked.Contains(c)), Frames.Presence(userId, online, lastSeen));
+            // Each node announces to its own sockets (in a cluster, every node sees the change).
+            fanOut.BroadcastLocal(contacts.Where(c => !blocked.Contains(c)), Frames.Presence(userId, online, lastSeen));
         }
         catch (Exception)
         {

@@ -26,7 +26,7 @@ public static partial class WebSocketEndpoint
     }
 
     private static async Task Handle(HttpContext http, IOptions<ParleyOptions> options, ConnectionRegistry registry, Presence presence,
-        IParleyStore store, EventReader events, ClientFrames protocol, ILoggerFactory loggers)
+        IParleyStore store, EventReader events, ClientFrames protocol, ILoggerFactory loggers, IHostApplicationLifetime lifetime)
     {
         var settings = options.Value;
         if (!http.WebSockets.IsWebSocketRequest)
@@ -78,6 +78,8 @@ public static partial class WebSocketEndpoint
         Opened(logger, userId, connection.Id);
         presence.SocketOpened(userId);
         var writer = connection.RunWriterAsync(since is null ? null : () => SendBacklogAsync(connection, events, store, since.Value));
+        // On shutdown, say goodbye (1001) so clients reconnect elsewhere and the server stops at once.
+        using var onStopping = lifetime.ApplicationStopping.Register(() => connection.Close(WebSocketCloseStatus.EndpointUnavailable, "Server shutting down"));
         try
         {
             await ReceiveLoopAsync(socket, connection, protocol, settings.Limits.MaxJsonBodyBytes, logger);

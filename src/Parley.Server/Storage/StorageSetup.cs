@@ -1,4 +1,6 @@
 using Parley.Server.Configuration;
+using Parley.Server.Realtime.Cluster;
+using Parley.Server.Storage.Postgres;
 using Parley.Server.Storage.Sqlite;
 
 namespace Parley.Server.Storage;
@@ -16,10 +18,17 @@ public static class StorageSetup
                 services.AddSingleton<SqliteStore>();
                 services.AddSingleton<IParleyStore>(sp => sp.GetRequiredService<SqliteStore>());
                 break;
+            case "postgres":
+                services.AddSingleton<PostgresDatabase>();
+                services.AddSingleton<PostgresStore>();
+                services.AddSingleton<IParleyStore>(sp => sp.GetRequiredService<PostgresStore>());
+                break;
             default:
-                throw new InvalidOperationException($"Unknown Parley:Storage:Provider '{options.Storage.Provider}'. Use Sqlite.");
+                throw new InvalidOperationException($"Unknown Parley:Storage:Provider '{options.Storage.Provider}'. Use Sqlite or Postgres.");
         }
         services.AddHostedService<StoreStartup>();
+        // After StoreStartup: the cluster starts on a migrated database.
+        if (options.Storage.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase)) services.AddParleyCluster();
         return services;
     }
 }

@@ -7,7 +7,9 @@ public sealed record UpdateProfileRequest(string? Name, string? About, string? A
 public sealed record Profile(string Id, string? Email, string? PhoneNumber, string Name, string? Avatar, string? About, string? PhotoUrl, long CreatedAt)
 {
     public static Profile From(UserRecord u) =>
-        new(u.Id, u.Email, u.PhoneNumber, u.Name, u.Avatar, u.About, u.PhotoMediaId is null ? null : "/media/" + u.PhotoMediaId, u.CreatedAt);
+        new(u.Id, u.Email, u.PhoneNumber, u.Name, u.Avatar, u.About, PhotoUrlOf(u), u.CreatedAt);
+
+    public static string? PhotoUrlOf(UserRecord u) => u.PhotoMediaId is null ? null : "/media/" + u.PhotoMediaId;
 }
 
-public sealed record UserListItem(string UserId, string Name, string? Email, string? Avatar, bool Online, long LastSeen);
+public sealed record UserListItem(string UserId, string Name, string? Email, string? Avatar, string? PhotoUrl, bool Online, long LastSeen);

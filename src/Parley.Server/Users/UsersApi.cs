@@ -50,8 +50,8 @@ public static class UsersApi
         }
         // Someone who blocked the caller shows no presence to them.
         return TypedResults.Json(users.Select(u => blockers.Contains(u.Id)
-            ? new UserListItem(u.Id, u.Name, u.Email, u.Avatar, false, 0)
-            : new UserListItem(u.Id, u.Name, u.Email, u.Avatar, presence.IsOnline(u.Id), presence.LastSeen(u))).ToList(), AppJson.Options);
+            ? new UserListItem(u.Id, u.Name, u.Email, u.Avatar, Profile.PhotoUrlOf(u), false, 0)
+            : new UserListItem(u.Id, u.Name, u.Email, u.Avatar, Profile.PhotoUrlOf(u), presence.IsOnline(u.Id), presence.LastSeen(u))).ToList(), AppJson.Options);
     }
 
     private static string EncodeCursor(string name, string id) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(name + "\n" + id));

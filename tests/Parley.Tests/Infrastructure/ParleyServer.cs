@@ -12,6 +12,9 @@ namespace Parley.Tests.Infrastructure;
 /// A real Parley server on a loopback port with its own SQLite file in a temporary directory.
 /// Tests talk to it over real HTTP and WebSocket. Stop and start again on the same
 /// <see cref="DataDirectory"/> to test restarts.
+/// With <c>PARLEY_TEST_STORE=postgres</c> and <c>PARLEY_TEST_PG</c> (a connection string allowed to
+/// create databases), each server gets its own fresh PostgreSQL database instead; its name is kept
+/// in the data directory, so a restart on the same directory finds the same database.
 /// </summary>
 public sealed class ParleyServer : IAsyncDisposable
 {
@@ -25,7 +28,7 @@ public sealed class ParleyServer : IAsyncDisposable
         ["Parley:Limits:MessagesPerSecond"] = "1000",
     };
 
-    private readonly WebApplication _app;
+    private readonly WebApplication? _app;
     private readonly bool _ownsDirectory;
 
     public string DataDirectory { get; }
@@ -33,7 +36,7 @@ public sealed class ParleyServer : IAsyncDisposable
     /// <summary>Every log line the server wrote, formatted, for tests that check what is (not) logged.</summary>
     public ConcurrentQueue<string> Logs { get; }
 
-    private ParleyServer(WebApplication app, string dataDirectory, bool ownsDirectory, Uri baseAddress, ConcurrentQueue<string> logs)
+    private ParleyServer(WebApplication? app, string dataDirectory, bool ownsDirectory, Uri baseAddress, ConcurrentQueue<string> logs)
     {
         _app = app;
         DataDirectory = dataDirectory;
@@ -48,6 +51,11 @@ public sealed class ParleyServer : IAsyncDisposable
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "parley-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
         var merged = new Dictionary<string, string?>(TestDefaults) { ["Parley:DataDirectory"] = dataDirectory };
+        if (TestPostgres.Enabled)
+        {
+            merged["Parley:Storage:Provider"] = "Postgres";
+            merged["Parley:Storage:ConnectionString"] = await TestPostgres.DatabaseForAsync(dataDirectory);
+        }
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) merged[key] = value;
 
         var logs = new ConcurrentQueue<string>();
@@ -61,7 +69,10 @@ public sealed class ParleyServer : IAsyncDisposable
         return new ParleyServer(app, dataDirectory, ownsDirectory, new Uri(address), logs);
     }
 
-    public IServiceProvider Services => _app.Services;
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("This server runs in another process.");
+
+    /// <summary>A server running in another process (a cluster node): tests reach it by address only.</summary>
+    public static ParleyServer Attach(Uri baseAddress, string dataDirectory) => new(null, dataDirectory, false, baseAddress, new());
 
     public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
 
@@ -82,6 +93,7 @@ public sealed class ParleyServer : IAsyncDisposable
     {
         if (_stopped) return;
         _stopped = true;
+        if (_app is null) return;
         await _app.StopAsync();
         await _app.DisposeAsync();
     }
@@ -91,6 +103,7 @@ public sealed class ParleyServer : IAsyncDisposable
         await StopAsync();
         if (_ownsDirectory)
         {
+            if (TestPostgres.Enabled) await TestPostgres.DropDatabaseOfAsync(DataDirectory);
             try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { /* best effort */ }
         }
     }

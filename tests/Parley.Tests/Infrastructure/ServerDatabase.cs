@@ -4,7 +4,8 @@ using Microsoft.Data.Sqlite;
 namespace Parley.Tests.Infrastructure;
 
 /// <summary>Reads a test server's SQLite file directly, the way an attacker holding a copy of it
-/// would: to check what is (not) stored, and to sign tokens with the server's own key.</summary>
+/// would: to check what is (not) stored, and to sign tokens with the server's own key. When the
+/// suite runs on PostgreSQL (<see cref="TestPostgres"/>), it reads the server's database instead.</summary>
 public static class ServerDatabase
 {
     public static string FilePath(ParleyServer server) => Path.Combine(server.DataDirectory, "parley.db");
@@ -23,6 +24,7 @@ public static class ServerDatabase
 
     public static string? Scalar(ParleyServer server, string sql, params object?[] parameters)
     {
+        if (TestPostgres.Enabled) return PostgresScalar(server, sql, parameters);
         using var connection = Open(server);
         using var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -38,6 +40,15 @@ public static class ServerDatabase
     /// <summary>The server's signing key and its key id, read from the store.</summary>
     public static (ECDsa Key, string KeyId) SigningKey(ParleyServer server)
     {
+        if (TestPostgres.Enabled)
+        {
+            var kid = PostgresScalar(server, "SELECT kid FROM signing_keys ORDER BY created_at, kid LIMIT 1")
+                ?? throw new InvalidOperationException("the store holds no signing key");
+            var pkcs8 = PostgresScalar(server, "SELECT private_key FROM signing_keys WHERE kid = $1", kid)!;
+            var pgKey = ECDsa.Create();
+            pgKey.ImportPkcs8PrivateKey(Convert.FromBase64String(pkcs8), out _);
+            return (pgKey, kid);
+        }
         using var connection = Open(server);
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT kid, private_key FROM signing_keys ORDER BY created_at LIMIT 1";
@@ -51,6 +62,16 @@ public static class ServerDatabase
     /// <summary>Every byte of the database and its write-ahead log, as they are on disk right now.</summary>
     public static byte[] RawFiles(ParleyServer server)
     {
+        if (TestPostgres.Enabled)
+        {
+            // Every row of every table, as text: what a dump of the database would hold.
+            var dump = PostgresScalar(server,
+                """
+                SELECT string_agg(query_to_xml(format('SELECT * FROM %I.%I', schemaname, tablename), true, false, '')::text, E'\n')
+                FROM pg_tables WHERE schemaname = 'public'
+                """);
+            return System.Text.Encoding.UTF8.GetBytes(dump ?? "");
+        }
         using var all = new MemoryStream();
         foreach (var path in new[] { FilePath(server), FilePath(server) + "-wal" })
         {
@@ -59,5 +80,14 @@ public static class ServerDatabase
             file.CopyTo(all);
         }
         return all.ToArray();
+    }
+
+    private static string? PostgresScalar(ParleyServer server, string sql, params object?[] parameters)
+    {
+        using var connection = new Npgsql.NpgsqlConnection(TestPostgres.ConnectionStringFor(TestPostgres.DatabaseOf(server.DataDirectory)));
+        connection.Open();
+        using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters) command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = parameter ?? DBNull.Value });
+        return command.ExecuteScalar() switch { null or DBNull => null, var value => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) };
     }
 }

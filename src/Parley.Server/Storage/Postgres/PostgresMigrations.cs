@@ -1,0 +1,230 @@
+using Npgsql;
+
+namespace Parley.Server.Storage.Postgres;
+
+/// <summary>Numbered schema migrations. Append new ones; never edit a released one. The table
+/// <c>parley_migrations</c> records how far a database has come. Nodes that start at once take a
+/// session advisory lock first, so exactly one of them applies each step.</summary>
+internal static class PostgresMigrations
+{
+    /// <summary>The advisory lock key that serializes migrations across nodes ("parley" in ASCII).</summary>
+    private const long MigrationLock = 0x7061726c6579;
+
+    // Text columns that are ordered or compared as keys use the "C" collation, so order matches
+    // the SQLite backend's (byte order) whatever the database's default collation is.
+    private static readonly string[] Steps =
+    [
+        // 1: accounts, chats, memberships with watermarks, messages and events by global position,
+        // the one-row stream position, and the cluster's node and connection registry.
+        """
+        CREATE TABLE users (
+            id text COLLATE "C" PRIMARY KEY,
+            email text COLLATE "C" UNIQUE,
+            phone text COLLATE "C" UNIQUE,
+            name text NOT NULL,
+            search_name text COLLATE "C" NOT NULL,
+            about text,
+            avatar text,
+            photo_media_id text,
+            password_hash text NOT NULL,
+            confirmed boolean NOT NULL,
+            created_at bigint NOT NULL,
+            last_seen bigint NOT NULL DEFAULT 0
+        );
+        CREATE INDEX users_by_name ON users (search_name, id);
+
+        CREATE TABLE signing_keys (
+            kid text PRIMARY KEY,
+            private_key text NOT NULL,
+            created_at bigint NOT NULL
+        );
+
+        CREATE TABLE refresh_tokens (
+            token_hash text PRIMARY KEY,
+            user_id text NOT NULL,
+            family_id text NOT NULL,
+            created_at bigint NOT NULL,
+            expires_at bigint NOT NULL,
+            used_at bigint,
+            revoked boolean NOT NULL DEFAULT false
+        );
+        CREATE INDEX refresh_tokens_by_family ON refresh_tokens (family_id);
+        CREATE INDEX refresh_tokens_by_user ON refresh_tokens (user_id);
+
+        CREATE TABLE codes (
+            user_id text NOT NULL,
+            purpose text NOT NULL,
+            code_hash text NOT NULL,
+            expires_at bigint NOT NULL,
+            attempts integer NOT NULL DEFAULT 0,
+            PRIMARY KEY (user_id, purpose)
+        );
+
+        CREATE TABLE chats (
+            id text COLLATE "C" PRIMARY KEY,
+            is_group boolean NOT NULL,
+            name text,
+            description text,
+            created_by text,
+            created_at bigint NOT NULL,
+            last_seq bigint NOT NULL DEFAULT 0,
+            last_message_pos bigint,
+            last_activity bigint NOT NULL
+        );
+
+        CREATE TABLE members (
+            chat_id text COLLATE "C" NOT NULL,
+            user_id text COLLATE "C" NOT NULL,
+            role text NOT NULL,
+            joined_at bigint NOT NULL,
+            joined_seq bigint NOT NULL,
+            joined_pos bigint NOT NULL,
+            delivered_seq bigint NOT NULL,
+            delivered_at bigint NOT NULL,
+            read_seq bigint NOT NULL,
+            read_at bigint NOT NULL,
+            own_after_read bigint NOT NULL DEFAULT 0,
+            PRIMARY KEY (chat_id, user_id)
+        );
+        CREATE INDEX members_by_user ON members (user_id);
+
+        CREATE TABLE messages (
+            pos bigint PRIMARY KEY,
+            id text NOT NULL,
+            chat_id text COLLATE "C" NOT NULL,
+            seq bigint NOT NULL,
+            sender_id text NOT NULL,
+            sender_name text NOT NULL,
+            sender_avatar text,
+            type text NOT NULL,
+            content text,
+            timestamp bigint NOT NULL,
+            client_message_id text,
+            reply_to text,
+            reply_quote text,
+            system_action text,
+            affected_user_name text,
+            media text,
+            edited_at bigint,
+            deleted boolean NOT NULL DEFAULT false
+        );
+        CREATE INDEX messages_by_chat ON messages (chat_id, pos);
+        CREATE UNIQUE INDEX messages_by_id ON messages (id);
+        CREATE UNIQUE INDEX messages_by_seq ON messages (chat_id, seq);
+        CREATE UNIQUE INDEX messages_by_client_id ON messages (chat_id, sender_id, client_message_id)
+            WHERE client_message_id IS NOT NULL;
+
+        CREATE TABLE events (
+            pos bigint PRIMARY KEY,
+            kind integer NOT NULL,
+            chat_id text COLLATE "C" NOT NULL,
+            target_user_id text,
+            data text
+        );
+        CREATE INDEX events_by_chat ON events (chat_id, pos) WHERE target_user_id IS NULL;
+        CREATE INDEX events_by_target ON events (target_user_id, pos) WHERE target_user_id IS NOT NULL;
+
+        CREATE TABLE blocks (
+            user_id text NOT NULL,
+            blocked_id text NOT NULL,
+            created_at bigint NOT NULL,
+            PRIMARY KEY (user_id, blocked_id)
+        );
+
+        -- The global event position. A transaction that creates events locks this row first and
+        -- raises pos by the positions it used before it commits: commits happen in position order,
+        -- and the committed pos is a cursor no in-flight event can fall behind.
+        CREATE TABLE stream (
+            id integer PRIMARY KEY CHECK (id = 1),
+            pos bigint NOT NULL
+        );
+        INSERT INTO stream (id, pos) VALUES (1, 0);
+
+        -- Cluster: live nodes, and which node holds sockets of which user (heartbeated, with an expiry).
+        CREATE TABLE nodes (
+            node_id text PRIMARY KEY,
+            started_at timestamptz NOT NULL,
+            expires_at timestamptz NOT NULL
+        );
+        CREATE TABLE connections (
+            user_id text COLLATE "C" NOT NULL,
+            node_id text NOT NULL,
+            sockets integer NOT NULL,
+            expires_at timestamptz NOT NULL,
+            PRIMARY KEY (user_id, node_id)
+        );
+        CREATE INDEX connections_by_node ON connections (node_id);
+        """,
+
+        // 2: deleted accounts keep their id (old messages point at it) but nothing else.
+        """
+        ALTER TABLE users ADD COLUMN deleted_at bigint;
+        """,
+
+        // 3: messages a member deleted for themselves only.
+        """
+        CREATE TABLE hidden_messages (
+            user_id text NOT NULL,
+            message_id text NOT NULL,
+            PRIMARY KEY (user_id, message_id)
+        );
+        """,
+
+        // 4: uploaded media, and the chats each was sent to (who may download it).
+        """
+        CREATE TABLE media (
+            id text PRIMARY KEY,
+            uploader_id text NOT NULL,
+            content_type text NOT NULL,
+            size bigint NOT NULL,
+            data bytea NOT NULL,
+            created_at bigint NOT NULL
+        );
+        CREATE TABLE media_chats (
+            media_id text NOT NULL,
+            chat_id text NOT NULL,
+            PRIMARY KEY (media_id, chat_id)
+        );
+        """,
+
+        // 5: when a user's sessions were last revoked (ms); older access tokens are refused.
+        """
+        ALTER TABLE users ADD COLUMN sessions_revoked_at bigint NOT NULL DEFAULT 0;
+        """,
+
+        // 6: memberships that ended, so a removed member can still sync what came before.
+        """
+        CREATE TABLE past_members (
+            chat_id text COLLATE "C" NOT NULL,
+            user_id text NOT NULL,
+            joined_pos bigint NOT NULL,
+            left_pos bigint NOT NULL,
+            PRIMARY KEY (user_id, left_pos, chat_id)
+        );
+        """,
+    ];
+
+    public static async Task ApplyAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await connection.ExecuteAsync("SELECT pg_advisory_lock($1)", MigrationLock).ConfigureAwait(false);
+        try
+        {
+            await connection.ExecuteAsync(
+                "CREATE TABLE IF NOT EXISTS parley_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+                .ConfigureAwait(false);
+            var version = (int)await connection.ScalarAsync("SELECT coalesce(max(version), 0) FROM parley_migrations").ConfigureAwait(false);
+            for (var step = version; step < Steps.Length; step++)
+            {
+                ct.ThrowIfCancellationRequested();
+                await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+                await connection.ExecuteAsync(Steps[step]).ConfigureAwait(false);
+                await connection.ExecuteAsync("INSERT INTO parley_migrations (version) VALUES ($1)", step + 1).ConfigureAwait(false);
+                await transaction.CommitAsync(ct).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await connection.ExecuteAsync("SELECT pg_advisory_unlock($1)", MigrationLock).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,944 @@
+// Client state and the chat protocol: chats, messages, presence, typing, receipts, the outbox.
+// Views read the state and listen for `change` events ({what, chatId}); they never talk to the server.
+
+import { ApiError, NetworkError } from './api.js';
+import { Realtime } from './realtime.js';
+import { randomId } from './util.js';
+
+const PAGE_SIZE = 40;
+const TYPING_TTL_MS = 8_000;
+const TYPING_RESEND_MS = 3_000;
+const TYPING_IDLE_MS = 4_000;
+const RESEND_AFTER_MS = 15_000;
+
+export const STATUS_LEVEL = { failed: -2, pending: -1, sent: 0, delivered: 1, read: 2 };
+const LEVEL_STATUS = ['sent', 'delivered', 'read'];
+
+export function messageId(m) { return m?.id ?? m?.messageId ?? null; }
+
+function isRetryableError(code) {
+  return /rate|too.?many|429|busy|unavailable|internal|timeout|5\d\d/i.test(String(code ?? ''));
+}
+
+class Conversation {
+  constructor() {
+    this.messages = []; // confirmed messages, ascending seq
+    this.byId = new Map();
+    this.lastKey = null;
+    this.hasOlder = false;
+    this.loaded = false;
+    this.loading = null;
+    this.loadingOlder = null;
+  }
+
+  /** Adds or merges a server message; returns true when something changed. */
+  upsert(message) {
+    const id = messageId(message);
+    if (!id) return false;
+    const m = { ...message, id, messageId: id };
+    const existing = this.byId.get(id);
+    if (existing) {
+      // Statuses only move forward, whatever order the answers arrive in.
+      if ((STATUS_LEVEL[existing.status] ?? 0) > (STATUS_LEVEL[m.status] ?? 0)) m.status = existing.status;
+      Object.assign(existing, m);
+      return true;
+    }
+    this.byId.set(id, m);
+    const list = this.messages;
+    let i = list.length;
+    while (i > 0 && (list[i - 1].seq ?? 0) > (m.seq ?? 0)) i--;
+    list.splice(i, 0, m);
+    return true;
+  }
+
+  get newestSeq() { return this.messages.length ? this.messages[this.messages.length - 1].seq ?? 0 : 0; }
+  get oldestSeq() { return this.messages.length ? this.messages[0].seq ?? 0 : 0; }
+}
+
+export class ChatStore extends EventTarget {
+  constructor(api) {
+    super();
+    this.api = api;
+    this.me = api.user;
+    this.chats = new Map();
+    this.conversations = new Map();
+    this.users = new Map();
+    this.typing = new Map(); // chatId → Map(userId → timer)
+    this.watermarks = new Map(); // chatId → Map(userId → {delivered, read}) in seq
+    this.outbox = [];
+    this.cursor = null;
+    this.activeChatId = null;
+    this.connection = 'connecting';
+    this.ready = false;
+    this._frames = Promise.resolve();
+    this._markTimers = new Map();
+    this._readSent = new Map();
+    this._deliveredSent = new Map();
+    this._receiptTimers = new Map();
+    this._lastSeenAsked = new Set();
+    this._typingOut = { chatId: null, sentAt: 0, idleTimer: 0 };
+    this._stopped = false;
+    this._bootAttempt = 0;
+    this._outboxKey = `parley.outbox.${this.me.id}`;
+    this._loadOutbox();
+
+    this.realtime = new Realtime({
+      url: since => {
+        const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+        const params = new URLSearchParams({ token: this.api.accessToken ?? '' });
+        if (since !== null && since !== undefined) params.set('since', String(since));
+        return `${proto}//${location.host}/ws?${params}`;
+      },
+      cursor: () => this.cursor,
+      // Before retrying: a cheap authenticated call proves the server is back, refreshes an expired
+      // token, and checks the server still knows our cursor (the socket is refused before the upgrade
+      // otherwise, which a browser cannot tell apart from a network error).
+      beforeConnect: () => this._probe(),
+    });
+    this.realtime.addEventListener('state', e => {
+      this.connection = e.detail;
+      this._emit('connection');
+    });
+    this.realtime.addEventListener('open', e => this._onOpen(e.detail.resumed));
+    this.realtime.addEventListener('frame', e => this._enqueueFrame(e.detail));
+
+    this._onVisibility = () => {
+      if (document.visibilityState === 'visible' && this.activeChatId) this._scheduleMarks(this.activeChatId, 0);
+      if (document.visibilityState !== 'visible') this.stopTyping();
+    };
+    document.addEventListener('visibilitychange', this._onVisibility);
+    this._resendTimer = setInterval(() => this._resendStale(), 5_000);
+  }
+
+  _emit(what, chatId = null) {
+    this.dispatchEvent(new CustomEvent('change', { detail: { what, chatId } }));
+  }
+
+  toast(message) {
+    this.dispatchEvent(new CustomEvent('toast', { detail: message }));
+  }
+
+  // ---- start and stop -------------------------------------------------------------------------
+
+  /** Loads the first picture (cursor, profile, chats) and opens the socket. Retries while the server is away. */
+  async start() {
+    while (!this._stopped) {
+      try {
+        // The cursor first: everything after it arrives on the socket, so nothing falls between the two.
+        try {
+          const sync = await this.api.get('/sync');
+          if (sync && sync.cursor !== undefined && sync.cursor !== null) this.cursor = sync.cursor;
+        } catch (error) {
+          if (error instanceof NetworkError || (error instanceof ApiError && error.status === 401)) throw error;
+          // No /sync on this server: resume from the live stream only.
+        }
+        const profile = await this.api.get('/users/me');
+        if (profile) this._absorbProfile(profile);
+        await this.loadChats();
+        this.ready = true;
+        this._emit('ready');
+        this.realtime.start();
+        return;
+      } catch (error) {
+        if (this._stopped || !this.api.signedIn) return;
+        if (error instanceof ApiError && error.status < 500 && error.status !== 429 && error.status !== 404) throw error;
+        this._bootAttempt++;
+        const delay = Math.min(15_000, 500 * 2 ** (this._bootAttempt - 1)) * (0.7 + Math.random() * 0.6);
+        await new Promise(resolve => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  stop() {
+    this._stopped = true;
+    this.realtime.stop();
+    clearInterval(this._resendTimer);
+    document.removeEventListener('visibilitychange', this._onVisibility);
+    for (const timer of this._markTimers.values()) clearTimeout(timer);
+    for (const timer of this._receiptTimers.values()) clearTimeout(timer);
+    for (const map of this.typing.values()) for (const timer of map.values()) clearTimeout(timer);
+    clearTimeout(this._typingOut.idleTimer);
+  }
+
+  _absorbProfile(profile) {
+    this.me = { ...this.me, ...profile, id: profile.id ?? this.me.id };
+    this.api.updateUser({ name: profile.name, email: profile.email });
+    this._emit('me');
+  }
+
+  async _probe() {
+    if (this.cursor === null || this.cursor === undefined) {
+      await this.api.get('/sync');
+      return;
+    }
+    try {
+      await this.api.get(`/sync?since=${encodeURIComponent(this.cursor)}&limit=1`);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 410) throw error;
+      await this._startOver();
+    }
+  }
+
+  /** The server no longer knows our cursor (its store was replaced): take a new one and reload everything. */
+  async _startOver() {
+    const sync = await this.api.get('/sync');
+    this.cursor = sync?.cursor ?? null;
+    this.conversations.clear();
+    this.watermarks.clear();
+    this._readSent.clear();
+    this._deliveredSent.clear();
+    await this.loadChats();
+    if (this.activeChatId && this.chats.has(this.activeChatId)) await this.loadLatest(this.activeChatId);
+    this._emit('messages', this.activeChatId);
+  }
+
+  async _onOpen(resumed) {
+    this._flushOutbox();
+    if (resumed) {
+      // Missed events arrive first on the socket (since=cursor); presence and counts are refreshed here.
+      try {
+        // After the frames received so far, so an older replayed summary cannot win over this one.
+        const reload = this._frames.then(() => this.loadChats());
+        this._frames = reload.catch(() => {});
+        await reload;
+        const active = this.activeChatId;
+        if (active) await this.loadLatest(active, { refresh: true });
+      } catch {
+        // The socket will drop again if the server is gone; nothing to do here.
+      }
+    }
+    for (const chatId of this.chats.keys()) this._scheduleMarks(chatId, 50);
+  }
+
+  // ---- chats ------------------------------------------------------------------------------------
+
+  async loadChats() {
+    const list = await this.api.get('/chats');
+    const seen = new Set();
+    for (const summary of list ?? []) {
+      seen.add(summary.id);
+      this._upsertChat(summary, { replace: true });
+    }
+    for (const id of [...this.chats.keys()]) {
+      if (!seen.has(id)) this._removeChat(id, false);
+    }
+    this._emit('chats');
+  }
+
+  async refreshChat(chatId) {
+    try {
+      const summary = await this.api.get(`/chats/${encodeURIComponent(chatId)}`);
+      if (summary) this._upsertChat(summary, { replace: true });
+      this._emit('chats', chatId);
+      return summary;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        this._removeChat(chatId, true);
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  _upsertChat(summary, { replace = false, fresh = false } = {}) {
+    const existing = this.chats.get(summary.id);
+    const chat = replace || !existing ? { ...summary } : { ...existing, ...summary };
+    chat._localActivity = existing?._localActivity ?? (fresh ? Date.now() : 0);
+    if (existing && !replace) chat.unreadCount = existing.unreadCount; // a replayed summary may carry an old count
+    // A summary carries the last message it knew; never step back to an older one.
+    if (existing?.lastMessage && chat.lastMessage && (existing.lastMessage.seq ?? 0) > (chat.lastMessage.seq ?? 0)) {
+      chat.lastMessage = existing.lastMessage;
+      chat.lastMessageTime = existing.lastMessageTime;
+    }
+    if (chat.lastMessage) chat.lastMessage = { ...chat.lastMessage, id: messageId(chat.lastMessage), messageId: messageId(chat.lastMessage) };
+    this.chats.set(chat.id, chat);
+    for (const p of chat.participants ?? []) {
+      const known = this.users.get(p.id) ?? {};
+      this.users.set(p.id, {
+        ...known, id: p.id, name: p.name ?? known.name, email: p.email ?? known.email, avatar: p.avatar ?? known.avatar,
+        online: p.online ?? known.online, lastSeen: Math.max(p.lastSeen ?? 0, known.lastSeen ?? 0) || (p.lastSeen ?? known.lastSeen),
+        photoUrl: p.photoUrl ?? known.photoUrl,
+      });
+    }
+    if (summary.isTyping === false) this.typing.delete(chat.id);
+    else if (summary.isTyping === true && !chat.isGroup) {
+      const other = this.otherParticipant(chat);
+      if (other?.id) this._onTyping({ chatId: chat.id, userId: other.id, isTyping: true }, false);
+    }
+    delete chat.isTyping;
+    // A chat someone else wrote in since we last looked: tell the sender it arrived.
+    if (chat.unreadCount > 0) this._scheduleMarks(chat.id, 50);
+    return chat;
+  }
+
+  _removeChat(chatId, notify) {
+    const chat = this.chats.get(chatId);
+    this.chats.delete(chatId);
+    this.conversations.delete(chatId);
+    this.typing.delete(chatId);
+    this.watermarks.delete(chatId);
+    if (this.outbox.some(o => o.chatId === chatId)) {
+      this.outbox = this.outbox.filter(o => o.chatId !== chatId);
+      this._saveOutbox();
+    }
+    if (this.activeChatId === chatId) {
+      this.activeChatId = null;
+      if (notify && chat) this.toast(`You are no longer in ${this.chatName(chat)}.`);
+      this._emit('active');
+    }
+    this._emit('chats', chatId);
+  }
+
+  /** The chats, most recent activity first. */
+  sortedChats() {
+    return [...this.chats.values()].sort((a, b) => this.activity(b) - this.activity(a) || String(a.id).localeCompare(String(b.id)));
+  }
+
+  activity(chat) {
+    const pending = this.pendingFor(chat.id);
+    return Math.max(chat.lastMessageTime ?? 0, chat.lastMessage?.timestamp ?? 0,
+      pending.length ? pending[pending.length - 1].createdAt : 0, chat._localActivity ?? 0);
+  }
+
+  otherParticipant(chat) {
+    if (!chat || chat.isGroup) return null;
+    const other = (chat.participants ?? []).find(p => p.id !== this.me.id);
+    if (other) return { ...other, ...(this.users.get(other.id) ?? {}) };
+    // chat_{a}_{b}: the id names both users.
+    const ids = String(chat.id).replace(/^chat_/, '');
+    const otherId = ids.startsWith(this.me.id) ? ids.slice(this.me.id.length + 1) : ids.slice(0, ids.length - this.me.id.length - 1);
+    return this.users.get(otherId) ?? { id: otherId, name: 'Unknown' };
+  }
+
+  chatName(chat) {
+    if (!chat) return '';
+    if (chat.isGroup) return chat.groupName || chat.name || 'Group';
+    return this.otherParticipant(chat)?.name || 'Unknown';
+  }
+
+  chatAvatar(chat) {
+    if (chat.isGroup) return { name: this.chatName(chat), avatar: null, seed: chat.id };
+    const other = this.otherParticipant(chat);
+    return { name: other?.name ?? '?', avatar: other?.photoUrl || other?.avatar || null, seed: other?.id ?? chat.id };
+  }
+
+  /** The other members of a chat (user ids). */
+  otherMembers(chat) {
+    const ids = chat.isGroup && Array.isArray(chat.members) ? chat.members : (chat.participants ?? []).map(p => p.id);
+    return ids.filter(id => id !== this.me.id);
+  }
+
+  isAdmin(chat, userId = this.me.id) {
+    return Array.isArray(chat?.admins) && chat.admins.includes(userId);
+  }
+
+  userName(userId) {
+    if (userId === this.me.id) return 'You';
+    return this.users.get(userId)?.name ?? 'Someone';
+  }
+
+  // ---- conversations ----------------------------------------------------------------------------
+
+  conversation(chatId) {
+    let conv = this.conversations.get(chatId);
+    if (!conv) {
+      conv = new Conversation();
+      this.conversations.set(chatId, conv);
+    }
+    return conv;
+  }
+
+  async openChat(chatId) {
+    this.stopTyping();
+    this.activeChatId = chatId;
+    this._emit('active', chatId);
+    const chat = this.chats.get(chatId);
+    if (chat && !chat.isGroup) this.ensureLastSeen(this.otherParticipant(chat)?.id);
+    const conv = this.conversation(chatId);
+    if (!conv.loaded) await this.loadLatest(chatId);
+    this._scheduleMarks(chatId, 0);
+  }
+
+  closeChat() {
+    this.stopTyping();
+    this.activeChatId = null;
+    this._emit('active');
+  }
+
+  isVisible(chatId) {
+    return this.activeChatId === chatId && document.visibilityState === 'visible';
+  }
+
+  /** The newest page of a chat; with refresh, merged into what is loaded (statuses, missed messages). */
+  loadLatest(chatId, { refresh = false } = {}) {
+    const conv = this.conversation(chatId);
+    if (conv.loading) return conv.loading;
+    conv.loading = (async () => {
+      try {
+        const page = await this.api.get(`/chats/${encodeURIComponent(chatId)}/messages?limit=${PAGE_SIZE}`);
+        const messages = page?.messages ?? [];
+        const oldestOfPage = messages.length ? messages[messages.length - 1].seq ?? 0 : 0;
+        // A gap between what we hold and this page (a long absence without resume): start over from this page.
+        if (conv.loaded && messages.length && oldestOfPage > conv.newestSeq + 1) {
+          conv.messages = [];
+          conv.byId.clear();
+          conv.loaded = false;
+        }
+        for (const m of messages) this._absorbMessage(chatId, m, conv);
+        if (!conv.loaded || !refresh) {
+          conv.lastKey = page?.lastKey ?? null;
+          conv.hasOlder = !!conv.lastKey;
+        }
+        conv.loaded = true;
+        this._emit('messages', chatId);
+        this._scheduleMarks(chatId, 0);
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 404) this._removeChat(chatId, true);
+        else if (!(error instanceof NetworkError)) this.toast(error.message);
+      } finally {
+        conv.loading = null;
+      }
+    })();
+    return conv.loading;
+  }
+
+  /** The next older page (infinite scroll upward). */
+  loadOlder(chatId) {
+    const conv = this.conversation(chatId);
+    if (!conv.hasOlder || !conv.lastKey || conv.loadingOlder) return conv.loadingOlder ?? Promise.resolve();
+    conv.loadingOlder = (async () => {
+      try {
+        const page = await this.api.get(`/chats/${encodeURIComponent(chatId)}/messages?limit=${PAGE_SIZE}&lastKey=${encodeURIComponent(conv.lastKey)}`);
+        for (const m of page?.messages ?? []) this._absorbMessage(chatId, m, conv);
+        conv.lastKey = page?.lastKey ?? null;
+        conv.hasOlder = !!conv.lastKey && (page?.messages?.length ?? 0) > 0;
+        this._emit('older', chatId);
+      } catch (error) {
+        if (!(error instanceof NetworkError)) this.toast(error.message);
+      } finally {
+        conv.loadingOlder = null;
+      }
+    })();
+    return conv.loadingOlder;
+  }
+
+  /** Takes a message from history into a conversation, resolving an outbox entry whose ack was lost. */
+  _absorbMessage(chatId, m, conv) {
+    if (m.senderId === this.me.id && m.clientMessageId) this._resolveOutbox(m.clientMessageId, m);
+    conv.upsert(m);
+  }
+
+  /** Confirmed messages followed by our own not yet acknowledged ones. */
+  pendingFor(chatId) {
+    return this.outbox.filter(o => o.chatId === chatId);
+  }
+
+  // ---- the status of our own messages -----------------------------------------------------------
+
+  _watermark(chatId, userId) {
+    let chat = this.watermarks.get(chatId);
+    if (!chat) this.watermarks.set(chatId, chat = new Map());
+    let w = chat.get(userId);
+    if (!w) chat.set(userId, w = { delivered: 0, read: 0 });
+    return w;
+  }
+
+  /** sent / delivered / read of one of our messages: the least advanced over the other members. */
+  statusOf(chat, m) {
+    if (!m) return null;
+    if (m.pending) return m.failed ? 'failed' : 'pending';
+    let level = STATUS_LEVEL[m.status] ?? 0;
+    if (level < 0) level = 0;
+    const marks = this.watermarks.get(chat?.id);
+    const others = chat ? this.otherMembers(chat) : [];
+    if (marks && others.length && m.seq) {
+      let computed = 2;
+      for (const userId of others) {
+        const w = marks.get(userId);
+        const l = !w ? 0 : w.read >= m.seq ? 2 : w.delivered >= m.seq ? 1 : 0;
+        computed = Math.min(computed, l);
+      }
+      level = Math.max(level, computed);
+    }
+    return LEVEL_STATUS[level];
+  }
+
+  _findMessage(chatId, id) {
+    const conv = this.conversations.get(chatId);
+    const m = conv?.byId.get(id);
+    if (m) return m;
+    const last = this.chats.get(chatId)?.lastMessage;
+    return last && messageId(last) === id ? last : null;
+  }
+
+  // ---- frames -------------------------------------------------------------------------------------
+
+  _enqueueFrame(frame) {
+    // One at a time, in arrival order: a frame may need a fetch (an unknown chat) before the next one.
+    this._frames = this._frames.then(() => this._handleFrame(frame)).catch(error => console.error('frame', frame?.type, error));
+  }
+
+  async _handleFrame(frame) {
+    const data = frame.data ?? {};
+    try {
+      switch (frame.type) {
+        case 'ack': this._onAck(data); break;
+        case 'message': await this._onMessage(data); break;
+        case 'messageUpdated': this._onMessageUpdated(data); break;
+        case 'status': await this._onStatus(data); break;
+        case 'typing': this._onTyping(data); break;
+        case 'presence': this._onPresence(data); break;
+        case 'chat': this._onChat(data); break;
+        case 'error': this._onError(data); break;
+        default: break;
+      }
+    } finally {
+      const cursor = frame.cursor ?? data.cursor;
+      if (cursor !== undefined && cursor !== null) this.cursor = cursor;
+    }
+  }
+
+  /** Events from /sync have the shape of socket frames. */
+  async applyEvents(events) {
+    for (const event of events ?? []) await this._handleFrame(event);
+  }
+
+  _onAck(ack) {
+    const entry = this.outbox.find(o => o.clientMessageId === ack.clientMessageId);
+    // No entry: the message reached us first (history or another frame) and is already in place.
+    if (!entry) return;
+    const chatId = ack.chatId ?? entry.chatId;
+    const message = {
+      id: ack.messageId, messageId: ack.messageId, chatId, seq: ack.seq, timestamp: ack.timestamp ?? Date.now(),
+      senderId: this.me.id, senderName: this.me.name, senderAvatar: this.me.avatar, content: entry.content,
+      type: 'text', status: 'sent', clientMessageId: ack.clientMessageId,
+    };
+    this._resolveOutbox(ack.clientMessageId, message);
+  }
+
+  /** Our queued message is stored: it leaves the outbox and takes its place in the conversation. */
+  _resolveOutbox(clientMessageId, message) {
+    const index = this.outbox.findIndex(o => o.clientMessageId === clientMessageId);
+    if (index < 0) return false;
+    this.outbox.splice(index, 1);
+    this._saveOutbox();
+    this._noteMessage(message.chatId, message);
+    return true;
+  }
+
+  /** A confirmed message of ours: becomes the chat's last message if it is the newest. */
+  _noteMessage(chatId, message) {
+    const chat = this.chats.get(chatId);
+    const conv = this.conversations.get(chatId);
+    if (conv?.loaded) conv.upsert(message);
+    if (chat && (message.seq ?? 0) >= (chat.lastMessage?.seq ?? 0)) {
+      chat.lastMessage = { ...(chat.lastMessage?.id === message.id ? chat.lastMessage : {}), ...message };
+      chat.lastMessageTime = message.timestamp;
+    }
+    this._emit('messages', chatId);
+    this._emit('chats', chatId);
+  }
+
+  async _onMessage(raw) {
+    const m = { ...raw, id: messageId(raw), messageId: messageId(raw) };
+    const chatId = m.chatId;
+    let chat = this.chats.get(chatId);
+    if (!chat) {
+      // A chat we did not know: its summary counts this message already.
+      try { chat = await this.refreshChat(chatId); } catch { chat = null; }
+      if (!chat) return;
+      const conv = this.conversations.get(chatId);
+      if (conv?.loaded) conv.upsert(m);
+      this._scheduleMarks(chatId, 0);
+      this._emit('chats', chatId);
+      return;
+    }
+    const fromMe = m.senderId === this.me.id;
+    if (fromMe && m.clientMessageId) this._resolveOutbox(m.clientMessageId, m);
+    const isNew = (m.seq ?? 0) > (chat.lastMessage?.seq ?? 0);
+    if (isNew) {
+      chat.lastMessage = m;
+      chat.lastMessageTime = m.timestamp;
+      if (!fromMe) chat.unreadCount = this.isVisible(chatId) ? 0 : (chat.unreadCount ?? 0) + 1;
+    }
+    const conv = this.conversations.get(chatId);
+    if (conv?.loaded) conv.upsert(m);
+    if (!fromMe) {
+      this._clearTyping(chatId, m.senderId);
+      this._scheduleMarks(chatId, 0);
+    }
+    this._emit('messages', chatId);
+    this._emit('chats', chatId);
+  }
+
+  _onMessageUpdated(raw) {
+    const m = { ...raw, id: messageId(raw), messageId: messageId(raw) };
+    const conv = this.conversations.get(m.chatId);
+    if (conv?.byId.has(m.id)) conv.upsert(m);
+    const chat = this.chats.get(m.chatId);
+    if (chat?.lastMessage && messageId(chat.lastMessage) === m.id) chat.lastMessage = { ...chat.lastMessage, ...m };
+    this._emit('messages', m.chatId);
+    this._emit('chats', m.chatId);
+  }
+
+  async _onStatus(s) {
+    const { chatId, userId, status } = s;
+    const chat = this.chats.get(chatId);
+    if (!chat || !userId) return;
+    const target = this._findMessage(chatId, s.messageId);
+    if (target?.seq) {
+      const w = this._watermark(chatId, userId);
+      w.delivered = Math.max(w.delivered, target.seq);
+      if (status === 'read') w.read = Math.max(w.read, target.seq);
+    } else {
+      // A message we have not loaded: ask for the newest page, whose statuses are current.
+      const conv = this.conversations.get(chatId);
+      if (conv?.loaded) this.loadLatest(chatId, { refresh: true });
+    }
+    if (chat.isGroup && chat.lastMessage) this._scheduleReceipts(chatId, s.messageId);
+    this._emit('messages', chatId);
+    this._emit('chats', chatId);
+  }
+
+  /** In a group a frame names one member; the receipts of the message tell where every member is. */
+  _scheduleReceipts(chatId, id) {
+    clearTimeout(this._receiptTimers.get(chatId));
+    this._receiptTimers.set(chatId, setTimeout(async () => {
+      this._receiptTimers.delete(chatId);
+      const target = this._findMessage(chatId, id);
+      if (!target?.seq) return;
+      try {
+        const receipts = await this.api.get(`/messages/${encodeURIComponent(id)}/receipts`);
+        for (const r of receipts ?? []) {
+          const w = this._watermark(chatId, r.userId);
+          if (r.status === 'delivered' || r.status === 'read') w.delivered = Math.max(w.delivered, target.seq);
+          if (r.status === 'read') w.read = Math.max(w.read, target.seq);
+        }
+        this._emit('messages', chatId);
+        this._emit('chats', chatId);
+      } catch {
+        // Receipts are a refinement; the next status frame tries again.
+      }
+    }, 250));
+  }
+
+  _onTyping({ chatId, userId, isTyping }, emit = true) {
+    if (!chatId || !userId || userId === this.me.id) return;
+    if (isTyping) {
+      let map = this.typing.get(chatId);
+      if (!map) this.typing.set(chatId, map = new Map());
+      clearTimeout(map.get(userId));
+      map.set(userId, setTimeout(() => this._clearTyping(chatId, userId), TYPING_TTL_MS));
+    } else {
+      this._clearTyping(chatId, userId, false);
+    }
+    if (emit) this._emit('typing', chatId);
+  }
+
+  _clearTyping(chatId, userId, emit = true) {
+    const map = this.typing.get(chatId);
+    if (!map?.has(userId)) return;
+    clearTimeout(map.get(userId));
+    map.delete(userId);
+    if (map.size === 0) this.typing.delete(chatId);
+    if (emit) this._emit('typing', chatId);
+  }
+
+  /** Who is typing in a chat (user ids). */
+  typingIn(chatId) {
+    return [...(this.typing.get(chatId)?.keys() ?? [])];
+  }
+
+  _onPresence({ userId, online, lastSeen }) {
+    if (!userId) return;
+    const known = this.users.get(userId) ?? { id: userId };
+    this.users.set(userId, { ...known, online: !!online, lastSeen: lastSeen ?? known.lastSeen });
+    for (const chat of this.chats.values()) {
+      for (const p of chat.participants ?? []) if (p.id === userId) p.online = !!online;
+    }
+    if (!online) this._clearTypingEverywhere(userId);
+    this._emit('presence', userId);
+  }
+
+  _clearTypingEverywhere(userId) {
+    for (const chatId of [...this.typing.keys()]) this._clearTyping(chatId, userId);
+  }
+
+  _onChat(summary) {
+    if (!summary?.id) return;
+    if (summary.removed) {
+      this._removeChat(summary.id, true);
+      return;
+    }
+    this._upsertChat(summary, { replace: false, fresh: !this.chats.has(summary.id) });
+    this._emit('chats', summary.id);
+    this._emit('messages', summary.id);
+  }
+
+  _onError(e) {
+    const entry = e.clientMessageId ? this.outbox.find(o => o.clientMessageId === e.clientMessageId) : null;
+    if (entry) {
+      if (isRetryableError(e.code) || isRetryableError(e.error)) {
+        entry.sentAt = Date.now() - RESEND_AFTER_MS + 2_000; // the watchdog resends it in a couple of seconds
+      } else {
+        entry.failed = true;
+        entry.error = e.error || 'Not sent.';
+        this._saveOutbox();
+        this._emit('messages', entry.chatId);
+        this._emit('chats', entry.chatId);
+      }
+      return;
+    }
+    if (e.error) this.toast(e.error);
+  }
+
+  // ---- sending --------------------------------------------------------------------------------------
+
+  /** Signing out on purpose: nothing of this account stays in the browser. */
+  forgetLocalData() {
+    this.outbox = [];
+    this._saveOutbox();
+    for (const key of Object.keys(sessionStorage)) if (key.startsWith('parley.draft.')) sessionStorage.removeItem(key);
+  }
+
+  _loadOutbox() {
+    try {
+      const saved = JSON.parse(localStorage.getItem(this._outboxKey) ?? '[]');
+      this.outbox = Array.isArray(saved) ? saved.filter(o => o?.clientMessageId && o.chatId && typeof o.content === 'string') : [];
+    } catch {
+      this.outbox = [];
+    }
+  }
+
+  _saveOutbox() {
+    try {
+      if (this.outbox.length) localStorage.setItem(this._outboxKey, JSON.stringify(this.outbox.map(({ sentAt, ...o }) => o)));
+      else localStorage.removeItem(this._outboxKey);
+    } catch {
+      // Storage full or disabled: the outbox still lives in memory.
+    }
+  }
+
+  /** Queues a message; it goes now if connected, otherwise as soon as the socket is back. */
+  send(chatId, content) {
+    const text = content.trim();
+    if (!text) return;
+    this.stopTyping();
+    const entry = { clientMessageId: `c_${randomId()}`, chatId, content: text, createdAt: Date.now(), sentAt: 0 };
+    this.outbox.push(entry);
+    this._saveOutbox();
+    this._transmit(entry);
+    this._emit('messages', chatId);
+    this._emit('chats', chatId);
+    this._emit('sent', chatId);
+  }
+
+  retry(clientMessageId) {
+    const entry = this.outbox.find(o => o.clientMessageId === clientMessageId);
+    if (!entry) return;
+    entry.failed = false;
+    entry.error = null;
+    this._saveOutbox();
+    this._transmit(entry);
+    this._emit('messages', entry.chatId);
+  }
+
+  discard(clientMessageId) {
+    const entry = this.outbox.find(o => o.clientMessageId === clientMessageId);
+    if (!entry) return;
+    this.outbox = this.outbox.filter(o => o !== entry);
+    this._saveOutbox();
+    this._emit('messages', entry.chatId);
+    this._emit('chats', entry.chatId);
+  }
+
+  _transmit(entry) {
+    if (entry.failed) return;
+    const sent = this.realtime.send({ action: 'sendMessage', chatId: entry.chatId, content: entry.content, clientMessageId: entry.clientMessageId });
+    if (sent) entry.sentAt = Date.now();
+  }
+
+  /** After (re)connecting: every unacknowledged message again, same clientMessageId, so the server keeps one copy. */
+  _flushOutbox() {
+    for (const entry of this.outbox) this._transmit(entry);
+  }
+
+  _resendStale() {
+    if (!this.realtime.isOpen) return;
+    const now = Date.now();
+    for (const entry of this.outbox) {
+      if (!entry.failed && now - (entry.sentAt ?? 0) >= RESEND_AFTER_MS) this._transmit(entry);
+    }
+  }
+
+  // ---- typing ----------------------------------------------------------------------------------------
+
+  /** Called on every keystroke in the composer. */
+  typingActivity(chatId, hasText) {
+    if (!hasText) {
+      this.stopTyping();
+      return;
+    }
+    const t = this._typingOut;
+    const now = Date.now();
+    if (t.chatId !== chatId || now - t.sentAt > TYPING_RESEND_MS) {
+      if (t.chatId && t.chatId !== chatId) this.stopTyping();
+      if (this.realtime.send({ action: 'typing', chatId, isTyping: true })) {
+        t.chatId = chatId;
+        t.sentAt = now;
+      }
+    }
+    clearTimeout(t.idleTimer);
+    t.idleTimer = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+  }
+
+  stopTyping() {
+    const t = this._typingOut;
+    clearTimeout(t.idleTimer);
+    if (!t.chatId) return;
+    this.realtime.send({ action: 'typing', chatId: t.chatId, isTyping: false });
+    t.chatId = null;
+    t.sentAt = 0;
+  }
+
+  // ---- delivered and read ----------------------------------------------------------------------------
+
+  _scheduleMarks(chatId, delay = 100) {
+    if (this._markTimers.has(chatId)) return;
+    this._markTimers.set(chatId, setTimeout(() => {
+      this._markTimers.delete(chatId);
+      this._markNow(chatId).catch(() => {});
+    }, delay));
+  }
+
+  /** Newest message from someone else that we know of in a chat. */
+  _newestFromOthers(chatId) {
+    const conv = this.conversations.get(chatId);
+    let best = null;
+    if (conv) {
+      for (let i = conv.messages.length - 1; i >= 0; i--) {
+        if (conv.messages[i].senderId !== this.me.id) { best = conv.messages[i]; break; }
+      }
+    }
+    const last = this.chats.get(chatId)?.lastMessage;
+    if (last && last.senderId !== this.me.id && (last.seq ?? 0) > (best?.seq ?? 0)) best = last;
+    return best;
+  }
+
+  async _markNow(chatId) {
+    const chat = this.chats.get(chatId);
+    if (!chat) return;
+    const newest = this._newestFromOthers(chatId);
+    const visible = this.isVisible(chatId) && this.conversations.get(chatId)?.loaded;
+    if (visible) {
+      const unread = chat.unreadCount ?? 0;
+      if (!newest && unread === 0) return;
+      const seq = newest?.seq ?? 0;
+      if (seq <= (this._readSent.get(chatId) ?? 0) && unread === 0) return;
+      this._readSent.set(chatId, seq);
+      this._deliveredSent.set(chatId, Math.max(seq, this._deliveredSent.get(chatId) ?? 0));
+      chat.unreadCount = 0;
+      this._emit('chats', chatId);
+      const id = messageId(newest);
+      const frame = id ? { action: 'markRead', chatId, messageId: id } : { action: 'markRead', chatId };
+      if (!this.realtime.send(frame)) {
+        try {
+          await this.api.post(`/chats/${encodeURIComponent(chatId)}/read`, id ? { messageId: id } : {});
+        } catch {
+          this._readSent.delete(chatId); // try again when connected
+        }
+      }
+      return;
+    }
+    if (!newest?.seq || newest.seq <= (this._deliveredSent.get(chatId) ?? 0)) return;
+    const id = messageId(newest);
+    this._deliveredSent.set(chatId, newest.seq);
+    if (!this.realtime.send({ action: 'updateStatus', messageId: id, status: 'delivered' })) {
+      try {
+        await this.api.put(`/messages/${encodeURIComponent(id)}/status`, { status: 'delivered' });
+      } catch {
+        this._deliveredSent.delete(chatId);
+      }
+    }
+  }
+
+  // ---- people and groups -----------------------------------------------------------------------------
+
+  async searchUsers(query, limit = 20) {
+    const users = await this.api.get(`/users?search=${encodeURIComponent(query ?? '')}&limit=${limit}`);
+    for (const u of users ?? []) {
+      const known = this.users.get(u.userId) ?? {};
+      this.users.set(u.userId, { ...known, id: u.userId, name: u.name, email: u.email, avatar: u.avatar, online: u.online, lastSeen: u.lastSeen, photoUrl: u.photoUrl ?? known.photoUrl });
+    }
+    return (users ?? []).map(u => ({ ...u, id: u.userId }));
+  }
+
+  /** Presence in a 1:1 header needs lastSeen, which chat summaries do not carry: ask the user search once. */
+  async ensureLastSeen(userId) {
+    if (!userId || this._lastSeenAsked.has(userId)) return;
+    const user = this.users.get(userId);
+    if (!user || user.lastSeen !== undefined) return;
+    this._lastSeenAsked.add(userId);
+    try {
+      const found = await this.api.get(`/users?search=${encodeURIComponent(user.email || user.name || '')}&limit=20`);
+      const match = (found ?? []).find(u => u.userId === userId);
+      if (match) {
+        this.users.set(userId, { ...this.users.get(userId), online: match.online, lastSeen: match.lastSeen });
+        this._emit('presence', userId);
+      }
+    } catch {
+      this._lastSeenAsked.delete(userId);
+    }
+  }
+
+  async updateProfile(changes) {
+    const profile = await this.api.patch('/users/me', changes);
+    if (profile) this._absorbProfile(profile);
+  }
+
+  async uploadPhoto(file) {
+    const profile = await this.api.upload('PUT', '/users/me/photo', file);
+    if (profile) this._absorbProfile(profile);
+  }
+
+  async startDirectChat(userId) {
+    const summary = await this.api.post('/chats', { participantId: userId });
+    this._upsertChat(summary, { replace: true, fresh: true });
+    this._emit('chats', summary.id);
+    return summary.id;
+  }
+
+  async createGroup(name, description, memberIds) {
+    const body = { name, memberIds };
+    if (description) body.description = description;
+    const summary = await this.api.post('/groups', body);
+    this._upsertChat(summary, { replace: true, fresh: true });
+    this._emit('chats', summary.id);
+    return summary.id;
+  }
+
+  async renameGroup(groupId, name, description) {
+    const body = { name };
+    if (description !== undefined) body.description = description;
+    await this.api.put(`/groups/${encodeURIComponent(groupId)}/info`, body);
+    await this.refreshChat(groupId);
+  }
+
+  async addMembers(groupId, memberIds) {
+    await this.api.post(`/groups/${encodeURIComponent(groupId)}/members`, { memberIds });
+    await this.refreshChat(groupId);
+  }
+
+  async removeMember(groupId, memberId) {
+    await this.api.delete(`/groups/${encodeURIComponent(groupId)}/members/${encodeURIComponent(memberId)}`);
+    if (memberId === this.me.id) this._removeChat(groupId, false);
+    else await this.refreshChat(groupId);
+  }
+
+  async setAdmin(groupId, memberId, admin) {
+    const path = `/groups/${encodeURIComponent(groupId)}/admins/${encodeURIComponent(memberId)}`;
+    if (admin) await this.api.post(path, {});
+    else await this.api.delete(path);
+    await this.refreshChat(groupId);
+  }
+}

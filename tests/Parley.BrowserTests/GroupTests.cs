@@ -1,0 +1,102 @@
+using Microsoft.Playwright;
+using Parley.BrowserTests.Infrastructure;
+using static Microsoft.Playwright.Assertions;
+
+namespace Parley.BrowserTests;
+
+/// <summary>A group of three: create, talk, read receipts over everyone, rename, admins, remove, leave.</summary>
+[Collection(BrowserCollection.Name)]
+public sealed class GroupTests(BrowserFixture browser)
+{
+    [Fact(Timeout = Limits.TestMs)]
+    public Task A_group_of_three_talks_and_is_managed_from_the_info_panel() => Scenario.RunAsync(browser, async s =>
+    {
+        var alice = await s.RegisterAsync("Alice Archer");
+        var bob = await s.RegisterAsync("Bob Baker");
+        var carol = await s.RegisterAsync("Carol Cooper");
+
+        // Alice creates the group with Bob and Carol.
+        await alice.Page.GetByRole(AriaRole.Button, new() { Name = "New group" }).ClickAsync();
+        var dialog = alice.Page.GetByRole(AriaRole.Dialog, new() { Name = "New group" });
+        await dialog.GetByLabel("Group name").FillAsync("Weekend trip");
+        var search = dialog.GetByLabel("Search people to add");
+        await search.FillAsync("Bob");
+        await dialog.Locator("label.person", new() { HasText = bob.Email }).Locator("input[type=checkbox]").CheckAsync();
+        await search.FillAsync("Carol");
+        await dialog.Locator("label.person", new() { HasText = carol.Email }).Locator("input[type=checkbox]").CheckAsync();
+        await Expect(dialog.GetByRole(AriaRole.List, new() { Name = "Selected members" }).GetByRole(AriaRole.Listitem)).ToHaveCountAsync(2);
+        await alice.ScreenshotAsync("06-new-group");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Create group" }).ClickAsync();
+        await alice.ExpectConversationAsync("Weekend trip");
+        await Expect(alice.SystemLine("You created the group “Weekend trip”")).ToBeVisibleAsync();
+        await Expect(alice.HeaderStatus).ToContainTextAsync("Bob Baker");
+
+        // The others see it appear live and open it.
+        await bob.OpenChatAsync("Weekend trip");
+        await Expect(bob.SystemLine("Alice Archer created the group “Weekend trip”")).ToBeVisibleAsync();
+        await Expect(carol.ChatItem("Weekend trip")).ToBeVisibleAsync();
+
+        // A message is read only when everyone has read it.
+        await alice.SendAsync("Who's in?");
+        await Expect(bob.Message("Who's in?")).ToBeVisibleAsync();
+        await Expect(bob.Page.Locator(".msg-row", new() { HasText = "Who's in?" }).Locator(".sender")).ToHaveTextAsync("Alice Archer");
+        await Expect(carol.ChatItem("Weekend trip")).ToContainTextAsync("Alice Archer: Who's in?");
+        await alice.ExpectTicksAsync("Who's in?", "delivered");
+        await carol.OpenChatAsync("Weekend trip");
+        await alice.ExpectTicksAsync("Who's in?", "read");
+
+        // Typing in a group names who types.
+        await bob.Composer.PressSequentiallyAsync("Me!");
+        await Expect(alice.HeaderStatus).ToHaveTextAsync("Bob is typing…");
+        await Expect(carol.ChatItem("Weekend trip").Locator(".preview")).ToHaveTextAsync("Bob is typing…");
+        await bob.Composer.PressAsync("Enter");
+        await Expect(carol.Message("Me!")).ToBeVisibleAsync();
+        await Expect(alice.Message("Me!")).ToBeVisibleAsync();
+        await bob.ExpectTicksAsync("Me!", "read");
+        await carol.SendAsync("Count me in too!");
+        await Expect(bob.Message("Count me in too!")).ToBeVisibleAsync();
+        await carol.ExpectTicksAsync("Count me in too!", "read");
+        await bob.ScreenshotAsync("07-group-conversation");
+
+        // Group info: rename.
+        await alice.Page.GetByRole(AriaRole.Button, new() { Name = "Group info" }).ClickAsync();
+        var info = alice.Page.GetByRole(AriaRole.Dialog, new() { Name = "Group info" });
+        await Expect(info.GetByRole(AriaRole.List, new() { Name = "Members" }).GetByRole(AriaRole.Listitem)).ToHaveCountAsync(3);
+        await alice.ScreenshotAsync("08-group-info");
+        await info.GetByLabel("Group name").FillAsync("Ski weekend");
+        await info.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await bob.ExpectConversationAsync("Ski weekend");
+        await Expect(bob.SystemLine("Alice Archer changed the group name to “Ski weekend”")).ToBeVisibleAsync();
+        await Expect(carol.ChatItem("Ski weekend")).ToBeVisibleAsync();
+
+        // Promote Bob to admin; he sees the admin controls in his own info panel.
+        await info.GetByRole(AriaRole.Button, new() { Name = "Make admin: Bob Baker" }).ClickAsync();
+        await Expect(info.Locator("li.member", new() { HasText = "Bob Baker" }).Locator(".badge-admin")).ToHaveTextAsync("Admin");
+        await bob.Page.GetByRole(AriaRole.Button, new() { Name = "Group info" }).ClickAsync();
+        var bobInfo = bob.Page.GetByRole(AriaRole.Dialog, new() { Name = "Group info" });
+        await Expect(bobInfo.GetByRole(AriaRole.Button, new() { Name = "Remove Carol Cooper" })).ToBeVisibleAsync();
+
+        // Remove Carol: the group leaves her list, the others see why.
+        await info.GetByRole(AriaRole.Button, new() { Name = "Remove Carol Cooper" }).ClickAsync();
+        await Expect(info.GetByRole(AriaRole.List, new() { Name = "Members" }).GetByRole(AriaRole.Listitem)).ToHaveCountAsync(2);
+        await Expect(carol.ChatItem("Ski weekend")).ToHaveCountAsync(0);
+        await Expect(bob.SystemLine("Alice Archer removed Carol Cooper")).ToBeVisibleAsync();
+
+        // Add her back from the info panel.
+        await info.GetByLabel("Search people to add to the group").FillAsync("Carol");
+        await info.GetByRole(AriaRole.Button, new() { Name = "Add Carol Cooper" }).ClickAsync();
+        await Expect(info.GetByRole(AriaRole.List, new() { Name = "Members" }).GetByRole(AriaRole.Listitem)).ToHaveCountAsync(3);
+        await Expect(carol.ChatItem("Ski weekend")).ToBeVisibleAsync();
+        await Expect(alice.SystemLine("You added Carol Cooper")).ToBeVisibleAsync();
+        await info.GetByRole(AriaRole.Button, new() { Name = "Close" }).ClickAsync();
+        await Expect(info).ToBeHiddenAsync();
+
+        // Bob leaves (confirming first); Alice sees it.
+        await bobInfo.GetByRole(AriaRole.Button, new() { Name = "Leave group" }).ClickAsync();
+        await bobInfo.GetByRole(AriaRole.Button, new() { Name = "Yes, leave group" }).ClickAsync();
+        await Expect(bob.ChatItem("Ski weekend")).ToHaveCountAsync(0);
+        await Expect(bob.Page.Locator(".placeholder")).ToBeVisibleAsync();
+        await Expect(alice.SystemLine("Bob Baker left")).ToBeVisibleAsync();
+        await Expect(alice.HeaderStatus).Not.ToContainTextAsync("Bob Baker");
+    });
+}

@@ -1,0 +1,285 @@
+using Npgsql;
+using Parley.Tests.Infrastructure;
+using Parley.Tests.Storage;
+
+namespace Parley.Tests.Cluster;
+
+/// <summary>Two real server processes on one PostgreSQL: what a user does on one node reaches
+/// the sockets on the other.</summary>
+public sealed class CrossNodeDeliveryTests(TwoNodes nodes) : IClassFixture<TwoNodes>
+{
+    private ParleyServer One => nodes.One.Server;
+    private ParleyServer Two => nodes.Two.Server;
+
+    /// <summary>A socket that resumes from the user's current cursor: once it answers a ping, the
+    /// node has claimed the user's events, so nothing committed after that can miss it.</summary>
+    private static async Task<WsClient> ConnectAsync(TestUser user, ParleyServer node, string? name = null) =>
+        await user.ConnectAsync(node, await user.CurrentCursorAsync(), name ?? user.Name);
+
+    [PostgresFact]
+    public async Task A_direct_message_reaches_the_recipient_on_the_other_node_and_the_read_receipt_comes_back()
+    {
+        var ann = await ApiClient.CreateUserAsync(One, "Ann");
+        var bob = await ApiClient.CreateUserAsync(Two, "Bob");
+        var chatId = await ann.OpenChatWithAsync(bob);
+        await using var annSocket = await ConnectAsync(ann, One);
+        await using var bobSocket = await ConnectAsync(bob, Two);
+
+        await annSocket.SendAsync(new { action = "sendMessage", chatId, content = "hi from one", clientMessageId = "a1" });
+        await annSocket.WaitForAckAsync("a1");
+        var received = await bobSocket.WaitForMessageAsync(chatId, "hi from one");
+        Assert.Equal(ann.Id, received.Str("senderId"));
+
+        await bobSocket.SendAsync(new { action = "markRead", chatId, messageId = received.MessageId });
+        var status = await annSocket.WaitForTypeAsync("status", f => f.Str("messageId") == received.MessageId);
+        Assert.Equal(("read", bob.Id), (status.Str("status"), status.Str("userId")));
+
+        await bobSocket.SendAsync(new { action = "sendMessage", chatId, content = "hi from two", clientMessageId = "b1" });
+        await annSocket.WaitForMessageAsync(chatId, "hi from two");
+    }
+
+    [PostgresFact]
+    public async Task A_group_message_reaches_members_on_both_nodes_once()
+    {
+        var admin = await ApiClient.CreateUserAsync(One, "Admin");
+        var near = await ApiClient.CreateUserAsync(One, "Near");
+        var far = await ApiClient.CreateUserAsync(Two, "Far");
+        var farToo = await ApiClient.CreateUserAsync(Two, "Far too");
+        var groupId = await admin.CreateGroupAsync("Both nodes", near, far, farToo);
+        await using var nearSocket = await ConnectAsync(near, One);
+        await using var farSocket = await ConnectAsync(far, Two);
+        await using var farTooSocket = await ConnectAsync(farToo, Two);
+        await using var farSecondDevice = await ConnectAsync(far, One, "far on one");
+
+        await admin.SendTextAsync(groupId, "hello everyone");
+        foreach (var socket in new[] { nearSocket, farSocket, farTooSocket, farSecondDevice })
+        {
+            await socket.WaitForMessageAsync(groupId, "hello everyone");
+            await socket.ExpectNothingAsync(f => f.Type == "message" && f.Str("content") == "hello everyone", TimeSpan.FromMilliseconds(300), "a second copy");
+        }
+    }
+
+    [PostgresFact]
+    public async Task Typing_crosses_nodes()
+    {
+        var ann = await ApiClient.CreateUserAsync(One, "Ann");
+        var bob = await ApiClient.CreateUserAsync(Two, "Bob");
+        var chatId = await ann.OpenChatWithAsync(bob);
+        await using var annSocket = await ConnectAsync(ann, One);
+        await using var bobSocket = await ConnectAsync(bob, Two);
+        await WaitUntilAsync(async () => (await ann.ChatAsync(chatId)).GetProperty("participants").EnumerateArray()
+            .Any(p => p.Str("id") == bob.Id && p.GetProperty("online").GetBoolean()), "Ann's node sees Bob online");
+
+        await annSocket.SendAsync(new { action = "typing", chatId, isTyping = true });
+        var typing = await bobSocket.WaitForTypeAsync("typing", f => f.Str("userId") == ann.Id);
+        Assert.True(typing.Data.GetProperty("isTyping").GetBoolean());
+        await bobSocket.SendAsync(new { action = "typing", chatId, isTyping = false });
+        var stopped = await annSocket.WaitForTypeAsync("typing", f => f.Str("userId") == bob.Id);
+        Assert.False(stopped.Data.GetProperty("isTyping").GetBoolean());
+    }
+
+    [PostgresFact]
+    public async Task A_user_is_online_while_any_node_holds_a_socket()
+    {
+        var watcherOne = await ApiClient.CreateUserAsync(One, "Watcher one");
+        var watcherTwo = await ApiClient.CreateUserAsync(Two, "Watcher two");
+        var roamer = await ApiClient.CreateUserAsync(One, "Roamer");
+        var chatOne = await watcherOne.OpenChatWithAsync(roamer);
+        var chatTwo = await watcherTwo.OpenChatWithAsync(roamer);
+        await using var seenFromOne = await ConnectAsync(watcherOne, One);
+        await using var seenFromTwo = await ConnectAsync(watcherTwo, Two);
+
+        // Online on node two only: both watchers hear it.
+        var roamerOnTwo = await ConnectAsync(roamer, Two, "roamer on two");
+        await seenFromOne.WaitForTypeAsync("presence", f => f.Str("userId") == roamer.Id && f.Data.GetProperty("online").GetBoolean());
+        await seenFromTwo.WaitForTypeAsync("presence", f => f.Str("userId") == roamer.Id && f.Data.GetProperty("online").GetBoolean());
+        Assert.True(await OnlineAsync(watcherOne, chatOne, roamer.Id));
+
+        // Also on node one, then gone from node two: still online everywhere, no offline notice.
+        await using var roamerOnOne = await ConnectAsync(roamer, One, "roamer on one");
+        await roamerOnTwo.CloseAsync();
+        await roamerOnTwo.DisposeAsync();
+        await seenFromTwo.ExpectNothingAsync(f => f.Type == "presence" && f.Str("userId") == roamer.Id && !f.Data.GetProperty("online").GetBoolean(),
+            TimeSpan.FromSeconds(3), "an offline notice while the roamer is on node one");
+        Assert.True(await OnlineAsync(watcherTwo, chatTwo, roamer.Id));
+
+        // Gone from node one too: offline everywhere.
+        await roamerOnOne.CloseAsync();
+        await seenFromOne.WaitForTypeAsync("presence", f => f.Str("userId") == roamer.Id && !f.Data.GetProperty("online").GetBoolean());
+        await seenFromTwo.WaitForTypeAsync("presence", f => f.Str("userId") == roamer.Id && !f.Data.GetProperty("online").GetBoolean());
+        Assert.False(await OnlineAsync(watcherTwo, chatTwo, roamer.Id));
+    }
+
+    [PostgresFact]
+    public async Task Parallel_senders_on_both_nodes_into_one_chat_get_every_seq_once_and_every_socket_sees_them_in_order()
+    {
+        var senders = new List<(TestUser User, ParleyServer Node)>();
+        for (var i = 0; i < 4; i++)
+        {
+            var node = i % 2 == 0 ? One : Two;
+            senders.Add((await ApiClient.CreateUserAsync(node, $"Sender {i}"), node));
+        }
+        var groupId = await senders[0].User.CreateGroupAsync("Busy", senders.Skip(1).Select(s => s.User).ToArray());
+        var sockets = new List<WsClient>();
+        foreach (var (user, node) in senders) sockets.Add(await ConnectAsync(user, node));
+        // A listener on each node that sends nothing.
+        var listener = await ApiClient.CreateUserAsync(One, "Listener");
+        await senders[0].User.Api.PostAsync($"/groups/{groupId}/members", new { memberIds = new[] { listener.Id } });
+        sockets.Add(await ConnectAsync(listener, One, "listener on one"));
+        sockets.Add(await ConnectAsync(listener, Two, "listener on two"));
+
+        const int PerSender = 25;
+        await Task.WhenAll(senders.Select((s, i) => Task.Run(async () =>
+        {
+            for (var n = 0; n < PerSender; n++)
+            {
+                await sockets[i].SendAsync(new { action = "sendMessage", chatId = groupId, content = $"s{i}-{n}", clientMessageId = $"s{i}-{n}" });
+            }
+            for (var n = 0; n < PerSender; n++) await sockets[i].WaitForAckAsync($"s{i}-{n}", TimeSpan.FromSeconds(30));
+        })));
+
+        var history = await senders[0].User.MessagesOldestFirstAsync(groupId);
+        var texts = history.Where(m => m.Str("type") == "text").ToList();
+        Assert.Equal(4 * PerSender, texts.Count);
+        Assert.Equal(4 * PerSender, texts.Select(m => m.Str("content")).Distinct().Count());
+        var seqs = history.Select(m => m.GetProperty("seq").GetInt64()).ToList();
+        Assert.Equal(Enumerable.Range(1, seqs.Count).Select(i => (long)i), seqs);
+
+        // Each socket sees every message once (its own sends come back as acks), in seq order.
+        for (var i = 0; i < sockets.Count; i++)
+        {
+            var own = i < senders.Count ? $"s{i}-" : null;
+            var expected = texts.Where(m => own is null || !m.Str("content")!.StartsWith(own, StringComparison.Ordinal)).Select(m => m.Str("content")).ToList();
+            var got = new List<(string? Content, long Seq)>();
+            foreach (var content in expected)
+            {
+                var frame = await sockets[i].WaitForMessageAsync(groupId, content!, TimeSpan.FromSeconds(20));
+                got.Add((content, frame.Data.GetProperty("seq").GetInt64()));
+            }
+            var seen = sockets[i].AllFrames.Where(f => f.Type == "message" && f.Str("chatId") == groupId && f.Str("type") == "text").ToList();
+            Assert.Equal(expected.Count, seen.Count);
+            var order = seen.Select(f => f.Data.GetProperty("seq").GetInt64()).ToList();
+            Assert.Equal(order.Order(), order);
+        }
+        foreach (var socket in sockets) await socket.DisposeAsync();
+    }
+
+    [PostgresFact]
+    public async Task A_node_whose_listening_connection_drops_reconnects_and_delivers_what_it_missed()
+    {
+        var ann = await ApiClient.CreateUserAsync(One, "Ann");
+        var bob = await ApiClient.CreateUserAsync(Two, "Bob");
+        var chatId = await ann.OpenChatWithAsync(bob);
+        await using var bobSocket = await ConnectAsync(bob, Two);
+
+        await using (var admin = new NpgsqlConnection(nodes.ConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var kill = new NpgsqlCommand(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'parley-listener node-two'", admin);
+            Assert.Equal(1L, (long)(await kill.ExecuteScalarAsync())!);
+        }
+        // Sent while node two may not be listening: it reads them from the store when it is back.
+        for (var i = 0; i < 5; i++) await ann.SendTextAsync(chatId, $"through the outage {i}");
+        for (var i = 0; i < 5; i++) await bobSocket.WaitForMessageAsync(chatId, $"through the outage {i}", TimeSpan.FromSeconds(20));
+        await ann.SendTextAsync(chatId, "after the outage");
+        await bobSocket.WaitForMessageAsync(chatId, "after the outage");
+        var seen = bobSocket.AllFrames.Where(f => f.Type == "message").Select(f => f.Str("content")).ToList();
+        Assert.Equal(6, seen.Count);
+    }
+
+    [PostgresFact]
+    public async Task Deleting_an_account_on_one_node_closes_its_sockets_on_the_other()
+    {
+        var leaver = await ApiClient.CreateUserAsync(One, "Leaver");
+        await using var elsewhere = await ConnectAsync(leaver, Two, "leaver on two");
+        var deleted = await leaver.Api.DeleteAsync("/users/me");
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, deleted.Status);
+        await elsewhere.WaitForEndAsync();
+        // Other nodes refuse the old access token within seconds (they re-read the revocation moment).
+        using var api = Two.Api(leaver.AccessToken);
+        await WaitUntilAsync(async () => (await api.GetAsync("/users/me")).Status == System.Net.HttpStatusCode.Unauthorized,
+            "node two refuses the deleted account's token");
+    }
+
+    internal static async Task<bool> OnlineAsync(TestUser viewer, string chatId, string userId) =>
+        (await viewer.ChatAsync(chatId)).GetProperty("participants").EnumerateArray()
+            .Single(p => p.Str("id") == userId).GetProperty("online").GetBoolean();
+
+    internal static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, int seconds = 15)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await condition()) return;
+            await Task.Delay(100);
+        }
+        throw new Xunit.Sdk.XunitException($"Timed out waiting until {what}.");
+    }
+}
+
+/// <summary>A node killed with SIGKILL: its rows expire, and its clients resume on another node
+/// with <c>since</c> and lose nothing.</summary>
+public sealed class NodeFailureTests : IAsyncLifetime
+{
+    private string? _database;
+    private string _connectionString = "";
+
+    public async Task InitializeAsync()
+    {
+        if (TestPostgres.SkipReason is not null) return;
+        _database = await TestPostgres.CreateDatabaseAsync();
+        _connectionString = TestPostgres.ConnectionStringFor(_database);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_database is not null) await TestPostgres.DropDatabaseAsync(_database);
+    }
+
+    [PostgresFact]
+    public async Task Clients_of_a_killed_node_resume_on_another_with_nothing_lost()
+    {
+        await using var survivor = await NodeProcess.StartAsync(_connectionString, "survivor");
+        await using var victim = await NodeProcess.StartAsync(_connectionString, "victim");
+        var ann = await ApiClient.CreateUserAsync(survivor.Server, "Ann");
+        var bob = await ApiClient.CreateUserAsync(victim.Server, "Bob");
+        var chatId = await ann.OpenChatWithAsync(bob);
+        await using var annSocket = await ann.ConnectAsync(survivor.Server, await ann.CurrentCursorAsync());
+        var bobSocket = await bob.ConnectAsync(victim.Server, await bob.CurrentCursorAsync(), "bob on victim");
+
+        for (var i = 0; i < 5; i++) await ann.SendTextAsync(chatId, $"before {i}");
+        string? cursor = null;
+        for (var i = 0; i < 5; i++) cursor = (await bobSocket.WaitForMessageAsync(chatId, $"before {i}")).Cursor;
+        Assert.NotNull(cursor);
+
+        await victim.KillAsync();
+        await bobSocket.WaitForEndAsync(TimeSpan.FromSeconds(10));
+        await bobSocket.DisposeAsync();
+        // Sent while Bob has no socket anywhere (and his node's rows still look alive).
+        for (var i = 0; i < 5; i++) await ann.SendTextAsync(chatId, $"during {i}");
+
+        // The killed node's rows expire within seconds.
+        await CrossNodeDeliveryTests.WaitUntilAsync(async () =>
+        {
+            await using var connection = new NpgsqlConnection(_connectionString);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT count(*) FROM connections WHERE node_id = 'victim' AND expires_at > now()", connection);
+            return (long)(await command.ExecuteScalarAsync())! == 0;
+        }, "the killed node's connection rows expire", seconds: 20);
+        await CrossNodeDeliveryTests.WaitUntilAsync(async () => !await CrossNodeDeliveryTests.OnlineAsync(ann, chatId, bob.Id),
+            "the survivor stops counting Bob online through the dead node", seconds: 20);
+
+        // Bob resumes on the survivor from the last cursor he saw: every missed message once, in order, then live ones.
+        await using var resumed = await bob.ConnectAsync(survivor.Server, cursor, "bob on survivor");
+        for (var i = 0; i < 5; i++) await resumed.WaitForMessageAsync(chatId, $"during {i}");
+        await ann.SendTextAsync(chatId, "after");
+        await resumed.WaitForMessageAsync(chatId, "after");
+        var messages = resumed.AllFrames.Where(f => f.Type == "message" && f.Str("chatId") == chatId).Select(f => f.Str("content")).ToList();
+        Assert.Equal(["during 0", "during 1", "during 2", "during 3", "during 4", "after"], messages);
+
+        Assert.True(await CrossNodeDeliveryTests.OnlineAsync(ann, chatId, bob.Id));
+        var presence = annSocket.AllFrames.Where(f => f.Type == "presence" && f.Str("userId") == bob.Id).Select(f => f.Data.GetProperty("online").GetBoolean()).ToList();
+        Assert.Equal([true, false, true], presence);
+    }
+}

@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Parley.Tests.Infrastructure;
+
+namespace Parley.Tests.Cluster;
+
+/// <summary>
+/// A Parley node in a process of its own (<c>dotnet Parley.Server.dll --urls ...</c>) on a
+/// PostgreSQL database, for tests that need several nodes, or a node killed with SIGKILL.
+/// </summary>
+public sealed class NodeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output;
+
+    private NodeProcess(Process process, StringBuilder output, string nodeId, ParleyServer server)
+    {
+        _process = process;
+        _output = output;
+        NodeId = nodeId;
+        Server = server;
+    }
+
+    public string NodeId { get; }
+    /// <summary>The node's address, usable with the suite's HTTP and WebSocket helpers.</summary>
+    public ParleyServer Server { get; }
+    public string Output { get { lock (_output) return _output.ToString(); } }
+
+    /// <summary>Settings that keep the tests quick: cheap password hashes, a short presence grace,
+    /// and a fast heartbeat with a short expiry so a killed node is noticed within seconds.</summary>
+    private static readonly Dictionary<string, string> Defaults = new()
+    {
+        ["Parley__Storage__Provider"] = "Postgres",
+        ["Parley__Auth__PasswordIterations"] = "1000",
+        ["Parley__Auth__AttemptsPerIpPerMinute"] = "100000",
+        ["Parley__Auth__AttemptsPerAccountPer15Minutes"] = "1000",
+        ["Parley__Limits__MessagesPerSecond"] = "1000",
+        ["Parley__Realtime__PresenceGraceSeconds"] = "1",
+        ["Parley__Cluster__HeartbeatSeconds"] = "1",
+        ["Parley__Cluster__ConnectionTtlSeconds"] = "4",
+        ["Logging__LogLevel__Default"] = "Warning",
+        ["Logging__LogLevel__Parley.Server.Realtime.Cluster"] = "Information",
+    };
+
+    public static async Task<NodeProcess> StartAsync(string connectionString, string nodeId)
+    {
+        // A port found free can be taken by someone else before the node binds it: try another.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(connectionString, nodeId);
+            }
+            catch (PortTakenException) when (attempt < 5)
+            {
+            }
+        }
+    }
+
+    private sealed class PortTakenException(string message) : Exception(message);
+
+    private static async Task<NodeProcess> StartOnceAsync(string connectionString, string nodeId)
+    {
+        var port = FreePort();
+        var dll = ServerDll();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+        };
+        start.ArgumentList.Add(dll);
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add($"http://127.0.0.1:{port}");
+        foreach (var (key, value) in Defaults) start.Environment[key] = value;
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-tests", "node-" + Guid.NewGuid().ToString("N"));
+        start.Environment["Parley__DataDirectory"] = dataDirectory;
+        start.Environment["Parley__Storage__ConnectionString"] = connectionString;
+        start.Environment["Parley__NodeId"] = nodeId;
+
+        var output = new StringBuilder();
+        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
+        process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var node = new NodeProcess(process, output, nodeId, ParleyServer.Attach(new Uri($"http://127.0.0.1:{port}"), dataDirectory));
+
+        using var http = new HttpClient { BaseAddress = node.Server.BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            if (process.HasExited) break;
+            try
+            {
+                if ((await http.GetAsync("/health")).StatusCode == HttpStatusCode.OK) return node;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // Not listening yet.
+            }
+            await Task.Delay(100);
+        }
+        var log = node.Output;
+        await node.DisposeAsync();
+        if (log.Contains("address already in use", StringComparison.OrdinalIgnoreCase)) throw new PortTakenException(log);
+        throw new InvalidOperationException($"Node {nodeId} did not become healthy. Its output:\n{log}");
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, so the node's rows stay until they expire.</summary>
+    public async Task KillAsync()
+    {
+        if (_process.HasExited) return;
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await KillAsync();
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+        _process.Dispose();
+        try { Directory.Delete(Server.DataDirectory, recursive: true); } catch (IOException) { /* best effort */ }
+    }
+
+    /// <summary>A free port below the ephemeral range, so other programs' outgoing connections do not grab it.</summary>
+    private static int FreePort()
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            var port = Random.Shared.Next(20_000, 32_000);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken; try another.
+            }
+        }
+        using var any = new TcpListener(IPAddress.Loopback, 0);
+        any.Start();
+        return ((IPEndPoint)any.LocalEndpoint).Port;
+    }
+
+    /// <summary>The server built beside this test assembly (same configuration: Debug or Release).</summary>
+    private static string ServerDll()
+    {
+        var testDirectory = AppContext.BaseDirectory;
+        var configuration = testDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+        var root = new DirectoryInfo(testDirectory);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Parley.slnx"))) root = root.Parent;
+        var candidates = new List<string>();
+        if (root is not null) candidates.Add(Path.Combine(root.FullName, "src", "Parley.Server", "bin", configuration, "net10.0", "Parley.Server.dll"));
+        candidates.Add(Path.Combine(testDirectory, "Parley.Server.dll"));
+        return candidates.FirstOrDefault(File.Exists) ?? throw new FileNotFoundException("Parley.Server.dll not found; build the solution first.", candidates[0]);
+    }
+}
+
+/// <summary>A fresh database and two nodes on it, shared by a test class.</summary>
+public sealed class TwoNodes : IAsyncLifetime
+{
+    private string? _database;
+
+    public NodeProcess One { get; private set; } = null!;
+    public NodeProcess Two { get; private set; } = null!;
+    public string ConnectionString { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        if (TestPostgres.SkipReason is not null) return; // every test of the class is skipped
+        _database = await TestPostgres.CreateDatabaseAsync();
+        ConnectionString = TestPostgres.ConnectionStringFor(_database);
+        // Both at once: migrations and the signing key must be safe when nodes start together.
+        var nodes = await Task.WhenAll(NodeProcess.StartAsync(ConnectionString, "node-one"), NodeProcess.StartAsync(ConnectionString, "node-two"));
+        One = nodes[0];
+        Two = nodes[1];
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (One is not null) await One.DisposeAsync();
+        if (Two is not null) await Two.DisposeAsync();
+        if (_database is not null) await TestPostgres.DropDatabaseAsync(_database);
+    }
+}

@@ -1,0 +1,38 @@
+using Parley.Tests.Infrastructure;
+using Xunit.Abstractions;
+using Xunit.Sdk;
+
+namespace Parley.Tests.Storage;
+
+/// <summary>A fact that needs PostgreSQL: skipped with a clear reason outside CI when none is
+/// configured, and failing (not skipped) under CI=true.</summary>
+public sealed class PostgresFactAttribute : FactAttribute
+{
+    public PostgresFactAttribute()
+    {
+        if (TestPostgres.SkipReason is { } reason) Skip = reason;
+    }
+}
+
+/// <summary>Marks a contract suite subclass whose backend is PostgreSQL.</summary>
+public interface IRequiresPostgres;
+
+/// <summary>A fact of an abstract store suite: each sealed subclass runs it against its backend,
+/// and a PostgreSQL subclass is skipped like <see cref="PostgresFactAttribute"/> says.</summary>
+[XunitTestCaseDiscoverer("Parley.Tests.Storage.StoreFactDiscoverer", "Parley.Tests")]
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class StoreFactAttribute : FactAttribute;
+
+public sealed class StoreFactDiscoverer(IMessageSink diagnosticMessageSink) : FactDiscoverer(diagnosticMessageSink)
+{
+    public override IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo factAttribute)
+    {
+        var type = testMethod.TestClass.Class.ToRuntimeType();
+        if (typeof(IRequiresPostgres).IsAssignableFrom(type) && TestPostgres.SkipReason is { } reason)
+        {
+            return [new XunitSkippedDataRowTestCase(DiagnosticMessageSink, discoveryOptions.MethodDisplayOrDefault(),
+                discoveryOptions.MethodDisplayOptionsOrDefault(), testMethod, reason)];
+        }
+        return base.Discover(discoveryOptions, testMethod, factAttribute);
+    }
+}
