@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Parley.Server.Common;
 using Parley.Server.Configuration;
 using Parley.Server.Storage;
+using Parley.Server.Users;
 
 namespace Parley.Server.Messages;
 
@@ -32,7 +33,7 @@ public sealed record Refusal(int Status, string Code, string Message)
 
 /// <summary>Sending and receipts, shared by the REST endpoints and the WebSocket protocol so both
 /// enforce the same rules.</summary>
-public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLimiter, IOptions<ParleyOptions> options, TimeProvider clock)
+public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLimiter, BlockCache blocks, IOptions<ParleyOptions> options, TimeProvider clock)
 {
     public const int MaxClientMessageIdLength = 128;
 
@@ -122,13 +123,16 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
         return null;
     }
 
-    /// <summary>In a 1:1 chat, whether the other member blocked the sender.</summary>
+    /// <summary>In a 1:1 chat, whether the other member blocked the sender. The other member is
+    /// read off the chat id, and blocks come from a short-lived cache: no store read per send.</summary>
     private async Task<bool> BlockedByOtherAsync(string userId, string chatId)
     {
-        if (!chatId.StartsWith("chat_", StringComparison.Ordinal)) return false;
-        var members = await store.GetMembersAsync(chatId);
-        var other = members.FirstOrDefault(m => m.UserId != userId);
-        return other is not null && members.Any(m => m.UserId == userId) && await store.IsBlockedAsync(other.UserId, userId);
+        if (!chatId.StartsWith("chat_", StringComparison.Ordinal) || chatId.Length < 5 + userId.Length * 2 + 1) return false;
+        var pair = chatId[5..];
+        string? other = null;
+        if (pair.StartsWith(userId + "_", StringComparison.Ordinal)) other = pair[(userId.Length + 1)..];
+        else if (pair.EndsWith("_" + userId, StringComparison.Ordinal)) other = pair[..^(userId.Length + 1)];
+        return other is not null && (await blocks.GetAsync(other)).Blocked.Contains(userId);
     }
 
     /// <summary>The 1:1 chat with another user, created on first use.</summary>

@@ -16,6 +16,7 @@ public static class RealtimeSetup
         services.AddSingleton<EventReader>();
         services.AddSingleton<LocalFanOut>();
         services.AddSingleton<MessageRateLimiter>();
+        services.AddSingleton<Users.BlockCache>();
         services.AddSingleton<MessageService>();
         services.AddSingleton<ClientFrames>();
         services.AddHostedService<EphemeralEvents>();

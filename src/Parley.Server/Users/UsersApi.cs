@@ -22,10 +22,10 @@ public static class UsersApi
         group.MapPatch("/me", UpdateMe);
         group.MapDelete("/me", DeleteMe);
         group.MapPut("/me/photo", SetPhoto);
-        group.MapPost("/{userId}/block", (string userId, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock) =>
-            SetBlocked(userId, true, principal, store, clock));
-        group.MapDelete("/{userId}/block", (string userId, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock) =>
-            SetBlocked(userId, false, principal, store, clock));
+        group.MapPost("/{userId}/block", (string userId, ClaimsPrincipal principal, IParleyStore store, BlockCache blocks) =>
+            SetBlocked(userId, true, principal, store, blocks));
+        group.MapDelete("/{userId}/block", (string userId, ClaimsPrincipal principal, IParleyStore store, BlockCache blocks) =>
+            SetBlocked(userId, false, principal, store, blocks));
         return routes;
     }
 
@@ -95,12 +95,12 @@ public static class UsersApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> SetBlocked(string userId, bool blocked, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock)
+    private static async Task<IResult> SetBlocked(string userId, bool blocked, ClaimsPrincipal principal, IParleyStore store, BlockCache blocks)
     {
         var me = principal.UserId();
         if (userId == me) return ApiError.BadRequest("You cannot block yourself.");
         if (userId.Length > 64 || await store.GetUserAsync(userId) is null) return ApiError.NotFound("User not found.");
-        await store.SetBlockedAsync(me, userId, blocked, clock.GetUtcNow().ToUnixTimeMilliseconds());
+        await blocks.SetBlockedAsync(me, userId, blocked);
         return TypedResults.NoContent();
     }
 

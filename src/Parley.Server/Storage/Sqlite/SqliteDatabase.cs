@@ -20,10 +20,13 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     private readonly string _synchronous;
     private readonly Channel<WriteOperation> _queue = Channel.CreateUnbounded<WriteOperation>(
         new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<List<WriteOperation>> _committed = Channel.CreateUnbounded<List<WriteOperation>>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly ILogger _logger;
     private readonly System.Collections.Concurrent.ConcurrentBag<SqliteConnection> _readers = [];
     private SqliteConnection? _writer;
     private Task? _writerLoop;
+    private Task? _completionLoop;
     private long _lastPos;
     private long _committedPos;
 
@@ -48,12 +51,18 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         writer.Open();
         writer.Execute("PRAGMA journal_mode = WAL");
         writer.Execute($"PRAGMA synchronous = {_synchronous}");
+        // A larger page cache and memory-mapped reads keep hot index pages out of read() calls.
+        writer.Execute("PRAGMA cache_size = -65536");
+        writer.Execute("PRAGMA mmap_size = 268435456");
+        // Checkpoint (copy the WAL back into the database, with an fsync) every ~40 MiB, not every 4.
+        writer.Execute("PRAGMA wal_autocheckpoint = 10000");
         writer.Execute("PRAGMA busy_timeout = 30000");
         SqliteMigrations.Apply(writer);
         _lastPos = writer.Scalar("SELECT max(coalesce((SELECT max(pos) FROM messages), 0), coalesce((SELECT max(pos) FROM events), 0))");
         _committedPos = _lastPos;
         _writer = writer;
         _writerLoop = Task.Run(RunWriter);
+        _completionLoop = Task.Run(RunCompletions);
     }
 
     /// <summary>The newest committed position: every position up to it is committed or abandoned,
@@ -82,6 +91,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         {
             connection = new SqliteConnection(_connectionString);
             connection.Open();
+            connection.Execute("PRAGMA mmap_size = 268435456");
         }
         try
         {
@@ -98,11 +108,10 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     private async Task RunWriter()
     {
         var connection = _writer!;
-        var batch = new List<WriteOperation>(MaxBatch);
         var context = new WriteContext(connection, this);
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            batch.Clear();
+            var batch = new List<WriteOperation>();
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var operation))
             {
                 batch.Add(operation);
@@ -141,9 +150,20 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                 foreach (var operation in batch) operation.Fail(ex);
                 continue;
             }
-            foreach (var operation in batch)
+            // Publishing and waking the callers happen on another thread, in commit order, so the
+            // writer can start the next transaction at once.
+            _committed.Writer.TryWrite(batch);
+        }
+        _committed.Writer.TryComplete();
+    }
+
+    private async Task RunCompletions()
+    {
+        while (await _committed.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (_committed.Reader.TryRead(out var batch))
             {
-                operation.Complete(_logger);
+                foreach (var operation in batch) operation.Complete(_logger);
             }
         }
     }
@@ -154,6 +174,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         if (_writerLoop is not null) await _writerLoop.ConfigureAwait(false);
+        if (_completionLoop is not null) await _completionLoop.ConfigureAwait(false);
         var writer = Interlocked.Exchange(ref _writer, null);
         if (writer is not null)
         {
