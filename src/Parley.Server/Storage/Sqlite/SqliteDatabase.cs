@@ -54,8 +54,6 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         // A larger page cache and memory-mapped reads keep hot index pages out of read() calls.
         writer.Execute("PRAGMA cache_size = -65536");
         writer.Execute("PRAGMA mmap_size = 268435456");
-        // Checkpoint (copy the WAL back into the database, with an fsync) every ~40 MiB, not every 4.
-        writer.Execute("PRAGMA wal_autocheckpoint = 10000");
         writer.Execute("PRAGMA busy_timeout = 30000");
         SqliteMigrations.Apply(writer);
         _lastPos = writer.Scalar("SELECT max(coalesce((SELECT max(pos) FROM messages), 0), coalesce((SELECT max(pos) FROM events), 0))");
