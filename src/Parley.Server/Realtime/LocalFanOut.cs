@@ -6,7 +6,7 @@ using Parley.Server.Storage;
 namespace Parley.Server.Realtime;
 
 /// <summary>
-/// Delivers committed events to the sockets this node holds. Called on the store's writer in
+/// Delivers committed events to the sockets this node holds. Called by the store after each commit, in
 /// position order, so every connection's queue receives events in cursor order; it only
 /// enqueues (never waits on a socket). A payload that reads the same for all recipients is
 /// serialized once and shared by every queue.

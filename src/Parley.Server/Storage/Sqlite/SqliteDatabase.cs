@@ -68,7 +68,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     public long CommittedPosition => Interlocked.Read(ref _committedPos);
 
     /// <summary>Runs <paramref name="work"/> in the writer's transaction. <paramref name="afterCommit"/>
-    /// runs on the writer after the commit, in queue order, so committed events leave in position order.</summary>
+    /// runs after the commit on the publishing thread, in queue order, so committed events leave in position order.</summary>
     public Task<T> WriteAsync<T>(Func<WriteContext, T> work, Action<T>? afterCommit = null)
     {
         var operation = new WriteOperation<T>(work, afterCommit);

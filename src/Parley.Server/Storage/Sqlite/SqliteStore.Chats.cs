@@ -238,7 +238,7 @@ internal sealed partial class SqliteStore
     private static StoredEvent MessageEvent(MessageRecord message, IReadOnlyList<string> recipients) =>
         new(message.Pos, EventKind.Message, message.ChatId, recipients, message);
 
-    /// <summary>Runs a write whose events are published on the writer right after the commit, so
+    /// <summary>Runs a write whose events are published right after the commit, in commit order, so
     /// they leave in position order (see <see cref="SqliteDatabase.WriteAsync{T}"/>).</summary>
     private async Task<T> WriteAndPublish<T>(Func<WriteContext, (T Value, StoredEvent[] Events)> work)
     {
