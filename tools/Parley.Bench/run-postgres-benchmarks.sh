@@ -28,7 +28,7 @@ if [ "$mode" = two ]; then
   URL=http://127.0.0.1:18200
   sleep 1
 fi
-timeout 300 dotnet tools/Parley.Bench/bin/Release/net10.0/Parley.Bench.dll "$@" --url $URL --quiet 2>&1 | grep -E "delivered|latency|lost|error" | sed "s/^/[$mode $1] /"
+timeout 300 dotnet tools/Parley.Bench/bin/Release/net10.0/Parley.Bench.dll "$@" --url $URL --quiet
 [ -f /tmp/pgb/nginx.pid ] && kill $(cat /tmp/pgb/nginx.pid)
 pkill -f "127.0.0.1:1820[12]"; sleep 1
 runuser -u postgres -- $PGBIN/pg_ctl -D $D/data -m fast stop >/dev/null
