@@ -1,3 +1,4 @@
+using Parley.Server.Common;
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
@@ -29,7 +30,7 @@ public sealed class TokenService(IParleyStore store, IOptions<ParleyOptions> opt
         var record = await store.GetOrAddSigningKeyAsync(new SigningKeyRecord(
             Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)),
             Convert.ToBase64String(candidate.ExportPkcs8PrivateKey()),
-            clock.GetUtcNow().ToUnixTimeMilliseconds()));
+            clock.NowMs()));
         var key = ECDsa.Create();
         key.ImportPkcs8PrivateKey(Convert.FromBase64String(record.PrivateKeyPkcs8), out _);
         _keyId = record.KeyId;
@@ -45,7 +46,7 @@ public sealed class TokenService(IParleyStore store, IOptions<ParleyOptions> opt
     public string CreateAccessToken(string userId)
     {
         var now = clock.GetUtcNow().ToUnixTimeSeconds();
-        var issuedMs = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var issuedMs = clock.NowMs();
         return Sign(writer =>
         {
             writer.WriteString("sub", userId);

@@ -21,14 +21,21 @@ public static class MediaApi
 
     public static string Url(string mediaId) => "/media/" + mediaId;
 
+    /// <summary>Stores an upload under a new id.</summary>
+    public static async Task<MediaRecord> SaveAsync(IParleyStore store, string uploaderId, string contentType, byte[] data, TimeProvider clock)
+    {
+        var media = new MediaRecord("media_" + Guid.NewGuid().ToString("N"), uploaderId, contentType, data.Length, clock.NowMs());
+        await store.SaveMediaAsync(media, data);
+        return media;
+    }
+
     private static async Task<IResult> Upload(HttpRequest request, ClaimsPrincipal principal, IParleyStore store, IOptions<ParleyOptions> options, TimeProvider clock)
     {
         var contentType = MediaUploads.NormalizeContentType(request.ContentType);
         if (contentType is null) return ApiError.BadRequest("Set Content-Type to the file's media type, for example image/jpeg.");
         var (data, error) = await MediaUploads.ReadBodyAsync(request, options.Value.Limits.MaxMediaBytes);
         if (error is not null) return error;
-        var media = new MediaRecord("media_" + Guid.NewGuid().ToString("N"), principal.UserId(), contentType, data!.Length, clock.NowMs());
-        await store.SaveMediaAsync(media, data);
+        var media = await SaveAsync(store, principal.UserId(), contentType, data!, clock);
         return TypedResults.Json(new MediaResponse(media.Id, media.ContentType, media.Size, Url(media.Id)), AppJson.Options,
             statusCode: StatusCodes.Status201Created);
     }

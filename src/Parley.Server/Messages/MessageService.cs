@@ -161,7 +161,7 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
         else
         {
             var message = await store.GetMessageAsync(messageId);
-            if (message is null || message.ChatId != chatId || message.Seq <= member.JoinedSeq) return Refusal.MessageNotFound;
+            if (message is null || !member.Sees(message)) return Refusal.MessageNotFound;
             upTo = message.Seq;
         }
         await store.AdvanceWatermarkAsync(chatId, userId, upTo, read: true, clock.NowMs());
@@ -174,7 +174,7 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
         if (status is not (MessageStatus.Delivered or MessageStatus.Read)) return (null, Refusal.BadRequest("status must be 'delivered' or 'read'."));
         var message = await store.GetMessageAsync(messageId);
         var member = message is null ? null : await store.GetMemberAsync(message.ChatId, userId);
-        if (message is null || member is null || message.Seq <= member.JoinedSeq) return (null, Refusal.MessageNotFound);
+        if (message is null || member is null || !member.Sees(message)) return (null, Refusal.MessageNotFound);
         await store.AdvanceWatermarkAsync(message.ChatId, userId, message.Seq, status == MessageStatus.Read, clock.NowMs());
         var updated = await store.GetMemberAsync(message.ChatId, userId);
         return (updated is null ? status : MessageStatus.ForMember(updated, message).Status, null);

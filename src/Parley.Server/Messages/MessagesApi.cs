@@ -31,7 +31,7 @@ public static class MessagesApi
     {
         var error = messages.CheckContent(body.Content);
         if (error is not null) return error.ToResult();
-        var change = await store.EditMessageAsync(messageId, principal.UserId(), body.Content!, clock.GetUtcNow().ToUnixTimeMilliseconds());
+        var change = await store.EditMessageAsync(messageId, principal.UserId(), body.Content!, clock.NowMs());
         return await Answer(change, store);
     }
 
@@ -40,7 +40,7 @@ public static class MessagesApi
         switch (@for ?? "me")
         {
             case "everyone":
-                var change = await store.DeleteMessageForEveryoneAsync(messageId, principal.UserId(), clock.GetUtcNow().ToUnixTimeMilliseconds());
+                var change = await store.DeleteMessageForEveryoneAsync(messageId, principal.UserId(), clock.NowMs());
                 return change.Outcome == ChangeOutcome.Done ? TypedResults.NoContent() : await Answer(change, store);
             case "me":
                 return await store.HideMessageAsync(messageId, principal.UserId()) == ChangeOutcome.Done
@@ -72,7 +72,7 @@ public static class MessagesApi
     {
         var message = await store.GetMessageAsync(messageId);
         var me = message is null ? null : await store.GetMemberAsync(message.ChatId, principal.UserId());
-        if (message is null || me is null || message.Seq <= me.JoinedSeq) return Refusal.MessageNotFound.ToResult();
+        if (message is null || me is null || !me.Sees(message)) return Refusal.MessageNotFound.ToResult();
         var members = await store.GetMembersAsync(message.ChatId);
         return JsonBytes.Result(w =>
         {
@@ -80,7 +80,7 @@ public static class MessagesApi
             foreach (var member in members)
             {
                 // Members who joined after the message never received it.
-                if (member.UserId == message.SenderId || member.JoinedSeq >= message.Seq) continue;
+                if (member.UserId == message.SenderId || !member.Sees(message)) continue;
                 var (status, timestamp) = MessageStatus.ForMember(member, message);
                 w.WriteStartObject();
                 w.WriteString("userId", member.UserId);

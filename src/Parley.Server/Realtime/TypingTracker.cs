@@ -1,3 +1,4 @@
+using Parley.Server.Common;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Parley.Server.Configuration;
@@ -14,7 +15,7 @@ public sealed class TypingTracker(IOptions<ParleyOptions> options, TimeProvider 
     {
         if (isTyping)
         {
-            _until[(chatId, userId)] = clock.GetUtcNow().ToUnixTimeMilliseconds() + options.Value.Realtime.TypingSeconds * 1000L;
+            _until[(chatId, userId)] = clock.NowMs() + options.Value.Realtime.TypingSeconds * 1000L;
         }
         else
         {
@@ -25,7 +26,7 @@ public sealed class TypingTracker(IOptions<ParleyOptions> options, TimeProvider 
     /// <summary>Whether anyone other than <paramref name="viewerId"/> is typing in the chat.</summary>
     public bool AnyoneElseTyping(string chatId, string viewerId)
     {
-        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var now = clock.NowMs();
         foreach (var ((chat, user), until) in _until)
         {
             if (chat == chatId && user != viewerId && until > now) return true;
@@ -36,7 +37,7 @@ public sealed class TypingTracker(IOptions<ParleyOptions> options, TimeProvider 
     /// <summary>Removes lapsed signals and returns them, so their end can be announced.</summary>
     public List<(string ChatId, string UserId)> TakeExpired()
     {
-        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var now = clock.NowMs();
         var expired = new List<(string, string)>();
         foreach (var (key, until) in _until)
         {

@@ -63,6 +63,9 @@ public sealed record MemberRecord(
     long OwnAfterRead)
 {
     public bool IsAdmin => Role == MemberRoles.Admin;
+
+    /// <summary>Whether the member can see the message: it was sent after they joined.</summary>
+    public bool Sees(MessageRecord message) => message.ChatId == ChatId && message.Seq > JoinedSeq;
 }
 
 public static class MessageTypes

@@ -1,3 +1,4 @@
+using Parley.Server.Common;
 using System.Collections.Concurrent;
 using Parley.Server.Storage;
 
@@ -23,7 +24,7 @@ public sealed class BlockCache(IParleyStore store, TimeProvider clock)
 
     public async Task SetBlockedAsync(string userId, string blockedId, bool blocked)
     {
-        await store.SetBlockedAsync(userId, blockedId, blocked, clock.GetUtcNow().ToUnixTimeMilliseconds());
+        await store.SetBlockedAsync(userId, blockedId, blocked, clock.NowMs());
         _entries.TryRemove(userId, out _);
         _entries.TryRemove(blockedId, out _);
     }

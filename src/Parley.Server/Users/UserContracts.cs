@@ -9,7 +9,7 @@ public sealed record Profile(string Id, string? Email, string? PhoneNumber, stri
     public static Profile From(UserRecord u) =>
         new(u.Id, u.Email, u.PhoneNumber, u.Name, u.Avatar, u.About, PhotoUrlOf(u), u.CreatedAt);
 
-    public static string? PhotoUrlOf(UserRecord u) => u.PhotoMediaId is null ? null : "/media/" + u.PhotoMediaId;
+    public static string? PhotoUrlOf(UserRecord u) => u.PhotoMediaId is null ? null : Media.MediaApi.Url(u.PhotoMediaId);
 }
 
 public sealed record UserListItem(string UserId, string Name, string? Email, string? Avatar, string? PhotoUrl, bool Online, long LastSeen);

@@ -81,8 +81,7 @@ public static class UsersApi
         var contentType = MediaUploads.SniffImage(data);
         if (contentType is null) return ApiError.Status(StatusCodes.Status415UnsupportedMediaType, "A profile photo must be a JPEG, PNG or WebP image.");
         var userId = principal.UserId();
-        var media = new MediaRecord("media_" + Guid.NewGuid().ToString("N"), userId, contentType, data!.Length, clock.GetUtcNow().ToUnixTimeMilliseconds());
-        await store.SaveMediaAsync(media, data);
+        var media = await MediaApi.SaveAsync(store, userId, contentType, data!, clock);
         var user = await store.SetPhotoAsync(userId, media.Id);
         return user is null ? ApiError.NotFound("This account no longer exists.") : TypedResults.Json(Profile.From(user), AppJson.Options);
     }
@@ -90,7 +89,7 @@ public static class UsersApi
     private static async Task<IResult> DeleteMe(ClaimsPrincipal principal, IParleyStore store, SessionRevocations revocations, TimeProvider clock)
     {
         var userId = principal.UserId();
-        await store.DeleteUserAsync(userId, clock.GetUtcNow().ToUnixTimeMilliseconds());
+        await store.DeleteUserAsync(userId, clock.NowMs());
         await revocations.RevokeAsync(userId);
         return TypedResults.NoContent();
     }

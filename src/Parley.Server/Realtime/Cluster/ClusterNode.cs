@@ -1,3 +1,4 @@
+using Parley.Server.Common;
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
@@ -253,7 +254,7 @@ internal sealed class ClusterNode : IPresenceCluster
     /// <summary>Forgets a node that left or stopped heartbeating.</summary>
     internal void DropNode(string nodeId)
     {
-        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var now = _clock.NowMs();
         foreach (var (userId, nodes) in _elsewhere)
         {
             if (nodes.Contains(nodeId)) ApplyPresence(nodeId, userId, false, now);
@@ -269,7 +270,7 @@ internal sealed class ClusterNode : IPresenceCluster
         var rows = await _db.ReadConnectionAsync(c => c.QueryAsync(r => (User: r.GetString(0), Node: r.GetString(1)),
             "SELECT user_id, node_id FROM connections WHERE node_id <> $1 AND sockets > 0 AND expires_at > now()", NodeId)).ConfigureAwait(false);
         var loaded = rows.GroupBy(r => r.User).ToDictionary(g => g.Key, g => g.Select(r => r.Node).Distinct().ToArray());
-        var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var now = _clock.NowMs();
         foreach (var (userId, nodes) in _elsewhere)
         {
             foreach (var nodeId in nodes.Where(n => !loaded.TryGetValue(userId, out var l) || !l.Contains(n)).ToList())
