@@ -7,14 +7,14 @@ using Parley.Server.Storage;
 namespace Parley.Server.Chats;
 
 /// <summary>Renders chat summaries as one user sees them: unread count, typing and presence are per reader.</summary>
-public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingTracker typing)
+public sealed class ChatSummaries(IChatStore store, IAccountStore accounts, Presence presence, TypingTracker typing)
 {
     public async Task<byte[]?> RenderAsync(string chatId, string userId)
     {
         var view = await store.GetChatViewAsync(chatId, userId);
         if (view is null) return null;
         var users = await UsersOf([view]);
-        var blocks = await store.GetBlocksAsync(userId);
+        var blocks = await accounts.GetBlocksAsync(userId);
         return JsonBytes.Build(w => Write(w, view, userId, users, blocks));
     }
 
@@ -22,7 +22,7 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
     {
         var views = await store.ListChatsAsync(userId);
         var users = await UsersOf(views);
-        var blocks = await store.GetBlocksAsync(userId);
+        var blocks = await accounts.GetBlocksAsync(userId);
         return JsonBytes.Build(w =>
         {
             w.WriteStartArray();
@@ -34,7 +34,7 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
     private async Task<Dictionary<string, UserRecord>> UsersOf(IReadOnlyList<ChatView> views)
     {
         var ids = views.SelectMany(v => v.Members.Select(m => m.UserId)).ToHashSet();
-        var users = await store.GetUsersAsync(ids);
+        var users = await accounts.GetUsersAsync(ids);
         return users.ToDictionary(u => u.Id);
     }
 

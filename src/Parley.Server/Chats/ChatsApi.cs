@@ -32,7 +32,7 @@ public static class ChatsApi
     private static async Task<IResult> List(ClaimsPrincipal principal, ChatSummaries summaries) =>
         JsonBytes.Result(await summaries.RenderListAsync(principal.UserId()));
 
-    private static async Task<IResult> Create(CreateChatRequest body, ClaimsPrincipal principal, MessageService messages, IParleyStore store, ChatSummaries summaries, TimeProvider clock)
+    private static async Task<IResult> Create(CreateChatRequest body, ClaimsPrincipal principal, MessageService messages, IChatStore store, ChatSummaries summaries, TimeProvider clock)
     {
         if (string.IsNullOrWhiteSpace(body.ParticipantId)) return ApiError.BadRequest("participantId is required.");
         var userId = principal.UserId();
@@ -49,7 +49,7 @@ public static class ChatsApi
         return summary is null ? Refusal.ChatNotFound.ToResult() : JsonBytes.Result(summary);
     }
 
-    private static async Task<IResult> History(string chatId, string? limit, string? lastKey, ClaimsPrincipal principal, IParleyStore store)
+    private static async Task<IResult> History(string chatId, string? limit, string? lastKey, ClaimsPrincipal principal, IChatStore store)
     {
         if (!Paging.TryParseLimit(limit, DefaultPageSize, MaxPageSize, out var pageSize, out var refusal)) return refusal!;
         var before = long.MaxValue;
