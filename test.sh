@@ -22,6 +22,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null || echo "apt-get install failed: ${missing[*]}"
 fi
 
+# npm packages the suites drive: s3rver, an S3-compatible server for the S3 blob store.
+npm_dir="$root/test-output/npm"
+if [ ! -x "$npm_dir/node_modules/.bin/s3rver" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "== installing nodejs and npm"
+    as_root apt-get update -q >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >/dev/null || echo "apt-get install failed: nodejs npm"
+  fi
+  echo "== installing s3rver from npm"
+  mkdir -p "$npm_dir"
+  npm install --prefix "$npm_dir" --no-audit --no-fund --loglevel=error s3rver@3.7.1 >/dev/null || echo "npm install s3rver failed"
+fi
+
 echo "== building"
 if ! dotnet build Parley.slnx -c Release -nologo -clp:ErrorsOnly; then
   echo "build failed"
@@ -53,14 +66,44 @@ else
   pg_failed=1
 fi
 
+# A throwaway S3 (s3rver) on a free port, stopped on exit.
+s3_failed=0
+s3_dir=$(mktemp -d /tmp/parley-s3.XXXXXX)
+s3_pid=""
+stop_all() { [ -n "$s3_pid" ] && kill "$s3_pid" 2>/dev/null; rm -rf "$s3_dir"; stop_pg; }
+trap stop_all EXIT
+s3_port=0
+for _ in $(seq 1 50); do
+  candidate=$((20000 + RANDOM % 40000))
+  if [ "$candidate" != "$pg_port" ] && ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then s3_port=$candidate; break; fi
+done
+echo "== starting a throwaway S3 (s3rver) on port $s3_port"
+if [ -x "$npm_dir/node_modules/.bin/s3rver" ] && [ "$s3_port" != 0 ]; then
+  "$npm_dir/node_modules/.bin/s3rver" -d "$s3_dir" -a 127.0.0.1 -p "$s3_port" --silent >"$s3_dir.log" 2>&1 &
+  s3_pid=$!
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$s3_port") 2>/dev/null && break
+    sleep 0.2
+  done
+fi
+if [ -n "$s3_pid" ] && (exec 3<>"/dev/tcp/127.0.0.1/$s3_port") 2>/dev/null; then
+  export PARLEY_TEST_S3="http://127.0.0.1:$s3_port"
+else
+  echo "s3rver could not be started; the S3 tests fail under CI=true and are skipped otherwise"
+  cat "$s3_dir.log" 2>/dev/null | tail -n 20
+  s3_failed=1
+fi
+rm -f "$s3_dir.log"
+
 echo "== testing (SQLite server; store contract and cluster tests on both backends)"
 dotnet test Parley.slnx -c Release --no-build -nologo \
   --logger "trx" --logger "console;verbosity=normal" --results-directory "$results/sqlite"
 status=$?
 
 if [ $pg_failed -eq 0 ]; then
-  echo "== testing again with every test server on PostgreSQL (the HTTP and WebSocket suites)"
-  PARLEY_TEST_STORE=postgres dotnet test tests/Parley.Tests/Parley.Tests.csproj -c Release --no-build -nologo \
+  echo "== testing again with every test server on PostgreSQL and media in S3 (the HTTP and WebSocket suites)"
+  blobs=directory; [ $s3_failed -eq 0 ] && blobs=s3
+  PARLEY_TEST_STORE=postgres PARLEY_TEST_BLOBS=$blobs dotnet test tests/Parley.Tests/Parley.Tests.csproj -c Release --no-build -nologo \
     --filter "FullyQualifiedName!~Parley.Tests.Storage&FullyQualifiedName!~Parley.Tests.Cluster" \
     --logger "trx" --logger "console;verbosity=normal" --results-directory "$results/postgres"
   pg_status=$?
@@ -68,7 +111,7 @@ if [ $pg_failed -eq 0 ]; then
 fi
 
 passed=0
-failed=$pg_failed
+failed=$((pg_failed + s3_failed))
 for trx in "$results"/*/*.trx; do
   [ -f "$trx" ] || continue
   counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Http.Json;
 using Parley.Server.Auth;
+using Parley.Server.Blobs;
 using Parley.Server.Chats;
 using Parley.Server.Groups;
 using Parley.Server.Media;
@@ -43,6 +44,7 @@ public static class ParleyApp
         builder.Services.Configure<JsonOptions>(json => AppJson.Configure(json.SerializerOptions));
         builder.Services.Configure<RouteHandlerOptions>(routing => routing.ThrowOnBadRequest = true);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddParleyBlobs(options);
         builder.Services.AddParleyStorage(options);
         builder.Services.AddParleyAuth();
         builder.Services.AddParleyRealtime();

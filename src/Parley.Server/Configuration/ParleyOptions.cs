@@ -14,6 +14,7 @@ public sealed class ParleyOptions
 
     public AuthOptions Auth { get; set; } = new();
     public StorageOptions Storage { get; set; } = new();
+    public BlobOptions Blobs { get; set; } = new();
     public LimitOptions Limits { get; set; } = new();
     public RealtimeOptions Realtime { get; set; } = new();
     public ClusterOptions Cluster { get; set; } = new();
@@ -44,6 +45,27 @@ public sealed class StorageOptions
     /// and also survives a power cut.</summary>
     public string Synchronous { get; set; } = "Normal";
     public string? ConnectionString { get; set; }
+}
+
+/// <summary>Where media bytes live (the database keeps only their description).</summary>
+public sealed class BlobOptions
+{
+    /// <summary><c>Directory</c> (default: <c>blobs/</c> under the data directory) or <c>S3</c>.</summary>
+    public string Provider { get; set; } = "Directory";
+    public S3Options S3 { get; set; } = new();
+}
+
+/// <summary>An S3 bucket (or anything that speaks S3). Without keys, the SDK's usual credential
+/// chain applies (environment, instance role).</summary>
+public sealed class S3Options
+{
+    public string Bucket { get; set; } = "parley-media";
+    public string? Region { get; set; }
+    /// <summary>An S3-compatible endpoint instead of AWS's, for example http://127.0.0.1:4569.</summary>
+    public string? ServiceUrl { get; set; }
+    public bool ForcePathStyle { get; set; }
+    public string? AccessKey { get; set; }
+    public string? SecretKey { get; set; }
 }
 
 public sealed class LimitOptions

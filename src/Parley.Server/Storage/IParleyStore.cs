@@ -62,12 +62,12 @@ public interface IAccountStore
     Task<CodeCheck> CheckCodeAsync(string userId, string purpose, string codeHash, long now, int maxAttempts);
 }
 
-/// <summary>Uploaded media as the chats see it: who uploaded what, and who may download it.</summary>
+/// <summary>Uploaded media as the chats see it: who uploaded what, and who may download it. The
+/// bytes themselves live in the blob store (<see cref="Blobs.IBlobStore"/>) under the media id.</summary>
 public interface IMediaStore
 {
-    Task SaveMediaAsync(MediaRecord media, byte[] data);
+    Task SaveMediaAsync(MediaRecord media);
     Task<MediaRecord?> GetMediaAsync(string mediaId);
-    Task<byte[]?> GetMediaDataAsync(string mediaId);
     /// <summary>The uploader, members of a chat it was sent to, and (for a profile photo) every user.</summary>
     Task<bool> CanSeeMediaAsync(string mediaId, string userId);
 }

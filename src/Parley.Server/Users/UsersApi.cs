@@ -74,14 +74,14 @@ public static class UsersApi
 
     public const int MaxPhotoBytes = 5 * 1024 * 1024;
 
-    private static async Task<IResult> SetPhoto(HttpRequest request, ClaimsPrincipal principal, IAccountStore store, IMediaStore media, TimeProvider clock)
+    private static async Task<IResult> SetPhoto(HttpRequest request, ClaimsPrincipal principal, IAccountStore store, IMediaStore media, Blobs.IBlobStore blobs, TimeProvider clock)
     {
         var (data, error) = await MediaUploads.ReadBodyAsync(request, MaxPhotoBytes);
         if (error is not null) return error;
         var contentType = MediaUploads.SniffImage(data);
         if (contentType is null) return ApiError.Status(StatusCodes.Status415UnsupportedMediaType, "A profile photo must be a JPEG, PNG or WebP image.");
         var userId = principal.UserId();
-        var photo = await MediaApi.SaveAsync(media, userId, contentType, data!, clock);
+        var photo = await MediaApi.SaveAsync(media, blobs, userId, contentType, data!, clock);
         var user = await store.SetPhotoAsync(userId, photo.Id);
         return user is null ? ApiError.NotFound("This account no longer exists.") : TypedResults.Json(Profile.From(user), AppJson.Options);
     }

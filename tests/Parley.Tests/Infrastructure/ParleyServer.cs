@@ -14,7 +14,8 @@ namespace Parley.Tests.Infrastructure;
 /// <see cref="DataDirectory"/> to test restarts.
 /// With <c>PARLEY_TEST_STORE=postgres</c> and <c>PARLEY_TEST_PG</c> (a connection string allowed to
 /// create databases), each server gets its own fresh PostgreSQL database instead; its name is kept
-/// in the data directory, so a restart on the same directory finds the same database.
+/// in the data directory, so a restart on the same directory finds the same database. With
+/// <c>PARLEY_TEST_BLOBS=s3</c> (and <c>PARLEY_TEST_S3</c>), media bytes go to a bucket of its own.
 /// </summary>
 public sealed class ParleyServer : IAsyncDisposable
 {
@@ -56,6 +57,10 @@ public sealed class ParleyServer : IAsyncDisposable
             merged["Parley:Storage:Provider"] = "Postgres";
             merged["Parley:Storage:ConnectionString"] = await TestPostgres.DatabaseForAsync(dataDirectory);
         }
+        if (TestS3.ForServers)
+        {
+            foreach (var (key, value) in TestS3.Settings(await TestS3BucketFor(dataDirectory))) merged[key] = value;
+        }
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) merged[key] = value;
 
         var logs = new ConcurrentQueue<string>();
@@ -67,6 +72,16 @@ public sealed class ParleyServer : IAsyncDisposable
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ParleyServer(app, dataDirectory, ownsDirectory, new Uri(address), logs);
+    }
+
+    /// <summary>A server's bucket, kept in its data directory so a restart finds the same media.</summary>
+    private static async Task<string> TestS3BucketFor(string dataDirectory)
+    {
+        var marker = Path.Combine(dataDirectory, "s3-bucket");
+        if (File.Exists(marker)) return (await File.ReadAllTextAsync(marker)).Trim();
+        var bucket = "parley-test-" + Guid.NewGuid().ToString("N")[..16];
+        await File.WriteAllTextAsync(marker, bucket);
+        return bucket;
     }
 
     public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("This server runs in another process.");

@@ -17,8 +17,11 @@ public sealed class PostgresFactAttribute : FactAttribute
 /// <summary>Marks a contract suite subclass whose backend is PostgreSQL.</summary>
 public interface IRequiresPostgres;
 
+/// <summary>Marks a contract suite subclass that needs the S3 server.</summary>
+public interface IRequiresS3;
+
 /// <summary>A fact of an abstract store suite: each sealed subclass runs it against its backend,
-/// and a PostgreSQL subclass is skipped like <see cref="PostgresFactAttribute"/> says.</summary>
+/// and a PostgreSQL (or S3) subclass is skipped like <see cref="PostgresFactAttribute"/> says.</summary>
 [XunitTestCaseDiscoverer("Parley.Tests.Storage.StoreFactDiscoverer", "Parley.Tests")]
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class StoreFactAttribute : FactAttribute;
@@ -32,6 +35,11 @@ public sealed class StoreFactDiscoverer(IMessageSink diagnosticMessageSink) : Fa
         {
             return [new XunitSkippedDataRowTestCase(DiagnosticMessageSink, discoveryOptions.MethodDisplayOrDefault(),
                 discoveryOptions.MethodDisplayOptionsOrDefault(), testMethod, reason)];
+        }
+        if (typeof(IRequiresS3).IsAssignableFrom(type) && TestS3.SkipReason is { } s3Reason)
+        {
+            return [new XunitSkippedDataRowTestCase(DiagnosticMessageSink, discoveryOptions.MethodDisplayOrDefault(),
+                discoveryOptions.MethodDisplayOptionsOrDefault(), testMethod, s3Reason)];
         }
         return base.Discover(discoveryOptions, testMethod, factAttribute);
     }

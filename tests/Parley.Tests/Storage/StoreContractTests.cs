@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Parley.Server.Blobs;
 using Parley.Server.Configuration;
 using Parley.Server.Storage;
 using Parley.Tests.Infrastructure;
@@ -32,6 +33,7 @@ public abstract class StoreContractTests : IAsyncLifetime
         services.AddLogging();
         services.Configure<ParleyOptions>(configuration.GetSection(ParleyOptions.Section));
         services.AddSingleton(TimeProvider.System);
+        services.AddParleyBlobs(options);
         services.AddParleyStorage(options);
         _services = services.BuildServiceProvider();
         _services.GetRequiredService<EventStream>().Subscribe(Published.Enqueue);
@@ -519,6 +521,7 @@ public sealed class SqliteStoreContractTests : StoreContractTests
 
 public sealed class PostgresStoreContractTests : StoreContractTests, IRequiresPostgres
 {
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "parley-tests", Guid.NewGuid().ToString("N"));
     private string? _database;
 
     protected override async Task<Dictionary<string, string?>> BackendSettingsAsync()
@@ -528,12 +531,14 @@ public sealed class PostgresStoreContractTests : StoreContractTests, IRequiresPo
         {
             ["Parley:Storage:Provider"] = "Postgres",
             ["Parley:Storage:ConnectionString"] = TestPostgres.ConnectionStringFor(_database),
+            ["Parley:DataDirectory"] = _directory,
         };
     }
 
     protected override async Task DropBackendAsync()
     {
         if (_database is not null) await TestPostgres.DropDatabaseAsync(_database);
+        try { Directory.Delete(_directory, recursive: true); } catch (IOException) { /* best effort */ }
     }
 
     /// <summary>Sends are pipelined without savepoints; one that fails (PostgreSQL refuses a NUL

@@ -31,8 +31,11 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     private readonly ILogger _logger;
     private Task? _writerLoop;
 
-    public PostgresDatabase(IOptions<ParleyOptions> options, IEventPublisher publisher, ILogger<PostgresDatabase> logger)
+    private readonly Blobs.IBlobStore _blobs;
+
+    public PostgresDatabase(IOptions<ParleyOptions> options, IEventPublisher publisher, Blobs.IBlobStore blobs, ILogger<PostgresDatabase> logger)
     {
+        _blobs = blobs;
         var connectionString = options.Value.Storage.ConnectionString;
         if (string.IsNullOrWhiteSpace(connectionString))
         {
@@ -63,7 +66,7 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         if (_writerLoop is not null) return;
         await using (var connection = await DataSource.OpenConnectionAsync(ct).ConfigureAwait(false))
         {
-            await PostgresMigrations.ApplyAsync(connection, ct).ConfigureAwait(false);
+            await PostgresMigrations.ApplyAsync(connection, _blobs, ct).ConfigureAwait(false);
         }
         _writerLoop = Task.Run(RunWriter, CancellationToken.None);
     }

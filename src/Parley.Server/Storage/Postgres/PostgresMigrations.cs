@@ -1,4 +1,5 @@
 using Npgsql;
+using Parley.Server.Blobs;
 
 namespace Parley.Server.Storage.Postgres;
 
@@ -12,7 +13,7 @@ internal static class PostgresMigrations
 
     // Text columns that are ordered or compared as keys use the "C" collation, so order matches
     // the SQLite backend's (byte order) whatever the database's default collation is.
-    private static readonly string[] Steps =
+    private static readonly PgMigration[] Steps =
     [
         // 1: accounts, chats, memberships with watermarks, messages and events by global position,
         // the one-row stream position, and the cluster's node and connection registry.
@@ -202,9 +203,17 @@ internal static class PostgresMigrations
             PRIMARY KEY (user_id, left_pos, chat_id)
         );
         """,
+
+        // 7: media bytes leave the database for the blob store; the row keeps their description.
+        new("ALTER TABLE media DROP COLUMN data;", MoveMediaBytesAsync),
     ];
 
-    public static async Task ApplyAsync(NpgsqlConnection connection, CancellationToken ct)
+    /// <summary>The number of the newest step.</summary>
+    public static int Latest => Steps.Length;
+
+    /// <summary>Brings the database to <paramref name="upTo"/> (default: the newest step), one
+    /// transaction per step.</summary>
+    public static async Task ApplyAsync(NpgsqlConnection connection, IBlobStore blobs, CancellationToken ct, int? upTo = null)
     {
         await connection.ExecuteAsync("SELECT pg_advisory_lock($1)", MigrationLock).ConfigureAwait(false);
         try
@@ -213,11 +222,12 @@ internal static class PostgresMigrations
                 "CREATE TABLE IF NOT EXISTS parley_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
                 .ConfigureAwait(false);
             var version = (int)await connection.ScalarAsync("SELECT coalesce(max(version), 0) FROM parley_migrations").ConfigureAwait(false);
-            for (var step = version; step < Steps.Length; step++)
+            for (var step = version; step < (upTo ?? Steps.Length); step++)
             {
                 ct.ThrowIfCancellationRequested();
                 await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-                await connection.ExecuteAsync(Steps[step]).ConfigureAwait(false);
+                if (Steps[step].Before is { } before) await before(connection, blobs, ct).ConfigureAwait(false);
+                await connection.ExecuteAsync(Steps[step].Sql).ConfigureAwait(false);
                 await connection.ExecuteAsync("INSERT INTO parley_migrations (version) VALUES ($1)", step + 1).ConfigureAwait(false);
                 await transaction.CommitAsync(ct).ConfigureAwait(false);
             }
@@ -227,4 +237,23 @@ internal static class PostgresMigrations
             await connection.ExecuteAsync("SELECT pg_advisory_unlock($1)", MigrationLock).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Copies every stored media file to the blob store (under its media id) before the
+    /// column goes. Puts overwrite, so a step interrupted before its commit is simply run again.</summary>
+    private static async Task MoveMediaBytesAsync(NpgsqlConnection connection, IBlobStore blobs, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand("SELECT id, content_type, data FROM media", connection);
+        await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            await blobs.PutAsync(reader.GetString(0), reader.GetFieldValue<byte[]>(2), reader.GetString(1), ct).ConfigureAwait(false);
+        }
+    }
+}
+
+/// <summary>One numbered step: its SQL, and work that runs first in the same transaction (moving
+/// data somewhere SQL cannot reach).</summary>
+internal sealed record PgMigration(string Sql, Func<NpgsqlConnection, IBlobStore, CancellationToken, Task>? Before = null)
+{
+    public static implicit operator PgMigration(string sql) => new(sql);
 }

@@ -30,8 +30,11 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     private long _lastPos;
     private long _committedPos;
 
-    public SqliteDatabase(IOptions<ParleyOptions> options, ILogger<SqliteDatabase> logger)
+    private readonly Blobs.IBlobStore _blobs;
+
+    public SqliteDatabase(IOptions<ParleyOptions> options, Blobs.IBlobStore blobs, ILogger<SqliteDatabase> logger)
     {
+        _blobs = blobs;
         var directory = Path.GetFullPath(options.Value.DataDirectory);
         Directory.CreateDirectory(directory);
         _connectionString = new SqliteConnectionStringBuilder
@@ -55,7 +58,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         writer.Execute("PRAGMA cache_size = -65536");
         writer.Execute("PRAGMA mmap_size = 268435456");
         writer.Execute("PRAGMA busy_timeout = 30000");
-        SqliteMigrations.Apply(writer);
+        SqliteMigrations.Apply(writer, _blobs);
         _lastPos = writer.Scalar("SELECT max(coalesce((SELECT max(pos) FROM messages), 0), coalesce((SELECT max(pos) FROM events), 0))");
         _committedPos = _lastPos;
         _writer = writer;

@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Parley.Server.Blobs;
 
 namespace Parley.Server.Storage.Sqlite;
 
@@ -6,7 +7,7 @@ namespace Parley.Server.Storage.Sqlite;
 /// <c>PRAGMA user_version</c> records how far a database has come.</summary>
 internal static class SqliteMigrations
 {
-    private static readonly string[] Steps =
+    private static readonly Migration[] Steps =
     [
         // 1: accounts, chats, memberships with watermarks, messages by global position, events.
         """
@@ -170,17 +171,26 @@ internal static class SqliteMigrations
             PRIMARY KEY (user_id, left_pos, chat_id)
         ) WITHOUT ROWID;
         """,
+
+        // 7: media bytes leave the database for the blob store; the row keeps their description.
+        new("ALTER TABLE media DROP COLUMN data;", MoveMediaBytes),
     ];
 
-    public static void Apply(SqliteConnection connection)
+    /// <summary>The number of the newest step.</summary>
+    public static int Latest => Steps.Length;
+
+    /// <summary>Brings the database to <paramref name="upTo"/> (default: the newest step), one
+    /// transaction per step.</summary>
+    public static void Apply(SqliteConnection connection, IBlobStore blobs, int? upTo = null)
     {
         var version = (int)connection.Scalar("PRAGMA user_version");
-        for (var step = version; step < Steps.Length; step++)
+        for (var step = version; step < (upTo ?? Steps.Length); step++)
         {
             connection.Execute("BEGIN IMMEDIATE");
             try
             {
-                connection.Execute(Steps[step]);
+                Steps[step].Before?.Invoke(connection, blobs);
+                connection.Execute(Steps[step].Sql);
                 connection.Execute($"PRAGMA user_version = {step + 1}");
                 connection.Execute("COMMIT");
             }
@@ -191,4 +201,25 @@ internal static class SqliteMigrations
             }
         }
     }
+
+    /// <summary>Copies every stored media file to the blob store (under its media id) before the
+    /// column goes. Puts overwrite, so a step interrupted before its commit is simply run again.</summary>
+    private static void MoveMediaBytes(SqliteConnection connection, IBlobStore blobs)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, content_type, data FROM media";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var data = (byte[])reader.GetValue(2);
+            blobs.PutAsync(reader.GetString(0), data, reader.GetString(1)).GetAwaiter().GetResult();
+        }
+    }
+}
+
+/// <summary>One numbered step: its SQL, and work that runs first in the same transaction (moving
+/// data somewhere SQL cannot reach).</summary>
+internal sealed record Migration(string Sql, Action<SqliteConnection, IBlobStore>? Before = null)
+{
+    public static implicit operator Migration(string sql) => new(sql);
 }

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Options;
+using Parley.Server.Configuration;
+
+namespace Parley.Server.Blobs;
+
+/// <summary>The default blob store: one file per key under <c>blobs/</c> in the data directory,
+/// spread over 256 subdirectories by the key's last two characters. A file is written under a
+/// temporary name and renamed, so a reader never sees half of one.</summary>
+public sealed class DirectoryBlobStore : IBlobStore
+{
+    private readonly string _root;
+
+    public DirectoryBlobStore(IOptions<ParleyOptions> options)
+        : this(Path.Combine(Path.GetFullPath(options.Value.DataDirectory), "blobs"))
+    {
+    }
+
+    public DirectoryBlobStore(string root)
+    {
+        _root = root;
+        Directory.CreateDirectory(_root);
+    }
+
+    private string PathOf(string key)
+    {
+        BlobKeys.Check(key);
+        return Path.Combine(_root, key[^Math.Min(2, key.Length)..], key);
+    }
+
+    public async Task PutAsync(string key, byte[] data, string contentType, CancellationToken ct = default)
+    {
+        var path = PathOf(key);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        await File.WriteAllBytesAsync(temporary, data, ct).ConfigureAwait(false);
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    public async Task<byte[]?> GetAsync(string key, CancellationToken ct = default)
+    {
+        try
+        {
+            return await File.ReadAllBytesAsync(PathOf(key), ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    public Task DeleteAsync(string key, CancellationToken ct = default)
+    {
+        var path = PathOf(key);
+        // File.Delete ignores a missing file but not a missing directory.
+        if (File.Exists(path)) File.Delete(path);
+        return Task.CompletedTask;
+    }
+}

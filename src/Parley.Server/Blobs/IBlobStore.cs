@@ -1,0 +1,29 @@
+namespace Parley.Server.Blobs;
+
+/// <summary>Where media bytes live, by key (a media id). The database keeps only what describes
+/// them and who may read them; a blob store only stores and returns bytes.</summary>
+public interface IBlobStore
+{
+    /// <summary>Stores (or replaces) the bytes under <paramref name="key"/>.</summary>
+    Task PutAsync(string key, byte[] data, string contentType, CancellationToken ct = default);
+
+    /// <summary>The bytes under <paramref name="key"/>, or null when there are none.</summary>
+    Task<byte[]?> GetAsync(string key, CancellationToken ct = default);
+
+    /// <summary>Removes the bytes under <paramref name="key"/>; nothing happens when there are none.</summary>
+    Task DeleteAsync(string key, CancellationToken ct = default);
+}
+
+public static class BlobKeys
+{
+    /// <summary>Keys are server-made ids (letters, digits, '_' and '-'); anything else is refused
+    /// before it can become a path or an object name.</summary>
+    public static string Check(string key)
+    {
+        if (key.Length is 0 or > 200 || !key.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
+        {
+            throw new ArgumentException("A blob key is made of letters, digits, '_' and '-'.", nameof(key));
+        }
+        return key;
+    }
+}
