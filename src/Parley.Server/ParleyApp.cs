@@ -55,6 +55,7 @@ public static class ParleyApp
         // Outermost, so the logged status is the one the client got, after error handling.
         app.UseRequestLogging();
         app.UseApiErrors();
+        app.UseBadRequestAnswers();
         // A browsable page of the OpenAPI document at /swagger.
         app.UseSwaggerUI(ui =>
         {
@@ -65,6 +66,7 @@ public static class ParleyApp
         app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseJsonBodyChecks();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(options.Realtime.KeepAliveSeconds) });
 
         app.MapOperations();

@@ -39,6 +39,7 @@ public static class AuthApi
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         if (string.IsNullOrWhiteSpace(body.Email)) return ApiError.BadRequest("email is required.");
+        if (body.Email.Any(LogText.IsHidden)) return ApiError.BadRequest("email must not contain control or invisible characters.");
         if (string.IsNullOrEmpty(body.Password)) return ApiError.BadRequest("password is required.");
         var email = Validation.NormalizeEmail(body.Email);
         if (!throttle.TryAccount(email, out wait)) return ApiError.TooManyRequests(wait);

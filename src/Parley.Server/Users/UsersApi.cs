@@ -113,7 +113,7 @@ public static class UsersApi
     {
         var error = Validation.Text(body.Name, "name", Validation.MaxNameLength, required: body.Name is not null)
             ?? Validation.Text(body.About, "about", Validation.MaxAboutLength, required: false)
-            ?? Validation.Text(body.Avatar, "avatar", 512, required: false);
+            ?? (body.Avatar is null ? null : Validation.Avatar(body.Avatar.Trim()));
         if (error is not null) return ApiError.BadRequest(error);
         var user = await store.UpdateProfileAsync(principal.UserId(), body.Name?.Trim(), body.About?.Trim(), body.Avatar?.Trim());
         return user is null ? ApiError.NotFound("This account no longer exists.") : TypedResults.Json(Profile.From(user), AppJson.Options);
