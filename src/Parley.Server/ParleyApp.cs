@@ -34,6 +34,7 @@ public static class ParleyApp
         // Tests (and embedders) add configuration and services first, so everything below sees them.
         configure?.Invoke(builder);
         var options = builder.Configuration.GetSection(ParleyOptions.Section).Get<ParleyOptions>() ?? new ParleyOptions();
+        if (options.Users.Problem() is { } problem) throw new InvalidOperationException(problem);
         builder.Services.Configure<ParleyOptions>(builder.Configuration.GetSection(ParleyOptions.Section));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -86,6 +87,7 @@ public static class ParleyApp
         services.AddSingleton<TokenService>();
         services.AddSingleton<AuthThrottle>();
         services.AddSingleton<SessionRevocations>();
+        services.AddHostedService<SessionRevocationSync>();
         services.AddSingleton<ICodeSender, LogCodeSender>();
         services.AddSingleton<AuthService>();
         services.AddAuthentication(BearerAuthenticationHandler.SchemeName)

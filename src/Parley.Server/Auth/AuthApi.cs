@@ -18,6 +18,7 @@ public static class AuthApi
         group.MapPost("/logout", Logout);
         group.MapPost("/sign-up", PhoneSignUp);
         group.MapPost("/account-confirmation", ConfirmPhone);
+        group.MapPost("/resend-code", ResendCode);
         group.MapPost("/sign-in", PhoneSignIn);
         group.MapPost("/forgot-password", ForgotPassword);
         group.MapPost("/reset-password", ResetPassword);
@@ -42,9 +43,10 @@ public static class AuthApi
         if (body.Email.Any(LogText.IsHidden)) return ApiError.BadRequest("email must not contain control or invisible characters.");
         if (string.IsNullOrEmpty(body.Password)) return ApiError.BadRequest("password is required.");
         var email = Validation.NormalizeEmail(body.Email);
-        if (!throttle.TryAccount(email, out wait)) return ApiError.TooManyRequests(wait);
+        if (!throttle.TryBeginSignIn(email, out wait)) return ApiError.TooManyRequests(wait);
         var user = await auth.CheckPasswordAsync(await store.FindUserByEmailAsync(email), body.Password);
         if (user is null) return ApiError.Unauthorized(WrongCredentials);
+        throttle.Succeeded(email);
         return TypedResults.Json(await auth.IssueSessionAsync(user), AppJson.Options);
     }
 
@@ -68,15 +70,41 @@ public static class AuthApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> PhoneSignUp(PhoneSignUpRequest body, AuthService auth, AuthThrottle throttle, HttpContext http)
+    private static async Task<IResult> PhoneSignUp(PhoneSignUpRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         var error = Validation.Phone(body.PhoneNumber) ?? PasswordPolicy.Check(body.Password) ?? Validation.Text(body.Name, "name", Validation.MaxNameLength, required: true);
         if (error is not null) return ApiError.BadRequest(error);
         var user = await auth.CreateUserAsync(null, body.PhoneNumber, body.Password!, body.Name!, confirmed: false);
-        if (user is null) return ApiError.Conflict("An account with this phone number already exists.");
+        if (user is null)
+        {
+            // Taken. A number nobody confirmed is still free to claim: this sign-up's password
+            // and name replace the earlier ones and a new code goes out, so a lost or spent code
+            // never locks the number out. Whoever confirms with the code has proved they hold it.
+            var existing = await store.FindUserByPhoneAsync(body.PhoneNumber!.Trim());
+            if (existing is null || existing.Confirmed) return ApiError.Conflict("An account with this phone number already exists.");
+            if (!throttle.TryAccount(ResendKey(existing.PhoneNumber!), out wait)) return ApiError.TooManyRequests(wait);
+            user = await auth.ReclaimUnconfirmedAsync(existing, body.Password!, body.Name!);
+        }
         await auth.SendCodeAsync(user, AuthService.ConfirmPurpose, user.PhoneNumber!);
         return TypedResults.Json(new SignUpResponse(user.Id, true), AppJson.Options, statusCode: StatusCodes.Status201Created);
+    }
+
+    private static string ResendKey(string phone) => "resend:" + phone;
+
+    /// <summary>A new confirmation code for an unconfirmed number. The answer is the same whether or
+    /// not the number has an account (and whether or not it is confirmed), so it tells nobody which
+    /// numbers are registered; requests are limited per IP and per number alike.</summary>
+    private static async Task<IResult> ResendCode(ResendCodeRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
+    {
+        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        if (Validation.Phone(body.PhoneNumber) is { } error) return ApiError.BadRequest(error);
+        var phone = body.PhoneNumber!.Trim();
+        if (!throttle.TryAccount(ResendKey(phone), out wait)) return ApiError.TooManyRequests(wait);
+        var user = await store.FindUserByPhoneAsync(phone);
+        if (user is { Confirmed: false }) await auth.SendCodeAsync(user, AuthService.ConfirmPurpose, phone);
+        return TypedResults.Json(new { message = "If the number awaits confirmation, a new code has been sent." }, AppJson.Options,
+            statusCode: StatusCodes.Status202Accepted);
     }
 
     private static async Task<IResult> ConfirmPhone(PhoneConfirmRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
@@ -87,12 +115,12 @@ public static class AuthApi
         var phone = body.PhoneNumber!.Trim();
         if (!throttle.TryAccount(phone, out wait)) return ApiError.TooManyRequests(wait);
         var user = await store.FindUserByPhoneAsync(phone);
-        if (user is null) return ApiError.BadRequest(BadCode);
-        if (user.Confirmed) return TypedResults.Json(new { confirmed = true }, AppJson.Options);
+        // A confirmed number has no code waiting: any code is answered as a spent one.
+        if (user is null || user.Confirmed) return ApiError.BadRequest(BadCode);
         return await auth.CheckCodeAsync(user, AuthService.ConfirmPurpose, body.Code!) switch
         {
             CodeCheck.Accepted => await Confirmed(store, user),
-            CodeCheck.TooManyAttempts => ApiError.TooManyRequests(TimeSpan.FromMinutes(10), "Too many wrong codes; ask for a new one."),
+            CodeCheck.TooManyAttempts => ApiError.TooManyRequests(TimeSpan.FromMinutes(10), "Too many wrong codes; ask for a new one with /auth/resend-code."),
             _ => ApiError.BadRequest(BadCode),
         };
 
@@ -109,9 +137,10 @@ public static class AuthApi
         if (string.IsNullOrWhiteSpace(body.PhoneNumber)) return ApiError.BadRequest("phoneNumber is required.");
         if (string.IsNullOrEmpty(body.Password)) return ApiError.BadRequest("password is required.");
         var phone = body.PhoneNumber.Trim();
-        if (!throttle.TryAccount(phone, out wait)) return ApiError.TooManyRequests(wait);
+        if (!throttle.TryBeginSignIn(phone, out wait)) return ApiError.TooManyRequests(wait);
         var user = await auth.CheckPasswordAsync(await store.FindUserByPhoneAsync(phone), body.Password);
         if (user is null) return ApiError.Unauthorized(WrongPhoneCredentials);
+        throttle.Succeeded(phone);
         if (!user.Confirmed) return ApiError.Forbidden("Confirm your phone number first: send the code to /auth/account-confirmation.");
         return TypedResults.Json(await auth.IssueSessionAsync(user), AppJson.Options);
     }
@@ -139,14 +168,15 @@ public static class AuthApi
         if (user is null) return ApiError.BadRequest(BadCode);
         return await auth.CheckCodeAsync(user, AuthService.ResetPurpose, body.Code!) switch
         {
-            CodeCheck.Accepted => await Reset(auth, user, body.NewPassword!),
+            CodeCheck.Accepted => await Reset(auth, user, body.NewPassword!, confirmsPhone: destination == user.PhoneNumber),
             CodeCheck.TooManyAttempts => ApiError.TooManyRequests(TimeSpan.FromMinutes(10), "Too many wrong codes; ask for a new one."),
             _ => ApiError.BadRequest(BadCode),
         };
 
-        static async Task<IResult> Reset(AuthService auth, UserRecord user, string password)
+        static async Task<IResult> Reset(AuthService auth, UserRecord user, string password, bool confirmsPhone)
         {
-            await auth.ResetPasswordAsync(user, password);
+            // A code that reached the phone proves the number as well as a confirmation code does.
+            await auth.ResetPasswordAsync(user, password, confirmsPhone);
             return TypedResults.NoContent();
         }
     }

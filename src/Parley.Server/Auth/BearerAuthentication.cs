@@ -16,12 +16,12 @@ public sealed class BearerAuthenticationHandler(
     public const string SchemeName = "Bearer";
     private const string FailureKey = "parley.auth.failure";
 
-    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var token = TokenFrom(Request);
-        if (token is null) return AuthenticateResult.NoResult();
-        var userId = tokens.ValidateAccessToken(token, out var failure, out var issuedAt);
-        if (userId is not null && await revocations.IsRevokedAsync(userId, issuedAt))
+        if (token is null) return Task.FromResult(AuthenticateResult.NoResult());
+        var userId = tokens.ValidateAccessToken(token, out var failure, out var issuedAt, out var sessionId);
+        if (userId is not null && revocations.IsRevoked(userId, sessionId, issuedAt))
         {
             userId = null;
             failure = "This session has ended; sign in again.";
@@ -29,11 +29,19 @@ public sealed class BearerAuthenticationHandler(
         if (userId is null)
         {
             Context.Items[FailureKey] = failure;
-            return AuthenticateResult.Fail(failure);
+            return Task.FromResult(AuthenticateResult.Fail(failure));
         }
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, userId)], SchemeName);
-        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+        List<Claim> claims = [new Claim(ClaimTypes.NameIdentifier, userId)];
+        if (sessionId is not null) claims.Add(new Claim(SessionClaim, sessionId));
+        claims.Add(new Claim(IssuedAtClaim, issuedAt.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var identity = new ClaimsIdentity(claims, SchemeName);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
+
+    /// <summary>The claim holding the session id of the access token.</summary>
+    public const string SessionClaim = "sid";
+    /// <summary>The claim holding when the access token was issued (milliseconds since the epoch).</summary>
+    public const string IssuedAtClaim = "iat_ms";
 
     public static string? TokenFrom(HttpRequest request)
     {
@@ -65,4 +73,10 @@ public static class CurrentUser
     /// <summary>The authenticated user's id (only call behind RequireAuthorization).</summary>
     public static string UserId(this ClaimsPrincipal user) =>
         user.FindFirstValue(ClaimTypes.NameIdentifier) ?? throw new InvalidOperationException("No authenticated user.");
+
+    /// <summary>The session of the access token, when it names one.</summary>
+    public static string? SessionId(this ClaimsPrincipal user) => user.FindFirstValue(BearerAuthenticationHandler.SessionClaim);
+
+    public static long TokenIssuedAt(this ClaimsPrincipal user) =>
+        long.TryParse(user.FindFirstValue(BearerAuthenticationHandler.IssuedAtClaim), System.Globalization.CultureInfo.InvariantCulture, out var at) ? at : 0;
 }

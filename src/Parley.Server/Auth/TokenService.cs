@@ -43,13 +43,16 @@ public sealed class TokenService(IParleyStore store, IOptions<ParleyOptions> opt
 
     public int AccessTokenSeconds => options.Value.Auth.AccessTokenMinutes * 60;
 
-    public string CreateAccessToken(string userId)
+    /// <summary>An access token of one sign-in session: <c>sid</c> names the session (its refresh-token
+    /// family), so ending the session refuses every access token it was given.</summary>
+    public string CreateAccessToken(string userId, string sessionId)
     {
         var now = clock.GetUtcNow().ToUnixTimeSeconds();
         var issuedMs = clock.NowMs();
         return Sign(writer =>
         {
             writer.WriteString("sub", userId);
+            writer.WriteString("sid", sessionId);
             writer.WriteString("token_use", "access");
             // Millisecond issue time, so a revocation can tell tokens of the same second apart.
             writer.WriteNumber("iat_ms", issuedMs);
@@ -98,13 +101,14 @@ public sealed class TokenService(IParleyStore store, IOptions<ParleyOptions> opt
     }
 
     /// <summary>The user id of a valid access token, or null with the reason.</summary>
-    public string? ValidateAccessToken(string token, out string failure) => ValidateAccessToken(token, out failure, out _);
+    public string? ValidateAccessToken(string token, out string failure) => ValidateAccessToken(token, out failure, out _, out _);
 
-    /// <summary>As above, also giving when the token was issued (milliseconds since the epoch).</summary>
-    public string? ValidateAccessToken(string token, out string failure, out long issuedAt)
+    /// <summary>As above, also giving when the token was issued (milliseconds since the epoch) and its session.</summary>
+    public string? ValidateAccessToken(string token, out string failure, out long issuedAt, out string? sessionId)
     {
         failure = "The access token is invalid.";
         issuedAt = 0;
+        sessionId = null;
         var parts = token.Split('.');
         if (parts.Length != 3 || token.Length > 4096) return null;
         try
@@ -148,6 +152,7 @@ public sealed class TokenService(IParleyStore store, IOptions<ParleyOptions> opt
             issuedAt = claims.TryGetProperty("iat_ms", out var ms) && ms.ValueKind == JsonValueKind.Number && ms.TryGetInt64(out var issuedMs)
                 ? issuedMs
                 : (ClaimSeconds(claims, "iat") ?? 0) * 1000;
+            sessionId = ClaimString(claims, "sid");
             var sub = ClaimString(claims, "sub");
             return string.IsNullOrEmpty(sub) ? null : sub;
         }

@@ -13,6 +13,7 @@ public sealed class ParleyOptions
     public string? NodeId { get; set; }
 
     public AuthOptions Auth { get; set; } = new();
+    public UsersOptions Users { get; set; } = new();
     public StorageOptions Storage { get; set; } = new();
     public LimitOptions Limits { get; set; } = new();
     public RealtimeOptions Realtime { get; set; } = new();
@@ -30,10 +31,30 @@ public sealed class AuthOptions
     public int RefreshTokenDays { get; set; } = 30;
     /// <summary>Register/login/refresh attempts allowed per client IP per minute.</summary>
     public int AttemptsPerIpPerMinute { get; set; } = 30;
-    /// <summary>Login attempts allowed per account (email or phone) per 15 minutes.</summary>
+    /// <summary>Per account (email or phone) per 15 minutes: failed sign-ins (successful ones do not
+    /// count), and code attempts, confirmation codes sent and reset codes sent.</summary>
     public int AttemptsPerAccountPer15Minutes { get; set; } = 10;
     public int CodeMinutes { get; set; } = 10;
     public int CodeAttempts { get; set; } = 5;
+}
+
+public sealed class UsersOptions
+{
+    public const string All = "All";
+    public const string Contacts = "Contacts";
+
+    /// <summary>Whom <c>GET /users</c> lists: <c>All</c> (every account, as the replaced backends
+    /// did) or <c>Contacts</c> (users who share a chat with the caller, plus an exact match on a
+    /// full email address or phone number).</summary>
+    public string Directory { get; set; } = All;
+
+    public bool ContactsOnly => string.Equals(Directory, Contacts, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Null when the settings are valid, else the sentence that stops the server.</summary>
+    public string? Problem() =>
+        string.Equals(Directory, All, StringComparison.OrdinalIgnoreCase) || ContactsOnly
+            ? null
+            : $"Parley:Users:Directory must be {All} or {Contacts}, not '{Directory}'.";
 }
 
 public sealed class StorageOptions

@@ -32,6 +32,9 @@ public sealed class Connection
 
     public string Id { get; } = Guid.NewGuid().ToString("N");
     public string UserId { get; }
+    /// <summary>The sign-in session whose access token opened the socket (null for tokens without one);
+    /// ending that session closes the socket.</summary>
+    public string? SessionId { get; init; }
     public CancellationToken Closed => _closed.Token;
 
     /// <summary>Why the server ended the connection, if it did.</summary>

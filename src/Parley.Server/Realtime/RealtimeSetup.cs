@@ -82,8 +82,17 @@ internal sealed class EphemeralEvents(
         }
     }
 
-    private void OnRevoked(string userId)
+    private void OnRevoked(string userId, string? sessionId, long revokedAt) => CloseSessionSockets(registry, userId, sessionId);
+
+    /// <summary>Closes (1008) this node's sockets of the session, or of every session of the user when it is null.</summary>
+    public static void CloseSessionSockets(ConnectionRegistry registry, string userId, string? sessionId)
     {
-        foreach (var connection in registry.For(userId)) connection.Close(System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, "Session revoked");
+        foreach (var connection in registry.For(userId))
+        {
+            if (sessionId is null || connection.SessionId == sessionId)
+            {
+                connection.Close(System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, "Session revoked");
+            }
+        }
     }
 }

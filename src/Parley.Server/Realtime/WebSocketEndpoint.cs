@@ -26,7 +26,8 @@ public static partial class WebSocketEndpoint
     }
 
     private static async Task Handle(HttpContext http, IOptions<ParleyOptions> options, ConnectionRegistry registry, Presence presence,
-        IParleyStore store, EventReader events, ClientFrames protocol, ILoggerFactory loggers, IHostApplicationLifetime lifetime)
+        IParleyStore store, EventReader events, ClientFrames protocol, ILoggerFactory loggers, IHostApplicationLifetime lifetime,
+        SessionRevocations revocations)
     {
         var settings = options.Value;
         if (!http.WebSockets.IsWebSocketRequest)
@@ -67,11 +68,18 @@ public static partial class WebSocketEndpoint
             KeepAliveInterval = TimeSpan.FromSeconds(settings.Realtime.KeepAliveSeconds),
             KeepAliveTimeout = TimeSpan.FromSeconds(settings.Realtime.KeepAliveSeconds * 2),
         });
-        var connection = new Connection(userId, socket, settings.Realtime.SendQueueFrames);
+        var connection = new Connection(userId, socket, settings.Realtime.SendQueueFrames) { SessionId = auth.Principal!.SessionId() };
         var ip = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (!registry.TryAdd(connection, ip, settings.Limits.SocketsPerUser, settings.Limits.SocketsPerIp))
         {
             await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "Too many open connections", CancellationToken.None);
+            return;
+        }
+        if (revocations.IsRevoked(userId, connection.SessionId, auth.Principal!.TokenIssuedAt()))
+        {
+            // The session ended between the token check and the registration: the close sweep missed this socket.
+            registry.Remove(connection, ip);
+            await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "Session revoked", CancellationToken.None);
             return;
         }
         var logger = loggers.CreateLogger("Parley.Realtime");

@@ -3,7 +3,7 @@ namespace Parley.Server.Storage;
 /// <summary>The one storage contract, shaped around chat operations rather than tables. Each
 /// method is one atomic unit: a backend runs it in one transaction. Events a write produces are
 /// published to <see cref="IEventPublisher"/> after the commit, in position order.</summary>
-public interface IParleyStore : IAccountStore, IChatStore
+public interface IParleyStore : IAccountStore, IChatStore, ISecurityStore
 {
     /// <summary>Creates or migrates the schema. Safe to call on every start.</summary>
     Task InitializeAsync(CancellationToken ct);
@@ -27,6 +27,9 @@ public interface IAccountStore
     /// <summary>Users other than <paramref name="excludeUserId"/> whose name or email contains
     /// <paramref name="search"/>, ordered by name then id, starting after (<paramref name="afterName"/>, <paramref name="afterId"/>).</summary>
     Task<IReadOnlyList<UserRecord>> SearchUsersAsync(string excludeUserId, string? search, string? afterName, string? afterId, int limit);
+    /// <summary>As <see cref="SearchUsersAsync"/>, but only users who share a chat with
+    /// <paramref name="userId"/>, plus any user whose email address or phone number is exactly <paramref name="exact"/>.</summary>
+    Task<IReadOnlyList<UserRecord>> SearchContactsAsync(string userId, string? search, string? exact, string? afterName, string? afterId, int limit);
     Task<UserRecord?> UpdateProfileAsync(string userId, string? name, string? about, string? avatar);
     Task SetPasswordAsync(string userId, string passwordHash);
     Task ConfirmUserAsync(string userId);

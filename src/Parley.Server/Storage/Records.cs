@@ -24,7 +24,8 @@ public sealed record RefreshTokenRecord(string TokenHash, string UserId, string 
 
 public enum RefreshOutcome { Rotated, Invalid, Reused }
 
-public sealed record RefreshRotation(RefreshOutcome Outcome, string? UserId);
+/// <summary><see cref="SessionId"/> is the refresh-token family: the session the token belongs to.</summary>
+public sealed record RefreshRotation(RefreshOutcome Outcome, string? UserId, string? SessionId = null);
 
 public enum CodeCheck { Accepted, Wrong, ExpiredOrMissing, TooManyAttempts }
 

@@ -202,6 +202,27 @@ public sealed class CrossNodeDeliveryTests(TwoNodes nodes) : IClassFixture<TwoNo
             "node two refuses the deleted account's token");
     }
 
+    [PostgresFact]
+    public async Task Logging_out_on_one_node_ends_the_session_on_the_other_and_only_that_session()
+    {
+        var user = await ApiClient.CreateUserAsync(One, "Logs Out");
+        var kept = await Accounts.LoginAsync(One, user.Email);
+        await using var ending = await ConnectAsync(user, Two, "ending session on two");
+        await using var staying = await WsClient.ConnectAsync(Two, kept.AccessToken, await user.CurrentCursorAsync(), name: "kept session on two");
+        using var anonymous = One.Api();
+
+        (await anonymous.PostAsync("/auth/logout", new { refreshToken = user.RefreshToken })).AssertStatus(System.Net.HttpStatusCode.NoContent, "logout on one");
+
+        await ending.WaitForEndAsync();
+        Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, ending.CloseStatus);
+        // The socket closed because node two took note of the revocation: from then on it refuses the token.
+        using var endedOnTwo = Two.Api(user.AccessToken);
+        (await endedOnTwo.GetAsync("/users/me")).AssertError(System.Net.HttpStatusCode.Unauthorized);
+        await staying.AssertAliveAsync();
+        using var keptOnTwo = Two.Api(kept.AccessToken);
+        (await keptOnTwo.GetAsync("/users/me")).AssertStatus(System.Net.HttpStatusCode.OK, "the other session on two");
+    }
+
     internal static async Task<bool> OnlineAsync(TestUser viewer, string chatId, string userId) =>
         (await viewer.ChatAsync(chatId)).GetProperty("participants").EnumerateArray()
             .Single(p => p.Str("id") == userId).GetProperty("online").GetBoolean();

@@ -140,11 +140,13 @@ internal sealed class ClusterService(
             {
                 node.DropNode(parts[1]);
             }
-            else if (parts[0] == "r" && parts.Length == 3 && parts[1] != node.NodeId)
+            else if (parts[0] == "r" && parts.Length == 5 && parts[1] != node.NodeId && long.TryParse(parts[4], CultureInfo.InvariantCulture, out var revokedAt))
             {
-                // Sessions revoked on another node (password reset, account deletion): its access
-                // tokens already fail here (the store has the moment); close the open sockets too.
-                foreach (var connection in registry.For(parts[2])) connection.Close(WebSocketCloseStatus.PolicyViolation, "Session revoked");
+                // A session (or all of a user's) ended on another node: refuse its access tokens
+                // here too from now on, and close its sockets.
+                var sessionId = parts[3].Length == 0 ? null : parts[3];
+                revocations.Apply(new Storage.SessionRevocation(parts[2], sessionId, revokedAt));
+                EphemeralEvents.CloseSessionSockets(registry, parts[2], sessionId);
             }
             return;
         }
@@ -156,7 +158,8 @@ internal sealed class ClusterService(
         delivery.OnNotification(payload);
     }
 
-    private void AnnounceRevocation(string userId) => _ = node.NotifyAsync(ClusterNode.AllChannel, $"r:{node.NodeId}:{userId}", toNode: false);
+    private void AnnounceRevocation(string userId, string? sessionId, long revokedAt) =>
+        _ = node.NotifyAsync(ClusterNode.AllChannel, $"r:{node.NodeId}:{userId}:{sessionId}:{revokedAt.ToString(CultureInfo.InvariantCulture)}", toNode: false);
 
     private async Task HeartbeatLoopAsync(CancellationToken stopping)
     {

@@ -202,6 +202,29 @@ internal static class PostgresMigrations
             PRIMARY KEY (user_id, left_pos, chat_id)
         );
         """,
+
+        // 7: ended sessions (a null session: all of the user's), kept while their access tokens
+        // could still be presented; two-step verification (TOTP) and its recovery codes.
+        """
+        CREATE TABLE session_revocations (
+            user_id text NOT NULL,
+            session_id text,
+            revoked_at bigint NOT NULL
+        );
+        CREATE INDEX session_revocations_by_time ON session_revocations (revoked_at);
+        CREATE TABLE mfa (
+            user_id text PRIMARY KEY,
+            secret bytea NOT NULL,
+            enabled boolean NOT NULL,
+            last_step bigint NOT NULL
+        );
+        CREATE TABLE mfa_recovery_codes (
+            user_id text NOT NULL,
+            code_hash text NOT NULL,
+            used_at bigint,
+            PRIMARY KEY (user_id, code_hash)
+        );
+        """,
     ];
 
     public static async Task ApplyAsync(NpgsqlConnection connection, CancellationToken ct)

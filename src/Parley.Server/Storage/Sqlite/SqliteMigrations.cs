@@ -170,6 +170,29 @@ internal static class SqliteMigrations
             PRIMARY KEY (user_id, left_pos, chat_id)
         ) WITHOUT ROWID;
         """,
+
+        // 7: ended sessions (a null session: all of the user's), kept while their access tokens
+        // could still be presented; two-step verification (TOTP) and its recovery codes.
+        """
+        CREATE TABLE session_revocations (
+            user_id TEXT NOT NULL,
+            session_id TEXT,
+            revoked_at INTEGER NOT NULL
+        );
+        CREATE INDEX session_revocations_by_time ON session_revocations (revoked_at);
+        CREATE TABLE mfa (
+            user_id TEXT PRIMARY KEY,
+            secret BLOB NOT NULL,
+            enabled INTEGER NOT NULL,
+            last_step INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE mfa_recovery_codes (
+            user_id TEXT NOT NULL,
+            code_hash TEXT NOT NULL,
+            used_at INTEGER,
+            PRIMARY KEY (user_id, code_hash)
+        ) WITHOUT ROWID;
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)
