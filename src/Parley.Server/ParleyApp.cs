@@ -68,12 +68,14 @@ public static class ParleyApp
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseJsonBodyChecks();
+        app.UseCanonicalChatIds();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(options.Realtime.KeepAliveSeconds) });
 
         app.MapOperations();
         app.MapAuthApi();
         app.MapUsersApi();
         app.MapChatsApi();
+        app.MapRoomsApi();
         app.MapMessagesApi();
         app.MapGroupsApi();
         app.MapMediaApi();
