@@ -73,6 +73,7 @@ public static class ParleyApp
 
         app.MapOperations();
         app.MapAuthApi();
+        app.MapTwoStepApi();
         app.MapUsersApi();
         app.MapChatsApi();
         app.MapRoomsApi();
@@ -92,6 +93,7 @@ public static class ParleyApp
         services.AddHostedService<SessionRevocationSync>();
         services.AddSingleton<ICodeSender, LogCodeSender>();
         services.AddSingleton<AuthService>();
+        services.AddSingleton<TwoStep>();
         services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
         services.AddAuthorization();

@@ -36,7 +36,8 @@ public static class AuthApi
         return TypedResults.Json(new RegisterResponse(user.Id, user.Email!, user.Name), AppJson.Options, statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> Login(LoginRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
+    private static async Task<IResult> Login(LoginRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http,
+        TwoStep twoStep, TokenService tokens)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         if (string.IsNullOrWhiteSpace(body.Email)) return ApiError.BadRequest("email is required.");
@@ -47,7 +48,7 @@ public static class AuthApi
         var user = await auth.CheckPasswordAsync(await store.FindUserByEmailAsync(email), body.Password);
         if (user is null) return ApiError.Unauthorized(WrongCredentials);
         throttle.Succeeded(email);
-        return TypedResults.Json(await auth.IssueSessionAsync(user), AppJson.Options);
+        return await TwoStepApi.SignedInAsync(user, auth, twoStep, tokens);
     }
 
     private static async Task<IResult> Refresh(RefreshRequest body, AuthService auth, AuthThrottle throttle, HttpContext http)
@@ -131,7 +132,8 @@ public static class AuthApi
         }
     }
 
-    private static async Task<IResult> PhoneSignIn(PhoneSignInRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
+    private static async Task<IResult> PhoneSignIn(PhoneSignInRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http,
+        TwoStep twoStep, TokenService tokens)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         if (string.IsNullOrWhiteSpace(body.PhoneNumber)) return ApiError.BadRequest("phoneNumber is required.");
@@ -142,7 +144,7 @@ public static class AuthApi
         if (user is null) return ApiError.Unauthorized(WrongPhoneCredentials);
         throttle.Succeeded(phone);
         if (!user.Confirmed) return ApiError.Forbidden("Confirm your phone number first: send the code to /auth/account-confirmation.");
-        return TypedResults.Json(await auth.IssueSessionAsync(user), AppJson.Options);
+        return await TwoStepApi.SignedInAsync(user, auth, twoStep, tokens);
     }
 
     private static async Task<IResult> ForgotPassword(ForgotPasswordRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)

@@ -75,13 +75,33 @@ public sealed class TokenService(IParleyStore store, IOptions<ParleyOptions> opt
         });
     }
 
-    private void WriteStandardClaims(Utf8JsonWriter writer, long now)
+    /// <summary>How long a sign-in waits for its second step.</summary>
+    public const int MfaTokenSeconds = 300;
+
+    /// <summary>Proof that the password was right, exchanged with a code at <c>/auth/mfa</c> for the
+    /// session's tokens. It is no access token (<c>token_use</c> says so) and lives five minutes.</summary>
+    public string CreateMfaToken(string userId)
+    {
+        var now = clock.GetUtcNow().ToUnixTimeSeconds();
+        return Sign(writer =>
+        {
+            writer.WriteString("sub", userId);
+            writer.WriteString("token_use", "mfa");
+            writer.WriteString("jti", Guid.NewGuid().ToString("N"));
+            WriteStandardClaims(writer, now, MfaTokenSeconds);
+        });
+    }
+
+    /// <summary>The user id of a valid, unexpired sign-in token from <see cref="CreateMfaToken"/>, or null.</summary>
+    public string? ValidateMfaToken(string token) => Validate(token, "mfa", out _, out _, out _);
+
+    private void WriteStandardClaims(Utf8JsonWriter writer, long now, int? lifetimeSeconds = null)
     {
         writer.WriteString("iss", options.Value.Auth.Issuer);
         writer.WriteString("aud", options.Value.Auth.Audience);
         writer.WriteNumber("iat", now);
         writer.WriteNumber("nbf", now);
-        writer.WriteNumber("exp", now + AccessTokenSeconds);
+        writer.WriteNumber("exp", now + (lifetimeSeconds ?? AccessTokenSeconds));
     }
 
     private string Sign(Action<Utf8JsonWriter> writeClaims)
@@ -104,7 +124,10 @@ public sealed class TokenService(IParleyStore store, IOptions<ParleyOptions> opt
     public string? ValidateAccessToken(string token, out string failure) => ValidateAccessToken(token, out failure, out _, out _);
 
     /// <summary>As above, also giving when the token was issued (milliseconds since the epoch) and its session.</summary>
-    public string? ValidateAccessToken(string token, out string failure, out long issuedAt, out string? sessionId)
+    public string? ValidateAccessToken(string token, out string failure, out long issuedAt, out string? sessionId) =>
+        Validate(token, "access", out failure, out issuedAt, out sessionId);
+
+    private string? Validate(string token, string use, out string failure, out long issuedAt, out string? sessionId)
     {
         failure = "The access token is invalid.";
         issuedAt = 0;
@@ -129,7 +152,7 @@ public sealed class TokenService(IParleyStore store, IOptions<ParleyOptions> opt
             var claims = payload.RootElement;
             if (claims.ValueKind != JsonValueKind.Object ||
                 ClaimString(claims, "iss") != options.Value.Auth.Issuer || ClaimString(claims, "aud") != options.Value.Auth.Audience ||
-                ClaimString(claims, "token_use") != "access")
+                ClaimString(claims, "token_use") != use)
             {
                 return null;
             }

@@ -109,6 +109,7 @@ public static class UsersApi
     {
         var userId = principal.UserId();
         await store.DeleteUserAsync(userId, clock.NowMs());
+        await store.DisableMfaAsync(userId);
         await revocations.RevokeAllAsync(userId);
         return TypedResults.NoContent();
     }
