@@ -36,7 +36,7 @@ public static class AuthApi
         return TypedResults.Json(new RegisterResponse(user.Id, user.Email!, user.Name), AppJson.Options, statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> Login(LoginRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http,
+    private static async Task<IResult> Login(LoginRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http,
         TwoStep twoStep, TokenService tokens)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
@@ -71,7 +71,7 @@ public static class AuthApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> PhoneSignUp(PhoneSignUpRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
+    private static async Task<IResult> PhoneSignUp(PhoneSignUpRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         var error = Validation.Phone(body.PhoneNumber) ?? PasswordPolicy.Check(body.Password) ?? Validation.Text(body.Name, "name", Validation.MaxNameLength, required: true);
@@ -96,7 +96,7 @@ public static class AuthApi
     /// <summary>A new confirmation code for an unconfirmed number. The answer is the same whether or
     /// not the number has an account (and whether or not it is confirmed), so it tells nobody which
     /// numbers are registered; requests are limited per IP and per number alike.</summary>
-    private static async Task<IResult> ResendCode(ResendCodeRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
+    private static async Task<IResult> ResendCode(ResendCodeRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         if (Validation.Phone(body.PhoneNumber) is { } error) return ApiError.BadRequest(error);
@@ -108,7 +108,7 @@ public static class AuthApi
             statusCode: StatusCodes.Status202Accepted);
     }
 
-    private static async Task<IResult> ConfirmPhone(PhoneConfirmRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
+    private static async Task<IResult> ConfirmPhone(PhoneConfirmRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         var error = Validation.Phone(body.PhoneNumber) ?? (string.IsNullOrWhiteSpace(body.Code) ? "code is required." : null);
@@ -125,14 +125,14 @@ public static class AuthApi
             _ => ApiError.BadRequest(BadCode),
         };
 
-        static async Task<IResult> Confirmed(IParleyStore store, UserRecord user)
+        static async Task<IResult> Confirmed(IAccountStore store, UserRecord user)
         {
             await store.ConfirmUserAsync(user.Id);
             return TypedResults.Json(new { confirmed = true }, AppJson.Options);
         }
     }
 
-    private static async Task<IResult> PhoneSignIn(PhoneSignInRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http,
+    private static async Task<IResult> PhoneSignIn(PhoneSignInRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http,
         TwoStep twoStep, TokenService tokens)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
@@ -147,7 +147,7 @@ public static class AuthApi
         return await TwoStepApi.SignedInAsync(user, auth, twoStep, tokens);
     }
 
-    private static async Task<IResult> ForgotPassword(ForgotPasswordRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
+    private static async Task<IResult> ForgotPassword(ForgotPasswordRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         var (user, destination, error) = await FindByEmailOrPhone(store, body.Email, body.PhoneNumber);
@@ -160,7 +160,7 @@ public static class AuthApi
         return TypedResults.Json(new { message = "If the account exists, a code has been sent." }, AppJson.Options, statusCode: StatusCodes.Status202Accepted);
     }
 
-    private static async Task<IResult> ResetPassword(ResetPasswordRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
+    private static async Task<IResult> ResetPassword(ResetPasswordRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         var (user, destination, error) = await FindByEmailOrPhone(store, body.Email, body.PhoneNumber);
@@ -183,7 +183,7 @@ public static class AuthApi
         }
     }
 
-    private static async Task<(UserRecord? User, string? Destination, string? Error)> FindByEmailOrPhone(IParleyStore store, string? email, string? phone)
+    private static async Task<(UserRecord? User, string? Destination, string? Error)> FindByEmailOrPhone(IAccountStore store, string? email, string? phone)
     {
         if (!string.IsNullOrWhiteSpace(email))
         {

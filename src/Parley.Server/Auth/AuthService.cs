@@ -10,7 +10,7 @@ namespace Parley.Server.Auth;
 /// <summary>Accounts and sessions: creating users, checking passwords, issuing and rotating tokens,
 /// one-time codes.</summary>
 public sealed class AuthService(
-    IParleyStore store, PasswordHasher hasher, TokenService tokens, ICodeSender codes,
+    IAccountStore store, ISecurityStore sessions, PasswordHasher hasher, TokenService tokens, ICodeSender codes,
     IOptions<ParleyOptions> options, TimeProvider clock, SessionRevocations revocations)
 {
     public const string ConfirmPurpose = "confirm";
@@ -87,7 +87,7 @@ public sealed class AuthService(
     /// <summary>Ends the session the refresh token belongs to: its refresh tokens, access tokens and sockets.</summary>
     public async Task LogoutAsync(string refreshToken)
     {
-        if (await store.FindRefreshSessionAsync(HashToken(refreshToken)) is var (userId, sessionId))
+        if (await sessions.FindRefreshSessionAsync(HashToken(refreshToken)) is var (userId, sessionId))
         {
             await revocations.RevokeSessionAsync(userId, sessionId);
         }

@@ -15,7 +15,7 @@ namespace Parley.Server.Auth;
 /// store should a notification be missed. Sockets of an ended session are closed (1008) through
 /// <see cref="Revoked"/>.
 /// </summary>
-public sealed class SessionRevocations(IParleyStore store, TimeProvider clock, IOptions<ParleyOptions> options)
+public sealed class SessionRevocations(IAccountStore accounts, ISecurityStore store, TimeProvider clock, IOptions<ParleyOptions> options)
 {
     private readonly ConcurrentDictionary<string, long> _sessions = new();
     private readonly ConcurrentDictionary<string, long> _users = new();
@@ -37,7 +37,7 @@ public sealed class SessionRevocations(IParleyStore store, TimeProvider clock, I
     public async Task RevokeAllAsync(string userId)
     {
         var now = clock.NowMs();
-        await store.RevokeAllSessionsAsync(userId, now);
+        await accounts.RevokeAllSessionsAsync(userId, now);
         Apply(new SessionRevocation(userId, null, now));
         Revoked?.Invoke(userId, null, now);
     }

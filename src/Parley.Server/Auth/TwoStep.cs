@@ -14,7 +14,7 @@ public sealed record MfaChallenge(bool MfaRequired, string MfaToken);
 /// <summary>Two-step verification: TOTP codes from an authenticator app, or single-use recovery
 /// codes (stored hashed). Each TOTP time step is accepted once per account, on any node, so a
 /// code seen over someone's shoulder cannot be used again.</summary>
-public sealed class TwoStep(IParleyStore store, TimeProvider clock)
+public sealed class TwoStep(ISecurityStore store, TimeProvider clock)
 {
     public const int RecoveryCodeCount = 10;
     public const string Issuer = "Parley";

@@ -35,7 +35,7 @@ public static class TwoStepApi
     private static async Task<IResult> Status(ClaimsPrincipal principal, TwoStep twoStep) =>
         TypedResults.Json(new { enabled = await twoStep.IsEnabledAsync(principal.UserId()) }, AppJson.Options);
 
-    private static async Task<IResult> Enrol(ClaimsPrincipal principal, IParleyStore store, TwoStep twoStep)
+    private static async Task<IResult> Enrol(ClaimsPrincipal principal, IAccountStore store, TwoStep twoStep)
     {
         var user = await store.GetUserAsync(principal.UserId());
         if (user is null) return ApiError.NotFound("This account no longer exists.");
@@ -77,7 +77,7 @@ public static class TwoStepApi
     }
 
     private static async Task<IResult> SignIn(MfaSignInRequest body, AuthService auth, TwoStep twoStep, TokenService tokens, AuthThrottle throttle,
-        IParleyStore store, HttpContext http)
+        IAccountStore store, HttpContext http)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         if (string.IsNullOrWhiteSpace(body.MfaToken)) return ApiError.BadRequest("mfaToken is required.");
