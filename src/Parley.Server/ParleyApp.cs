@@ -45,7 +45,7 @@ public static class ParleyApp
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddParleyStorage(options);
         builder.Services.AddParleyAuth();
-        builder.Services.AddParleyRealtime();
+        builder.Services.AddParleyRealtime(options);
         builder.Services.AddOpenApi();
 
         var app = builder.Build();

@@ -70,12 +70,19 @@ public sealed class RealtimeOptions
     public int TypingSeconds { get; set; } = 6;
 }
 
-/// <summary>Nodes sharing one PostgreSQL (the Postgres provider).</summary>
+/// <summary>Several nodes sharing one store, and the bus between them.</summary>
 public sealed class ClusterOptions
 {
-    /// <summary>How often a node renews its row and its users' connection rows.</summary>
+    /// <summary>The bus between nodes: <c>Postgres</c> (LISTEN/NOTIFY) or <c>Redis</c> (pub/sub).
+    /// Absent: one node, nothing leaves the process.</summary>
+    public string? Bus { get; set; }
+    /// <summary>The Redis server(s) of the Redis bus, in StackExchange.Redis form (<c>host:6379,password=...</c>).</summary>
+    public string? RedisConnection { get; set; }
+    /// <summary>The database of the Postgres bus; the store's connection string when absent.</summary>
+    public string? PostgresConnection { get; set; }
+    /// <summary>How often a node renews its registration and its users' claims.</summary>
     public int HeartbeatSeconds { get; set; } = 2;
-    /// <summary>How long those rows live without renewal: a node killed without notice stops
+    /// <summary>How long those live without renewal: a node killed without notice stops
     /// counting (for routing and presence) this long after its last heartbeat.</summary>
     public int ConnectionTtlSeconds { get; set; } = 10;
 }

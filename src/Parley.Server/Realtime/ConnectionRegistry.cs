@@ -12,6 +12,12 @@ public sealed class ConnectionRegistry
 
     public IReadOnlyList<Connection> For(string userId) => _byUser.TryGetValue(userId, out var list) ? list : [];
 
+    /// <summary>How many sockets this node holds.</summary>
+    public int Total => _byUser.Values.Sum(list => list.Length);
+
+    /// <summary>Every socket this node holds.</summary>
+    public IReadOnlyList<Connection> All() => _byUser.Values.SelectMany(list => list).ToList();
+
     /// <summary>Adds the connection unless the user or the IP is at its cap.</summary>
     public bool TryAdd(Connection connection, string ip, int maxPerUser, int maxPerIp)
     {

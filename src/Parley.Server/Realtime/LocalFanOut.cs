@@ -1,5 +1,6 @@
 using Parley.Server.Chats;
 using Parley.Server.Messages;
+using Parley.Server.Realtime.Bus;
 using Parley.Server.Realtime.Cluster;
 using Parley.Server.Storage;
 
@@ -19,7 +20,7 @@ public sealed class LocalFanOut
 
     private readonly IParleyStore _store;
 
-    public LocalFanOut(ConnectionRegistry registry, ChatSummaries summaries, IParleyStore store, EventStream events, IClusterRelay? relay = null)
+    public LocalFanOut(ConnectionRegistry registry, ChatSummaries summaries, IParleyStore store, EventStream events, IClusterBus bus, IClusterRelay? relay = null)
     {
         _registry = registry;
         _summaries = summaries;
@@ -27,7 +28,7 @@ public sealed class LocalFanOut
         _relay = relay;
         // In a cluster, committed events arrive through Cluster/ClusterDelivery instead, merged in
         // position order with the other nodes' events.
-        if (relay is null) events.Subscribe(Publish);
+        if (!bus.Clustered) events.Subscribe(Publish);
     }
 
     public void Publish(StoredEvent e)

@@ -1,14 +1,17 @@
 using Parley.Server.Auth;
 using Parley.Server.Chats;
 using Parley.Server.Messages;
+using Parley.Server.Realtime.Bus;
 using Parley.Server.Storage;
 
 namespace Parley.Server.Realtime;
 
 public static class RealtimeSetup
 {
-    public static IServiceCollection AddParleyRealtime(this IServiceCollection services)
+    public static IServiceCollection AddParleyRealtime(this IServiceCollection services, Configuration.ParleyOptions options)
     {
+        services.AddParleyBus(options);
+        services.AddSingleton<SocketCloser>();
         services.AddSingleton<Presence>();
         services.AddSingleton<TypingTracker>();
         services.AddSingleton<ConnectionRegistry>();
@@ -34,7 +37,7 @@ public static class RealtimeSetup
 /// <summary>Announces what is held only in memory: presence changes to the users who share a chat,
 /// lapsed typing signals to the chat, and closes the sockets of users whose sessions were revoked.</summary>
 internal sealed class EphemeralEvents(
-    Presence presence, TypingTracker typing, LocalFanOut fanOut, ConnectionRegistry registry, IParleyStore store,
+    Presence presence, TypingTracker typing, LocalFanOut fanOut, SocketCloser closer, IParleyStore store,
     SessionRevocations revocations) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -82,8 +85,6 @@ internal sealed class EphemeralEvents(
         }
     }
 
-    private void OnRevoked(string userId)
-    {
-        foreach (var connection in registry.For(userId)) connection.Close(System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, "Session revoked");
-    }
+    private void OnRevoked(string userId) =>
+        closer.CloseEverywhere(userId, sessionId: null, System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, "Session revoked");
 }

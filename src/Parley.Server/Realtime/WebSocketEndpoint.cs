@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Parley.Server.Auth;
 using Parley.Server.Common;
 using Parley.Server.Configuration;
+using Parley.Server.Realtime.Bus;
 using Parley.Server.Storage;
 
 namespace Parley.Server.Realtime;
@@ -26,7 +27,7 @@ public static partial class WebSocketEndpoint
     }
 
     private static async Task Handle(HttpContext http, IOptions<ParleyOptions> options, ConnectionRegistry registry, Presence presence,
-        IParleyStore store, EventReader events, ClientFrames protocol, ILoggerFactory loggers, IHostApplicationLifetime lifetime)
+        IParleyStore store, EventReader events, ClientFrames protocol, IClusterBus bus, ILoggerFactory loggers, IHostApplicationLifetime lifetime)
     {
         var settings = options.Value;
         if (!http.WebSockets.IsWebSocketRequest)
@@ -67,7 +68,7 @@ public static partial class WebSocketEndpoint
             KeepAliveInterval = TimeSpan.FromSeconds(settings.Realtime.KeepAliveSeconds),
             KeepAliveTimeout = TimeSpan.FromSeconds(settings.Realtime.KeepAliveSeconds * 2),
         });
-        var connection = new Connection(userId, socket, settings.Realtime.SendQueueFrames);
+        var connection = new Connection(userId, auth.Principal!.FindFirst("sid")?.Value, socket, settings.Realtime.SendQueueFrames);
         var ip = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (!registry.TryAdd(connection, ip, settings.Limits.SocketsPerUser, settings.Limits.SocketsPerIp))
         {
@@ -77,21 +78,45 @@ public static partial class WebSocketEndpoint
         var logger = loggers.CreateLogger("Parley.Realtime");
         Opened(logger, userId, connection.Id);
         presence.SocketOpened(userId);
-        var writer = connection.RunWriterAsync(since is null ? null : () => SendBacklogAsync(connection, events, store, since.Value));
         // On shutdown, say goodbye (1001) so clients reconnect elsewhere and the server stops at once.
         using var onStopping = lifetime.ApplicationStopping.Register(() => connection.Close(WebSocketCloseStatus.EndpointUnavailable, "Server shutting down"));
+        Task writer = Task.CompletedTask;
         try
         {
-            await ReceiveLoopAsync(socket, connection, protocol, settings.Limits.MaxJsonBodyBytes, logger);
+            // The socket does not count as open (no backlog, no answer to any frame) until every
+            // node can see that this one holds the user: what they commit from then on is
+            // announced here, and what they committed before is in the backlog.
+            if (await ClaimAsync(bus, userId, connection))
+            {
+                writer = connection.RunWriterAsync(since is null ? null : () => SendBacklogAsync(connection, events, store, since.Value));
+                await ReceiveLoopAsync(socket, connection, protocol, settings.Limits.MaxJsonBodyBytes, logger);
+            }
         }
         finally
         {
             registry.Remove(connection, ip);
+            bus.Release(userId);
             presence.SocketClosed(userId);
             connection.ReaderFinished();
             connection.Close(WebSocketCloseStatus.NormalClosure, "Bye");
             await writer;
             Closed(logger, userId, connection.Id);
+        }
+    }
+
+    /// <summary>Claims the user on the bus; false (and the socket closed, 1013) when the bus does not answer.</summary>
+    private static async Task<bool> ClaimAsync(IClusterBus bus, string userId, Connection connection)
+    {
+        try
+        {
+            await bus.ClaimAsync(userId);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            connection.Close(WebSocketCloseStatus.EndpointUnavailable, "Reconnect and resume");
+            await connection.RunWriterAsync(null);
+            return false;
         }
     }
 

@@ -1,5 +1,4 @@
 using Parley.Server.Configuration;
-using Parley.Server.Realtime.Cluster;
 using Parley.Server.Storage.Postgres;
 using Parley.Server.Storage.Sqlite;
 
@@ -22,13 +21,12 @@ public static class StorageSetup
                 services.AddSingleton<PostgresDatabase>();
                 services.AddSingleton<PostgresStore>();
                 services.AddSingleton<IParleyStore>(sp => sp.GetRequiredService<PostgresStore>());
+                services.AddSingleton<IClusterEventSource>(sp => sp.GetRequiredService<PostgresStore>());
                 break;
             default:
                 throw new InvalidOperationException($"Unknown Parley:Storage:Provider '{options.Storage.Provider}'. Use Sqlite or Postgres.");
         }
         services.AddHostedService<StoreStartup>();
-        // After StoreStartup: the cluster starts on a migrated database.
-        if (options.Storage.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase)) services.AddParleyCluster();
         return services;
     }
 }
