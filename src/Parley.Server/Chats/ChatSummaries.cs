@@ -73,7 +73,7 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
             w.WriteNumber("lastMessageTime", chat.LastActivity);
         }
         w.WriteNumber("unreadCount", Math.Max(0, chat.LastSeq - view.Me.ReadSeq - view.Me.OwnAfterRead));
-        w.WriteBoolean("isTyping", typing.AnyoneElseTyping(chat.Id, userId));
+        w.WriteBoolean("isTyping", typing.AnyoneElseTyping(chat.Id, userId, hidden: blocks.BlockedBy));
         if (chat.IsGroup)
         {
             w.WriteString("groupName", chat.Name);

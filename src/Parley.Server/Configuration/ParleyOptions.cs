@@ -53,6 +53,8 @@ public sealed class LimitOptions
     public int MaxMediaBytes { get; set; } = 16 * 1024 * 1024;
     /// <summary>Messages a user may send per second (all devices together), with a burst of twice that.</summary>
     public int MessagesPerSecond { get; set; } = 20;
+    /// <summary>Client frames of any kind per socket per second (a burst of twice as many is allowed).</summary>
+    public int FramesPerSecond { get; set; } = 50;
     public int SocketsPerUser { get; set; } = 10;
     public int SocketsPerIp { get; set; } = 20_000;
 }

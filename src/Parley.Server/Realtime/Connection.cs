@@ -19,8 +19,9 @@ public sealed class Connection
     private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _lastPositionSent;
 
-    public Connection(string userId, string? sessionId, WebSocket socket, int queueFrames)
+    public Connection(string userId, string? sessionId, WebSocket socket, int queueFrames, FrameBudget frames)
     {
+        Frames = frames;
         UserId = userId;
         SessionId = sessionId;
         _socket = socket;
@@ -33,6 +34,8 @@ public sealed class Connection
 
     public string Id { get; } = Guid.NewGuid().ToString("N");
     public string UserId { get; }
+    /// <summary>The client's frames per second on this socket.</summary>
+    public FrameBudget Frames { get; }
     /// <summary>The session whose access token opened the socket, when the token names one.</summary>
     public string? SessionId { get; }
     public CancellationToken Closed => _closed.Token;

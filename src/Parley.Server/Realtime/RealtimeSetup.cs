@@ -20,6 +20,7 @@ public static class RealtimeSetup
         services.AddSingleton<LocalFanOut>();
         services.AddSingleton<MessageRateLimiter>();
         services.AddSingleton<Users.BlockCache>();
+        services.AddSingleton<Users.Blocking>();
         services.AddSingleton<MessageService>();
         services.AddSingleton<ClientFrames>();
         services.AddHostedService<EphemeralEvents>();
@@ -38,21 +39,36 @@ public static class RealtimeSetup
 /// lapsed typing signals to the chat, and closes the sockets of users whose sessions were revoked.</summary>
 internal sealed class EphemeralEvents(
     Presence presence, TypingTracker typing, LocalFanOut fanOut, SocketCloser closer, IParleyStore store,
-    SessionRevocations revocations) : BackgroundService
+    Users.BlockCache blocks, SessionRevocations revocations, Users.Blocking blocking) : BackgroundService
 {
+    // Built with the host, not on first use, so they hear the bus from the start.
+    private readonly object[] _listeners = [closer, blocking];
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         presence.Changed += OnPresenceChanged;
         revocations.Revoked += OnRevoked;
         try
         {
-            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
+                var announce = typing.TakeDue();
                 foreach (var (chatId, userId) in typing.TakeExpired())
                 {
-                    var members = await store.GetMembersAsync(chatId);
-                    fanOut.Broadcast(members.Where(m => m.UserId != userId).Select(m => m.UserId), Frames.Typing(chatId, userId, false));
+                    if (typing.TryAnnounce(chatId, userId, false)) announce.Add((chatId, userId, false));
+                }
+                foreach (var (chatId, userId, isTyping) in announce)
+                {
+                    try
+                    {
+                        var members = await store.GetMembersAsync(chatId);
+                        await ClientFrames.AnnounceTypingAsync(fanOut, blocks, members, chatId, userId, isTyping);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // Typing is best effort: the signal lapses on the clients by itself.
+                    }
                 }
             }
         }

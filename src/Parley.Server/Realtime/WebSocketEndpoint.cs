@@ -19,6 +19,8 @@ namespace Parley.Server.Realtime;
 public static partial class WebSocketEndpoint
 {
     private const int ReceiveChunk = 1024;
+    /// <summary>Frames refused in a row by the frame limit after which the connection is closed (1008).</summary>
+    private const int MaxRejectedFramesInARow = 20;
 
     public static IEndpointRouteBuilder MapWebSocketEndpoint(this IEndpointRouteBuilder routes)
     {
@@ -68,7 +70,8 @@ public static partial class WebSocketEndpoint
             KeepAliveInterval = TimeSpan.FromSeconds(settings.Realtime.KeepAliveSeconds),
             KeepAliveTimeout = TimeSpan.FromSeconds(settings.Realtime.KeepAliveSeconds * 2),
         });
-        var connection = new Connection(userId, auth.Principal!.FindFirst("sid")?.Value, socket, settings.Realtime.SendQueueFrames);
+        var connection = new Connection(userId, auth.Principal!.FindFirst("sid")?.Value, socket, settings.Realtime.SendQueueFrames,
+            new FrameBudget(settings.Limits.FramesPerSecond, TimeProvider.System));
         var ip = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (!registry.TryAdd(connection, ip, settings.Limits.SocketsPerUser, settings.Limits.SocketsPerIp))
         {
@@ -162,6 +165,14 @@ public static partial class WebSocketEndpoint
                 while (!result.EndOfMessage);
 
                 if (connection.IsClosing) continue; // drain until the client answers our close
+                // Every frame counts, whatever it holds: typing, pings and garbage cost the server too.
+                if (!connection.Frames.TryTake())
+                {
+                    await connection.ReplyAsync(Frames.Error("Too many frames; slow down.", "rate_limited"));
+                    if (++state.RejectedFramesInARow >= MaxRejectedFramesInARow) connection.Close(WebSocketCloseStatus.PolicyViolation, "Frame rate limit exceeded");
+                    continue;
+                }
+                state.RejectedFramesInARow = 0;
                 if (result.MessageType == WebSocketMessageType.Binary)
                 {
                     await connection.ReplyAsync(Frames.Error("Frames must be JSON text, not binary.", "bad_request"));

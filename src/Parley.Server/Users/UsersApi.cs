@@ -22,9 +22,9 @@ public static class UsersApi
         group.MapPatch("/me", UpdateMe);
         group.MapDelete("/me", DeleteMe);
         group.MapPut("/me/photo", SetPhoto);
-        group.MapPost("/{userId}/block", (string userId, ClaimsPrincipal principal, IParleyStore store, BlockCache blocks) =>
+        group.MapPost("/{userId}/block", (string userId, ClaimsPrincipal principal, IParleyStore store, Blocking blocks) =>
             SetBlocked(userId, true, principal, store, blocks));
-        group.MapDelete("/{userId}/block", (string userId, ClaimsPrincipal principal, IParleyStore store, BlockCache blocks) =>
+        group.MapDelete("/{userId}/block", (string userId, ClaimsPrincipal principal, IParleyStore store, Blocking blocks) =>
             SetBlocked(userId, false, principal, store, blocks));
         return routes;
     }
@@ -94,7 +94,7 @@ public static class UsersApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> SetBlocked(string userId, bool blocked, ClaimsPrincipal principal, IParleyStore store, BlockCache blocks)
+    private static async Task<IResult> SetBlocked(string userId, bool blocked, ClaimsPrincipal principal, IParleyStore store, Blocking blocks)
     {
         var me = principal.UserId();
         if (userId == me) return ApiError.BadRequest("You cannot block yourself.");

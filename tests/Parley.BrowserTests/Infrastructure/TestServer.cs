@@ -22,6 +22,7 @@ public sealed class TestServer : IAsyncDisposable
         ["Parley:Auth:AttemptsPerIpPerMinute"] = "100000",
         ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = "1000",
         ["Parley:Limits:MessagesPerSecond"] = "1000",
+        ["Parley:Limits:FramesPerSecond"] = "1000",
         ["Parley:Realtime:PresenceGraceSeconds"] = "1",
     };
 

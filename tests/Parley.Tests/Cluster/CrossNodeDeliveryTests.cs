@@ -41,6 +41,68 @@ public abstract class CrossNodeDeliveryTests<TNodes>(TNodes nodes) : IClassFixtu
     }
 
     [ClusterFact]
+    public async Task A_socket_opened_without_since_gets_what_is_sent_on_the_other_node_once_it_answered_a_ping()
+    {
+        // Fresh users each round: the window is right after a user's first socket on a node.
+        for (var round = 0; round < 5; round++)
+        {
+            var ann = await ApiClient.CreateUserAsync(One, $"Ann {round}");
+            var bob = await ApiClient.CreateUserAsync(Two, $"Bob {round}");
+            var chatId = await ann.OpenChatWithAsync(bob);
+            await using var annSocket = await ann.ConnectAsync(One, name: "ann on one");
+            await annSocket.SendAsync(new { action = "ping" });
+            await annSocket.WaitForTypeAsync("pong");
+
+            await using var bobSocket = await bob.ConnectAsync(Two, name: "bob on two");
+            await bobSocket.SendAsync(new { action = "ping" });
+            await bobSocket.WaitForTypeAsync("pong");
+            // Right then, on the other node: a message and a typing signal.
+            await annSocket.SendAsync(new { action = "typing", chatId, isTyping = true });
+            await ann.SendTextAsync(chatId, $"right after connect {round}");
+
+            await bobSocket.WaitForMessageAsync(chatId, $"right after connect {round}");
+            var typing = await bobSocket.WaitForTypeAsync("typing", f => f.Str("userId") == ann.Id);
+            Assert.True(typing.Data.GetProperty("isTyping").GetBoolean());
+        }
+    }
+
+    [ClusterFact]
+    public async Task A_block_made_on_one_node_hides_the_blockers_presence_and_typing_on_every_node_at_once()
+    {
+        var alice = await ApiClient.CreateUserAsync(One, "Alice");
+        var bob = await ApiClient.CreateUserAsync(Two, "Bob");
+        var chatId = await alice.OpenChatWithAsync(bob);
+        await using var bobSocket = await ConnectAsync(bob, Two);
+        await using var aliceOnOne = await ConnectAsync(alice, One, "alice on one");
+        await using var aliceOnTwo = await ConnectAsync(alice, Two, "alice on two");
+        await bobSocket.WaitForTypeAsync("presence", f => f.Str("userId") == alice.Id && f.Data.GetProperty("online").GetBoolean());
+        // Bob's node has read Alice's block list (empty) for her typing before the block.
+        await aliceOnTwo.SendAsync(new { action = "typing", chatId, isTyping = true });
+        await bobSocket.WaitForTypeAsync("typing", f => f.Str("userId") == alice.Id && f.Data.GetProperty("isTyping").GetBoolean());
+
+        (await alice.Api.PostAsync($"/users/{bob.Id}/block", new { })).AssertStatus(System.Net.HttpStatusCode.NoContent, "block on node one");
+
+        var presence = await bobSocket.WaitForTypeAsync("presence", f => f.Str("userId") == alice.Id && !f.Data.GetProperty("online").GetBoolean());
+        Assert.Equal(0, presence.Data.GetProperty("lastSeen").GetInt64());
+        await bobSocket.WaitForTypeAsync("typing", f => f.Str("userId") == alice.Id && !f.Data.GetProperty("isTyping").GetBoolean());
+        for (var i = 0; i < 5; i++)
+        {
+            await aliceOnTwo.SendAsync(new { action = "typing", chatId, isTyping = true });
+            await aliceOnOne.SendAsync(new { action = "typing", chatId, isTyping = true });
+            await Task.Delay(300);
+        }
+        await bobSocket.ExpectNothingAsync(f => f.Str("userId") == alice.Id
+            && (f.Type == "typing" && f.Data.GetProperty("isTyping").GetBoolean() || f.Type == "presence" && f.Data.GetProperty("online").GetBoolean()),
+            what: "Alice's typing or presence after the block");
+        using var bobOnTwo = Two.Api(bob.AccessToken);
+        var chat = (await bobOnTwo.GetAsync($"/chats/{chatId}")).Json;
+        Assert.False(chat.GetProperty("isTyping").GetBoolean());
+        var shown = chat.GetProperty("participants").EnumerateArray().Single(p => p.Str("id") == alice.Id);
+        Assert.False(shown.GetProperty("online").GetBoolean());
+        Assert.Equal(0, shown.GetProperty("lastSeen").GetInt64());
+    }
+
+    [ClusterFact]
     public async Task A_group_message_reaches_members_on_both_nodes_once()
     {
         var admin = await ApiClient.CreateUserAsync(One, "Admin");

@@ -38,6 +38,7 @@ public sealed class NodeProcess : IAsyncDisposable
         ["Parley__Auth__AttemptsPerIpPerMinute"] = "100000",
         ["Parley__Auth__AttemptsPerAccountPer15Minutes"] = "1000",
         ["Parley__Limits__MessagesPerSecond"] = "1000",
+        ["Parley__Limits__FramesPerSecond"] = "1000",
         ["Parley__Realtime__PresenceGraceSeconds"] = "1",
         ["Parley__Cluster__HeartbeatSeconds"] = "1",
         ["Parley__Cluster__ConnectionTtlSeconds"] = "4",
@@ -96,7 +97,7 @@ public sealed class NodeProcess : IAsyncDisposable
 
         using var http = new HttpClient { BaseAddress = node.Server.BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        while (deadline.Elapsed < TimeSpan.FromSeconds(180))
         {
             if (process.HasExited) break;
             try
@@ -113,6 +114,18 @@ public sealed class NodeProcess : IAsyncDisposable
         await node.DisposeAsync();
         if (log.Contains("address already in use", StringComparison.OrdinalIgnoreCase)) throw new PortTakenException(log);
         throw new InvalidOperationException($"Node {nodeId} did not become healthy. Its output:\n{log}");
+    }
+
+    /// <summary>SIGTERM, as a service manager stops a node: the host shuts down in order. Returns its exit code.</summary>
+    public async Task<int> StopAsync()
+    {
+        if (!_process.HasExited)
+        {
+            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        return _process.ExitCode;
     }
 
     /// <summary>SIGKILL: no shutdown code runs, so the node's rows stay until they expire.</summary>

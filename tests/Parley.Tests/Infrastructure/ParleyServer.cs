@@ -26,6 +26,7 @@ public sealed class ParleyServer : IAsyncDisposable
         ["Parley:Auth:AttemptsPerIpPerMinute"] = "100000",
         ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = "1000",
         ["Parley:Limits:MessagesPerSecond"] = "1000",
+        ["Parley:Limits:FramesPerSecond"] = "1000",
     };
 
     private readonly WebApplication? _app;

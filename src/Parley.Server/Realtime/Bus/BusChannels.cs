@@ -18,6 +18,8 @@ public static class BusChannels
     public const string CloseSockets = "close";
     /// <summary>The sending node is leaving.</summary>
     public const string Leaving = "leaving";
+    /// <summary>A user blocked or unblocked another: cached block lists of both are stale.</summary>
+    public const string BlocksChanged = "blocks";
 
     /// <summary>Separates topic, sender and body in a wire message.</summary>
     public const char Separator = '\u001f';

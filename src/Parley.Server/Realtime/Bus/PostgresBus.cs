@@ -180,7 +180,7 @@ internal sealed class PostgresBus : RemoteBus
         await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
     }
 
-    public override async Task<IReadOnlyDictionary<string, string[]>> LocateAsync(IReadOnlyCollection<string> userIds)
+    protected override async Task<IReadOnlyDictionary<string, string[]>> LocateCoreAsync(IReadOnlyCollection<string> userIds)
     {
         await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
         await using var command = Command(connection,
@@ -197,7 +197,7 @@ internal sealed class PostgresBus : RemoteBus
         return located;
     }
 
-    public override async Task<IReadOnlyList<(string NodeId, string UserId)>> ClaimsElsewhereAsync()
+    protected override async Task<IReadOnlyList<(string NodeId, string UserId)>> ClaimsElsewhereCoreAsync()
     {
         await using var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
         await using var command = Command(connection,

@@ -106,7 +106,7 @@ internal sealed class RedisBus : RemoteBus
             db.PublishAsync(RedisChannel.Literal(BusChannels.RedisAll), BusChannels.Encode(BusChannels.Leaving, NodeId, ""))).ConfigureAwait(false);
     }
 
-    public override async Task<IReadOnlyDictionary<string, string[]>> LocateAsync(IReadOnlyCollection<string> userIds)
+    protected override async Task<IReadOnlyDictionary<string, string[]>> LocateCoreAsync(IReadOnlyCollection<string> userIds)
     {
         var db = Db;
         var nodes = (await LiveNodesAsync(db).ConfigureAwait(false)).ToArray();
@@ -121,7 +121,7 @@ internal sealed class RedisBus : RemoteBus
         return located;
     }
 
-    public override async Task<IReadOnlyList<(string NodeId, string UserId)>> ClaimsElsewhereAsync()
+    protected override async Task<IReadOnlyList<(string NodeId, string UserId)>> ClaimsElsewhereCoreAsync()
     {
         var db = Db;
         var nodes = (await LiveNodesAsync(db).ConfigureAwait(false)).ToArray();

@@ -352,9 +352,16 @@ internal abstract class RemoteBus : IClusterBus, IAsyncDisposable
     /// <summary>Removes this node's registration and claims and tells the others.</summary>
     protected abstract Task LeaveAsync();
 
-    public abstract Task<IReadOnlyDictionary<string, string[]>> LocateAsync(IReadOnlyCollection<string> userIds);
+    /// <summary>After stopping there is no one left to tell: empty, without touching the engine.</summary>
+    public Task<IReadOnlyDictionary<string, string[]>> LocateAsync(IReadOnlyCollection<string> userIds) =>
+        Volatile.Read(ref _stopped) == 1 ? Task.FromResult<IReadOnlyDictionary<string, string[]>>(new Dictionary<string, string[]>()) : LocateCoreAsync(userIds);
 
-    public abstract Task<IReadOnlyList<(string NodeId, string UserId)>> ClaimsElsewhereAsync();
+    public Task<IReadOnlyList<(string NodeId, string UserId)>> ClaimsElsewhereAsync() =>
+        Volatile.Read(ref _stopped) == 1 ? Task.FromResult<IReadOnlyList<(string, string)>>([]) : ClaimsElsewhereCoreAsync();
+
+    protected abstract Task<IReadOnlyDictionary<string, string[]>> LocateCoreAsync(IReadOnlyCollection<string> userIds);
+
+    protected abstract Task<IReadOnlyList<(string NodeId, string UserId)>> ClaimsElsewhereCoreAsync();
 
     /// <summary>A queued message: to one node, or to all (<see cref="Node"/> null).</summary>
     protected internal readonly record struct Outgoing(string? Node, string Topic, string Body)
