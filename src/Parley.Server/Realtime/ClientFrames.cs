@@ -121,6 +121,7 @@ public sealed partial class ClientFrames(MessageService messages, IParleyStore s
             await Reply(connection, Frames.Error("chatId is required.", "bad_request"));
             return;
         }
+        chatId = Chats.ChatIds.Canonical(chatId);
         var isTyping = !frame.TryGetProperty("isTyping", out var value) || value.ValueKind != JsonValueKind.False;
         if (typing.IsRepeat(chatId, connection.UserId, isTyping))
         {
