@@ -327,11 +327,12 @@ internal abstract class RemoteBus : IClusterBus, IAsyncDisposable
         }
     }
 
+    /// <summary>A node said it is leaving: forget it now (even one that joined since the last
+    /// heartbeat), rather than when its registration expires.</summary>
     private void ForgetNode(string nodeId)
     {
-        bool known;
-        lock (_gate) known = _liveNodes.Remove(nodeId);
-        if (known) NodeLeft?.Invoke(nodeId);
+        lock (_gate) _liveNodes.Remove(nodeId);
+        NodeLeft?.Invoke(nodeId);
     }
 
     // ---- the engine ---------------------------------------------------------------------------

@@ -44,11 +44,13 @@ internal sealed class ClusterDelivery
     private long _next = long.MaxValue;
     private long _gapSince;
 
-    public ClusterDelivery(LocalFanOut fanOut, IClusterEventSource source, IParleyStore store, EventStream events, IClusterBus bus,
-        TimeProvider clock, ILogger<ClusterDelivery> logger)
+    public ClusterDelivery(LocalFanOut fanOut, IParleyStore store, EventStream events, IClusterBus bus,
+        TimeProvider clock, ILogger<ClusterDelivery> logger, IClusterEventSource? source = null)
     {
         _fanOut = fanOut;
-        _source = source;
+        // A store in one node's file cannot be shared: refuse a bus over it at start, plainly.
+        _source = source ?? throw new InvalidOperationException(
+            "Parley:Cluster:Bus needs a store that every node shares (Parley:Storage:Provider=Postgres); the SQLite store is one node's file.");
         _store = store;
         _bus = bus;
         _clock = clock;
