@@ -18,9 +18,9 @@ public sealed class LocalFanOut
     private readonly ChatSummaries _summaries;
     private readonly IClusterRelay? _relay;
 
-    private readonly IParleyStore _store;
+    private readonly IChatStore _store;
 
-    public LocalFanOut(ConnectionRegistry registry, ChatSummaries summaries, IParleyStore store, EventStream events, IClusterBus bus, IClusterRelay? relay = null)
+    public LocalFanOut(ConnectionRegistry registry, ChatSummaries summaries, IChatStore store, EventStream events, IClusterBus bus, IClusterRelay? relay = null)
     {
         _registry = registry;
         _summaries = summaries;

@@ -18,7 +18,7 @@ public static class SyncApi
         return routes;
     }
 
-    private static async Task<IResult> Sync(string? since, string? limit, ClaimsPrincipal principal, IParleyStore store, EventReader events, IClusterBus bus)
+    private static async Task<IResult> Sync(string? since, string? limit, ClaimsPrincipal principal, IEventLog store, EventReader events, IClusterBus bus)
     {
         if (!Paging.TryParseLimit(limit, DefaultLimit, EventReader.MaxPage, out var pageSize, out var refusal)) return refusal!;
         var current = await store.CurrentPositionAsync();

@@ -7,7 +7,7 @@ namespace Parley.Server.Users;
 /// <summary>Users' block lists, read through a short-lived cache because every 1:1 send and every
 /// typing signal checks one. A block drops the entries of both users, here and (through
 /// <see cref="Blocking"/>) on every other node.</summary>
-public sealed class BlockCache(IParleyStore store, TimeProvider clock)
+public sealed class BlockCache(IAccountStore store, TimeProvider clock)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     private const int MaxEntries = 100_000;
