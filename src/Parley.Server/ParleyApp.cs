@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Parley.Server.Auth;
 using Parley.Server.Chats;
 using Parley.Server.Groups;
@@ -42,10 +43,12 @@ public static class ParleyApp
         });
         builder.Services.Configure<JsonOptions>(json => AppJson.Configure(json.SerializerOptions));
         builder.Services.Configure<RouteHandlerOptions>(routing => routing.ThrowOnBadRequest = true);
-        builder.Services.AddSingleton(TimeProvider.System);
+        // TryAdd: a test host may bring its own clock.
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddParleyStorage(options);
         builder.Services.AddParleyAuth();
         builder.Services.AddParleyRealtime();
+        builder.Services.AddHostedService<DisappearingMessages>();
         builder.Services.AddOpenApi();
 
         var app = builder.Build();
@@ -71,6 +74,7 @@ public static class ParleyApp
         app.MapAuthApi();
         app.MapUsersApi();
         app.MapChatsApi();
+        app.MapChatSettingsApi();
         app.MapMessagesApi();
         app.MapGroupsApi();
         app.MapMediaApi();

@@ -7,7 +7,7 @@ using Parley.Server.Storage;
 namespace Parley.Server.Chats;
 
 /// <summary>Renders chat summaries as one user sees them: unread count, typing and presence are per reader.</summary>
-public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingTracker typing)
+public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingTracker typing, TimeProvider clock)
 {
     public async Task<byte[]?> RenderAsync(string chatId, string userId)
     {
@@ -15,7 +15,8 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
         if (view is null) return null;
         var users = await UsersOf([view]);
         var blocks = await store.GetBlocksAsync(userId);
-        return JsonBytes.Build(w => Write(w, view, userId, users, blocks));
+        var settings = await store.GetChatSettingsAsync(userId, chatId);
+        return JsonBytes.Build(w => Write(w, view, userId, users, blocks, settings));
     }
 
     public async Task<byte[]> RenderListAsync(string userId)
@@ -23,10 +24,11 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
         var views = await store.ListChatsAsync(userId);
         var users = await UsersOf(views);
         var blocks = await store.GetBlocksAsync(userId);
+        var settings = await store.GetChatSettingsAsync(userId, null);
         return JsonBytes.Build(w =>
         {
             w.WriteStartArray();
-            foreach (var view in views) Write(w, view, userId, users, blocks);
+            foreach (var view in views) Write(w, view, userId, users, blocks, settings);
             w.WriteEndArray();
         });
     }
@@ -38,7 +40,8 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
         return users.ToDictionary(u => u.Id);
     }
 
-    private void Write(Utf8JsonWriter w, ChatView view, string userId, IReadOnlyDictionary<string, UserRecord> users, BlockList blocks)
+    private void Write(Utf8JsonWriter w, ChatView view, string userId, IReadOnlyDictionary<string, UserRecord> users, BlockList blocks,
+        IReadOnlyDictionary<string, ChatSettings> settings)
     {
         var chat = view.Chat;
         w.WriteStartObject();
@@ -87,6 +90,9 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
             w.WriteString("createdBy", chat.CreatedBy);
         }
         w.WriteNumber("createdAt", chat.CreatedAt);
+        // The reader's mute, pin and archive, so a chat list needs no call per chat.
+        w.WritePropertyName("settings");
+        ChatSettingsJson.Write(w, settings.GetValueOrDefault(chat.Id) ?? ChatSettings.Default(chat.Id), clock.NowMs());
         w.WriteEndObject();
     }
 }

@@ -17,6 +17,13 @@ public sealed class ParleyOptions
     public LimitOptions Limits { get; set; } = new();
     public RealtimeOptions Realtime { get; set; } = new();
     public ClusterOptions Cluster { get; set; } = new();
+    public RetentionOptions Retention { get; set; } = new();
+}
+
+public sealed class RetentionOptions
+{
+    /// <summary>How often each node looks for disappearing messages whose time ran out.</summary>
+    public int SweepSeconds { get; set; } = 5;
 }
 
 public sealed class AuthOptions

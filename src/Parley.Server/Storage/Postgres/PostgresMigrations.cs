@@ -202,6 +202,23 @@ internal static class PostgresMigrations
             PRIMARY KEY (user_id, left_pos, chat_id)
         );
         """,
+
+        // 7: per-member chat settings; the chat-wide disappearing timer and each message's end of life.
+        """
+        CREATE TABLE chat_settings (
+            user_id text COLLATE "C" NOT NULL,
+            chat_id text COLLATE "C" NOT NULL,
+            muted_until bigint NOT NULL DEFAULT 0,
+            previews boolean NOT NULL DEFAULT true,
+            pinned boolean NOT NULL DEFAULT false,
+            archived boolean NOT NULL DEFAULT false,
+            PRIMARY KEY (user_id, chat_id)
+        );
+        ALTER TABLE chats ADD COLUMN disappear_after_seconds integer NOT NULL DEFAULT 0;
+        ALTER TABLE messages ADD COLUMN expires_at bigint;
+        CREATE INDEX messages_expiring ON messages (expires_at) WHERE expires_at IS NOT NULL;
+        CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL;
+        """,
     ];
 
     public static async Task ApplyAsync(NpgsqlConnection connection, CancellationToken ct)

@@ -60,15 +60,16 @@ internal sealed partial class PostgresStore
         ), chat AS (
             UPDATE chats SET last_seq = last_seq + 1, last_message_pos = $1, last_activity = greatest(last_activity, $6)
             WHERE id = $3 AND (SELECT member AND original IS NULL AND reply_ok FROM look)
-            RETURNING last_seq
+            RETURNING last_seq, disappear_after_seconds
         ), own AS (
             UPDATE members SET own_after_read = own_after_read + 1
             WHERE chat_id = $3 AND user_id = $4 AND EXISTS (SELECT 1 FROM chat)
         ), stored AS (
             INSERT INTO messages (pos, id, chat_id, seq, sender_id, sender_name, sender_avatar, type, content, timestamp,
-                                  client_message_id, reply_to, reply_quote, system_action, affected_user_name, media)
+                                  client_message_id, reply_to, reply_quote, system_action, affected_user_name, media, expires_at)
             SELECT $1, $2, $3, chat.last_seq, $4, coalesce(u.name, '{AccountNames.Deleted}'), u.avatar, $5, $7::text, $6,
-                   $8::text, $9::text, (SELECT quote FROM look), NULL, NULL, $10::text
+                   $8::text, $9::text, (SELECT quote FROM look), NULL, NULL, $10::text,
+                   CASE WHEN chat.disappear_after_seconds > 0 THEN $6 + chat.disappear_after_seconds * 1000::bigint END
             FROM chat LEFT JOIN users u ON u.id = $4
             RETURNING seq, sender_name, sender_avatar
         ), media AS (

@@ -103,7 +103,8 @@ internal sealed partial class PostgresStore
     private static MessageRecord UpdatedStub(string messageId, string chatId) =>
         new(messageId, chatId, 0, 0, "", "", null, MessageTypes.Text, null, 0, null, null, null, null, null, null, null, false);
 
-    /// <summary>An edit or delete reads back as the message as it is now (one query for the page).</summary>
+    /// <summary>An edit or delete reads back as the message as it is now (one query for the page);
+    /// one deleted for good (expired) as its tombstone.</summary>
     private static async Task WithCurrentMessages(NpgsqlConnection c, List<StoredEvent> events)
     {
         var ids = events.Where(e => e.Kind == EventKind.MessageUpdated && e.Message is not null).Select(e => e.Message!.Id).Distinct().ToArray();
@@ -114,10 +115,9 @@ internal sealed partial class PostgresStore
         {
             if (events[i] is { Kind: EventKind.MessageUpdated, Message: { } stub })
             {
-                events[i] = events[i] with { Message = current.GetValueOrDefault(stub.Id) };
+                events[i] = events[i] with { Message = current.GetValueOrDefault(stub.Id) ?? MessageRecord.Tombstone(stub.Id, stub.ChatId) };
             }
         }
-        events.RemoveAll(e => e.Kind == EventKind.MessageUpdated && e.Message is null);
     }
 
     private static string Prefixed(string prefix, string columns) =>

@@ -170,6 +170,23 @@ internal static class SqliteMigrations
             PRIMARY KEY (user_id, left_pos, chat_id)
         ) WITHOUT ROWID;
         """,
+
+        // 7: per-member chat settings; the chat-wide disappearing timer and each message's end of life.
+        """
+        CREATE TABLE chat_settings (
+            user_id TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            muted_until INTEGER NOT NULL DEFAULT 0,
+            previews INTEGER NOT NULL DEFAULT 1,
+            pinned INTEGER NOT NULL DEFAULT 0,
+            archived INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (user_id, chat_id)
+        ) WITHOUT ROWID;
+        ALTER TABLE chats ADD COLUMN disappear_after_seconds INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE messages ADD COLUMN expires_at INTEGER;
+        CREATE INDEX messages_expiring ON messages (expires_at) WHERE expires_at IS NOT NULL;
+        CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL;
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)

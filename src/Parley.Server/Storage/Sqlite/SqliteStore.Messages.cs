@@ -70,20 +70,26 @@ internal sealed partial class SqliteStore
     {
         var c = w.Connection;
         var pos = w.NextPosition();
-        var seq = c.Scalar("UPDATE chats SET last_seq = last_seq + 1, last_message_pos = $2, last_activity = max(last_activity, $3) WHERE id = $1 RETURNING last_seq",
+        var chat = c.QueryFirst(r => (Seq: r.GetInt64(0), DisappearAfter: r.GetInt64(1)),
+            "UPDATE chats SET last_seq = last_seq + 1, last_message_pos = $2, last_activity = max(last_activity, $3) WHERE id = $1 RETURNING last_seq, disappear_after_seconds",
             chatId, pos, timestamp);
+        var seq = chat.Seq;
         var id = "msg_" + Guid.CreateVersion7().ToString();
         c.Execute(
             $"""
-            INSERT INTO messages (pos, {MessageColumns})
-            VALUES ($1, $2, $3, $4, $1, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, 0)
+            INSERT INTO messages (pos, {MessageColumns}, expires_at)
+            VALUES ($1, $2, $3, $4, $1, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, 0, $17)
             """,
             pos, id, chatId, seq, senderId, senderName, senderAvatar, type, content, timestamp, clientMessageId,
-            replyTo, replyQuote, systemAction, affectedUserName, media);
+            replyTo, replyQuote, systemAction, affectedUserName, media, ExpiresAt(type, timestamp, chat.DisappearAfter));
         c.Execute("UPDATE members SET own_after_read = own_after_read + 1 WHERE chat_id = $1 AND user_id = $2", chatId, senderId);
         return new MessageRecord(id, chatId, seq, pos, senderId, senderName, senderAvatar, type, content, timestamp, clientMessageId,
             replyTo, replyQuote, systemAction, affectedUserName, media, null, false);
     }
+
+    /// <summary>When a message sent now disappears: never for system messages or with the timer off.</summary>
+    internal static long? ExpiresAt(string type, long timestamp, long disappearAfterSeconds) =>
+        disappearAfterSeconds > 0 && type != MessageTypes.System ? timestamp + disappearAfterSeconds * 1000 : null;
 
     public Task<MessageRecord?> GetMessageAsync(string messageId) =>
         db.ReadAsync(c => c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId));
@@ -157,11 +163,12 @@ internal sealed partial class SqliteStore
             if (target <= from) return (Value: false, Events: Array.Empty<StoredEvent>());
 
             // The messages in (from, target] are the newest (target - from) rows at or below target's position.
-            var targetPos = c.Scalar("SELECT pos FROM messages WHERE chat_id = $1 AND seq = $2 AND pos <= $3 ORDER BY pos DESC LIMIT 1",
+            // (Disappearing messages leave holes: the newest message at or below target stands for it.)
+            var targetPos = c.Scalar("SELECT pos FROM messages WHERE chat_id = $1 AND seq <= $2 AND pos <= $3 ORDER BY pos DESC LIMIT 1",
                 chatId, target, LastPosOf(c, chatId));
             var covered = c.Query(r => (Id: r.GetString(0), Sender: r.GetString(1), Seq: r.GetInt64(2)),
-                "SELECT id, sender_id, seq FROM messages WHERE chat_id = $1 AND pos <= $2 ORDER BY pos DESC LIMIT $3",
-                chatId, targetPos, target - from);
+                "SELECT id, sender_id, seq FROM messages WHERE chat_id = $1 AND pos <= $2 AND seq > $4 ORDER BY pos DESC LIMIT $3",
+                chatId, targetPos, target - from, from);
 
             if (read)
             {

@@ -45,16 +45,15 @@ internal sealed partial class SqliteStore
         events.Sort((a, b) => a.Pos.CompareTo(b.Pos));
         var hasMore = events.Count > limit;
         if (hasMore) events.RemoveRange(limit, events.Count - limit);
-        // An edit or delete reads back as the message as it is now.
+        // An edit or delete reads back as the message as it is now; one deleted for good (expired) as its tombstone.
         for (var i = 0; i < events.Count; i++)
         {
             if (events[i] is { Kind: EventKind.MessageUpdated, Message: { } stub })
             {
                 var current = c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", stub.Id);
-                events[i] = events[i] with { Message = current };
+                events[i] = events[i] with { Message = current ?? MessageRecord.Tombstone(stub.Id, stub.ChatId) };
             }
         }
-        events.RemoveAll(e => e.Kind == EventKind.MessageUpdated && e.Message is null);
         var cursor = hasMore ? events[^1].Pos : upTo;
         return new SyncPage(events, Math.Max(cursor, sincePos), hasMore);
     });

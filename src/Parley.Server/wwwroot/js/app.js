@@ -3,6 +3,7 @@ import { Api } from './api.js';
 import { renderAuth, logo } from './auth-view.js';
 import { avatar } from './avatar.js';
 import { openGroupInfo, openNewChat, openNewGroup, openProfile } from './dialogs.js';
+import { openDisappearing, disappearLabel } from './chat-settings.js';
 import { conversationRows, previewText, ticks, updateTicks } from './messages.js';
 import { ChatStore } from './store.js';
 import { el, icon, icons, formatListTime, formatLastSeen } from './util.js';
@@ -109,6 +110,8 @@ class ChatApp {
     this.convAvatar = el('span', { class: 'conv-avatar' });
     this.convName = el('h2', { class: 'conv-name', id: 'conv-name' });
     this.convSub = el('p', { class: 'conv-sub', 'aria-live': 'polite' });
+    this.timerButton = el('button', { type: 'button', class: 'icon-button timer-button', 'aria-label': 'Disappearing messages', title: 'Disappearing messages',
+      onclick: () => { if (this.store.activeChatId) openDisappearing(this.store, this.store.activeChatId); } }, icon(icons.clock));
     this.infoButton = el('button', { type: 'button', class: 'icon-button', 'aria-label': 'Group info', title: 'Group info', hidden: true, onclick: () => this.groupInfo() }, icon(icons.info));
     const titleArea = el('div', { class: 'conv-title' }, this.convAvatar, el('div', { class: 'conv-title-text' }, this.convName, this.convSub));
     titleArea.addEventListener('click', () => { if (this.store.chats.get(this.store.activeChatId)?.isGroup) this.groupInfo(); });
@@ -145,6 +148,7 @@ class ChatApp {
       el('header', { class: 'conv-header' },
         el('button', { type: 'button', class: 'icon-button back-button', 'aria-label': 'Back to chats', title: 'Back', onclick: () => this.back() }, icon(icons.back)),
         titleArea,
+        this.timerButton,
         this.infoButton),
       this.messages,
       composer);
@@ -354,6 +358,10 @@ class ChatApp {
     }
     this.convName.textContent = s.chatName(chat);
     this.infoButton.hidden = !chat.isGroup;
+    // The timer button shows when disappearing messages are on, and says for how long.
+    const timer = disappearLabel(s.chatSettings(chat.id).disappearAfterSeconds);
+    this.timerButton.classList.toggle('on', !!timer);
+    this.timerButton.title = timer ? `Disappearing messages: ${timer}` : 'Disappearing messages';
     const typingIds = s.typingIn(chat.id);
     let sub;
     let cls = 'conv-sub';

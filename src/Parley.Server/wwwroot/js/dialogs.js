@@ -5,7 +5,7 @@ import { el, icon, icons, debounce, formatLastSeen } from './util.js';
 let dialogCount = 0;
 
 /** A modal <dialog> that removes itself when closed; Escape closes it, focus returns where it was. */
-function modal(title, { className = '' } = {}) {
+export function modal(title, { className = '' } = {}) {
   const id = `dialog-title-${++dialogCount}`;
   const opener = document.activeElement;
   const body = el('div', { class: 'dialog-body' });
@@ -27,7 +27,7 @@ function modal(title, { className = '' } = {}) {
   return { dialog, body, heading, close, onClose: fn => cleanups.push(fn) };
 }
 
-function errorLine() {
+export function errorLine() {
   return el('p', { class: 'form-error', role: 'alert' });
 }
 

@@ -10,6 +10,11 @@ export function systemText(m, store) {
     case 'member_removed': return `${actor} removed ${affected}`;
     case 'member_left': return `${m.affectedUserName || actor} left`;
     case 'group_renamed': return m.content ? `${actor} changed the group name to “${m.content}”` : `${actor} changed the group name`;
+    case 'disappearing_messages': {
+      // The server's sentence starts with the actor's name; our own change reads "You …".
+      const text = m.content || 'Disappearing messages changed';
+      return actor === 'You' && m.senderName && text.startsWith(m.senderName) ? `You${text.slice(m.senderName.length)}` : text;
+    }
     default: return m.content || 'Group updated';
   }
 }
