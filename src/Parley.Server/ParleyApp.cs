@@ -10,6 +10,7 @@ using Parley.Server.Messages;
 using Parley.Server.Common;
 using Parley.Server.Configuration;
 using Parley.Server.Operations;
+using Parley.Server.Push;
 using Parley.Server.Realtime;
 using Parley.Server.Storage;
 using Parley.Server.Users;
@@ -49,6 +50,9 @@ public static class ParleyApp
         builder.Services.AddParleyAuth();
         builder.Services.AddParleyRealtime();
         builder.Services.AddHostedService<DisappearingMessages>();
+        builder.Services.AddParleyTelemetry(options, builder.Configuration);
+        builder.Services.AddParleyPush();
+        builder.Services.AddSingleton<ExportThrottle>();
         builder.Services.AddOpenApi();
 
         var app = builder.Build();
@@ -58,6 +62,7 @@ public static class ParleyApp
         // Outermost, so the logged status is the one the client got, after error handling.
         app.UseRequestLogging();
         app.UseApiErrors();
+        app.MapMetrics(options.Metrics);
         // A browsable page of the OpenAPI document at /swagger.
         app.UseSwaggerUI(ui =>
         {
@@ -79,6 +84,8 @@ public static class ParleyApp
         app.MapGroupsApi();
         app.MapMediaApi();
         app.MapRealtime();
+        app.MapPushApi();
+        app.MapExportApi();
         return app;
     }
 

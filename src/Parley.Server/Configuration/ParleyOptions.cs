@@ -18,6 +18,8 @@ public sealed class ParleyOptions
     public RealtimeOptions Realtime { get; set; } = new();
     public ClusterOptions Cluster { get; set; } = new();
     public RetentionOptions Retention { get; set; } = new();
+    public Push.PushOptions Push { get; set; } = new();
+    public Operations.MetricsOptions Metrics { get; set; } = new();
 }
 
 public sealed class RetentionOptions

@@ -33,13 +33,14 @@ public static class StorageSetup
     }
 }
 
-/// <summary>Opens and migrates the store and loads the signing key before the server takes requests.</summary>
-internal sealed class StoreStartup(IParleyStore store, Auth.TokenService tokens) : IHostedService
+/// <summary>Opens and migrates the store and loads the signing and VAPID keys before the server takes requests.</summary>
+internal sealed class StoreStartup(IParleyStore store, Auth.TokenService tokens, Push.VapidKeys vapid) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await store.InitializeAsync(cancellationToken);
         await tokens.InitializeAsync();
+        await vapid.InitializeAsync();
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

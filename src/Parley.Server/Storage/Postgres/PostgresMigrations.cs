@@ -219,6 +219,23 @@ internal static class PostgresMigrations
         CREATE INDEX messages_expiring ON messages (expires_at) WHERE expires_at IS NOT NULL;
         CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL;
         """,
+
+        // 8: Web Push subscriptions, and secrets the server makes once (the VAPID key pair).
+        """
+        CREATE TABLE push_subscriptions (
+            endpoint text PRIMARY KEY,
+            user_id text COLLATE "C" NOT NULL,
+            p256dh text NOT NULL,
+            auth text NOT NULL,
+            created_at bigint NOT NULL
+        );
+        CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user_id);
+        CREATE TABLE server_secrets (
+            name text PRIMARY KEY,
+            value text NOT NULL,
+            created_at bigint NOT NULL
+        );
+        """,
     ];
 
     public static async Task ApplyAsync(NpgsqlConnection connection, CancellationToken ct)

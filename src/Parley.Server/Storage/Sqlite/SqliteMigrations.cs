@@ -187,6 +187,23 @@ internal static class SqliteMigrations
         CREATE INDEX messages_expiring ON messages (expires_at) WHERE expires_at IS NOT NULL;
         CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL;
         """,
+
+        // 8: Web Push subscriptions, and secrets the server makes once (the VAPID key pair).
+        """
+        CREATE TABLE push_subscriptions (
+            endpoint TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            p256dh TEXT NOT NULL,
+            auth TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user_id);
+        CREATE TABLE server_secrets (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)

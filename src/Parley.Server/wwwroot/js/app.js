@@ -4,6 +4,7 @@ import { renderAuth, logo } from './auth-view.js';
 import { avatar } from './avatar.js';
 import { openGroupInfo, openNewChat, openNewGroup, openProfile } from './dialogs.js';
 import { openDisappearing, disappearLabel } from './chat-settings.js';
+import { disablePush, enablePush, pushState } from './push.js';
 import { conversationRows, previewText, ticks, updateTicks } from './messages.js';
 import { ChatStore } from './store.js';
 import { el, icon, icons, formatListTime, formatLastSeen } from './util.js';
@@ -95,12 +96,17 @@ class ChatApp {
     this.chatList.addEventListener('keydown', event => this.listKey(event));
     this.emptyList = el('div', { class: 'empty-list' });
 
+    // Shown until this browser gets push notifications (hidden where it cannot).
+    this.notifyButton = el('button', { type: 'button', class: 'icon-button notify-button', 'aria-label': 'Turn on notifications', title: 'Turn on notifications',
+      hidden: true, onclick: () => this.turnOnNotifications() }, icon(icons.bell));
+    pushState().then(state => { this.notifyButton.hidden = state === 'on' || state === 'unsupported'; }).catch(() => {});
     const sidebar = el('aside', { class: 'sidebar', 'aria-label': 'Chat list' },
       el('header', { class: 'sidebar-header' },
         this.meButton,
         el('span', { class: 'spacer' }),
         el('button', { type: 'button', class: 'icon-button', 'aria-label': 'New chat', title: 'New chat', onclick: () => this.newChat() }, icon(icons.chat)),
         el('button', { type: 'button', class: 'icon-button', 'aria-label': 'New group', title: 'New group', onclick: () => this.newGroup() }, icon(icons.group)),
+        this.notifyButton,
         el('button', { type: 'button', class: 'icon-button', 'aria-label': 'Sign out', title: 'Sign out', onclick: () => this.signOut() }, icon(icons.logout))),
       this.banner,
       el('div', { class: 'search-bar' }, icon(icons.search, 'icon search-icon'), this.filterInput),
@@ -213,9 +219,24 @@ class ChatApp {
     }
   }
 
-  signOut() {
+  async signOut() {
+    // This browser stops getting the account's notifications (best effort: signing out never waits on it).
+    await Promise.race([disablePush(api).catch(() => {}), new Promise(resolve => setTimeout(resolve, 2000))]);
     this.store.forgetLocalData();
     api.logout();
+  }
+
+  async turnOnNotifications() {
+    this.notifyButton.disabled = true;
+    try {
+      await enablePush(api);
+      this.notifyButton.hidden = true;
+      toast('Notifications are on.');
+    } catch (error) {
+      toast(`Notifications could not be turned on: ${error.message}`);
+    } finally {
+      this.notifyButton.disabled = false;
+    }
   }
 
   newChat() {
