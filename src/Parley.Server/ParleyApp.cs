@@ -73,6 +73,7 @@ public static class ParleyApp
         app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseCanonicalChatIds();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(options.Realtime.KeepAliveSeconds) });
 
         app.MapOperations();
@@ -80,6 +81,7 @@ public static class ParleyApp
         app.MapUsersApi();
         app.MapChatsApi();
         app.MapChatSettingsApi();
+        app.MapRoomsApi();
         app.MapMessagesApi();
         app.MapGroupsApi();
         app.MapMediaApi();
