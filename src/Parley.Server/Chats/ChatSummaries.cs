@@ -7,7 +7,7 @@ using Parley.Server.Storage;
 namespace Parley.Server.Chats;
 
 /// <summary>Renders chat summaries as one user sees them: unread count, typing and presence are per reader.</summary>
-public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingTracker typing, TimeProvider clock)
+public sealed class ChatSummaries(IChatStore store, IAccountStore accounts, IChatSettingsStore chatSettings, Presence presence, TypingTracker typing, TimeProvider clock)
 {
     /// <param name="asRoom">Also give the id as <c>roomId</c>, as the phone-account backend's room routes do.</param>
     public async Task<byte[]?> RenderAsync(string chatId, string userId, bool asRoom = false)
@@ -15,8 +15,8 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
         var view = await store.GetChatViewAsync(chatId, userId);
         if (view is null) return null;
         var users = await UsersOf([view]);
-        var blocks = await store.GetBlocksAsync(userId);
-        var settings = await store.GetChatSettingsAsync(userId, chatId);
+        var blocks = await accounts.GetBlocksAsync(userId);
+        var settings = await chatSettings.GetChatSettingsAsync(userId, chatId);
         return JsonBytes.Build(w => Write(w, view, userId, users, blocks, settings, asRoom));
     }
 
@@ -26,8 +26,8 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
         var views = await store.ListChatsAsync(userId);
         if (roomsOnly) views = views.Where(v => !v.Chat.IsGroup).ToList();
         var users = await UsersOf(views);
-        var blocks = await store.GetBlocksAsync(userId);
-        var settings = await store.GetChatSettingsAsync(userId, null);
+        var blocks = await accounts.GetBlocksAsync(userId);
+        var settings = await chatSettings.GetChatSettingsAsync(userId, null);
         return JsonBytes.Build(w =>
         {
             w.WriteStartArray();
@@ -39,7 +39,7 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
     private async Task<Dictionary<string, UserRecord>> UsersOf(IReadOnlyList<ChatView> views)
     {
         var ids = views.SelectMany(v => v.Members.Select(m => m.UserId)).ToHashSet();
-        var users = await store.GetUsersAsync(ids);
+        var users = await accounts.GetUsersAsync(ids);
         return users.ToDictionary(u => u.Id);
     }
 

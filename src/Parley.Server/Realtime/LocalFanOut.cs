@@ -17,11 +17,11 @@ public sealed class LocalFanOut
     private readonly ChatSummaries _summaries;
     private readonly IClusterRelay? _relay;
 
-    private readonly IParleyStore _store;
+    private readonly IChatStore _store;
 
     private readonly Operations.ParleyMetrics? _metrics;
 
-    public LocalFanOut(ConnectionRegistry registry, ChatSummaries summaries, IParleyStore store, EventStream events, IClusterRelay? relay = null,
+    public LocalFanOut(ConnectionRegistry registry, ChatSummaries summaries, IChatStore store, EventStream events, IClusterRelay? relay = null,
         Operations.ParleyMetrics? metrics = null)
     {
         _metrics = metrics;
