@@ -202,6 +202,11 @@ internal static class PostgresMigrations
             PRIMARY KEY (user_id, left_pos, chat_id)
         );
         """,
+
+        // 7: the replies to a message, so a delete for everyone finds the quotes to clear.
+        """
+        CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL;
+        """,
     ];
 
     public static async Task ApplyAsync(NpgsqlConnection connection, CancellationToken ct)

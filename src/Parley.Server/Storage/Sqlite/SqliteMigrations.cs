@@ -170,6 +170,11 @@ internal static class SqliteMigrations
             PRIMARY KEY (user_id, left_pos, chat_id)
         ) WITHOUT ROWID;
         """,
+
+        // 7: the replies to a message, so a delete for everyone finds the quotes to clear.
+        """
+        CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL;
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)

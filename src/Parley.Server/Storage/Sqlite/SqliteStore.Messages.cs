@@ -39,7 +39,8 @@ internal sealed partial class SqliteStore
             var replied = c.QueryFirst(r => (Content: r.StringOrNull(0), Deleted: r.GetInt64(1) != 0, Found: true),
                 "SELECT content, deleted FROM messages WHERE id = $1 AND chat_id = $2", m.ReplyTo, m.ChatId);
             if (!replied.Found) return (Value: new SendResult(SendOutcome.ReplyNotFound, null), Events: Array.Empty<StoredEvent>());
-            quote = replied.Deleted || replied.Content is null ? "" : Truncate(replied.Content, QuoteLength);
+            // A deleted message is quoted as deleted (no quote text), as its earlier replies are.
+            quote = replied.Deleted ? null : replied.Content is null ? "" : Truncate(replied.Content, QuoteLength);
         }
         var sender = w.UserCard(m.SenderId);
         var message = InsertMessage(w, m.ChatId, m.SenderId, sender.Name, sender.Avatar, m.Type, m.Content, m.Timestamp,
@@ -110,11 +111,34 @@ internal sealed partial class SqliteStore
         {
             c.Execute("UPDATE messages SET content = NULL, media = NULL, deleted = 1 WHERE id = $1", messageId);
             return m with { Content = null, MediaJson = null, Deleted = true };
-        });
+        }, DeleteCopies);
+
+    /// <summary>After a delete for everyone, the content's copies go too: every reply's quote of it
+    /// now says it was deleted (a <c>messageUpdated</c> event each, so live clients and /sync see it),
+    /// and its attachment is no longer served to the chat (the uploader keeps it).</summary>
+    private static IEnumerable<StoredEvent> DeleteCopies(WriteContext w, MessageRecord original, IReadOnlyList<string> recipients)
+    {
+        var c = w.Connection;
+        if (DeletedContent.MediaIdOf(original.MediaJson) is { } mediaId)
+        {
+            c.Execute(
+                """
+                DELETE FROM media_chats WHERE media_id = $1 AND chat_id = $2
+                  AND NOT EXISTS (SELECT 1 FROM messages WHERE chat_id = $2 AND deleted = 0 AND json_extract(media, '$.mediaId') = $1)
+                """, mediaId, original.ChatId);
+        }
+        var replies = c.Query(ReadMessage,
+            $"UPDATE messages SET reply_quote = NULL WHERE reply_to = $1 AND chat_id = $2 AND reply_quote IS NOT NULL RETURNING {MessageColumns}",
+            original.Id, original.ChatId);
+        return replies.OrderBy(r => r.Pos)
+            .Select(reply => AddEvent(w, EventKind.MessageUpdated, reply.ChatId, null, reply.Id, recipients) with { Message = reply })
+            .ToList();
+    }
 
     /// <summary>The shared rules of edit and delete-for-everyone: the caller must be a member who sees
     /// the message and its sender; system and deleted messages stay as they are.</summary>
-    private Task<MessageChange> ChangeMessage(string messageId, string userId, long now, Func<SqliteConnection, MessageRecord, MessageRecord> change) =>
+    private Task<MessageChange> ChangeMessage(string messageId, string userId, long now, Func<SqliteConnection, MessageRecord, MessageRecord> change,
+        Func<WriteContext, MessageRecord, IReadOnlyList<string>, IEnumerable<StoredEvent>>? afterwards = null) =>
         WriteAndPublish(w =>
         {
             var c = w.Connection;
@@ -130,8 +154,10 @@ internal sealed partial class SqliteStore
                 return (Value: new MessageChange(ChangeOutcome.NotChangeable, null), Events: Array.Empty<StoredEvent>());
             }
             var updated = change(c, message);
-            var e = AddEvent(w, EventKind.MessageUpdated, message.ChatId, null, messageId, w.MemberIds(message.ChatId)) with { Message = updated };
-            return (Value: new MessageChange(ChangeOutcome.Done, updated), Events: new[] { e });
+            var recipients = w.MemberIds(message.ChatId);
+            var e = AddEvent(w, EventKind.MessageUpdated, message.ChatId, null, messageId, recipients) with { Message = updated };
+            StoredEvent[] events = afterwards is null ? [e] : [e, .. afterwards(w, message, recipients)];
+            return (Value: new MessageChange(ChangeOutcome.Done, updated), Events: events);
         });
 
     public Task<ChangeOutcome> HideMessageAsync(string messageId, string userId) => db.WriteAsync(w =>
