@@ -54,6 +54,7 @@ public static class ParleyApp
         builder.Services.AddParleyPush();
         builder.Services.AddSingleton<ExportThrottle>();
         builder.Services.AddOpenApi();
+        builder.Services.AddParleyCors(options);
 
         var app = builder.Build();
         // Behind a reverse proxy on this host (nginx, see README), take the client's address from
@@ -62,6 +63,8 @@ public static class ParleyApp
         // Outermost, so the logged status is the one the client got, after error handling.
         app.UseRequestLogging();
         app.UseApiErrors();
+        // Before everything that answers (static files, auth), so preflights and errors carry CORS headers.
+        app.UseCors();
         app.MapMetrics(options.Metrics);
         // A browsable page of the OpenAPI document at /swagger.
         app.UseSwaggerUI(ui =>

@@ -56,6 +56,14 @@ public sealed class AuthService(
 
     public async Task<(RefreshOutcome Outcome, RefreshResponse? Response)> RefreshAsync(string refreshToken)
     {
+        if (options.Value.Auth.RefreshTokenReuse == RefreshTokenReuse.Reuse)
+        {
+            // As Cognito: the same refresh token until it expires or its session ends.
+            var owner = await store.FindLiveRefreshTokenAsync(HashToken(refreshToken), clock.NowMs());
+            var holder = owner is null ? null : await store.GetUserAsync(owner);
+            if (holder is null) return (RefreshOutcome.Invalid, null);
+            return (RefreshOutcome.Rotated, new RefreshResponse(tokens.CreateAccessToken(holder.Id), tokens.CreateIdToken(holder), refreshToken, tokens.AccessTokenSeconds));
+        }
         string? issued = null;
         var rotation = await store.RotateRefreshTokenAsync(HashToken(refreshToken), (userId, family) =>
         {

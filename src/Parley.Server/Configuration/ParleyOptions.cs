@@ -20,12 +20,21 @@ public sealed class ParleyOptions
     public RetentionOptions Retention { get; set; } = new();
     public Push.PushOptions Push { get; set; } = new();
     public Operations.MetricsOptions Metrics { get; set; } = new();
+    public CorsOptions Cors { get; set; } = new();
 }
 
 public sealed class RetentionOptions
 {
     /// <summary>How often each node looks for disappearing messages whose time ran out.</summary>
     public int SweepSeconds { get; set; } = 5;
+}
+
+/// <summary>Browser front ends served from other origins (a dev server, a static site).</summary>
+public sealed class CorsOptions
+{
+    /// <summary>Origins (<c>https://chat.example.com</c>) allowed to call every REST route and to
+    /// open the WebSocket. Empty by default: only the server's own origin.</summary>
+    public string[] AllowedOrigins { get; set; } = [];
 }
 
 public sealed class AuthOptions
@@ -43,7 +52,13 @@ public sealed class AuthOptions
     public int AttemptsPerAccountPer15Minutes { get; set; } = 10;
     public int CodeMinutes { get; set; } = 10;
     public int CodeAttempts { get; set; } = 5;
+    /// <summary><c>Rotate</c> (default): every refresh answers a new refresh token, and presenting
+    /// a used one revokes its family. <c>Reuse</c>: as Cognito, the refresh token stays valid until it
+    /// expires or its session ends (logout, reset, deletion), and refresh answers the same one.</summary>
+    public RefreshTokenReuse RefreshTokenReuse { get; set; } = RefreshTokenReuse.Rotate;
 }
+
+public enum RefreshTokenReuse { Rotate, Reuse }
 
 public sealed class StorageOptions
 {

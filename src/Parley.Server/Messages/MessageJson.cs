@@ -34,7 +34,9 @@ public static class MessageJson
             w.WriteString("replyTo", m.ReplyTo);
             w.WriteStartObject("quote");
             w.WriteString("messageId", m.ReplyTo);
+            // No quote text: the quoted message was deleted for everyone.
             w.WriteString("content", m.ReplyQuote);
+            if (m.ReplyQuote is null) w.WriteBoolean("deleted", true);
             w.WriteEndObject();
         }
         if (m.SystemAction is not null)

@@ -50,6 +50,9 @@ public interface IAccountStore
     /// <summary>Atomically retires <paramref name="presentedHash"/> and stores <paramref name="replacement"/>
     /// in its family. A token already used revokes its whole family (a stolen token was replayed).</summary>
     Task<RefreshRotation> RotateRefreshTokenAsync(string presentedHash, Func<string, string, RefreshTokenRecord> replacement, long now);
+    /// <summary>The user of a refresh token that is neither used, revoked nor expired, without
+    /// retiring it (refresh tokens that are reused until their session ends); else null.</summary>
+    Task<string?> FindLiveRefreshTokenAsync(string presentedHash, long now);
     Task RevokeRefreshFamilyAsync(string presentedHash);
     /// <summary>Revokes every refresh token of the user and records <paramref name="now"/> as the
     /// moment before which their access tokens no longer count.</summary>

@@ -96,10 +96,33 @@ internal sealed partial class SqliteStore
         {
             c.Execute("UPDATE messages SET content = NULL, media = NULL, deleted = 1 WHERE id = $1", messageId);
             return MessageRules.DeletedForEveryone(m);
-        });
+        }, DeleteCopies);
+
+    /// <summary>After a delete for everyone, the content's copies go too: every reply's quote of it
+    /// now says it was deleted (a <c>messageUpdated</c> event each, so live clients and /sync see it),
+    /// and its attachment is no longer served to the chat (the uploader keeps it).</summary>
+    private static IEnumerable<StoredEvent> DeleteCopies(WriteContext w, MessageRecord original, IReadOnlyList<string> recipients)
+    {
+        var c = w.Connection;
+        if (DeletedContent.MediaIdOf(original.MediaJson) is { } mediaId)
+        {
+            c.Execute(
+                """
+                DELETE FROM media_chats WHERE media_id = $1 AND chat_id = $2
+                  AND NOT EXISTS (SELECT 1 FROM messages WHERE chat_id = $2 AND deleted = 0 AND json_extract(media, '$.mediaId') = $1)
+                """, mediaId, original.ChatId);
+        }
+        var replies = c.Query(ReadMessage,
+            $"UPDATE messages SET reply_quote = NULL WHERE reply_to = $1 AND chat_id = $2 AND reply_quote IS NOT NULL RETURNING {MessageColumns}",
+            original.Id, original.ChatId);
+        return replies.OrderBy(r => r.Pos)
+            .Select(reply => AddEvent(w, EventKind.MessageUpdated, reply.ChatId, null, reply.Id, recipients) with { Message = reply })
+            .ToList();
+    }
 
     /// <summary>Edit and delete-for-everyone, under <see cref="MessageRules.CheckChange"/>.</summary>
-    private Task<MessageChange> ChangeMessage(string messageId, string userId, long now, Func<SqliteConnection, MessageRecord, MessageRecord> change) =>
+    private Task<MessageChange> ChangeMessage(string messageId, string userId, long now, Func<SqliteConnection, MessageRecord, MessageRecord> change,
+        Func<WriteContext, MessageRecord, IReadOnlyList<string>, IEnumerable<StoredEvent>>? afterwards = null) =>
         WriteAndPublish(w =>
         {
             var c = w.Connection;
@@ -108,8 +131,10 @@ internal sealed partial class SqliteStore
             var outcome = MessageRules.CheckChange(message, member, userId);
             if (outcome != ChangeOutcome.Done) return (Value: new MessageChange(outcome, null), Events: Array.Empty<StoredEvent>());
             var updated = change(c, message!);
-            var e = AddEvent(w, EventKind.MessageUpdated, message!.ChatId, null, messageId, w.MemberIds(message.ChatId)) with { Message = updated };
-            return (Value: new MessageChange(ChangeOutcome.Done, updated), Events: new[] { e });
+            var recipients = w.MemberIds(message!.ChatId);
+            var e = AddEvent(w, EventKind.MessageUpdated, message.ChatId, null, messageId, recipients) with { Message = updated };
+            StoredEvent[] events = afterwards is null ? [e] : [e, .. afterwards(w, message, recipients)];
+            return (Value: new MessageChange(ChangeOutcome.Done, updated), Events: events);
         });
 
     public Task<ChangeOutcome> HideMessageAsync(string messageId, string userId) => db.WriteAsync(w =>
