@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Http.Json;
 using Parley.Server.Auth;
+using Parley.Server.Auth.External;
 using Parley.Server.Chats;
 using Parley.Server.Groups;
 using Parley.Server.Media;
@@ -69,6 +70,7 @@ public static class ParleyApp
 
         app.MapOperations();
         app.MapAuthApi();
+        app.MapExternalAuthApi();
         app.MapUsersApi();
         app.MapChatsApi();
         app.MapMessagesApi();
@@ -86,6 +88,9 @@ public static class ParleyApp
         services.AddSingleton<SessionRevocations>();
         services.AddSingleton<ICodeSender, LogCodeSender>();
         services.AddSingleton<AuthService>();
+        services.AddHttpClient(nameof(ExternalTokens), http => http.Timeout = TimeSpan.FromSeconds(10));
+        services.AddSingleton<ExternalTokens>();
+        services.AddSingleton<ExternalAccounts>();
         services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
         services.AddAuthorization();
