@@ -66,6 +66,7 @@ public static class ParleyApp
         app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseCanonicalChatIds();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(options.Realtime.KeepAliveSeconds) });
 
         app.MapOperations();
@@ -73,6 +74,7 @@ public static class ParleyApp
         app.MapExternalAuthApi();
         app.MapUsersApi();
         app.MapChatsApi();
+        app.MapRoomsApi();
         app.MapMessagesApi();
         app.MapGroupsApi();
         app.MapMediaApi();
