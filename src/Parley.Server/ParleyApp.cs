@@ -50,6 +50,8 @@ public static class ParleyApp
         builder.Services.AddOpenApi();
 
         var app = builder.Build();
+        // A mistake in the external issuers' settings stops the start, not the first request.
+        app.Services.GetRequiredService<ExternalTokens>();
         // Behind a reverse proxy on this host (nginx, see README), take the client's address from
         // X-Forwarded-For so per-IP limits apply per client. Only loopback proxies are trusted.
         app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto });

@@ -336,3 +336,17 @@ public sealed class ExternalIssuerTests(ExternalIssuerFixture fixture) : IClassF
         await AssertRefused(login.Json.Str("idToken")!, "Parley's own id token");
     }
 }
+
+public sealed class ExternalIssuerSettingsTests
+{
+    [Fact]
+    public async Task An_issuer_without_client_ids_or_audiences_stops_the_server_from_starting()
+    {
+        // It would take tokens the issuer made for any application.
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ParleyServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Auth:ExternalIssuers:0:Issuer"] = "https://issuer.example",
+        }));
+        Assert.Contains("ClientIds", error.Message);
+    }
+}

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
-using Npgsql;
 using Parley.Server.Common;
 using Parley.Server.Storage;
 
@@ -61,15 +60,7 @@ public sealed class ExternalAccounts
         if (found is null)
         {
             var user = NewUser(token.Jwt);
-            try
-            {
-                found = await _store.AddExternalUserAsync(token.Issuer, token.Subject, user);
-            }
-            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
-            {
-                // Someone took the email or phone number in the same moment: the next try sees it taken.
-                found = await _store.AddExternalUserAsync(token.Issuer, token.Subject, user with { Id = Guid.NewGuid().ToString() });
-            }
+            found = await _store.AddExternalUserAsync(token.Issuer, token.Subject, user);
             created = found.UserId == user.Id;
             if (created) ExternalAuthLog.UserProvisioned(_logger, found.UserId, token.Issuer);
         }

@@ -19,7 +19,8 @@ public sealed class ExternalIssuerKeys(ExternalIssuerOptions issuer, HttpClient 
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IReadOnlyList<SecurityKey> _keys = [];
-    private DateTimeOffset? _fetchedAt;
+    /// <summary>When the keys were last read (UTC ticks, 0: never); read without the lock.</summary>
+    private long _fetchedAtTicks;
     private DateTimeOffset? _failedAt;
     private DateTimeOffset? _unknownKeyRefreshAt;
 
@@ -55,7 +56,11 @@ public sealed class ExternalIssuerKeys(ExternalIssuerOptions issuer, HttpClient 
         }
     }
 
-    private bool IsFresh() => _fetchedAt is { } at && clock.GetUtcNow() - at < MaxAge;
+    private bool IsFresh()
+    {
+        var at = Volatile.Read(ref _fetchedAtTicks);
+        return at != 0 && clock.GetUtcNow().UtcTicks - at < MaxAge.Ticks;
+    }
 
     private static bool Contains(IReadOnlyList<SecurityKey> keys, string? keyId) =>
         keyId is null ? keys.Count > 0 : keys.Any(k => k.KeyId == keyId);
@@ -80,7 +85,7 @@ public sealed class ExternalIssuerKeys(ExternalIssuerOptions issuer, HttpClient 
                     && !k.HasPrivateKey)
                 .ToList<SecurityKey>() ?? [];
             Volatile.Write(ref _keys, keys);
-            _fetchedAt = clock.GetUtcNow();
+            Volatile.Write(ref _fetchedAtTicks, clock.GetUtcNow().UtcTicks);
             _failedAt = null;
             ExternalAuthLog.KeysFetched(logger, issuer.Issuer, keys.Count);
         }

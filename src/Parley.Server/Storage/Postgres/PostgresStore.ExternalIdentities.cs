@@ -15,7 +15,21 @@ internal sealed partial class PostgresStore
     public Task<ExternalIdentityRecord?> FindExternalIdentityAsync(string issuer, string subject) =>
         db.ReadAsync(c => c.QueryFirstAsync(ReadExternalIdentity, FindExternalIdentity, issuer, subject));
 
-    public Task<ExternalIdentityRecord> AddExternalUserAsync(string issuer, string subject, UserRecord u) => db.WriteAsync(false, async w =>
+    public async Task<ExternalIdentityRecord> AddExternalUserAsync(string issuer, string subject, UserRecord user)
+    {
+        try
+        {
+            return await AddExternalUserOnceAsync(issuer, subject, user).ConfigureAwait(false);
+        }
+        catch (PostgresException ex) when (ex.IsUniqueViolation())
+        {
+            // A local registration took the email or phone number in the same moment: the second
+            // try finds it taken and leaves it off.
+            return await AddExternalUserOnceAsync(issuer, subject, user).ConfigureAwait(false);
+        }
+    }
+
+    private Task<ExternalIdentityRecord> AddExternalUserOnceAsync(string issuer, string subject, UserRecord u) => db.WriteAsync(false, async w =>
     {
         // Claiming the subject first makes a concurrent claim on another node wait for this
         // transaction and then find the mapping instead of creating a second user.
@@ -31,8 +45,6 @@ internal sealed partial class PostgresStore
             ? u.Email : null;
         var phone = u.PhoneNumber is not null && await w.ScalarAsync("SELECT count(*) FROM users WHERE phone = $1", u.PhoneNumber).ConfigureAwait(false) == 0
             ? u.PhoneNumber : null;
-        // A local registration taking the email at this very moment fails the insert (unique):
-        // the caller tries again and then finds the email taken.
         await w.ExecuteAsync(
             $"INSERT INTO users ({UserColumns}, search_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             u.Id, email, phone, u.Name, u.About, u.Avatar, u.PhotoMediaId, u.PasswordHash, u.Confirmed,
