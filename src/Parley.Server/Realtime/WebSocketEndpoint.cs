@@ -26,7 +26,7 @@ public static partial class WebSocketEndpoint
     }
 
     private static async Task Handle(HttpContext http, IOptions<ParleyOptions> options, ConnectionRegistry registry, Presence presence,
-        IParleyStore store, EventReader events, ClientFrames protocol, ILoggerFactory loggers, IHostApplicationLifetime lifetime)
+        IEventLog store, EventReader events, ClientFrames protocol, ILoggerFactory loggers, IHostApplicationLifetime lifetime)
     {
         var settings = options.Value;
         if (!http.WebSockets.IsWebSocketRequest)
@@ -96,7 +96,7 @@ public static partial class WebSocketEndpoint
     }
 
     /// <summary>Sends the stored events after the cursor, page by page, before any live frame.</summary>
-    private static async Task SendBacklogAsync(Connection connection, EventReader events, IParleyStore store, long since)
+    private static async Task SendBacklogAsync(Connection connection, EventReader events, IEventLog store, long since)
     {
         var position = since;
         while (true)

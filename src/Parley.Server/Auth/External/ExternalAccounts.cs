@@ -29,11 +29,11 @@ public sealed class ExternalAccounts
     private static readonly TimeSpan RememberFor = TimeSpan.FromSeconds(60);
 
     private readonly ConcurrentDictionary<(string Issuer, string Subject), (string UserId, long At)> _known = new();
-    private readonly IParleyStore _store;
+    private readonly IExternalIdentityStore _store;
     private readonly TimeProvider _clock;
     private readonly ILogger<ExternalAccounts> _logger;
 
-    public ExternalAccounts(IParleyStore store, TimeProvider clock, SessionRevocations revocations, ILogger<ExternalAccounts> logger)
+    public ExternalAccounts(IExternalIdentityStore store, TimeProvider clock, SessionRevocations revocations, ILogger<ExternalAccounts> logger)
     {
         _store = store;
         _clock = clock;

@@ -17,7 +17,7 @@ public static class ExternalAuthApi
     }
 
     private static async Task<IResult> SignIn(ExternalSignInRequest body, ExternalTokens tokens, ExternalAccounts accounts,
-        SessionRevocations revocations, IParleyStore store, AuthThrottle throttle, HttpContext http)
+        SessionRevocations revocations, IAccountStore store, AuthThrottle throttle, HttpContext http)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         if (!tokens.Enabled) return ApiError.NotFound("No external issuer is configured.");
