@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Parley.Server.Auth;
+using Parley.Server.Auth.External;
 using Parley.Server.Chats;
 using Parley.Server.Groups;
 using Parley.Server.Media;
@@ -57,6 +58,8 @@ public static class ParleyApp
         builder.Services.AddParleyCors(options);
 
         var app = builder.Build();
+        // A mistake in the external issuers' settings stops the start, not the first request.
+        app.Services.GetRequiredService<ExternalTokens>();
         // Behind a reverse proxy on this host (nginx, see README), take the client's address from
         // X-Forwarded-For so per-IP limits apply per client. Only loopback proxies are trusted.
         app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto });
@@ -81,6 +84,7 @@ public static class ParleyApp
 
         app.MapOperations();
         app.MapAuthApi();
+        app.MapExternalAuthApi();
         app.MapUsersApi();
         app.MapChatsApi();
         app.MapChatSettingsApi();
@@ -102,6 +106,9 @@ public static class ParleyApp
         services.AddSingleton<SessionRevocations>();
         services.AddSingleton<ICodeSender, LogCodeSender>();
         services.AddSingleton<AuthService>();
+        services.AddHttpClient(nameof(ExternalTokens), http => http.Timeout = TimeSpan.FromSeconds(10));
+        services.AddSingleton<ExternalTokens>();
+        services.AddSingleton<ExternalAccounts>();
         services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
         services.AddAuthorization();

@@ -38,7 +38,8 @@ public sealed class AuthService(
     /// hashing work, so timing does not tell which accounts exist.</summary>
     public async Task<UserRecord?> CheckPasswordAsync(UserRecord? user, string password)
     {
-        if (user is null)
+        // An account without a Parley password (made from an external identity) costs the same work too.
+        if (user is null || user.PasswordHash == External.ExternalAccounts.NoPassword)
         {
             await Task.Run(() => hasher.VerifyAgainstNothing(password));
             return null;

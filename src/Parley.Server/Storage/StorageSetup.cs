@@ -42,6 +42,7 @@ public static class StorageSetup
         services.AddSingleton<IChatSettingsStore>(sp => sp.GetRequiredService<TStore>());
         services.AddSingleton<IPushStore>(sp => sp.GetRequiredService<TStore>());
         services.AddSingleton<IExportStore>(sp => sp.GetRequiredService<TStore>());
+        services.AddSingleton<IExternalIdentityStore>(sp => sp.GetRequiredService<TStore>());
     }
 }
 

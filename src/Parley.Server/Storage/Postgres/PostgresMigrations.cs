@@ -236,6 +236,18 @@ internal static class PostgresMigrations
             created_at bigint NOT NULL
         );
         """,
+
+        // 9: accounts of external OIDC issuers (Cognito or another), each mapped to one Parley user.
+        """
+        CREATE TABLE external_identities (
+            issuer text NOT NULL,
+            subject text NOT NULL,
+            user_id text NOT NULL,
+            created_at bigint NOT NULL,
+            PRIMARY KEY (issuer, subject)
+        );
+        CREATE INDEX external_identities_by_user ON external_identities (user_id);
+        """,
     ];
 
     public static async Task ApplyAsync(NpgsqlConnection connection, CancellationToken ct)

@@ -204,6 +204,18 @@ internal static class SqliteMigrations
             created_at INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,
+
+        // 9: accounts of external OIDC issuers (Cognito or another), each mapped to one Parley user.
+        """
+        CREATE TABLE external_identities (
+            issuer TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (issuer, subject)
+        ) WITHOUT ROWID;
+        CREATE INDEX external_identities_by_user ON external_identities (user_id);
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)
