@@ -50,18 +50,6 @@ public sealed class MetricsTests
         Assert.True(m.GetValueOrDefault("parley_store_commit_batch_size_count") >= 5, "batch sizes");
         Assert.True(m.GetValueOrDefault("parley_store_commit_batch_size_sum") >= 5, "operations committed");
         Assert.Contains(m.Keys, k => k.StartsWith("http_server_request_duration_seconds"));
-
-        await bobSocket.CloseAsync();
-        await ann.SendTextAsync(chatId, "one more");
-        // Scrapes may be served from a short cache: ask until the new value shows.
-        var before = m["parley_messages_stored_total"];
-        var after = 0.0;
-        for (var i = 0; i < 100 && after <= before; i++)
-        {
-            after = (await ScrapeAsync(server)).GetValueOrDefault("parley_messages_stored_total");
-            if (after <= before) await Task.Delay(100);
-        }
-        Assert.True(after > before, $"the counter moves: {before} then {after}");
     }
 
     [Theory]
