@@ -24,6 +24,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null || echo "apt-get install failed: ${missing[*]}"
 fi
 
+# The CloudFormation linter for the AWS template (the Python cfn-lint; the npm package of that name
+# is an older, different validator). Without it its test is skipped, or fails under CI=true.
+for dir in "$HOME/.pyenv/shims" "$HOME/.local/bin"; do
+  command -v cfn-lint >/dev/null 2>&1 || { [ -x "$dir/cfn-lint" ] && export PATH="$dir:$PATH"; }
+done
+if ! command -v cfn-lint >/dev/null 2>&1; then
+  echo "== installing cfn-lint"
+  python3 -m pip install -q cfn-lint >/dev/null 2>&1 || pip3 install -q cfn-lint >/dev/null 2>&1 \
+    || echo "cfn-lint could not be installed: the template's lint test is skipped (fails under CI=true)"
+fi
+
 echo "== building"
 if ! dotnet build Parley.slnx -c Release -nologo -clp:ErrorsOnly; then
   echo "build failed"
@@ -84,7 +95,7 @@ status=$?
 if [ $pg_failed -eq 0 ]; then
   echo "== testing again with every test server on PostgreSQL (the HTTP and WebSocket suites)"
   PARLEY_TEST_STORE=postgres dotnet test tests/Parley.Tests/Parley.Tests.csproj -c Release --no-build -nologo \
-    --filter "FullyQualifiedName!~Parley.Tests.Storage&FullyQualifiedName!~Parley.Tests.Cluster" \
+    --filter "FullyQualifiedName!~Parley.Tests.Storage&FullyQualifiedName!~Parley.Tests.Cluster&FullyQualifiedName!~Parley.Tests.Deploy" \
     --logger "trx" --logger "console;verbosity=normal" --results-directory "$results/postgres"
   pg_status=$?
   [ $pg_status -ne 0 ] && status=$pg_status

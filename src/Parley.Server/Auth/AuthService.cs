@@ -38,7 +38,8 @@ public sealed class AuthService(
     /// hashing work, so timing does not tell which accounts exist.</summary>
     public async Task<UserRecord?> CheckPasswordAsync(UserRecord? user, string password)
     {
-        if (user is null)
+        // An account without a Parley password (made from an external identity) costs the same work too.
+        if (user is null || user.PasswordHash == External.ExternalAccounts.NoPassword)
         {
             await Task.Run(() => hasher.VerifyAgainstNothing(password));
             return null;
@@ -56,6 +57,14 @@ public sealed class AuthService(
 
     public async Task<(RefreshOutcome Outcome, RefreshResponse? Response)> RefreshAsync(string refreshToken)
     {
+        if (options.Value.Auth.RefreshTokenReuse == RefreshTokenReuse.Reuse)
+        {
+            // As Cognito: the same refresh token until it expires or its session ends.
+            var owner = await store.FindLiveRefreshTokenAsync(HashToken(refreshToken), clock.NowMs());
+            var holder = owner is null ? null : await store.GetUserAsync(owner);
+            if (holder is null) return (RefreshOutcome.Invalid, null);
+            return (RefreshOutcome.Rotated, new RefreshResponse(tokens.CreateAccessToken(holder.Id), tokens.CreateIdToken(holder), refreshToken, tokens.AccessTokenSeconds));
+        }
         string? issued = null;
         var rotation = await store.RotateRefreshTokenAsync(HashToken(refreshToken), (userId, family) =>
         {

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
+using Parley.Server.Auth.External;
 using Parley.Server.Common;
 
 namespace Parley.Server.Auth;
@@ -10,7 +11,7 @@ namespace Parley.Server.Auth;
 /// the <c>token</c> query parameter (browsers cannot set headers on a WebSocket).</summary>
 public sealed class BearerAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, TokenService tokens,
-    SessionRevocations revocations)
+    SessionRevocations revocations, ExternalTokens externalTokens, ExternalAccounts externalAccounts)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Bearer";
@@ -21,6 +22,10 @@ public sealed class BearerAuthenticationHandler(
         var token = TokenFrom(Request);
         if (token is null) return AuthenticateResult.NoResult();
         var userId = tokens.ValidateAccessToken(token, out var failure, out var issuedAt);
+        if (userId is null && externalTokens.IsFromExternalIssuer(token))
+        {
+            (userId, failure, issuedAt) = await AuthenticateExternalAsync(token);
+        }
         if (userId is not null && await revocations.IsRevokedAsync(userId, issuedAt))
         {
             userId = null;
@@ -33,6 +38,16 @@ public sealed class BearerAuthenticationHandler(
         }
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, userId)], SchemeName);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
+    /// <summary>An access token of a configured external issuer (Cognito or another OIDC issuer):
+    /// its subject's Parley user, created on first sight.</summary>
+    private async Task<(string? UserId, string Failure, long IssuedAt)> AuthenticateExternalAsync(string token)
+    {
+        var (external, failure) = await externalTokens.ValidateAsync(token, ExternalTokenKind.Access, Context.RequestAborted);
+        if (external is null) return (null, failure, 0);
+        var (userId, _) = await externalAccounts.UserForAsync(external);
+        return userId is null ? (null, ExternalAccounts.Deleted, 0) : (userId, "", external.IssuedAtMs);
     }
 
     public static string? TokenFrom(HttpRequest request)

@@ -17,6 +17,24 @@ public sealed class ParleyOptions
     public LimitOptions Limits { get; set; } = new();
     public RealtimeOptions Realtime { get; set; } = new();
     public ClusterOptions Cluster { get; set; } = new();
+    public RetentionOptions Retention { get; set; } = new();
+    public Push.PushOptions Push { get; set; } = new();
+    public Operations.MetricsOptions Metrics { get; set; } = new();
+    public CorsOptions Cors { get; set; } = new();
+}
+
+public sealed class RetentionOptions
+{
+    /// <summary>How often each node looks for disappearing messages whose time ran out.</summary>
+    public int SweepSeconds { get; set; } = 5;
+}
+
+/// <summary>Browser front ends served from other origins (a dev server, a static site).</summary>
+public sealed class CorsOptions
+{
+    /// <summary>Origins (<c>https://chat.example.com</c>) allowed to call every REST route and to
+    /// open the WebSocket. Empty by default: only the server's own origin.</summary>
+    public string[] AllowedOrigins { get; set; } = [];
 }
 
 public sealed class AuthOptions
@@ -34,7 +52,37 @@ public sealed class AuthOptions
     public int AttemptsPerAccountPer15Minutes { get; set; } = 10;
     public int CodeMinutes { get; set; } = 10;
     public int CodeAttempts { get; set; } = 5;
+    /// <summary><c>Rotate</c> (default): every refresh answers a new refresh token, and presenting
+    /// a used one revokes its family. <c>Reuse</c>: as Cognito, the refresh token stays valid until it
+    /// expires or its session ends (logout, reset, deletion), and refresh answers the same one.</summary>
+    public RefreshTokenReuse RefreshTokenReuse { get; set; } = RefreshTokenReuse.Rotate;
+    /// <summary>OIDC issuers (a Cognito user pool or any other) whose access tokens Parley accepts
+    /// beside its own. A subject signing in for the first time gets a Parley account.</summary>
+    public List<ExternalIssuerOptions> ExternalIssuers { get; set; } = [];
 }
+
+/// <summary>One external issuer. Its keys come from its discovery document
+/// (<c>{Issuer}/.well-known/openid-configuration</c>) and JWKS, cached, fetched again for an unknown key id.</summary>
+public sealed class ExternalIssuerOptions
+{
+    /// <summary>The exact <c>iss</c> of its tokens, e.g. <c>https://cognito-idp.{region}.amazonaws.com/{userPoolId}</c>.</summary>
+    public string Issuer { get; set; } = "";
+    /// <summary>Accepted <c>aud</c> values of access tokens (an API audience of a generic issuer).</summary>
+    public List<string> Audiences { get; set; } = [];
+    /// <summary>Accepted app client ids: the <c>client_id</c> of Cognito access tokens and the <c>aud</c> of id tokens.</summary>
+    public List<string> ClientIds { get; set; } = [];
+    /// <summary>The claim that identifies the user at the issuer (stable and unique there).</summary>
+    public string UserIdClaim { get; set; } = "sub";
+    /// <summary>Where the discovery document is when not at the usual place under <see cref="Issuer"/>.</summary>
+    public string? MetadataAddress { get; set; }
+    /// <summary>Refuse discovery and JWKS over plain HTTP (only a local test issuer turns this off).</summary>
+    public bool RequireHttps { get; set; } = true;
+    /// <summary>A token naming a key id that is not in the cached JWKS fetches the JWKS again, at
+    /// most once per this many seconds, so made-up key ids cannot make Parley hammer the issuer.</summary>
+    public int KeyRefreshSeconds { get; set; } = 300;
+}
+
+public enum RefreshTokenReuse { Rotate, Reuse }
 
 public sealed class StorageOptions
 {

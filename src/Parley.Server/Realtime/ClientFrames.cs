@@ -61,8 +61,12 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
     private async Task SendMessageAsync(Connection connection, JsonElement frame, ConnectionState state)
     {
         var clientMessageId = OptionalString(frame, "clientMessageId", out var badField);
+        // roomId: the phone-account backend's name for a chat id.
+        var chatId = OptionalString(frame, "chatId", out var badChat);
+        var roomId = OptionalString(frame, "roomId", out var badRoom);
+        badChat ??= badRoom;
         var command = new SendCommand(
-            OptionalString(frame, "chatId", out var badChat),
+            chatId ?? roomId,
             OptionalString(frame, "recipientId", out var badRecipient),
             OptionalString(frame, "content", out var badContent),
             clientMessageId,

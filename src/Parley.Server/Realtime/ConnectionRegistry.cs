@@ -8,12 +8,12 @@ public sealed class ConnectionRegistry
     private readonly ConcurrentDictionary<string, Connection[]> _byUser = new();
     private readonly ConcurrentDictionary<string, int> _byIp = new();
 
+    /// <summary>Every open connection on this node (read when metrics are scraped).</summary>
+    public int Total => _byUser.Values.Sum(list => list.Length);
+
     public int Count(string userId) => _byUser.TryGetValue(userId, out var list) ? list.Length : 0;
 
     public IReadOnlyList<Connection> For(string userId) => _byUser.TryGetValue(userId, out var list) ? list : [];
-
-    /// <summary>How many sockets this node holds.</summary>
-    public int Total => _byUser.Values.Sum(list => list.Length);
 
     /// <summary>Every socket this node holds.</summary>
     public IReadOnlyList<Connection> All() => _byUser.Values.SelectMany(list => list).ToList();

@@ -43,7 +43,7 @@ public static partial class WebSocketEndpoint
             await ApiError.WriteAsync(http, StatusCodes.Status401Unauthorized, auth.Failure?.Message ?? "A valid access token is required: /ws?token={accessToken}.");
             return;
         }
-        if (!OriginAllowed(http, settings.Realtime.AllowedOrigins))
+        if (!OriginAllowed(http, [.. settings.Realtime.AllowedOrigins, .. CorsSetup.Origins(settings)]))
         {
             await ApiError.WriteAsync(http, StatusCodes.Status403Forbidden, "This Origin is not allowed to open a WebSocket here.");
             return;
@@ -195,7 +195,8 @@ public static partial class WebSocketEndpoint
         }
     }
 
-    /// <summary>No Origin: a native app or server, allowed. A browser: its own origin or a configured one.</summary>
+    /// <summary>No Origin: a native app or server, allowed. A browser: its own origin or a configured
+    /// one (<c>Parley:Realtime:AllowedOrigins</c> or <c>Parley:Cors:AllowedOrigins</c>).</summary>
     private static bool OriginAllowed(HttpContext http, string[] allowed)
     {
         var origin = http.Request.Headers.Origin.ToString();

@@ -173,7 +173,7 @@ public sealed class NodeProcess : IAsyncDisposable
     }
 
     /// <summary>The server built beside this test assembly (same configuration: Debug or Release).</summary>
-    private static string ServerDll()
+    internal static string ServerDll()
     {
         var testDirectory = AppContext.BaseDirectory;
         var configuration = testDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";

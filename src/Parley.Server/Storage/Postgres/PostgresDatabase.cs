@@ -126,6 +126,7 @@ internal sealed class PostgresDatabase : IAsyncDisposable
 
     private async Task RunBatchAsync(List<WriteOperation> batch, bool pipelined)
     {
+        var started = StoreInstruments.BatchStarting();
         await using var connection = await DataSource.OpenConnectionAsync().ConfigureAwait(false);
         var withEvents = batch.Exists(o => o.CreatesEvents);
         long basePos = 0;
@@ -182,6 +183,7 @@ internal sealed class PostgresDatabase : IAsyncDisposable
                 await commit.ExecuteNonQueryAsync().ConfigureAwait(false);
             }
             committed = true;
+            StoreInstruments.BatchCommitted(started, batch.Count);
             if (last > basePos)
             {
                 events.Sort((a, b) => a.Pos.CompareTo(b.Pos));
