@@ -111,6 +111,20 @@ for trx in "$results"/*/*.trx; do
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0}))
 done
+# Name every failed test just above the summary, so a red run says what to look at.
+for trx in "$results"/*/*.trx; do
+  [ -f "$trx" ] || continue
+  grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$trx" \
+    | sed -n 's/.*testName="\([^"]*\)".*/FAILED (\1)/p' \
+    | sed "s|^FAILED (|FAILED [$(basename "$(dirname "$trx")")] (|"
+done
+# A test project that ran but left no results file crashed: count it as a failure.
+projects=$(ls tests/*/*.csproj | wc -l)
+sqlite_trx=$(ls "$results"/sqlite/*.trx 2>/dev/null | wc -l)
+if [ "$sqlite_trx" -lt "$projects" ]; then
+  echo "only $sqlite_trx of $projects test projects left results: a test host crashed"
+  failed=$((failed + projects - sqlite_trx))
+fi
 # A crashed test host leaves no counters: never report green when dotnet test failed.
 if [ $status -ne 0 ] && [ $failed -eq 0 ]; then failed=1; fi
 echo "$passed passed, $failed failed"
