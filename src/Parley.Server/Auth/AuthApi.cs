@@ -153,7 +153,8 @@ public static class AuthApi
         var (user, destination, error) = await FindByEmailOrPhone(store, body.Email, body.PhoneNumber);
         if (error is not null) return ApiError.BadRequest(error);
         // Answer the same whether or not the account exists, and cap codes per account.
-        if (user is not null && throttle.TryAccount("reset:" + destination, out _))
+        // An account made from an external identity signs in there only: it gets no Parley password.
+        if (user is not null && user.PasswordHash != External.ExternalAccounts.NoPassword && throttle.TryAccount("reset:" + destination, out _))
         {
             await auth.SendCodeAsync(user, AuthService.ResetPurpose, destination!);
         }

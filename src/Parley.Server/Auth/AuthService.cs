@@ -46,7 +46,8 @@ public sealed class AuthService(
     /// hashing work, so timing does not tell which accounts exist.</summary>
     public async Task<UserRecord?> CheckPasswordAsync(UserRecord? user, string password)
     {
-        if (user is null)
+        // An account without a Parley password (made from an external identity) costs the same work too.
+        if (user is null || user.PasswordHash == External.ExternalAccounts.NoPassword)
         {
             await Task.Run(() => hasher.VerifyAgainstNothing(password));
             return null;
@@ -65,6 +66,17 @@ public sealed class AuthService(
 
     public async Task<(RefreshOutcome Outcome, RefreshResponse? Response)> RefreshAsync(string refreshToken)
     {
+        if (options.Value.Auth.RefreshTokenReuse == RefreshTokenReuse.Reuse)
+        {
+            // As Cognito: the same refresh token until it expires or its session ends.
+            var hash = HashToken(refreshToken);
+            var owner = await store.FindLiveRefreshTokenAsync(hash, clock.NowMs());
+            var session = owner is null ? null : await sessions.FindRefreshSessionAsync(hash);
+            var holder = session is null ? null : await store.GetUserAsync(session.Value.UserId);
+            if (holder is null) return (RefreshOutcome.Invalid, null);
+            return (RefreshOutcome.Rotated, new RefreshResponse(tokens.CreateAccessToken(holder.Id, session!.Value.SessionId), tokens.CreateIdToken(holder),
+                refreshToken, tokens.AccessTokenSeconds));
+        }
         string? issued = null;
         var rotation = await store.RotateRefreshTokenAsync(HashToken(refreshToken), (userId, family) =>
         {

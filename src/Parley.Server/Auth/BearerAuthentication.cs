@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
+using Parley.Server.Auth.External;
 using Parley.Server.Common;
 
 namespace Parley.Server.Auth;
@@ -10,17 +11,21 @@ namespace Parley.Server.Auth;
 /// the <c>token</c> query parameter (browsers cannot set headers on a WebSocket).</summary>
 public sealed class BearerAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, TokenService tokens,
-    SessionRevocations revocations)
+    SessionRevocations revocations, ExternalTokens externalTokens, ExternalAccounts externalAccounts)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Bearer";
     private const string FailureKey = "parley.auth.failure";
 
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var token = TokenFrom(Request);
-        if (token is null) return Task.FromResult(AuthenticateResult.NoResult());
+        if (token is null) return AuthenticateResult.NoResult();
         var userId = tokens.ValidateAccessToken(token, out var failure, out var issuedAt, out var sessionId);
+        if (userId is null && externalTokens.IsFromExternalIssuer(token))
+        {
+            (userId, failure, issuedAt) = await AuthenticateExternalAsync(token);
+        }
         if (userId is not null && revocations.IsRevoked(userId, sessionId, issuedAt))
         {
             userId = null;
@@ -29,19 +34,29 @@ public sealed class BearerAuthenticationHandler(
         if (userId is null)
         {
             Context.Items[FailureKey] = failure;
-            return Task.FromResult(AuthenticateResult.Fail(failure));
+            return AuthenticateResult.Fail(failure);
         }
         List<Claim> claims = [new Claim(ClaimTypes.NameIdentifier, userId)];
         if (sessionId is not null) claims.Add(new Claim(SessionClaim, sessionId));
         claims.Add(new Claim(IssuedAtClaim, issuedAt.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         var identity = new ClaimsIdentity(claims, SchemeName);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 
     /// <summary>The claim holding the session id of the access token.</summary>
     public const string SessionClaim = "sid";
     /// <summary>The claim holding when the access token was issued (milliseconds since the epoch).</summary>
     public const string IssuedAtClaim = "iat_ms";
+
+    /// <summary>An access token of a configured external issuer (Cognito or another OIDC issuer):
+    /// its subject's Parley user, created on first sight.</summary>
+    private async Task<(string? UserId, string Failure, long IssuedAt)> AuthenticateExternalAsync(string token)
+    {
+        var (external, failure) = await externalTokens.ValidateAsync(token, ExternalTokenKind.Access, Context.RequestAborted);
+        if (external is null) return (null, failure, 0);
+        var (userId, _) = await externalAccounts.UserForAsync(external);
+        return userId is null ? (null, ExternalAccounts.Deleted, 0) : (userId, "", external.IssuedAtMs);
+    }
 
     public static string? TokenFrom(HttpRequest request)
     {

@@ -4,10 +4,11 @@ namespace Parley.Server.Storage;
 /// the part they use instead: <see cref="IAccountStore"/> (accounts and sessions),
 /// <see cref="IMediaStore"/> (media metadata; the bytes live in a blob store),
 /// <see cref="IChatStore"/> (chats and messages), <see cref="IEventLog"/> (resume and sync) and
+/// <see cref="IExternalIdentityStore"/> (accounts of external issuers) and
 /// <see cref="ISecurityStore"/> (ended sessions, two-step verification).
 /// Each method is one atomic unit: a backend runs it in one transaction. Events a write produces
 /// are published to <see cref="IEventPublisher"/> after the commit, in position order.</summary>
-public interface IParleyStore : IAccountStore, IMediaStore, IChatStore, IEventLog, ISecurityStore
+public interface IParleyStore : IAccountStore, IMediaStore, IChatStore, IEventLog, IChatSettingsStore, IPushStore, IExportStore, IExternalIdentityStore, ISecurityStore
 {
     /// <summary>Creates or migrates the schema. Safe to call on every start.</summary>
     Task InitializeAsync(CancellationToken ct);
@@ -54,6 +55,9 @@ public interface IAccountStore
     /// <summary>Atomically retires <paramref name="presentedHash"/> and stores <paramref name="replacement"/>
     /// in its family. A token already used revokes its whole family (a stolen token was replayed).</summary>
     Task<RefreshRotation> RotateRefreshTokenAsync(string presentedHash, Func<string, string, RefreshTokenRecord> replacement, long now);
+    /// <summary>The user of a refresh token that is neither used, revoked nor expired, without
+    /// retiring it (refresh tokens that are reused until their session ends); else null.</summary>
+    Task<string?> FindLiveRefreshTokenAsync(string presentedHash, long now);
     Task RevokeRefreshFamilyAsync(string presentedHash);
     /// <summary>Revokes every refresh token of the user and records <paramref name="now"/> as the
     /// moment before which their access tokens no longer count.</summary>

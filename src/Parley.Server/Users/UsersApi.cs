@@ -24,9 +24,9 @@ public static class UsersApi
         group.MapPatch("/me", UpdateMe);
         group.MapDelete("/me", DeleteMe);
         group.MapPut("/me/photo", SetPhoto);
-        group.MapPost("/{userId}/block", (string userId, ClaimsPrincipal principal, IAccountStore store, BlockCache blocks) =>
+        group.MapPost("/{userId}/block", (string userId, ClaimsPrincipal principal, IAccountStore store, Blocking blocks) =>
             SetBlocked(userId, true, principal, store, blocks));
-        group.MapDelete("/{userId}/block", (string userId, ClaimsPrincipal principal, IAccountStore store, BlockCache blocks) =>
+        group.MapDelete("/{userId}/block", (string userId, ClaimsPrincipal principal, IAccountStore store, Blocking blocks) =>
             SetBlocked(userId, false, principal, store, blocks));
         return routes;
     }
@@ -114,7 +114,7 @@ public static class UsersApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> SetBlocked(string userId, bool blocked, ClaimsPrincipal principal, IAccountStore store, BlockCache blocks)
+    private static async Task<IResult> SetBlocked(string userId, bool blocked, ClaimsPrincipal principal, IAccountStore store, Blocking blocks)
     {
         var me = principal.UserId();
         if (userId == me) return ApiError.BadRequest("You cannot block yourself.");

@@ -203,7 +203,53 @@ internal static class PostgresMigrations
         );
         """,
 
-        // 7: ended sessions (a null session: all of the user's), kept while their access tokens
+        // 7: per-member chat settings; the chat-wide disappearing timer and each message's end of life.
+        """
+        CREATE TABLE chat_settings (
+            user_id text COLLATE "C" NOT NULL,
+            chat_id text COLLATE "C" NOT NULL,
+            muted_until bigint NOT NULL DEFAULT 0,
+            previews boolean NOT NULL DEFAULT true,
+            pinned boolean NOT NULL DEFAULT false,
+            archived boolean NOT NULL DEFAULT false,
+            PRIMARY KEY (user_id, chat_id)
+        );
+        ALTER TABLE chats ADD COLUMN disappear_after_seconds integer NOT NULL DEFAULT 0;
+        ALTER TABLE messages ADD COLUMN expires_at bigint;
+        CREATE INDEX messages_expiring ON messages (expires_at) WHERE expires_at IS NOT NULL;
+        CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL;
+        """,
+
+        // 8: Web Push subscriptions, and secrets the server makes once (the VAPID key pair).
+        """
+        CREATE TABLE push_subscriptions (
+            endpoint text PRIMARY KEY,
+            user_id text COLLATE "C" NOT NULL,
+            p256dh text NOT NULL,
+            auth text NOT NULL,
+            created_at bigint NOT NULL
+        );
+        CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user_id);
+        CREATE TABLE server_secrets (
+            name text PRIMARY KEY,
+            value text NOT NULL,
+            created_at bigint NOT NULL
+        );
+        """,
+
+        // 9: accounts of external OIDC issuers (Cognito or another), each mapped to one Parley user.
+        """
+        CREATE TABLE external_identities (
+            issuer text NOT NULL,
+            subject text NOT NULL,
+            user_id text NOT NULL,
+            created_at bigint NOT NULL,
+            PRIMARY KEY (issuer, subject)
+        );
+        CREATE INDEX external_identities_by_user ON external_identities (user_id);
+        """,
+
+        // 10: ended sessions (a null session: all of the user's), kept while their access tokens
         // could still be presented; two-step verification (TOTP) and its recovery codes.
         """
         CREATE TABLE session_revocations (

@@ -210,6 +210,9 @@ internal sealed partial class PostgresStore
             return (Value: new RefreshRotation(RefreshOutcome.Rotated, row.UserId, row.Family), Events: NoEvents);
         });
 
+    public Task<string?> FindLiveRefreshTokenAsync(string presentedHash, long now) => db.ReadAsync(c => c.QueryFirstAsync(r => r.GetString(0),
+        "SELECT user_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NULL AND NOT revoked AND expires_at > $2", presentedHash, now));
+
     public Task RevokeRefreshFamilyAsync(string presentedHash) => db.WriteAsync(w => w.ExecuteAsync(
         "UPDATE refresh_tokens SET revoked = true WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)", presentedHash));
 

@@ -171,7 +171,53 @@ internal static class SqliteMigrations
         ) WITHOUT ROWID;
         """,
 
-        // 7: ended sessions (a null session: all of the user's), kept while their access tokens
+        // 7: per-member chat settings; the chat-wide disappearing timer and each message's end of life.
+        """
+        CREATE TABLE chat_settings (
+            user_id TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            muted_until INTEGER NOT NULL DEFAULT 0,
+            previews INTEGER NOT NULL DEFAULT 1,
+            pinned INTEGER NOT NULL DEFAULT 0,
+            archived INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (user_id, chat_id)
+        ) WITHOUT ROWID;
+        ALTER TABLE chats ADD COLUMN disappear_after_seconds INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE messages ADD COLUMN expires_at INTEGER;
+        CREATE INDEX messages_expiring ON messages (expires_at) WHERE expires_at IS NOT NULL;
+        CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL;
+        """,
+
+        // 8: Web Push subscriptions, and secrets the server makes once (the VAPID key pair).
+        """
+        CREATE TABLE push_subscriptions (
+            endpoint TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            p256dh TEXT NOT NULL,
+            auth TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user_id);
+        CREATE TABLE server_secrets (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
+
+        // 9: accounts of external OIDC issuers (Cognito or another), each mapped to one Parley user.
+        """
+        CREATE TABLE external_identities (
+            issuer TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (issuer, subject)
+        ) WITHOUT ROWID;
+        CREATE INDEX external_identities_by_user ON external_identities (user_id);
+        """,
+
+        // 10: ended sessions (a null session: all of the user's), kept while their access tokens
         // could still be presented; two-step verification (TOTP) and its recovery codes.
         """
         CREATE TABLE session_revocations (

@@ -203,6 +203,9 @@ internal sealed partial class SqliteStore
             return new RefreshRotation(RefreshOutcome.Rotated, row.UserId, row.Family);
         });
 
+    public Task<string?> FindLiveRefreshTokenAsync(string presentedHash, long now) => db.ReadAsync(c => c.QueryFirst(r => r.GetString(0),
+        "SELECT user_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NULL AND revoked = 0 AND expires_at > $2", presentedHash, now));
+
     public Task RevokeRefreshFamilyAsync(string presentedHash) => db.WriteAsync(w => w.Connection.Execute(
         "UPDATE refresh_tokens SET revoked = 1 WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)", presentedHash));
 

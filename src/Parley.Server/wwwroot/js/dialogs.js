@@ -5,7 +5,7 @@ import { el, icon, icons, debounce, formatLastSeen } from './util.js';
 let dialogCount = 0;
 
 /** A modal <dialog> that removes itself when closed; Escape closes it, focus returns where it was. */
-function modal(title, { className = '' } = {}) {
+export function modal(title, { className = '' } = {}) {
   const id = `dialog-title-${++dialogCount}`;
   const opener = document.activeElement;
   const body = el('div', { class: 'dialog-body' });
@@ -27,7 +27,7 @@ function modal(title, { className = '' } = {}) {
   return { dialog, body, heading, close, onClose: fn => cleanups.push(fn) };
 }
 
-function errorLine() {
+export function errorLine() {
   return el('p', { class: 'form-error', role: 'alert' });
 }
 
@@ -344,12 +344,31 @@ export function openProfile(store) {
   const nameInput = el('input', { id: 'profile-name', value: me.name ?? '', maxlength: '100', autocomplete: 'name', required: true });
   const aboutInput = el('input', { id: 'profile-about', value: me.about ?? '', maxlength: '200', autocomplete: 'off' });
   const save = el('button', { type: 'submit', class: 'button primary' }, 'Save');
+  // Your data to take with you: profile, chats and your own messages, as one JSON file.
+  const exportButton = el('button', { type: 'button', class: 'button' }, 'Download my data');
+  exportButton.addEventListener('click', async () => {
+    error.textContent = '';
+    exportButton.disabled = true;
+    try {
+      const data = await store.api.get('/users/me/export');
+      const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' }));
+      const link = el('a', { href: url, download: `parley-export-${new Date().toISOString().slice(0, 10)}.json` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (e) {
+      error.textContent = e.message;
+    } finally {
+      exportButton.disabled = false;
+    }
+  });
   const form = el('form', { class: 'stack' },
     el('div', { class: 'group-hero' }, picture, file, photoButton, el('p', { class: 'muted small' }, me.email ?? '')),
     el('div', { class: 'field' }, el('label', { for: 'profile-name' }, 'Your name'), nameInput),
     el('div', { class: 'field' }, el('label', { for: 'profile-about' }, 'About'), aboutInput),
     error,
-    el('div', { class: 'dialog-actions' }, save));
+    el('div', { class: 'dialog-actions' }, exportButton, save));
   form.addEventListener('submit', async event => {
     event.preventDefault();
     const name = nameInput.value.trim();
