@@ -11,11 +11,13 @@ mkdir -p "$results"
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # System packages the suites drive for real: Chromium for the browser tests, PostgreSQL for the
-# PostgreSQL backend, the cluster tests and the second run of the suites.
+# PostgreSQL backend, the cluster tests and the second run of the suites, Redis for the cluster
+# tests on the Redis bus.
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 [ -x "$(pg_bin)/initdb" ] || missing+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]}"
   as_root apt-get update -q >/dev/null
@@ -35,6 +37,17 @@ if [ ! -x "$npm_dir/node_modules/.bin/s3rver" ]; then
   npm install --prefix "$npm_dir" --no-audit --no-fund --loglevel=error s3rver@3.7.1 >/dev/null || echo "npm install s3rver failed"
 fi
 
+# The CloudFormation linter for the AWS template (the Python cfn-lint; the npm package of that name
+# is an older, different validator). Without it its test is skipped, or fails under CI=true.
+for dir in "$HOME/.pyenv/shims" "$HOME/.local/bin"; do
+  command -v cfn-lint >/dev/null 2>&1 || { [ -x "$dir/cfn-lint" ] && export PATH="$dir:$PATH"; }
+done
+if ! command -v cfn-lint >/dev/null 2>&1; then
+  echo "== installing cfn-lint"
+  python3 -m pip install -q cfn-lint >/dev/null 2>&1 || pip3 install -q cfn-lint >/dev/null 2>&1 \
+    || echo "cfn-lint could not be installed: the template's lint test is skipped (fails under CI=true)"
+fi
+
 echo "== building"
 if ! dotnet build Parley.slnx -c Release -nologo -clp:ErrorsOnly; then
   echo "build failed"
@@ -47,12 +60,17 @@ pg_failed=0
 pg_dir=$(mktemp -d /tmp/parley-pg.XXXXXX)
 pg_run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 stop_pg() { pg_run "$(pg_bin)/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$pg_dir"; }
-trap stop_pg EXIT
-pg_port=0
-for _ in $(seq 1 50); do
-  candidate=$((20000 + RANDOM % 40000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then pg_port=$candidate; break; fi
-done
+redis_dir=$(mktemp -d /tmp/parley-redis.XXXXXX)
+stop_redis() { [ -f "$redis_dir/redis.pid" ] && kill "$(cat "$redis_dir/redis.pid")" 2>/dev/null; rm -rf "$redis_dir"; }
+trap 'stop_pg; stop_redis' EXIT
+free_port() {
+  for _ in $(seq 1 50); do
+    candidate=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then echo "$candidate"; return; fi
+  done
+  echo 0
+}
+pg_port=$(free_port)
 echo "== starting a throwaway PostgreSQL on port $pg_port"
 [ "$(id -u)" = 0 ] && chown postgres "$pg_dir"
 if [ -x "$(pg_bin)/initdb" ] && [ "$pg_port" != 0 ] \
@@ -66,17 +84,29 @@ else
   pg_failed=1
 fi
 
-# A throwaway S3 (s3rver) on a free port, stopped on exit.
+# A throwaway Redis on a free port, for the cluster tests on the Redis bus.
+redis_failed=0
+redis_port=$(free_port)
+echo "== starting a throwaway Redis on port $redis_port"
+if command -v redis-server >/dev/null 2>&1 && [ "$redis_port" != 0 ] \
+  && redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+       --pidfile "$redis_dir/redis.pid" --logfile "$redis_dir/redis.log" --dir "$redis_dir" >/dev/null \
+  && for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done \
+  && redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG; then
+  export PARLEY_TEST_REDIS="127.0.0.1:$redis_port"
+else
+  echo "Redis could not be started; the Redis bus tests fail under CI=true and are skipped otherwise"
+  cat "$redis_dir"/*.log 2>/dev/null | tail -n 20
+  redis_failed=1
+fi
+
+# A throwaway S3 (s3rver) on a free port, for the media blobs of the PostgreSQL pass.
 s3_failed=0
 s3_dir=$(mktemp -d /tmp/parley-s3.XXXXXX)
 s3_pid=""
-stop_all() { [ -n "$s3_pid" ] && kill "$s3_pid" 2>/dev/null; rm -rf "$s3_dir"; stop_pg; }
-trap stop_all EXIT
-s3_port=0
-for _ in $(seq 1 50); do
-  candidate=$((20000 + RANDOM % 40000))
-  if [ "$candidate" != "$pg_port" ] && ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then s3_port=$candidate; break; fi
-done
+stop_s3() { [ -n "$s3_pid" ] && kill "$s3_pid" 2>/dev/null; rm -rf "$s3_dir"; }
+trap 'stop_pg; stop_redis; stop_s3' EXIT
+s3_port=$(free_port)
 echo "== starting a throwaway S3 (s3rver) on port $s3_port"
 if [ -x "$npm_dir/node_modules/.bin/s3rver" ] && [ "$s3_port" != 0 ]; then
   "$npm_dir/node_modules/.bin/s3rver" -d "$s3_dir" -a 127.0.0.1 -p "$s3_port" --silent >"$s3_dir.log" 2>&1 &
@@ -95,7 +125,7 @@ else
 fi
 rm -f "$s3_dir.log"
 
-echo "== testing (SQLite server; store contract and cluster tests on both backends)"
+echo "== testing (SQLite server; store contract and cluster tests on both backends and both buses)"
 dotnet test Parley.slnx -c Release --no-build -nologo \
   --logger "trx" --logger "console;verbosity=normal" --results-directory "$results/sqlite"
 status=$?
@@ -104,14 +134,14 @@ if [ $pg_failed -eq 0 ]; then
   echo "== testing again with every test server on PostgreSQL and media in S3 (the HTTP and WebSocket suites)"
   blobs=directory; [ $s3_failed -eq 0 ] && blobs=s3
   PARLEY_TEST_STORE=postgres PARLEY_TEST_BLOBS=$blobs dotnet test tests/Parley.Tests/Parley.Tests.csproj -c Release --no-build -nologo \
-    --filter "FullyQualifiedName!~Parley.Tests.Storage&FullyQualifiedName!~Parley.Tests.Cluster" \
+    --filter "FullyQualifiedName!~Parley.Tests.Storage&FullyQualifiedName!~Parley.Tests.Cluster&FullyQualifiedName!~Parley.Tests.Deploy" \
     --logger "trx" --logger "console;verbosity=normal" --results-directory "$results/postgres"
   pg_status=$?
   [ $pg_status -ne 0 ] && status=$pg_status
 fi
 
 passed=0
-failed=$((pg_failed + s3_failed))
+failed=$((pg_failed + redis_failed + s3_failed))
 for trx in "$results"/*/*.trx; do
   [ -f "$trx" ] || continue
   counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
@@ -120,6 +150,20 @@ for trx in "$results"/*/*.trx; do
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0}))
 done
+# Name every failed test just above the summary, so a red run says what to look at.
+for trx in "$results"/*/*.trx; do
+  [ -f "$trx" ] || continue
+  grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$trx" \
+    | sed -n 's/.*testName="\([^"]*\)".*/FAILED (\1)/p' \
+    | sed "s|^FAILED (|FAILED [$(basename "$(dirname "$trx")")] (|"
+done
+# A test project that ran but left no results file crashed: count it as a failure.
+projects=$(ls tests/*/*.csproj | wc -l)
+sqlite_trx=$(ls "$results"/sqlite/*.trx 2>/dev/null | wc -l)
+if [ "$sqlite_trx" -lt "$projects" ]; then
+  echo "only $sqlite_trx of $projects test projects left results: a test host crashed"
+  failed=$((failed + projects - sqlite_trx))
+fi
 # A crashed test host leaves no counters: never report green when dotnet test failed.
 if [ $status -ne 0 ] && [ $failed -eq 0 ]; then failed=1; fi
 echo "$passed passed, $failed failed"

@@ -17,6 +17,7 @@ public static class BlobSetup
             default:
                 throw new InvalidOperationException($"Unknown Parley:Blobs:Provider '{options.Blobs.Provider}'. Use Directory or S3.");
         }
+        services.AddSingleton<BlobDeletions>();
         return services;
     }
 }

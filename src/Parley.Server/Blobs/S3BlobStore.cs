@@ -10,7 +10,7 @@ namespace Parley.Server.Blobs;
 
 /// <summary>The scale option: media bytes as objects in one S3 bucket (keys as given), so every
 /// node of a cluster reads the same bytes and the database stays small. The bucket is created on
-/// first use when it does not exist.</summary>
+/// first use when it does not exist (on AWS it is the stack's, and the server only uses it).</summary>
 public sealed class S3BlobStore : IBlobStore, IDisposable
 {
     private readonly AmazonS3Client _client;
@@ -54,11 +54,19 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
             if (_bucketReady) return;
             try
             {
-                await _client.PutBucketAsync(new PutBucketRequest { BucketName = _bucket }, ct).ConfigureAwait(false);
+                // Look first: a server on AWS may list its bucket (s3:ListBucket) but not make one.
+                await _client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket, MaxKeys = 1 }, ct).ConfigureAwait(false);
             }
-            catch (AmazonS3Exception ex) when (ex.ErrorCode is "BucketAlreadyOwnedByYou" or "BucketAlreadyExists")
+            catch (AmazonS3Exception missing) when (missing.StatusCode == HttpStatusCode.NotFound)
             {
-                // Someone (another node, an earlier start) made it already.
+                try
+                {
+                    await _client.PutBucketAsync(new PutBucketRequest { BucketName = _bucket }, ct).ConfigureAwait(false);
+                }
+                catch (AmazonS3Exception ex) when (ex.ErrorCode is "BucketAlreadyOwnedByYou" or "BucketAlreadyExists")
+                {
+                    // Someone (another node, an earlier start) made it meanwhile.
+                }
             }
             _bucketReady = true;
         }

@@ -3,10 +3,12 @@ namespace Parley.Server.Storage;
 /// <summary>A storage backend as a whole: what the server starts and checks. Consumers depend on
 /// the part they use instead: <see cref="IAccountStore"/> (accounts and sessions),
 /// <see cref="IMediaStore"/> (media metadata; the bytes live in a blob store),
-/// <see cref="IChatStore"/> (chats and messages) and <see cref="IEventLog"/> (resume and sync).
+/// <see cref="IChatStore"/> (chats and messages), <see cref="IEventLog"/> (resume and sync) and
+/// <see cref="IExternalIdentityStore"/> (accounts of external issuers) and
+/// <see cref="ISecurityStore"/> (ended sessions, two-step verification).
 /// Each method is one atomic unit: a backend runs it in one transaction. Events a write produces
 /// are published to <see cref="IEventPublisher"/> after the commit, in position order.</summary>
-public interface IParleyStore : IAccountStore, IMediaStore, IChatStore, IEventLog
+public interface IParleyStore : IAccountStore, IMediaStore, IChatStore, IEventLog, IChatSettingsStore, IPushStore, IExportStore, IExternalIdentityStore, ISecurityStore
 {
     /// <summary>Creates or migrates the schema. Safe to call on every start.</summary>
     Task InitializeAsync(CancellationToken ct);
@@ -30,13 +32,18 @@ public interface IAccountStore
     /// <summary>Users other than <paramref name="excludeUserId"/> whose name or email contains
     /// <paramref name="search"/>, ordered by name then id, starting after (<paramref name="afterName"/>, <paramref name="afterId"/>).</summary>
     Task<IReadOnlyList<UserRecord>> SearchUsersAsync(string excludeUserId, string? search, string? afterName, string? afterId, int limit);
+    /// <summary>As <see cref="SearchUsersAsync"/>, but only users who share a chat with
+    /// <paramref name="userId"/>, plus any user whose email address or phone number is exactly <paramref name="exact"/>.</summary>
+    Task<IReadOnlyList<UserRecord>> SearchContactsAsync(string userId, string? search, string? exact, string? afterName, string? afterId, int limit);
     Task<UserRecord?> UpdateProfileAsync(string userId, string? name, string? about, string? avatar);
     Task SetPasswordAsync(string userId, string passwordHash);
     Task ConfirmUserAsync(string userId);
     Task SetLastSeenAsync(string userId, long lastSeen);
     /// <summary>Erases an account: profile and credentials gone, sessions revoked, its messages
-    /// shown as from "Deleted account". The id stays so chats and messages stay consistent.</summary>
-    Task DeleteUserAsync(string userId, long now);
+    /// shown as from "Deleted account". The id stays so chats and messages stay consistent. Its
+    /// uploads that no chat shows (the profile photo among them) are forgotten: returns their ids,
+    /// whose bytes the caller deletes from the blob store.</summary>
+    Task<IReadOnlyList<string>> DeleteUserAsync(string userId, long now);
     Task<UserRecord?> SetPhotoAsync(string userId, string mediaId);
 
     /// <summary>Blocks (or unblocks) <paramref name="blockedId"/> for <paramref name="userId"/>.</summary>
@@ -50,6 +57,9 @@ public interface IAccountStore
     /// <summary>Atomically retires <paramref name="presentedHash"/> and stores <paramref name="replacement"/>
     /// in its family. A token already used revokes its whole family (a stolen token was replayed).</summary>
     Task<RefreshRotation> RotateRefreshTokenAsync(string presentedHash, Func<string, string, RefreshTokenRecord> replacement, long now);
+    /// <summary>The user of a refresh token that is neither used, revoked nor expired, without
+    /// retiring it (refresh tokens that are reused until their session ends); else null.</summary>
+    Task<string?> FindLiveRefreshTokenAsync(string presentedHash, long now);
     Task RevokeRefreshFamilyAsync(string presentedHash);
     /// <summary>Revokes every refresh token of the user and records <paramref name="now"/> as the
     /// moment before which their access tokens no longer count.</summary>

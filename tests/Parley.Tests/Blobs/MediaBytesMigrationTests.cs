@@ -10,7 +10,8 @@ using Parley.Tests.Storage;
 
 namespace Parley.Tests.Blobs;
 
-/// <summary>Databases from before the blob store kept media bytes in a column: the numbered
+/// <summary>Databases from before the blob store kept media bytes in a column (a database at the
+/// step before the move is built here): the numbered
 /// migration that drops it moves every file to the blob store first, and old media stays
 /// downloadable.</summary>
 public sealed class MediaBytesMigrationTests
@@ -48,7 +49,7 @@ public sealed class MediaBytesMigrationTests
         using (var connection = new SqliteConnection($"Data Source={file};Pooling=false"))
         {
             connection.Open();
-            SqliteMigrations.Apply(connection, new DirectoryBlobStore(Path.Combine(directory, "unused")), upTo: 6);
+            SqliteMigrations.Apply(connection, new DirectoryBlobStore(Path.Combine(directory, "unused")), upTo: SqliteMigrations.MediaBytesStep - 1);
             using var insert = connection.CreateCommand();
             insert.CommandText = string.Format(System.Globalization.CultureInfo.InvariantCulture, InsertOldPhoto, 1);
             insert.Parameters.AddWithValue("@data", Photo);
@@ -77,7 +78,7 @@ public sealed class MediaBytesMigrationTests
             await using (var connection = new NpgsqlConnection(TestPostgres.ConnectionStringFor(database)))
             {
                 await connection.OpenAsync();
-                await PostgresMigrations.ApplyAsync(connection, new DirectoryBlobStore(Path.Combine(directory, "unused")), CancellationToken.None, upTo: 6);
+                await PostgresMigrations.ApplyAsync(connection, new DirectoryBlobStore(Path.Combine(directory, "unused")), CancellationToken.None, upTo: PostgresMigrations.MediaBytesStep - 1);
                 await using var insert = new NpgsqlCommand(string.Format(System.Globalization.CultureInfo.InvariantCulture, InsertOldPhoto, "true"), connection);
                 insert.Parameters.AddWithValue("data", Photo);
                 await insert.ExecuteNonQueryAsync();

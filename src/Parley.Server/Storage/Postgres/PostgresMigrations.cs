@@ -204,12 +204,88 @@ internal static class PostgresMigrations
         );
         """,
 
-        // 7: media bytes leave the database for the blob store; the row keeps their description.
-        new("ALTER TABLE media DROP COLUMN data;", MoveMediaBytesAsync),
+        // 7: per-member chat settings; the chat-wide disappearing timer and each message's end of life.
+        """
+        CREATE TABLE chat_settings (
+            user_id text COLLATE "C" NOT NULL,
+            chat_id text COLLATE "C" NOT NULL,
+            muted_until bigint NOT NULL DEFAULT 0,
+            previews boolean NOT NULL DEFAULT true,
+            pinned boolean NOT NULL DEFAULT false,
+            archived boolean NOT NULL DEFAULT false,
+            PRIMARY KEY (user_id, chat_id)
+        );
+        ALTER TABLE chats ADD COLUMN disappear_after_seconds integer NOT NULL DEFAULT 0;
+        ALTER TABLE messages ADD COLUMN expires_at bigint;
+        CREATE INDEX messages_expiring ON messages (expires_at) WHERE expires_at IS NOT NULL;
+        CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL;
+        """,
+
+        // 8: Web Push subscriptions, and secrets the server makes once (the VAPID key pair).
+        """
+        CREATE TABLE push_subscriptions (
+            endpoint text PRIMARY KEY,
+            user_id text COLLATE "C" NOT NULL,
+            p256dh text NOT NULL,
+            auth text NOT NULL,
+            created_at bigint NOT NULL
+        );
+        CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user_id);
+        CREATE TABLE server_secrets (
+            name text PRIMARY KEY,
+            value text NOT NULL,
+            created_at bigint NOT NULL
+        );
+        """,
+
+        // 9: accounts of external OIDC issuers (Cognito or another), each mapped to one Parley user.
+        """
+        CREATE TABLE external_identities (
+            issuer text NOT NULL,
+            subject text NOT NULL,
+            user_id text NOT NULL,
+            created_at bigint NOT NULL,
+            PRIMARY KEY (issuer, subject)
+        );
+        CREATE INDEX external_identities_by_user ON external_identities (user_id);
+        """,
+
+        // 10: ended sessions (a null session: all of the user's), kept while their access tokens
+        // could still be presented; two-step verification (TOTP) and its recovery codes.
+        """
+        CREATE TABLE session_revocations (
+            user_id text NOT NULL,
+            session_id text,
+            revoked_at bigint NOT NULL
+        );
+        CREATE INDEX session_revocations_by_time ON session_revocations (revoked_at);
+        CREATE TABLE mfa (
+            user_id text PRIMARY KEY,
+            secret bytea NOT NULL,
+            enabled boolean NOT NULL,
+            last_step bigint NOT NULL
+        );
+        CREATE TABLE mfa_recovery_codes (
+            user_id text NOT NULL,
+            code_hash text NOT NULL,
+            used_at bigint,
+            PRIMARY KEY (user_id, code_hash)
+        );
+        """,
+
+        // 14: media bytes leave the database for the blob store; the row keeps their description.
+        // Deleting an account finds its uploads, and a download the profile using a photo, by index.
+        new("""
+            ALTER TABLE media DROP COLUMN data;
+            CREATE INDEX media_by_uploader ON media (uploader_id);
+            CREATE INDEX users_by_photo ON users (photo_media_id) WHERE photo_media_id IS NOT NULL;
+            """, MoveMediaBytesAsync) { Number = MediaBytesStep },
     ];
 
-    /// <summary>The number of the newest step.</summary>
-    public static int Latest => Steps.Length;
+    /// <summary>The step that moves media bytes to the blob store.</summary>
+    public const int MediaBytesStep = 14;
+
+    private static readonly int[] Numbers = MigrationNumbers.Assign([.. Steps.Select(step => step.Number)]);
 
     /// <summary>Brings the database to <paramref name="upTo"/> (default: the newest step), one
     /// transaction per step.</summary>
@@ -222,13 +298,16 @@ internal static class PostgresMigrations
                 "CREATE TABLE IF NOT EXISTS parley_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
                 .ConfigureAwait(false);
             var version = (int)await connection.ScalarAsync("SELECT coalesce(max(version), 0) FROM parley_migrations").ConfigureAwait(false);
-            for (var step = version; step < (upTo ?? Steps.Length); step++)
+            for (var i = 0; i < Steps.Length; i++)
             {
+                var number = Numbers[i];
+                if (number <= version) continue;
+                if (number > (upTo ?? int.MaxValue)) break;
                 ct.ThrowIfCancellationRequested();
                 await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-                if (Steps[step].Before is { } before) await before(connection, blobs, ct).ConfigureAwait(false);
-                await connection.ExecuteAsync(Steps[step].Sql).ConfigureAwait(false);
-                await connection.ExecuteAsync("INSERT INTO parley_migrations (version) VALUES ($1)", step + 1).ConfigureAwait(false);
+                if (Steps[i].Before is { } before) await before(connection, blobs, ct).ConfigureAwait(false);
+                await connection.ExecuteAsync(Steps[i].Sql).ConfigureAwait(false);
+                await connection.ExecuteAsync("INSERT INTO parley_migrations (version) VALUES ($1)", number).ConfigureAwait(false);
                 await transaction.CommitAsync(ct).ConfigureAwait(false);
             }
         }
@@ -252,8 +331,11 @@ internal static class PostgresMigrations
 }
 
 /// <summary>One numbered step: its SQL, and work that runs first in the same transaction (moving
-/// data somewhere SQL cannot reach).</summary>
+/// data somewhere SQL cannot reach). <see cref="Number"/>: its own number, when it has one (see
+/// <see cref="MigrationNumbers"/>).</summary>
 internal sealed record PgMigration(string Sql, Func<NpgsqlConnection, IBlobStore, CancellationToken, Task>? Before = null)
 {
+    public int? Number { get; init; }
+
     public static implicit operator PgMigration(string sql) => new(sql);
 }

@@ -4,7 +4,7 @@ using Parley.Server.Blobs;
 namespace Parley.Server.Storage.Sqlite;
 
 /// <summary>Numbered schema migrations. Append new ones; never edit a released one.
-/// <c>PRAGMA user_version</c> records how far a database has come.</summary>
+/// <c>PRAGMA user_version</c> records how far a database has come (the number of its last step).</summary>
 internal static class SqliteMigrations
 {
     private static readonly Migration[] Steps =
@@ -172,26 +172,105 @@ internal static class SqliteMigrations
         ) WITHOUT ROWID;
         """,
 
-        // 7: media bytes leave the database for the blob store; the row keeps their description.
-        new("ALTER TABLE media DROP COLUMN data;", MoveMediaBytes),
+        // 7: per-member chat settings; the chat-wide disappearing timer and each message's end of life.
+        """
+        CREATE TABLE chat_settings (
+            user_id TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            muted_until INTEGER NOT NULL DEFAULT 0,
+            previews INTEGER NOT NULL DEFAULT 1,
+            pinned INTEGER NOT NULL DEFAULT 0,
+            archived INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (user_id, chat_id)
+        ) WITHOUT ROWID;
+        ALTER TABLE chats ADD COLUMN disappear_after_seconds INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE messages ADD COLUMN expires_at INTEGER;
+        CREATE INDEX messages_expiring ON messages (expires_at) WHERE expires_at IS NOT NULL;
+        CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL;
+        """,
+
+        // 8: Web Push subscriptions, and secrets the server makes once (the VAPID key pair).
+        """
+        CREATE TABLE push_subscriptions (
+            endpoint TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            p256dh TEXT NOT NULL,
+            auth TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user_id);
+        CREATE TABLE server_secrets (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
+
+        // 9: accounts of external OIDC issuers (Cognito or another), each mapped to one Parley user.
+        """
+        CREATE TABLE external_identities (
+            issuer TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (issuer, subject)
+        ) WITHOUT ROWID;
+        CREATE INDEX external_identities_by_user ON external_identities (user_id);
+        """,
+
+        // 10: ended sessions (a null session: all of the user's), kept while their access tokens
+        // could still be presented; two-step verification (TOTP) and its recovery codes.
+        """
+        CREATE TABLE session_revocations (
+            user_id TEXT NOT NULL,
+            session_id TEXT,
+            revoked_at INTEGER NOT NULL
+        );
+        CREATE INDEX session_revocations_by_time ON session_revocations (revoked_at);
+        CREATE TABLE mfa (
+            user_id TEXT PRIMARY KEY,
+            secret BLOB NOT NULL,
+            enabled INTEGER NOT NULL,
+            last_step INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE mfa_recovery_codes (
+            user_id TEXT NOT NULL,
+            code_hash TEXT NOT NULL,
+            used_at INTEGER,
+            PRIMARY KEY (user_id, code_hash)
+        ) WITHOUT ROWID;
+        """,
+
+        // 14: media bytes leave the database for the blob store; the row keeps their description.
+        // Deleting an account finds its uploads, and a download the profile using a photo, by index.
+        new("""
+            ALTER TABLE media DROP COLUMN data;
+            CREATE INDEX media_by_uploader ON media (uploader_id);
+            CREATE INDEX users_by_photo ON users (photo_media_id) WHERE photo_media_id IS NOT NULL;
+            """, MoveMediaBytes) { Number = MediaBytesStep },
     ];
 
-    /// <summary>The number of the newest step.</summary>
-    public static int Latest => Steps.Length;
+    /// <summary>The step that moves media bytes to the blob store.</summary>
+    public const int MediaBytesStep = 14;
+
+    private static readonly int[] Numbers = MigrationNumbers.Assign([.. Steps.Select(step => step.Number)]);
 
     /// <summary>Brings the database to <paramref name="upTo"/> (default: the newest step), one
     /// transaction per step.</summary>
     public static void Apply(SqliteConnection connection, IBlobStore blobs, int? upTo = null)
     {
         var version = (int)connection.Scalar("PRAGMA user_version");
-        for (var step = version; step < (upTo ?? Steps.Length); step++)
+        for (var i = 0; i < Steps.Length; i++)
         {
+            var number = Numbers[i];
+            if (number <= version) continue;
+            if (number > (upTo ?? int.MaxValue)) break;
             connection.Execute("BEGIN IMMEDIATE");
             try
             {
-                Steps[step].Before?.Invoke(connection, blobs);
-                connection.Execute(Steps[step].Sql);
-                connection.Execute($"PRAGMA user_version = {step + 1}");
+                Steps[i].Before?.Invoke(connection, blobs);
+                connection.Execute(Steps[i].Sql);
+                connection.Execute($"PRAGMA user_version = {number}");
                 connection.Execute("COMMIT");
             }
             catch
@@ -218,8 +297,11 @@ internal static class SqliteMigrations
 }
 
 /// <summary>One numbered step: its SQL, and work that runs first in the same transaction (moving
-/// data somewhere SQL cannot reach).</summary>
+/// data somewhere SQL cannot reach). <see cref="Number"/>: its own number, when it has one (see
+/// <see cref="MigrationNumbers"/>).</summary>
 internal sealed record Migration(string Sql, Action<SqliteConnection, IBlobStore>? Before = null)
 {
+    public int? Number { get; init; }
+
     public static implicit operator Migration(string sql) => new(sql);
 }

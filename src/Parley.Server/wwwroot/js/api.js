@@ -67,8 +67,19 @@ export class Api extends EventTarget {
     return this.login(email, password);
   }
 
+  /** Signs in; with two-step verification on, answers { mfaRequired: true, mfaToken } for completeMfa. */
   async login(email, password) {
     const answer = await this._fetchJson('POST', '/auth/login', { email, password }, { auth: false });
+    if (answer.mfaRequired) return { mfaRequired: true, mfaToken: answer.mfaToken };
+    return this._signIn(answer);
+  }
+
+  /** The second step of a sign-in: a code from the authenticator app, or a recovery code. */
+  async completeMfa(mfaToken, code) {
+    return this._signIn(await this._fetchJson('POST', '/auth/mfa', { mfaToken, code }, { auth: false }));
+  }
+
+  _signIn(answer) {
     this._store({
       accessToken: answer.accessToken,
       refreshToken: answer.refreshToken,

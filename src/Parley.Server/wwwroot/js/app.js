@@ -3,6 +3,8 @@ import { Api } from './api.js';
 import { renderAuth, logo } from './auth-view.js';
 import { avatar } from './avatar.js';
 import { openGroupInfo, openNewChat, openNewGroup, openProfile } from './dialogs.js';
+import { openDisappearing, disappearLabel } from './chat-settings.js';
+import { disablePush, enablePush, pushState } from './push.js';
 import { conversationRows, previewText, ticks, updateTicks } from './messages.js';
 import { ChatStore } from './store.js';
 import { el, icon, icons, formatListTime, formatLastSeen } from './util.js';
@@ -94,12 +96,17 @@ class ChatApp {
     this.chatList.addEventListener('keydown', event => this.listKey(event));
     this.emptyList = el('div', { class: 'empty-list' });
 
+    // Shown until this browser gets push notifications (hidden where it cannot).
+    this.notifyButton = el('button', { type: 'button', class: 'icon-button notify-button', 'aria-label': 'Turn on notifications', title: 'Turn on notifications',
+      hidden: true, onclick: () => this.turnOnNotifications() }, icon(icons.bell));
+    pushState().then(state => { this.notifyButton.hidden = state === 'on' || state === 'unsupported'; }).catch(() => {});
     const sidebar = el('aside', { class: 'sidebar', 'aria-label': 'Chat list' },
       el('header', { class: 'sidebar-header' },
         this.meButton,
         el('span', { class: 'spacer' }),
         el('button', { type: 'button', class: 'icon-button', 'aria-label': 'New chat', title: 'New chat', onclick: () => this.newChat() }, icon(icons.chat)),
         el('button', { type: 'button', class: 'icon-button', 'aria-label': 'New group', title: 'New group', onclick: () => this.newGroup() }, icon(icons.group)),
+        this.notifyButton,
         el('button', { type: 'button', class: 'icon-button', 'aria-label': 'Sign out', title: 'Sign out', onclick: () => this.signOut() }, icon(icons.logout))),
       this.banner,
       el('div', { class: 'search-bar' }, icon(icons.search, 'icon search-icon'), this.filterInput),
@@ -109,6 +116,8 @@ class ChatApp {
     this.convAvatar = el('span', { class: 'conv-avatar' });
     this.convName = el('h2', { class: 'conv-name', id: 'conv-name' });
     this.convSub = el('p', { class: 'conv-sub', 'aria-live': 'polite' });
+    this.timerButton = el('button', { type: 'button', class: 'icon-button timer-button', 'aria-label': 'Disappearing messages', title: 'Disappearing messages',
+      onclick: () => { if (this.store.activeChatId) openDisappearing(this.store, this.store.activeChatId); } }, icon(icons.clock));
     this.infoButton = el('button', { type: 'button', class: 'icon-button', 'aria-label': 'Group info', title: 'Group info', hidden: true, onclick: () => this.groupInfo() }, icon(icons.info));
     const titleArea = el('div', { class: 'conv-title' }, this.convAvatar, el('div', { class: 'conv-title-text' }, this.convName, this.convSub));
     titleArea.addEventListener('click', () => { if (this.store.chats.get(this.store.activeChatId)?.isGroup) this.groupInfo(); });
@@ -145,6 +154,7 @@ class ChatApp {
       el('header', { class: 'conv-header' },
         el('button', { type: 'button', class: 'icon-button back-button', 'aria-label': 'Back to chats', title: 'Back', onclick: () => this.back() }, icon(icons.back)),
         titleArea,
+        this.timerButton,
         this.infoButton),
       this.messages,
       composer);
@@ -209,9 +219,24 @@ class ChatApp {
     }
   }
 
-  signOut() {
+  async signOut() {
+    // This browser stops getting the account's notifications (best effort: signing out never waits on it).
+    await Promise.race([disablePush(api).catch(() => {}), new Promise(resolve => setTimeout(resolve, 2000))]);
     this.store.forgetLocalData();
     api.logout();
+  }
+
+  async turnOnNotifications() {
+    this.notifyButton.disabled = true;
+    try {
+      await enablePush(api);
+      this.notifyButton.hidden = true;
+      toast('Notifications are on.');
+    } catch (error) {
+      toast(`Notifications could not be turned on: ${error.message}`);
+    } finally {
+      this.notifyButton.disabled = false;
+    }
   }
 
   newChat() {
@@ -354,6 +379,10 @@ class ChatApp {
     }
     this.convName.textContent = s.chatName(chat);
     this.infoButton.hidden = !chat.isGroup;
+    // The timer button shows when disappearing messages are on, and says for how long.
+    const timer = disappearLabel(s.chatSettings(chat.id).disappearAfterSeconds);
+    this.timerButton.classList.toggle('on', !!timer);
+    this.timerButton.title = timer ? `Disappearing messages: ${timer}` : 'Disappearing messages';
     const typingIds = s.typingIn(chat.id);
     let sub;
     let cls = 'conv-sub';

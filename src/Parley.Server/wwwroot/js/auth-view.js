@@ -70,7 +70,10 @@ export function renderAuth(root, api, { onSignedIn, notice = null }) {
     submit.setAttribute('aria-busy', 'true');
     try {
       if (mode === 'register') await api.register(email, password, name);
-      else await api.login(email, password);
+      else {
+        const answer = await api.login(email, password);
+        if (answer?.mfaRequired) return askForCode(answer.mfaToken);
+      }
       onSignedIn();
     } catch (e) {
       const message = e instanceof NetworkError ? 'Cannot reach the server. Check your connection and try again.'
@@ -81,6 +84,44 @@ export function renderAuth(root, api, { onSignedIn, notice = null }) {
       submit.removeAttribute('aria-busy');
     }
   });
+
+  /** Two-step verification is on: the password was right, a code completes the sign-in. */
+  function askForCode(mfaToken) {
+    const codeError = el('p', { class: 'form-error', role: 'alert', id: 'mfa-error' });
+    const codeInput = el('input', { id: 'auth-mfa-code', name: 'code', autocomplete: 'one-time-code', inputmode: 'numeric', required: true, maxlength: '20', 'aria-describedby': 'mfa-error mfa-hint' });
+    const verify = el('button', { type: 'submit', class: 'button primary wide' }, 'Verify');
+    const codeForm = el('form', { class: 'auth-form', 'aria-labelledby': 'mfa-heading', novalidate: true },
+      el('h2', { id: 'mfa-heading' }, 'Two-step verification'),
+      el('div', { class: 'field' },
+        el('label', { for: 'auth-mfa-code' }, 'Code from your authenticator app'),
+        codeInput,
+        el('p', { class: 'hint', id: 'mfa-hint' }, 'Lost your phone? Enter one of your recovery codes instead.')),
+      codeError,
+      verify);
+    codeForm.addEventListener('submit', async event => {
+      event.preventDefault();
+      const code = codeInput.value.trim();
+      if (!code) {
+        codeError.textContent = 'Please enter the code.';
+        codeInput.focus();
+        return;
+      }
+      verify.disabled = true;
+      codeError.textContent = '';
+      try {
+        await api.completeMfa(mfaToken, code);
+        onSignedIn();
+      } catch (e) {
+        codeError.textContent = e instanceof NetworkError ? 'Cannot reach the server. Check your connection and try again.'
+          : e instanceof ApiError ? e.message : 'Something went wrong. Please try again.';
+        codeInput.select();
+      } finally {
+        verify.disabled = false;
+      }
+    });
+    form.replaceWith(codeForm);
+    codeInput.focus();
+  }
 
   function showError(message, focus) {
     error.textContent = message;

@@ -12,6 +12,11 @@ export function systemText(m, store) {
     case 'member_removed': return `${actor} removed ${affected}`;
     case 'member_left': return `${m.affectedUserName || actor} left`;
     case 'group_renamed': return name ? `${actor} changed the group name to “${name}”` : `${actor} changed the group name`;
+    case 'disappearing_messages': {
+      // The server's sentence starts with the actor's name; our own change reads "You …".
+      const text = m.content || 'Disappearing messages changed';
+      return actor === 'You' && m.senderName && text.startsWith(m.senderName) ? `You${text.slice(m.senderName.length)}` : text;
+    }
     default: return m.content || 'Group updated';
   }
 }
@@ -85,7 +90,7 @@ export function conversationRows(store, chat, confirmed, pending) {
     const key = m.clientMessageId ? `c:${m.senderId}:${m.clientMessageId}` : `m:${m.id}`;
     // The status is not in the signature: a tick that advances is updated in place.
     const pendingState = m.pending ? (m.failed ? 'failed' : 'pending') : 'stored';
-    const sig = JSON.stringify([m.content, m.quote?.content, m.deleted, m.editedAt, showSender, firstOfRun, m.senderName, pendingState, m.error]);
+    const sig = JSON.stringify([m.content, m.quote?.content, m.quote?.deleted, m.deleted, m.editedAt, showSender, firstOfRun, m.senderName, pendingState, m.error]);
     rows.push({ key, sig, status, build: () => bubble(store, m, { own, showSender, status, firstOfRun }) });
   }
   return rows;
@@ -105,7 +110,8 @@ function bubble(store, m, { own, showSender, status, firstOfRun }) {
     own ? ticks(status) : null);
   const children = [
     showSender ? el('span', { class: 'sender', style: `--sender-hue: ${hue(m.senderId)}` }, m.senderName || 'Someone') : null,
-    m.quote?.content ? el('span', { class: 'quote' }, m.quote.content) : null,
+    m.quote?.deleted ? el('span', { class: 'quote deleted' }, 'This message was deleted')
+      : m.quote?.content ? el('span', { class: 'quote' }, m.quote.content) : null,
     text,
     meta,
   ];

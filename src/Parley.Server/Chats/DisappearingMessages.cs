@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Options;
+using Parley.Server.Blobs;
+using Parley.Server.Common;
+using Parley.Server.Configuration;
+using Parley.Server.Storage;
+
+namespace Parley.Server.Chats;
+
+/// <summary>Deletes disappearing messages once their time has run out, on every node and backend:
+/// the store hands each expired message to one sweeper and announces its end to the chat. The
+/// sweeper that deleted an attachment's last use deletes its bytes from the blob store.</summary>
+internal sealed partial class DisappearingMessages(IParleyStore store, BlobDeletions blobDeletions, TimeProvider clock,
+    IOptions<ParleyOptions> options, ILogger<DisappearingMessages> logger) : BackgroundService
+{
+    private const int Batch = 500;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, options.Value.Retention.SweepSeconds)));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    await blobDeletions.RetryAsync(stoppingToken);
+                    // A full batch means more may be due: go on at once.
+                    while (!stoppingToken.IsCancellationRequested)
+                    {
+                        var expired = await store.ExpireMessagesAsync(clock.NowMs(), Batch);
+                        await blobDeletions.DeleteAsync(expired.ForgottenMedia, stoppingToken);
+                        if (expired.Count < Batch) break;
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    SweepFailed(logger, ex);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down.
+        }
+    }
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Error, Message = "Deleting expired messages failed; the next sweep tries again")]
+    private static partial void SweepFailed(ILogger logger, Exception ex);
+}
