@@ -15,7 +15,8 @@ RUN dotnet publish src/Parley.Server/Parley.Server.csproj -c Release -o /app --n
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
-# The SQLite file (the default store) lives in /data; mount a volume there to keep it.
+# The SQLite file (the default store) and media files (blobs/) live in /data; mount a volume there
+# to keep them, or keep media in S3 (Parley__Blobs__Provider=S3), as on AWS.
 RUN mkdir /data && chown "$APP_UID" /data
 COPY --from=build /app ./
 # The runtime image's unprivileged "app" user.

@@ -9,6 +9,8 @@ namespace Parley.Tests.Operations;
 /// <summary><c>dotnet Parley.Server.dll backup &lt;file&gt;</c> against a server that keeps taking writes.</summary>
 public sealed class BackupTests
 {
+    private static readonly byte[] Photo = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 8, 8, 8];
+
     private static async Task<(int ExitCode, string Output)> RunServerCommandAsync(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -26,6 +28,7 @@ public sealed class BackupTests
     public async Task A_backup_taken_during_a_stream_of_sends_restores_every_message_acknowledged_before_it_began()
     {
         var file = Path.Combine(Path.GetTempPath(), "parley-tests", Guid.NewGuid().ToString("N") + ".db");
+        string photoId;
         if (TestPostgres.Enabled)
         {
             // PostgreSQL is backed up with its own tools; the command says so instead of copying anything.
@@ -41,6 +44,16 @@ public sealed class BackupTests
         var ann = await ApiClient.CreateUserAsync(server, "Ann");
         var bob = await ApiClient.CreateUserAsync(server, "Bob");
         var chatId = await ann.OpenChatWithAsync(bob);
+        // A photo: its bytes are in the blob directory, not in the database.
+        using (var upload = new HttpRequestMessage(HttpMethod.Post, "/media") { Content = new ByteArrayContent(Photo) })
+        {
+            upload.Content.Headers.TryAddWithoutValidation("Content-Type", "image/png");
+            var uploaded = await ann.Api.SendAsync(upload);
+            uploaded.AssertStatus(HttpStatusCode.Created, "upload");
+            photoId = uploaded.Json.Str("mediaId")!;
+        }
+        (await ann.Api.PostAsync($"/chats/{chatId}/messages", new { type = "image", content = "a photo", media = new { mediaId = photoId } }))
+            .AssertStatus(HttpStatusCode.Created, "send photo");
         var acknowledged = new ConcurrentQueue<string>();
         using var stop = new CancellationTokenSource();
         var sender = Task.Run(async () =>
@@ -57,6 +70,8 @@ public sealed class BackupTests
         var (exitCode, output) = await RunServerCommandAsync("backup", file, $"--Parley:DataDirectory={server.DataDirectory}");
         Assert.True(exitCode == 0, output);
         Assert.Contains("Backed up", output);
+        Assert.Contains("media files", output);
+        Assert.True(File.Exists(Path.Combine(file + ".blobs", photoId[^2..], photoId)), output);
         // The server took writes all along.
         var atEnd = acknowledged.Count;
         while (acknowledged.Count < atEnd + 10) await Task.Delay(20);
@@ -71,6 +86,7 @@ public sealed class BackupTests
         var restoredDirectory = Path.Combine(Path.GetTempPath(), "parley-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(restoredDirectory);
         File.Move(file, Path.Combine(restoredDirectory, "parley.db"));
+        Directory.Move(file + ".blobs", Path.Combine(restoredDirectory, "blobs"));
         try
         {
             await using var restored = await ParleyServer.StartAsync(dataDirectory: restoredDirectory);
@@ -86,6 +102,12 @@ public sealed class BackupTests
             var next = await annThere.SendTextAsync(chatId, "after the restore");
             Assert.Equal(history.Count + 1, next.Long("seq"));
             await bobSocket.WaitForMessageAsync(chatId, "after the restore");
+            // The photo, from the restored blob directory.
+            using var photoRequest = new HttpRequestMessage(HttpMethod.Get, $"/media/{photoId}");
+            photoRequest.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", bob.AccessToken);
+            using var photo = await bobThere.Api.Http.SendAsync(photoRequest);
+            Assert.Equal(HttpStatusCode.OK, photo.StatusCode);
+            Assert.Equal(Photo, await photo.Content.ReadAsByteArrayAsync());
             var login = await restored.Api().PostAsync("/auth/login", new { email = ann.Email, password = ann.Password });
             login.AssertStatus(HttpStatusCode.OK, "sign in on the restored server");
         }

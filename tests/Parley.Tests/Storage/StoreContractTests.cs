@@ -336,6 +336,33 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task Deleting_an_account_forgets_its_uploads_that_no_chat_shows_and_names_them_for_the_blob_store()
+    {
+        var a = await UserAsync("Ann");
+        var b = await UserAsync("Bob");
+        var chat = await DirectChatAsync(a, b);
+        var photo = new MediaRecord("media_photo_" + Guid.NewGuid().ToString("N"), b.Id, "image/png", 3, Now());
+        var unused = new MediaRecord("media_unused_" + Guid.NewGuid().ToString("N"), b.Id, "image/png", 3, Now());
+        var sent = new MediaRecord("media_sent_" + Guid.NewGuid().ToString("N"), b.Id, "image/png", 3, Now());
+        var others = new MediaRecord("media_others_" + Guid.NewGuid().ToString("N"), a.Id, "image/png", 3, Now());
+        foreach (var media in new[] { photo, unused, sent, others }) await Store.SaveMediaAsync(media);
+        await Store.SetPhotoAsync(b.Id, photo.Id);
+        var result = await Store.SendMessageAsync(new NewMessage(chat, b.Id, "image", null, null, null,
+            $$"""{"mediaId":"{{sent.Id}}"}""", Now()) { MediaId = sent.Id }, null);
+        Assert.Equal(SendOutcome.Stored, result.Outcome);
+
+        var forgotten = await Store.DeleteUserAsync(b.Id, Now());
+
+        Assert.Equal(new[] { photo.Id, unused.Id }.Order(StringComparer.Ordinal), forgotten.Order(StringComparer.Ordinal));
+        Assert.Null(await Store.GetMediaAsync(photo.Id));
+        Assert.Null(await Store.GetMediaAsync(unused.Id));
+        // What the chat shows stays for its members; someone else's upload is not touched.
+        Assert.True(await Store.CanSeeMediaAsync(sent.Id, a.Id));
+        Assert.NotNull(await Store.GetMediaAsync(others.Id));
+        Assert.Empty(await Store.DeleteUserAsync(b.Id, Now()));
+    }
+
+    [StoreFact]
     public async Task Watermarks_only_move_forward_and_read_implies_delivered()
     {
         var a = await UserAsync();

@@ -1,0 +1,139 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection;
+using Parley.Server.Blobs;
+using Parley.Tests.Infrastructure;
+
+namespace Parley.Tests.Blobs;
+
+/// <summary>Deleted media is gone from the blob store too, not only from the database: an expired
+/// message's attachment, and a deleted account's photo and unsent uploads. Each case runs on the
+/// server's usual blob store (a directory, or S3 in the PostgreSQL pass of test.sh) and on S3.</summary>
+public sealed class MediaBlobLifecycleTests
+{
+    private static readonly byte[] Png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 4, 5, 6];
+
+    private static Dictionary<string, string?> FastSweeps(bool s3)
+    {
+        var settings = s3 ? TestS3.Settings() : [];
+        settings["Parley:Retention:SweepSeconds"] = "1";
+        return settings;
+    }
+
+    private static async Task<string> UploadAsync(TestUser user, string path = "/media", HttpMethod? method = null)
+    {
+        using var request = new HttpRequestMessage(method ?? HttpMethod.Post, path) { Content = new ByteArrayContent(Png) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "image/png");
+        var response = await user.Api.SendAsync(request);
+        Assert.True(response.Status is HttpStatusCode.Created or HttpStatusCode.OK, $"upload to {path}: {response.Status}");
+        return response.Json.TryGetProperty("mediaId", out var id) ? id.GetString()! : response.Json.Str("photoUrl")!.Split('/')[^1];
+    }
+
+    /// <summary>The bytes under <paramref name="key"/> as the server's own blob store holds them
+    /// (its directory or its bucket); with a directory, the file is checked on disk as well.</summary>
+    private static async Task<byte[]?> StoredBytesAsync(ParleyServer server, string key)
+    {
+        var blobs = server.Services.GetRequiredService<IBlobStore>();
+        var bytes = await blobs.GetAsync(key);
+        if (blobs is DirectoryBlobStore)
+        {
+            Assert.Equal(bytes is not null, File.Exists(Path.Combine(server.DataDirectory, "blobs", key[^2..], key)));
+        }
+        return bytes;
+    }
+
+    private static async Task WaitUntilGoneAsync(ParleyServer server, string key)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (await StoredBytesAsync(server, key) is not null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the bytes of {key} are still in the blob store");
+            await Task.Delay(100);
+        }
+    }
+
+    private static async Task<(HttpStatusCode Status, byte[] Bytes)> DownloadAsync(TestUser user, string mediaId)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/media/{mediaId}");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", user.Api.AccessToken);
+        using var response = await user.Api.Http.SendAsync(request);
+        return (response.StatusCode, await response.Content.ReadAsByteArrayAsync());
+    }
+
+    private static async Task<TestUser> ReloginAsync(ParleyServer server, TestUser user)
+    {
+        var session = await Accounts.LoginAsync(server, user.Email, user.Password);
+        return user with { Api = server.Api(session.AccessToken) };
+    }
+
+    [Fact]
+    public Task An_expired_messages_attachment_leaves_the_blob_store() => ExpiredAttachmentLeavesAsync(s3: false);
+
+    [S3Fact]
+    public Task An_expired_messages_attachment_leaves_the_S3_bucket() => ExpiredAttachmentLeavesAsync(s3: true);
+
+    private static async Task ExpiredAttachmentLeavesAsync(bool s3)
+    {
+        var clock = new TestClock();
+        await using var server = await ParleyServer.StartAsync(FastSweeps(s3), clock: clock);
+        if (s3) Assert.IsType<S3BlobStore>(server.Services.GetRequiredService<IBlobStore>());
+        var ann = await ApiClient.CreateUserAsync(server, "Ann");
+        var bob = await ApiClient.CreateUserAsync(server, "Bob");
+        var chatId = await ann.OpenChatWithAsync(bob);
+        (await ann.Api.PutAsync($"/chats/{chatId}/settings", new { disappearAfterSeconds = 86400 })).AssertStatus(HttpStatusCode.OK, "timer on");
+        var mediaId = await UploadAsync(ann);
+        (await ann.Api.PostAsync($"/chats/{chatId}/messages", new { type = "image", content = "soon gone", media = new { mediaId } }))
+            .AssertStatus(HttpStatusCode.Created, "send photo");
+        // A file that is kept: sent in the same chat after the timer went off.
+        (await ann.Api.PutAsync($"/chats/{chatId}/settings", new { disappearAfterSeconds = 0 })).AssertStatus(HttpStatusCode.OK, "timer off");
+        var keptId = await UploadAsync(ann);
+        (await ann.Api.PostAsync($"/chats/{chatId}/messages", new { type = "image", content = "stays", media = new { mediaId = keptId } }))
+            .AssertStatus(HttpStatusCode.Created, "send the kept photo");
+        Assert.Equal(Png, await StoredBytesAsync(server, mediaId));
+
+        clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(1));
+        await WaitUntilGoneAsync(server, mediaId);
+
+        Assert.Equal("0", ServerDatabase.Scalar(server, "SELECT count(*) FROM media WHERE id = $1", mediaId));
+        var annNow = await ReloginAsync(server, ann);
+        var bobNow = await ReloginAsync(server, bob);
+        Assert.Equal(HttpStatusCode.NotFound, (await DownloadAsync(annNow, mediaId)).Status); // the sender's expired photo
+        Assert.Equal(HttpStatusCode.NotFound, (await DownloadAsync(bobNow, mediaId)).Status); // the receiver's expired photo
+        Assert.Equal(Png, await StoredBytesAsync(server, keptId));
+        var kept = await DownloadAsync(bobNow, keptId); // the photo sent without a timer
+        Assert.Equal(HttpStatusCode.OK, kept.Status);
+        Assert.Equal(Png, kept.Bytes);
+    }
+
+    [Fact]
+    public Task A_deleted_accounts_photo_leaves_the_blob_store() => DeletedAccountsMediaLeavesAsync(s3: false);
+
+    [S3Fact]
+    public Task A_deleted_accounts_photo_leaves_the_S3_bucket() => DeletedAccountsMediaLeavesAsync(s3: true);
+
+    private static async Task DeletedAccountsMediaLeavesAsync(bool s3)
+    {
+        await using var server = await ParleyServer.StartAsync(s3 ? TestS3.Settings() : null);
+        var ann = await ApiClient.CreateUserAsync(server, "Ann");
+        var bob = await ApiClient.CreateUserAsync(server, "Bob");
+        var chatId = await ann.OpenChatWithAsync(bob);
+        var photoId = await UploadAsync(bob, "/users/me/photo", HttpMethod.Put);
+        var unsentId = await UploadAsync(bob);
+        var sentId = await UploadAsync(bob);
+        (await bob.Api.PostAsync($"/chats/{chatId}/messages", new { type = "image", content = "for Ann", media = new { mediaId = sentId } }))
+            .AssertStatus(HttpStatusCode.Created, "send photo");
+        Assert.Equal(HttpStatusCode.OK, (await DownloadAsync(ann, photoId)).Status); // Bob's profile photo
+        Assert.Equal(Png, await StoredBytesAsync(server, photoId));
+
+        (await bob.Api.DeleteAsync("/users/me")).AssertStatus(HttpStatusCode.NoContent, "delete account");
+
+        // Gone by the time the request is answered.
+        Assert.Null(await StoredBytesAsync(server, photoId));
+        Assert.Null(await StoredBytesAsync(server, unsentId));
+        Assert.Equal("0", ServerDatabase.Scalar(server, "SELECT count(*) FROM media WHERE id = $1", photoId));
+        Assert.Equal(HttpStatusCode.NotFound, (await DownloadAsync(ann, photoId)).Status); // the deleted account's photo
+        // What Bob sent stays Ann's: the chat still shows it.
+        Assert.Equal(Png, await StoredBytesAsync(server, sentId));
+        Assert.Equal(HttpStatusCode.OK, (await DownloadAsync(ann, sentId)).Status); // the photo Bob sent before he left
+    }
+}
