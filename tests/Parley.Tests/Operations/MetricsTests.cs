@@ -4,6 +4,12 @@ using Parley.Tests.Infrastructure;
 
 namespace Parley.Tests.Operations;
 
+/// <summary>Alone, never beside other test servers: every server in this process makes a meter named
+/// "Parley", and a scrape would read the other servers' instruments as well as its own.</summary>
+[CollectionDefinition(nameof(MetricsTests), DisableParallelization = true)]
+public sealed class MetricsCollection;
+
+[Collection(nameof(MetricsTests))]
 public sealed class MetricsTests
 {
     /// <summary>The scrape as metric name → sum over its label sets.</summary>
