@@ -57,7 +57,7 @@ public static class ParleyApp
         builder.Services.AddParleyTelemetry(options, builder.Configuration);
         builder.Services.AddParleyPush();
         builder.Services.AddSingleton<ExportThrottle>();
-        builder.Services.AddOpenApi();
+        builder.Services.AddParleyOpenApi();
         builder.Services.AddParleyCors(options);
 
         var app = builder.Build();

@@ -9,20 +9,24 @@ public static class AuthApi
     private const string WrongPhoneCredentials = "Incorrect phone number or password.";
     private const string BadCode = "The code is wrong or has expired.";
 
+    /// <summary>How the OpenAPI document describes the sign-in answers' second form.</summary>
+    internal const string SignInNote = "With two-step verification on, the answer is {mfaRequired: true, mfaToken} instead of the session; finish with POST /auth/mfa.";
+
     public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/auth").WithTags("Auth").AllowAnonymous();
-        group.MapPost("/register", Register);
-        group.MapPost("/login", Login);
-        group.MapPost("/refresh", Refresh);
-        group.MapPost("/logout", Logout);
-        group.MapPost("/sign-up", PhoneSignUp);
-        group.MapPost("/account-confirmation", ConfirmPhone);
-        group.MapPost("/resend-code", ResendCode);
-        group.MapPost("/sign-in", PhoneSignIn);
-        group.MapPost("/forgot-password", ForgotPassword);
-        group.MapPost("/reset-password", ResetPassword);
-        routes.MapGet("/.well-known/jwks.json", (TokenService tokens) => TypedResults.Json(tokens.Jwks())).WithTags("Auth").AllowAnonymous();
+        group.MapPost("/register", Register).Produces<RegisterResponse>(StatusCodes.Status201Created);
+        group.MapPost("/login", Login).Produces<LoginResponse>().WithDescription(SignInNote);
+        group.MapPost("/refresh", Refresh).Produces<RefreshResponse>();
+        group.MapPost("/logout", Logout).Produces(StatusCodes.Status204NoContent);
+        group.MapPost("/sign-up", PhoneSignUp).Produces<SignUpResponse>(StatusCodes.Status201Created);
+        group.MapPost("/account-confirmation", ConfirmPhone).Produces<ConfirmedAnswer>();
+        group.MapPost("/resend-code", ResendCode).Produces<NoticeAnswer>(StatusCodes.Status202Accepted);
+        group.MapPost("/sign-in", PhoneSignIn).Produces<LoginResponse>().WithDescription(SignInNote);
+        group.MapPost("/forgot-password", ForgotPassword).Produces<NoticeAnswer>(StatusCodes.Status202Accepted);
+        group.MapPost("/reset-password", ResetPassword).Produces(StatusCodes.Status204NoContent);
+        routes.MapGet("/.well-known/jwks.json", (TokenService tokens) => TypedResults.Json(tokens.Jwks(), AppJson.Options)).WithTags("Auth").AllowAnonymous()
+            .Produces<JsonWebKeySet>();
         return routes;
     }
 
@@ -104,7 +108,7 @@ public static class AuthApi
         if (!throttle.TryAccount(ResendKey(phone), out wait)) return ApiError.TooManyRequests(wait);
         var user = await store.FindUserByPhoneAsync(phone);
         if (user is { Confirmed: false }) await auth.SendCodeAsync(user, AuthService.ConfirmPurpose, phone);
-        return TypedResults.Json(new { message = "If the number awaits confirmation, a new code has been sent." }, AppJson.Options,
+        return TypedResults.Json(new NoticeAnswer("If the number awaits confirmation, a new code has been sent."), AppJson.Options,
             statusCode: StatusCodes.Status202Accepted);
     }
 
@@ -128,7 +132,7 @@ public static class AuthApi
         static async Task<IResult> Confirmed(IAccountStore store, UserRecord user)
         {
             await store.ConfirmUserAsync(user.Id);
-            return TypedResults.Json(new { confirmed = true }, AppJson.Options);
+            return TypedResults.Json(new ConfirmedAnswer(true), AppJson.Options);
         }
     }
 
@@ -158,7 +162,7 @@ public static class AuthApi
         {
             await auth.SendCodeAsync(user, AuthService.ResetPurpose, destination!);
         }
-        return TypedResults.Json(new { message = "If the account exists, a code has been sent." }, AppJson.Options, statusCode: StatusCodes.Status202Accepted);
+        return TypedResults.Json(new NoticeAnswer("If the account exists, a code has been sent."), AppJson.Options, statusCode: StatusCodes.Status202Accepted);
     }
 
     private static async Task<IResult> ResetPassword(ResetPasswordRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)

@@ -194,16 +194,9 @@ public sealed class TokenService(IAccountStore store, IOptions<ParleyOptions> op
         claims.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     /// <summary>The public key as a JSON Web Key Set.</summary>
-    public object Jwks()
+    public JsonWebKeySet Jwks()
     {
         var p = Key.ExportParameters(false);
-        return new
-        {
-            keys = new[]
-            {
-                new { kty = "EC", crv = "P-256", use = "sig", alg = Algorithm, kid = _keyId,
-                      x = Base64Url.EncodeToString(p.Q.X!), y = Base64Url.EncodeToString(p.Q.Y!) },
-            },
-        };
+        return new JsonWebKeySet([new JsonWebKey("EC", "P-256", "sig", Algorithm, _keyId, Base64Url.EncodeToString(p.Q.X!), Base64Url.EncodeToString(p.Q.Y!))]);
     }
 }

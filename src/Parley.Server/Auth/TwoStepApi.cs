@@ -14,11 +14,11 @@ public static class TwoStepApi
     public static IEndpointRouteBuilder MapTwoStepApi(this IEndpointRouteBuilder routes)
     {
         var me = routes.MapGroup("/users/me/mfa").WithTags("Users").RequireAuthorization();
-        me.MapGet("/", Status);
-        me.MapPost("/", Enrol);
-        me.MapPost("/confirm", Confirm);
-        me.MapDelete("/", Disable);
-        routes.MapPost("/auth/mfa", SignIn).WithTags("Auth").AllowAnonymous();
+        me.MapGet("/", Status).Produces<MfaStatus>();
+        me.MapPost("/", Enrol).Produces<MfaEnrolment>();
+        me.MapPost("/confirm", Confirm).Produces<MfaEnabled>();
+        me.MapDelete("/", Disable).Produces(StatusCodes.Status204NoContent);
+        routes.MapPost("/auth/mfa", SignIn).WithTags("Auth").AllowAnonymous().Produces<LoginResponse>();
         return routes;
     }
 
@@ -33,7 +33,7 @@ public static class TwoStepApi
     }
 
     private static async Task<IResult> Status(ClaimsPrincipal principal, TwoStep twoStep) =>
-        TypedResults.Json(new { enabled = await twoStep.IsEnabledAsync(principal.UserId()) }, AppJson.Options);
+        TypedResults.Json(new MfaStatus(await twoStep.IsEnabledAsync(principal.UserId())), AppJson.Options);
 
     private static async Task<IResult> Enrol(ClaimsPrincipal principal, IAccountStore store, TwoStep twoStep)
     {

@@ -14,8 +14,8 @@ public static class ChatSettingsApi
     public static IEndpointRouteBuilder MapChatSettingsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/chats").WithTags("Chats").RequireAuthorization();
-        group.MapGet("/{chatId}/settings", Get);
-        group.MapPut("/{chatId}/settings", Put);
+        group.MapGet("/{chatId}/settings", Get).Produces<ChatSettingsView>();
+        group.MapPut("/{chatId}/settings", Put).Produces<ChatSettingsView>();
         return routes;
     }
 

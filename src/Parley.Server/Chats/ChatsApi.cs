@@ -20,12 +20,12 @@ public static class ChatsApi
     public static IEndpointRouteBuilder MapChatsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/chats").WithTags("Chats").RequireAuthorization();
-        group.MapGet("/", List);
-        group.MapPost("/", Create);
-        group.MapGet("/{chatId}", Get);
-        group.MapGet("/{chatId}/messages", History);
-        group.MapPost("/{chatId}/messages", Send);
-        group.MapPost("/{chatId}/read", MarkRead);
+        group.MapGet("/", List).Produces<List<ChatSummary>>();
+        group.MapPost("/", Create).Produces<ChatSummary>(StatusCodes.Status201Created).Produces<ChatSummary>();
+        group.MapGet("/{chatId}", Get).Produces<ChatSummary>();
+        group.MapGet("/{chatId}/messages", History).Produces<MessagePage>();
+        group.MapPost("/{chatId}/messages", Send).Produces<Message>(StatusCodes.Status201Created);
+        group.MapPost("/{chatId}/read", MarkRead).Produces(StatusCodes.Status204NoContent);
         return routes;
     }
 

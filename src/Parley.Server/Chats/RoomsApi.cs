@@ -17,10 +17,10 @@ public static class RoomsApi
     public static IEndpointRouteBuilder MapRoomsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/chat").WithTags("Rooms").RequireAuthorization();
-        group.MapPost("/rooms", Create);
-        group.MapGet("/rooms", List);
-        group.MapPost("/messages", Send);
-        group.MapGet("/messages", History);
+        group.MapPost("/rooms", Create).Produces<ChatSummary>(StatusCodes.Status201Created).Produces<ChatSummary>();
+        group.MapGet("/rooms", List).Produces<List<ChatSummary>>();
+        group.MapPost("/messages", Send).Produces<Message>(StatusCodes.Status201Created);
+        group.MapGet("/messages", History).Produces<MessagePage>();
         return routes;
     }
 

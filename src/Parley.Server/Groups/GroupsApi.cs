@@ -9,6 +9,8 @@ namespace Parley.Server.Groups;
 public sealed record CreateGroupRequest(string? Name, string? Description, string[]? MemberIds);
 public sealed record AddMembersRequest(string[]? MemberIds);
 public sealed record GroupInfoRequest(string? Name, string? Description);
+public sealed record MembersAnswer(bool Success, IReadOnlyList<string> Members);
+public sealed record SuccessAnswer(bool Success);
 
 public static class GroupsApi
 {
@@ -19,14 +21,14 @@ public static class GroupsApi
     public static IEndpointRouteBuilder MapGroupsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/groups").WithTags("Groups").RequireAuthorization();
-        group.MapPost("/", Create);
-        group.MapPost("/{groupId}/members", AddMembers);
-        group.MapDelete("/{groupId}/members/{memberId}", RemoveMember);
-        group.MapPut("/{groupId}/info", UpdateInfo);
+        group.MapPost("/", Create).Produces<ChatSummary>(StatusCodes.Status201Created);
+        group.MapPost("/{groupId}/members", AddMembers).Produces<MembersAnswer>();
+        group.MapDelete("/{groupId}/members/{memberId}", RemoveMember).Produces<MembersAnswer>();
+        group.MapPut("/{groupId}/info", UpdateInfo).Produces<SuccessAnswer>();
         group.MapPost("/{groupId}/admins/{memberId}", (string groupId, string memberId, ClaimsPrincipal principal, IChatStore store, TimeProvider clock) =>
-            SetAdmin(groupId, memberId, true, principal, store, clock));
+            SetAdmin(groupId, memberId, true, principal, store, clock)).Produces(StatusCodes.Status204NoContent);
         group.MapDelete("/{groupId}/admins/{memberId}", (string groupId, string memberId, ClaimsPrincipal principal, IChatStore store, TimeProvider clock) =>
-            SetAdmin(groupId, memberId, false, principal, store, clock));
+            SetAdmin(groupId, memberId, false, principal, store, clock)).Produces(StatusCodes.Status204NoContent);
         return routes;
     }
 
@@ -51,13 +53,13 @@ public static class GroupsApi
         var (members, refusal) = await ExistingUsers(accounts, body.MemberIds, userId);
         if (refusal is not null) return refusal;
         var change = await store.AddMembersAsync(groupId, userId, members, clock.NowMs());
-        return Answer(change.Outcome, () => TypedResults.Json(new { success = true, members = change.Members }, AppJson.Options));
+        return Answer(change.Outcome, () => TypedResults.Json(new MembersAnswer(true, change.Members), AppJson.Options));
     }
 
     private static async Task<IResult> RemoveMember(string groupId, string memberId, ClaimsPrincipal principal, IChatStore store, TimeProvider clock)
     {
         var change = await store.RemoveMemberAsync(groupId, principal.UserId(), memberId, clock.NowMs());
-        return Answer(change.Outcome, () => TypedResults.Json(new { success = true, members = change.Members }, AppJson.Options));
+        return Answer(change.Outcome, () => TypedResults.Json(new MembersAnswer(true, change.Members), AppJson.Options));
     }
 
     private static async Task<IResult> UpdateInfo(string groupId, GroupInfoRequest body, ClaimsPrincipal principal, IChatStore store, TimeProvider clock)
@@ -67,7 +69,7 @@ public static class GroupsApi
             ?? Validation.Text(body.Description, "description", MaxDescriptionLength, required: false);
         if (error is not null) return ApiError.BadRequest(error);
         var outcome = await store.UpdateGroupInfoAsync(groupId, principal.UserId(), body.Name?.Trim(), body.Description?.Trim(), clock.NowMs());
-        return Answer(outcome, () => TypedResults.Json(new { success = true }, AppJson.Options));
+        return Answer(outcome, () => TypedResults.Json(new SuccessAnswer(true), AppJson.Options));
     }
 
     private static async Task<IResult> SetAdmin(string groupId, string memberId, bool admin, ClaimsPrincipal principal, IChatStore store, TimeProvider clock)

@@ -13,17 +13,17 @@ public static class MessagesApi
     public static IEndpointRouteBuilder MapMessagesApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/messages").WithTags("Messages").RequireAuthorization();
-        group.MapPut("/{messageId}/status", UpdateStatus);
-        group.MapGet("/{messageId}/receipts", Receipts);
-        group.MapPatch("/{messageId}", Edit);
-        group.MapDelete("/{messageId}", Delete);
+        group.MapPut("/{messageId}/status", UpdateStatus).Produces<StatusAnswer>();
+        group.MapGet("/{messageId}/receipts", Receipts).Produces<List<Receipt>>();
+        group.MapPatch("/{messageId}", Edit).Produces<Message>();
+        group.MapDelete("/{messageId}", Delete).Produces(StatusCodes.Status204NoContent);
         return routes;
     }
 
     private static async Task<IResult> UpdateStatus(string messageId, UpdateStatusRequest body, ClaimsPrincipal principal, MessageService messages)
     {
         var (status, refusal) = await messages.UpdateStatusAsync(principal.UserId(), messageId, body.Status);
-        return refusal?.ToResult() ?? TypedResults.Json(new { messageId, status }, AppJson.Options);
+        return refusal?.ToResult() ?? TypedResults.Json(new StatusAnswer(messageId, status!), AppJson.Options);
     }
 
     private static async Task<IResult> Edit(string messageId, EditMessageRequest body, ClaimsPrincipal principal, IChatStore store,

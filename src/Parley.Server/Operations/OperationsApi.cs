@@ -3,14 +3,17 @@ using Parley.Server.Storage;
 
 namespace Parley.Server.Operations;
 
+public sealed record HealthAnswer(string Status);
+
 public static class OperationsApi
 {
     public static IEndpointRouteBuilder MapOperations(this IEndpointRouteBuilder routes)
     {
         // Ready (and the classic /health): the store answers. Live: the process serves requests at all.
-        routes.MapGet("/health", Ready).WithTags("Operations").AllowAnonymous();
-        routes.MapGet("/health/ready", Ready).WithTags("Operations").AllowAnonymous();
-        routes.MapGet("/health/live", () => TypedResults.Json(new { status = "ok" }, AppJson.Options)).WithTags("Operations").AllowAnonymous();
+        routes.MapGet("/health", Ready).WithTags("Operations").AllowAnonymous().Produces<HealthAnswer>();
+        routes.MapGet("/health/ready", Ready).WithTags("Operations").AllowAnonymous().Produces<HealthAnswer>();
+        routes.MapGet("/health/live", () => TypedResults.Json(new HealthAnswer("ok"), AppJson.Options)).WithTags("Operations").AllowAnonymous()
+            .Produces<HealthAnswer>();
         routes.MapOpenApi().AllowAnonymous();
         return routes;
     }
@@ -20,7 +23,7 @@ public static class OperationsApi
         try
         {
             return await store.PingAsync(ct)
-                ? TypedResults.Json(new { status = "ok" }, AppJson.Options)
+                ? TypedResults.Json(new HealthAnswer("ok"), AppJson.Options)
                 : ApiError.Status(StatusCodes.Status503ServiceUnavailable, "The store does not answer.");
         }
         catch (Exception)

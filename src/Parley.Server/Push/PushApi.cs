@@ -10,6 +10,9 @@ namespace Parley.Server.Push;
 
 public sealed record PushKeys(string? P256dh, string? Auth);
 public sealed record PushSubscriptionRequest(string? Endpoint, PushKeys? Keys);
+/// <summary>The server's VAPID public key (base64url), for PushManager.subscribe.</summary>
+public sealed record VapidKeyAnswer(string PublicKey);
+public sealed record SubscriptionAnswer(string Endpoint);
 
 /// <summary>Web Push subscriptions of the signed-in user, and the server's VAPID public key.</summary>
 public static class PushApi
@@ -19,9 +22,9 @@ public static class PushApi
     public static IEndpointRouteBuilder MapPushApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/push").WithTags("Push").RequireAuthorization();
-        group.MapGet("/vapid-public-key", (VapidKeys keys) => TypedResults.Json(new { publicKey = keys.PublicKey }, AppJson.Options));
-        group.MapPost("/subscriptions", Subscribe);
-        group.MapDelete("/subscriptions", Unsubscribe);
+        group.MapGet("/vapid-public-key", (VapidKeys keys) => TypedResults.Json(new VapidKeyAnswer(keys.PublicKey), AppJson.Options)).Produces<VapidKeyAnswer>();
+        group.MapPost("/subscriptions", Subscribe).Produces<SubscriptionAnswer>(StatusCodes.Status201Created);
+        group.MapDelete("/subscriptions", Unsubscribe).Produces(StatusCodes.Status204NoContent);
         return routes;
     }
 
@@ -40,7 +43,7 @@ public static class PushApi
         {
             return ApiError.BadRequest($"At most {push.MaxSubscriptionsPerUser} push subscriptions per account; remove one first.");
         }
-        return TypedResults.Json(new { endpoint = record.Endpoint }, AppJson.Options, statusCode: StatusCodes.Status201Created);
+        return TypedResults.Json(new SubscriptionAnswer(record.Endpoint), AppJson.Options, statusCode: StatusCodes.Status201Created);
     }
 
     private static async Task<IResult> Unsubscribe(string? endpoint, ClaimsPrincipal principal, IParleyStore store)

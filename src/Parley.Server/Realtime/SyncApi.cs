@@ -14,7 +14,7 @@ public static class SyncApi
 
     public static IEndpointRouteBuilder MapSyncApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/sync", Sync).WithTags("Sync").RequireAuthorization();
+        routes.MapGet("/sync", Sync).WithTags("Sync").RequireAuthorization().Produces<SyncAnswer>();
         return routes;
     }
 

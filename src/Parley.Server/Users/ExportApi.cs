@@ -18,7 +18,7 @@ public static class ExportApi
 
     public static IEndpointRouteBuilder MapExportApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/users/me/export", Export).WithTags("Users").RequireAuthorization();
+        routes.MapGet("/users/me/export", Export).WithTags("Users").RequireAuthorization().Produces<AccountExport>();
         return routes;
     }
 

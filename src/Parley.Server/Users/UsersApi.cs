@@ -19,15 +19,15 @@ public static class UsersApi
     public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/users").WithTags("Users").RequireAuthorization();
-        group.MapGet("/", Search);
-        group.MapGet("/me", Me);
-        group.MapPatch("/me", UpdateMe);
-        group.MapDelete("/me", DeleteMe);
-        group.MapPut("/me/photo", SetPhoto);
+        group.MapGet("/", Search).Produces<List<UserListItem>>();
+        group.MapGet("/me", Me).Produces<Profile>();
+        group.MapPatch("/me", UpdateMe).Produces<Profile>();
+        group.MapDelete("/me", DeleteMe).Produces(StatusCodes.Status204NoContent);
+        group.MapPut("/me/photo", SetPhoto).Produces<Profile>().Accepts<byte[]>("image/jpeg", "image/png", "image/webp");
         group.MapPost("/{userId}/block", (string userId, ClaimsPrincipal principal, IAccountStore store, Blocking blocks) =>
-            SetBlocked(userId, true, principal, store, blocks));
+            SetBlocked(userId, true, principal, store, blocks)).Produces(StatusCodes.Status204NoContent);
         group.MapDelete("/{userId}/block", (string userId, ClaimsPrincipal principal, IAccountStore store, Blocking blocks) =>
-            SetBlocked(userId, false, principal, store, blocks));
+            SetBlocked(userId, false, principal, store, blocks)).Produces(StatusCodes.Status204NoContent);
         return routes;
     }
 

@@ -13,7 +13,7 @@ public static class ExternalAuthApi
 {
     public static void MapExternalAuthApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost("/auth/external", SignIn).WithTags("Auth").AllowAnonymous();
+        routes.MapPost("/auth/external", SignIn).WithTags("Auth").AllowAnonymous().Produces<ExternalSignInResponse>();
     }
 
     private static async Task<IResult> SignIn(ExternalSignInRequest body, ExternalTokens tokens, ExternalAccounts accounts,
