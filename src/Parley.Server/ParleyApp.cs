@@ -72,6 +72,7 @@ public static class ParleyApp
         app.MapUsersApi();
         app.MapChatsApi();
         app.MapMessagesApi();
+        app.MapSearchApi();
         app.MapGroupsApi();
         app.MapMediaApi();
         app.MapRealtime();

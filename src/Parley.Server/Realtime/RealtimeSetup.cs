@@ -17,6 +17,7 @@ public static class RealtimeSetup
         services.AddSingleton<LocalFanOut>();
         services.AddSingleton<MessageRateLimiter>();
         services.AddSingleton<Users.BlockCache>();
+        services.AddSingleton<Users.ProfileAnnouncer>();
         services.AddSingleton<MessageService>();
         services.AddSingleton<ClientFrames>();
         services.AddHostedService<EphemeralEvents>();
@@ -26,6 +27,7 @@ public static class RealtimeSetup
     public static IEndpointRouteBuilder MapRealtime(this IEndpointRouteBuilder routes)
     {
         routes.MapWebSocketEndpoint();
+        routes.MapWsTickets();
         routes.MapSyncApi();
         return routes;
     }

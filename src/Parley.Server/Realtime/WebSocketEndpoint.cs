@@ -26,7 +26,8 @@ public static partial class WebSocketEndpoint
     }
 
     private static async Task Handle(HttpContext http, IOptions<ParleyOptions> options, ConnectionRegistry registry, Presence presence,
-        IParleyStore store, EventReader events, ClientFrames protocol, ILoggerFactory loggers, IHostApplicationLifetime lifetime)
+        IParleyStore store, EventReader events, ClientFrames protocol, ILoggerFactory loggers, IHostApplicationLifetime lifetime,
+        SessionRevocations revocations, TimeProvider clock)
     {
         var settings = options.Value;
         if (!http.WebSockets.IsWebSocketRequest)
@@ -34,12 +35,8 @@ public static partial class WebSocketEndpoint
             await ApiError.WriteAsync(http, StatusCodes.Status400BadRequest, "This endpoint only accepts WebSocket upgrades.");
             return;
         }
-        var auth = await http.AuthenticateAsync(BearerAuthenticationHandler.SchemeName);
-        if (!auth.Succeeded)
-        {
-            await ApiError.WriteAsync(http, StatusCodes.Status401Unauthorized, auth.Failure?.Message ?? "A valid access token is required: /ws?token={accessToken}.");
-            return;
-        }
+        var userId = await AuthenticateAsync(http, store, revocations, clock);
+        if (userId is null) return;
         if (!OriginAllowed(http, settings.Realtime.AllowedOrigins))
         {
             await ApiError.WriteAsync(http, StatusCodes.Status403Forbidden, "This Origin is not allowed to open a WebSocket here.");
@@ -55,7 +52,6 @@ public static partial class WebSocketEndpoint
             }
             since = position;
         }
-        var userId = auth.Principal!.UserId();
         if (registry.Count(userId) >= settings.Limits.SocketsPerUser)
         {
             await ApiError.WriteAsync(http, StatusCodes.Status429TooManyRequests, "Too many open connections for this user.");
@@ -93,6 +89,28 @@ public static partial class WebSocketEndpoint
             await writer;
             Closed(logger, userId, connection.Id);
         }
+    }
+
+    /// <summary>The user of a one-use <c>ticket</c> (see <see cref="WsTickets"/>) or of a bearer token
+    /// (header or <c>token</c> query); answers 401 itself and returns null when neither is valid.</summary>
+    private static async Task<string?> AuthenticateAsync(HttpContext http, IParleyStore store, SessionRevocations revocations, TimeProvider clock)
+    {
+        if (http.Request.Query.TryGetValue("ticket", out var ticket))
+        {
+            var ticketUser = ticket.Count == 1 ? await WsTickets.RedeemAsync(ticket[0] ?? "", store, revocations, clock) : null;
+            if (ticketUser is null)
+            {
+                await ApiError.WriteAsync(http, StatusCodes.Status401Unauthorized, "This ticket is unknown, used or expired: get a new one from POST /ws/ticket.");
+            }
+            return ticketUser;
+        }
+        var auth = await http.AuthenticateAsync(BearerAuthenticationHandler.SchemeName);
+        if (!auth.Succeeded)
+        {
+            await ApiError.WriteAsync(http, StatusCodes.Status401Unauthorized, auth.Failure?.Message ?? "A valid access token is required: /ws?token={accessToken} or /ws?ticket={ticket}.");
+            return null;
+        }
+        return auth.Principal!.UserId();
     }
 
     /// <summary>Sends the stored events after the cursor, page by page, before any live frame.</summary>

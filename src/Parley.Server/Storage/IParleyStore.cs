@@ -3,7 +3,7 @@ namespace Parley.Server.Storage;
 /// <summary>The one storage contract, shaped around chat operations rather than tables. Each
 /// method is one atomic unit: a backend runs it in one transaction. Events a write produces are
 /// published to <see cref="IEventPublisher"/> after the commit, in position order.</summary>
-public interface IParleyStore : IAccountStore, IChatStore
+public interface IParleyStore : IAccountStore, IChatStore, IMessageSearchStore, IWsTicketStore
 {
     /// <summary>Creates or migrates the schema. Safe to call on every start.</summary>
     Task InitializeAsync(CancellationToken ct);

@@ -38,7 +38,8 @@ public static class UsersApi
         if (after is not null && !TryDecodeCursor(after, out afterName, out afterId)) return ApiError.BadRequest("after is not a valid page cursor.");
 
         var users = await store.SearchUsersAsync(principal.UserId(), search?.Trim(), afterName, afterId, pageSize);
-        var blockers = (await store.GetBlocksAsync(principal.UserId())).BlockedBy;
+        var blocks = await store.GetBlocksAsync(principal.UserId());
+        var blockers = blocks.BlockedBy;
         if (users.Count == pageSize)
         {
             var last = users[^1];
@@ -50,8 +51,8 @@ public static class UsersApi
         }
         // Someone who blocked the caller shows no presence to them.
         return TypedResults.Json(users.Select(u => blockers.Contains(u.Id)
-            ? new UserListItem(u.Id, u.Name, u.Email, u.Avatar, Profile.PhotoUrlOf(u), false, 0)
-            : new UserListItem(u.Id, u.Name, u.Email, u.Avatar, Profile.PhotoUrlOf(u), presence.IsOnline(u.Id), presence.LastSeen(u))).ToList(), AppJson.Options);
+            ? new UserListItem(u.Id, u.Name, u.Email, u.Avatar, Profile.PhotoUrlOf(u), false, 0, u.About, blocks.Blocked.Contains(u.Id))
+            : new UserListItem(u.Id, u.Name, u.Email, u.Avatar, Profile.PhotoUrlOf(u), presence.IsOnline(u.Id), presence.LastSeen(u), u.About, blocks.Blocked.Contains(u.Id))).ToList(), AppJson.Options);
     }
 
     private static string EncodeCursor(string name, string id) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(name + "\n" + id));
@@ -74,7 +75,7 @@ public static class UsersApi
 
     public const int MaxPhotoBytes = 5 * 1024 * 1024;
 
-    private static async Task<IResult> SetPhoto(HttpRequest request, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock)
+    private static async Task<IResult> SetPhoto(HttpRequest request, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock, ProfileAnnouncer announcer)
     {
         var (data, error) = await MediaUploads.ReadBodyAsync(request, MaxPhotoBytes);
         if (error is not null) return error;
@@ -83,6 +84,7 @@ public static class UsersApi
         var userId = principal.UserId();
         var media = await MediaApi.SaveAsync(store, userId, contentType, data!, clock);
         var user = await store.SetPhotoAsync(userId, media.Id);
+        if (user is not null) await announcer.AnnounceAsync(user);
         return user is null ? ApiError.NotFound("This account no longer exists.") : TypedResults.Json(Profile.From(user), AppJson.Options);
     }
 
@@ -109,13 +111,14 @@ public static class UsersApi
         return user is null ? ApiError.NotFound("This account no longer exists.") : TypedResults.Json(Profile.From(user), AppJson.Options);
     }
 
-    private static async Task<IResult> UpdateMe(UpdateProfileRequest body, ClaimsPrincipal principal, IParleyStore store)
+    private static async Task<IResult> UpdateMe(UpdateProfileRequest body, ClaimsPrincipal principal, IParleyStore store, ProfileAnnouncer announcer)
     {
         var error = Validation.Text(body.Name, "name", Validation.MaxNameLength, required: body.Name is not null)
             ?? Validation.Text(body.About, "about", Validation.MaxAboutLength, required: false)
             ?? Validation.Text(body.Avatar, "avatar", 512, required: false);
         if (error is not null) return ApiError.BadRequest(error);
         var user = await store.UpdateProfileAsync(principal.UserId(), body.Name?.Trim(), body.About?.Trim(), body.Avatar?.Trim());
+        if (user is not null) await announcer.AnnounceAsync(user);
         return user is null ? ApiError.NotFound("This account no longer exists.") : TypedResults.Json(Profile.From(user), AppJson.Options);
     }
 }

@@ -17,6 +17,22 @@ public sealed class CrossNodeDeliveryTests(TwoNodes nodes) : IClassFixture<TwoNo
         await user.ConnectAsync(node, await user.CurrentCursorAsync(), name ?? user.Name);
 
     [PostgresFact]
+    public async Task A_websocket_ticket_from_one_node_opens_a_socket_on_the_other_once()
+    {
+        var ann = await ApiClient.CreateUserAsync(One, "Ann");
+        var answer = await ann.Api.PostAsync("/ws/ticket", null);
+        answer.AssertStatus(System.Net.HttpStatusCode.OK, "POST /ws/ticket on node one");
+        var ticket = answer.Json.Str("ticket")!;
+
+        await using (await WsClient.ConnectAsync(Two, token: null, ticket: ticket))
+        {
+            // Opened on node two; the ping/pong handshake in ConnectAsync proved the socket works.
+        }
+        var again = await Assert.ThrowsAsync<WsRefusedException>(() => WsClient.ConnectAsync(One, token: null, ticket: ticket));
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, again.Status);
+    }
+
+    [PostgresFact]
     public async Task A_direct_message_reaches_the_recipient_on_the_other_node_and_the_read_receipt_comes_back()
     {
         var ann = await ApiClient.CreateUserAsync(One, "Ann");

@@ -202,6 +202,44 @@ internal static class PostgresMigrations
             PRIMARY KEY (user_id, left_pos, chat_id)
         );
         """,
+
+        // 7: full-text search over message text: an expression index, so edits and deletes update it
+        // by themselves. Words are runs of letters and digits, as in the SQLite backend's tokenizer.
+        """
+        CREATE INDEX messages_search ON messages
+            USING gin (to_tsvector('simple'::regconfig, regexp_replace(content, '[^[:alnum:]]+', ' ', 'g')))
+            WHERE type <> 'system' AND content IS NOT NULL AND NOT deleted;
+        """,
+
+        // 8: one-use WebSocket tickets (hashed), shared by every node.
+        """
+        CREATE TABLE ws_tickets (
+            ticket_hash text PRIMARY KEY,
+            user_id text NOT NULL,
+            issued_at bigint NOT NULL,
+            expires_at bigint NOT NULL
+        );
+        CREATE INDEX ws_tickets_by_expiry ON ws_tickets (expires_at);
+        CREATE INDEX ws_tickets_by_user ON ws_tickets (user_id, expires_at);
+        """,
+
+        // 9: a reply's quote follows the quoted message: edited, it shows the new text; deleted for
+        // everyone, the copy goes too (deleted content must not survive in quotes).
+        """
+        CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL;
+        CREATE FUNCTION parley_quotes_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE messages SET reply_quote = CASE WHEN NEW.deleted OR NEW.content IS NULL THEN '' ELSE left(NEW.content, 100) END
+            WHERE reply_to = NEW.id AND chat_id = NEW.chat_id;
+            RETURN NULL;
+        END
+        $$;
+        CREATE TRIGGER message_quotes_follow AFTER UPDATE OF content, deleted ON messages
+            FOR EACH ROW WHEN (OLD.content IS DISTINCT FROM NEW.content OR OLD.deleted <> NEW.deleted)
+            EXECUTE FUNCTION parley_quotes_follow();
+        UPDATE messages SET reply_quote = ''
+        WHERE reply_to IN (SELECT id FROM messages WHERE deleted);
+        """,
     ];
 
     public static async Task ApplyAsync(NpgsqlConnection connection, CancellationToken ct)

@@ -170,6 +170,58 @@ internal static class SqliteMigrations
             PRIMARY KEY (user_id, left_pos, chat_id)
         ) WITHOUT ROWID;
         """,
+
+        // 7: full-text search over message text. Contentless (the text stays in messages only);
+        // triggers keep it in step with every insert, edit and delete, and system messages,
+        // deleted messages and media without a caption are never in it.
+        """
+        CREATE VIRTUAL TABLE message_search USING fts5 (
+            content, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0'
+        );
+        CREATE TRIGGER message_search_add AFTER INSERT ON messages
+        WHEN new.type <> 'system' AND new.content IS NOT NULL AND new.deleted = 0
+        BEGIN
+            INSERT INTO message_search (rowid, content) VALUES (new.pos, new.content);
+        END;
+        CREATE TRIGGER message_search_change AFTER UPDATE OF content, deleted, type ON messages
+        BEGIN
+            DELETE FROM message_search WHERE rowid = old.pos;
+            INSERT INTO message_search (rowid, content)
+            SELECT new.pos, new.content WHERE new.type <> 'system' AND new.content IS NOT NULL AND new.deleted = 0;
+        END;
+        CREATE TRIGGER message_search_remove AFTER DELETE ON messages
+        BEGIN
+            DELETE FROM message_search WHERE rowid = old.pos;
+        END;
+        INSERT INTO message_search (rowid, content)
+        SELECT pos, content FROM messages WHERE type <> 'system' AND content IS NOT NULL AND deleted = 0;
+        """,
+
+        // 8: one-use WebSocket tickets (hashed), so browsers keep access tokens out of URLs.
+        """
+        CREATE TABLE ws_tickets (
+            ticket_hash TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            issued_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX ws_tickets_by_expiry ON ws_tickets (expires_at);
+        CREATE INDEX ws_tickets_by_user ON ws_tickets (user_id, expires_at);
+        """,
+
+        // 9: a reply's quote follows the quoted message: edited, it shows the new text; deleted for
+        // everyone, the copy goes too (deleted content must not survive in quotes).
+        """
+        CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL;
+        CREATE TRIGGER message_quotes_follow AFTER UPDATE OF content, deleted ON messages
+        WHEN new.content IS NOT old.content OR new.deleted <> old.deleted
+        BEGIN
+            UPDATE messages SET reply_quote = CASE WHEN new.deleted <> 0 OR new.content IS NULL THEN '' ELSE substr(new.content, 1, 100) END
+            WHERE reply_to = new.id AND chat_id = new.chat_id;
+        END;
+        UPDATE messages SET reply_quote = ''
+        WHERE reply_to IN (SELECT id FROM messages WHERE deleted <> 0);
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)

@@ -1,0 +1,56 @@
+using System.Buffers.Text;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using Parley.Server.Auth;
+using Parley.Server.Common;
+using Parley.Server.Storage;
+
+namespace Parley.Server.Realtime;
+
+/// <summary>
+/// One-use WebSocket tickets: <c>POST /ws/ticket</c> gives a random ticket valid for 30 s, and
+/// <c>/ws?ticket=</c> spends it. A browser cannot put an Authorization header on a WebSocket, and a
+/// token in the URL ends up in consoles and logs; a spent or expired ticket is worth nothing there.
+/// Only the ticket's hash is stored, in the shared store, so any node of a cluster can redeem it once.
+/// </summary>
+public static class WsTickets
+{
+    public const int ValidSeconds = 30;
+    /// <summary>Unspent tickets a user may hold at once (a reconnecting client needs one at a time).</summary>
+    public const int MaxOpenPerUser = 20;
+
+    public static IEndpointRouteBuilder MapWsTickets(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPost("/ws/ticket", Issue).WithTags("Realtime").RequireAuthorization();
+        return routes;
+    }
+
+    private static async Task<IResult> Issue(HttpRequest request, ClaimsPrincipal principal, IParleyStore store, TokenService tokens, TimeProvider clock)
+    {
+        // The ticket carries its access token's issue time, so signing out everywhere (which ends
+        // that token) ends the ticket too.
+        var token = BearerAuthenticationHandler.TokenFrom(request);
+        if (token is null || tokens.ValidateAccessToken(token, out _, out var issuedAt) is null) return ApiError.Unauthorized("A valid access token is required.");
+        var ticket = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        var now = clock.NowMs();
+        var expiresAt = now + ValidSeconds * 1000L;
+        if (!await store.AddWsTicketAsync(Hash(ticket), principal.UserId(), issuedAt, expiresAt, now, MaxOpenPerUser))
+        {
+            return ApiError.Status(StatusCodes.Status429TooManyRequests, "Too many unused WebSocket tickets; use one or wait 30 seconds.");
+        }
+        return TypedResults.Json(new { ticket, expiresIn = ValidSeconds, expiresAt }, AppJson.Options);
+    }
+
+    /// <summary>The user a ticket was issued to, spending it; null when unknown, spent or expired, or
+    /// when the user's sessions were revoked after it was issued.</summary>
+    public static async Task<string?> RedeemAsync(string ticket, IParleyStore store, SessionRevocations revocations, TimeProvider clock)
+    {
+        if (ticket.Length is 0 or > 100) return null;
+        var record = await store.RedeemWsTicketAsync(Hash(ticket), clock.NowMs());
+        if (record is null || await revocations.IsRevokedAsync(record.UserId, record.IssuedAt)) return null;
+        return record.UserId;
+    }
+
+    private static string Hash(string ticket) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ticket)));
+}
