@@ -5,7 +5,7 @@ import { el, icon, icons, debounce, formatLastSeen } from './util.js';
 let dialogCount = 0;
 
 /** A modal <dialog> that removes itself when closed; Escape closes it, focus returns where it was. */
-function modal(title, { className = '' } = {}) {
+export function modal(title, { className = '' } = {}) {
   const id = `dialog-title-${++dialogCount}`;
   const opener = document.activeElement;
   const body = el('div', { class: 'dialog-body' });
