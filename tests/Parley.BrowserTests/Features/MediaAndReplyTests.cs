@@ -52,7 +52,7 @@ public sealed class MediaAndReplyTests(BrowserFixture browser)
         await alice.ScreenshotAsync("11-photo-and-reply");
         // Clicking the quote goes to the original.
         await replyAtAlice.Locator(".quote").ClickAsync();
-        await Expect(alice.Row("The beach today")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("flash"));
+        await Expect(alice.Page.Locator(".msg-row.flash .media-thumb img")).ToBeInViewportAsync();
         Assert.Empty(alice.ConsoleErrors);
         Assert.Empty(bob.ConsoleErrors);
     });

@@ -115,6 +115,11 @@ public sealed class TextAndReadingTests(BrowserFixture browser)
         await alice.SeedAsync(s.Server, await alice.OpenChatIdAsync(), Enumerable.Range(1, 120).Select(i => $"Filler message {i}"));
         await bob.OpenChatAsync("Alice Archer");
         await Expect(bob.Message("Filler message 120")).ToBeVisibleAsync();
+        // Bob has read them all; after a reload only the newest page is loaded.
+        await Expect(bob.ChatItem("Alice Archer").Locator(".badge")).ToHaveCountAsync(0);
+        await bob.Page.ReloadAsync();
+        await bob.ExpectSignedInAsync();
+        await Expect(bob.Message("Filler message 120")).ToBeVisibleAsync();
         await Expect(bob.Message("The code word is pelican")).ToHaveCountAsync(0);
 
         await bob.Page.GetByLabel("Search chats and messages").FillAsync("pelic");

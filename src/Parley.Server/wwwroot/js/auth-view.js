@@ -200,14 +200,14 @@ export function renderAuth(root, api, { onSignedIn, notice = null }) {
   function reset(target) {
     const code = field('auth-code', 'Code', { inputmode: 'numeric', autocomplete: 'one-time-code', required: true, maxlength: '10' });
     const password = field('auth-new-password', 'New password', { type: 'password', autocomplete: 'new-password', required: true, minlength: '8', maxlength: '128' }, 'At least 8 characters.');
-    const form = stepForm('Choose a new password', [code, password], 'Change password', async fail => {
+    const form = stepForm('Reset your password', [code, password], 'Change password', async fail => {
       if (!code.input.value.trim()) return fail('Please enter the code.');
       if (password.input.value.length < 8) return fail('The password must be at least 8 characters.');
       await api.resetPassword(target, code.input.value.trim(), password.input.value);
       signIn('Your password is changed. Sign in with the new one.');
     });
     const where = target.email ?? target.phoneNumber;
-    frame('Choose a new password', `If ${where} has an account, a code is on its way.`, form, [
+    frame('Reset your password', `If ${where} has an account, a code is on its way.`, form, [
       el('p', { class: 'auth-switch' }, link('Back to sign in', () => signIn(null))),
     ]);
     code.input.focus();

@@ -365,7 +365,9 @@ export class ChatStore extends EventTarget {
     const unread = chat?.unreadCount ?? 0;
     this.unreadDivider = { chatId, count: unread, seq: null };
     this.activeChatId = chatId;
-    this.readingBottom = unread === 0;
+    // Opening a chat reads what is in it, wherever the view starts; later arrivals are read only
+    // while the newest message is on screen.
+    this._readOnOpen = chatId;
     this._emit('active', chatId);
     if (chat && !chat.isGroup) this.ensureLastSeen(this.otherParticipant(chat)?.id);
     const conv = this.conversation(chatId);
@@ -1062,7 +1064,9 @@ export class ChatStore extends EventTarget {
     const chat = this.chats.get(chatId);
     if (!chat) return;
     const newest = this._newestFromOthers(chatId);
-    const visible = this.isVisible(chatId) && this.conversations.get(chatId)?.loaded;
+    const opening = this._readOnOpen === chatId && this.activeChatId === chatId && document.visibilityState === 'visible';
+    const visible = (this.isVisible(chatId) || opening) && this.conversations.get(chatId)?.loaded;
+    if (visible && opening) this._readOnOpen = null;
     if (visible) {
       const unread = chat.unreadCount ?? 0;
       if (!newest && unread === 0) return;
