@@ -65,12 +65,14 @@ public static class ParleyApp
         app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseCanonicalChatIds();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(options.Realtime.KeepAliveSeconds) });
 
         app.MapOperations();
         app.MapAuthApi();
         app.MapUsersApi();
         app.MapChatsApi();
+        app.MapRoomsApi();
         app.MapMessagesApi();
         app.MapSearchApi();
         app.MapGroupsApi();

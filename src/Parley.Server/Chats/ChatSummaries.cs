@@ -9,24 +9,27 @@ namespace Parley.Server.Chats;
 /// <summary>Renders chat summaries as one user sees them: unread count, typing and presence are per reader.</summary>
 public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingTracker typing)
 {
-    public async Task<byte[]?> RenderAsync(string chatId, string userId)
+    /// <param name="asRoom">Also give the id as <c>roomId</c>, as the phone-account backend's room routes do.</param>
+    public async Task<byte[]?> RenderAsync(string chatId, string userId, bool asRoom = false)
     {
         var view = await store.GetChatViewAsync(chatId, userId);
         if (view is null) return null;
         var users = await UsersOf([view]);
         var blocks = await store.GetBlocksAsync(userId);
-        return JsonBytes.Build(w => Write(w, view, userId, users, blocks));
+        return JsonBytes.Build(w => Write(w, view, userId, users, blocks, asRoom));
     }
 
-    public async Task<byte[]> RenderListAsync(string userId)
+    /// <param name="roomsOnly">Only 1:1 chats, each with its <c>roomId</c> (the room routes).</param>
+    public async Task<byte[]> RenderListAsync(string userId, bool roomsOnly = false)
     {
         var views = await store.ListChatsAsync(userId);
+        if (roomsOnly) views = views.Where(v => !v.Chat.IsGroup).ToList();
         var users = await UsersOf(views);
         var blocks = await store.GetBlocksAsync(userId);
         return JsonBytes.Build(w =>
         {
             w.WriteStartArray();
-            foreach (var view in views) Write(w, view, userId, users, blocks);
+            foreach (var view in views) Write(w, view, userId, users, blocks, roomsOnly);
             w.WriteEndArray();
         });
     }
@@ -38,15 +41,19 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
         return users.ToDictionary(u => u.Id);
     }
 
-    private void Write(Utf8JsonWriter w, ChatView view, string userId, IReadOnlyDictionary<string, UserRecord> users, BlockList blocks)
+    private void Write(Utf8JsonWriter w, ChatView view, string userId, IReadOnlyDictionary<string, UserRecord> users, BlockList blocks, bool asRoom)
     {
         var chat = view.Chat;
         w.WriteStartObject();
         w.WriteString("id", chat.Id);
+        if (asRoom) w.WriteString("roomId", chat.Id);
         w.WriteBoolean("isGroup", chat.IsGroup);
+        // The other members, as the replaced backends documented it (a 1:1 chat is titled with
+        // participants[0]); `members` below still lists every id.
         w.WriteStartArray("participants");
         foreach (var member in view.Members)
         {
+            if (member.UserId == userId) continue;
             users.TryGetValue(member.UserId, out var user);
             // A member who blocked the reader shows them no presence.
             var hidden = blocks.BlockedBy.Contains(member.UserId);
@@ -74,13 +81,13 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
         }
         w.WriteNumber("unreadCount", Math.Max(0, chat.LastSeq - view.Me.ReadSeq - view.Me.OwnAfterRead));
         w.WriteBoolean("isTyping", typing.AnyoneElseTyping(chat.Id, userId));
+        w.WriteStartArray("members");
+        foreach (var member in view.Members) w.WriteStringValue(member.UserId);
+        w.WriteEndArray();
         if (chat.IsGroup)
         {
             w.WriteString("groupName", chat.Name);
             w.WriteString("groupDescription", chat.Description);
-            w.WriteStartArray("members");
-            foreach (var member in view.Members) w.WriteStringValue(member.UserId);
-            w.WriteEndArray();
             w.WriteStartArray("admins");
             foreach (var member in view.Members.Where(m => m.IsAdmin)) w.WriteStringValue(member.UserId);
             w.WriteEndArray();

@@ -49,14 +49,11 @@ public static class ChatsApi
         return summary is null ? Refusal.ChatNotFound.ToResult() : JsonBytes.Result(summary);
     }
 
-    private static async Task<IResult> History(string chatId, string? limit, string? lastKey, ClaimsPrincipal principal, IParleyStore store)
+    /// <summary>A page of history, newest first; shared with the room routes.</summary>
+    internal static async Task<IResult> History(string chatId, string? limit, string? lastKey, ClaimsPrincipal principal, IParleyStore store)
     {
         if (!Paging.TryParseLimit(limit, DefaultPageSize, MaxPageSize, out var pageSize, out var refusal)) return refusal!;
-        var before = long.MaxValue;
-        if (!string.IsNullOrEmpty(lastKey) && (!long.TryParse(lastKey, NumberStyles.None, CultureInfo.InvariantCulture, out before) || before < 1))
-        {
-            return ApiError.BadRequest("lastKey is not a key this server gave out.");
-        }
+        if (!Paging.TryParseLastKey(lastKey, out var before, out refusal)) return refusal!;
         var userId = principal.UserId();
         var me = await store.GetMemberAsync(chatId, userId);
         if (me is null) return Refusal.ChatNotFound.ToResult();
@@ -76,7 +73,7 @@ public static class ChatsApi
         });
     }
 
-    private static async Task<IResult> Send(string chatId, SendMessageRequest body, ClaimsPrincipal principal, MessageService messages)
+    internal static async Task<IResult> Send(string chatId, SendMessageRequest body, ClaimsPrincipal principal, MessageService messages)
     {
         var (result, refusal) = await messages.SendAsync(principal.UserId(),
             new SendCommand(chatId, null, body.Content, body.ClientMessageId, body.Type, body.ReplyTo)

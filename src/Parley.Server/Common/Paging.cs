@@ -15,4 +15,21 @@ public static class Paging
         refusal = ApiError.BadRequest($"limit must be a whole number from 1 to {max}.");
         return false;
     }
+
+    /// <summary>Parses a <c>lastKey</c> (a position this server gave out) into the exclusive upper
+    /// bound of the next page. Absent, empty, <c>null</c> and <c>undefined</c> (what JavaScript
+    /// clients send for "no key") all mean the first page.</summary>
+    public static bool TryParseLastKey(string? text, out long before, out IResult? refusal)
+    {
+        before = long.MaxValue;
+        refusal = null;
+        if (IsNoKey(text)) return true;
+        if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out before) && before >= 1) return true;
+        refusal = ApiError.BadRequest("lastKey is not a key this server gave out.");
+        return false;
+    }
+
+    /// <summary>Whether a page key stands for "no key": absent, empty, or JavaScript's null/undefined.</summary>
+    public static bool IsNoKey(string? text) =>
+        string.IsNullOrWhiteSpace(text) || text.Trim() is "null" or "undefined";
 }

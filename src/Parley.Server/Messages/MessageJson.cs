@@ -17,7 +17,9 @@ public static class MessageJson
         w.WriteString("senderId", m.SenderId);
         w.WriteString("senderName", m.SenderName);
         w.WriteString("senderAvatar", m.SenderAvatar);
-        if (m.Deleted) w.WriteNull("content"); else w.WriteString("content", m.Content);
+        if (m.Deleted) w.WriteNull("content");
+        else if (m.SystemAction is not null) w.WriteString("content", SystemText.Sentence(m));
+        else w.WriteString("content", m.Content);
         w.WriteNumber("timestamp", m.Timestamp);
         w.WriteString("status", status);
         w.WriteString("type", m.Type);
@@ -34,6 +36,7 @@ public static class MessageJson
         {
             w.WriteString("systemAction", m.SystemAction);
             w.WriteString("affectedUserName", m.AffectedUserName);
+            if (SystemText.GroupNameOf(m) is { } groupName) w.WriteString("groupName", groupName);
         }
         if (m.MediaJson is not null && !m.Deleted)
         {

@@ -68,7 +68,7 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
         }
         if (command.ReplyTo is { Length: 0 or > 64 }) return (null, Refusal.BadRequest("replyTo is not a message id."));
 
-        var chatId = command.ChatId;
+        var chatId = command.ChatId is null ? null : Chats.ChatIds.Canonical(command.ChatId);
         if (chatId is null)
         {
             if (command.RecipientId is null) return (null, Refusal.BadRequest("chatId or recipientId is required."));
@@ -79,12 +79,20 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
         if (await BlockedByOtherAsync(userId, chatId!)) return (null, Refusal.Blocked);
         if (!rateLimiter.TryTake(userId)) return (null, Refusal.RateLimited);
 
-        var result = await store.SendMessageAsync(
-            new NewMessage(chatId!, userId, type, command.Content, command.ClientMessageId, command.ReplyTo, mediaJson, clock.NowMs())
-            {
-                MediaId = command.MediaId,
-            },
-            originConnectionId);
+        var message = new NewMessage(chatId!, userId, type, command.Content, command.ClientMessageId, command.ReplyTo, mediaJson, clock.NowMs())
+        {
+            MediaId = command.MediaId,
+        };
+        var result = await store.SendMessageAsync(message, originConnectionId);
+        // A client may name a 1:1 chat that does not exist yet by its id (chat_{me}_{them}): the
+        // first message creates it, as with recipientId. Only a refused send pays for the check.
+        if (result.Outcome == SendOutcome.NotMember && Chats.ChatIds.OtherMember(chatId!, userId) is { } other
+            && await store.GetChatAsync(chatId!) is null)
+        {
+            var (_, refusal) = await DirectChatAsync(userId, other);
+            if (refusal is not null) return (null, refusal.Status == StatusCodes.Status404NotFound ? Refusal.ChatNotFound : refusal);
+            result = await store.SendMessageAsync(message, originConnectionId);
+        }
         return result.Outcome switch
         {
             SendOutcome.Stored or SendOutcome.Duplicate => (result, null),
@@ -127,11 +135,7 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
     /// read off the chat id, and blocks come from a short-lived cache: no store read per send.</summary>
     private async Task<bool> BlockedByOtherAsync(string userId, string chatId)
     {
-        if (!chatId.StartsWith("chat_", StringComparison.Ordinal) || chatId.Length < 5 + userId.Length * 2 + 1) return false;
-        var pair = chatId[5..];
-        string? other = null;
-        if (pair.StartsWith(userId + "_", StringComparison.Ordinal)) other = pair[(userId.Length + 1)..];
-        else if (pair.EndsWith("_" + userId, StringComparison.Ordinal)) other = pair[..^(userId.Length + 1)];
+        var other = Chats.ChatIds.OtherMember(chatId, userId);
         return other is not null && (await blocks.GetAsync(other)).Blocked.Contains(userId);
     }
 
@@ -145,12 +149,12 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
         return (chatId, null);
     }
 
-    public static string DirectChatId(string a, string b) =>
-        string.CompareOrdinal(a, b) < 0 ? $"chat_{a}_{b}" : $"chat_{b}_{a}";
+    public static string DirectChatId(string a, string b) => Chats.ChatIds.Direct(a, b);
 
     /// <summary>Marks everything up to the message (default: the newest) read.</summary>
     public async Task<Refusal?> MarkReadAsync(string userId, string chatId, string? messageId)
     {
+        chatId = Chats.ChatIds.Canonical(chatId);
         var member = await store.GetMemberAsync(chatId, userId);
         if (member is null) return Refusal.ChatNotFound;
         long upTo;

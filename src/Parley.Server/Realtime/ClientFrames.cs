@@ -108,6 +108,7 @@ public sealed class ClientFrames(MessageService messages, IParleyStore store, Ty
             await Reply(connection, Frames.Error("chatId is required.", "bad_request"));
             return;
         }
+        chatId = Chats.ChatIds.Canonical(chatId);
         var isTyping = !frame.TryGetProperty("isTyping", out var value) || value.ValueKind != JsonValueKind.False;
         var members = await store.GetMembersAsync(chatId);
         if (!members.Any(m => m.UserId == connection.UserId))

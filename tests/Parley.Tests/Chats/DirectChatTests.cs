@@ -56,7 +56,7 @@ public sealed class DirectChatTests(SharedServer shared) : IClassFixture<SharedS
     }
 
     [Fact]
-    public async Task A_chat_summary_lists_both_participants_and_starts_empty()
+    public async Task A_chat_summary_lists_the_other_participant_and_both_members_and_starts_empty()
     {
         var alice = await ApiClient.CreateUserAsync(Server, "Alice Liddell");
         var bob = await ApiClient.CreateUserAsync(Server, "Bob Builder");
@@ -65,9 +65,12 @@ public sealed class DirectChatTests(SharedServer shared) : IClassFixture<SharedS
         var summary = await bob.ChatAsync(chatId);
         Assert.Equal(chatId, summary.Str("id"));
         Assert.False(summary.Bool("isGroup"));
+        // participants: the other member only (front ends title the chat with participants[0]).
         var participants = summary.GetProperty("participants").EnumerateArray().ToList();
-        Assert.Equal(new[] { alice.Id, bob.Id }.Order(StringComparer.Ordinal), participants.Select(p => p.Str("id")!).Order(StringComparer.Ordinal));
-        var aliceEntry = participants.Single(p => p.Str("id") == alice.Id);
+        var aliceEntry = Assert.Single(participants);
+        Assert.Equal(alice.Id, aliceEntry.Str("id"));
+        Assert.Equal(new[] { alice.Id, bob.Id }.Order(StringComparer.Ordinal), summary.Strings("members").Order(StringComparer.Ordinal));
+        Assert.Equal(bob.Id, Assert.Single((await alice.ChatAsync(chatId)).GetProperty("participants").EnumerateArray()).Str("id"));
         Assert.Equal("Alice Liddell", aliceEntry.Str("name"));
         Assert.Equal(alice.Email, aliceEntry.Str("email"));
         Assert.Equal(JsonValueKind.Null, summary.GetProperty("lastMessage").ValueKind);

@@ -26,7 +26,9 @@ public sealed class GroupLifecycleTests(SharedServer shared) : IClassFixture<Sha
         Assert.Equal("Weekend trips", group.Str("groupDescription"));
         Assert.Equal(new[] { alice.Id, bob.Id, carol.Id }.Order(StringComparer.Ordinal), group.Strings("members").Order(StringComparer.Ordinal));
         Assert.Equal([alice.Id], group.Strings("admins"));
-        Assert.Equal(3, group.GetProperty("participants").GetArrayLength());
+        // participants are the other members; members every id.
+        Assert.Equal(new[] { bob.Id, carol.Id }.Order(StringComparer.Ordinal),
+            group.GetProperty("participants").EnumerateArray().Select(p => p.Str("id")!).Order(StringComparer.Ordinal));
 
         // Members learn about the new chat live.
         var chatFrame = await bobSocket.WaitForAsync(f => f.Type == "chat" && f.Str("id") == groupId, what: "the chat frame for the new group");
@@ -38,6 +40,8 @@ public sealed class GroupLifecycleTests(SharedServer shared) : IClassFixture<Sha
         Assert.Equal("system", created.Str("type"));
         Assert.Equal("group_created", created.Str("systemAction"));
         Assert.Equal("Alice", created.Str("senderName"));
+        Assert.Equal("Alice created the group “Hikers”", created.Str("content"));
+        Assert.Equal("Hikers", created.Str("groupName"));
         Assert.Equal(1, created.Long("seq"));
 
         // Every member has it in the chat list; the summary agrees for everyone.
@@ -88,7 +92,8 @@ public sealed class GroupLifecycleTests(SharedServer shared) : IClassFixture<Sha
         var message = await bobSocket.WaitForAsync(f => f.Type == "message" && f.Str("chatId") == groupId, what: "the group_renamed message");
         Assert.Equal("system", message.Str("type"));
         Assert.Equal("group_renamed", message.Str("systemAction"));
-        Assert.Equal("New name", message.Str("content"));
+        Assert.Equal("Alice renamed the group to “New name”", message.Str("content"));
+        Assert.Equal("New name", message.Str("groupName"));
         Assert.Equal("Alice", message.Str("senderName"));
         var chat = await bobSocket.WaitForAsync(f => f.Type == "chat" && f.Str("id") == groupId, what: "the chat frame after the rename");
         Assert.Equal("New name", chat.Str("groupName"));

@@ -11,12 +11,14 @@ export function senderName(store, m) {
 export function systemText(m, store) {
   const actor = m.senderId === store.me.id ? 'You' : senderName(store, m);
   const affected = m.affectedUserName || 'someone';
+  // The server's content is a whole sentence; the group's name comes apart, in groupName.
+  const name = m.groupName;
   switch (m.systemAction) {
-    case 'group_created': return m.content ? `${actor} created the group “${m.content}”` : `${actor} created the group`;
+    case 'group_created': return name ? `${actor} created the group “${name}”` : `${actor} created the group`;
     case 'member_added': return `${actor} added ${affected}`;
     case 'member_removed': return `${actor} removed ${affected}`;
     case 'member_left': return `${m.affectedUserName || actor} left`;
-    case 'group_renamed': return m.content ? `${actor} changed the group name to “${m.content}”` : `${actor} changed the group name`;
+    case 'group_renamed': return name ? `${actor} changed the group name to “${name}”` : `${actor} changed the group name`;
     default: return m.content || 'Group updated';
   }
 }
