@@ -35,7 +35,7 @@ public static class AuthApi
         return TypedResults.Json(new RegisterResponse(user.Id, user.Email!, user.Name), AppJson.Options, statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> Login(LoginRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
+    private static async Task<IResult> Login(LoginRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         if (string.IsNullOrWhiteSpace(body.Email)) return ApiError.BadRequest("email is required.");
@@ -78,7 +78,7 @@ public static class AuthApi
         return TypedResults.Json(new SignUpResponse(user.Id, true), AppJson.Options, statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> ConfirmPhone(PhoneConfirmRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
+    private static async Task<IResult> ConfirmPhone(PhoneConfirmRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         var error = Validation.Phone(body.PhoneNumber) ?? (string.IsNullOrWhiteSpace(body.Code) ? "code is required." : null);
@@ -95,14 +95,14 @@ public static class AuthApi
             _ => ApiError.BadRequest(BadCode),
         };
 
-        static async Task<IResult> Confirmed(IParleyStore store, UserRecord user)
+        static async Task<IResult> Confirmed(IAccountStore store, UserRecord user)
         {
             await store.ConfirmUserAsync(user.Id);
             return TypedResults.Json(new { confirmed = true }, AppJson.Options);
         }
     }
 
-    private static async Task<IResult> PhoneSignIn(PhoneSignInRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
+    private static async Task<IResult> PhoneSignIn(PhoneSignInRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         if (string.IsNullOrWhiteSpace(body.PhoneNumber)) return ApiError.BadRequest("phoneNumber is required.");
@@ -115,7 +115,7 @@ public static class AuthApi
         return TypedResults.Json(await auth.IssueSessionAsync(user), AppJson.Options);
     }
 
-    private static async Task<IResult> ForgotPassword(ForgotPasswordRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
+    private static async Task<IResult> ForgotPassword(ForgotPasswordRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         var (user, destination, error) = await FindByEmailOrPhone(store, body.Email, body.PhoneNumber);
@@ -128,7 +128,7 @@ public static class AuthApi
         return TypedResults.Json(new { message = "If the account exists, a code has been sent." }, AppJson.Options, statusCode: StatusCodes.Status202Accepted);
     }
 
-    private static async Task<IResult> ResetPassword(ResetPasswordRequest body, AuthService auth, AuthThrottle throttle, IParleyStore store, HttpContext http)
+    private static async Task<IResult> ResetPassword(ResetPasswordRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         var (user, destination, error) = await FindByEmailOrPhone(store, body.Email, body.PhoneNumber);
@@ -150,7 +150,7 @@ public static class AuthApi
         }
     }
 
-    private static async Task<(UserRecord? User, string? Destination, string? Error)> FindByEmailOrPhone(IParleyStore store, string? email, string? phone)
+    private static async Task<(UserRecord? User, string? Destination, string? Error)> FindByEmailOrPhone(IAccountStore store, string? email, string? phone)
     {
         if (!string.IsNullOrWhiteSpace(email))
         {

@@ -10,7 +10,7 @@ namespace Parley.Server.Auth;
 /// <summary>Accounts and sessions: creating users, checking passwords, issuing and rotating tokens,
 /// one-time codes.</summary>
 public sealed class AuthService(
-    IParleyStore store, PasswordHasher hasher, TokenService tokens, ICodeSender codes,
+    IAccountStore store, PasswordHasher hasher, TokenService tokens, ICodeSender codes,
     IOptions<ParleyOptions> options, TimeProvider clock, SessionRevocations revocations)
 {
     public const string ConfirmPurpose = "confirm";
@@ -108,7 +108,7 @@ public sealed class AuthService(
 /// revoked and the moment is stored, so access tokens issued before it stop working on every node
 /// and after restarts; this node's sockets of the user are closed at once. Checking a token reads
 /// the moment through a short-lived cache, so other nodes see a revocation within seconds.</summary>
-public sealed class SessionRevocations(IParleyStore store, TimeProvider clock)
+public sealed class SessionRevocations(IAccountStore store, TimeProvider clock)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long RevokedAt, long ReadAt)> _cache = new();

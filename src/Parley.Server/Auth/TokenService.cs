@@ -15,7 +15,7 @@ namespace Parley.Server.Auth;
 /// Verification pins the algorithm: the header must say ES256 and name our key; anything else
 /// (alg "none", HS256 keyed with the public key, a foreign kid) is refused before any crypto.
 /// </summary>
-public sealed class TokenService(IParleyStore store, IOptions<ParleyOptions> options, TimeProvider clock)
+public sealed class TokenService(IAccountStore store, IOptions<ParleyOptions> options, TimeProvider clock)
 {
     private static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
     private const string Algorithm = "ES256";

@@ -7,7 +7,7 @@ using Parley.Server.Storage;
 namespace Parley.Server.Chats;
 
 /// <summary>Renders chat summaries as one user sees them: unread count, typing and presence are per reader.</summary>
-public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingTracker typing)
+public sealed class ChatSummaries(IChatStore store, IAccountStore accounts, Presence presence, TypingTracker typing)
 {
     /// <param name="asRoom">Also give the id as <c>roomId</c>, as the phone-account backend's room routes do.</param>
     public async Task<byte[]?> RenderAsync(string chatId, string userId, bool asRoom = false)
@@ -15,7 +15,7 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
         var view = await store.GetChatViewAsync(chatId, userId);
         if (view is null) return null;
         var users = await UsersOf([view]);
-        var blocks = await store.GetBlocksAsync(userId);
+        var blocks = await accounts.GetBlocksAsync(userId);
         return JsonBytes.Build(w => Write(w, view, userId, users, blocks, asRoom));
     }
 
@@ -25,7 +25,7 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
         var views = await store.ListChatsAsync(userId);
         if (roomsOnly) views = views.Where(v => !v.Chat.IsGroup).ToList();
         var users = await UsersOf(views);
-        var blocks = await store.GetBlocksAsync(userId);
+        var blocks = await accounts.GetBlocksAsync(userId);
         return JsonBytes.Build(w =>
         {
             w.WriteStartArray();
@@ -37,7 +37,7 @@ public sealed class ChatSummaries(IParleyStore store, Presence presence, TypingT
     private async Task<Dictionary<string, UserRecord>> UsersOf(IReadOnlyList<ChatView> views)
     {
         var ids = views.SelectMany(v => v.Members.Select(m => m.UserId)).ToHashSet();
-        var users = await store.GetUsersAsync(ids);
+        var users = await accounts.GetUsersAsync(ids);
         return users.ToDictionary(u => u.Id);
     }
 

@@ -32,7 +32,7 @@ public static class ChatsApi
     private static async Task<IResult> List(ClaimsPrincipal principal, ChatSummaries summaries) =>
         JsonBytes.Result(await summaries.RenderListAsync(principal.UserId()));
 
-    private static async Task<IResult> Create(CreateChatRequest body, ClaimsPrincipal principal, MessageService messages, IParleyStore store, ChatSummaries summaries, TimeProvider clock)
+    private static async Task<IResult> Create(CreateChatRequest body, ClaimsPrincipal principal, MessageService messages, IChatStore store, ChatSummaries summaries, TimeProvider clock)
     {
         if (string.IsNullOrWhiteSpace(body.ParticipantId)) return ApiError.BadRequest("participantId is required.");
         var userId = principal.UserId();
@@ -50,7 +50,7 @@ public static class ChatsApi
     }
 
     /// <summary>A page of history, newest first; shared with the room routes.</summary>
-    internal static async Task<IResult> History(string chatId, string? limit, string? lastKey, ClaimsPrincipal principal, IParleyStore store)
+    internal static async Task<IResult> History(string chatId, string? limit, string? lastKey, ClaimsPrincipal principal, IChatStore store)
     {
         if (!Paging.TryParseLimit(limit, DefaultPageSize, MaxPageSize, out var pageSize, out var refusal)) return refusal!;
         if (!Paging.TryParseLastKey(lastKey, out var before, out refusal)) return refusal!;

@@ -24,7 +24,7 @@ public static class RoomsApi
         return routes;
     }
 
-    private static async Task<IResult> Create(CreateRoomRequest body, ClaimsPrincipal principal, MessageService messages, IParleyStore store,
+    private static async Task<IResult> Create(CreateRoomRequest body, ClaimsPrincipal principal, MessageService messages, IChatStore store,
         ChatSummaries summaries, TimeProvider clock)
     {
         var userId = principal.UserId();
@@ -54,7 +54,7 @@ public static class RoomsApi
             principal, messages);
     }
 
-    private static Task<IResult> History(string? roomId, string? limit, string? lastKey, ClaimsPrincipal principal, IParleyStore store)
+    private static Task<IResult> History(string? roomId, string? limit, string? lastKey, ClaimsPrincipal principal, IChatStore store)
     {
         if (string.IsNullOrWhiteSpace(roomId)) return Task.FromResult(ApiError.BadRequest("roomId is required."));
         return ChatsApi.History(ChatIds.Canonical(roomId), limit, lastKey, principal, store);

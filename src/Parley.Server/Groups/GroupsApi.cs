@@ -23,44 +23,44 @@ public static class GroupsApi
         group.MapPost("/{groupId}/members", AddMembers);
         group.MapDelete("/{groupId}/members/{memberId}", RemoveMember);
         group.MapPut("/{groupId}/info", UpdateInfo);
-        group.MapPost("/{groupId}/admins/{memberId}", (string groupId, string memberId, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock) =>
+        group.MapPost("/{groupId}/admins/{memberId}", (string groupId, string memberId, ClaimsPrincipal principal, IChatStore store, TimeProvider clock) =>
             SetAdmin(groupId, memberId, true, principal, store, clock));
-        group.MapDelete("/{groupId}/admins/{memberId}", (string groupId, string memberId, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock) =>
+        group.MapDelete("/{groupId}/admins/{memberId}", (string groupId, string memberId, ClaimsPrincipal principal, IChatStore store, TimeProvider clock) =>
             SetAdmin(groupId, memberId, false, principal, store, clock));
         return routes;
     }
 
-    private static async Task<IResult> Create(CreateGroupRequest body, ClaimsPrincipal principal, IParleyStore store, ChatSummaries summaries, TimeProvider clock)
+    private static async Task<IResult> Create(CreateGroupRequest body, ClaimsPrincipal principal, IChatStore store, IAccountStore accounts, ChatSummaries summaries, TimeProvider clock)
     {
         var error = Validation.Text(body.Name, "name", MaxGroupNameLength, required: true)
             ?? Validation.Text(body.Description, "description", MaxDescriptionLength, required: false);
         if (error is not null) return ApiError.BadRequest(error);
         var userId = principal.UserId();
-        var (members, refusal) = await ExistingUsers(store, body.MemberIds ?? [], userId);
+        var (members, refusal) = await ExistingUsers(accounts, body.MemberIds ?? [], userId);
         if (refusal is not null) return refusal;
         var groupId = $"group_{clock.NowMs()}_{Guid.NewGuid().ToString("N")[..8]}";
         await store.CreateGroupAsync(groupId, body.Name!.Trim(), body.Description?.Trim(), userId, members, clock.NowMs());
         return JsonBytes.Result((await summaries.RenderAsync(groupId, userId))!, StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> AddMembers(string groupId, AddMembersRequest body, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock)
+    private static async Task<IResult> AddMembers(string groupId, AddMembersRequest body, ClaimsPrincipal principal, IChatStore store, IAccountStore accounts, TimeProvider clock)
     {
         if (body.MemberIds is null || body.MemberIds.Length == 0) return ApiError.BadRequest("memberIds must list at least one user id.");
         var userId = principal.UserId();
         if (await store.GetMemberAsync(groupId, userId) is null) return GroupNotFound();
-        var (members, refusal) = await ExistingUsers(store, body.MemberIds, userId);
+        var (members, refusal) = await ExistingUsers(accounts, body.MemberIds, userId);
         if (refusal is not null) return refusal;
         var change = await store.AddMembersAsync(groupId, userId, members, clock.NowMs());
         return Answer(change.Outcome, () => TypedResults.Json(new { success = true, members = change.Members }, AppJson.Options));
     }
 
-    private static async Task<IResult> RemoveMember(string groupId, string memberId, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock)
+    private static async Task<IResult> RemoveMember(string groupId, string memberId, ClaimsPrincipal principal, IChatStore store, TimeProvider clock)
     {
         var change = await store.RemoveMemberAsync(groupId, principal.UserId(), memberId, clock.NowMs());
         return Answer(change.Outcome, () => TypedResults.Json(new { success = true, members = change.Members }, AppJson.Options));
     }
 
-    private static async Task<IResult> UpdateInfo(string groupId, GroupInfoRequest body, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock)
+    private static async Task<IResult> UpdateInfo(string groupId, GroupInfoRequest body, ClaimsPrincipal principal, IChatStore store, TimeProvider clock)
     {
         if (body.Name is null && body.Description is null) return ApiError.BadRequest("name or description is required.");
         var error = Validation.Text(body.Name, "name", MaxGroupNameLength, required: body.Name is not null)
@@ -70,7 +70,7 @@ public static class GroupsApi
         return Answer(outcome, () => TypedResults.Json(new { success = true }, AppJson.Options));
     }
 
-    private static async Task<IResult> SetAdmin(string groupId, string memberId, bool admin, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock)
+    private static async Task<IResult> SetAdmin(string groupId, string memberId, bool admin, ClaimsPrincipal principal, IChatStore store, TimeProvider clock)
     {
         var outcome = await store.SetAdminAsync(groupId, principal.UserId(), memberId, admin, clock.NowMs());
         return Answer(outcome, TypedResults.NoContent);
@@ -88,12 +88,12 @@ public static class GroupsApi
     };
 
     /// <summary>Distinct ids of existing users other than the caller; 400 naming the first unknown one.</summary>
-    private static async Task<(IReadOnlyList<string> Members, IResult? Refusal)> ExistingUsers(IParleyStore store, string[] ids, string callerId)
+    private static async Task<(IReadOnlyList<string> Members, IResult? Refusal)> ExistingUsers(IAccountStore accounts, string[] ids, string callerId)
     {
         if (ids.Length > MaxMembersPerRequest) return ([], ApiError.BadRequest($"At most {MaxMembersPerRequest} members per request."));
         var distinct = ids.Where(id => id != callerId).Distinct().ToList();
         if (distinct.Any(string.IsNullOrWhiteSpace)) return ([], ApiError.BadRequest("memberIds must not contain empty ids."));
-        var found = (await store.GetUsersAsync(distinct)).Select(u => u.Id).ToHashSet();
+        var found = (await accounts.GetUsersAsync(distinct)).Select(u => u.Id).ToHashSet();
         var unknown = distinct.FirstOrDefault(id => !found.Contains(id));
         return unknown is null ? (distinct, null) : ([], ApiError.BadRequest($"Unknown user id in memberIds: {unknown}."));
     }

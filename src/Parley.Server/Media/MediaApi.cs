@@ -22,14 +22,14 @@ public static class MediaApi
     public static string Url(string mediaId) => "/media/" + mediaId;
 
     /// <summary>Stores an upload under a new id.</summary>
-    public static async Task<MediaRecord> SaveAsync(IParleyStore store, string uploaderId, string contentType, byte[] data, TimeProvider clock)
+    public static async Task<MediaRecord> SaveAsync(IMediaStore store, string uploaderId, string contentType, byte[] data, TimeProvider clock)
     {
         var media = new MediaRecord("media_" + Guid.NewGuid().ToString("N"), uploaderId, contentType, data.Length, clock.NowMs());
         await store.SaveMediaAsync(media, data);
         return media;
     }
 
-    private static async Task<IResult> Upload(HttpRequest request, ClaimsPrincipal principal, IParleyStore store, IOptions<ParleyOptions> options, TimeProvider clock)
+    private static async Task<IResult> Upload(HttpRequest request, ClaimsPrincipal principal, IMediaStore store, IOptions<ParleyOptions> options, TimeProvider clock)
     {
         var contentType = MediaUploads.NormalizeContentType(request.ContentType);
         if (contentType is null) return ApiError.BadRequest("Set Content-Type to the file's media type, for example image/jpeg.");
@@ -40,7 +40,7 @@ public static class MediaApi
             statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> Download(string mediaId, HttpContext http, ClaimsPrincipal principal, IParleyStore store)
+    private static async Task<IResult> Download(string mediaId, HttpContext http, ClaimsPrincipal principal, IMediaStore store)
     {
         var media = await store.GetMediaAsync(mediaId);
         if (media is null || !await store.CanSeeMediaAsync(mediaId, principal.UserId())) return ApiError.NotFound("Media not found.");

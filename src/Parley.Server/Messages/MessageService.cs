@@ -33,7 +33,7 @@ public sealed record Refusal(int Status, string Code, string Message)
 
 /// <summary>Sending and receipts, shared by the REST endpoints and the WebSocket protocol so both
 /// enforce the same rules.</summary>
-public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLimiter, BlockCache blocks, IOptions<ParleyOptions> options, TimeProvider clock)
+public sealed class MessageService(IChatStore store, IAccountStore accounts, IMediaStore mediaStore, MessageRateLimiter rateLimiter, BlockCache blocks, IOptions<ParleyOptions> options, TimeProvider clock)
 {
     public const int MaxClientMessageIdLength = 128;
 
@@ -106,8 +106,8 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
     {
         if (string.IsNullOrEmpty(command.MediaId)) return (null, Refusal.BadRequest("media.mediaId is required for a media message: upload with POST /media first."));
         if (command.FileName is { Length: > 255 }) return (null, Refusal.BadRequest("media.fileName must be at most 255 characters."));
-        var media = command.MediaId.Length > 64 ? null : await store.GetMediaAsync(command.MediaId);
-        if (media is null || !await store.CanSeeMediaAsync(media.Id, userId)) return (null, Refusal.BadRequest("media.mediaId does not name an upload of yours."));
+        var media = command.MediaId.Length > 64 ? null : await mediaStore.GetMediaAsync(command.MediaId);
+        if (media is null || !await mediaStore.CanSeeMediaAsync(media.Id, userId)) return (null, Refusal.BadRequest("media.mediaId does not name an upload of yours."));
         var json = JsonBytes.Build(w =>
         {
             w.WriteStartObject();
@@ -143,7 +143,7 @@ public sealed class MessageService(IParleyStore store, MessageRateLimiter rateLi
     public async Task<(string? ChatId, Refusal? Refusal)> DirectChatAsync(string userId, string participantId, bool createIfMissing = true)
     {
         if (participantId == userId) return (null, Refusal.BadRequest("You cannot start a chat with yourself."));
-        if (participantId.Length > 64 || await store.GetUserAsync(participantId) is null) return (null, Refusal.NotFound("User not found."));
+        if (participantId.Length > 64 || await accounts.GetUserAsync(participantId) is null) return (null, Refusal.NotFound("User not found."));
         var chatId = DirectChatId(userId, participantId);
         if (createIfMissing) await store.GetOrCreateDirectChatAsync(chatId, userId, participantId, clock.NowMs());
         return (chatId, null);

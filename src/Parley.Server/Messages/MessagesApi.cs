@@ -26,7 +26,7 @@ public static class MessagesApi
         return refusal?.ToResult() ?? TypedResults.Json(new { messageId, status }, AppJson.Options);
     }
 
-    private static async Task<IResult> Edit(string messageId, EditMessageRequest body, ClaimsPrincipal principal, IParleyStore store,
+    private static async Task<IResult> Edit(string messageId, EditMessageRequest body, ClaimsPrincipal principal, IChatStore store,
         MessageService messages, TimeProvider clock)
     {
         var error = messages.CheckContent(body.Content);
@@ -35,7 +35,7 @@ public static class MessagesApi
         return await Answer(change, store);
     }
 
-    private static async Task<IResult> Delete(string messageId, string? @for, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock)
+    private static async Task<IResult> Delete(string messageId, string? @for, ClaimsPrincipal principal, IChatStore store, TimeProvider clock)
     {
         switch (@for ?? "me")
         {
@@ -51,7 +51,7 @@ public static class MessagesApi
         }
     }
 
-    private static async Task<IResult> Answer(MessageChange change, IParleyStore store)
+    private static async Task<IResult> Answer(MessageChange change, IChatStore store)
     {
         switch (change.Outcome)
         {
@@ -68,7 +68,7 @@ public static class MessagesApi
         }
     }
 
-    private static async Task<IResult> Receipts(string messageId, ClaimsPrincipal principal, IParleyStore store)
+    private static async Task<IResult> Receipts(string messageId, ClaimsPrincipal principal, IChatStore store)
     {
         var message = await store.GetMessageAsync(messageId);
         var me = message is null ? null : await store.GetMemberAsync(message.ChatId, principal.UserId());

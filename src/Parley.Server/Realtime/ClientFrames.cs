@@ -8,7 +8,7 @@ namespace Parley.Server.Realtime;
 /// <summary>The WebSocket protocol: what each client frame (<c>{"action": ...}</c>) means. Routing
 /// by action mirrors an API Gateway WebSocket API. The sender is always the connection's user; a
 /// <c>senderId</c> in a frame is ignored.</summary>
-public sealed class ClientFrames(MessageService messages, IParleyStore store, TypingTracker typing, LocalFanOut fanOut)
+public sealed class ClientFrames(MessageService messages, IChatStore store, TypingTracker typing, LocalFanOut fanOut)
 {
     /// <summary>Rejected sends in a row after which a connection that keeps flooding is closed.</summary>
     private const int MaxRejectedSendsInARow = 20;

@@ -8,7 +8,7 @@ namespace Parley.Server.Realtime;
 
 /// <summary>Turns stored events read back from the store (for <c>/sync</c> and <c>/ws?since=</c>)
 /// into the frames that carried them live, rendered for one reader with current state.</summary>
-public sealed class EventReader(IParleyStore store, ChatSummaries summaries)
+public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries summaries)
 {
     public const int MaxPage = 1000;
 
@@ -50,7 +50,7 @@ public sealed class EventReader(IParleyStore store, ChatSummaries summaries)
     /// <summary>The <c>/sync</c> answer: <c>{events, cursor, hasMore}</c>.</summary>
     public async Task<byte[]> SyncBodyAsync(string userId, long since, int limit)
     {
-        var page = await store.SyncAsync(userId, since, limit);
+        var page = await log.SyncAsync(userId, since, limit);
         var frames = await RenderAsync(page, userId);
         return JsonBytes.Build(w =>
         {

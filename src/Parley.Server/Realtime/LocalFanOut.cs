@@ -17,9 +17,9 @@ public sealed class LocalFanOut
     private readonly ChatSummaries _summaries;
     private readonly IClusterRelay? _relay;
 
-    private readonly IParleyStore _store;
+    private readonly IChatStore _store;
 
-    public LocalFanOut(ConnectionRegistry registry, ChatSummaries summaries, IParleyStore store, EventStream events, IClusterRelay? relay = null)
+    public LocalFanOut(ConnectionRegistry registry, ChatSummaries summaries, IChatStore store, EventStream events, IClusterRelay? relay = null)
     {
         _registry = registry;
         _summaries = summaries;

@@ -12,7 +12,7 @@ namespace Parley.Server.Realtime;
 /// Held in memory only; <c>lastSeen</c> is written to the store when a user goes offline.
 /// In a cluster (<paramref name="cluster"/>), a user is online while any node holds them, and
 /// <see cref="Changed"/> fires only when that whole picture changes.</summary>
-public sealed class Presence(IOptions<ParleyOptions> options, TimeProvider clock, IParleyStore store, IPresenceCluster? cluster = null)
+public sealed class Presence(IOptions<ParleyOptions> options, TimeProvider clock, IAccountStore store, IPresenceCluster? cluster = null)
 {
     private readonly ConcurrentDictionary<string, int> _sockets = new();
     private readonly ConcurrentDictionary<string, long> _lastSeen = new();

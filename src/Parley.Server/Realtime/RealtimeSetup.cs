@@ -36,7 +36,7 @@ public static class RealtimeSetup
 /// <summary>Announces what is held only in memory: presence changes to the users who share a chat,
 /// lapsed typing signals to the chat, and closes the sockets of users whose sessions were revoked.</summary>
 internal sealed class EphemeralEvents(
-    Presence presence, TypingTracker typing, LocalFanOut fanOut, ConnectionRegistry registry, IParleyStore store,
+    Presence presence, TypingTracker typing, LocalFanOut fanOut, ConnectionRegistry registry, IChatStore store, IAccountStore accounts,
     SessionRevocations revocations) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -74,7 +74,7 @@ internal sealed class EphemeralEvents(
         {
             var contacts = await store.GetContactsAsync(userId);
             // Users this user blocked do not see their presence.
-            var blocked = (await store.GetBlocksAsync(userId)).Blocked;
+            var blocked = (await accounts.GetBlocksAsync(userId)).Blocked;
             // Each node announces to its own sockets (in a cluster, every node sees the change).
             fanOut.BroadcastLocal(contacts.Where(c => !blocked.Contains(c)), Frames.Presence(userId, online, lastSeen));
         }

@@ -17,7 +17,7 @@ public static class SyncApi
         return routes;
     }
 
-    private static async Task<IResult> Sync(string? since, string? limit, ClaimsPrincipal principal, IParleyStore store, EventReader events)
+    private static async Task<IResult> Sync(string? since, string? limit, ClaimsPrincipal principal, IEventLog store, EventReader events)
     {
         if (!Paging.TryParseLimit(limit, DefaultLimit, EventReader.MaxPage, out var pageSize, out var refusal)) return refusal!;
         var current = await store.CurrentPositionAsync();

@@ -26,8 +26,8 @@ public static partial class WebSocketEndpoint
     }
 
     private static async Task Handle(HttpContext http, IOptions<ParleyOptions> options, ConnectionRegistry registry, Presence presence,
-        IParleyStore store, EventReader events, ClientFrames protocol, ILoggerFactory loggers, IHostApplicationLifetime lifetime,
-        SessionRevocations revocations, TimeProvider clock)
+        IEventLog store, EventReader events, ClientFrames protocol, ILoggerFactory loggers, IHostApplicationLifetime lifetime,
+        IWsTicketStore tickets, SessionRevocations revocations, TimeProvider clock)
     {
         var settings = options.Value;
         if (!http.WebSockets.IsWebSocketRequest)
@@ -35,7 +35,7 @@ public static partial class WebSocketEndpoint
             await ApiError.WriteAsync(http, StatusCodes.Status400BadRequest, "This endpoint only accepts WebSocket upgrades.");
             return;
         }
-        var userId = await AuthenticateAsync(http, store, revocations, clock);
+        var userId = await AuthenticateAsync(http, tickets, revocations, clock);
         if (userId is null) return;
         if (!OriginAllowed(http, settings.Realtime.AllowedOrigins))
         {
@@ -93,11 +93,11 @@ public static partial class WebSocketEndpoint
 
     /// <summary>The user of a one-use <c>ticket</c> (see <see cref="WsTickets"/>) or of a bearer token
     /// (header or <c>token</c> query); answers 401 itself and returns null when neither is valid.</summary>
-    private static async Task<string?> AuthenticateAsync(HttpContext http, IParleyStore store, SessionRevocations revocations, TimeProvider clock)
+    private static async Task<string?> AuthenticateAsync(HttpContext http, IWsTicketStore tickets, SessionRevocations revocations, TimeProvider clock)
     {
         if (http.Request.Query.TryGetValue("ticket", out var ticket))
         {
-            var ticketUser = ticket.Count == 1 ? await WsTickets.RedeemAsync(ticket[0] ?? "", store, revocations, clock) : null;
+            var ticketUser = ticket.Count == 1 ? await WsTickets.RedeemAsync(ticket[0] ?? "", tickets, revocations, clock) : null;
             if (ticketUser is null)
             {
                 await ApiError.WriteAsync(http, StatusCodes.Status401Unauthorized, "This ticket is unknown, used or expired: get a new one from POST /ws/ticket.");
@@ -114,7 +114,7 @@ public static partial class WebSocketEndpoint
     }
 
     /// <summary>Sends the stored events after the cursor, page by page, before any live frame.</summary>
-    private static async Task SendBacklogAsync(Connection connection, EventReader events, IParleyStore store, long since)
+    private static async Task SendBacklogAsync(Connection connection, EventReader events, IEventLog store, long since)
     {
         var position = since;
         while (true)

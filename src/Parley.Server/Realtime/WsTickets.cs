@@ -26,7 +26,7 @@ public static class WsTickets
         return routes;
     }
 
-    private static async Task<IResult> Issue(HttpRequest request, ClaimsPrincipal principal, IParleyStore store, TokenService tokens, TimeProvider clock)
+    private static async Task<IResult> Issue(HttpRequest request, ClaimsPrincipal principal, IWsTicketStore store, TokenService tokens, TimeProvider clock)
     {
         // The ticket carries its access token's issue time, so signing out everywhere (which ends
         // that token) ends the ticket too.
@@ -44,7 +44,7 @@ public static class WsTickets
 
     /// <summary>The user a ticket was issued to, spending it; null when unknown, spent or expired, or
     /// when the user's sessions were revoked after it was issued.</summary>
-    public static async Task<string?> RedeemAsync(string ticket, IParleyStore store, SessionRevocations revocations, TimeProvider clock)
+    public static async Task<string?> RedeemAsync(string ticket, IWsTicketStore store, SessionRevocations revocations, TimeProvider clock)
     {
         if (ticket.Length is 0 or > 100) return null;
         var record = await store.RedeemWsTicketAsync(Hash(ticket), clock.NowMs());

@@ -1,9 +1,13 @@
 namespace Parley.Server.Storage;
 
-/// <summary>The one storage contract, shaped around chat operations rather than tables. Each
-/// method is one atomic unit: a backend runs it in one transaction. Events a write produces are
-/// published to <see cref="IEventPublisher"/> after the commit, in position order.</summary>
-public interface IParleyStore : IAccountStore, IChatStore, IMessageSearchStore, IWsTicketStore
+/// <summary>A storage backend as a whole: what the server starts and checks. Consumers depend on
+/// the part they use instead: <see cref="IAccountStore"/> (accounts and sessions),
+/// <see cref="IMediaStore"/> (media metadata; the bytes live in a blob store),
+/// <see cref="IChatStore"/> (chats and messages), <see cref="IEventLog"/> (resume and sync),
+/// <see cref="IMessageSearchStore"/> (message search) and <see cref="IWsTicketStore"/> (WebSocket tickets).
+/// Each method is one atomic unit: a backend runs it in one transaction. Events a write produces
+/// are published to <see cref="IEventPublisher"/> after the commit, in position order.</summary>
+public interface IParleyStore : IAccountStore, IMediaStore, IChatStore, IEventLog, IMessageSearchStore, IWsTicketStore
 {
     /// <summary>Creates or migrates the schema. Safe to call on every start.</summary>
     Task InitializeAsync(CancellationToken ct);
@@ -36,12 +40,6 @@ public interface IAccountStore
     Task DeleteUserAsync(string userId, long now);
     Task<UserRecord?> SetPhotoAsync(string userId, string mediaId);
 
-    Task SaveMediaAsync(MediaRecord media, byte[] data);
-    Task<MediaRecord?> GetMediaAsync(string mediaId);
-    Task<byte[]?> GetMediaDataAsync(string mediaId);
-    /// <summary>The uploader, members of a chat it was sent to, and (for a profile photo) every user.</summary>
-    Task<bool> CanSeeMediaAsync(string mediaId, string userId);
-
     /// <summary>Blocks (or unblocks) <paramref name="blockedId"/> for <paramref name="userId"/>.</summary>
     Task SetBlockedAsync(string userId, string blockedId, bool blocked, long now);
     /// <summary>Blocks involving the user either way: whom they blocked and who blocked them.</summary>
@@ -65,11 +63,18 @@ public interface IAccountStore
     Task<CodeCheck> CheckCodeAsync(string userId, string purpose, string codeHash, long now, int maxAttempts);
 }
 
+/// <summary>Uploaded media as the chats see it: who uploaded what, and who may download it.</summary>
+public interface IMediaStore
+{
+    Task SaveMediaAsync(MediaRecord media, byte[] data);
+    Task<MediaRecord?> GetMediaAsync(string mediaId);
+    Task<byte[]?> GetMediaDataAsync(string mediaId);
+    /// <summary>The uploader, members of a chat it was sent to, and (for a profile photo) every user.</summary>
+    Task<bool> CanSeeMediaAsync(string mediaId, string userId);
+}
+
 public interface IChatStore
 {
-    /// <summary>The newest position in the event stream (the cursor a fresh client starts from).</summary>
-    Task<long> CurrentPositionAsync();
-
     Task<ChatRecord?> GetChatAsync(string chatId);
     Task<MemberRecord?> GetMemberAsync(string chatId, string userId);
     Task<IReadOnlyList<MemberRecord>> GetMembersAsync(string chatId);
@@ -109,6 +114,14 @@ public interface IChatStore
     /// <summary>Moves a member's delivered (or read, which implies delivered) watermark forward to
     /// <paramref name="upToSeq"/>; never backward. Returns false when nothing moved.</summary>
     Task<bool> AdvanceWatermarkAsync(string chatId, string userId, long upToSeq, bool read, long now);
+
+}
+
+/// <summary>The events a user must not miss, read back for resume (<c>/sync</c>, <c>/ws?since=</c>).</summary>
+public interface IEventLog
+{
+    /// <summary>The newest position in the event stream (the cursor a fresh client starts from).</summary>
+    Task<long> CurrentPositionAsync();
 
     /// <summary>Every event for the user with a position above <paramref name="sincePos"/>, oldest first.</summary>
     Task<SyncPage> SyncAsync(string userId, long sincePos, int limit);

@@ -1,5 +1,4 @@
 using Parley.Server.Configuration;
-using Parley.Server.Realtime.Cluster;
 using Parley.Server.Storage.Postgres;
 using Parley.Server.Storage.Sqlite;
 
@@ -7,29 +6,41 @@ namespace Parley.Server.Storage;
 
 public static class StorageSetup
 {
+    /// <summary>The backends by their <c>Parley:Storage:Provider</c> name. Each registers itself from
+    /// its own folder; a new backend adds one line here.</summary>
+    private static readonly Dictionary<string, Action<IServiceCollection>> Backends = new(StringComparer.OrdinalIgnoreCase)
+    {
+        [SqliteBackend.Name] = SqliteBackend.Register,
+        [PostgresBackend.Name] = PostgresBackend.Register,
+    };
+
     public static IServiceCollection AddParleyStorage(this IServiceCollection services, ParleyOptions options)
     {
         services.AddSingleton<EventStream>();
         services.AddSingleton<IEventPublisher>(sp => sp.GetRequiredService<EventStream>());
-        switch (options.Storage.Provider.ToLowerInvariant())
+        if (!Backends.TryGetValue(options.Storage.Provider, out var register))
         {
-            case "sqlite":
-                services.AddSingleton<SqliteDatabase>();
-                services.AddSingleton<SqliteStore>();
-                services.AddSingleton<IParleyStore>(sp => sp.GetRequiredService<SqliteStore>());
-                break;
-            case "postgres":
-                services.AddSingleton<PostgresDatabase>();
-                services.AddSingleton<PostgresStore>();
-                services.AddSingleton<IParleyStore>(sp => sp.GetRequiredService<PostgresStore>());
-                break;
-            default:
-                throw new InvalidOperationException($"Unknown Parley:Storage:Provider '{options.Storage.Provider}'. Use Sqlite or Postgres.");
+            throw new InvalidOperationException(
+                $"Unknown Parley:Storage:Provider '{options.Storage.Provider}'. Use {string.Join(" or ", Backends.Keys)}.");
         }
+        // First of the hosted services: whatever a backend starts (a cluster node) starts on a migrated store.
         services.AddHostedService<StoreStartup>();
-        // After StoreStartup: the cluster starts on a migrated database.
-        if (options.Storage.Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase)) services.AddParleyCluster();
+        register(services);
         return services;
+    }
+
+    /// <summary>Registers a backend's store as the whole <see cref="IParleyStore"/> and as each part
+    /// consumers depend on, all the same instance.</summary>
+    internal static void AddStore<TStore>(this IServiceCollection services) where TStore : class, IParleyStore
+    {
+        services.AddSingleton<TStore>();
+        services.AddSingleton<IParleyStore>(sp => sp.GetRequiredService<TStore>());
+        services.AddSingleton<IAccountStore>(sp => sp.GetRequiredService<TStore>());
+        services.AddSingleton<IMediaStore>(sp => sp.GetRequiredService<TStore>());
+        services.AddSingleton<IChatStore>(sp => sp.GetRequiredService<TStore>());
+        services.AddSingleton<IEventLog>(sp => sp.GetRequiredService<TStore>());
+        services.AddSingleton<IMessageSearchStore>(sp => sp.GetRequiredService<TStore>());
+        services.AddSingleton<IWsTicketStore>(sp => sp.GetRequiredService<TStore>());
     }
 }
 

@@ -6,7 +6,7 @@ namespace Parley.Server.Users;
 
 /// <summary>Users' block lists, read through a short-lived cache because every 1:1 send checks
 /// one. A block made on this node takes effect at once; one made on another node within seconds.</summary>
-public sealed class BlockCache(IParleyStore store, TimeProvider clock)
+public sealed class BlockCache(IAccountStore store, TimeProvider clock)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     private const int MaxEntries = 100_000;

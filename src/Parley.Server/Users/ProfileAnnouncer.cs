@@ -7,15 +7,15 @@ namespace Parley.Server.Users;
 /// everyone who shares a chat with them and to their own other devices, so open clients update
 /// without a reload. Ephemeral like presence (a client that was away reads the new profile from its
 /// chat list); relayed to the other nodes of a cluster.</summary>
-public sealed partial class ProfileAnnouncer(IParleyStore store, LocalFanOut fanOut, ILogger<ProfileAnnouncer> logger)
+public sealed partial class ProfileAnnouncer(IChatStore chats, IAccountStore accounts, LocalFanOut fanOut, ILogger<ProfileAnnouncer> logger)
 {
     public async Task AnnounceAsync(UserRecord user)
     {
         try
         {
-            var contacts = await store.GetContactsAsync(user.Id);
+            var contacts = await chats.GetContactsAsync(user.Id);
             // Users this user blocked see nothing new of them.
-            var blocked = (await store.GetBlocksAsync(user.Id)).Blocked;
+            var blocked = (await accounts.GetBlocksAsync(user.Id)).Blocked;
             var frame = Frames.Build("user", w =>
             {
                 w.WriteStartObject();

@@ -22,14 +22,14 @@ public static class UsersApi
         group.MapPatch("/me", UpdateMe);
         group.MapDelete("/me", DeleteMe);
         group.MapPut("/me/photo", SetPhoto);
-        group.MapPost("/{userId}/block", (string userId, ClaimsPrincipal principal, IParleyStore store, BlockCache blocks) =>
+        group.MapPost("/{userId}/block", (string userId, ClaimsPrincipal principal, IAccountStore store, BlockCache blocks) =>
             SetBlocked(userId, true, principal, store, blocks));
-        group.MapDelete("/{userId}/block", (string userId, ClaimsPrincipal principal, IParleyStore store, BlockCache blocks) =>
+        group.MapDelete("/{userId}/block", (string userId, ClaimsPrincipal principal, IAccountStore store, BlockCache blocks) =>
             SetBlocked(userId, false, principal, store, blocks));
         return routes;
     }
 
-    private static async Task<IResult> Search(ClaimsPrincipal principal, IParleyStore store, Presence presence, HttpContext http,
+    private static async Task<IResult> Search(ClaimsPrincipal principal, IAccountStore store, Presence presence, HttpContext http,
         string? search, string? limit, string? after)
     {
         if (!Paging.TryParseLimit(limit, DefaultPageSize, MaxPageSize, out var pageSize, out var refusal)) return refusal!;
@@ -75,20 +75,21 @@ public static class UsersApi
 
     public const int MaxPhotoBytes = 5 * 1024 * 1024;
 
-    private static async Task<IResult> SetPhoto(HttpRequest request, ClaimsPrincipal principal, IParleyStore store, TimeProvider clock, ProfileAnnouncer announcer)
+    private static async Task<IResult> SetPhoto(HttpRequest request, ClaimsPrincipal principal, IAccountStore store, IMediaStore media, TimeProvider clock,
+        ProfileAnnouncer announcer)
     {
         var (data, error) = await MediaUploads.ReadBodyAsync(request, MaxPhotoBytes);
         if (error is not null) return error;
         var contentType = MediaUploads.SniffImage(data);
         if (contentType is null) return ApiError.Status(StatusCodes.Status415UnsupportedMediaType, "A profile photo must be a JPEG, PNG or WebP image.");
         var userId = principal.UserId();
-        var media = await MediaApi.SaveAsync(store, userId, contentType, data!, clock);
-        var user = await store.SetPhotoAsync(userId, media.Id);
+        var photo = await MediaApi.SaveAsync(media, userId, contentType, data!, clock);
+        var user = await store.SetPhotoAsync(userId, photo.Id);
         if (user is not null) await announcer.AnnounceAsync(user);
         return user is null ? ApiError.NotFound("This account no longer exists.") : TypedResults.Json(Profile.From(user), AppJson.Options);
     }
 
-    private static async Task<IResult> DeleteMe(ClaimsPrincipal principal, IParleyStore store, SessionRevocations revocations, TimeProvider clock)
+    private static async Task<IResult> DeleteMe(ClaimsPrincipal principal, IAccountStore store, SessionRevocations revocations, TimeProvider clock)
     {
         var userId = principal.UserId();
         await store.DeleteUserAsync(userId, clock.NowMs());
@@ -96,7 +97,7 @@ public static class UsersApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> SetBlocked(string userId, bool blocked, ClaimsPrincipal principal, IParleyStore store, BlockCache blocks)
+    private static async Task<IResult> SetBlocked(string userId, bool blocked, ClaimsPrincipal principal, IAccountStore store, BlockCache blocks)
     {
         var me = principal.UserId();
         if (userId == me) return ApiError.BadRequest("You cannot block yourself.");
@@ -105,13 +106,13 @@ public static class UsersApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> Me(ClaimsPrincipal principal, IParleyStore store)
+    private static async Task<IResult> Me(ClaimsPrincipal principal, IAccountStore store)
     {
         var user = await store.GetUserAsync(principal.UserId());
         return user is null ? ApiError.NotFound("This account no longer exists.") : TypedResults.Json(Profile.From(user), AppJson.Options);
     }
 
-    private static async Task<IResult> UpdateMe(UpdateProfileRequest body, ClaimsPrincipal principal, IParleyStore store, ProfileAnnouncer announcer)
+    private static async Task<IResult> UpdateMe(UpdateProfileRequest body, ClaimsPrincipal principal, IAccountStore store, ProfileAnnouncer announcer)
     {
         var error = Validation.Text(body.Name, "name", Validation.MaxNameLength, required: body.Name is not null)
             ?? Validation.Text(body.About, "about", Validation.MaxAboutLength, required: false)

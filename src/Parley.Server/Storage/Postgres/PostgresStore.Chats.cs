@@ -1,20 +1,16 @@
 using Npgsql;
+using Parley.Server.Storage.Rules;
 
 namespace Parley.Server.Storage.Postgres;
 
 internal sealed partial class PostgresStore
 {
-    private const string ChatColumns = "id, is_group, name, description, created_by, created_at, last_seq, last_activity";
-    private const string MemberColumns =
-        "chat_id, user_id, role, joined_at, joined_seq, joined_pos, delivered_seq, delivered_at, read_seq, read_at, own_after_read";
+    private const string ChatColumns = StoredRows.ChatColumns;
+    private const string MemberColumns = StoredRows.MemberColumns;
 
-    private static ChatRecord ReadChat(NpgsqlDataReader r, int o) => new(
-        r.GetString(o), r.GetBoolean(o + 1), r.StringOrNull(o + 2), r.StringOrNull(o + 3), r.StringOrNull(o + 4),
-        r.GetInt64(o + 5), r.GetInt64(o + 6), r.GetInt64(o + 7));
+    private static ChatRecord ReadChat(NpgsqlDataReader r, int o) => StoredRows.Chat(r, o);
 
-    private static MemberRecord ReadMember(NpgsqlDataReader r, int o) => new(
-        r.GetString(o), r.GetString(o + 1), r.GetString(o + 2), r.GetInt64(o + 3), r.GetInt64(o + 4), r.GetInt64(o + 5),
-        r.GetInt64(o + 6), r.GetInt64(o + 7), r.GetInt64(o + 8), r.GetInt64(o + 9), r.GetInt64(o + 10));
+    private static MemberRecord ReadMember(NpgsqlDataReader r, int o) => StoredRows.Member(r, o);
 
     private static Task<ChatRecord?> FindChat(IPgSession c, string chatId) =>
         c.QueryFirstAsync(r => ReadChat(r, 0), $"SELECT {ChatColumns} FROM chats WHERE id = $1", chatId);
@@ -132,8 +128,7 @@ internal sealed partial class PostgresStore
         {
             var check = await CheckGroupActor(w, groupId, actorId, requireAdmin: true).ConfigureAwait(false);
             if (check != GroupOutcome.Done) return Failed(check);
-            var current = (await MemberIds(w, groupId).ConfigureAwait(false)).ToHashSet();
-            var added = memberIds.Distinct().Where(id => !current.Contains(id)).ToList();
+            var added = GroupRules.NewMembers(memberIds, (await MemberIds(w, groupId).ConfigureAwait(false)).ToHashSet());
             if (added.Count > 0)
             {
                 var chat = (await FindChat(w, groupId).ConfigureAwait(false))!;
@@ -157,8 +152,7 @@ internal sealed partial class PostgresStore
     public Task<GroupChange> RemoveMemberAsync(string groupId, string actorId, string memberId, long now) =>
         WriteAndPublish(async w =>
         {
-            var leaving = actorId == memberId;
-            var check = await CheckGroupActor(w, groupId, actorId, requireAdmin: !leaving).ConfigureAwait(false);
+            var check = await CheckGroupActor(w, groupId, actorId, requireAdmin: GroupRules.RemovalNeedsAdmin(actorId, memberId)).ConfigureAwait(false);
             if (check != GroupOutcome.Done) return Failed(check);
             var target = await FindMember(w, groupId, memberId).ConfigureAwait(false);
             if (target is null) return Failed(GroupOutcome.NotMember);
@@ -168,20 +162,15 @@ internal sealed partial class PostgresStore
                 WITH gone AS (DELETE FROM members WHERE chat_id = $1 AND user_id = $2)
                 INSERT INTO past_members (chat_id, user_id, joined_pos, left_pos) VALUES ($1, $2, $3, $4)
                 """, groupId, memberId, target.JoinedPos, w.NextPosition()).ConfigureAwait(false);
-            // A group never loses its last admin: the longest-standing member takes over.
-            if (target.IsAdmin)
+            if (target.IsAdmin && GroupRules.Successor(target, await FindMembers(w, groupId).ConfigureAwait(false)) is { } successor)
             {
-                await w.ExecuteAsync(
-                    """
-                    UPDATE members SET role = 'admin' WHERE chat_id = $1
-                      AND NOT EXISTS (SELECT 1 FROM members WHERE chat_id = $1 AND role = 'admin')
-                      AND user_id = (SELECT user_id FROM members WHERE chat_id = $1 ORDER BY joined_at, user_id LIMIT 1)
-                    """, groupId).ConfigureAwait(false);
+                await w.ExecuteAsync("UPDATE members SET role = $3 WHERE chat_id = $1 AND user_id = $2", groupId, successor.UserId, MemberRoles.Admin)
+                    .ConfigureAwait(false);
             }
             var recipients = await MemberIds(w, groupId).ConfigureAwait(false);
             var removed = await AddEvent(w, EventKind.ChatRemoved, groupId, memberId, null, [memberId]).ConfigureAwait(false);
             var message = await InsertSystemMessage(w, groupId, actorId,
-                leaving ? SystemActions.MemberLeft : SystemActions.MemberRemoved, null, await UserName(w, memberId).ConfigureAwait(false), now).ConfigureAwait(false);
+                GroupRules.RemovalAction(actorId, memberId), null, await UserName(w, memberId).ConfigureAwait(false), now).ConfigureAwait(false);
             var changed = await AddEvent(w, EventKind.Chat, groupId, null, null, recipients).ConfigureAwait(false);
             return (Value: new GroupChange(GroupOutcome.Done, recipients),
                 Events: new[] { removed, MessageEvent(message, recipients), changed });
@@ -197,7 +186,7 @@ internal sealed partial class PostgresStore
                 groupId, name, description).ConfigureAwait(false);
             var recipients = await MemberIds(w, groupId).ConfigureAwait(false);
             var events = new List<StoredEvent> { await AddEvent(w, EventKind.Chat, groupId, null, null, recipients).ConfigureAwait(false) };
-            if (name is not null && name != chat.Name)
+            if (GroupRules.Renames(chat, name))
             {
                 var message = await InsertSystemMessage(w, groupId, actorId, SystemActions.GroupRenamed, name, null, now).ConfigureAwait(false);
                 events.Add(MessageEvent(message, recipients));
@@ -211,12 +200,9 @@ internal sealed partial class PostgresStore
             var check = await CheckGroupActor(w, groupId, actorId, requireAdmin: true).ConfigureAwait(false);
             if (check != GroupOutcome.Done) return (Value: check, Events: NoEvents);
             var target = await FindMember(w, groupId, memberId).ConfigureAwait(false);
-            if (target is null) return (Value: GroupOutcome.NotMember, Events: NoEvents);
-            if (target.IsAdmin == admin) return (Value: GroupOutcome.Done, Events: NoEvents);
-            if (!admin && await w.ScalarAsync("SELECT count(*) FROM members WHERE chat_id = $1 AND role = 'admin'", groupId).ConfigureAwait(false) <= 1)
-            {
-                return (Value: GroupOutcome.LastAdmin, Events: NoEvents);
-            }
+            var admins = await w.ScalarAsync("SELECT count(*) FROM members WHERE chat_id = $1 AND role = 'admin'", groupId).ConfigureAwait(false);
+            var (outcome, changes) = GroupRules.CheckAdminChange(target, admin, admins);
+            if (!changes) return (Value: outcome, Events: NoEvents);
             await w.ExecuteAsync("UPDATE members SET role = $3 WHERE chat_id = $1 AND user_id = $2",
                 groupId, memberId, admin ? MemberRoles.Admin : MemberRoles.Member).ConfigureAwait(false);
             var e = await AddEvent(w, EventKind.Chat, groupId, null, null, await MemberIds(w, groupId).ConfigureAwait(false)).ConfigureAwait(false);
@@ -230,9 +216,7 @@ internal sealed partial class PostgresStore
         var actor = await w.QueryFirstAsync(r => (IsGroup: r.GetBoolean(0), Role: r.StringOrNull(1)),
             "SELECT c.is_group, m.role FROM chats c LEFT JOIN members m ON m.chat_id = c.id AND m.user_id = $2 WHERE c.id = $1",
             groupId, actorId).ConfigureAwait(false);
-        if (!actor.IsGroup || actor.Role is null) return GroupOutcome.NotFound;
-        if (requireAdmin && actor.Role != MemberRoles.Admin) return GroupOutcome.NotAdmin;
-        return GroupOutcome.Done;
+        return GroupRules.CheckActor(actor.IsGroup, actor.Role, requireAdmin);
     }
 
     private static Task<int> AddMemberRows(PgWrite w, string chatId, string[] userIds, string role, long now, long joinedSeq, long joinedPos) =>
@@ -245,7 +229,7 @@ internal sealed partial class PostgresStore
                 """, chatId, userIds, role, now, joinedSeq, joinedPos);
 
     private static async Task<string> UserName(IPgSession c, string userId) =>
-        await c.QueryFirstAsync(r => r.GetString(0), "SELECT name FROM users WHERE id = $1", userId).ConfigureAwait(false) ?? "Deleted account";
+        await c.QueryFirstAsync(r => r.GetString(0), "SELECT name FROM users WHERE id = $1", userId).ConfigureAwait(false) ?? AccountNames.Deleted;
 
     private static async Task<StoredEvent> AddEvent(PgWrite w, EventKind kind, string chatId, string? targetUserId, string? data, IReadOnlyList<string> recipients)
     {
@@ -256,5 +240,5 @@ internal sealed partial class PostgresStore
     }
 
     private static StoredEvent MessageEvent(MessageRecord message, IReadOnlyList<string> recipients) =>
-        new(message.Pos, EventKind.Message, message.ChatId, recipients, message);
+        StoredRows.MessageEvent(message, recipients);
 }

@@ -1,22 +1,15 @@
-using System.Text.Json;
 using Npgsql;
+using Parley.Server.Storage.Rules;
 
 namespace Parley.Server.Storage.Postgres;
 
 internal sealed partial class PostgresStore
 {
-    private const string MessageColumns =
-        "id, chat_id, seq, pos, sender_id, sender_name, sender_avatar, type, content, timestamp, client_message_id, " +
-        "reply_to, reply_quote, system_action, affected_user_name, media, edited_at, deleted";
+    private const string MessageColumns = StoredRows.MessageColumns;
 
-    private const int QuoteLength = 100;
+    private static MessageRecord ReadMessage(NpgsqlDataReader r) => StoredRows.Message(r);
 
-    private static MessageRecord ReadMessage(NpgsqlDataReader r) => ReadMessage(r, 0);
-
-    private static MessageRecord ReadMessage(NpgsqlDataReader r, int o) => new(
-        r.GetString(o), r.GetString(o + 1), r.GetInt64(o + 2), r.GetInt64(o + 3), r.GetString(o + 4), r.GetString(o + 5), r.StringOrNull(o + 6),
-        r.GetString(o + 7), r.StringOrNull(o + 8), r.GetInt64(o + 9), r.StringOrNull(o + 10), r.StringOrNull(o + 11), r.StringOrNull(o + 12),
-        r.StringOrNull(o + 13), r.StringOrNull(o + 14), r.StringOrNull(o + 15), r.Int64OrNull(o + 16), r.GetBoolean(o + 17));
+    private static MessageRecord ReadMessage(NpgsqlDataReader r, int o) => StoredRows.Message(r, o);
 
     /// <summary>One statement for a new message: it looks at membership, the idempotency key and the
     /// replied message, and only if all is well takes the seq, stores the row and bumps the sender's
@@ -45,7 +38,7 @@ internal sealed partial class PostgresStore
 
     private static (string Sql, object?[] Args, SendState State) SendStatement(PgWrite w, NewMessage m, string? originConnectionId)
     {
-        var state = new SendState(m, w.NextPosition(), "msg_" + Guid.CreateVersion7().ToString(), originConnectionId);
+        var state = new SendState(m, w.NextPosition(), MessageRules.NewMessageId(), originConnectionId);
         return (SendSql, [state.Pos, state.Id, m.ChatId, m.SenderId, m.Type, m.Timestamp, m.Content, m.ClientMessageId, m.ReplyTo, m.MediaJson, m.MediaId], state);
     }
 
@@ -55,7 +48,7 @@ internal sealed partial class PostgresStore
             SELECT EXISTS (SELECT 1 FROM members WHERE chat_id = $3 AND user_id = $4) AS member,
                    (SELECT pos FROM messages WHERE chat_id = $3 AND sender_id = $4 AND client_message_id = $8::text) AS original,
                    ($9::text IS NULL OR EXISTS (SELECT 1 FROM messages WHERE id = $9::text AND chat_id = $3)) AS reply_ok,
-                   (SELECT CASE WHEN deleted OR content IS NULL THEN '' ELSE left(content, {QuoteLength}) END
+                   (SELECT CASE WHEN deleted OR content IS NULL THEN '' ELSE left(content, {MessageRules.QuoteLength}) END
                     FROM messages WHERE id = $9::text AND chat_id = $3) AS quote
         ), chat AS (
             UPDATE chats SET last_seq = last_seq + 1, last_message_pos = $1, last_activity = greatest(last_activity, $6)
@@ -83,17 +76,18 @@ internal sealed partial class PostgresStore
     private static (SendResult Value, StoredEvent[] Events) ReadSend(NpgsqlDataReader r, SendState state)
     {
         var m = state.Message;
-        if (!r.GetBoolean(0)) return (new SendResult(SendOutcome.NotMember, null), NoEvents);
-        if (!r.IsDBNull(7)) return (new SendResult(SendOutcome.Duplicate, ReadMessage(r, 7)), NoEvents);
-        if (!r.GetBoolean(1)) return (new SendResult(SendOutcome.ReplyNotFound, null), NoEvents);
+        // The statement stored the message only where these rules allow it (its WHERE mirrors them).
+        var isRetry = !r.IsDBNull(7);
+        if (MessageRules.CheckSend(r.GetBoolean(0), isRetry, r.GetBoolean(1)) is { } refused)
+        {
+            return (new SendResult(refused, refused == SendOutcome.Duplicate ? ReadMessage(r, 7) : null), NoEvents);
+        }
         if (r.IsDBNull(2)) throw new InvalidOperationException($"Chat {m.ChatId} has no row.");
         var message = new MessageRecord(state.Id, m.ChatId, r.GetInt64(2), state.Pos, m.SenderId, r.GetString(3), r.StringOrNull(4), m.Type, m.Content,
             m.Timestamp, m.ClientMessageId, m.ReplyTo, r.StringOrNull(5), null, null, m.MediaJson, null, false);
         var e = MessageEvent(message, r.GetFieldValue<string[]>(6)) with { OriginConnectionId = state.OriginConnectionId };
         return (new SendResult(SendOutcome.Stored, message), new[] { e });
     }
-
-    private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length];
 
     private static Task<MessageRecord> InsertSystemMessage(PgWrite w, string chatId, string actorId, string action, string? content, string? affectedUserName, long now) =>
         InsertMessage(w, chatId, actorId, MessageTypes.System, content, now, null, null, null, action, affectedUserName, null);
@@ -107,7 +101,7 @@ internal sealed partial class PostgresStore
         string? systemAction, string? affectedUserName, string? media)
     {
         var pos = w.NextPosition();
-        var id = "msg_" + Guid.CreateVersion7().ToString();
+        var id = MessageRules.NewMessageId();
         var stored = await w.QueryFirstAsync(r => (Seq: r.GetInt64(0), Name: r.GetString(1), Avatar: r.StringOrNull(2)),
             """
             WITH chat AS (
@@ -118,11 +112,12 @@ internal sealed partial class PostgresStore
             )
             INSERT INTO messages (pos, id, chat_id, seq, sender_id, sender_name, sender_avatar, type, content, timestamp,
                                   client_message_id, reply_to, reply_quote, system_action, affected_user_name, media)
-            SELECT $1, $2, $3, chat.last_seq, $4, coalesce(u.name, 'Deleted account'), u.avatar, $5, $7, $6, $8, $9, $10, $11, $12, $13
+            SELECT $1, $2, $3, chat.last_seq, $4, coalesce(u.name, $14), u.avatar, $5, $7, $6, $8, $9, $10, $11, $12, $13
             FROM chat LEFT JOIN users u ON u.id = $4
             RETURNING seq, sender_name, sender_avatar
             """,
-            pos, id, chatId, senderId, type, timestamp, content, clientMessageId, replyTo, replyQuote, systemAction, affectedUserName, media)
+            pos, id, chatId, senderId, type, timestamp, content, clientMessageId, replyTo, replyQuote, systemAction, affectedUserName, media,
+            AccountNames.Deleted)
             .ConfigureAwait(false);
         if (stored.Name is null) throw new InvalidOperationException($"Chat {chatId} does not exist.");
         return new MessageRecord(id, chatId, stored.Seq, pos, senderId, stored.Name, stored.Avatar, type, content, timestamp, clientMessageId,
@@ -146,43 +141,35 @@ internal sealed partial class PostgresStore
         ChangeMessage(messageId, userId, async (w, m) =>
         {
             await w.ExecuteAsync("UPDATE messages SET content = $2, edited_at = $3 WHERE id = $1", messageId, content, now).ConfigureAwait(false);
-            return m with { Content = content, EditedAt = now };
+            return MessageRules.Edited(m, content, now);
         });
 
     public Task<MessageChange> DeleteMessageForEveryoneAsync(string messageId, string userId, long now) =>
         ChangeMessage(messageId, userId, async (w, m) =>
         {
             await w.ExecuteAsync("UPDATE messages SET content = NULL, media = NULL, deleted = true WHERE id = $1", messageId).ConfigureAwait(false);
-            return m with { Content = null, MediaJson = null, Deleted = true };
+            return MessageRules.DeletedForEveryone(m);
         });
 
-    /// <summary>The shared rules of edit and delete-for-everyone: the caller must be a member who sees
-    /// the message and its sender; system and deleted messages stay as they are.</summary>
+    /// <summary>Edit and delete-for-everyone, under <see cref="MessageRules.CheckChange"/>.</summary>
     private Task<MessageChange> ChangeMessage(string messageId, string userId, Func<PgWrite, MessageRecord, Task<MessageRecord>> change) =>
         WriteAndPublish(async w =>
         {
             var message = await w.QueryFirstAsync(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId).ConfigureAwait(false);
             var member = message is null ? null : await FindMember(w, message.ChatId, userId).ConfigureAwait(false);
-            if (message is null || member is null || message.Pos <= member.JoinedPos)
-            {
-                return (Value: new MessageChange(ChangeOutcome.NotFound, null), Events: NoEvents);
-            }
-            if (message.SenderId != userId) return (Value: new MessageChange(ChangeOutcome.NotSender, null), Events: NoEvents);
-            if (message.Deleted || message.Type == MessageTypes.System) return (Value: new MessageChange(ChangeOutcome.NotChangeable, null), Events: NoEvents);
-            var updated = await change(w, message).ConfigureAwait(false);
-            var e = await AddEvent(w, EventKind.MessageUpdated, message.ChatId, null, messageId, await MemberIds(w, message.ChatId).ConfigureAwait(false))
+            var outcome = MessageRules.CheckChange(message, member, userId);
+            if (outcome != ChangeOutcome.Done) return (Value: new MessageChange(outcome, null), Events: NoEvents);
+            var updated = await change(w, message!).ConfigureAwait(false);
+            var e = await AddEvent(w, EventKind.MessageUpdated, message!.ChatId, null, messageId, await MemberIds(w, message.ChatId).ConfigureAwait(false))
                 .ConfigureAwait(false);
             return (Value: new MessageChange(ChangeOutcome.Done, updated), Events: new[] { e with { Message = updated } });
         });
 
     public Task<ChangeOutcome> HideMessageAsync(string messageId, string userId) => db.WriteAsync(false, async w =>
     {
-        var visible = await w.ScalarAsync(
-            """
-            SELECT count(*) FROM messages m JOIN members mb ON mb.chat_id = m.chat_id AND mb.user_id = $2
-            WHERE m.id = $1 AND m.pos > mb.joined_pos
-            """, messageId, userId).ConfigureAwait(false);
-        if (visible == 0) return (Value: ChangeOutcome.NotFound, Events: NoEvents);
+        var message = await w.QueryFirstAsync(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId).ConfigureAwait(false);
+        var member = message is null ? null : await FindMember(w, message.ChatId, userId).ConfigureAwait(false);
+        if (!MessageRules.CanHide(message, member)) return (Value: ChangeOutcome.NotFound, Events: NoEvents);
         await w.ExecuteAsync("INSERT INTO hidden_messages (user_id, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", userId, messageId).ConfigureAwait(false);
         return (Value: ChangeOutcome.Done, Events: NoEvents);
     });
@@ -193,9 +180,8 @@ internal sealed partial class PostgresStore
             "SELECT m.read_seq, m.delivered_seq, c.last_seq FROM members m JOIN chats c ON c.id = m.chat_id WHERE m.chat_id = $1 AND m.user_id = $2",
             chatId, userId).ConfigureAwait(false);
         if (!me.Found) return (Value: false, Events: NoEvents);
-        var target = Math.Min(upToSeq, me.LastSeq);
         var from = read ? me.ReadSeq : me.DeliveredSeq;
-        if (target <= from) return (Value: false, Events: NoEvents);
+        if (StatusRules.Target(upToSeq, me.LastSeq, from) is not { } target) return (Value: false, Events: NoEvents);
 
         // Move the watermark, and in the same statement find, per sender whose messages the reader
         // just reached, that sender's newest such message: one status event per sender per read,
@@ -209,7 +195,7 @@ internal sealed partial class PostgresStore
               WHERE chat_id = $1 AND user_id = $2
               """
             : "UPDATE members SET delivered_seq = $3, delivered_at = $4 WHERE chat_id = $1 AND user_id = $2";
-        var reached = await w.QueryAsync(r => (Sender: r.GetString(0), Id: r.GetString(1), Seq: r.GetInt64(2)),
+        var reached = await w.QueryAsync(r => new ReachedMessage(r.GetString(1), r.GetString(0), r.GetInt64(2)),
             $"""
             WITH moved AS ({update})
             SELECT DISTINCT ON (sender_id) sender_id, id, seq FROM messages
@@ -218,18 +204,18 @@ internal sealed partial class PostgresStore
             """, chatId, userId, target, now, from).ConfigureAwait(false);
         if (reached.Count == 0) return (Value: true, Events: NoEvents);
 
-        reached.Sort((a, b) => b.Seq.CompareTo(a.Seq));
-        var events = new StoredEvent[reached.Count];
-        var positions = new long[reached.Count];
-        var targets = new string[reached.Count];
-        var data = new string[reached.Count];
-        for (var i = 0; i < reached.Count; i++)
+        var statuses = StatusRules.PerSender(reached, chatId, userId, read, now);
+        var events = new StoredEvent[statuses.Count];
+        var positions = new long[statuses.Count];
+        var targets = new string[statuses.Count];
+        var data = new string[statuses.Count];
+        for (var i = 0; i < statuses.Count; i++)
         {
-            var status = new StatusData(chatId, reached[i].Id, userId, read ? "read" : "delivered", now);
+            var (sender, status) = statuses[i];
             positions[i] = w.NextPosition();
-            targets[i] = reached[i].Sender;
-            data[i] = JsonSerializer.Serialize(status, StorageJsonContext.Default.StatusData);
-            events[i] = new StoredEvent(positions[i], EventKind.Status, chatId, [reached[i].Sender], Status: status);
+            targets[i] = sender;
+            data[i] = StoredRows.StatusJson(status);
+            events[i] = new StoredEvent(positions[i], EventKind.Status, chatId, [sender], Status: status);
         }
         await w.ExecuteAsync(
             "INSERT INTO events (pos, kind, chat_id, target_user_id, data) SELECT p, $2, $3, t, d FROM unnest($1::bigint[], $4::text[], $5::text[]) AS x(p, t, d)",

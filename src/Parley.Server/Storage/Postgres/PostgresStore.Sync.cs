@@ -1,5 +1,5 @@
-using System.Text.Json;
 using Npgsql;
+using Parley.Server.Storage.Rules;
 
 namespace Parley.Server.Storage.Postgres;
 
@@ -80,48 +80,22 @@ internal sealed partial class PostgresStore
             await reader.NextResultAsync().ConfigureAwait(false);
             while (await reader.ReadAsync().ConfigureAwait(false)) events.Add(ReadEvent(reader, []));
         }
-        events.Sort((a, b) => a.Pos.CompareTo(b.Pos));
-        var hasMore = events.Count > limit;
-        if (hasMore) events.RemoveRange(limit, events.Count - limit);
-        await WithCurrentMessages(c, events).ConfigureAwait(false);
-        var cursor = hasMore ? events[^1].Pos : upTo;
-        return new SyncPage(events, Math.Max(cursor, sincePos), hasMore);
+        var (page, hasMore, cursor) = SyncPages.Cut(events, sincePos, upTo, limit);
+        return SyncPages.Complete(page, hasMore, cursor, await CurrentMessages(c, page).ConfigureAwait(false));
     });
 
-    private static StoredEvent ReadEvent(NpgsqlDataReader r, IReadOnlyList<string> recipients)
-    {
-        var kind = (EventKind)r.GetInt32(1);
-        var data = r.StringOrNull(3);
-        var status = kind == EventKind.Status && data is not null
-            ? JsonSerializer.Deserialize(data, StorageJsonContext.Default.StatusData)
-            : null;
-        // A messageUpdated event stores the message id; WithCurrentMessages loads the message itself.
-        var stub = kind == EventKind.MessageUpdated && data is not null ? UpdatedStub(data, r.GetString(2)) : null;
-        return new StoredEvent(r.GetInt64(0), kind, r.GetString(2), recipients, Message: stub, Status: status);
-    }
+    private static StoredEvent ReadEvent(NpgsqlDataReader r, IReadOnlyList<string> recipients) => StoredRows.Event(r, recipients);
 
-    private static MessageRecord UpdatedStub(string messageId, string chatId) =>
-        new(messageId, chatId, 0, 0, "", "", null, MessageTypes.Text, null, 0, null, null, null, null, null, null, null, false);
-
-    /// <summary>An edit or delete reads back as the message as it is now (one query for the page).</summary>
-    private static async Task WithCurrentMessages(NpgsqlConnection c, List<StoredEvent> events)
+    /// <summary>The messages edited or deleted in a page as they are now (one query for the page).</summary>
+    private static async Task<Dictionary<string, MessageRecord>> CurrentMessages(NpgsqlConnection c, List<StoredEvent> events)
     {
-        var ids = events.Where(e => e.Kind == EventKind.MessageUpdated && e.Message is not null).Select(e => e.Message!.Id).Distinct().ToArray();
-        if (ids.Length == 0) return;
-        var current = (await c.QueryAsync(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = ANY($1)", (object)ids).ConfigureAwait(false))
+        var ids = SyncPages.UpdatedMessageIds(events);
+        if (ids.Length == 0) return [];
+        return (await c.QueryAsync(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = ANY($1)", (object)ids).ConfigureAwait(false))
             .ToDictionary(m => m.Id);
-        for (var i = 0; i < events.Count; i++)
-        {
-            if (events[i] is { Kind: EventKind.MessageUpdated, Message: { } stub })
-            {
-                events[i] = events[i] with { Message = current.GetValueOrDefault(stub.Id) };
-            }
-        }
-        events.RemoveAll(e => e.Kind == EventKind.MessageUpdated && e.Message is null);
     }
 
-    private static string Prefixed(string prefix, string columns) =>
-        string.Join(", ", columns.Split(", ").Select(column => prefix + column));
+    private static string Prefixed(string prefix, string columns) => StoredRows.Prefixed(prefix, columns);
 
     /// <summary>Committed events by position, with their recipients as the store sees them now (the
     /// chat's members, or the one user an event is addressed to), oldest first. Another node's
@@ -154,7 +128,6 @@ internal sealed partial class PostgresStore
             while (await reader.ReadAsync().ConfigureAwait(false)) events.Add(ReadEvent(reader, reader.GetFieldValue<string[]>(4)));
         }
         events.Sort((a, b) => a.Pos.CompareTo(b.Pos));
-        await WithCurrentMessages(c, events).ConfigureAwait(false);
-        return events;
+        return SyncPages.Complete(events, false, 0, await CurrentMessages(c, events).ConfigureAwait(false)).Events.ToList();
     });
 }

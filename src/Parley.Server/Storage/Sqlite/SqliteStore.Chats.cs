@@ -1,20 +1,16 @@
 using Microsoft.Data.Sqlite;
+using Parley.Server.Storage.Rules;
 
 namespace Parley.Server.Storage.Sqlite;
 
 internal sealed partial class SqliteStore
 {
-    private const string ChatColumns = "id, is_group, name, description, created_by, created_at, last_seq, last_activity";
-    private const string MemberColumns =
-        "chat_id, user_id, role, joined_at, joined_seq, joined_pos, delivered_seq, delivered_at, read_seq, read_at, own_after_read";
+    private const string ChatColumns = StoredRows.ChatColumns;
+    private const string MemberColumns = StoredRows.MemberColumns;
 
-    private static ChatRecord ReadChat(SqliteDataReader r, int o) => new(
-        r.GetString(o), r.GetInt64(o + 1) != 0, r.StringOrNull(o + 2), r.StringOrNull(o + 3), r.StringOrNull(o + 4),
-        r.GetInt64(o + 5), r.GetInt64(o + 6), r.GetInt64(o + 7));
+    private static ChatRecord ReadChat(SqliteDataReader r, int o) => StoredRows.Chat(r, o);
 
-    private static MemberRecord ReadMember(SqliteDataReader r, int o) => new(
-        r.GetString(o), r.GetString(o + 1), r.GetString(o + 2), r.GetInt64(o + 3), r.GetInt64(o + 4), r.GetInt64(o + 5),
-        r.GetInt64(o + 6), r.GetInt64(o + 7), r.GetInt64(o + 8), r.GetInt64(o + 9), r.GetInt64(o + 10));
+    private static MemberRecord ReadMember(SqliteDataReader r, int o) => StoredRows.Member(r, o);
 
     private static ChatRecord? FindChat(SqliteConnection c, string chatId) =>
         c.QueryFirst(r => ReadChat(r, 0), $"SELECT {ChatColumns} FROM chats WHERE id = $1", chatId);
@@ -117,13 +113,11 @@ internal sealed partial class SqliteStore
             var check = CheckGroupActor(c, groupId, actorId, requireAdmin: true);
             if (check != GroupOutcome.Done) return Failed(check);
             var events = new List<StoredEvent>();
-            var added = new List<string>();
-            foreach (var memberId in memberIds.Distinct())
+            var added = GroupRules.NewMembers(memberIds, w.MemberIds(groupId).ToHashSet());
+            var lastSeq = FindChat(c, groupId)!.LastSeq;
+            foreach (var memberId in added)
             {
-                if (FindMember(c, groupId, memberId) is not null) continue;
-                var chat = FindChat(c, groupId)!;
-                AddMemberRow(w, groupId, memberId, MemberRoles.Member, now, chat.LastSeq, w.NextPosition());
-                added.Add(memberId);
+                AddMemberRow(w, groupId, memberId, MemberRoles.Member, now, lastSeq, w.NextPosition());
             }
             var recipients = w.MemberIds(groupId);
             if (added.Count > 0) events.Add(AddEvent(w, EventKind.Chat, groupId, null, null, recipients));
@@ -139,8 +133,7 @@ internal sealed partial class SqliteStore
         WriteAndPublish(w =>
         {
             var c = w.Connection;
-            var leaving = actorId == memberId;
-            var check = CheckGroupActor(c, groupId, actorId, requireAdmin: !leaving);
+            var check = CheckGroupActor(c, groupId, actorId, requireAdmin: GroupRules.RemovalNeedsAdmin(actorId, memberId));
             if (check != GroupOutcome.Done) return Failed(check);
             var target = FindMember(c, groupId, memberId);
             if (target is null) return Failed(GroupOutcome.NotMember);
@@ -149,19 +142,13 @@ internal sealed partial class SqliteStore
             c.Execute("INSERT INTO past_members (chat_id, user_id, joined_pos, left_pos) VALUES ($1, $2, $3, $4)",
                 groupId, memberId, target.JoinedPos, w.NextPosition());
             w.MembersChanged(groupId);
-            // A group never loses its last admin: the longest-standing member takes over.
-            if (target.IsAdmin && c.Scalar("SELECT count(*) FROM members WHERE chat_id = $1 AND role = 'admin'", groupId) == 0)
+            if (target.IsAdmin && GroupRules.Successor(target, FindMembers(c, groupId)) is { } successor)
             {
-                c.Execute(
-                    """
-                    UPDATE members SET role = 'admin' WHERE chat_id = $1 AND user_id =
-                        (SELECT user_id FROM members WHERE chat_id = $1 ORDER BY joined_at, user_id LIMIT 1)
-                    """, groupId);
+                c.Execute("UPDATE members SET role = $3 WHERE chat_id = $1 AND user_id = $2", groupId, successor.UserId, MemberRoles.Admin);
             }
             var recipients = w.MemberIds(groupId);
             var removed = AddEvent(w, EventKind.ChatRemoved, groupId, memberId, null, [memberId]);
-            var message = InsertSystemMessage(w, groupId, actorId,
-                leaving ? SystemActions.MemberLeft : SystemActions.MemberRemoved, null, w.UserCard(memberId).Name, now);
+            var message = InsertSystemMessage(w, groupId, actorId, GroupRules.RemovalAction(actorId, memberId), null, w.UserCard(memberId).Name, now);
             var changed = AddEvent(w, EventKind.Chat, groupId, null, null, recipients);
             return (Value: new GroupChange(GroupOutcome.Done, recipients),
                 Events: new[] { removed, MessageEvent(message, recipients), changed });
@@ -178,7 +165,7 @@ internal sealed partial class SqliteStore
                 groupId, name, description);
             var recipients = w.MemberIds(groupId);
             var events = new List<StoredEvent> { AddEvent(w, EventKind.Chat, groupId, null, null, recipients) };
-            if (name is not null && name != chat.Name)
+            if (GroupRules.Renames(chat, name))
             {
                 var message = InsertSystemMessage(w, groupId, actorId, SystemActions.GroupRenamed, name, null, now);
                 events.Add(MessageEvent(message, recipients));
@@ -193,12 +180,9 @@ internal sealed partial class SqliteStore
             var check = CheckGroupActor(c, groupId, actorId, requireAdmin: true);
             if (check != GroupOutcome.Done) return (Value: check, Events: Array.Empty<StoredEvent>());
             var target = FindMember(c, groupId, memberId);
-            if (target is null) return (Value: GroupOutcome.NotMember, Events: Array.Empty<StoredEvent>());
-            if (target.IsAdmin == admin) return (Value: GroupOutcome.Done, Events: Array.Empty<StoredEvent>());
-            if (!admin && c.Scalar("SELECT count(*) FROM members WHERE chat_id = $1 AND role = 'admin'", groupId) <= 1)
-            {
-                return (Value: GroupOutcome.LastAdmin, Events: Array.Empty<StoredEvent>());
-            }
+            var admins = c.Scalar("SELECT count(*) FROM members WHERE chat_id = $1 AND role = 'admin'", groupId);
+            var (outcome, changes) = GroupRules.CheckAdminChange(target, admin, admins);
+            if (!changes) return (Value: outcome, Events: Array.Empty<StoredEvent>());
             c.Execute("UPDATE members SET role = $3 WHERE chat_id = $1 AND user_id = $2",
                 groupId, memberId, admin ? MemberRoles.Admin : MemberRoles.Member);
             var e = AddEvent(w, EventKind.Chat, groupId, null, null, w.MemberIds(groupId));
@@ -210,10 +194,7 @@ internal sealed partial class SqliteStore
     private static GroupOutcome CheckGroupActor(SqliteConnection c, string groupId, string actorId, bool requireAdmin)
     {
         var chat = FindChat(c, groupId);
-        var actor = chat is { IsGroup: true } ? FindMember(c, groupId, actorId) : null;
-        if (actor is null) return GroupOutcome.NotFound;
-        if (requireAdmin && !actor.IsAdmin) return GroupOutcome.NotAdmin;
-        return GroupOutcome.Done;
+        return GroupRules.CheckActor(chat, chat is { IsGroup: true } ? FindMember(c, groupId, actorId) : null, requireAdmin);
     }
 
     private static void AddMemberRow(WriteContext w, string chatId, string userId, string role, long now, long joinedSeq, long joinedPos)
@@ -236,7 +217,7 @@ internal sealed partial class SqliteStore
     }
 
     private static StoredEvent MessageEvent(MessageRecord message, IReadOnlyList<string> recipients) =>
-        new(message.Pos, EventKind.Message, message.ChatId, recipients, message);
+        StoredRows.MessageEvent(message, recipients);
 
     /// <summary>Runs a write whose events are published right after the commit, in commit order, so
     /// they leave in position order (see <see cref="SqliteDatabase.WriteAsync{T}"/>).</summary>

@@ -1,46 +1,28 @@
-using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Parley.Server.Storage.Rules;
 
 namespace Parley.Server.Storage.Sqlite;
 
 internal sealed partial class SqliteStore
 {
-    private const string MessageColumns =
-        "id, chat_id, seq, pos, sender_id, sender_name, sender_avatar, type, content, timestamp, client_message_id, " +
-        "reply_to, reply_quote, system_action, affected_user_name, media, edited_at, deleted";
+    private const string MessageColumns = StoredRows.MessageColumns;
 
-    private const int QuoteLength = 100;
-
-    private static MessageRecord ReadMessage(SqliteDataReader r) => new(
-        r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.GetString(4), r.GetString(5), r.StringOrNull(6),
-        r.GetString(7), r.StringOrNull(8), r.GetInt64(9), r.StringOrNull(10), r.StringOrNull(11), r.StringOrNull(12),
-        r.StringOrNull(13), r.StringOrNull(14), r.StringOrNull(15), r.Int64OrNull(16), r.GetInt64(17) != 0);
+    private static MessageRecord ReadMessage(SqliteDataReader r) => StoredRows.Message(r);
 
     public Task<SendResult> SendMessageAsync(NewMessage m, string? originConnectionId) => WriteAndPublish(w =>
     {
         var c = w.Connection;
-        if (!w.MemberIds(m.ChatId).Contains(m.SenderId))
+        var isMember = w.MemberIds(m.ChatId).Contains(m.SenderId);
+        var original = !isMember || m.ClientMessageId is null ? null : c.QueryFirst(ReadMessage,
+            $"SELECT {MessageColumns} FROM messages WHERE chat_id = $1 AND sender_id = $2 AND client_message_id = $3",
+            m.ChatId, m.SenderId, m.ClientMessageId);
+        var replied = !isMember || m.ReplyTo is null ? default : c.QueryFirst(r => (Content: r.StringOrNull(0), Deleted: r.GetBoolean(1), Found: true),
+            "SELECT content, deleted FROM messages WHERE id = $1 AND chat_id = $2", m.ReplyTo, m.ChatId);
+        if (MessageRules.CheckSend(isMember, original is not null, m.ReplyTo is null || replied.Found) is { } refused)
         {
-            return (Value: new SendResult(SendOutcome.NotMember, null), Events: Array.Empty<StoredEvent>());
+            return (Value: new SendResult(refused, original), Events: Array.Empty<StoredEvent>());
         }
-        if (m.ClientMessageId is not null)
-        {
-            var original = c.QueryFirst(ReadMessage,
-                $"SELECT {MessageColumns} FROM messages WHERE chat_id = $1 AND sender_id = $2 AND client_message_id = $3",
-                m.ChatId, m.SenderId, m.ClientMessageId);
-            if (original is not null)
-            {
-                return (Value: new SendResult(SendOutcome.Duplicate, original), Events: Array.Empty<StoredEvent>());
-            }
-        }
-        string? quote = null;
-        if (m.ReplyTo is not null)
-        {
-            var replied = c.QueryFirst(r => (Content: r.StringOrNull(0), Deleted: r.GetInt64(1) != 0, Found: true),
-                "SELECT content, deleted FROM messages WHERE id = $1 AND chat_id = $2", m.ReplyTo, m.ChatId);
-            if (!replied.Found) return (Value: new SendResult(SendOutcome.ReplyNotFound, null), Events: Array.Empty<StoredEvent>());
-            quote = replied.Deleted || replied.Content is null ? "" : Truncate(replied.Content, QuoteLength);
-        }
+        var quote = m.ReplyTo is null ? null : MessageRules.Quote(replied.Content, replied.Deleted);
         var sender = w.UserCard(m.SenderId);
         var message = InsertMessage(w, m.ChatId, m.SenderId, sender.Name, sender.Avatar, m.Type, m.Content, m.Timestamp,
             m.ClientMessageId, m.ReplyTo, quote, null, null, m.MediaJson);
@@ -51,8 +33,6 @@ internal sealed partial class SqliteStore
         var e = MessageEvent(message, w.MemberIds(m.ChatId)) with { OriginConnectionId = originConnectionId };
         return (Value: new SendResult(SendOutcome.Stored, message), Events: new[] { e });
     });
-
-    private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length];
 
     private static MessageRecord InsertSystemMessage(WriteContext w, string chatId, string actorId, string action, string? content, string? affectedUserName, long now)
     {
@@ -72,7 +52,7 @@ internal sealed partial class SqliteStore
         var pos = w.NextPosition();
         var seq = c.Scalar("UPDATE chats SET last_seq = last_seq + 1, last_message_pos = $2, last_activity = max(last_activity, $3) WHERE id = $1 RETURNING last_seq",
             chatId, pos, timestamp);
-        var id = "msg_" + Guid.CreateVersion7().ToString();
+        var id = MessageRules.NewMessageId();
         c.Execute(
             $"""
             INSERT INTO messages (pos, {MessageColumns})
@@ -102,35 +82,27 @@ internal sealed partial class SqliteStore
         ChangeMessage(messageId, userId, now, (c, m) =>
         {
             c.Execute("UPDATE messages SET content = $2, edited_at = $3 WHERE id = $1", messageId, content, now);
-            return m with { Content = content, EditedAt = now };
+            return MessageRules.Edited(m, content, now);
         });
 
     public Task<MessageChange> DeleteMessageForEveryoneAsync(string messageId, string userId, long now) =>
         ChangeMessage(messageId, userId, now, (c, m) =>
         {
             c.Execute("UPDATE messages SET content = NULL, media = NULL, deleted = 1 WHERE id = $1", messageId);
-            return m with { Content = null, MediaJson = null, Deleted = true };
+            return MessageRules.DeletedForEveryone(m);
         });
 
-    /// <summary>The shared rules of edit and delete-for-everyone: the caller must be a member who sees
-    /// the message and its sender; system and deleted messages stay as they are.</summary>
+    /// <summary>Edit and delete-for-everyone, under <see cref="MessageRules.CheckChange"/>.</summary>
     private Task<MessageChange> ChangeMessage(string messageId, string userId, long now, Func<SqliteConnection, MessageRecord, MessageRecord> change) =>
         WriteAndPublish(w =>
         {
             var c = w.Connection;
             var message = c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId);
             var member = message is null ? null : FindMember(c, message.ChatId, userId);
-            if (message is null || member is null || message.Pos <= member.JoinedPos)
-            {
-                return (Value: new MessageChange(ChangeOutcome.NotFound, null), Events: Array.Empty<StoredEvent>());
-            }
-            if (message.SenderId != userId) return (Value: new MessageChange(ChangeOutcome.NotSender, null), Events: Array.Empty<StoredEvent>());
-            if (message.Deleted || message.Type == MessageTypes.System)
-            {
-                return (Value: new MessageChange(ChangeOutcome.NotChangeable, null), Events: Array.Empty<StoredEvent>());
-            }
-            var updated = change(c, message);
-            var e = AddEvent(w, EventKind.MessageUpdated, message.ChatId, null, messageId, w.MemberIds(message.ChatId)) with { Message = updated };
+            var outcome = MessageRules.CheckChange(message, member, userId);
+            if (outcome != ChangeOutcome.Done) return (Value: new MessageChange(outcome, null), Events: Array.Empty<StoredEvent>());
+            var updated = change(c, message!);
+            var e = AddEvent(w, EventKind.MessageUpdated, message!.ChatId, null, messageId, w.MemberIds(message.ChatId)) with { Message = updated };
             return (Value: new MessageChange(ChangeOutcome.Done, updated), Events: new[] { e });
         });
 
@@ -139,7 +111,7 @@ internal sealed partial class SqliteStore
         var c = w.Connection;
         var message = c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId);
         var member = message is null ? null : FindMember(c, message.ChatId, userId);
-        if (message is null || member is null || message.Pos <= member.JoinedPos) return ChangeOutcome.NotFound;
+        if (!MessageRules.CanHide(message, member)) return ChangeOutcome.NotFound;
         c.Execute("INSERT INTO hidden_messages (user_id, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", userId, messageId);
         return ChangeOutcome.Done;
     });
@@ -152,14 +124,13 @@ internal sealed partial class SqliteStore
             var me = FindMember(c, chatId, userId);
             var chat = FindChat(c, chatId);
             if (me is null || chat is null) return (Value: false, Events: Array.Empty<StoredEvent>());
-            var target = Math.Min(upToSeq, chat.LastSeq);
             var from = read ? me.ReadSeq : me.DeliveredSeq;
-            if (target <= from) return (Value: false, Events: Array.Empty<StoredEvent>());
+            if (StatusRules.Target(upToSeq, chat.LastSeq, from) is not { } target) return (Value: false, Events: Array.Empty<StoredEvent>());
 
             // The messages in (from, target] are the newest (target - from) rows at or below target's position.
             var targetPos = c.Scalar("SELECT pos FROM messages WHERE chat_id = $1 AND seq = $2 AND pos <= $3 ORDER BY pos DESC LIMIT 1",
                 chatId, target, LastPosOf(c, chatId));
-            var covered = c.Query(r => (Id: r.GetString(0), Sender: r.GetString(1), Seq: r.GetInt64(2)),
+            var covered = c.Query(r => new ReachedMessage(r.GetString(0), r.GetString(1), r.GetInt64(2)),
                 "SELECT id, sender_id, seq FROM messages WHERE chat_id = $1 AND pos <= $2 ORDER BY pos DESC LIMIT $3",
                 chatId, targetPos, target - from);
 
@@ -180,15 +151,10 @@ internal sealed partial class SqliteStore
                     chatId, userId, target, now);
             }
 
-            // One status event per sender whose messages the reader just reached, naming that
-            // sender's newest such message: a row per sender per read, never per message per member.
             var events = new List<StoredEvent>();
-            foreach (var group in covered.Where(m => m.Sender != userId).GroupBy(m => m.Sender))
+            foreach (var (sender, status) in StatusRules.PerSender(covered, chatId, userId, read, now))
             {
-                var newest = group.MaxBy(m => m.Seq);
-                var status = new StatusData(chatId, newest.Id, userId, read ? "read" : "delivered", now);
-                var data = JsonSerializer.Serialize(status, StorageJsonContext.Default.StatusData);
-                events.Add(AddEvent(w, EventKind.Status, chatId, group.Key, data, [group.Key]) with { Status = status });
+                events.Add(AddEvent(w, EventKind.Status, chatId, sender, StoredRows.StatusJson(status), [sender]) with { Status = status });
             }
             return (Value: true, Events: events.ToArray());
         }).ConfigureAwait(false);

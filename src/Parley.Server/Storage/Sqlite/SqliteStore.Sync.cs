@@ -1,4 +1,4 @@
-using System.Text.Json;
+using Parley.Server.Storage.Rules;
 
 namespace Parley.Server.Storage.Sqlite;
 
@@ -42,37 +42,16 @@ internal sealed partial class SqliteStore
             JOIN events e ON e.chat_id = pm.chat_id AND e.target_user_id IS NULL AND e.pos > max($2, pm.joined_pos) AND e.pos <= min(pm.left_pos, $3)
             WHERE pm.user_id = $1 AND pm.left_pos > $2 ORDER BY e.pos LIMIT $4
             """, userId, sincePos, upTo, limit + 1));
-        events.Sort((a, b) => a.Pos.CompareTo(b.Pos));
-        var hasMore = events.Count > limit;
-        if (hasMore) events.RemoveRange(limit, events.Count - limit);
-        // An edit or delete reads back as the message as it is now.
-        for (var i = 0; i < events.Count; i++)
+        var (page, hasMore, cursor) = SyncPages.Cut(events, sincePos, upTo, limit);
+        var current = new Dictionary<string, MessageRecord>();
+        foreach (var id in SyncPages.UpdatedMessageIds(page))
         {
-            if (events[i] is { Kind: EventKind.MessageUpdated, Message: { } stub })
-            {
-                var current = c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", stub.Id);
-                events[i] = events[i] with { Message = current };
-            }
+            if (c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", id) is { } message) current[id] = message;
         }
-        events.RemoveAll(e => e.Kind == EventKind.MessageUpdated && e.Message is null);
-        var cursor = hasMore ? events[^1].Pos : upTo;
-        return new SyncPage(events, Math.Max(cursor, sincePos), hasMore);
+        return SyncPages.Complete(page, hasMore, cursor, current);
     });
 
-    private static StoredEvent ReadEvent(Microsoft.Data.Sqlite.SqliteDataReader r)
-    {
-        var kind = (EventKind)r.GetInt64(1);
-        var data = r.StringOrNull(3);
-        var status = kind == EventKind.Status && data is not null
-            ? JsonSerializer.Deserialize(data, StorageJsonContext.Default.StatusData)
-            : null;
-        // A messageUpdated event stores the message id; the caller loads the message itself.
-        var stub = kind == EventKind.MessageUpdated && data is not null ? UpdatedStub(data, r.GetString(2)) : null;
-        return new StoredEvent(r.GetInt64(0), kind, r.GetString(2), [], Message: stub, Status: status);
-    }
+    private static StoredEvent ReadEvent(Microsoft.Data.Sqlite.SqliteDataReader r) => StoredRows.Event(r, []);
 
-    private static MessageRecord UpdatedStub(string messageId, string chatId) =>
-        new(messageId, chatId, 0, 0, "", "", null, MessageTypes.Text, null, 0, null, null, null, null, null, null, null, false);
-
-    private static readonly string MessageColumnsOfM = string.Join(", ", MessageColumns.Split(", ").Select(column => "m." + column));
+    private static readonly string MessageColumnsOfM = StoredRows.Prefixed("m.", MessageColumns);
 }

@@ -1,0 +1,47 @@
+namespace Parley.Server.Storage.Rules;
+
+/// <summary>What may be sent, edited and deleted, and what a reply quotes: the same on every backend.</summary>
+public static class MessageRules
+{
+    /// <summary>How much of the replied-to message a reply carries.</summary>
+    public const int QuoteLength = 100;
+
+    /// <summary>A new message id: time-ordered, so ids sort roughly by creation.</summary>
+    public static string NewMessageId() => "msg_" + Guid.CreateVersion7().ToString();
+
+    /// <summary>The quote a reply keeps of the message it answers: its first characters, or an empty
+    /// quote when that message was deleted (deleted content is not copied anywhere).</summary>
+    public static string Quote(string? content, bool deleted) =>
+        deleted || content is null ? "" : content.Length <= QuoteLength ? content : content[..QuoteLength];
+
+    /// <summary>Whether a send may be stored: the sender must be a member, a retried client id gives
+    /// back the original, and a reply must answer a message of the same chat. Null: store it.</summary>
+    public static SendOutcome? CheckSend(bool senderIsMember, bool isRetry, bool replyFound)
+    {
+        if (!senderIsMember) return SendOutcome.NotMember;
+        if (isRetry) return SendOutcome.Duplicate;
+        if (!replyFound) return SendOutcome.ReplyNotFound;
+        return null;
+    }
+
+    /// <summary>Edit and delete-for-everyone: the caller must be a member who sees the message (sent
+    /// after they joined), and its sender; system and deleted messages stay as they are.</summary>
+    public static ChangeOutcome CheckChange(MessageRecord? message, MemberRecord? member, string userId)
+    {
+        if (message is null || member is null || member.ChatId != message.ChatId || message.Pos <= member.JoinedPos) return ChangeOutcome.NotFound;
+        if (message.SenderId != userId) return ChangeOutcome.NotSender;
+        if (message.Deleted || message.Type == MessageTypes.System) return ChangeOutcome.NotChangeable;
+        return ChangeOutcome.Done;
+    }
+
+    /// <summary>Hiding a message for oneself needs only that the caller sees it.</summary>
+    public static bool CanHide(MessageRecord? message, MemberRecord? member) =>
+        message is not null && member is not null && member.ChatId == message.ChatId && message.Pos > member.JoinedPos;
+
+    public static MessageRecord Edited(MessageRecord message, string content, long now) =>
+        message with { Content = content, EditedAt = now };
+
+    /// <summary>Deleted for everyone: the content and media go, the message stays as deleted.</summary>
+    public static MessageRecord DeletedForEveryone(MessageRecord message) =>
+        message with { Content = null, MediaJson = null, Deleted = true };
+}

@@ -1,0 +1,59 @@
+using System.Data.Common;
+using System.Text.Json;
+
+namespace Parley.Server.Storage.Rules;
+
+/// <summary>Rows to records, shared by the SQL backends: they select the same columns in the same
+/// order (<see cref="MessageColumns"/>, <see cref="ChatColumns"/>, <see cref="MemberColumns"/>).</summary>
+public static class StoredRows
+{
+    public const string MessageColumns =
+        "id, chat_id, seq, pos, sender_id, sender_name, sender_avatar, type, content, timestamp, client_message_id, " +
+        "reply_to, reply_quote, system_action, affected_user_name, media, edited_at, deleted";
+
+    public const string ChatColumns = "id, is_group, name, description, created_by, created_at, last_seq, last_activity";
+
+    public const string MemberColumns =
+        "chat_id, user_id, role, joined_at, joined_seq, joined_pos, delivered_seq, delivered_at, read_seq, read_at, own_after_read";
+
+    /// <summary><paramref name="columns"/> with each column qualified by a table alias.</summary>
+    public static string Prefixed(string prefix, string columns) =>
+        string.Join(", ", columns.Split(", ").Select(column => prefix + column));
+
+    public static MessageRecord Message(DbDataReader r, int o = 0) => new(
+        r.GetString(o), r.GetString(o + 1), r.GetInt64(o + 2), r.GetInt64(o + 3), r.GetString(o + 4), r.GetString(o + 5), Text(r, o + 6),
+        r.GetString(o + 7), Text(r, o + 8), r.GetInt64(o + 9), Text(r, o + 10), Text(r, o + 11), Text(r, o + 12),
+        Text(r, o + 13), Text(r, o + 14), Text(r, o + 15), r.IsDBNull(o + 16) ? null : r.GetInt64(o + 16), r.GetBoolean(o + 17));
+
+    public static ChatRecord Chat(DbDataReader r, int o = 0) => new(
+        r.GetString(o), r.GetBoolean(o + 1), Text(r, o + 2), Text(r, o + 3), Text(r, o + 4),
+        r.GetInt64(o + 5), r.GetInt64(o + 6), r.GetInt64(o + 7));
+
+    public static MemberRecord Member(DbDataReader r, int o = 0) => new(
+        r.GetString(o), r.GetString(o + 1), r.GetString(o + 2), r.GetInt64(o + 3), r.GetInt64(o + 4), r.GetInt64(o + 5),
+        r.GetInt64(o + 6), r.GetInt64(o + 7), r.GetInt64(o + 8), r.GetInt64(o + 9), r.GetInt64(o + 10));
+
+    /// <summary>An event row (pos, kind, chat_id, data at <paramref name="o"/>..o+3). A status event
+    /// carries its <see cref="StatusData"/> as JSON; an edit or delete carries the message id, read
+    /// back as a stub that <see cref="SyncPages.Complete"/> replaces with the message as it is now.</summary>
+    public static StoredEvent Event(DbDataReader r, IReadOnlyList<string> recipients, int o = 0) =>
+        Event(r.GetInt64(o), (EventKind)r.GetInt32(o + 1), r.GetString(o + 2), Text(r, o + 3), recipients);
+
+    public static StoredEvent Event(long pos, EventKind kind, string chatId, string? data, IReadOnlyList<string> recipients)
+    {
+        var status = kind == EventKind.Status && data is not null ? JsonSerializer.Deserialize(data, StorageJsonContext.Default.StatusData) : null;
+        var stub = kind == EventKind.MessageUpdated && data is not null ? UpdatedStub(data, chatId) : null;
+        return new StoredEvent(pos, kind, chatId, recipients, Message: stub, Status: status);
+    }
+
+    /// <summary>How a status event's data is stored.</summary>
+    public static string StatusJson(StatusData status) => JsonSerializer.Serialize(status, StorageJsonContext.Default.StatusData);
+
+    public static StoredEvent MessageEvent(MessageRecord message, IReadOnlyList<string> recipients) =>
+        new(message.Pos, EventKind.Message, message.ChatId, recipients, message);
+
+    private static MessageRecord UpdatedStub(string messageId, string chatId) =>
+        new(messageId, chatId, 0, 0, "", "", null, MessageTypes.Text, null, 0, null, null, null, null, null, null, null, false);
+
+    private static string? Text(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+}
