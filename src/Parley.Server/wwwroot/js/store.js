@@ -372,29 +372,24 @@ export class ChatStore extends EventTarget {
     if (chat && !chat.isGroup) this.ensureLastSeen(this.otherParticipant(chat)?.id);
     const conv = this.conversation(chatId);
     if (!conv.loaded) await this.loadLatest(chatId);
-    if (unread > 0) await this._findFirstUnread(chatId, unread);
+    if (unread > 0) this._findFirstUnread(chatId, unread);
     this._scheduleMarks(chatId, 0);
   }
 
-  /** The seq of the first unread message: the unread-th newest message from someone else. */
-  async _findFirstUnread(chatId, unread) {
+  /** The seq of the first unread message: the unread-th newest message from someone else, if it is
+   * loaded. A chat opens with its newest page only (a long absence must not load the whole history);
+   * when the first unread is older, the divider appears once scrolling up loads it. */
+  _findFirstUnread(chatId, unread, { scroll = true } = {}) {
     const conv = this.conversation(chatId);
-    for (let page = 0; page < 20; page++) {
-      let seen = 0;
-      for (let i = conv.messages.length - 1; i >= 0; i--) {
-        if (conv.messages[i].senderId !== this.me.id) seen++;
-        if (seen === unread) {
-          if (this.unreadDivider?.chatId === chatId) this.unreadDivider.seq = conv.messages[i].seq;
-          this._emit('divider', chatId);
-          return;
-        }
+    let seen = 0;
+    for (let i = conv.messages.length - 1; i >= 0; i--) {
+      if (conv.messages[i].senderId !== this.me.id) seen++;
+      if (seen === unread) {
+        if (this.unreadDivider?.chatId === chatId) this.unreadDivider.seq = conv.messages[i].seq;
+        this._emit(scroll ? 'divider' : 'messages', chatId);
+        return;
       }
-      if (!conv.hasOlder) break;
-      await this.loadOlder(chatId);
     }
-    // Fewer loaded than unread (history trimmed): the divider goes above the oldest one we have.
-    if (this.unreadDivider?.chatId === chatId && conv.messages.length) this.unreadDivider.seq = conv.messages[0].seq;
-    this._emit('divider', chatId);
   }
 
   closeChat() {
@@ -452,6 +447,8 @@ export class ChatStore extends EventTarget {
         for (const m of page?.messages ?? []) this._absorbMessage(chatId, m, conv);
         conv.lastKey = page?.lastKey ?? null;
         conv.hasOlder = !!conv.lastKey && (page?.messages?.length ?? 0) > 0;
+        const divider = this.unreadDivider;
+        if (divider?.chatId === chatId && !divider.seq) this._findFirstUnread(chatId, divider.count, { scroll: false });
         this._emit('older', chatId);
       } catch (error) {
         if (!(error instanceof NetworkError)) this.toast(error.message);
