@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Parley.Server.Auth;
+using Parley.Server.Auth.External;
 using Parley.Server.Chats;
 using Parley.Server.Groups;
 using Parley.Server.Media;
@@ -9,6 +11,7 @@ using Parley.Server.Messages;
 using Parley.Server.Common;
 using Parley.Server.Configuration;
 using Parley.Server.Operations;
+using Parley.Server.Push;
 using Parley.Server.Realtime;
 using Parley.Server.Storage;
 using Parley.Server.Users;
@@ -34,6 +37,7 @@ public static class ParleyApp
         // Tests (and embedders) add configuration and services first, so everything below sees them.
         configure?.Invoke(builder);
         var options = builder.Configuration.GetSection(ParleyOptions.Section).Get<ParleyOptions>() ?? new ParleyOptions();
+        if (options.Users.Problem() is { } problem) throw new InvalidOperationException(problem);
         builder.Services.Configure<ParleyOptions>(builder.Configuration.GetSection(ParleyOptions.Section));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -42,19 +46,31 @@ public static class ParleyApp
         });
         builder.Services.Configure<JsonOptions>(json => AppJson.Configure(json.SerializerOptions));
         builder.Services.Configure<RouteHandlerOptions>(routing => routing.ThrowOnBadRequest = true);
-        builder.Services.AddSingleton(TimeProvider.System);
+        // TryAdd: a test host may bring its own clock.
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddParleyStorage(options);
         builder.Services.AddParleyAuth();
-        builder.Services.AddParleyRealtime();
+        builder.Services.AddParleyRealtime(options);
+        builder.Services.AddHostedService<DisappearingMessages>();
+        builder.Services.AddParleyTelemetry(options, builder.Configuration);
+        builder.Services.AddParleyPush();
+        builder.Services.AddSingleton<ExportThrottle>();
         builder.Services.AddOpenApi();
+        builder.Services.AddParleyCors(options);
 
         var app = builder.Build();
+        // A mistake in the external issuers' settings stops the start, not the first request.
+        app.Services.GetRequiredService<ExternalTokens>();
         // Behind a reverse proxy on this host (nginx, see README), take the client's address from
         // X-Forwarded-For so per-IP limits apply per client. Only loopback proxies are trusted.
         app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto });
         // Outermost, so the logged status is the one the client got, after error handling.
         app.UseRequestLogging();
         app.UseApiErrors();
+        // Before everything that answers (static files, auth, body checks), so preflights and errors carry CORS headers.
+        app.UseCors();
+        app.UseBadRequestAnswers();
+        app.MapMetrics(options.Metrics);
         // A browsable page of the OpenAPI document at /swagger.
         app.UseSwaggerUI(ui =>
         {
@@ -65,19 +81,25 @@ public static class ParleyApp
         app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseJsonBodyChecks();
         app.UseCanonicalChatIds();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(options.Realtime.KeepAliveSeconds) });
 
         app.MapOperations();
         app.MapAuthApi();
+        app.MapTwoStepApi();
+        app.MapExternalAuthApi();
         app.MapUsersApi();
         app.MapChatsApi();
+        app.MapChatSettingsApi();
         app.MapRoomsApi();
         app.MapMessagesApi();
         app.MapSearchApi();
         app.MapGroupsApi();
         app.MapMediaApi();
         app.MapRealtime();
+        app.MapPushApi();
+        app.MapExportApi();
         return app;
     }
 
@@ -87,8 +109,13 @@ public static class ParleyApp
         services.AddSingleton<TokenService>();
         services.AddSingleton<AuthThrottle>();
         services.AddSingleton<SessionRevocations>();
+        services.AddHostedService<SessionRevocationSync>();
         services.AddSingleton<ICodeSender, LogCodeSender>();
         services.AddSingleton<AuthService>();
+        services.AddSingleton<TwoStep>();
+        services.AddHttpClient(nameof(ExternalTokens), http => http.Timeout = TimeSpan.FromSeconds(10));
+        services.AddSingleton<ExternalTokens>();
+        services.AddSingleton<ExternalAccounts>();
         services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
         services.AddAuthorization();

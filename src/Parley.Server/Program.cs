@@ -1,4 +1,8 @@
 using Parley.Server;
+using Parley.Server.Operations;
+
+if (BackupCommand.Matches(args)) return BackupCommand.Run(args);
 
 var app = ParleyApp.Build(args);
 await app.RunAsync();
+return 0;

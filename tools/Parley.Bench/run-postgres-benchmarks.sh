@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../.."
 start_node() {
   Parley__Storage__Provider=Postgres Parley__Storage__ConnectionString="$CS" Parley__DataDirectory=/tmp/pgb/node$1 \
   Parley__Auth__PasswordIterations=1000 Parley__Auth__AttemptsPerIpPerMinute=1000000 Parley__Auth__AttemptsPerAccountPer15Minutes=1000000 \
-  Parley__Limits__MessagesPerSecond=100000 Parley__Limits__SocketsPerUser=100 Logging__LogLevel__Default=Warning \
+  Parley__Limits__MessagesPerSecond=100000 Parley__Limits__FramesPerSecond=100000 Parley__Limits__SocketsPerUser=100 Logging__LogLevel__Default=Warning \
   dotnet src/Parley.Server/bin/Release/net10.0/Parley.Server.dll --urls http://127.0.0.1:$1 > /tmp/pgb/node$1.log 2>&1 &
 }
 start_node 18201; sleep 4

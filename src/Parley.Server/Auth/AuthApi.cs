@@ -18,6 +18,7 @@ public static class AuthApi
         group.MapPost("/logout", Logout);
         group.MapPost("/sign-up", PhoneSignUp);
         group.MapPost("/account-confirmation", ConfirmPhone);
+        group.MapPost("/resend-code", ResendCode);
         group.MapPost("/sign-in", PhoneSignIn);
         group.MapPost("/forgot-password", ForgotPassword);
         group.MapPost("/reset-password", ResetPassword);
@@ -35,16 +36,19 @@ public static class AuthApi
         return TypedResults.Json(new RegisterResponse(user.Id, user.Email!, user.Name), AppJson.Options, statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> Login(LoginRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
+    private static async Task<IResult> Login(LoginRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http,
+        TwoStep twoStep, TokenService tokens)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         if (string.IsNullOrWhiteSpace(body.Email)) return ApiError.BadRequest("email is required.");
+        if (body.Email.Any(LogText.IsHidden)) return ApiError.BadRequest("email must not contain control or invisible characters.");
         if (string.IsNullOrEmpty(body.Password)) return ApiError.BadRequest("password is required.");
         var email = Validation.NormalizeEmail(body.Email);
-        if (!throttle.TryAccount(email, out wait)) return ApiError.TooManyRequests(wait);
+        if (!throttle.TryBeginSignIn(email, out wait)) return ApiError.TooManyRequests(wait);
         var user = await auth.CheckPasswordAsync(await store.FindUserByEmailAsync(email), body.Password);
         if (user is null) return ApiError.Unauthorized(WrongCredentials);
-        return TypedResults.Json(await auth.IssueSessionAsync(user), AppJson.Options);
+        throttle.Succeeded(email);
+        return await TwoStepApi.SignedInAsync(user, auth, twoStep, tokens);
     }
 
     private static async Task<IResult> Refresh(RefreshRequest body, AuthService auth, AuthThrottle throttle, HttpContext http)
@@ -67,15 +71,41 @@ public static class AuthApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> PhoneSignUp(PhoneSignUpRequest body, AuthService auth, AuthThrottle throttle, HttpContext http)
+    private static async Task<IResult> PhoneSignUp(PhoneSignUpRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         var error = Validation.Phone(body.PhoneNumber) ?? PasswordPolicy.Check(body.Password) ?? Validation.Text(body.Name, "name", Validation.MaxNameLength, required: true);
         if (error is not null) return ApiError.BadRequest(error);
         var user = await auth.CreateUserAsync(null, body.PhoneNumber, body.Password!, body.Name!, confirmed: false);
-        if (user is null) return ApiError.Conflict("An account with this phone number already exists.");
+        if (user is null)
+        {
+            // Taken. A number nobody confirmed is still free to claim: this sign-up's password
+            // and name replace the earlier ones and a new code goes out, so a lost or spent code
+            // never locks the number out. Whoever confirms with the code has proved they hold it.
+            var existing = await store.FindUserByPhoneAsync(body.PhoneNumber!.Trim());
+            if (existing is null || existing.Confirmed) return ApiError.Conflict("An account with this phone number already exists.");
+            if (!throttle.TryAccount(ResendKey(existing.PhoneNumber!), out wait)) return ApiError.TooManyRequests(wait);
+            user = await auth.ReclaimUnconfirmedAsync(existing, body.Password!, body.Name!);
+        }
         await auth.SendCodeAsync(user, AuthService.ConfirmPurpose, user.PhoneNumber!);
         return TypedResults.Json(new SignUpResponse(user.Id, true), AppJson.Options, statusCode: StatusCodes.Status201Created);
+    }
+
+    private static string ResendKey(string phone) => "resend:" + phone;
+
+    /// <summary>A new confirmation code for an unconfirmed number. The answer is the same whether or
+    /// not the number has an account (and whether or not it is confirmed), so it tells nobody which
+    /// numbers are registered; requests are limited per IP and per number alike.</summary>
+    private static async Task<IResult> ResendCode(ResendCodeRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
+    {
+        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        if (Validation.Phone(body.PhoneNumber) is { } error) return ApiError.BadRequest(error);
+        var phone = body.PhoneNumber!.Trim();
+        if (!throttle.TryAccount(ResendKey(phone), out wait)) return ApiError.TooManyRequests(wait);
+        var user = await store.FindUserByPhoneAsync(phone);
+        if (user is { Confirmed: false }) await auth.SendCodeAsync(user, AuthService.ConfirmPurpose, phone);
+        return TypedResults.Json(new { message = "If the number awaits confirmation, a new code has been sent." }, AppJson.Options,
+            statusCode: StatusCodes.Status202Accepted);
     }
 
     private static async Task<IResult> ConfirmPhone(PhoneConfirmRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
@@ -86,12 +116,12 @@ public static class AuthApi
         var phone = body.PhoneNumber!.Trim();
         if (!throttle.TryAccount(phone, out wait)) return ApiError.TooManyRequests(wait);
         var user = await store.FindUserByPhoneAsync(phone);
-        if (user is null) return ApiError.BadRequest(BadCode);
-        if (user.Confirmed) return TypedResults.Json(new { confirmed = true }, AppJson.Options);
+        // A confirmed number has no code waiting: any code is answered as a spent one.
+        if (user is null || user.Confirmed) return ApiError.BadRequest(BadCode);
         return await auth.CheckCodeAsync(user, AuthService.ConfirmPurpose, body.Code!) switch
         {
             CodeCheck.Accepted => await Confirmed(store, user),
-            CodeCheck.TooManyAttempts => ApiError.TooManyRequests(TimeSpan.FromMinutes(10), "Too many wrong codes; ask for a new one."),
+            CodeCheck.TooManyAttempts => ApiError.TooManyRequests(TimeSpan.FromMinutes(10), "Too many wrong codes; ask for a new one with /auth/resend-code."),
             _ => ApiError.BadRequest(BadCode),
         };
 
@@ -102,17 +132,19 @@ public static class AuthApi
         }
     }
 
-    private static async Task<IResult> PhoneSignIn(PhoneSignInRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
+    private static async Task<IResult> PhoneSignIn(PhoneSignInRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http,
+        TwoStep twoStep, TokenService tokens)
     {
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         if (string.IsNullOrWhiteSpace(body.PhoneNumber)) return ApiError.BadRequest("phoneNumber is required.");
         if (string.IsNullOrEmpty(body.Password)) return ApiError.BadRequest("password is required.");
         var phone = body.PhoneNumber.Trim();
-        if (!throttle.TryAccount(phone, out wait)) return ApiError.TooManyRequests(wait);
+        if (!throttle.TryBeginSignIn(phone, out wait)) return ApiError.TooManyRequests(wait);
         var user = await auth.CheckPasswordAsync(await store.FindUserByPhoneAsync(phone), body.Password);
         if (user is null) return ApiError.Unauthorized(WrongPhoneCredentials);
+        throttle.Succeeded(phone);
         if (!user.Confirmed) return ApiError.Forbidden("Confirm your phone number first: send the code to /auth/account-confirmation.");
-        return TypedResults.Json(await auth.IssueSessionAsync(user), AppJson.Options);
+        return await TwoStepApi.SignedInAsync(user, auth, twoStep, tokens);
     }
 
     private static async Task<IResult> ForgotPassword(ForgotPasswordRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
@@ -121,7 +153,8 @@ public static class AuthApi
         var (user, destination, error) = await FindByEmailOrPhone(store, body.Email, body.PhoneNumber);
         if (error is not null) return ApiError.BadRequest(error);
         // Answer the same whether or not the account exists, and cap codes per account.
-        if (user is not null && throttle.TryAccount("reset:" + destination, out _))
+        // An account made from an external identity signs in there only: it gets no Parley password.
+        if (user is not null && user.PasswordHash != External.ExternalAccounts.NoPassword && throttle.TryAccount("reset:" + destination, out _))
         {
             await auth.SendCodeAsync(user, AuthService.ResetPurpose, destination!);
         }
@@ -138,14 +171,15 @@ public static class AuthApi
         if (user is null) return ApiError.BadRequest(BadCode);
         return await auth.CheckCodeAsync(user, AuthService.ResetPurpose, body.Code!) switch
         {
-            CodeCheck.Accepted => await Reset(auth, user, body.NewPassword!),
+            CodeCheck.Accepted => await Reset(auth, user, body.NewPassword!, confirmsPhone: destination == user.PhoneNumber),
             CodeCheck.TooManyAttempts => ApiError.TooManyRequests(TimeSpan.FromMinutes(10), "Too many wrong codes; ask for a new one."),
             _ => ApiError.BadRequest(BadCode),
         };
 
-        static async Task<IResult> Reset(AuthService auth, UserRecord user, string password)
+        static async Task<IResult> Reset(AuthService auth, UserRecord user, string password, bool confirmsPhone)
         {
-            await auth.ResetPasswordAsync(user, password);
+            // A code that reached the phone proves the number as well as a confirmation code does.
+            await auth.ResetPasswordAsync(user, password, confirmsPhone);
             return TypedResults.NoContent();
         }
     }

@@ -6,6 +6,7 @@ public sealed record RefreshRequest(string? RefreshToken);
 public sealed record PhoneSignUpRequest(string? PhoneNumber, string? Password, string? Name);
 public sealed record PhoneConfirmRequest(string? PhoneNumber, string? Code);
 public sealed record PhoneSignInRequest(string? PhoneNumber, string? Password);
+public sealed record ResendCodeRequest(string? PhoneNumber);
 public sealed record ForgotPasswordRequest(string? Email, string? PhoneNumber);
 public sealed record ResetPasswordRequest(string? Email, string? PhoneNumber, string? Code, string? NewPassword);
 

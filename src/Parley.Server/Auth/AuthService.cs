@@ -10,7 +10,7 @@ namespace Parley.Server.Auth;
 /// <summary>Accounts and sessions: creating users, checking passwords, issuing and rotating tokens,
 /// one-time codes.</summary>
 public sealed class AuthService(
-    IAccountStore store, PasswordHasher hasher, TokenService tokens, ICodeSender codes,
+    IAccountStore store, ISecurityStore sessions, PasswordHasher hasher, TokenService tokens, ICodeSender codes,
     IOptions<ParleyOptions> options, TimeProvider clock, SessionRevocations revocations)
 {
     public const string ConfirmPurpose = "confirm";
@@ -34,11 +34,20 @@ public sealed class AuthService(
         return await store.CreateUserAsync(user) ? user : null;
     }
 
+    /// <summary>A new sign-up of a number nobody confirmed: its password and name replace the earlier ones.</summary>
+    public async Task<UserRecord> ReclaimUnconfirmedAsync(UserRecord user, string password, string name)
+    {
+        await store.SetPasswordAsync(user.Id, await Task.Run(() => hasher.Hash(password)));
+        var trimmed = name.Trim();
+        return await store.UpdateProfileAsync(user.Id, trimmed, null, Validation.Initials(trimmed)) ?? user;
+    }
+
     /// <summary>The user when the password matches, else null. Unknown accounts cost the same
     /// hashing work, so timing does not tell which accounts exist.</summary>
     public async Task<UserRecord?> CheckPasswordAsync(UserRecord? user, string password)
     {
-        if (user is null)
+        // An account without a Parley password (made from an external identity) costs the same work too.
+        if (user is null || user.PasswordHash == External.ExternalAccounts.NoPassword)
         {
             await Task.Run(() => hasher.VerifyAgainstNothing(password));
             return null;
@@ -48,14 +57,26 @@ public sealed class AuthService(
 
     public async Task<LoginResponse> IssueSessionAsync(UserRecord user)
     {
-        var (refresh, record) = NewRefreshToken(user.Id, Guid.NewGuid().ToString("N"));
+        var session = Guid.NewGuid().ToString("N");
+        var (refresh, record) = NewRefreshToken(user.Id, session);
         await store.AddRefreshTokenAsync(record);
-        return new LoginResponse(tokens.CreateAccessToken(user.Id), refresh, tokens.CreateIdToken(user), tokens.AccessTokenSeconds,
+        return new LoginResponse(tokens.CreateAccessToken(user.Id, session), refresh, tokens.CreateIdToken(user), tokens.AccessTokenSeconds,
             new TokenUser(user.Id, user.Email, user.Name, user.PhoneNumber));
     }
 
     public async Task<(RefreshOutcome Outcome, RefreshResponse? Response)> RefreshAsync(string refreshToken)
     {
+        if (options.Value.Auth.RefreshTokenReuse == RefreshTokenReuse.Reuse)
+        {
+            // As Cognito: the same refresh token until it expires or its session ends.
+            var hash = HashToken(refreshToken);
+            var owner = await store.FindLiveRefreshTokenAsync(hash, clock.NowMs());
+            var session = owner is null ? null : await sessions.FindRefreshSessionAsync(hash);
+            var holder = session is null ? null : await store.GetUserAsync(session.Value.UserId);
+            if (holder is null) return (RefreshOutcome.Invalid, null);
+            return (RefreshOutcome.Rotated, new RefreshResponse(tokens.CreateAccessToken(holder.Id, session!.Value.SessionId), tokens.CreateIdToken(holder),
+                refreshToken, tokens.AccessTokenSeconds));
+        }
         string? issued = null;
         var rotation = await store.RotateRefreshTokenAsync(HashToken(refreshToken), (userId, family) =>
         {
@@ -63,13 +84,26 @@ public sealed class AuthService(
             issued = token;
             return record;
         }, clock.NowMs());
+        if (rotation.Outcome == RefreshOutcome.Reused)
+        {
+            // A used token came back: someone holds a copy. The whole session ends, access tokens and sockets too.
+            await revocations.RevokeSessionAsync(rotation.UserId!, rotation.SessionId!);
+        }
         if (rotation.Outcome != RefreshOutcome.Rotated) return (rotation.Outcome, null);
         var user = await store.GetUserAsync(rotation.UserId!);
         if (user is null) return (RefreshOutcome.Invalid, null);
-        return (RefreshOutcome.Rotated, new RefreshResponse(tokens.CreateAccessToken(user.Id), tokens.CreateIdToken(user), issued!, tokens.AccessTokenSeconds));
+        return (RefreshOutcome.Rotated, new RefreshResponse(tokens.CreateAccessToken(user.Id, rotation.SessionId!), tokens.CreateIdToken(user), issued!,
+            tokens.AccessTokenSeconds));
     }
 
-    public Task LogoutAsync(string refreshToken) => store.RevokeRefreshFamilyAsync(HashToken(refreshToken));
+    /// <summary>Ends the session the refresh token belongs to: its refresh tokens, access tokens and sockets.</summary>
+    public async Task LogoutAsync(string refreshToken)
+    {
+        if (await sessions.FindRefreshSessionAsync(HashToken(refreshToken)) is var (userId, sessionId))
+        {
+            await revocations.RevokeSessionAsync(userId, sessionId);
+        }
+    }
 
     public async Task SendCodeAsync(UserRecord user, string purpose, string destination)
     {
@@ -82,11 +116,13 @@ public sealed class AuthService(
     public Task<CodeCheck> CheckCodeAsync(UserRecord user, string purpose, string code) =>
         store.CheckCodeAsync(user.Id, purpose, HashCode(user.Id, code.Trim()), clock.NowMs(), options.Value.Auth.CodeAttempts);
 
-    /// <summary>Sets a new password and ends every session of the user.</summary>
-    public async Task ResetPasswordAsync(UserRecord user, string newPassword)
+    /// <summary>Sets a new password and ends every session of the user; a reset by a code sent to
+    /// the phone also confirms the number.</summary>
+    public async Task ResetPasswordAsync(UserRecord user, string newPassword, bool confirmsPhone = false)
     {
         await store.SetPasswordAsync(user.Id, await Task.Run(() => hasher.Hash(newPassword)));
-        await revocations.RevokeAsync(user.Id);
+        if (confirmsPhone && !user.Confirmed) await store.ConfirmUserAsync(user.Id);
+        await revocations.RevokeAllAsync(user.Id);
     }
 
     private (string Token, RefreshTokenRecord Record) NewRefreshToken(string userId, string family)
@@ -102,36 +138,4 @@ public sealed class AuthService(
 
     private static string HashCode(string userId, string code) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(userId + ":" + code)));
-}
-
-/// <summary>Ends a user's sessions now (password reset, account deletion): refresh tokens are
-/// revoked and the moment is stored, so access tokens issued before it stop working on every node
-/// and after restarts; this node's sockets of the user are closed at once. Checking a token reads
-/// the moment through a short-lived cache, so other nodes see a revocation within seconds.</summary>
-public sealed class SessionRevocations(IAccountStore store, TimeProvider clock)
-{
-    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long RevokedAt, long ReadAt)> _cache = new();
-
-    public event Action<string>? Revoked;
-
-    public async Task RevokeAsync(string userId)
-    {
-        var now = clock.NowMs();
-        await store.RevokeAllSessionsAsync(userId, now);
-        _cache[userId] = (now, now);
-        Revoked?.Invoke(userId);
-    }
-
-    /// <summary>Whether a token issued at <paramref name="issuedAtMs"/> predates the user's last revocation.</summary>
-    public async ValueTask<bool> IsRevokedAsync(string userId, long issuedAtMs)
-    {
-        var now = clock.NowMs();
-        if (!_cache.TryGetValue(userId, out var entry) || now - entry.ReadAt > CacheFor.TotalMilliseconds)
-        {
-            entry = (await store.GetSessionsRevokedAtAsync(userId), now);
-            _cache[userId] = entry;
-        }
-        return issuedAtMs < entry.RevokedAt;
-    }
 }

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
+using Parley.Server.Auth.External;
 using Parley.Server.Common;
 
 namespace Parley.Server.Auth;
@@ -10,7 +11,7 @@ namespace Parley.Server.Auth;
 /// the <c>token</c> query parameter (browsers cannot set headers on a WebSocket).</summary>
 public sealed class BearerAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, TokenService tokens,
-    SessionRevocations revocations)
+    SessionRevocations revocations, ExternalTokens externalTokens, ExternalAccounts externalAccounts)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Bearer";
@@ -20,8 +21,12 @@ public sealed class BearerAuthenticationHandler(
     {
         var token = TokenFrom(Request);
         if (token is null) return AuthenticateResult.NoResult();
-        var userId = tokens.ValidateAccessToken(token, out var failure, out var issuedAt);
-        if (userId is not null && await revocations.IsRevokedAsync(userId, issuedAt))
+        var userId = tokens.ValidateAccessToken(token, out var failure, out var issuedAt, out var sessionId);
+        if (userId is null && externalTokens.IsFromExternalIssuer(token))
+        {
+            (userId, failure, issuedAt) = await AuthenticateExternalAsync(token);
+        }
+        if (userId is not null && revocations.IsRevoked(userId, sessionId, issuedAt))
         {
             userId = null;
             failure = "This session has ended; sign in again.";
@@ -31,8 +36,26 @@ public sealed class BearerAuthenticationHandler(
             Context.Items[FailureKey] = failure;
             return AuthenticateResult.Fail(failure);
         }
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, userId)], SchemeName);
+        List<Claim> claims = [new Claim(ClaimTypes.NameIdentifier, userId)];
+        if (sessionId is not null) claims.Add(new Claim(SessionClaim, sessionId));
+        claims.Add(new Claim(IssuedAtClaim, issuedAt.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var identity = new ClaimsIdentity(claims, SchemeName);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
+    /// <summary>The claim holding the session id of the access token.</summary>
+    public const string SessionClaim = "sid";
+    /// <summary>The claim holding when the access token was issued (milliseconds since the epoch).</summary>
+    public const string IssuedAtClaim = "iat_ms";
+
+    /// <summary>An access token of a configured external issuer (Cognito or another OIDC issuer):
+    /// its subject's Parley user, created on first sight.</summary>
+    private async Task<(string? UserId, string Failure, long IssuedAt)> AuthenticateExternalAsync(string token)
+    {
+        var (external, failure) = await externalTokens.ValidateAsync(token, ExternalTokenKind.Access, Context.RequestAborted);
+        if (external is null) return (null, failure, 0);
+        var (userId, _) = await externalAccounts.UserForAsync(external);
+        return userId is null ? (null, ExternalAccounts.Deleted, 0) : (userId, "", external.IssuedAtMs);
     }
 
     public static string? TokenFrom(HttpRequest request)
@@ -65,4 +88,10 @@ public static class CurrentUser
     /// <summary>The authenticated user's id (only call behind RequireAuthorization).</summary>
     public static string UserId(this ClaimsPrincipal user) =>
         user.FindFirstValue(ClaimTypes.NameIdentifier) ?? throw new InvalidOperationException("No authenticated user.");
+
+    /// <summary>The session of the access token, when it names one.</summary>
+    public static string? SessionId(this ClaimsPrincipal user) => user.FindFirstValue(BearerAuthenticationHandler.SessionClaim);
+
+    public static long TokenIssuedAt(this ClaimsPrincipal user) =>
+        long.TryParse(user.FindFirstValue(BearerAuthenticationHandler.IssuedAtClaim), System.Globalization.CultureInfo.InvariantCulture, out var at) ? at : 0;
 }

@@ -12,7 +12,7 @@ public sealed partial class LogCodeSender(ILogger<LogCodeSender> logger) : ICode
 {
     public Task SendAsync(string destination, string purpose, string code)
     {
-        CodeIssued(logger, purpose, destination, code);
+        CodeIssued(logger, purpose, Common.LogText.Escape(destination), code);
         return Task.CompletedTask;
     }
 

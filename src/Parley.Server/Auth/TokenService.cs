@@ -43,13 +43,16 @@ public sealed class TokenService(IAccountStore store, IOptions<ParleyOptions> op
 
     public int AccessTokenSeconds => options.Value.Auth.AccessTokenMinutes * 60;
 
-    public string CreateAccessToken(string userId)
+    /// <summary>An access token of one sign-in session: <c>sid</c> names the session (its refresh-token
+    /// family), so ending the session refuses every access token it was given.</summary>
+    public string CreateAccessToken(string userId, string sessionId)
     {
         var now = clock.GetUtcNow().ToUnixTimeSeconds();
         var issuedMs = clock.NowMs();
         return Sign(writer =>
         {
             writer.WriteString("sub", userId);
+            writer.WriteString("sid", sessionId);
             writer.WriteString("token_use", "access");
             // Millisecond issue time, so a revocation can tell tokens of the same second apart.
             writer.WriteNumber("iat_ms", issuedMs);
@@ -72,13 +75,33 @@ public sealed class TokenService(IAccountStore store, IOptions<ParleyOptions> op
         });
     }
 
-    private void WriteStandardClaims(Utf8JsonWriter writer, long now)
+    /// <summary>How long a sign-in waits for its second step.</summary>
+    public const int MfaTokenSeconds = 300;
+
+    /// <summary>Proof that the password was right, exchanged with a code at <c>/auth/mfa</c> for the
+    /// session's tokens. It is no access token (<c>token_use</c> says so) and lives five minutes.</summary>
+    public string CreateMfaToken(string userId)
+    {
+        var now = clock.GetUtcNow().ToUnixTimeSeconds();
+        return Sign(writer =>
+        {
+            writer.WriteString("sub", userId);
+            writer.WriteString("token_use", "mfa");
+            writer.WriteString("jti", Guid.NewGuid().ToString("N"));
+            WriteStandardClaims(writer, now, MfaTokenSeconds);
+        });
+    }
+
+    /// <summary>The user id of a valid, unexpired sign-in token from <see cref="CreateMfaToken"/>, or null.</summary>
+    public string? ValidateMfaToken(string token) => Validate(token, "mfa", out _, out _, out _);
+
+    private void WriteStandardClaims(Utf8JsonWriter writer, long now, int? lifetimeSeconds = null)
     {
         writer.WriteString("iss", options.Value.Auth.Issuer);
         writer.WriteString("aud", options.Value.Auth.Audience);
         writer.WriteNumber("iat", now);
         writer.WriteNumber("nbf", now);
-        writer.WriteNumber("exp", now + AccessTokenSeconds);
+        writer.WriteNumber("exp", now + (lifetimeSeconds ?? AccessTokenSeconds));
     }
 
     private string Sign(Action<Utf8JsonWriter> writeClaims)
@@ -98,13 +121,17 @@ public sealed class TokenService(IAccountStore store, IOptions<ParleyOptions> op
     }
 
     /// <summary>The user id of a valid access token, or null with the reason.</summary>
-    public string? ValidateAccessToken(string token, out string failure) => ValidateAccessToken(token, out failure, out _);
+    public string? ValidateAccessToken(string token, out string failure) => ValidateAccessToken(token, out failure, out _, out _);
 
-    /// <summary>As above, also giving when the token was issued (milliseconds since the epoch).</summary>
-    public string? ValidateAccessToken(string token, out string failure, out long issuedAt)
+    /// <summary>As above, also giving when the token was issued (milliseconds since the epoch) and its session.</summary>
+    public string? ValidateAccessToken(string token, out string failure, out long issuedAt, out string? sessionId) =>
+        Validate(token, "access", out failure, out issuedAt, out sessionId);
+
+    private string? Validate(string token, string use, out string failure, out long issuedAt, out string? sessionId)
     {
         failure = "The access token is invalid.";
         issuedAt = 0;
+        sessionId = null;
         var parts = token.Split('.');
         if (parts.Length != 3 || token.Length > 4096) return null;
         try
@@ -125,7 +152,7 @@ public sealed class TokenService(IAccountStore store, IOptions<ParleyOptions> op
             var claims = payload.RootElement;
             if (claims.ValueKind != JsonValueKind.Object ||
                 ClaimString(claims, "iss") != options.Value.Auth.Issuer || ClaimString(claims, "aud") != options.Value.Auth.Audience ||
-                ClaimString(claims, "token_use") != "access")
+                ClaimString(claims, "token_use") != use)
             {
                 return null;
             }
@@ -148,6 +175,7 @@ public sealed class TokenService(IAccountStore store, IOptions<ParleyOptions> op
             issuedAt = claims.TryGetProperty("iat_ms", out var ms) && ms.ValueKind == JsonValueKind.Number && ms.TryGetInt64(out var issuedMs)
                 ? issuedMs
                 : (ClaimSeconds(claims, "iat") ?? 0) * 1000;
+            sessionId = ClaimString(claims, "sid");
             var sub = ClaimString(claims, "sub");
             return string.IsNullOrEmpty(sub) ? null : sub;
         }

@@ -7,7 +7,7 @@ using Parley.Server.Storage;
 namespace Parley.Server.Chats;
 
 /// <summary>Renders chat summaries as one user sees them: unread count, typing and presence are per reader.</summary>
-public sealed class ChatSummaries(IChatStore store, IAccountStore accounts, Presence presence, TypingTracker typing)
+public sealed class ChatSummaries(IChatStore store, IAccountStore accounts, IChatSettingsStore chatSettings, Presence presence, TypingTracker typing, TimeProvider clock)
 {
     /// <param name="asRoom">Also give the id as <c>roomId</c>, as the phone-account backend's room routes do.</param>
     public async Task<byte[]?> RenderAsync(string chatId, string userId, bool asRoom = false)
@@ -16,7 +16,8 @@ public sealed class ChatSummaries(IChatStore store, IAccountStore accounts, Pres
         if (view is null) return null;
         var users = await UsersOf([view]);
         var blocks = await accounts.GetBlocksAsync(userId);
-        return JsonBytes.Build(w => Write(w, view, userId, users, blocks, asRoom));
+        var settings = await chatSettings.GetChatSettingsAsync(userId, chatId);
+        return JsonBytes.Build(w => Write(w, view, userId, users, blocks, settings, asRoom));
     }
 
     /// <param name="roomsOnly">Only 1:1 chats, each with its <c>roomId</c> (the room routes).</param>
@@ -26,10 +27,11 @@ public sealed class ChatSummaries(IChatStore store, IAccountStore accounts, Pres
         if (roomsOnly) views = views.Where(v => !v.Chat.IsGroup).ToList();
         var users = await UsersOf(views);
         var blocks = await accounts.GetBlocksAsync(userId);
+        var settings = await chatSettings.GetChatSettingsAsync(userId, null);
         return JsonBytes.Build(w =>
         {
             w.WriteStartArray();
-            foreach (var view in views) Write(w, view, userId, users, blocks, roomsOnly);
+            foreach (var view in views) Write(w, view, userId, users, blocks, settings, roomsOnly);
             w.WriteEndArray();
         });
     }
@@ -41,7 +43,8 @@ public sealed class ChatSummaries(IChatStore store, IAccountStore accounts, Pres
         return users.ToDictionary(u => u.Id);
     }
 
-    private void Write(Utf8JsonWriter w, ChatView view, string userId, IReadOnlyDictionary<string, UserRecord> users, BlockList blocks, bool asRoom)
+    private void Write(Utf8JsonWriter w, ChatView view, string userId, IReadOnlyDictionary<string, UserRecord> users, BlockList blocks,
+        IReadOnlyDictionary<string, ChatSettings> settings, bool asRoom)
     {
         var chat = view.Chat;
         w.WriteStartObject();
@@ -80,7 +83,7 @@ public sealed class ChatSummaries(IChatStore store, IAccountStore accounts, Pres
             w.WriteNumber("lastMessageTime", chat.LastActivity);
         }
         w.WriteNumber("unreadCount", Math.Max(0, chat.LastSeq - view.Me.ReadSeq - view.Me.OwnAfterRead));
-        w.WriteBoolean("isTyping", typing.AnyoneElseTyping(chat.Id, userId));
+        w.WriteBoolean("isTyping", typing.AnyoneElseTyping(chat.Id, userId, hidden: blocks.BlockedBy));
         w.WriteStartArray("members");
         foreach (var member in view.Members) w.WriteStringValue(member.UserId);
         w.WriteEndArray();
@@ -94,6 +97,9 @@ public sealed class ChatSummaries(IChatStore store, IAccountStore accounts, Pres
             w.WriteString("createdBy", chat.CreatedBy);
         }
         w.WriteNumber("createdAt", chat.CreatedAt);
+        // The reader's mute, pin and archive, so a chat list needs no call per chat.
+        w.WritePropertyName("settings");
+        ChatSettingsJson.Write(w, settings.GetValueOrDefault(chat.Id) ?? ChatSettings.Default(chat.Id), clock.NowMs());
         w.WriteEndObject();
     }
 }

@@ -85,15 +85,10 @@ public static class ChatsApi
         return JsonBytes.Result(w => MessageJson.Write(w, result!.Message!, MessageStatus.Sent), StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> MarkRead(string chatId, ClaimsPrincipal principal, MessageService messages, HttpRequest request)
+    // The body is optional: no body (or {}) means "everything up to the newest message".
+    private static async Task<IResult> MarkRead(string chatId, MarkReadRequest? body, ClaimsPrincipal principal, MessageService messages)
     {
-        // The body is optional: no body (or {}) means "everything up to the newest message".
-        string? messageId = null;
-        if (request.ContentLength is > 0 || request.Headers.TransferEncoding.Count > 0)
-        {
-            var body = await request.ReadFromJsonAsync<MarkReadRequest>(AppJson.Options);
-            messageId = body?.MessageId;
-        }
+        var messageId = body?.MessageId;
         var refusal = await messages.MarkReadAsync(principal.UserId(), chatId, messageId);
         return refusal?.ToResult() ?? TypedResults.NoContent();
     }

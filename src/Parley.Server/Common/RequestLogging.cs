@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Parley.Server.Common;
 
 /// <summary>One structured line per request: method, path (never the query string, which may
-/// hold a token), status and duration.</summary>
+/// hold a token), status and duration. Method and path come from the client, so they are escaped.</summary>
 public static partial class RequestLogging
 {
     public static IApplicationBuilder UseRequestLogging(this IApplicationBuilder app)
@@ -19,7 +19,7 @@ public static partial class RequestLogging
             finally
             {
                 var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                Request(logger, context.Request.Method, context.Request.Path.Value ?? "/", context.Response.StatusCode, elapsed);
+                Request(logger, LogText.Escape(context.Request.Method), LogText.Escape(context.Request.Path.Value ?? "/"), context.Response.StatusCode, elapsed);
             }
         });
     }

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using System.Text.RegularExpressions;
 
 namespace Parley.Server.Common;
@@ -21,6 +23,7 @@ public static partial class Validation
     public static string? Email(string? email)
     {
         if (string.IsNullOrWhiteSpace(email)) return "email is required.";
+        if (email.Any(LogText.IsHidden)) return "email must not contain control or invisible characters.";
         var normalized = NormalizeEmail(email);
         if (normalized.Length > MaxEmailLength || !EmailPattern().IsMatch(normalized)) return "email is not a valid email address.";
         return null;
@@ -42,11 +45,56 @@ public static partial class Validation
         return null;
     }
 
-    /// <summary>"John Doe" → "JD": the default avatar.</summary>
+    public const int MaxAvatarSymbols = 4;
+
+    /// <summary>An avatar is initials: 1 to 4 symbols, each a letter or digit (with its accents) or
+    /// an emoji (with its skin tone, joiners and variation selectors; flags and keycaps too).</summary>
+    public static string? Avatar(string avatar)
+    {
+        const string rule = "avatar must be 1 to 4 letters, digits or emoji.";
+        var count = 0;
+        var symbols = StringInfo.GetTextElementEnumerator(avatar);
+        while (symbols.MoveNext())
+        {
+            if (++count > MaxAvatarSymbols || !IsInitialSymbol(symbols.GetTextElement())) return rule;
+        }
+        return count == 0 ? rule : null;
+    }
+
+    private static bool IsInitialSymbol(string element)
+    {
+        var first = true;
+        foreach (var rune in element.EnumerateRunes())
+        {
+            var category = Rune.GetUnicodeCategory(rune);
+            var ok = category switch
+            {
+                UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter
+                    or UnicodeCategory.ModifierLetter or UnicodeCategory.OtherLetter or UnicodeCategory.DecimalDigitNumber => true,
+                // Emoji are "other symbols" (and skin tones "modifier symbols"); math and currency signs are not.
+                UnicodeCategory.OtherSymbol => true,
+                UnicodeCategory.ModifierSymbol => rune.Value is >= 0x1F3FB and <= 0x1F3FF,
+                // What may follow a base inside one symbol: accents, keycap, joiner, variation selectors, tag letters.
+                UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark => !first,
+                UnicodeCategory.Format => !first && (rune.Value == 0x200D || rune.Value is >= 0xE0020 and <= 0xE007F),
+                _ => false,
+            };
+            if (!ok) return false;
+            first = false;
+        }
+        return true;
+    }
+
+    /// <summary>"John Doe" → "JD": the default avatar (the first symbol of the first two words
+    /// that start with a letter, digit or emoji).</summary>
     public static string Initials(string name)
     {
-        var words = name.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var initials = string.Concat(words.Take(2).Select(w => char.ToUpperInvariant(w[0])));
-        return initials.Length == 0 ? "?" : initials;
+        var initials = name.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(word => StringInfo.GetNextTextElement(word))
+            .Where(IsInitialSymbol)
+            .Take(2)
+            .Select(symbol => symbol.ToUpperInvariant());
+        var text = string.Concat(initials);
+        return text.Length == 0 ? "?" : text;
     }
 }

@@ -13,10 +13,29 @@ public sealed class ParleyOptions
     public string? NodeId { get; set; }
 
     public AuthOptions Auth { get; set; } = new();
+    public UsersOptions Users { get; set; } = new();
     public StorageOptions Storage { get; set; } = new();
     public LimitOptions Limits { get; set; } = new();
     public RealtimeOptions Realtime { get; set; } = new();
     public ClusterOptions Cluster { get; set; } = new();
+    public RetentionOptions Retention { get; set; } = new();
+    public Push.PushOptions Push { get; set; } = new();
+    public Operations.MetricsOptions Metrics { get; set; } = new();
+    public CorsOptions Cors { get; set; } = new();
+}
+
+public sealed class RetentionOptions
+{
+    /// <summary>How often each node looks for disappearing messages whose time ran out.</summary>
+    public int SweepSeconds { get; set; } = 5;
+}
+
+/// <summary>Browser front ends served from other origins (a dev server, a static site).</summary>
+public sealed class CorsOptions
+{
+    /// <summary>Origins (<c>https://chat.example.com</c>) allowed to call every REST route and to
+    /// open the WebSocket. Empty by default: only the server's own origin.</summary>
+    public string[] AllowedOrigins { get; set; } = [];
 }
 
 public sealed class AuthOptions
@@ -30,11 +49,61 @@ public sealed class AuthOptions
     public int RefreshTokenDays { get; set; } = 30;
     /// <summary>Register/login/refresh attempts allowed per client IP per minute.</summary>
     public int AttemptsPerIpPerMinute { get; set; } = 30;
-    /// <summary>Login attempts allowed per account (email or phone) per 15 minutes.</summary>
+    /// <summary>Per account (email or phone) per 15 minutes: failed sign-ins (successful ones do not
+    /// count), and code attempts, confirmation codes sent and reset codes sent.</summary>
     public int AttemptsPerAccountPer15Minutes { get; set; } = 10;
     public int CodeMinutes { get; set; } = 10;
     public int CodeAttempts { get; set; } = 5;
+    /// <summary><c>Rotate</c> (default): every refresh answers a new refresh token, and presenting
+    /// a used one revokes its family. <c>Reuse</c>: as Cognito, the refresh token stays valid until it
+    /// expires or its session ends (logout, reset, deletion), and refresh answers the same one.</summary>
+    public RefreshTokenReuse RefreshTokenReuse { get; set; } = RefreshTokenReuse.Rotate;
+    /// <summary>OIDC issuers (a Cognito user pool or any other) whose access tokens Parley accepts
+    /// beside its own. A subject signing in for the first time gets a Parley account.</summary>
+    public List<ExternalIssuerOptions> ExternalIssuers { get; set; } = [];
 }
+
+public sealed class UsersOptions
+{
+    public const string All = "All";
+    public const string Contacts = "Contacts";
+
+    /// <summary>Whom <c>GET /users</c> lists: <c>All</c> (every account, as the replaced backends
+    /// did) or <c>Contacts</c> (users who share a chat with the caller, plus an exact match on a
+    /// full email address or phone number).</summary>
+    public string Directory { get; set; } = All;
+
+    public bool ContactsOnly => string.Equals(Directory, Contacts, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Null when the settings are valid, else the sentence that stops the server.</summary>
+    public string? Problem() =>
+        string.Equals(Directory, All, StringComparison.OrdinalIgnoreCase) || ContactsOnly
+            ? null
+            : $"Parley:Users:Directory must be {All} or {Contacts}, not '{Directory}'.";
+}
+
+/// <summary>One external issuer. Its keys come from its discovery document
+/// (<c>{Issuer}/.well-known/openid-configuration</c>) and JWKS, cached, fetched again for an unknown key id.</summary>
+public sealed class ExternalIssuerOptions
+{
+    /// <summary>The exact <c>iss</c> of its tokens, e.g. <c>https://cognito-idp.{region}.amazonaws.com/{userPoolId}</c>.</summary>
+    public string Issuer { get; set; } = "";
+    /// <summary>Accepted <c>aud</c> values of access tokens (an API audience of a generic issuer).</summary>
+    public List<string> Audiences { get; set; } = [];
+    /// <summary>Accepted app client ids: the <c>client_id</c> of Cognito access tokens and the <c>aud</c> of id tokens.</summary>
+    public List<string> ClientIds { get; set; } = [];
+    /// <summary>The claim that identifies the user at the issuer (stable and unique there).</summary>
+    public string UserIdClaim { get; set; } = "sub";
+    /// <summary>Where the discovery document is when not at the usual place under <see cref="Issuer"/>.</summary>
+    public string? MetadataAddress { get; set; }
+    /// <summary>Refuse discovery and JWKS over plain HTTP (only a local test issuer turns this off).</summary>
+    public bool RequireHttps { get; set; } = true;
+    /// <summary>A token naming a key id that is not in the cached JWKS fetches the JWKS again, at
+    /// most once per this many seconds, so made-up key ids cannot make Parley hammer the issuer.</summary>
+    public int KeyRefreshSeconds { get; set; } = 300;
+}
+
+public enum RefreshTokenReuse { Rotate, Reuse }
 
 public sealed class StorageOptions
 {
@@ -53,6 +122,8 @@ public sealed class LimitOptions
     public int MaxMediaBytes { get; set; } = 16 * 1024 * 1024;
     /// <summary>Messages a user may send per second (all devices together), with a burst of twice that.</summary>
     public int MessagesPerSecond { get; set; } = 20;
+    /// <summary>Client frames of any kind per socket per second (a burst of twice as many is allowed).</summary>
+    public int FramesPerSecond { get; set; } = 50;
     public int SocketsPerUser { get; set; } = 10;
     public int SocketsPerIp { get; set; } = 20_000;
 }
@@ -70,12 +141,19 @@ public sealed class RealtimeOptions
     public int TypingSeconds { get; set; } = 6;
 }
 
-/// <summary>Nodes sharing one PostgreSQL (the Postgres provider).</summary>
+/// <summary>Several nodes sharing one store, and the bus between them.</summary>
 public sealed class ClusterOptions
 {
-    /// <summary>How often a node renews its row and its users' connection rows.</summary>
+    /// <summary>The bus between nodes: <c>Postgres</c> (LISTEN/NOTIFY) or <c>Redis</c> (pub/sub).
+    /// Absent: one node, nothing leaves the process.</summary>
+    public string? Bus { get; set; }
+    /// <summary>The Redis server(s) of the Redis bus, in StackExchange.Redis form (<c>host:6379,password=...</c>).</summary>
+    public string? RedisConnection { get; set; }
+    /// <summary>The database of the Postgres bus; the store's connection string when absent.</summary>
+    public string? PostgresConnection { get; set; }
+    /// <summary>How often a node renews its registration and its users' claims.</summary>
     public int HeartbeatSeconds { get; set; } = 2;
-    /// <summary>How long those rows live without renewal: a node killed without notice stops
+    /// <summary>How long those live without renewal: a node killed without notice stops
     /// counting (for routing and presence) this long after its last heartbeat.</summary>
     public int ConnectionTtlSeconds { get; set; } = 10;
 }

@@ -9,6 +9,11 @@ public static class MessageJson
 {
     public static void Write(Utf8JsonWriter w, MessageRecord m, string status)
     {
+        if (m.Expired)
+        {
+            WriteExpired(w, m);
+            return;
+        }
         w.WriteStartObject();
         w.WriteString("id", m.Id);
         w.WriteString("messageId", m.Id);
@@ -29,7 +34,9 @@ public static class MessageJson
             w.WriteString("replyTo", m.ReplyTo);
             w.WriteStartObject("quote");
             w.WriteString("messageId", m.ReplyTo);
+            // No quote text: the quoted message was deleted for everyone.
             w.WriteString("content", m.ReplyQuote);
+            if (m.ReplyQuote is null) w.WriteBoolean("deleted", true);
             w.WriteEndObject();
         }
         if (m.SystemAction is not null)
@@ -45,6 +52,20 @@ public static class MessageJson
         }
         if (m.EditedAt is long edited) w.WriteNumber("editedAt", edited);
         if (m.Deleted) w.WriteBoolean("deleted", true);
+        w.WriteEndObject();
+    }
+
+    /// <summary>A message the server deleted for good (its disappearing time ran out): nothing but
+    /// its id is left, and <c>expired: true</c> tells clients to drop it.</summary>
+    private static void WriteExpired(Utf8JsonWriter w, MessageRecord m)
+    {
+        w.WriteStartObject();
+        w.WriteString("id", m.Id);
+        w.WriteString("messageId", m.Id);
+        w.WriteString("chatId", m.ChatId);
+        w.WriteNull("content");
+        w.WriteBoolean("deleted", true);
+        w.WriteBoolean("expired", true);
         w.WriteEndObject();
     }
 }

@@ -179,6 +179,12 @@ public sealed class MessageService(IChatStore store, IAccountStore accounts, IMe
         var message = await store.GetMessageAsync(messageId);
         var member = message is null ? null : await store.GetMemberAsync(message.ChatId, userId);
         if (message is null || member is null || !member.Sees(message)) return (null, Refusal.MessageNotFound);
+        if (message.SenderId == userId)
+        {
+            // A sender's own message: its marks stay where they are (moving them would mark the
+            // others' earlier messages delivered or read); the answer is its status for the others.
+            return (MessageStatus.ForSender(await store.GetMembersAsync(message.ChatId), userId, message.Seq), null);
+        }
         await store.AdvanceWatermarkAsync(message.ChatId, userId, message.Seq, status == MessageStatus.Read, clock.NowMs());
         var updated = await store.GetMemberAsync(message.ChatId, userId);
         return (updated is null ? status : MessageStatus.ForMember(updated, message).Status, null);

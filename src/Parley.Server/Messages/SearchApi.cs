@@ -18,7 +18,8 @@ public static class SearchApi
         return routes;
     }
 
-    private static async Task<IResult> Search(string? q, string? chatId, string? limit, string? lastKey, ClaimsPrincipal principal, IChatStore store, IMessageSearchStore search)
+    private static async Task<IResult> Search(string? q, string? chatId, string? limit, string? lastKey, ClaimsPrincipal principal, IChatStore store, IMessageSearchStore search,
+        TimeProvider clock)
     {
         if (!SearchTerms.TryParse(q, out var words, out var problem)) return ApiError.BadRequest(problem!);
         if (!Paging.TryParseLimit(limit, DefaultPageSize, MaxPageSize, out var pageSize, out var refusal)) return refusal!;
@@ -31,7 +32,7 @@ public static class SearchApi
         if (string.IsNullOrEmpty(chatId)) chatId = null;
         else if (chatId.Length > 200 || await store.GetMemberAsync(chatId, userId) is null) return Refusal.ChatNotFound.ToResult();
 
-        var found = await search.SearchMessagesAsync(userId, words, chatId, before, pageSize + 1);
+        var found = await search.SearchMessagesAsync(userId, words, chatId, before, pageSize + 1, clock.NowMs());
         var hasMore = found.Count > pageSize;
         var shown = hasMore ? found.Take(pageSize).ToList() : found;
         var members = new Dictionary<string, IReadOnlyList<MemberRecord>>();

@@ -8,7 +8,8 @@ namespace Parley.Server.Realtime;
 /// <summary>The WebSocket protocol: what each client frame (<c>{"action": ...}</c>) means. Routing
 /// by action mirrors an API Gateway WebSocket API. The sender is always the connection's user; a
 /// <c>senderId</c> in a frame is ignored.</summary>
-public sealed class ClientFrames(MessageService messages, IChatStore store, TypingTracker typing, LocalFanOut fanOut)
+public sealed partial class ClientFrames(MessageService messages, IChatStore store, TypingTracker typing, LocalFanOut fanOut,
+    Users.BlockCache blocks, ILogger<ClientFrames> logger)
 {
     /// <summary>Rejected sends in a row after which a connection that keeps flooding is closed.</summary>
     private const int MaxRejectedSendsInARow = 20;
@@ -60,8 +61,12 @@ public sealed class ClientFrames(MessageService messages, IChatStore store, Typi
     private async Task SendMessageAsync(Connection connection, JsonElement frame, ConnectionState state)
     {
         var clientMessageId = OptionalString(frame, "clientMessageId", out var badField);
+        // roomId: the phone-account backend's name for a chat id.
+        var chatId = OptionalString(frame, "chatId", out var badChat);
+        var roomId = OptionalString(frame, "roomId", out var badRoom);
+        badChat ??= badRoom;
         var command = new SendCommand(
-            OptionalString(frame, "chatId", out var badChat),
+            chatId ?? roomId,
             OptionalString(frame, "recipientId", out var badRecipient),
             OptionalString(frame, "content", out var badContent),
             clientMessageId,
@@ -86,7 +91,19 @@ public sealed class ClientFrames(MessageService messages, IChatStore store, Typi
             await Reply(connection, Frames.Error($"{wrongType} must be {expected}.", "bad_request", clientMessageId));
             return;
         }
-        var (result, refusal) = await messages.SendAsync(connection.UserId, command, connection.Id);
+        SendResult? result;
+        Refusal? refusal;
+        try
+        {
+            (result, refusal) = await messages.SendAsync(connection.UserId, command, connection.Id);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A client with several sends in flight must learn which one failed.
+            SendFailed(logger, ex, connection.Id);
+            await Reply(connection, Frames.Error("The server could not store this message; send it again.", "internal_error", clientMessageId));
+            return;
+        }
         if (refusal is not null)
         {
             await Reply(connection, Frames.Error(refusal.Message, refusal.Code, clientMessageId));
@@ -110,6 +127,12 @@ public sealed class ClientFrames(MessageService messages, IChatStore store, Typi
         }
         chatId = Chats.ChatIds.Canonical(chatId);
         var isTyping = !frame.TryGetProperty("isTyping", out var value) || value.ValueKind != JsonValueKind.False;
+        if (typing.IsRepeat(chatId, connection.UserId, isTyping))
+        {
+            // Announced less than a second ago: this only keeps the signal alive.
+            typing.Set(chatId, connection.UserId, isTyping);
+            return;
+        }
         var members = await store.GetMembersAsync(chatId);
         if (!members.Any(m => m.UserId == connection.UserId))
         {
@@ -117,7 +140,17 @@ public sealed class ClientFrames(MessageService messages, IChatStore store, Typi
             return;
         }
         typing.Set(chatId, connection.UserId, isTyping);
-        fanOut.Broadcast(members.Where(m => m.UserId != connection.UserId).Select(m => m.UserId), Frames.Typing(chatId, connection.UserId, isTyping));
+        if (!typing.TryAnnounce(chatId, connection.UserId, isTyping)) return;
+        await AnnounceTypingAsync(fanOut, blocks, members, chatId, connection.UserId, isTyping);
+    }
+
+    /// <summary>Tells the other members, except those the typist blocked, on every node.</summary>
+    internal static async Task AnnounceTypingAsync(LocalFanOut fanOut, Users.BlockCache blocks, IReadOnlyList<MemberRecord> members,
+        string chatId, string userId, bool isTyping)
+    {
+        var blocked = (await blocks.GetAsync(userId)).Blocked;
+        fanOut.Broadcast(members.Where(m => m.UserId != userId && !blocked.Contains(m.UserId)).Select(m => m.UserId),
+            Frames.Typing(chatId, userId, isTyping));
     }
 
     private async Task UpdateStatusAsync(Connection connection, JsonElement frame)
@@ -157,10 +190,15 @@ public sealed class ClientFrames(MessageService messages, IChatStore store, Typi
     }
 
     private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "…";
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "A send on socket {ConnectionId} failed")]
+    private static partial void SendFailed(ILogger logger, Exception ex, string connectionId);
 }
 
 /// <summary>Per-connection protocol state.</summary>
 public sealed class ConnectionState
 {
     public int RejectedSendsInARow { get; set; }
+    /// <summary>Frames refused by the frame limit in a row; the connection is closed past a few.</summary>
+    public int RejectedFramesInARow { get; set; }
 }

@@ -19,9 +19,11 @@ public sealed class Connection
     private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _lastPositionSent;
 
-    public Connection(string userId, WebSocket socket, int queueFrames)
+    public Connection(string userId, string? sessionId, WebSocket socket, int queueFrames, FrameBudget frames)
     {
+        Frames = frames;
         UserId = userId;
+        SessionId = sessionId;
         _socket = socket;
         _queue = Channel.CreateBounded<OutboundFrame>(new BoundedChannelOptions(queueFrames + ReplySlots)
         {
@@ -32,6 +34,10 @@ public sealed class Connection
 
     public string Id { get; } = Guid.NewGuid().ToString("N");
     public string UserId { get; }
+    /// <summary>The client's frames per second on this socket.</summary>
+    public FrameBudget Frames { get; }
+    /// <summary>The session whose access token opened the socket, when the token names one.</summary>
+    public string? SessionId { get; }
     public CancellationToken Closed => _closed.Token;
 
     /// <summary>Why the server ended the connection, if it did.</summary>

@@ -8,9 +8,24 @@ public sealed class ConnectionRegistry
     private readonly ConcurrentDictionary<string, Connection[]> _byUser = new();
     private readonly ConcurrentDictionary<string, int> _byIp = new();
 
+    /// <summary>Every open connection on this node (read when metrics are scraped).</summary>
+    public int Total => _byUser.Values.Sum(list => list.Length);
+
     public int Count(string userId) => _byUser.TryGetValue(userId, out var list) ? list.Length : 0;
 
     public IReadOnlyList<Connection> For(string userId) => _byUser.TryGetValue(userId, out var list) ? list : [];
+
+    /// <summary>Every socket this node holds.</summary>
+    public IReadOnlyList<Connection> All() => _byUser.Values.SelectMany(list => list).ToList();
+
+    /// <summary>Closes this node's sockets of the user, or only those of one session when <paramref name="sessionId"/> is set.</summary>
+    public void CloseSessions(string userId, string? sessionId, System.Net.WebSockets.WebSocketCloseStatus status, string reason)
+    {
+        foreach (var connection in For(userId))
+        {
+            if (sessionId is null || connection.SessionId == sessionId) connection.Close(status, reason);
+        }
+    }
 
     /// <summary>Adds the connection unless the user or the IP is at its cap.</summary>
     public bool TryAdd(Connection connection, string ip, int maxPerUser, int maxPerIp)

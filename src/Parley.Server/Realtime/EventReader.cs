@@ -8,13 +8,14 @@ namespace Parley.Server.Realtime;
 
 /// <summary>Turns stored events read back from the store (for <c>/sync</c> and <c>/ws?since=</c>)
 /// into the frames that carried them live, rendered for one reader with current state.</summary>
-public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries summaries)
+public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries summaries, Operations.ParleyMetrics metrics)
 {
     public const int MaxPage = 1000;
 
     /// <summary>Writes each event of a sync page as a frame object (<c>{type, data, cursor}</c>).</summary>
     public async Task<List<byte[]>> RenderAsync(SyncPage page, string userId)
     {
+        metrics.SyncPage();
         var members = new Dictionary<string, IReadOnlyList<MemberRecord>>();
         var frames = new List<byte[]>(page.Events.Count);
         foreach (var e in page.Events)

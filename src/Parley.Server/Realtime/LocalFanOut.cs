@@ -1,5 +1,6 @@
 using Parley.Server.Chats;
 using Parley.Server.Messages;
+using Parley.Server.Realtime.Bus;
 using Parley.Server.Realtime.Cluster;
 using Parley.Server.Storage;
 
@@ -19,15 +20,19 @@ public sealed class LocalFanOut
 
     private readonly IChatStore _store;
 
-    public LocalFanOut(ConnectionRegistry registry, ChatSummaries summaries, IChatStore store, EventStream events, IClusterRelay? relay = null)
+    private readonly Operations.ParleyMetrics? _metrics;
+
+    public LocalFanOut(ConnectionRegistry registry, ChatSummaries summaries, IChatStore store, EventStream events, IClusterBus bus, IClusterRelay? relay = null,
+        Operations.ParleyMetrics? metrics = null)
     {
+        _metrics = metrics;
         _registry = registry;
         _summaries = summaries;
         _store = store;
         _relay = relay;
         // In a cluster, committed events arrive through Cluster/ClusterDelivery instead, merged in
         // position order with the other nodes' events.
-        if (relay is null) events.Subscribe(Publish);
+        if (!bus.Clustered) events.Subscribe(Publish);
     }
 
     public void Publish(StoredEvent e)
@@ -39,7 +44,17 @@ public sealed class LocalFanOut
             {
                 if (connection.Id == e.OriginConnectionId) continue;
                 frame ??= Frame(e);
-                connection.Enqueue(frame);
+                var wasOpen = !connection.IsClosing;
+                if (connection.Enqueue(frame))
+                {
+                    if (e.Kind == EventKind.Message) _metrics?.MessageDelivered();
+                }
+                else if (wasOpen)
+                {
+                    // Its queue was full: the connection is closed as a slow consumer (it resumes with since).
+                    _metrics?.SendQueueDrop();
+                    _metrics?.SlowConsumerClosed();
+                }
             }
         }
     }

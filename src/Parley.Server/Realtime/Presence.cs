@@ -32,7 +32,6 @@ public sealed class Presence(IOptions<ParleyOptions> options, TimeProvider clock
         var wasOnline = IsOnline(userId);
         var wasHere = IsOnlineHere(userId);
         _sockets.AddOrUpdate(userId, 1, (_, n) => n + 1);
-        cluster?.SocketOpened(userId);
         if (_pendingOffline.TryRemove(userId, out var pending)) pending.Cancel();
         if (!wasHere) cluster?.PresenceChangedHere(userId, true, clock.NowMs());
         if (!wasOnline) Changed?.Invoke(userId, true, clock.NowMs());
@@ -41,7 +40,6 @@ public sealed class Presence(IOptions<ParleyOptions> options, TimeProvider clock
     public void SocketClosed(string userId)
     {
         var remaining = _sockets.AddOrUpdate(userId, 0, (_, n) => Math.Max(0, n - 1));
-        cluster?.SocketClosed(userId);
         if (remaining > 0) return;
         var cancel = new CancellationTokenSource();
         _pendingOffline[userId] = cancel;

@@ -1,14 +1,17 @@
 using Parley.Server.Auth;
 using Parley.Server.Chats;
 using Parley.Server.Messages;
+using Parley.Server.Realtime.Bus;
 using Parley.Server.Storage;
 
 namespace Parley.Server.Realtime;
 
 public static class RealtimeSetup
 {
-    public static IServiceCollection AddParleyRealtime(this IServiceCollection services)
+    public static IServiceCollection AddParleyRealtime(this IServiceCollection services, Configuration.ParleyOptions options)
     {
+        services.AddParleyBus(options);
+        services.AddSingleton<SessionEnds>();
         services.AddSingleton<Presence>();
         services.AddSingleton<TypingTracker>();
         services.AddSingleton<ConnectionRegistry>();
@@ -17,6 +20,7 @@ public static class RealtimeSetup
         services.AddSingleton<LocalFanOut>();
         services.AddSingleton<MessageRateLimiter>();
         services.AddSingleton<Users.BlockCache>();
+        services.AddSingleton<Users.Blocking>();
         services.AddSingleton<Users.ProfileAnnouncer>();
         services.AddSingleton<MessageService>();
         services.AddSingleton<ClientFrames>();
@@ -34,24 +38,38 @@ public static class RealtimeSetup
 }
 
 /// <summary>Announces what is held only in memory: presence changes to the users who share a chat,
-/// lapsed typing signals to the chat, and closes the sockets of users whose sessions were revoked.</summary>
+/// and lapsed typing signals to the chat.</summary>
 internal sealed class EphemeralEvents(
-    Presence presence, TypingTracker typing, LocalFanOut fanOut, ConnectionRegistry registry, IChatStore store, IAccountStore accounts,
-    SessionRevocations revocations) : BackgroundService
+    Presence presence, TypingTracker typing, LocalFanOut fanOut, IParleyStore store,
+    Users.BlockCache blocks, SessionEnds sessionEnds, Users.Blocking blocking) : BackgroundService
 {
+    // Built with the host, not on first use, so they hear the bus from the start.
+    private readonly object[] _listeners = [sessionEnds, blocking];
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         presence.Changed += OnPresenceChanged;
-        revocations.Revoked += OnRevoked;
         try
         {
-            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
+                var announce = typing.TakeDue();
                 foreach (var (chatId, userId) in typing.TakeExpired())
                 {
-                    var members = await store.GetMembersAsync(chatId);
-                    fanOut.Broadcast(members.Where(m => m.UserId != userId).Select(m => m.UserId), Frames.Typing(chatId, userId, false));
+                    if (typing.TryAnnounce(chatId, userId, false)) announce.Add((chatId, userId, false));
+                }
+                foreach (var (chatId, userId, isTyping) in announce)
+                {
+                    try
+                    {
+                        var members = await store.GetMembersAsync(chatId);
+                        await ClientFrames.AnnounceTypingAsync(fanOut, blocks, members, chatId, userId, isTyping);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // Typing is best effort: the signal lapses on the clients by itself.
+                    }
                 }
             }
         }
@@ -62,7 +80,6 @@ internal sealed class EphemeralEvents(
         finally
         {
             presence.Changed -= OnPresenceChanged;
-            revocations.Revoked -= OnRevoked;
         }
     }
 
@@ -74,7 +91,7 @@ internal sealed class EphemeralEvents(
         {
             var contacts = await store.GetContactsAsync(userId);
             // Users this user blocked do not see their presence.
-            var blocked = (await accounts.GetBlocksAsync(userId)).Blocked;
+            var blocked = (await store.GetBlocksAsync(userId)).Blocked;
             // Each node announces to its own sockets (in a cluster, every node sees the change).
             fanOut.BroadcastLocal(contacts.Where(c => !blocked.Contains(c)), Frames.Presence(userId, online, lastSeen));
         }
@@ -84,8 +101,4 @@ internal sealed class EphemeralEvents(
         }
     }
 
-    private void OnRevoked(string userId)
-    {
-        foreach (var connection in registry.For(userId)) connection.Close(System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, "Session revoked");
-    }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Claims;
 using Parley.Server.Auth;
 using Parley.Server.Common;
+using Parley.Server.Realtime.Bus;
 using Parley.Server.Storage;
 
 namespace Parley.Server.Realtime;
@@ -17,7 +18,7 @@ public static class SyncApi
         return routes;
     }
 
-    private static async Task<IResult> Sync(string? since, string? limit, ClaimsPrincipal principal, IEventLog store, EventReader events)
+    private static async Task<IResult> Sync(string? since, string? limit, ClaimsPrincipal principal, IEventLog store, EventReader events, IClusterBus bus)
     {
         if (!Paging.TryParseLimit(limit, DefaultLimit, EventReader.MaxPage, out var pageSize, out var refusal)) return refusal!;
         var current = await store.CurrentPositionAsync();
@@ -34,6 +35,9 @@ public static class SyncApi
             });
         }
         if (!IsKnown(since, current, out var position)) return ApiError.Status(StatusCodes.Status410Gone, UnknownCursor);
+        // While this node's claim on the user (a socket opening) is not yet visible to the other
+        // nodes, what they commit may not be announced here: read only once it is.
+        await bus.WaitClaimedAsync(principal.UserId());
         return JsonBytes.Result(await events.SyncBodyAsync(principal.UserId(), position, pageSize));
     }
 

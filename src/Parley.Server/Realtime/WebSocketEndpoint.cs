@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Parley.Server.Auth;
 using Parley.Server.Common;
 using Parley.Server.Configuration;
+using Parley.Server.Realtime.Bus;
 using Parley.Server.Storage;
 
 namespace Parley.Server.Realtime;
@@ -18,6 +19,8 @@ namespace Parley.Server.Realtime;
 public static partial class WebSocketEndpoint
 {
     private const int ReceiveChunk = 1024;
+    /// <summary>Frames refused in a row by the frame limit after which the connection is closed (1008).</summary>
+    private const int MaxRejectedFramesInARow = 20;
 
     public static IEndpointRouteBuilder MapWebSocketEndpoint(this IEndpointRouteBuilder routes)
     {
@@ -26,7 +29,7 @@ public static partial class WebSocketEndpoint
     }
 
     private static async Task Handle(HttpContext http, IOptions<ParleyOptions> options, ConnectionRegistry registry, Presence presence,
-        IEventLog store, EventReader events, ClientFrames protocol, ILoggerFactory loggers, IHostApplicationLifetime lifetime,
+        IEventLog store, EventReader events, ClientFrames protocol, IClusterBus bus, ILoggerFactory loggers, IHostApplicationLifetime lifetime,
         IWsTicketStore tickets, SessionRevocations revocations, TimeProvider clock)
     {
         var settings = options.Value;
@@ -35,9 +38,9 @@ public static partial class WebSocketEndpoint
             await ApiError.WriteAsync(http, StatusCodes.Status400BadRequest, "This endpoint only accepts WebSocket upgrades.");
             return;
         }
-        var userId = await AuthenticateAsync(http, tickets, revocations, clock);
-        if (userId is null) return;
-        if (!OriginAllowed(http, settings.Realtime.AllowedOrigins))
+        if (await AuthenticateAsync(http, tickets, revocations, clock) is not { } identity) return;
+        var userId = identity.UserId;
+        if (!OriginAllowed(http, [.. settings.Realtime.AllowedOrigins, .. CorsSetup.Origins(settings)]))
         {
             await ApiError.WriteAsync(http, StatusCodes.Status403Forbidden, "This Origin is not allowed to open a WebSocket here.");
             return;
@@ -63,26 +66,42 @@ public static partial class WebSocketEndpoint
             KeepAliveInterval = TimeSpan.FromSeconds(settings.Realtime.KeepAliveSeconds),
             KeepAliveTimeout = TimeSpan.FromSeconds(settings.Realtime.KeepAliveSeconds * 2),
         });
-        var connection = new Connection(userId, socket, settings.Realtime.SendQueueFrames);
+        var connection = new Connection(userId, identity.SessionId, socket, settings.Realtime.SendQueueFrames,
+            new FrameBudget(settings.Limits.FramesPerSecond, TimeProvider.System));
         var ip = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (!registry.TryAdd(connection, ip, settings.Limits.SocketsPerUser, settings.Limits.SocketsPerIp))
         {
             await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "Too many open connections", CancellationToken.None);
             return;
         }
+        if (revocations.IsRevoked(userId, connection.SessionId, identity.IssuedAt))
+        {
+            // The session ended between the token check and the registration: the close sweep missed this socket.
+            registry.Remove(connection, ip);
+            await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "Session revoked", CancellationToken.None);
+            return;
+        }
         var logger = loggers.CreateLogger("Parley.Realtime");
         Opened(logger, userId, connection.Id);
         presence.SocketOpened(userId);
-        var writer = connection.RunWriterAsync(since is null ? null : () => SendBacklogAsync(connection, events, store, since.Value));
         // On shutdown, say goodbye (1001) so clients reconnect elsewhere and the server stops at once.
         using var onStopping = lifetime.ApplicationStopping.Register(() => connection.Close(WebSocketCloseStatus.EndpointUnavailable, "Server shutting down"));
+        Task writer = Task.CompletedTask;
         try
         {
-            await ReceiveLoopAsync(socket, connection, protocol, settings.Limits.MaxJsonBodyBytes, logger);
+            // The socket does not count as open (no backlog, no answer to any frame) until every
+            // node can see that this one holds the user: what they commit from then on is
+            // announced here, and what they committed before is in the backlog.
+            if (await ClaimAsync(bus, userId, connection))
+            {
+                writer = connection.RunWriterAsync(since is null ? null : () => SendBacklogAsync(connection, events, store, since.Value));
+                await ReceiveLoopAsync(socket, connection, protocol, settings.Limits.MaxJsonBodyBytes, logger);
+            }
         }
         finally
         {
             registry.Remove(connection, ip);
+            bus.Release(userId);
             presence.SocketClosed(userId);
             connection.ReaderFinished();
             connection.Close(WebSocketCloseStatus.NormalClosure, "Bye");
@@ -91,18 +110,38 @@ public static partial class WebSocketEndpoint
         }
     }
 
+    /// <summary>Claims the user on the bus; false (and the socket closed, 1013) when the bus does not answer.</summary>
+    private static async Task<bool> ClaimAsync(IClusterBus bus, string userId, Connection connection)
+    {
+        try
+        {
+            await bus.ClaimAsync(userId);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            connection.Close(WebSocketCloseStatus.EndpointUnavailable, "Reconnect and resume");
+            await connection.RunWriterAsync(null);
+            return false;
+        }
+    }
+
+    /// <summary>Who a socket is for, and the session and issue time of the access token behind it.</summary>
+    private sealed record SocketIdentity(string UserId, string? SessionId, long IssuedAt);
+
     /// <summary>The user of a one-use <c>ticket</c> (see <see cref="WsTickets"/>) or of a bearer token
     /// (header or <c>token</c> query); answers 401 itself and returns null when neither is valid.</summary>
-    private static async Task<string?> AuthenticateAsync(HttpContext http, IWsTicketStore tickets, SessionRevocations revocations, TimeProvider clock)
+    private static async Task<SocketIdentity?> AuthenticateAsync(HttpContext http, IWsTicketStore tickets, SessionRevocations revocations, TimeProvider clock)
     {
         if (http.Request.Query.TryGetValue("ticket", out var ticket))
         {
-            var ticketUser = ticket.Count == 1 ? await WsTickets.RedeemAsync(ticket[0] ?? "", tickets, revocations, clock) : null;
-            if (ticketUser is null)
+            var record = ticket.Count == 1 ? await WsTickets.RedeemAsync(ticket[0] ?? "", tickets, revocations, clock) : null;
+            if (record is null)
             {
                 await ApiError.WriteAsync(http, StatusCodes.Status401Unauthorized, "This ticket is unknown, used or expired: get a new one from POST /ws/ticket.");
+                return null;
             }
-            return ticketUser;
+            return new SocketIdentity(record.UserId, record.SessionId, record.IssuedAt);
         }
         var auth = await http.AuthenticateAsync(BearerAuthenticationHandler.SchemeName);
         if (!auth.Succeeded)
@@ -110,7 +149,7 @@ public static partial class WebSocketEndpoint
             await ApiError.WriteAsync(http, StatusCodes.Status401Unauthorized, auth.Failure?.Message ?? "A valid access token is required: /ws?token={accessToken} or /ws?ticket={ticket}.");
             return null;
         }
-        return auth.Principal!.UserId();
+        return new SocketIdentity(auth.Principal!.UserId(), auth.Principal!.SessionId(), auth.Principal!.TokenIssuedAt());
     }
 
     /// <summary>Sends the stored events after the cursor, page by page, before any live frame.</summary>
@@ -155,6 +194,14 @@ public static partial class WebSocketEndpoint
                 while (!result.EndOfMessage);
 
                 if (connection.IsClosing) continue; // drain until the client answers our close
+                // Every frame counts, whatever it holds: typing, pings and garbage cost the server too.
+                if (!connection.Frames.TryTake())
+                {
+                    await connection.ReplyAsync(Frames.Error("Too many frames; slow down.", "rate_limited"));
+                    if (++state.RejectedFramesInARow >= MaxRejectedFramesInARow) connection.Close(WebSocketCloseStatus.PolicyViolation, "Frame rate limit exceeded");
+                    continue;
+                }
+                state.RejectedFramesInARow = 0;
                 if (result.MessageType == WebSocketMessageType.Binary)
                 {
                     await connection.ReplyAsync(Frames.Error("Frames must be JSON text, not binary.", "bad_request"));
@@ -177,7 +224,8 @@ public static partial class WebSocketEndpoint
         }
     }
 
-    /// <summary>No Origin: a native app or server, allowed. A browser: its own origin or a configured one.</summary>
+    /// <summary>No Origin: a native app or server, allowed. A browser: its own origin or a configured
+    /// one (<c>Parley:Realtime:AllowedOrigins</c> or <c>Parley:Cors:AllowedOrigins</c>).</summary>
     private static bool OriginAllowed(HttpContext http, string[] allowed)
     {
         var origin = http.Request.Headers.Origin.ToString();

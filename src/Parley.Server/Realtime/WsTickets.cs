@@ -26,30 +26,28 @@ public static class WsTickets
         return routes;
     }
 
-    private static async Task<IResult> Issue(HttpRequest request, ClaimsPrincipal principal, IWsTicketStore store, TokenService tokens, TimeProvider clock)
+    private static async Task<IResult> Issue(ClaimsPrincipal principal, IWsTicketStore store, TimeProvider clock)
     {
-        // The ticket carries its access token's issue time, so signing out everywhere (which ends
-        // that token) ends the ticket too.
-        var token = BearerAuthenticationHandler.TokenFrom(request);
-        if (token is null || tokens.ValidateAccessToken(token, out _, out var issuedAt) is null) return ApiError.Unauthorized("A valid access token is required.");
+        // The ticket carries its access token's session and issue time, so ending that session
+        // (logout) or all of the user's sessions ends the ticket and the socket it opens too.
         var ticket = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var now = clock.NowMs();
         var expiresAt = now + ValidSeconds * 1000L;
-        if (!await store.AddWsTicketAsync(Hash(ticket), principal.UserId(), issuedAt, expiresAt, now, MaxOpenPerUser))
+        if (!await store.AddWsTicketAsync(Hash(ticket), principal.UserId(), principal.SessionId(), principal.TokenIssuedAt(), expiresAt, now, MaxOpenPerUser))
         {
             return ApiError.Status(StatusCodes.Status429TooManyRequests, "Too many unused WebSocket tickets; use one or wait 30 seconds.");
         }
         return TypedResults.Json(new { ticket, expiresIn = ValidSeconds, expiresAt }, AppJson.Options);
     }
 
-    /// <summary>The user a ticket was issued to, spending it; null when unknown, spent or expired, or
-    /// when the user's sessions were revoked after it was issued.</summary>
-    public static async Task<string?> RedeemAsync(string ticket, IWsTicketStore store, SessionRevocations revocations, TimeProvider clock)
+    /// <summary>The ticket, spent; null when unknown, spent or expired, or when the session of the
+    /// access token that asked for it has ended since.</summary>
+    public static async Task<WsTicketRecord?> RedeemAsync(string ticket, IWsTicketStore store, SessionRevocations revocations, TimeProvider clock)
     {
         if (ticket.Length is 0 or > 100) return null;
         var record = await store.RedeemWsTicketAsync(Hash(ticket), clock.NowMs());
-        if (record is null || await revocations.IsRevokedAsync(record.UserId, record.IssuedAt)) return null;
-        return record.UserId;
+        if (record is null || revocations.IsRevoked(record.UserId, record.SessionId, record.IssuedAt)) return null;
+        return record;
     }
 
     private static string Hash(string ticket) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ticket)));

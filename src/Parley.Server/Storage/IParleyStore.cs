@@ -4,10 +4,13 @@ namespace Parley.Server.Storage;
 /// the part they use instead: <see cref="IAccountStore"/> (accounts and sessions),
 /// <see cref="IMediaStore"/> (media metadata; the bytes live in a blob store),
 /// <see cref="IChatStore"/> (chats and messages), <see cref="IEventLog"/> (resume and sync),
+/// <see cref="IExternalIdentityStore"/> (accounts of external issuers),
+/// <see cref="ISecurityStore"/> (ended sessions, two-step verification),
 /// <see cref="IMessageSearchStore"/> (message search) and <see cref="IWsTicketStore"/> (WebSocket tickets).
 /// Each method is one atomic unit: a backend runs it in one transaction. Events a write produces
 /// are published to <see cref="IEventPublisher"/> after the commit, in position order.</summary>
-public interface IParleyStore : IAccountStore, IMediaStore, IChatStore, IEventLog, IMessageSearchStore, IWsTicketStore
+public interface IParleyStore : IAccountStore, IMediaStore, IChatStore, IEventLog, IChatSettingsStore, IPushStore, IExportStore, IExternalIdentityStore, ISecurityStore,
+    IMessageSearchStore, IWsTicketStore
 {
     /// <summary>Creates or migrates the schema. Safe to call on every start.</summary>
     Task InitializeAsync(CancellationToken ct);
@@ -31,6 +34,9 @@ public interface IAccountStore
     /// <summary>Users other than <paramref name="excludeUserId"/> whose name or email contains
     /// <paramref name="search"/>, ordered by name then id, starting after (<paramref name="afterName"/>, <paramref name="afterId"/>).</summary>
     Task<IReadOnlyList<UserRecord>> SearchUsersAsync(string excludeUserId, string? search, string? afterName, string? afterId, int limit);
+    /// <summary>As <see cref="SearchUsersAsync"/>, but only users who share a chat with
+    /// <paramref name="userId"/>, plus any user whose email address or phone number is exactly <paramref name="exact"/>.</summary>
+    Task<IReadOnlyList<UserRecord>> SearchContactsAsync(string userId, string? search, string? exact, string? afterName, string? afterId, int limit);
     Task<UserRecord?> UpdateProfileAsync(string userId, string? name, string? about, string? avatar);
     Task SetPasswordAsync(string userId, string passwordHash);
     Task ConfirmUserAsync(string userId);
@@ -51,6 +57,9 @@ public interface IAccountStore
     /// <summary>Atomically retires <paramref name="presentedHash"/> and stores <paramref name="replacement"/>
     /// in its family. A token already used revokes its whole family (a stolen token was replayed).</summary>
     Task<RefreshRotation> RotateRefreshTokenAsync(string presentedHash, Func<string, string, RefreshTokenRecord> replacement, long now);
+    /// <summary>The user of a refresh token that is neither used, revoked nor expired, without
+    /// retiring it (refresh tokens that are reused until their session ends); else null.</summary>
+    Task<string?> FindLiveRefreshTokenAsync(string presentedHash, long now);
     Task RevokeRefreshFamilyAsync(string presentedHash);
     /// <summary>Revokes every refresh token of the user and records <paramref name="now"/> as the
     /// moment before which their access tokens no longer count.</summary>

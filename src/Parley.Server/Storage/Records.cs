@@ -24,7 +24,8 @@ public sealed record RefreshTokenRecord(string TokenHash, string UserId, string 
 
 public enum RefreshOutcome { Rotated, Invalid, Reused }
 
-public sealed record RefreshRotation(RefreshOutcome Outcome, string? UserId);
+/// <summary><see cref="SessionId"/> is the refresh-token family: the session the token belongs to.</summary>
+public sealed record RefreshRotation(RefreshOutcome Outcome, string? UserId, string? SessionId = null);
 
 public enum CodeCheck { Accepted, Wrong, ExpiredOrMissing, TooManyAttempts }
 
@@ -82,6 +83,8 @@ public static class SystemActions
     public const string MemberRemoved = "member_removed";
     public const string MemberLeft = "member_left";
     public const string GroupRenamed = "group_renamed";
+    /// <summary>Disappearing messages turned on, changed or off (content names the new setting).</summary>
+    public const string DisappearingMessages = "disappearing_messages";
 }
 
 /// <summary>A stored message. <see cref="Pos"/> is its place in the global event stream (the resume
@@ -104,7 +107,16 @@ public sealed record MessageRecord(
     string? AffectedUserName,
     string? MediaJson,
     long? EditedAt,
-    bool Deleted);
+    bool Deleted)
+{
+    /// <summary>A disappearing message the server deleted when its time ran out: only its id
+    /// (and chat) is left, so clients can drop it.</summary>
+    public bool Expired { get; init; }
+
+    /// <summary>What is left of a message the server deleted for good.</summary>
+    public static MessageRecord Tombstone(string messageId, string chatId) =>
+        new(messageId, chatId, 0, 0, "", "", null, MessageTypes.Text, null, 0, null, null, null, null, null, null, null, true) { Expired = true };
+}
 
 /// <summary>What a sender asks to store; the store assigns seq, pos and the id.</summary>
 public sealed record NewMessage(

@@ -39,18 +39,24 @@ public static class StorageSetup
         services.AddSingleton<IMediaStore>(sp => sp.GetRequiredService<TStore>());
         services.AddSingleton<IChatStore>(sp => sp.GetRequiredService<TStore>());
         services.AddSingleton<IEventLog>(sp => sp.GetRequiredService<TStore>());
+        services.AddSingleton<IChatSettingsStore>(sp => sp.GetRequiredService<TStore>());
+        services.AddSingleton<IPushStore>(sp => sp.GetRequiredService<TStore>());
+        services.AddSingleton<IExportStore>(sp => sp.GetRequiredService<TStore>());
+        services.AddSingleton<IExternalIdentityStore>(sp => sp.GetRequiredService<TStore>());
+        services.AddSingleton<ISecurityStore>(sp => sp.GetRequiredService<TStore>());
         services.AddSingleton<IMessageSearchStore>(sp => sp.GetRequiredService<TStore>());
         services.AddSingleton<IWsTicketStore>(sp => sp.GetRequiredService<TStore>());
     }
 }
 
-/// <summary>Opens and migrates the store and loads the signing key before the server takes requests.</summary>
-internal sealed class StoreStartup(IParleyStore store, Auth.TokenService tokens) : IHostedService
+/// <summary>Opens and migrates the store and loads the signing and VAPID keys before the server takes requests.</summary>
+internal sealed class StoreStartup(IParleyStore store, Auth.TokenService tokens, Push.VapidKeys vapid) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await store.InitializeAsync(cancellationToken);
         await tokens.InitializeAsync();
+        await vapid.InitializeAsync();
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

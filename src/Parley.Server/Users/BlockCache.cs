@@ -4,8 +4,9 @@ using Parley.Server.Storage;
 
 namespace Parley.Server.Users;
 
-/// <summary>Users' block lists, read through a short-lived cache because every 1:1 send checks
-/// one. A block made on this node takes effect at once; one made on another node within seconds.</summary>
+/// <summary>Users' block lists, read through a short-lived cache because every 1:1 send and every
+/// typing signal checks one. A block drops the entries of both users, here and (through
+/// <see cref="Blocking"/>) on every other node.</summary>
 public sealed class BlockCache(IAccountStore store, TimeProvider clock)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
@@ -25,7 +26,9 @@ public sealed class BlockCache(IAccountStore store, TimeProvider clock)
     public async Task SetBlockedAsync(string userId, string blockedId, bool blocked)
     {
         await store.SetBlockedAsync(userId, blockedId, blocked, clock.NowMs());
-        _entries.TryRemove(userId, out _);
-        _entries.TryRemove(blockedId, out _);
+        Forget(userId);
+        Forget(blockedId);
     }
+
+    public void Forget(string userId) => _entries.TryRemove(userId, out _);
 }

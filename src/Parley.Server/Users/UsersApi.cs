@@ -2,7 +2,9 @@ using System.Buffers.Text;
 using System.Security.Claims;
 using System.Text;
 using Parley.Server.Auth;
+using Microsoft.Extensions.Options;
 using Parley.Server.Common;
+using Parley.Server.Configuration;
 using Parley.Server.Media;
 using Parley.Server.Realtime;
 using Parley.Server.Storage;
@@ -22,23 +24,38 @@ public static class UsersApi
         group.MapPatch("/me", UpdateMe);
         group.MapDelete("/me", DeleteMe);
         group.MapPut("/me/photo", SetPhoto);
-        group.MapPost("/{userId}/block", (string userId, ClaimsPrincipal principal, IAccountStore store, BlockCache blocks) =>
+        group.MapPost("/{userId}/block", (string userId, ClaimsPrincipal principal, IAccountStore store, Blocking blocks) =>
             SetBlocked(userId, true, principal, store, blocks));
-        group.MapDelete("/{userId}/block", (string userId, ClaimsPrincipal principal, IAccountStore store, BlockCache blocks) =>
+        group.MapDelete("/{userId}/block", (string userId, ClaimsPrincipal principal, IAccountStore store, Blocking blocks) =>
             SetBlocked(userId, false, principal, store, blocks));
         return routes;
     }
 
-    private static async Task<IResult> Search(ClaimsPrincipal principal, IAccountStore store, Presence presence, HttpContext http,
-        string? search, string? limit, string? after)
+    private static async Task<IResult> Search(ClaimsPrincipal principal, IParleyStore store, Presence presence, HttpContext http,
+        IOptions<ParleyOptions> options, string? search, string? limit, string? after)
     {
         if (!Paging.TryParseLimit(limit, DefaultPageSize, MaxPageSize, out var pageSize, out var refusal)) return refusal!;
         if (search is { Length: > Validation.MaxEmailLength }) return ApiError.BadRequest("search is too long.");
         string? afterName = null, afterId = null;
         if (after is not null && !TryDecodeCursor(after, out afterName, out afterId)) return ApiError.BadRequest("after is not a valid page cursor.");
 
-        var users = await store.SearchUsersAsync(principal.UserId(), search?.Trim(), afterName, afterId, pageSize);
-        var blocks = await store.GetBlocksAsync(principal.UserId());
+        var me = principal.UserId();
+        var trimmed = search?.Trim();
+        IReadOnlyList<UserRecord> users;
+        HashSet<string>? contacts = null;
+        if (options.Value.Users.ContactsOnly)
+        {
+            // Only people the caller already shares a chat with, plus whoever they name exactly by
+            // a full email address or phone number (how one finds a new contact).
+            var exact = string.IsNullOrEmpty(trimmed) ? null : Validation.NormalizeEmail(trimmed);
+            users = await store.SearchContactsAsync(me, trimmed, exact, afterName, afterId, pageSize);
+            contacts = [.. await store.GetContactsAsync(me)];
+        }
+        else
+        {
+            users = await store.SearchUsersAsync(me, trimmed, afterName, afterId, pageSize);
+        }
+        var blocks = await store.GetBlocksAsync(me);
         var blockers = blocks.BlockedBy;
         if (users.Count == pageSize)
         {
@@ -50,9 +67,11 @@ public static class UsersApi
             http.Response.Headers.Link = $"<{http.Request.PathBase}{http.Request.Path}{query}>; rel=\"next\"";
         }
         // Someone who blocked the caller shows no presence to them.
+        // In the contacts directory, someone found by their phone number does not show their email.
+        string? EmailOf(UserRecord u) => contacts is null || contacts.Contains(u.Id) || u.Email == Validation.NormalizeEmail(trimmed ?? "") ? u.Email : null;
         return TypedResults.Json(users.Select(u => blockers.Contains(u.Id)
-            ? new UserListItem(u.Id, u.Name, u.Email, u.Avatar, Profile.PhotoUrlOf(u), false, 0, u.About, blocks.Blocked.Contains(u.Id))
-            : new UserListItem(u.Id, u.Name, u.Email, u.Avatar, Profile.PhotoUrlOf(u), presence.IsOnline(u.Id), presence.LastSeen(u), u.About, blocks.Blocked.Contains(u.Id))).ToList(), AppJson.Options);
+            ? new UserListItem(u.Id, u.Name, EmailOf(u), u.Avatar, Profile.PhotoUrlOf(u), false, 0, u.About, blocks.Blocked.Contains(u.Id))
+            : new UserListItem(u.Id, u.Name, EmailOf(u), u.Avatar, Profile.PhotoUrlOf(u), presence.IsOnline(u.Id), presence.LastSeen(u), u.About, blocks.Blocked.Contains(u.Id))).ToList(), AppJson.Options);
     }
 
     private static string EncodeCursor(string name, string id) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(name + "\n" + id));
@@ -89,15 +108,16 @@ public static class UsersApi
         return user is null ? ApiError.NotFound("This account no longer exists.") : TypedResults.Json(Profile.From(user), AppJson.Options);
     }
 
-    private static async Task<IResult> DeleteMe(ClaimsPrincipal principal, IAccountStore store, SessionRevocations revocations, TimeProvider clock)
+    private static async Task<IResult> DeleteMe(ClaimsPrincipal principal, IAccountStore store, SessionRevocations revocations, TwoStep twoStep, TimeProvider clock)
     {
         var userId = principal.UserId();
         await store.DeleteUserAsync(userId, clock.NowMs());
-        await revocations.RevokeAsync(userId);
+        await twoStep.DisableAsync(userId);
+        await revocations.RevokeAllAsync(userId);
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> SetBlocked(string userId, bool blocked, ClaimsPrincipal principal, IAccountStore store, BlockCache blocks)
+    private static async Task<IResult> SetBlocked(string userId, bool blocked, ClaimsPrincipal principal, IAccountStore store, Blocking blocks)
     {
         var me = principal.UserId();
         if (userId == me) return ApiError.BadRequest("You cannot block yourself.");
@@ -116,7 +136,7 @@ public static class UsersApi
     {
         var error = Validation.Text(body.Name, "name", Validation.MaxNameLength, required: body.Name is not null)
             ?? Validation.Text(body.About, "about", Validation.MaxAboutLength, required: false)
-            ?? Validation.Text(body.Avatar, "avatar", 512, required: false);
+            ?? (body.Avatar is null ? null : Validation.Avatar(body.Avatar.Trim()));
         if (error is not null) return ApiError.BadRequest(error);
         var user = await store.UpdateProfileAsync(principal.UserId(), body.Name?.Trim(), body.About?.Trim(), body.Avatar?.Trim());
         if (user is not null) await announcer.AnnounceAsync(user);

@@ -18,6 +18,7 @@ public sealed class BenchServer : IAsyncDisposable
         ["Parley:Auth:AttemptsPerIpPerMinute"] = "1000000",
         ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = "1000000",
         ["Parley:Limits:MessagesPerSecond"] = "100000",
+        ["Parley:Limits:FramesPerSecond"] = "100000",
         ["Parley:Limits:SocketsPerUser"] = "100",
         ["Logging:LogLevel:Default"] = "Warning",
     };

@@ -14,6 +14,7 @@ public sealed class ChatUser : IAsyncDisposable
     private readonly TestServer _server;
 
     public IPage Page { get; }
+    public IBrowserContext Context => _context;
     public string Name { get; }
     public string Email { get; }
     public List<string> ConsoleErrors { get; } = [];

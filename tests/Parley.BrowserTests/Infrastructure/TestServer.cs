@@ -22,7 +22,9 @@ public sealed class TestServer : IAsyncDisposable
         ["Parley:Auth:AttemptsPerIpPerMinute"] = "100000",
         ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = "1000",
         ["Parley:Limits:MessagesPerSecond"] = "1000",
+        ["Parley:Limits:FramesPerSecond"] = "1000",
         ["Parley:Realtime:PresenceGraceSeconds"] = "1",
+        ["Parley:Retention:SweepSeconds"] = "1",
     };
 
     private readonly Dictionary<string, string?> _settings;
@@ -31,6 +33,8 @@ public sealed class TestServer : IAsyncDisposable
     public string DataDirectory { get; }
     public Uri BaseAddress { get; private set; }
     public ConcurrentQueue<string> Logs { get; } = new();
+    /// <summary>The server's clock: real time until a test moves it forward.</summary>
+    public ShiftedClock Clock { get; } = new();
     /// <summary>How long the last <see cref="StopAsync"/> took (open sockets can hold a shutdown up).</summary>
     public TimeSpan LastStopDuration { get; private set; }
 
@@ -62,6 +66,7 @@ public sealed class TestServer : IAsyncDisposable
             // Open WebSockets hold a graceful stop for the whole default timeout (30 s); a restart test
             // only needs the sockets to drop, as they would when the process dies.
             builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(2));
+            builder.Services.AddSingleton<TimeProvider>(Clock);
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -113,6 +118,16 @@ public sealed class TestServer : IAsyncDisposable
     {
         await StopAsync();
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { /* best effort */ } catch (UnauthorizedAccessException) { /* best effort */ }
+    }
+
+    /// <summary>The system clock moved forward by a chosen amount (timers still run on real time).</summary>
+    public sealed class ShiftedClock : TimeProvider
+    {
+        private long _offsetTicks;
+
+        public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
+
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow().AddTicks(Interlocked.Read(ref _offsetTicks));
     }
 
     private sealed class CapturingLoggerProvider(ConcurrentQueue<string> sink) : ILoggerProvider

@@ -138,11 +138,14 @@ public sealed class PhoneAccountTests
     }
 
     [Fact]
-    public async Task Sign_up_refuses_a_phone_number_already_taken_with_409()
+    public async Task Sign_up_refuses_a_confirmed_phone_number_with_409()
     {
         await using var server = await ParleyServer.StartAsync();
         var (_, phone) = await SignUpAsync(server);
         using var api = server.Api();
+        // A number nobody confirmed may be signed up again (PhoneRecoveryTests); a confirmed one is taken.
+        (await api.PostAsync("/auth/account-confirmation", new { phoneNumber = phone, code = LoggedCodes.Required(server, "confirm", phone) }))
+            .AssertStatus(HttpStatusCode.OK, "confirm");
 
         var again = await api.PostAsync("/auth/sign-up", new { phoneNumber = phone, password = Accounts.Password, name = "Twin" });
 

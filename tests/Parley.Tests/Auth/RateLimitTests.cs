@@ -37,7 +37,7 @@ public sealed class RateLimitTests
     }
 
     public static TheoryData<string> IpLimitedEndpoints => ["/auth/register", "/auth/login", "/auth/refresh", "/auth/sign-up", "/auth/sign-in", "/auth/forgot-password",
-        "/auth/account-confirmation", "/auth/reset-password"];
+        "/auth/account-confirmation", "/auth/reset-password", "/auth/resend-code"];
 
     [Theory]
     [MemberData(nameof(IpLimitedEndpoints))]
@@ -117,5 +117,32 @@ public sealed class RateLimitTests
         var refused = await SpendUntilRefused(_ => api.PostAsync("/auth/login", new { email = nobody, password = "guess-" + Guid.NewGuid() }));
 
         AssertRetryAfter(refused);
+    }
+
+    [Fact]
+    public async Task Successful_sign_ins_do_not_count_toward_the_per_account_limit()
+    {
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = Limit.ToString(),
+        });
+        var email = Accounts.NewEmail();
+        await Accounts.RegisterAsync(server, email);
+        using var api = server.Api();
+        var phone = Accounts.NewPhone();
+        (await api.PostAsync("/auth/sign-up", new { phoneNumber = phone, password = Accounts.Password, name = "Many Devices" })).AssertStatus(HttpStatusCode.Created, "sign-up");
+        (await api.PostAsync("/auth/account-confirmation", new { phoneNumber = phone, code = LoggedCodes.Required(server, "confirm", phone) }))
+            .AssertStatus(HttpStatusCode.OK, "confirm");
+
+        // Several devices and reloads: far more sign-ins than the limit, each one right.
+        for (var i = 0; i < 4 * Limit; i++)
+        {
+            (await api.PostAsync("/auth/login", new { email, password = Accounts.Password })).AssertStatus(HttpStatusCode.OK, $"login {i + 1}");
+            (await api.PostAsync("/auth/sign-in", new { phoneNumber = phone, password = Accounts.Password })).AssertStatus(HttpStatusCode.OK, $"sign-in {i + 1}");
+        }
+
+        // Failures still count: a guesser is stopped after the allowance, and then so is everyone.
+        AssertRetryAfter(await SpendUntilRefused(_ => api.PostAsync("/auth/login", new { email, password = "guess-" + Guid.NewGuid() })));
+        AssertRetryAfter(await api.PostAsync("/auth/login", new { email, password = Accounts.Password }));
     }
 }

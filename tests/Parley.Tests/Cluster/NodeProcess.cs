@@ -33,25 +33,29 @@ public sealed class NodeProcess : IAsyncDisposable
     private static readonly Dictionary<string, string> Defaults = new()
     {
         ["Parley__Storage__Provider"] = "Postgres",
+        ["Parley__Realtime__TypingSeconds"] = "3",
         ["Parley__Auth__PasswordIterations"] = "1000",
         ["Parley__Auth__AttemptsPerIpPerMinute"] = "100000",
         ["Parley__Auth__AttemptsPerAccountPer15Minutes"] = "1000",
         ["Parley__Limits__MessagesPerSecond"] = "1000",
+        ["Parley__Limits__FramesPerSecond"] = "1000",
         ["Parley__Realtime__PresenceGraceSeconds"] = "1",
         ["Parley__Cluster__HeartbeatSeconds"] = "1",
         ["Parley__Cluster__ConnectionTtlSeconds"] = "4",
         ["Logging__LogLevel__Default"] = "Warning",
         ["Logging__LogLevel__Parley.Server.Realtime.Cluster"] = "Information",
+        ["Logging__LogLevel__Parley.Server.Realtime.Bus"] = "Information",
     };
 
-    public static async Task<NodeProcess> StartAsync(string connectionString, string nodeId)
+    /// <param name="cluster">Names the cluster on a shared Redis (its channel and key prefix).</param>
+    public static async Task<NodeProcess> StartAsync(string connectionString, string nodeId, ClusterBus bus = ClusterBus.Postgres, string? cluster = null)
     {
         // A port found free can be taken by someone else before the node binds it: try another.
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await StartOnceAsync(connectionString, nodeId);
+                return await StartOnceAsync(connectionString, nodeId, bus, cluster ?? connectionString.GetHashCode().ToString("x"));
             }
             catch (PortTakenException) when (attempt < 5)
             {
@@ -61,7 +65,7 @@ public sealed class NodeProcess : IAsyncDisposable
 
     private sealed class PortTakenException(string message) : Exception(message);
 
-    private static async Task<NodeProcess> StartOnceAsync(string connectionString, string nodeId)
+    private static async Task<NodeProcess> StartOnceAsync(string connectionString, string nodeId, ClusterBus bus, string cluster)
     {
         var port = FreePort();
         var dll = ServerDll();
@@ -80,6 +84,8 @@ public sealed class NodeProcess : IAsyncDisposable
         start.Environment["Parley__DataDirectory"] = dataDirectory;
         start.Environment["Parley__Storage__ConnectionString"] = connectionString;
         start.Environment["Parley__NodeId"] = nodeId;
+        start.Environment["Parley__Cluster__Bus"] = bus.ToString();
+        if (bus == ClusterBus.Redis) start.Environment["Parley__Cluster__RedisConnection"] = TestRedis.ConnectionFor(cluster);
 
         var output = new StringBuilder();
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
@@ -91,7 +97,7 @@ public sealed class NodeProcess : IAsyncDisposable
 
         using var http = new HttpClient { BaseAddress = node.Server.BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(60))
+        while (deadline.Elapsed < TimeSpan.FromSeconds(180))
         {
             if (process.HasExited) break;
             try
@@ -108,6 +114,18 @@ public sealed class NodeProcess : IAsyncDisposable
         await node.DisposeAsync();
         if (log.Contains("address already in use", StringComparison.OrdinalIgnoreCase)) throw new PortTakenException(log);
         throw new InvalidOperationException($"Node {nodeId} did not become healthy. Its output:\n{log}");
+    }
+
+    /// <summary>SIGTERM, as a service manager stops a node: the host shuts down in order. Returns its exit code.</summary>
+    public async Task<int> StopAsync()
+    {
+        if (!_process.HasExited)
+        {
+            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        return _process.ExitCode;
     }
 
     /// <summary>SIGKILL: no shutdown code runs, so the node's rows stay until they expire.</summary>
@@ -155,7 +173,7 @@ public sealed class NodeProcess : IAsyncDisposable
     }
 
     /// <summary>The server built beside this test assembly (same configuration: Debug or Release).</summary>
-    private static string ServerDll()
+    internal static string ServerDll()
     {
         var testDirectory = AppContext.BaseDirectory;
         var configuration = testDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
@@ -168,22 +186,23 @@ public sealed class NodeProcess : IAsyncDisposable
     }
 }
 
-/// <summary>A fresh database and two nodes on it, shared by a test class.</summary>
-public sealed class TwoNodes : IAsyncLifetime
+/// <summary>A fresh database and two nodes on it, talking over <see cref="Bus"/>, shared by a test class.</summary>
+public abstract class TwoNodes : IAsyncLifetime
 {
     private string? _database;
 
+    public abstract ClusterBus Bus { get; }
     public NodeProcess One { get; private set; } = null!;
     public NodeProcess Two { get; private set; } = null!;
     public string ConnectionString { get; private set; } = "";
 
     public async Task InitializeAsync()
     {
-        if (TestPostgres.SkipReason is not null) return; // every test of the class is skipped
+        if (TestPostgres.SkipReason is not null || (Bus == ClusterBus.Redis && TestRedis.SkipReason is not null)) return; // every test of the class is skipped
         _database = await TestPostgres.CreateDatabaseAsync();
         ConnectionString = TestPostgres.ConnectionStringFor(_database);
         // Both at once: migrations and the signing key must be safe when nodes start together.
-        var nodes = await Task.WhenAll(NodeProcess.StartAsync(ConnectionString, "node-one"), NodeProcess.StartAsync(ConnectionString, "node-two"));
+        var nodes = await Task.WhenAll(NodeProcess.StartAsync(ConnectionString, "node-one", Bus, _database), NodeProcess.StartAsync(ConnectionString, "node-two", Bus, _database));
         One = nodes[0];
         Two = nodes[1];
     }
@@ -194,4 +213,14 @@ public sealed class TwoNodes : IAsyncLifetime
         if (Two is not null) await Two.DisposeAsync();
         if (_database is not null) await TestPostgres.DropDatabaseAsync(_database);
     }
+}
+
+public sealed class TwoNodesOnPostgresBus : TwoNodes
+{
+    public override ClusterBus Bus => ClusterBus.Postgres;
+}
+
+public sealed class TwoNodesOnRedisBus : TwoNodes
+{
+    public override ClusterBus Bus => ClusterBus.Redis;
 }

@@ -26,6 +26,7 @@ public sealed class ParleyServer : IAsyncDisposable
         ["Parley:Auth:AttemptsPerIpPerMinute"] = "100000",
         ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = "1000",
         ["Parley:Limits:MessagesPerSecond"] = "1000",
+        ["Parley:Limits:FramesPerSecond"] = "1000",
     };
 
     private readonly WebApplication? _app;
@@ -45,7 +46,8 @@ public sealed class ParleyServer : IAsyncDisposable
         Logs = logs;
     }
 
-    public static async Task<ParleyServer> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, string? dataDirectory = null)
+    public static async Task<ParleyServer> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, string? dataDirectory = null,
+        TimeProvider? clock = null)
     {
         var ownsDirectory = dataDirectory is null;
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "parley-tests", Guid.NewGuid().ToString("N"));
@@ -63,6 +65,7 @@ public sealed class ParleyServer : IAsyncDisposable
         {
             builder.Configuration.AddInMemoryCollection(merged);
             builder.Logging.AddProvider(new CapturingLoggerProvider(logs));
+            if (clock is not null) builder.Services.AddSingleton(clock);
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -82,6 +82,25 @@ public static class ServerDatabase
         return all.ToArray();
     }
 
+    /// <summary>Changes the server's database behind its back (for example a trigger that makes one
+    /// write fail), in the dialect of the backend the suite runs on.</summary>
+    public static void Execute(ParleyServer server, string sqlite, string postgres)
+    {
+        if (TestPostgres.Enabled)
+        {
+            using var pg = new Npgsql.NpgsqlConnection(TestPostgres.ConnectionStringFor(TestPostgres.DatabaseOf(server.DataDirectory)));
+            pg.Open();
+            using var pgCommand = new Npgsql.NpgsqlCommand(postgres, pg);
+            pgCommand.ExecuteNonQuery();
+            return;
+        }
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = FilePath(server), Pooling = false }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sqlite;
+        command.ExecuteNonQuery();
+    }
+
     private static string? PostgresScalar(ParleyServer server, string sql, params object?[] parameters)
     {
         using var connection = new Npgsql.NpgsqlConnection(TestPostgres.ConnectionStringFor(TestPostgres.DatabaseOf(server.DataDirectory)));

@@ -22,7 +22,7 @@ public sealed class DocumentationTests(SharedServer shared) : IClassFixture<Shar
         Assert.True(document.RootElement.TryGetProperty("openapi", out _), "has an openapi version");
         var paths = document.RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
         foreach (var path in new[] { "/auth/register", "/auth/login", "/auth/refresh", "/auth/logout", "/auth/sign-up", "/auth/sign-in",
-                     "/auth/account-confirmation", "/auth/forgot-password", "/auth/reset-password", "/users/me", "/health" })
+                     "/auth/account-confirmation", "/auth/forgot-password", "/auth/reset-password", "/auth/external", "/users/me", "/health" })
         {
             Assert.Contains(path, paths);
         }

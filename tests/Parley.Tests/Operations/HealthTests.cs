@@ -13,4 +13,15 @@ public sealed class HealthTests
         Assert.Equal(HttpStatusCode.OK, response.Status);
         Assert.Equal("ok", response.Json.GetProperty("status").GetString());
     }
+
+    [Fact]
+    public async Task Health_has_live_and_ready_beside_it()
+    {
+        await using var server = await ParleyServer.StartAsync();
+        using var http = server.CreateClient();
+        foreach (var path in new[] { "/health", "/health/live", "/health/ready" })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(path)).StatusCode);
+        }
+    }
 }

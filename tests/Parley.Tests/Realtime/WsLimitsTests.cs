@@ -126,6 +126,7 @@ public sealed class WsLimitsTests(ITestOutputHelper output)
         {
             ["Parley:Realtime:SendQueueFrames"] = "16",
             ["Parley:Limits:MessagesPerSecond"] = "100000",
+            ["Parley:Limits:FramesPerSecond"] = "100000",
             ["Parley:Realtime:PresenceGraceSeconds"] = "0",
         });
         var alice = await ApiClient.CreateUserAsync(server, "Flooder");
@@ -194,6 +195,7 @@ public sealed class WsLimitsTests(ITestOutputHelper output)
         {
             ["Parley:Realtime:SendQueueFrames"] = "16",
             ["Parley:Limits:MessagesPerSecond"] = "100000",
+            ["Parley:Limits:FramesPerSecond"] = "100000",
         });
         var alice = await ApiClient.CreateUserAsync(server);
         var bob = await ApiClient.CreateUserAsync(server);

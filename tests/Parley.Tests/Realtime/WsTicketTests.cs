@@ -70,6 +70,31 @@ public sealed class WsTicketTests(SharedServer shared) : IClassFixture<SharedSer
     }
 
     [Fact]
+    public async Task Logging_out_closes_the_socket_a_ticket_of_that_session_opened_and_only_that_one()
+    {
+        var email = Accounts.NewEmail();
+        await Accounts.RegisterAsync(Server, email);
+        var phone = await Accounts.LoginAsync(Server, email);
+        var laptop = await Accounts.LoginAsync(Server, email);
+        using var phoneApi = Server.Api(phone.AccessToken);
+        using var laptopApi = Server.Api(laptop.AccessToken);
+        var phoneTicket = (await phoneApi.PostAsync("/ws/ticket", null)).Json.Str("ticket")!;
+        var unusedTicket = (await phoneApi.PostAsync("/ws/ticket", null)).Json.Str("ticket")!;
+        var laptopTicket = (await laptopApi.PostAsync("/ws/ticket", null)).Json.Str("ticket")!;
+        await using var phoneSocket = await WsClient.ConnectAsync(Server, token: null, ticket: phoneTicket, name: "phone");
+        await using var laptopSocket = await WsClient.ConnectAsync(Server, token: null, ticket: laptopTicket, name: "laptop");
+
+        using var anonymous = Server.Api();
+        (await anonymous.PostAsync("/auth/logout", new { refreshToken = phone.RefreshToken })).AssertStatus(HttpStatusCode.NoContent, "logout");
+
+        await phoneSocket.WaitForEndAsync();
+        Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, phoneSocket.CloseStatus);
+        // A ticket the ended session asked for opens nothing any more; the other session goes on.
+        Assert.Equal(HttpStatusCode.Unauthorized, await RefusalAsync(unusedTicket));
+        await laptopSocket.AssertAliveAsync();
+    }
+
+    [Fact]
     public async Task A_user_cannot_pile_up_unused_tickets()
     {
         var ann = await ApiClient.CreateUserAsync(Server, "Ann");

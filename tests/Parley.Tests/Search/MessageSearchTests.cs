@@ -132,16 +132,74 @@ public sealed class MessageSearchTests
         var bob = await ApiClient.CreateUserAsync(server, "Bob");
         var chatId = await ann.OpenChatWithAsync(bob);
         var original = (await ann.SendTextAsync(chatId, "meet at noon")).Str("id");
-        (await bob.Api.PostAsync($"/chats/{chatId}/messages", new { content = "ok", replyTo = original })).AssertStatus(HttpStatusCode.Created, "reply");
+        var replied = await bob.Api.PostAsync($"/chats/{chatId}/messages", new { content = "ok", replyTo = original });
+        replied.AssertStatus(HttpStatusCode.Created, "reply");
+        var replyId = replied.Json.Str("id");
+        await using var annSocket = await ann.ConnectAsync(server);
 
         (await ann.Api.PatchAsync($"/messages/{original}", new { content = "meet at one" })).AssertStatus(HttpStatusCode.OK, "edit");
         var reply = (await bob.HistoryAsync(chatId)).First(m => m.Str("content") == "ok");
         Assert.Equal("meet at one", reply.GetProperty("quote").Str("content"));
+        // Open clients see the reply change too, as they do after a delete.
+        var live = await annSocket.WaitForAsync(f => f.Type == "messageUpdated" && f.MessageId == replyId, what: "the reply with the new quote");
+        Assert.Equal("meet at one", live.Data.GetProperty("quote").Str("content"));
 
         (await ann.Api.DeleteAsync($"/messages/{original}?for=everyone")).AssertStatus(HttpStatusCode.NoContent, "delete");
         reply = (await bob.HistoryAsync(chatId)).First(m => m.Str("content") == "ok");
-        Assert.Equal("", reply.GetProperty("quote").Str("content"));
-        Assert.DoesNotContain("noon", (await bob.Api.GetAsync($"/chats/{chatId}/messages")).Json.ToString());
+        Assert.Equal(JsonValueKind.Null, reply.GetProperty("quote").GetProperty("content").ValueKind);
+        Assert.True(reply.GetProperty("quote").GetProperty("deleted").GetBoolean());
+        var history = (await bob.Api.GetAsync($"/chats/{chatId}/messages")).Json.ToString();
+        Assert.DoesNotContain("noon", history);
+        Assert.DoesNotContain("meet at one", history);
+    }
+
+    [Fact]
+    public async Task A_disappearing_message_is_not_found_once_its_time_is_up_even_before_the_sweep_deletes_it()
+    {
+        var clock = new TestClock();
+        // Sweeps far apart: the expired message is still stored when the search runs.
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?> { ["Parley:Retention:SweepSeconds"] = "3600" }, clock: clock);
+        var ann = await ApiClient.CreateUserAsync(server, "Ann");
+        var bob = await ApiClient.CreateUserAsync(server, "Bob");
+        var chatId = await ann.OpenChatWithAsync(bob);
+        await ann.SendTextAsync(chatId, "ephemeral lasting words");
+        (await ann.Api.PutAsync($"/chats/{chatId}/settings", new { disappearAfterSeconds = 86400 })).AssertStatus(HttpStatusCode.OK, "timer on");
+        await ann.SendTextAsync(chatId, "ephemeral fleeting words");
+        Assert.Equal(["ephemeral fleeting words", "ephemeral lasting words"], Contents(await SearchAsync(bob, "ephemeral")));
+
+        clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(1));
+        // Tokens issued a day ago have expired: sign in again, as a client would.
+        var session = await Accounts.LoginAsync(server, bob.Email, bob.Password);
+        bob = bob with { Api = server.Api(session.AccessToken) };
+        Assert.Equal("1", ServerDatabase.Scalar(server, "SELECT count(*) FROM messages WHERE content = 'ephemeral fleeting words'"));
+        Assert.Equal(["ephemeral lasting words"], Contents(await SearchAsync(bob, "ephemeral")));
+        Assert.Empty(await SearchAsync(bob, "fleeting"));
+    }
+
+    [Fact]
+    public async Task An_expired_message_leaves_the_search_index()
+    {
+        var clock = new TestClock();
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?> { ["Parley:Retention:SweepSeconds"] = "1" }, clock: clock);
+        var ann = await ApiClient.CreateUserAsync(server, "Ann");
+        var bob = await ApiClient.CreateUserAsync(server, "Bob");
+        var chatId = await ann.OpenChatWithAsync(bob);
+        (await ann.Api.PutAsync($"/chats/{chatId}/settings", new { disappearAfterSeconds = 86400 })).AssertStatus(HttpStatusCode.OK, "timer on");
+        var fleeting = await ann.SendTextAsync(chatId, "transient zebra crossing");
+        Assert.Single(await SearchAsync(bob, "zebra"));
+        await using var bobSocket = await bob.ConnectAsync(server);
+
+        clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(1));
+        await bobSocket.WaitForAsync(f => f.Type == "messageUpdated" && f.Str("id") == fleeting.Str("id"), TimeSpan.FromSeconds(30), "the expiry");
+        var session = await Accounts.LoginAsync(server, bob.Email, bob.Password);
+        bob = bob with { Api = server.Api(session.AccessToken) };
+        Assert.Empty(await SearchAsync(bob, "zebra"));
+        Assert.Equal("0", ServerDatabase.Scalar(server, "SELECT count(*) FROM messages WHERE content LIKE '%zebra%'"));
+        if (!TestPostgres.Enabled)
+        {
+            // SQLite keeps its own full-text index: the expired message's words are gone from it too.
+            Assert.Equal("0", ServerDatabase.Scalar(server, "SELECT count(*) FROM message_search WHERE message_search MATCH 'zebra'"));
+        }
     }
 
     [Fact]

@@ -11,7 +11,7 @@ namespace Parley.Tests.Storage;
 /// The store contract, exercised on <see cref="IParleyStore"/> directly: one abstract suite, one
 /// sealed subclass per backend (as in Dapper's tests). Every backend must give the same answers.
 /// </summary>
-public abstract class StoreContractTests : IAsyncLifetime
+public abstract partial class StoreContractTests : IAsyncLifetime
 {
     private ServiceProvider? _services;
     private long _clock = 1_700_000_000_000;

@@ -1,41 +1,64 @@
 using System.Globalization;
-using Npgsql;
+using System.Text;
+using System.Threading.Channels;
+using Parley.Server.Realtime.Bus;
 using Parley.Server.Storage;
-using Parley.Server.Storage.Postgres;
 
 namespace Parley.Server.Realtime.Cluster;
 
 /// <summary>
 /// Hands committed events to this node's <see cref="LocalFanOut"/> in position order, merging this
-/// node's own commits with other nodes' announcements (a connection skips any position at or below
-/// the last it sent, so order is what keeps a live event from being dropped).
+/// node's own commits (from the store's <see cref="EventStream"/>) with the other nodes' (a
+/// connection skips any position at or below the last it sent, so order is what keeps a live event
+/// from being dropped).
 /// <para>
-/// Positions are contiguous blocks, one per event-creating transaction, committed in position
-/// order. This node learns of a block either from its own writer (registered before the COMMIT is
-/// sent, filled in after) or from a notification on its channel (<c>e:first:last:positions</c>,
-/// sent inside the committing transaction to the nodes holding the recipients). PostgreSQL delivers
-/// a listener's notifications in commit order, so when one arrives for a block starting at F, every
-/// earlier block meant for this node has already arrived: positions below F that no known block
-/// covers concern no one here and are skipped. When this node commits a block and cannot yet tell
-/// whether the positions before it are resolved, it also notifies itself (<c>s:first</c>) in the same
-/// transaction; hearing it back resolves them. A single node never needs that: its blocks follow
-/// one another.
+/// After its commits, each node tells every other live node which positions it committed
+/// (<c>runs|positions</c>: the runs <c>a-b,c-d</c>, and which of those positions concern the
+/// receiver's users, <c>*</c> for all, empty for none); a receiver reads the ones that concern it
+/// back from the store. So every node learns of every position, in whatever order the messages
+/// arrive, and delivers a position once everything below it is known. A position still unknown
+/// after <see cref="GapWait"/> (its node died between its commit and its message, or the message
+/// was lost) is read from the store: any position below one that is known has committed. The
+/// announcements leave after the commit, outside the store transaction, so they never hold a
+/// commit back.
 /// </para>
 /// </summary>
-internal sealed class ClusterDelivery(LocalFanOut fanOut, PostgresStore store, ClusterNode node, ILogger<ClusterDelivery> logger)
-    : ICommitObserver
+internal sealed class ClusterDelivery
 {
-    /// <summary>Above this many positions, catching up after a listener outage is left to the
-    /// clients: sockets are closed and they resume from the store.</summary>
+    /// <summary>Above this many positions, catching up is left to the clients: sockets are closed
+    /// and they resume from the store.</summary>
     private const long MaxCatchUp = 100_000;
-    /// <summary>Positions listed in a notification before it says "all of them" (<c>*</c>), to stay
-    /// far below the 8,000-byte payload limit.</summary>
-    private const int MaxListedPositions = 400;
+    /// <summary>Own events per announcement; keeps each body far below the bus's limit.</summary>
+    private const int MaxAnnounced = 150;
+    private static readonly TimeSpan GapWait = TimeSpan.FromSeconds(1);
 
+    private readonly LocalFanOut _fanOut;
+    private readonly IClusterEventSource _source;
+    private readonly IParleyStore _store;
+    private readonly IClusterBus _bus;
+    private readonly TimeProvider _clock;
+    private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly SortedDictionary<long, Block> _blocks = [];
+    private readonly Channel<StoredEvent> _own = Channel.CreateUnbounded<StoredEvent>(new UnboundedChannelOptions { SingleReader = true });
     private long _next = long.MaxValue;
-    private long _resolved;
+    private long _gapSince;
+
+    public ClusterDelivery(LocalFanOut fanOut, IParleyStore store, EventStream events, IClusterBus bus,
+        TimeProvider clock, ILogger<ClusterDelivery> logger, IClusterEventSource? source = null)
+    {
+        _fanOut = fanOut;
+        // A store in one node's file cannot be shared: refuse a bus over it at start, plainly.
+        _source = source ?? throw new InvalidOperationException(
+            "Parley:Cluster:Bus needs a store that every node shares (Parley:Storage:Provider=Postgres); the SQLite store is one node's file.");
+        _store = store;
+        _bus = bus;
+        _clock = clock;
+        _logger = logger;
+        events.Subscribe(OnOwnEvent);
+        bus.Subscribe(BusChannels.Events, OnAnnouncement);
+        bus.Reconnected += () => _ = CatchUpAsync();
+    }
 
     /// <summary>Raised when events may have been missed for good; the handler closes local sockets
     /// so their clients resume from the store.</summary>
@@ -49,30 +72,157 @@ internal sealed class ClusterDelivery(LocalFanOut fanOut, PostgresStore store, C
     }
 
     /// <summary>Starts delivering after <paramref name="position"/>, the committed position read
-    /// after this node began listening.</summary>
+    /// after this node joined the bus (every later commit is announced to it).</summary>
     public void Start(long position)
     {
         lock (_gate)
         {
             _next = position + 1;
-            _resolved = _next;
             Pump();
         }
     }
 
-    /// <summary>After the listener reconnected (notifications may have been lost): reads every
-    /// position up to <paramref name="position"/> that no known block covers from the store.</summary>
-    public void CatchUp(long position)
+    /// <summary>Runs until stopped: announces this node's commits, and reads positions left unknown too long.</summary>
+    public async Task RunAsync(CancellationToken stopping)
     {
+        var gaps = Task.Run(() => WatchGapsAsync(stopping), CancellationToken.None);
+        try
+        {
+            var batch = new List<StoredEvent>(MaxAnnounced);
+            while (await _own.Reader.WaitToReadAsync(stopping).ConfigureAwait(false))
+            {
+                batch.Clear();
+                while (batch.Count < MaxAnnounced && _own.Reader.TryRead(out var e)) batch.Add(e);
+                await AnnounceAsync(batch).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping: what is still queued goes out in Drain.
+        }
+        await gaps.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    /// <summary>Announces what is still queued (on shutdown, before the bus drains).</summary>
+    public async Task DrainAsync()
+    {
+        var batch = new List<StoredEvent>(MaxAnnounced);
+        while (_own.Reader.TryRead(out var e))
+        {
+            batch.Add(e);
+            if (batch.Count == MaxAnnounced)
+            {
+                await AnnounceAsync(batch).ConfigureAwait(false);
+                batch.Clear();
+            }
+        }
+        if (batch.Count > 0) await AnnounceAsync(batch).ConfigureAwait(false);
+    }
+
+    // ---- this node's commits --------------------------------------------------------------------
+
+    private void OnOwnEvent(StoredEvent e)
+    {
+        _own.Writer.TryWrite(e);
+        lock (_gate)
+        {
+            if (e.Pos < _next || Covered(e.Pos)) return;
+            _blocks[e.Pos] = new Block(e.Pos, e.Pos) { Events = [e] };
+            Pump();
+        }
+    }
+
+    private async Task AnnounceAsync(List<StoredEvent> events)
+    {
+        IReadOnlyDictionary<string, string[]> nodes;
+        try
+        {
+            nodes = await _bus.LocateAsync(events.SelectMany(e => e.Recipients).ToHashSet()).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The other nodes read these positions from the store once they have waited long enough.
+            BusLog.LocateFailed(_logger, ex);
+            return;
+        }
+        if (nodes.Count == 0) return;
+        var runs = new StringBuilder();
+        for (var i = 0; i < events.Count; i++)
+        {
+            var first = events[i].Pos;
+            while (i + 1 < events.Count && events[i + 1].Pos == events[i].Pos + 1) i++;
+            if (runs.Length > 0) runs.Append(',');
+            runs.Append(CultureInfo.InvariantCulture, $"{first}-{events[i].Pos}");
+        }
+        foreach (var (nodeId, users) in nodes)
+        {
+            var there = users.ToHashSet();
+            var positions = events.Where(e => e.Recipients.Any(there.Contains)).Select(e => e.Pos).ToList();
+            var body = new StringBuilder(runs.Length + 16).Append(runs).Append('|');
+            if (positions.Count == events.Count) body.Append('*');
+            else body.AppendJoin(',', positions.Select(p => p.ToString(CultureInfo.InvariantCulture)));
+            _bus.Send(nodeId, BusChannels.Events, body.ToString());
+        }
+    }
+
+    // ---- other nodes' commits -------------------------------------------------------------------
+
+    private void OnAnnouncement(BusMessage message)
+    {
+        var bar = message.Body.IndexOf('|', StringComparison.Ordinal);
+        if (bar < 0) return;
+        var runs = new List<(long First, long Last)>();
+        foreach (var run in message.Body[..bar].Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var dash = run.IndexOf('-', StringComparison.Ordinal);
+            if (dash < 0 || !long.TryParse(run[..dash], CultureInfo.InvariantCulture, out var first)
+                || !long.TryParse(run[(dash + 1)..], CultureInfo.InvariantCulture, out var last) || last < first) return;
+            runs.Add((first, last));
+        }
+        var listed = message.Body[(bar + 1)..];
+        var all = listed == "*";
+        var positions = all ? [] : listed.Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => long.TryParse(p, CultureInfo.InvariantCulture, out var v) ? v : 0).ToHashSet();
+        var loads = new List<(long First, long Last, long[]? Only)>();
+        lock (_gate)
+        {
+            foreach (var (first, last) in runs)
+            {
+                if (last < _next || Covered(first)) continue;
+                var only = all ? null : positions.Where(p => p >= first && p <= last).Order().ToArray();
+                var block = new Block(first, last);
+                if (only is { Length: 0 }) block.Events = [];
+                else loads.Add((first, last, only));
+                _blocks[first] = block;
+            }
+            Pump();
+        }
+        foreach (var (first, last, only) in loads) _ = LoadAsync(first, last, only);
+    }
+
+    /// <summary>After the bus reconnected (messages may have been lost): every position up to the
+    /// store's committed one that no known block covers is read from the store.</summary>
+    private async Task CatchUpAsync()
+    {
+        long position;
+        try
+        {
+            position = await _store.CurrentPositionAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Lost?.Invoke("the store could not be read after the bus reconnected");
+            BusLog.LoadFailed(_logger, ex, 0, 0);
+            return;
+        }
         var gaps = new List<(long First, long Last)>();
         lock (_gate)
         {
             if (position - _next + 1 > MaxCatchUp)
             {
+                _blocks.Clear();
                 _next = position + 1;
-                _resolved = _next;
-                Pump();
-                Lost?.Invoke("the listener missed too much to catch up");
+                Lost?.Invoke("the bus missed too much to catch up");
                 return;
             }
             var cursor = _next;
@@ -84,62 +234,34 @@ internal sealed class ClusterDelivery(LocalFanOut fanOut, PostgresStore store, C
             }
             if (cursor <= position) gaps.Add((cursor, position));
             foreach (var (first, last) in gaps) _blocks[first] = new Block(first, last);
-            _resolved = Math.Max(_resolved, position + 1);
         }
         foreach (var (first, last) in gaps) _ = LoadAsync(first, last, null);
     }
 
-    public void BeforeCommit(long first, long last, IReadOnlyList<StoredEvent> events, NpgsqlBatchCommandCollection commands)
+    /// <summary>Reads a position range that stayed unknown for <see cref="GapWait"/> while a later one is known.</summary>
+    private async Task WatchGapsAsync(CancellationToken stopping)
     {
-        bool announceToSelf;
-        lock (_gate)
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(200), _clock);
+        try
         {
-            announceToSelf = ResolvedBelow() < first;
-            _blocks[first] = new Block(first, last);
-        }
-        if (events.Count > 0) commands.Add(NotifyRecipientNodes(first, last, events));
-        if (announceToSelf) commands.Add(PgCommands.BatchCommand("SELECT pg_notify($1, $2)", node.Channel, "s:" + first.ToString(CultureInfo.InvariantCulture)));
-    }
-
-    public void AfterCommit(long first, long last, IReadOnlyList<StoredEvent> events, bool committed)
-    {
-        lock (_gate)
-        {
-            if (!_blocks.TryGetValue(first, out var block) || block.Last != last) return;
-            if (committed) block.Events = events;
-            else _blocks.Remove(first);
-            Pump();
-        }
-    }
-
-    /// <summary>One notification from this node's channel (called in arrival order).</summary>
-    public void OnNotification(string payload)
-    {
-        var parts = payload.Split(':', 4);
-        if (parts[0] == "s" && parts.Length == 2 && long.TryParse(parts[1], CultureInfo.InvariantCulture, out var synced))
-        {
-            lock (_gate)
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
             {
-                _resolved = Math.Max(_resolved, synced);
-                Pump();
-            }
-        }
-        else if (parts[0] == "e" && parts.Length == 4
-            && long.TryParse(parts[1], CultureInfo.InvariantCulture, out var first) && long.TryParse(parts[2], CultureInfo.InvariantCulture, out var last))
-        {
-            long[]? only = parts[3] == "*" ? null : parts[3].Split(',').Select(p => long.Parse(p, CultureInfo.InvariantCulture)).ToArray();
-            lock (_gate)
-            {
-                _resolved = Math.Max(_resolved, first);
-                if (last >= _next && !_blocks.ContainsKey(first)) _blocks[first] = new Block(first, last);
-                else
+                (long First, long Last)? gap = null;
+                lock (_gate)
                 {
-                    Pump();
-                    return;
+                    if (_blocks.Count > 0 && _blocks.First().Value.First > _next && _gapSince != 0
+                        && _clock.GetTimestamp() - _gapSince > GapWait.TotalSeconds * _clock.TimestampFrequency)
+                    {
+                        gap = (_next, _blocks.First().Value.First - 1);
+                        _blocks[_next] = new Block(gap.Value.First, gap.Value.Last);
+                    }
                 }
-                Pump();
+                if (gap is { } g) await LoadAsync(g.First, g.Last, null).ConfigureAwait(false);
             }
-            _ = LoadAsync(first, last, only);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
         }
     }
 
@@ -150,17 +272,17 @@ internal sealed class ClusterDelivery(LocalFanOut fanOut, PostgresStore store, C
         {
             try
             {
-                events = await store.LoadEventsAsync(first, last, only).ConfigureAwait(false);
+                events = await _source.LoadEventsAsync(first, last, only).ConfigureAwait(false);
                 break;
             }
-            catch (Exception ex) when (attempt < 5)
+            catch (Exception ex) when (attempt < 5 && ex is not OutOfMemoryException)
             {
-                ClusterLog.LoadFailed(logger, ex, first, last);
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt)).ConfigureAwait(false);
+                BusLog.LoadFailed(_logger, ex, first, last);
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), _clock).ConfigureAwait(false);
             }
-            catch (Exception ex)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                ClusterLog.LoadFailed(logger, ex, first, last);
+                BusLog.LoadFailed(_logger, ex, first, last);
                 Lost?.Invoke("another node's events could not be read");
                 break;
             }
@@ -170,6 +292,17 @@ internal sealed class ClusterDelivery(LocalFanOut fanOut, PostgresStore store, C
             if (_blocks.TryGetValue(first, out var block)) block.Events = events;
             Pump();
         }
+    }
+
+    /// <summary>Whether a known block already covers the position.</summary>
+    private bool Covered(long position)
+    {
+        foreach (var block in _blocks.Values)
+        {
+            if (block.First > position) return false;
+            if (block.Last >= position) return true;
+        }
+        return false;
     }
 
     /// <summary>Delivers every block whose turn has come. Under the lock; the fan-out only enqueues.</summary>
@@ -185,69 +318,18 @@ internal sealed class ClusterDelivery(LocalFanOut fanOut, PostgresStore store, C
             }
             if (head.First > _next)
             {
-                if (_resolved <= _next) return;
-                _next = Math.Min(_resolved, head.First);
-                if (head.First > _next) return;
+                if (_gapSince == 0) _gapSince = _clock.GetTimestamp();
+                return;
             }
+            _gapSince = 0;
             if (head.Events is null) return;
-            foreach (var e in head.Events) fanOut.Publish(e);
+            foreach (var e in head.Events)
+            {
+                if (e.Pos >= _next) _fanOut.Publish(e);
+            }
             _next = head.Last + 1;
             _blocks.Remove(head.First);
         }
-        if (_resolved > _next) _next = _resolved;
-    }
-
-    /// <summary>The lowest position this node cannot yet account for (known blocks count as
-    /// accounted for, delivered or not).</summary>
-    private long ResolvedBelow()
-    {
-        var cursor = _next;
-        foreach (var block in _blocks.Values)
-        {
-            if (block.Last < cursor) continue;
-            if (block.First > cursor)
-            {
-                if (_resolved <= cursor) return cursor;
-                if (_resolved < block.First) return _resolved;
-            }
-            cursor = block.Last + 1;
-        }
-        return Math.Max(cursor, _resolved);
-    }
-
-    /// <summary>One statement, in the committing transaction: finds the other nodes holding sockets
-    /// of the events' recipients (a chat's members, or the one user an event is addressed to) and
-    /// notifies each of the positions that concern it.</summary>
-    private NpgsqlBatchCommand NotifyRecipientNodes(long first, long last, IReadOnlyList<StoredEvent> events)
-    {
-        var positions = new long[events.Count];
-        var chats = new string[events.Count];
-        var targets = new string?[events.Count];
-        for (var i = 0; i < events.Count; i++)
-        {
-            var e = events[i];
-            positions[i] = e.Pos;
-            chats[i] = e.ChatId;
-            targets[i] = e.Kind is EventKind.Status or EventKind.ChatRemoved && e.Recipients.Count > 0 ? e.Recipients[0] : null;
-        }
-        return PgCommands.BatchCommand(
-            $"""
-            WITH ev AS (
-                SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) AS e(pos, chat_id, target)
-            ), pairs AS (
-                SELECT ev.pos, c.node_id FROM ev
-                JOIN members m ON m.chat_id = ev.chat_id
-                JOIN connections c ON c.user_id = m.user_id AND c.node_id <> $4 AND c.expires_at > now()
-                WHERE ev.target IS NULL
-                UNION
-                SELECT ev.pos, c.node_id FROM ev
-                JOIN connections c ON c.user_id = ev.target AND c.node_id <> $4 AND c.expires_at > now()
-            ), per_node AS (
-                SELECT node_id, count(*) AS n, string_agg(pos::text, ',' ORDER BY pos) AS list FROM pairs GROUP BY node_id
-            )
-            SELECT pg_notify('parley_' || md5(node_id), $5 || CASE WHEN n > {MaxListedPositions} THEN '*' ELSE list END) FROM per_node
-            """,
-            positions, chats, targets, node.NodeId,
-            string.Create(CultureInfo.InvariantCulture, $"e:{first}:{last}:"));
+        _gapSince = 0;
     }
 }

@@ -1,50 +1,64 @@
 using System.Text;
+using Parley.Server.Realtime.Bus;
 
 namespace Parley.Server.Realtime.Cluster;
 
 /// <summary>Carries ephemeral frames (typing) to the other nodes that hold sockets of the
-/// recipients, as notifications on their channels: <c>t:user,user,...|frame</c>, split so each
-/// stays well below PostgreSQL's 8,000-byte payload limit. Best effort, like typing itself.</summary>
-internal sealed class ClusterRelay(ClusterNode node) : IClusterRelay
+/// recipients: <c>user,user,...|frame</c>, split to stay below the bus's body limit. The lookup
+/// asks the bus where the users are now, so a socket whose claim is visible gets the frame.
+/// Best effort, like typing itself.</summary>
+internal sealed class ClusterRelay : IClusterRelay
 {
-    private const int MaxPayloadBytes = 7000;
+    private readonly IClusterBus _bus;
+    private readonly ILogger _logger;
+
+    public ClusterRelay(IClusterBus bus, ILogger<ClusterRelay> logger)
+    {
+        _bus = bus;
+        _logger = logger;
+    }
 
     public void Broadcast(IReadOnlyCollection<string> userIds, byte[] frame)
     {
-        Dictionary<string, List<string>>? byNode = null;
-        foreach (var userId in userIds)
+        if (userIds.Count > 0) _ = BroadcastAsync(userIds, frame);
+    }
+
+    private async Task BroadcastAsync(IReadOnlyCollection<string> userIds, byte[] frame)
+    {
+        IReadOnlyDictionary<string, string[]> located;
+        try
         {
-            foreach (var nodeId in node.NodesOf(userId))
-            {
-                byNode ??= [];
-                if (!byNode.TryGetValue(nodeId, out var users)) byNode[nodeId] = users = [];
-                users.Add(userId);
-            }
+            located = await _bus.LocateAsync(userIds).ConfigureAwait(false);
         }
-        if (byNode is null) return;
-        var text = Encoding.UTF8.GetString(frame);
-        foreach (var (nodeId, users) in byNode)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            var payload = new StringBuilder("t:");
+            BusLog.LocateFailed(_logger, ex);
+            return;
+        }
+        var text = Encoding.UTF8.GetString(frame);
+        foreach (var (nodeId, users) in located)
+        {
+            if (users.Length == 0) continue;
+            var body = new StringBuilder();
             foreach (var user in users)
             {
-                if (payload.Length + user.Length + text.Length + 2 > MaxPayloadBytes && payload.Length > 2)
+                if (body.Length > 0 && body.Length + user.Length + text.Length + 2 > IClusterBus.MaxBodyBytes)
                 {
-                    _ = node.NotifyAsync(nodeId, payload.Append('|').Append(text).ToString(), toNode: true);
-                    payload.Clear().Append("t:");
+                    _bus.Send(nodeId, BusChannels.Relay, body.Append('|').Append(text).ToString());
+                    body.Clear();
                 }
-                if (payload.Length > 2) payload.Append(',');
-                payload.Append(user);
+                if (body.Length > 0) body.Append(',');
+                body.Append(user);
             }
-            _ = node.NotifyAsync(nodeId, payload.Append('|').Append(text).ToString(), toNode: true);
+            _bus.Send(nodeId, BusChannels.Relay, body.Append('|').Append(text).ToString());
         }
     }
 
-    /// <summary>Reads a <c>t:</c> payload back: the users and the frame.</summary>
-    public static (string[] Users, byte[] Frame)? Parse(string payload)
+    /// <summary>Reads a relay body back: the users and the frame.</summary>
+    public static (string[] Users, byte[] Frame)? Parse(string body)
     {
-        var bar = payload.IndexOf('|', StringComparison.Ordinal);
-        if (!payload.StartsWith("t:", StringComparison.Ordinal) || bar < 0) return null;
-        return (payload[2..bar].Split(',', StringSplitOptions.RemoveEmptyEntries), Encoding.UTF8.GetBytes(payload[(bar + 1)..]));
+        var bar = body.IndexOf('|', StringComparison.Ordinal);
+        if (bar < 0) return null;
+        return (body[..bar].Split(',', StringSplitOptions.RemoveEmptyEntries), Encoding.UTF8.GetBytes(body[(bar + 1)..]));
     }
 }

@@ -1,228 +1,63 @@
-using System.Globalization;
 using System.Net.WebSockets;
-using Microsoft.Extensions.Options;
-using Npgsql;
-using Parley.Server.Configuration;
-using Parley.Server.Storage.Postgres;
+using Parley.Server.Realtime.Bus;
+using Parley.Server.Storage;
 
 namespace Parley.Server.Realtime.Cluster;
 
 /// <summary>
-/// Runs this node's part of the cluster: before the server takes requests it claims its channel,
-/// starts listening, and hooks the ordered delivery into the store's commits; then it keeps a
-/// dedicated LISTEN connection (reconnecting and catching up if it drops), heartbeats the node's
-/// rows, and writes socket registrations. If the database stays away longer than the rows live,
-/// it closes this node's sockets: other nodes no longer route to it, and clients resume elsewhere
-/// (or here, later) from the store.
+/// Runs this node's part of the cluster. On start, before the server takes requests: joins the bus,
+/// loads who is online elsewhere, and starts ordered delivery from the store's committed position.
+/// On stop, in order: the sockets (closed with 1001 when the host began stopping) are let go, this
+/// node's last announcements and the bus's queue are sent, the node leaves the bus; only then does
+/// the host dispose the store. If the bus stays away longer than registrations live, or events may
+/// have been lost for good, this node's sockets are closed so their clients resume from the store.
 /// </summary>
 internal sealed class ClusterService(
-    ClusterNode node, ClusterDelivery delivery, PostgresDatabase db, Presence presence, LocalFanOut fanOut,
-    ConnectionRegistry registry, Auth.SessionRevocations revocations, IOptions<ParleyOptions> options, TimeProvider clock,
-    ILogger<ClusterService> logger)
+    RemoteBus bus, ClusterPresence presence, ClusterDelivery delivery, Presence localPresence, LocalFanOut fanOut,
+    ConnectionRegistry registry, IParleyStore store, ILogger<ClusterService> logger)
     : IHostedService
 {
     private readonly CancellationTokenSource _stopping = new();
-    private readonly List<Task> _loops = [];
-    private NpgsqlConnection? _listener;
+    private Task? _delivery;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await node.StartAsync(cancellationToken);
-        node.ElsewhereChanged += presence.RemoteChanged;
+        presence.ElsewhereChanged += localPresence.RemoteChanged;
         delivery.Lost += CloseAll;
-        revocations.Revoked += AnnounceRevocation;
-        db.Observer = delivery;
-        db.BeforeSync = node.WaitRegisteredAsync;
-        var position = await ListenAsync(cancellationToken);
+        bus.Lost += CloseAll;
+        bus.Subscribe(BusChannels.Relay, message =>
+        {
+            if (ClusterRelay.Parse(message.Body) is var (users, frame)) fanOut.BroadcastLocal(users, frame);
+        });
+        await bus.StartAsync(cancellationToken);
+        await presence.ReloadAsync();
+        // Read after joining the bus: every commit after this position is announced to this node.
+        var position = await store.CurrentPositionAsync();
         delivery.Start(position);
-        await node.LoadElsewhereAsync();
-        ClusterLog.Listening(logger, node.NodeId, node.Channel, position);
-        _loops.Add(Task.Run(() => ListenLoopAsync(_stopping.Token), CancellationToken.None));
-        _loops.Add(Task.Run(() => HeartbeatLoopAsync(_stopping.Token), CancellationToken.None));
-        _loops.Add(Task.Run(() => node.RunRegistrationsAsync(_stopping.Token), CancellationToken.None));
+        _delivery = Task.Run(() => delivery.RunAsync(_stopping.Token), CancellationToken.None);
+        BusLog.Started(logger, bus.NodeId, bus.Name, position);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        revocations.Revoked -= AnnounceRevocation;
+        // The sockets were asked to close (1001) when the host began stopping; give them a moment
+        // so their last presence and claims go out over the bus.
+        for (var i = 0; i < 50 && registry.Total > 0 && !cancellationToken.IsCancellationRequested; i++)
+        {
+            await Task.Delay(100, CancellationToken.None);
+        }
         await _stopping.CancelAsync();
-        try
-        {
-            await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or TimeoutException)
-        {
-            // Shutting down regardless.
-        }
-        if (_listener is not null) await _listener.DisposeAsync();
-        try
-        {
-            await node.LeaveAsync();
-        }
-        catch (NpgsqlException)
-        {
-            // The rows expire on their own.
-        }
-    }
-
-    /// <summary>Opens the LISTEN connection and returns the committed position read after LISTEN took effect.</summary>
-    private async Task<long> ListenAsync(CancellationToken ct)
-    {
-        var connection = await db.DataSource.OpenConnectionAsync(ct);
-        connection.Notification += (_, e) => OnNotification(e.Channel, e.Payload);
-        // Named, so an operator (or a test) can tell this connection from the pool's.
-        await connection.ExecuteAsync("SELECT set_config('application_name', $1, false)", "parley-listener " + node.NodeId);
-        await connection.ExecuteAsync($"LISTEN \"{node.Channel}\"");
-        await connection.ExecuteAsync($"LISTEN \"{ClusterNode.AllChannel}\"");
-        var position = await connection.ScalarAsync("SELECT pos FROM stream WHERE id = 1");
-        _listener = connection;
-        return position;
-    }
-
-    private async Task ListenLoopAsync(CancellationToken stopping)
-    {
-        while (!stopping.IsCancellationRequested)
-        {
-            try
-            {
-                // Notifications are raised from inside WaitAsync, one at a time, in commit order.
-                if (!await _listener!.WaitAsync(TimeSpan.FromSeconds(5), stopping))
-                {
-                    await _listener.ExecuteAsync("SELECT 1"); // a dead connection shows itself here
-                }
-            }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                ClusterLog.ListenerFailed(logger, ex);
-                await ReconnectAsync(stopping);
-            }
-        }
-    }
-
-    private async Task ReconnectAsync(CancellationToken stopping)
-    {
-        if (_listener is not null) await _listener.DisposeAsync();
-        for (var delay = 250; !stopping.IsCancellationRequested; delay = Math.Min(delay * 2, 5000))
-        {
-            try
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(delay), clock, stopping);
-                var position = await ListenAsync(stopping);
-                delivery.CatchUp(position);
-                await node.LoadElsewhereAsync();
-                return;
-            }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex)
-            {
-                ClusterLog.ListenerFailed(logger, ex);
-            }
-        }
-    }
-
-    private void OnNotification(string channel, string payload)
-    {
-        if (channel == ClusterNode.AllChannel)
-        {
-            var parts = payload.Split(':', 5);
-            if (parts[0] == "p" && parts.Length == 5 && long.TryParse(parts[3], CultureInfo.InvariantCulture, out var lastSeen))
-            {
-                node.ApplyPresence(parts[1], parts[4], parts[2] == "1", lastSeen);
-            }
-            else if (parts[0] == "x" && parts.Length == 2 && parts[1] != node.NodeId)
-            {
-                node.DropNode(parts[1]);
-            }
-            else if (parts[0] == "r" && parts.Length == 3 && parts[1] != node.NodeId)
-            {
-                // Sessions revoked on another node (password reset, account deletion): its access
-                // tokens already fail here (the store has the moment); close the open sockets too.
-                foreach (var connection in registry.For(parts[2])) connection.Close(WebSocketCloseStatus.PolicyViolation, "Session revoked");
-            }
-            return;
-        }
-        if (payload.StartsWith("t:", StringComparison.Ordinal))
-        {
-            if (ClusterRelay.Parse(payload) is var (users, frame)) fanOut.BroadcastLocal(users, frame);
-            return;
-        }
-        delivery.OnNotification(payload);
-    }
-
-    private void AnnounceRevocation(string userId) => _ = node.NotifyAsync(ClusterNode.AllChannel, $"r:{node.NodeId}:{userId}", toNode: false);
-
-    private async Task HeartbeatLoopAsync(CancellationToken stopping)
-    {
-        var settings = options.Value.Cluster;
-        var lastOk = clock.GetUtcNow();
-        var lost = false;
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, settings.HeartbeatSeconds)), clock);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stopping))
-            {
-                try
-                {
-                    var live = await node.HeartbeatAsync();
-                    lastOk = clock.GetUtcNow();
-                    if (lost)
-                    {
-                        // Back after an outage: the rows may have expired, so claim every local user again.
-                        lost = false;
-                        node.MarkAllDirty();
-                    }
-                    foreach (var gone in node.KnownNodes().Where(n => !live.Contains(n)))
-                    {
-                        ClusterLog.NodeGone(logger, gone);
-                        node.DropNode(gone);
-                    }
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    ClusterLog.HeartbeatFailed(logger, ex);
-                    if (!lost && clock.GetUtcNow() - lastOk > TimeSpan.FromSeconds(settings.ConnectionTtlSeconds - settings.HeartbeatSeconds))
-                    {
-                        lost = true;
-                        CloseAll("the database did not answer heartbeats");
-                    }
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping.
-        }
+        if (_delivery is not null) await _delivery.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await delivery.DrainAsync();
+        await bus.StopAsync(cancellationToken);
+        await bus.DisposeAsync();
+        BusLog.Stopped(logger, bus.NodeId);
     }
 
     private void CloseAll(string reason)
     {
-        var users = node.LocalUsers();
-        ClusterLog.ClosingAll(logger, users.Length, reason);
-        foreach (var userId in users)
-        {
-            foreach (var connection in registry.For(userId)) connection.Close(WebSocketCloseStatus.EndpointUnavailable, "Reconnect and resume");
-        }
-    }
-}
-
-public static class ClusterSetup
-{
-    /// <summary>Cross-node delivery over PostgreSQL LISTEN/NOTIFY (the Postgres provider).</summary>
-    public static IServiceCollection AddParleyCluster(this IServiceCollection services)
-    {
-        services.AddSingleton<ClusterNode>();
-        services.AddSingleton<IPresenceCluster>(sp => sp.GetRequiredService<ClusterNode>());
-        services.AddSingleton<ClusterRelay>();
-        services.AddSingleton<IClusterRelay>(sp => sp.GetRequiredService<ClusterRelay>());
-        services.AddSingleton<ClusterDelivery>();
-        services.AddHostedService<ClusterService>();
-        return services;
+        var connections = registry.All();
+        BusLog.ClosingAll(logger, connections.Count, reason);
+        foreach (var connection in connections) connection.Close(WebSocketCloseStatus.EndpointUnavailable, "Reconnect and resume");
     }
 }

@@ -1,5 +1,3 @@
-using Parley.Server.Realtime.Cluster;
-
 namespace Parley.Server.Storage.Postgres;
 
 /// <summary>The shared backend: one PostgreSQL database that every node of a cluster uses.</summary>
@@ -11,7 +9,7 @@ internal static class PostgresBackend
     {
         services.AddSingleton<PostgresDatabase>();
         services.AddStore<PostgresStore>();
-        // After the store: the cluster starts on a migrated database.
-        services.AddParleyCluster();
+        // What a cluster bus reads back from a store every node shares.
+        services.AddSingleton<IClusterEventSource>(sp => sp.GetRequiredService<PostgresStore>());
     }
 }

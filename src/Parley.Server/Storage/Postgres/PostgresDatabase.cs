@@ -50,14 +50,6 @@ internal sealed class PostgresDatabase : IAsyncDisposable
 
     public NpgsqlDataSource DataSource { get; }
 
-    /// <summary>Sees every event-creating commit: adds statements to it (cross-node notifications)
-    /// and hears whether it committed. Set once, before the first write, by the cluster.</summary>
-    public ICommitObserver? Observer { get; set; }
-
-    /// <summary>Awaited before a user's events are read back (<c>/sync</c>, <c>/ws?since=</c>): the
-    /// cluster makes the node's claim on the user's events durable first. Set once by the cluster.</summary>
-    public Func<string, ValueTask>? BeforeSync { get; set; }
-
     public async Task OpenAsync(CancellationToken ct)
     {
         if (_writerLoop is not null) return;
@@ -134,6 +126,7 @@ internal sealed class PostgresDatabase : IAsyncDisposable
 
     private async Task RunBatchAsync(List<WriteOperation> batch, bool pipelined)
     {
+        var started = StoreInstruments.BatchStarting();
         await using var connection = await DataSource.OpenConnectionAsync().ConfigureAwait(false);
         var withEvents = batch.Exists(o => o.CreatesEvents);
         long basePos = 0;
@@ -178,7 +171,6 @@ internal sealed class PostgresDatabase : IAsyncDisposable
                     await context.RollBackOperationAsync().ConfigureAwait(false);
                 }
             }
-            var first = basePos + 1;
             var last = context.Position;
             await using (var commit = new NpgsqlBatch(connection))
             {
@@ -186,12 +178,12 @@ internal sealed class PostgresDatabase : IAsyncDisposable
                 if (last > basePos)
                 {
                     commit.BatchCommands.Add(PgCommands.BatchCommand("UPDATE stream SET pos = $1 WHERE id = 1", last));
-                    Observer?.BeforeCommit(first, last, events, commit.BatchCommands);
                 }
                 commit.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
                 await commit.ExecuteNonQueryAsync().ConfigureAwait(false);
             }
             committed = true;
+            StoreInstruments.BatchCommitted(started, batch.Count);
             if (last > basePos)
             {
                 events.Sort((a, b) => a.Pos.CompareTo(b.Pos));
@@ -207,7 +199,6 @@ internal sealed class PostgresDatabase : IAsyncDisposable
                         StorageLog.PublishFailed(_logger, ex);
                     }
                 }
-                Observer?.AfterCommit(first, last, events, committed: true);
             }
         }
         catch
@@ -215,7 +206,6 @@ internal sealed class PostgresDatabase : IAsyncDisposable
             if (!committed)
             {
                 try { await connection.ExecuteAsync("ROLLBACK").ConfigureAwait(false); } catch (NpgsqlException) { /* connection gone */ }
-                if (context.Position > basePos) Observer?.AfterCommit(basePos + 1, context.Position, [], committed: false);
             }
             throw;
         }
@@ -325,18 +315,6 @@ internal sealed class PostgresDatabase : IAsyncDisposable
 
         public override void Fail(Exception ex) => _completion.TrySetException(ex);
     }
-}
-
-/// <summary>Sees each event-creating commit of this node's writer.</summary>
-internal interface ICommitObserver
-{
-    /// <summary>On the writer, holding the stream lock, just before COMMIT: may add statements
-    /// (notifications) to the committing transaction. Positions <paramref name="first"/>..<paramref name="last"/>
-    /// are this transaction's.</summary>
-    void BeforeCommit(long first, long last, IReadOnlyList<StoredEvent> events, NpgsqlBatchCommandCollection commands);
-
-    /// <summary>After the commit (or its failure), on the writer, after the events were published.</summary>
-    void AfterCommit(long first, long last, IReadOnlyList<StoredEvent> events, bool committed);
 }
 
 /// <summary>What a write operation gets: the writer connection inside the open transaction, and

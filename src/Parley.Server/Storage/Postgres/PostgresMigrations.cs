@@ -203,7 +203,76 @@ internal static class PostgresMigrations
         );
         """,
 
-        // 7: full-text search over message text: an expression index, so edits and deletes update it
+        // 7: per-member chat settings; the chat-wide disappearing timer and each message's end of life.
+        """
+        CREATE TABLE chat_settings (
+            user_id text COLLATE "C" NOT NULL,
+            chat_id text COLLATE "C" NOT NULL,
+            muted_until bigint NOT NULL DEFAULT 0,
+            previews boolean NOT NULL DEFAULT true,
+            pinned boolean NOT NULL DEFAULT false,
+            archived boolean NOT NULL DEFAULT false,
+            PRIMARY KEY (user_id, chat_id)
+        );
+        ALTER TABLE chats ADD COLUMN disappear_after_seconds integer NOT NULL DEFAULT 0;
+        ALTER TABLE messages ADD COLUMN expires_at bigint;
+        CREATE INDEX messages_expiring ON messages (expires_at) WHERE expires_at IS NOT NULL;
+        CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL;
+        """,
+
+        // 8: Web Push subscriptions, and secrets the server makes once (the VAPID key pair).
+        """
+        CREATE TABLE push_subscriptions (
+            endpoint text PRIMARY KEY,
+            user_id text COLLATE "C" NOT NULL,
+            p256dh text NOT NULL,
+            auth text NOT NULL,
+            created_at bigint NOT NULL
+        );
+        CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user_id);
+        CREATE TABLE server_secrets (
+            name text PRIMARY KEY,
+            value text NOT NULL,
+            created_at bigint NOT NULL
+        );
+        """,
+
+        // 9: accounts of external OIDC issuers (Cognito or another), each mapped to one Parley user.
+        """
+        CREATE TABLE external_identities (
+            issuer text NOT NULL,
+            subject text NOT NULL,
+            user_id text NOT NULL,
+            created_at bigint NOT NULL,
+            PRIMARY KEY (issuer, subject)
+        );
+        CREATE INDEX external_identities_by_user ON external_identities (user_id);
+        """,
+
+        // 10: ended sessions (a null session: all of the user's), kept while their access tokens
+        // could still be presented; two-step verification (TOTP) and its recovery codes.
+        """
+        CREATE TABLE session_revocations (
+            user_id text NOT NULL,
+            session_id text,
+            revoked_at bigint NOT NULL
+        );
+        CREATE INDEX session_revocations_by_time ON session_revocations (revoked_at);
+        CREATE TABLE mfa (
+            user_id text PRIMARY KEY,
+            secret bytea NOT NULL,
+            enabled boolean NOT NULL,
+            last_step bigint NOT NULL
+        );
+        CREATE TABLE mfa_recovery_codes (
+            user_id text NOT NULL,
+            code_hash text NOT NULL,
+            used_at bigint,
+            PRIMARY KEY (user_id, code_hash)
+        );
+        """,
+
+        // 11: full-text search over message text: an expression index, so edits and deletes update it
         // by themselves. Words are runs of letters and digits, as in the SQLite backend's tokenizer.
         """
         CREATE INDEX messages_search ON messages
@@ -211,11 +280,13 @@ internal static class PostgresMigrations
             WHERE type <> 'system' AND content IS NOT NULL AND NOT deleted;
         """,
 
-        // 8: one-use WebSocket tickets (hashed), shared by every node.
+        // 12: one-use WebSocket tickets (hashed), shared by every node. Each keeps the session of
+        // the access token that asked for it, so ending that session ends it.
         """
         CREATE TABLE ws_tickets (
             ticket_hash text PRIMARY KEY,
             user_id text NOT NULL,
+            session_id text,
             issued_at bigint NOT NULL,
             expires_at bigint NOT NULL
         );
@@ -223,22 +294,15 @@ internal static class PostgresMigrations
         CREATE INDEX ws_tickets_by_user ON ws_tickets (user_id, expires_at);
         """,
 
-        // 9: a reply's quote follows the quoted message: edited, it shows the new text; deleted for
-        // everyone, the copy goes too (deleted content must not survive in quotes).
+        // 13: a reply's quote follows the quoted message (edits and deletes for everyone update it
+        // from now on, in the message rules); replies stored before that take it up once here.
         """
-        CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL;
-        CREATE FUNCTION parley_quotes_follow() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            UPDATE messages SET reply_quote = CASE WHEN NEW.deleted OR NEW.content IS NULL THEN '' ELSE left(NEW.content, 100) END
-            WHERE reply_to = NEW.id AND chat_id = NEW.chat_id;
-            RETURN NULL;
-        END
-        $$;
-        CREATE TRIGGER message_quotes_follow AFTER UPDATE OF content, deleted ON messages
-            FOR EACH ROW WHEN (OLD.content IS DISTINCT FROM NEW.content OR OLD.deleted <> NEW.deleted)
-            EXECUTE FUNCTION parley_quotes_follow();
-        UPDATE messages SET reply_quote = ''
-        WHERE reply_to IN (SELECT id FROM messages WHERE deleted);
+        UPDATE messages AS reply
+        SET reply_quote = CASE WHEN quoted.deleted THEN NULL WHEN quoted.content IS NULL THEN '' ELSE left(quoted.content, 100) END
+        FROM messages AS quoted
+        WHERE reply.reply_to IS NOT NULL AND reply.reply_quote IS NOT NULL
+          AND quoted.id = reply.reply_to AND quoted.chat_id = reply.chat_id
+          AND (quoted.deleted OR quoted.edited_at IS NOT NULL);
         """,
     ];
 

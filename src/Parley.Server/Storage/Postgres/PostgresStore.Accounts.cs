@@ -80,6 +80,23 @@ internal sealed partial class PostgresStore
             excludeUserId, pattern, afterName is null ? null : SearchKey(afterName), afterId ?? "", limit)).ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<UserRecord>> SearchContactsAsync(string userId, string? search, string? exact, string? afterName, string? afterId, int limit)
+    {
+        var pattern = string.IsNullOrEmpty(search) ? null : "%" + EscapeLike(search.ToLowerInvariant()) + "%";
+        return await db.ReadAsync(c => c.QueryAsync(ReadUser,
+            $"""
+            SELECT {UserColumns} FROM users
+            WHERE id <> $1 AND deleted_at IS NULL
+              AND ((id IN (SELECT other.user_id FROM members mine JOIN members other ON other.chat_id = mine.chat_id WHERE mine.user_id = $1)
+                    AND ($2::text IS NULL OR search_name LIKE $2::text OR lower(email) LIKE $2::text))
+                   OR ($6::text IS NOT NULL AND (email = $6::text OR phone = $6::text)))
+              AND ($3::text IS NULL OR (search_name, id) > ($3::text, $4::text))
+            ORDER BY search_name, id
+            LIMIT $5
+            """,
+            userId, pattern, afterName is null ? null : SearchKey(afterName), afterId ?? "", limit, exact)).ConfigureAwait(false);
+    }
+
     private static string EscapeLike(string text) =>
         text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
 
@@ -184,14 +201,17 @@ internal sealed partial class PostgresStore
             if (row.Used)
             {
                 await w.ExecuteAsync("UPDATE refresh_tokens SET revoked = true WHERE family_id = $1", row.Family).ConfigureAwait(false);
-                return (Value: new RefreshRotation(RefreshOutcome.Reused, row.UserId), Events: NoEvents);
+                return (Value: new RefreshRotation(RefreshOutcome.Reused, row.UserId, row.Family), Events: NoEvents);
             }
             await w.ExecuteAsync("UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1", presentedHash, now).ConfigureAwait(false);
             var next = replacement(row.UserId, row.Family);
             await w.ExecuteAsync("INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
                 next.TokenHash, next.UserId, next.FamilyId, next.CreatedAt, next.ExpiresAt).ConfigureAwait(false);
-            return (Value: new RefreshRotation(RefreshOutcome.Rotated, row.UserId), Events: NoEvents);
+            return (Value: new RefreshRotation(RefreshOutcome.Rotated, row.UserId, row.Family), Events: NoEvents);
         });
+
+    public Task<string?> FindLiveRefreshTokenAsync(string presentedHash, long now) => db.ReadAsync(c => c.QueryFirstAsync(r => r.GetString(0),
+        "SELECT user_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NULL AND NOT revoked AND expires_at > $2", presentedHash, now));
 
     public Task RevokeRefreshFamilyAsync(string presentedHash) => db.WriteAsync(w => w.ExecuteAsync(
         "UPDATE refresh_tokens SET revoked = true WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)", presentedHash));
@@ -199,6 +219,7 @@ internal sealed partial class PostgresStore
     public Task RevokeAllSessionsAsync(string userId, long now) => db.WriteAsync(async w =>
     {
         await w.ExecuteAsync("UPDATE users SET sessions_revoked_at = greatest(sessions_revoked_at, $2) WHERE id = $1", userId, now).ConfigureAwait(false);
+        await w.ExecuteAsync("INSERT INTO session_revocations (user_id, session_id, revoked_at) VALUES ($1, NULL, $2)", userId, now).ConfigureAwait(false);
         await w.ExecuteAsync("UPDATE refresh_tokens SET revoked = true WHERE user_id = $1", userId).ConfigureAwait(false);
     });
 

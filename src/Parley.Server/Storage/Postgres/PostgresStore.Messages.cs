@@ -48,20 +48,21 @@ internal sealed partial class PostgresStore
             SELECT EXISTS (SELECT 1 FROM members WHERE chat_id = $3 AND user_id = $4) AS member,
                    (SELECT pos FROM messages WHERE chat_id = $3 AND sender_id = $4 AND client_message_id = $8::text) AS original,
                    ($9::text IS NULL OR EXISTS (SELECT 1 FROM messages WHERE id = $9::text AND chat_id = $3)) AS reply_ok,
-                   (SELECT CASE WHEN deleted OR content IS NULL THEN '' ELSE left(content, {MessageRules.QuoteLength}) END
+                   (SELECT CASE WHEN deleted THEN NULL WHEN content IS NULL THEN '' ELSE left(content, {MessageRules.QuoteLength}) END
                     FROM messages WHERE id = $9::text AND chat_id = $3) AS quote
         ), chat AS (
             UPDATE chats SET last_seq = last_seq + 1, last_message_pos = $1, last_activity = greatest(last_activity, $6)
             WHERE id = $3 AND (SELECT member AND original IS NULL AND reply_ok FROM look)
-            RETURNING last_seq
+            RETURNING last_seq, disappear_after_seconds
         ), own AS (
             UPDATE members SET own_after_read = own_after_read + 1
             WHERE chat_id = $3 AND user_id = $4 AND EXISTS (SELECT 1 FROM chat)
         ), stored AS (
             INSERT INTO messages (pos, id, chat_id, seq, sender_id, sender_name, sender_avatar, type, content, timestamp,
-                                  client_message_id, reply_to, reply_quote, system_action, affected_user_name, media)
+                                  client_message_id, reply_to, reply_quote, system_action, affected_user_name, media, expires_at)
             SELECT $1, $2, $3, chat.last_seq, $4, coalesce(u.name, '{AccountNames.Deleted}'), u.avatar, $5, $7::text, $6,
-                   $8::text, $9::text, (SELECT quote FROM look), NULL, NULL, $10::text
+                   $8::text, $9::text, (SELECT quote FROM look), NULL, NULL, $10::text,
+                   CASE WHEN chat.disappear_after_seconds > 0 THEN $6 + chat.disappear_after_seconds * 1000::bigint END
             FROM chat LEFT JOIN users u ON u.id = $4
             RETURNING seq, sender_name, sender_avatar
         ), media AS (
@@ -142,17 +143,55 @@ internal sealed partial class PostgresStore
         {
             await w.ExecuteAsync("UPDATE messages SET content = $2, edited_at = $3 WHERE id = $1", messageId, content, now).ConfigureAwait(false);
             return MessageRules.Edited(m, content, now);
-        });
+        }, (w, original, recipients) => Requote(w, original, MessageRules.Quote(content, false), recipients));
 
     public Task<MessageChange> DeleteMessageForEveryoneAsync(string messageId, string userId, long now) =>
         ChangeMessage(messageId, userId, async (w, m) =>
         {
             await w.ExecuteAsync("UPDATE messages SET content = NULL, media = NULL, deleted = true WHERE id = $1", messageId).ConfigureAwait(false);
             return MessageRules.DeletedForEveryone(m);
-        });
+        }, DeleteCopies);
+
+    /// <summary>After a delete for everyone, the content's copies go too: every reply's quote of it
+    /// now says it was deleted (see <see cref="Requote"/>), and its attachment is no longer served to
+    /// the chat (the uploader keeps it).</summary>
+    private static async Task<IEnumerable<StoredEvent>> DeleteCopies(PgWrite w, MessageRecord original, IReadOnlyList<string> recipients)
+    {
+        if (DeletedContent.MediaIdOf(original.MediaJson) is { } mediaId)
+        {
+            await w.ExecuteAsync(
+                """
+                DELETE FROM media_chats WHERE media_id = $1 AND chat_id = $2
+                  AND NOT EXISTS (SELECT 1 FROM messages WHERE chat_id = $2 AND NOT deleted AND media::jsonb ->> 'mediaId' = $1)
+                """, mediaId, original.ChatId).ConfigureAwait(false);
+        }
+        return await Requote(w, original, null, recipients).ConfigureAwait(false);
+    }
+
+    /// <summary>The replies to a message keep quoting it as it is now: its new text after an edit, no
+    /// text (null: deleted) after a delete for everyone. A <c>messageUpdated</c> event each, so live
+    /// clients and /sync see the reply change; replies whose quote already reads so are left alone.</summary>
+    private static async Task<IEnumerable<StoredEvent>> Requote(PgWrite w, MessageRecord quoted, string? quote, IReadOnlyList<string> recipients)
+    {
+        var replies = await w.QueryAsync(ReadMessage,
+            $"""
+            UPDATE messages SET reply_quote = $3::text
+            WHERE reply_to = $1 AND chat_id = $2 AND reply_quote IS NOT NULL AND reply_quote IS DISTINCT FROM $3::text
+            RETURNING {MessageColumns}
+            """,
+            quoted.Id, quoted.ChatId, quote).ConfigureAwait(false);
+        var events = new List<StoredEvent>();
+        foreach (var reply in replies.OrderBy(r => r.Pos))
+        {
+            var e = await AddEvent(w, EventKind.MessageUpdated, reply.ChatId, null, reply.Id, recipients).ConfigureAwait(false);
+            events.Add(e with { Message = reply });
+        }
+        return events;
+    }
 
     /// <summary>Edit and delete-for-everyone, under <see cref="MessageRules.CheckChange"/>.</summary>
-    private Task<MessageChange> ChangeMessage(string messageId, string userId, Func<PgWrite, MessageRecord, Task<MessageRecord>> change) =>
+    private Task<MessageChange> ChangeMessage(string messageId, string userId, Func<PgWrite, MessageRecord, Task<MessageRecord>> change,
+        Func<PgWrite, MessageRecord, IReadOnlyList<string>, Task<IEnumerable<StoredEvent>>>? afterwards = null) =>
         WriteAndPublish(async w =>
         {
             var message = await w.QueryFirstAsync(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId).ConfigureAwait(false);
@@ -160,9 +199,12 @@ internal sealed partial class PostgresStore
             var outcome = MessageRules.CheckChange(message, member, userId);
             if (outcome != ChangeOutcome.Done) return (Value: new MessageChange(outcome, null), Events: NoEvents);
             var updated = await change(w, message!).ConfigureAwait(false);
-            var e = await AddEvent(w, EventKind.MessageUpdated, message!.ChatId, null, messageId, await MemberIds(w, message.ChatId).ConfigureAwait(false))
-                .ConfigureAwait(false);
-            return (Value: new MessageChange(ChangeOutcome.Done, updated), Events: new[] { e with { Message = updated } });
+            var recipients = await MemberIds(w, message!.ChatId).ConfigureAwait(false);
+            var e = await AddEvent(w, EventKind.MessageUpdated, message.ChatId, null, messageId, recipients).ConfigureAwait(false);
+            StoredEvent[] events = afterwards is null
+                ? [e with { Message = updated }]
+                : [e with { Message = updated }, .. await afterwards(w, message, recipients).ConfigureAwait(false)];
+            return (Value: new MessageChange(ChangeOutcome.Done, updated), Events: events);
         });
 
     public Task<ChangeOutcome> HideMessageAsync(string messageId, string userId) => db.WriteAsync(false, async w =>

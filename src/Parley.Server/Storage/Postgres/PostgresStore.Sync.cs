@@ -11,7 +11,6 @@ internal sealed partial class PostgresStore
     /// snapshot holds all of them and the cursor never passes one still in flight.</summary>
     public async Task<SyncPage> SyncAsync(string userId, long sincePos, int limit)
     {
-        if (db.BeforeSync is { } barrier) await barrier(userId).ConfigureAwait(false);
         return await ReadSyncPage(userId, sincePos, limit).ConfigureAwait(false);
     }
 
@@ -100,7 +99,7 @@ internal sealed partial class PostgresStore
     /// <summary>Committed events by position, with their recipients as the store sees them now (the
     /// chat's members, or the one user an event is addressed to), oldest first. Another node's
     /// events are read back this way after it announced their positions.</summary>
-    internal Task<List<StoredEvent>> LoadEventsAsync(long first, long last, long[]? only) => db.ReadConnectionAsync(async c =>
+    public async Task<IReadOnlyList<StoredEvent>> LoadEventsAsync(long first, long last, long[]? only) => await db.ReadConnectionAsync(async c =>
     {
         const string Filter = "pos BETWEEN $1 AND $2 AND ($3::bigint[] IS NULL OR pos = ANY($3::bigint[]))";
         await using var batch = new NpgsqlBatch(c);

@@ -22,17 +22,17 @@ public static class SyncPages
         page.Where(e => e is { Kind: EventKind.MessageUpdated, Message: not null }).Select(e => e.Message!.Id).Distinct().ToArray();
 
     /// <summary>An edit or delete reads back as the message as it is now; one whose message is gone
-    /// is dropped. Returns the finished page.</summary>
+    /// for good (a disappearing message that expired) as its tombstone, so clients drop it.
+    /// Returns the finished page.</summary>
     public static SyncPage Complete(List<StoredEvent> page, bool hasMore, long cursor, IReadOnlyDictionary<string, MessageRecord> current)
     {
         for (var i = 0; i < page.Count; i++)
         {
             if (page[i] is { Kind: EventKind.MessageUpdated, Message: { } stub })
             {
-                page[i] = page[i] with { Message = current.GetValueOrDefault(stub.Id) };
+                page[i] = page[i] with { Message = current.GetValueOrDefault(stub.Id) ?? MessageRecord.Tombstone(stub.Id, stub.ChatId) };
             }
         }
-        page.RemoveAll(e => e.Kind == EventKind.MessageUpdated && e.Message is null);
         return new SyncPage(page, cursor, hasMore);
     }
 }

@@ -115,6 +115,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                 batch.Add(operation);
             }
             var startPos = _lastPos;
+            var started = StoreInstruments.BatchStarting();
             try
             {
                 connection.Execute("BEGIN IMMEDIATE");
@@ -138,6 +139,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                 }
                 connection.Execute("COMMIT");
                 Interlocked.Exchange(ref _committedPos, _lastPos);
+                StoreInstruments.BatchCommitted(started, batch.Count);
             }
             catch (Exception ex)
             {

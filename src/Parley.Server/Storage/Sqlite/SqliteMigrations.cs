@@ -171,9 +171,78 @@ internal static class SqliteMigrations
         ) WITHOUT ROWID;
         """,
 
-        // 7: full-text search over message text. Contentless (the text stays in messages only);
-        // triggers keep it in step with every insert, edit and delete, and system messages,
-        // deleted messages and media without a caption are never in it.
+        // 7: per-member chat settings; the chat-wide disappearing timer and each message's end of life.
+        """
+        CREATE TABLE chat_settings (
+            user_id TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            muted_until INTEGER NOT NULL DEFAULT 0,
+            previews INTEGER NOT NULL DEFAULT 1,
+            pinned INTEGER NOT NULL DEFAULT 0,
+            archived INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (user_id, chat_id)
+        ) WITHOUT ROWID;
+        ALTER TABLE chats ADD COLUMN disappear_after_seconds INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE messages ADD COLUMN expires_at INTEGER;
+        CREATE INDEX messages_expiring ON messages (expires_at) WHERE expires_at IS NOT NULL;
+        CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL;
+        """,
+
+        // 8: Web Push subscriptions, and secrets the server makes once (the VAPID key pair).
+        """
+        CREATE TABLE push_subscriptions (
+            endpoint TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            p256dh TEXT NOT NULL,
+            auth TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user_id);
+        CREATE TABLE server_secrets (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
+
+        // 9: accounts of external OIDC issuers (Cognito or another), each mapped to one Parley user.
+        """
+        CREATE TABLE external_identities (
+            issuer TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (issuer, subject)
+        ) WITHOUT ROWID;
+        CREATE INDEX external_identities_by_user ON external_identities (user_id);
+        """,
+
+        // 10: ended sessions (a null session: all of the user's), kept while their access tokens
+        // could still be presented; two-step verification (TOTP) and its recovery codes.
+        """
+        CREATE TABLE session_revocations (
+            user_id TEXT NOT NULL,
+            session_id TEXT,
+            revoked_at INTEGER NOT NULL
+        );
+        CREATE INDEX session_revocations_by_time ON session_revocations (revoked_at);
+        CREATE TABLE mfa (
+            user_id TEXT PRIMARY KEY,
+            secret BLOB NOT NULL,
+            enabled INTEGER NOT NULL,
+            last_step INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE mfa_recovery_codes (
+            user_id TEXT NOT NULL,
+            code_hash TEXT NOT NULL,
+            used_at INTEGER,
+            PRIMARY KEY (user_id, code_hash)
+        ) WITHOUT ROWID;
+        """,
+
+        // 11: full-text search over message text. Contentless (the text stays in messages only);
+        // triggers keep it in step with every insert, edit and delete (also the disappearing-message
+        // sweep's), and system messages, deleted messages and media without a caption are never in it.
         """
         CREATE VIRTUAL TABLE message_search USING fts5 (
             content, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0'
@@ -197,11 +266,13 @@ internal static class SqliteMigrations
         SELECT pos, content FROM messages WHERE type <> 'system' AND content IS NOT NULL AND deleted = 0;
         """,
 
-        // 8: one-use WebSocket tickets (hashed), so browsers keep access tokens out of URLs.
+        // 12: one-use WebSocket tickets (hashed), so browsers keep access tokens out of URLs. Each
+        // keeps the session of the access token that asked for it, so ending that session ends it.
         """
         CREATE TABLE ws_tickets (
             ticket_hash TEXT PRIMARY KEY,
             user_id TEXT NOT NULL,
+            session_id TEXT,
             issued_at INTEGER NOT NULL,
             expires_at INTEGER NOT NULL
         ) WITHOUT ROWID;
@@ -209,18 +280,15 @@ internal static class SqliteMigrations
         CREATE INDEX ws_tickets_by_user ON ws_tickets (user_id, expires_at);
         """,
 
-        // 9: a reply's quote follows the quoted message: edited, it shows the new text; deleted for
-        // everyone, the copy goes too (deleted content must not survive in quotes).
+        // 13: a reply's quote follows the quoted message (edits and deletes for everyone update it
+        // from now on, in the message rules); replies stored before that take it up once here.
         """
-        CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL;
-        CREATE TRIGGER message_quotes_follow AFTER UPDATE OF content, deleted ON messages
-        WHEN new.content IS NOT old.content OR new.deleted <> old.deleted
-        BEGIN
-            UPDATE messages SET reply_quote = CASE WHEN new.deleted <> 0 OR new.content IS NULL THEN '' ELSE substr(new.content, 1, 100) END
-            WHERE reply_to = new.id AND chat_id = new.chat_id;
-        END;
-        UPDATE messages SET reply_quote = ''
-        WHERE reply_to IN (SELECT id FROM messages WHERE deleted <> 0);
+        UPDATE messages AS reply SET reply_quote = (
+            SELECT CASE WHEN quoted.deleted <> 0 THEN NULL WHEN quoted.content IS NULL THEN '' ELSE substr(quoted.content, 1, 100) END
+            FROM messages AS quoted WHERE quoted.id = reply.reply_to AND quoted.chat_id = reply.chat_id)
+        WHERE reply.reply_to IS NOT NULL AND reply.reply_quote IS NOT NULL
+          AND EXISTS (SELECT 1 FROM messages AS quoted WHERE quoted.id = reply.reply_to AND quoted.chat_id = reply.chat_id
+                      AND (quoted.deleted <> 0 OR quoted.edited_at IS NOT NULL));
         """,
     ];
 

@@ -73,6 +73,24 @@ internal sealed partial class SqliteStore
                 excludeUserId, pattern, afterName is null ? null : SearchKey(afterName), afterId ?? "", limit);
         });
 
+    public Task<IReadOnlyList<UserRecord>> SearchContactsAsync(string userId, string? search, string? exact, string? afterName, string? afterId, int limit) =>
+        db.ReadAsync<IReadOnlyList<UserRecord>>(c =>
+        {
+            var pattern = string.IsNullOrEmpty(search) ? null : "%" + EscapeLike(search.ToLowerInvariant()) + "%";
+            return c.Query(ReadUser,
+                $"""
+                SELECT {UserColumns} FROM users
+                WHERE id <> $1 AND deleted_at IS NULL
+                  AND ((id IN (SELECT other.user_id FROM members mine JOIN members other ON other.chat_id = mine.chat_id WHERE mine.user_id = $1)
+                        AND ($2 IS NULL OR search_name LIKE $2 ESCAPE '\' OR email LIKE $2 ESCAPE '\'))
+                       OR ($6 IS NOT NULL AND (email = $6 OR phone = $6)))
+                  AND ($3 IS NULL OR (search_name, id) > ($3, $4))
+                ORDER BY search_name, id
+                LIMIT $5
+                """,
+                userId, pattern, afterName is null ? null : SearchKey(afterName), afterId ?? "", limit, exact);
+        });
+
     private static string EscapeLike(string text) =>
         text.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
 
@@ -176,14 +194,17 @@ internal sealed partial class SqliteStore
             if (row.Used)
             {
                 c.Execute("UPDATE refresh_tokens SET revoked = 1 WHERE family_id = $1", row.Family);
-                return new RefreshRotation(RefreshOutcome.Reused, row.UserId);
+                return new RefreshRotation(RefreshOutcome.Reused, row.UserId, row.Family);
             }
             c.Execute("UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1", presentedHash, now);
             var next = replacement(row.UserId, row.Family);
             c.Execute("INSERT INTO refresh_tokens (token_hash, user_id, family_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
                 next.TokenHash, next.UserId, next.FamilyId, next.CreatedAt, next.ExpiresAt);
-            return new RefreshRotation(RefreshOutcome.Rotated, row.UserId);
+            return new RefreshRotation(RefreshOutcome.Rotated, row.UserId, row.Family);
         });
+
+    public Task<string?> FindLiveRefreshTokenAsync(string presentedHash, long now) => db.ReadAsync(c => c.QueryFirst(r => r.GetString(0),
+        "SELECT user_id FROM refresh_tokens WHERE token_hash = $1 AND used_at IS NULL AND revoked = 0 AND expires_at > $2", presentedHash, now));
 
     public Task RevokeRefreshFamilyAsync(string presentedHash) => db.WriteAsync(w => w.Connection.Execute(
         "UPDATE refresh_tokens SET revoked = 1 WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)", presentedHash));
@@ -191,6 +212,7 @@ internal sealed partial class SqliteStore
     public Task RevokeAllSessionsAsync(string userId, long now) => db.WriteAsync(w =>
     {
         w.Connection.Execute("UPDATE users SET sessions_revoked_at = max(sessions_revoked_at, $2) WHERE id = $1", userId, now);
+        w.Connection.Execute("INSERT INTO session_revocations (user_id, session_id, revoked_at) VALUES ($1, NULL, $2)", userId, now);
         return w.Connection.Execute("UPDATE refresh_tokens SET revoked = 1 WHERE user_id = $1", userId);
     });
 

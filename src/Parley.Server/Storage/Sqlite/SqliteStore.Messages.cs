@@ -50,20 +50,26 @@ internal sealed partial class SqliteStore
     {
         var c = w.Connection;
         var pos = w.NextPosition();
-        var seq = c.Scalar("UPDATE chats SET last_seq = last_seq + 1, last_message_pos = $2, last_activity = max(last_activity, $3) WHERE id = $1 RETURNING last_seq",
+        var chat = c.QueryFirst(r => (Seq: r.GetInt64(0), DisappearAfter: r.GetInt64(1)),
+            "UPDATE chats SET last_seq = last_seq + 1, last_message_pos = $2, last_activity = max(last_activity, $3) WHERE id = $1 RETURNING last_seq, disappear_after_seconds",
             chatId, pos, timestamp);
+        var seq = chat.Seq;
         var id = MessageRules.NewMessageId();
         c.Execute(
             $"""
-            INSERT INTO messages (pos, {MessageColumns})
-            VALUES ($1, $2, $3, $4, $1, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, 0)
+            INSERT INTO messages (pos, {MessageColumns}, expires_at)
+            VALUES ($1, $2, $3, $4, $1, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, 0, $17)
             """,
             pos, id, chatId, seq, senderId, senderName, senderAvatar, type, content, timestamp, clientMessageId,
-            replyTo, replyQuote, systemAction, affectedUserName, media);
+            replyTo, replyQuote, systemAction, affectedUserName, media, ExpiresAt(type, timestamp, chat.DisappearAfter));
         c.Execute("UPDATE members SET own_after_read = own_after_read + 1 WHERE chat_id = $1 AND user_id = $2", chatId, senderId);
         return new MessageRecord(id, chatId, seq, pos, senderId, senderName, senderAvatar, type, content, timestamp, clientMessageId,
             replyTo, replyQuote, systemAction, affectedUserName, media, null, false);
     }
+
+    /// <summary>When a message sent now disappears: never for system messages or with the timer off.</summary>
+    internal static long? ExpiresAt(string type, long timestamp, long disappearAfterSeconds) =>
+        disappearAfterSeconds > 0 && type != MessageTypes.System ? timestamp + disappearAfterSeconds * 1000 : null;
 
     public Task<MessageRecord?> GetMessageAsync(string messageId) =>
         db.ReadAsync(c => c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId));
@@ -83,17 +89,52 @@ internal sealed partial class SqliteStore
         {
             c.Execute("UPDATE messages SET content = $2, edited_at = $3 WHERE id = $1", messageId, content, now);
             return MessageRules.Edited(m, content, now);
-        });
+        }, (w, original, recipients) => Requote(w, original, MessageRules.Quote(content, false), recipients));
 
     public Task<MessageChange> DeleteMessageForEveryoneAsync(string messageId, string userId, long now) =>
         ChangeMessage(messageId, userId, now, (c, m) =>
         {
             c.Execute("UPDATE messages SET content = NULL, media = NULL, deleted = 1 WHERE id = $1", messageId);
             return MessageRules.DeletedForEveryone(m);
-        });
+        }, DeleteCopies);
+
+    /// <summary>After a delete for everyone, the content's copies go too: every reply's quote of it
+    /// now says it was deleted (see <see cref="Requote"/>), and its attachment is no longer served to
+    /// the chat (the uploader keeps it).</summary>
+    private static IEnumerable<StoredEvent> DeleteCopies(WriteContext w, MessageRecord original, IReadOnlyList<string> recipients)
+    {
+        var c = w.Connection;
+        if (DeletedContent.MediaIdOf(original.MediaJson) is { } mediaId)
+        {
+            c.Execute(
+                """
+                DELETE FROM media_chats WHERE media_id = $1 AND chat_id = $2
+                  AND NOT EXISTS (SELECT 1 FROM messages WHERE chat_id = $2 AND deleted = 0 AND json_extract(media, '$.mediaId') = $1)
+                """, mediaId, original.ChatId);
+        }
+        return Requote(w, original, null, recipients);
+    }
+
+    /// <summary>The replies to a message keep quoting it as it is now: its new text after an edit, no
+    /// text (null: deleted) after a delete for everyone. A <c>messageUpdated</c> event each, so live
+    /// clients and /sync see the reply change; replies whose quote already reads so are left alone.</summary>
+    private static IEnumerable<StoredEvent> Requote(WriteContext w, MessageRecord quoted, string? quote, IReadOnlyList<string> recipients)
+    {
+        var replies = w.Connection.Query(ReadMessage,
+            $"""
+            UPDATE messages SET reply_quote = $3
+            WHERE reply_to = $1 AND chat_id = $2 AND reply_quote IS NOT NULL AND reply_quote IS NOT $3
+            RETURNING {MessageColumns}
+            """,
+            quoted.Id, quoted.ChatId, quote);
+        return replies.OrderBy(r => r.Pos)
+            .Select(reply => AddEvent(w, EventKind.MessageUpdated, reply.ChatId, null, reply.Id, recipients) with { Message = reply })
+            .ToList();
+    }
 
     /// <summary>Edit and delete-for-everyone, under <see cref="MessageRules.CheckChange"/>.</summary>
-    private Task<MessageChange> ChangeMessage(string messageId, string userId, long now, Func<SqliteConnection, MessageRecord, MessageRecord> change) =>
+    private Task<MessageChange> ChangeMessage(string messageId, string userId, long now, Func<SqliteConnection, MessageRecord, MessageRecord> change,
+        Func<WriteContext, MessageRecord, IReadOnlyList<string>, IEnumerable<StoredEvent>>? afterwards = null) =>
         WriteAndPublish(w =>
         {
             var c = w.Connection;
@@ -102,8 +143,10 @@ internal sealed partial class SqliteStore
             var outcome = MessageRules.CheckChange(message, member, userId);
             if (outcome != ChangeOutcome.Done) return (Value: new MessageChange(outcome, null), Events: Array.Empty<StoredEvent>());
             var updated = change(c, message!);
-            var e = AddEvent(w, EventKind.MessageUpdated, message!.ChatId, null, messageId, w.MemberIds(message.ChatId)) with { Message = updated };
-            return (Value: new MessageChange(ChangeOutcome.Done, updated), Events: new[] { e });
+            var recipients = w.MemberIds(message!.ChatId);
+            var e = AddEvent(w, EventKind.MessageUpdated, message.ChatId, null, messageId, recipients) with { Message = updated };
+            StoredEvent[] events = afterwards is null ? [e] : [e, .. afterwards(w, message, recipients)];
+            return (Value: new MessageChange(ChangeOutcome.Done, updated), Events: events);
         });
 
     public Task<ChangeOutcome> HideMessageAsync(string messageId, string userId) => db.WriteAsync(w =>
@@ -128,11 +171,12 @@ internal sealed partial class SqliteStore
             if (StatusRules.Target(upToSeq, chat.LastSeq, from) is not { } target) return (Value: false, Events: Array.Empty<StoredEvent>());
 
             // The messages in (from, target] are the newest (target - from) rows at or below target's position.
-            var targetPos = c.Scalar("SELECT pos FROM messages WHERE chat_id = $1 AND seq = $2 AND pos <= $3 ORDER BY pos DESC LIMIT 1",
+            // (Disappearing messages leave holes: the newest message at or below target stands for it.)
+            var targetPos = c.Scalar("SELECT pos FROM messages WHERE chat_id = $1 AND seq <= $2 AND pos <= $3 ORDER BY pos DESC LIMIT 1",
                 chatId, target, LastPosOf(c, chatId));
             var covered = c.Query(r => new ReachedMessage(r.GetString(0), r.GetString(1), r.GetInt64(2)),
-                "SELECT id, sender_id, seq FROM messages WHERE chat_id = $1 AND pos <= $2 ORDER BY pos DESC LIMIT $3",
-                chatId, targetPos, target - from);
+                "SELECT id, sender_id, seq FROM messages WHERE chat_id = $1 AND pos <= $2 AND seq > $4 ORDER BY pos DESC LIMIT $3",
+                chatId, targetPos, target - from, from);
 
             if (read)
             {

@@ -67,8 +67,14 @@ export class Api extends EventTarget {
     return this.login(email, password);
   }
 
+  /** Signs in; with two-step verification on, answers { mfaRequired: true, mfaToken } for completeMfa. */
   async login(email, password) {
     return this._signedIn(await this._fetchJson('POST', '/auth/login', { email, password }, { auth: false }));
+  }
+
+  /** The second step of a sign-in: a code from the authenticator app, or a recovery code. */
+  async completeMfa(mfaToken, code) {
+    return this._signedIn(await this._fetchJson('POST', '/auth/mfa', { mfaToken, code }, { auth: false }));
   }
 
   /** Phone accounts: sign-up sends a code to the phone; the account works once the code is confirmed. */
@@ -84,6 +90,7 @@ export class Api extends EventTarget {
     return this._fetchJson('POST', '/auth/resend-code', { phoneNumber }, { auth: false });
   }
 
+  /** Like login: { mfaRequired: true, mfaToken } when two-step verification is on. */
   async signInWithPhone(phoneNumber, password) {
     return this._signedIn(await this._fetchJson('POST', '/auth/sign-in', { phoneNumber, password }, { auth: false }));
   }
@@ -98,6 +105,7 @@ export class Api extends EventTarget {
   }
 
   _signedIn(answer) {
+    if (answer.mfaRequired) return { mfaRequired: true, mfaToken: answer.mfaToken };
     this._store({
       accessToken: answer.accessToken,
       refreshToken: answer.refreshToken,

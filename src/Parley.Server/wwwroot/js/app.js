@@ -2,8 +2,11 @@
 import { Api } from './api.js';
 import { renderAuth, logo } from './auth-view.js';
 import { avatar } from './avatar.js';
+import { closeChatOptions, openChatOptions } from './chat-options.js';
 import { openContactInfo } from './contact-panel.js';
 import { modal, openGroupInfo, openNewChat, openNewGroup, openProfile } from './dialogs.js';
+import { openDisappearing, disappearLabel } from './chat-settings.js';
+import { disablePush, enablePush, pushState, pushSupported } from './push.js';
 import { openViewer } from './media.js';
 import { closeMessageMenu, openMessageInfo, openMessageMenu } from './message-menu.js';
 import { conversationRows, previewText, senderName, ticks, updateTicks, updateUploadProgress } from './messages.js';
@@ -81,6 +84,7 @@ class ChatApp {
     this.notifier.destroy();
     this.search.destroy();
     closeMessageMenu(false);
+    closeChatOptions();
     this.store.stop();
     for (const dialog of document.querySelectorAll('dialog')) dialog.close();
   }
@@ -104,22 +108,22 @@ class ChatApp {
     this.notifyBanner = el('div', { class: 'notify-banner', hidden: notificationPermission() !== 'default' },
       el('span', { class: 'notify-icon', 'aria-hidden': 'true' }, icon(icons.bell)),
       el('span', { class: 'notify-text' }, 'Get notified of new messages.'),
-      el('button', {
-        type: 'button', class: 'link-button', onclick: async () => {
-          await askNotificationPermission();
-          this.notifyBanner.hidden = true;
-        },
-      }, 'Turn on notifications'));
+      el('button', { type: 'button', class: 'link-button', onclick: () => this.turnOnNotifications() }, 'Turn on notifications'));
     this.chatList = el('ul', { class: 'chat-list', 'aria-label': 'Chats' });
     this.chatList.addEventListener('keydown', event => this.listKey(event));
     this.emptyList = el('div', { class: 'empty-list' });
 
+    // Once the banner has had its answer: shown until this browser gets push notifications (hidden where it cannot).
+    this.notifyButton = el('button', { type: 'button', class: 'icon-button notify-button', 'aria-label': 'Turn on notifications', title: 'Turn on notifications',
+      hidden: true, onclick: () => this.turnOnNotifications() }, icon(icons.bell));
+    this.updateNotifyControls();
     const sidebar = el('aside', { class: 'sidebar', 'aria-label': 'Chat list' },
       el('header', { class: 'sidebar-header' },
         this.meButton,
         el('span', { class: 'spacer' }),
         el('button', { type: 'button', class: 'icon-button', 'aria-label': 'New chat', title: 'New chat', onclick: () => this.newChat() }, icon(icons.chat)),
         el('button', { type: 'button', class: 'icon-button', 'aria-label': 'New group', title: 'New group', onclick: () => this.newGroup() }, icon(icons.group)),
+        this.notifyButton,
         el('button', { type: 'button', class: 'icon-button', 'aria-label': 'Sign out', title: 'Sign out', onclick: () => this.signOut() }, icon(icons.logout))),
       this.banner,
       this.notifyBanner,
@@ -130,7 +134,16 @@ class ChatApp {
     this.convAvatar = el('span', { class: 'conv-avatar' });
     this.convName = el('h2', { class: 'conv-name', id: 'conv-name' });
     this.convSub = el('p', { class: 'conv-sub', 'aria-live': 'polite' });
+    this.timerButton = el('button', { type: 'button', class: 'icon-button timer-button', 'aria-label': 'Disappearing messages', title: 'Disappearing messages',
+      onclick: () => { if (this.store.activeChatId) openDisappearing(this.store, this.store.activeChatId); } }, icon(icons.clock));
     this.infoButton = el('button', { type: 'button', class: 'icon-button', 'aria-label': 'Group info', title: 'Group info', hidden: true, onclick: () => this.groupInfo() }, icon(icons.info));
+    this.optionsButton = el('button', {
+      type: 'button', class: 'icon-button', 'aria-label': 'Chat options', title: 'Chat options', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
+      onclick: event => {
+        const chatId = this.store.activeChatId;
+        if (chatId) openChatOptions(this.store, chatId, event.currentTarget, { onError: toast, onArchived: () => toast('Chat archived.') });
+      },
+    }, icon(icons.more));
     const titleArea = el('div', { class: 'conv-title' }, this.convAvatar, el('div', { class: 'conv-title-text' }, this.convName, this.convSub));
     // The header opens the group's info, or the contact's (with block and unblock).
     titleArea.setAttribute('role', 'button');
@@ -210,6 +223,8 @@ class ChatApp {
       el('header', { class: 'conv-header' },
         el('button', { type: 'button', class: 'icon-button back-button', 'aria-label': 'Back to chats', title: 'Back', onclick: () => this.back() }, icon(icons.back)),
         titleArea,
+        this.timerButton,
+        this.optionsButton,
         this.infoButton),
       el('div', { class: 'messages-wrap' }, this.messages, this.jumpButton, this.dropZone),
       this.replyBar,
@@ -296,11 +311,10 @@ class ChatApp {
     }
   }
 
-  signOut() {
+  async signOut() {
     const unsent = this.store.unsentCount;
     if (!unsent) {
-      this.store.forgetLocalData();
-      api.logout();
+      await this.endSession();
       return;
     }
     // Unsent messages are kept on this device and go out at the next sign-in; say so first.
@@ -315,11 +329,17 @@ class ChatApp {
         el('button', {
           type: 'button', class: 'button danger', onclick: () => {
             m.close();
-            this.store.forgetLocalData();
-            api.logout();
+            this.endSession();
           },
         }, 'Sign out')));
     m.body.querySelector('.dialog-actions .button')?.focus();
+  }
+
+  async endSession() {
+    // This browser stops getting the account's notifications (best effort: signing out never waits on it).
+    await Promise.race([disablePush(api).catch(() => {}), new Promise(resolve => setTimeout(resolve, 2000))]);
+    this.store.forgetLocalData();
+    api.logout();
   }
 
   chatInfo() {
@@ -328,6 +348,32 @@ class ChatApp {
     if (!chat) return;
     if (chat.isGroup) this.groupInfo();
     else openContactInfo(this.store, chatId, { onOpenChat: id => this.open(id) });
+  }
+
+  /** One request for both kinds: the browser's permission (notifications while Parley is open) and,
+   * where the browser has it, Web Push (notifications while it is closed). */
+  async turnOnNotifications() {
+    this.notifyButton.disabled = true;
+    try {
+      if (pushSupported()) {
+        await enablePush(api);
+        toast('Notifications are on.');
+      } else {
+        await askNotificationPermission();
+      }
+    } catch (error) {
+      toast(`Notifications could not be turned on: ${error.message}`);
+    } finally {
+      this.notifyButton.disabled = false;
+      await this.updateNotifyControls();
+    }
+  }
+
+  /** The banner asks once (until the browser has an answer); the header button stays while push is off. */
+  async updateNotifyControls() {
+    this.notifyBanner.hidden = notificationPermission() !== 'default';
+    const state = await pushState().catch(() => 'unsupported');
+    this.notifyButton.hidden = !this.notifyBanner.hidden || state === 'on' || state === 'unsupported';
   }
 
   newChat() {
@@ -434,7 +480,12 @@ class ChatApp {
 
   renderChatList() {
     const s = this.store;
-    const chats = s.sortedChats().filter(c => !this.filter || s.chatName(c).toLowerCase().includes(this.filter));
+    // Archived chats live in their own view (a search looks through all chats).
+    const archived = chat => !!chat.settings?.archived;
+    const all = s.sortedChats();
+    const archivedCount = all.filter(archived).length;
+    if (!archivedCount) this.showArchived = false;
+    const chats = all.filter(c => (this.filter ? s.chatName(c).toLowerCase().includes(this.filter) : archived(c) === !!this.showArchived));
     const focusedId = document.activeElement?.closest?.('.chat-item')?.dataset.chatId;
     const items = chats.map(chat => {
       const typingIds = s.typingIn(chat.id);
@@ -452,6 +503,11 @@ class ChatApp {
       }
       const unread = chat.unreadCount ?? 0;
       const time = last ? formatListTime(last.timestamp ?? chat.lastMessageTime) : '';
+      const muted = s.isMuted(chat.id);
+      const marks = [
+        muted ? el('span', { class: 'chat-mark', role: 'img', 'aria-label': 'Muted', title: 'Muted' }, icon(icons.muted)) : null,
+        chat.settings?.pinned ? el('span', { class: 'chat-mark', role: 'img', 'aria-label': 'Pinned', title: 'Pinned' }, icon(icons.pin)) : null,
+      ];
       const a = s.chatAvatar(chat);
       const other = chat.isGroup ? null : s.otherParticipant(chat);
       const button = el('button', {
@@ -461,10 +517,16 @@ class ChatApp {
         avatar(api, { name: a.name, avatar: a.avatar, seed: a.seed, online: s.connection === 'open' && !!other?.online }),
         el('span', { class: 'chat-body' },
           el('span', { class: 'chat-top' }, el('span', { class: 'chat-name' }, s.chatName(chat)), el('span', { class: 'chat-time' }, time)),
-          el('span', { class: 'chat-bottom' }, preview,
-            unread ? el('span', { class: 'badge', 'aria-label': `${unread} unread ${unread === 1 ? 'message' : 'messages'}` }, String(unread)) : null)));
+          el('span', { class: 'chat-bottom' }, preview, ...marks,
+            unread ? el('span', { class: `badge${muted ? ' muted-badge' : ''}`, 'aria-label': `${unread} unread ${unread === 1 ? 'message' : 'messages'}` }, String(unread)) : null)));
       return el('li', {}, button);
     });
+    if (!this.filter && (archivedCount || this.showArchived)) {
+      const row = this.showArchived
+        ? el('button', { type: 'button', class: 'archived-row', onclick: () => { this.showArchived = false; this.renderChatList(); } }, icon(icons.back), 'Archived chats')
+        : el('button', { type: 'button', class: 'archived-row', onclick: () => { this.showArchived = true; this.renderChatList(); } }, icon(icons.archive), `Archived (${archivedCount})`);
+      items.unshift(el('li', {}, row));
+    }
     this.chatList.replaceChildren(...items);
     if (focusedId) this.chatList.querySelector(`.chat-item[data-chat-id="${CSS.escape(focusedId)}"]`)?.focus();
     this.emptyList.textContent = chats.length ? '' : this.filter ? 'No chats match.' : s.ready ? 'No chats yet. Start one with the new chat button.' : 'Loading chats…';
@@ -495,6 +557,10 @@ class ChatApp {
         el('button', { type: 'button', class: 'link-button', onclick: () => s.setBlocked(other1.id, false).catch(e => toast(e.message)) }, 'Unblock'));
     }
     this.conversation.querySelector('.composer').hidden = blocked;
+    // The timer button shows when disappearing messages are on, and says for how long.
+    const timer = disappearLabel(s.chatSettings(chat.id).disappearAfterSeconds);
+    this.timerButton.classList.toggle('on', !!timer);
+    this.timerButton.title = timer ? `Disappearing messages: ${timer}` : 'Disappearing messages';
     const typingIds = s.typingIn(chat.id);
     let sub;
     let cls = 'conv-sub';

@@ -91,7 +91,8 @@ export function renderAuth(root, api, { onSignedIn, notice = null }) {
         const phone = phoneNumber(id);
         if (!phone) return fail('Enter the phone number with its country code, like +44 7700 900123.');
         try {
-          await api.signInWithPhone(phone, password.input.value);
+          const answer = await api.signInWithPhone(phone, password.input.value);
+          if (answer?.mfaRequired) return askForCode(answer.mfaToken);
         } catch (e) {
           if (e instanceof ApiError && e.status === 403) {
             // Not confirmed yet: the code step, with a new code on request.
@@ -102,7 +103,8 @@ export function renderAuth(root, api, { onSignedIn, notice = null }) {
         }
       } else {
         if (!/^[^@\s]+@[^@\s]+$/.test(id)) return fail('Please enter a valid email address.');
-        await api.login(id, password.input.value);
+        const answer = await api.login(id, password.input.value);
+        if (answer?.mfaRequired) return askForCode(answer.mfaToken);
       }
       onSignedIn();
     });
@@ -149,8 +151,9 @@ export function renderAuth(root, api, { onSignedIn, notice = null }) {
       const value = code.input.value.trim();
       if (!value) return fail('Please enter the code.');
       await api.confirmPhone(pending.phone, value);
-      await api.signInWithPhone(pending.phone, pending.password);
+      const answer = await api.signInWithPhone(pending.phone, pending.password);
       pending.password = null;
+      if (answer?.mfaRequired) return askForCode(answer.mfaToken);
       onSignedIn();
     });
     const status = el('p', { class: 'hint', role: 'status' });
@@ -170,6 +173,28 @@ export function renderAuth(root, api, { onSignedIn, notice = null }) {
     frame('Confirm your number', notes, form, [
       el('p', { class: 'auth-switch' }, el('span', {}, 'No code?'), ' ', resend),
       status,
+      el('p', { class: 'auth-switch' }, link('Back to sign in', () => signIn(null))),
+    ]);
+    code.input.focus();
+  }
+
+  /** Two-step verification is on: the password was right, a code completes the sign-in. */
+  function askForCode(mfaToken) {
+    const code = field('auth-mfa-code', 'Code from your authenticator app',
+      { autocomplete: 'one-time-code', inputmode: 'numeric', required: true, maxlength: '20' },
+      'Lost your phone? Enter one of your recovery codes instead.');
+    const form = stepForm('Two-step verification', [code], 'Verify', async fail => {
+      const value = code.input.value.trim();
+      if (!value) return fail('Please enter the code.');
+      try {
+        await api.completeMfa(mfaToken, value);
+      } catch (e) {
+        code.input.select();
+        throw e;
+      }
+      onSignedIn();
+    });
+    frame('Two-step verification', null, form, [
       el('p', { class: 'auth-switch' }, link('Back to sign in', () => signIn(null))),
     ]);
     code.input.focus();

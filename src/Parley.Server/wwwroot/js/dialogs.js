@@ -27,7 +27,7 @@ export function modal(title, { className = '' } = {}) {
   return { dialog, body, heading, close, onClose: fn => cleanups.push(fn) };
 }
 
-function errorLine() {
+export function errorLine() {
   return el('p', { class: 'form-error', role: 'alert' });
 }
 
@@ -351,12 +351,31 @@ export function openProfile(store) {
   const nameInput = el('input', { id: 'profile-name', value: me.name ?? '', maxlength: '100', autocomplete: 'name', required: true });
   const aboutInput = el('input', { id: 'profile-about', value: me.about ?? '', maxlength: '200', autocomplete: 'off' });
   const save = el('button', { type: 'submit', class: 'button primary' }, 'Save');
+  // Your data to take with you: profile, chats and your own messages, as one JSON file.
+  const exportButton = el('button', { type: 'button', class: 'button' }, 'Download my data');
+  exportButton.addEventListener('click', async () => {
+    error.textContent = '';
+    exportButton.disabled = true;
+    try {
+      const data = await store.api.get('/users/me/export');
+      const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' }));
+      const link = el('a', { href: url, download: `parley-export-${new Date().toISOString().slice(0, 10)}.json` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (e) {
+      error.textContent = e.message;
+    } finally {
+      exportButton.disabled = false;
+    }
+  });
   const form = el('form', { class: 'stack' },
     el('div', { class: 'group-hero' }, picture, file, photoButton, el('p', { class: 'muted small' }, me.email ?? '')),
     el('div', { class: 'field' }, el('label', { for: 'profile-name' }, 'Your name'), nameInput),
     el('div', { class: 'field' }, el('label', { for: 'profile-about' }, 'About'), aboutInput),
     error,
-    el('div', { class: 'dialog-actions' }, save));
+    el('div', { class: 'dialog-actions' }, exportButton, save));
   form.addEventListener('submit', async event => {
     event.preventDefault();
     const name = nameInput.value.trim();
@@ -377,6 +396,92 @@ export function openProfile(store) {
       save.disabled = false;
     }
   });
-  m.body.append(form);
+  m.body.append(form, twoStepSection(store));
   nameInput.focus();
+}
+
+/** Two-step verification in the profile: turn it on (secret and otpauth URI for the app, a
+ * first code to confirm, recovery codes shown once) or off (with a current code). */
+function twoStepSection(store) {
+  const section = el('section', { class: 'stack two-step', 'aria-labelledby': 'mfa-title' });
+  const error = el('p', { class: 'form-error', role: 'alert', id: 'mfa-section-error' });
+  const title = el('h3', { id: 'mfa-title' }, 'Two-step verification');
+  const fail = e => { error.textContent = e.message; };
+
+  const showOff = () => {
+    const start = el('button', { type: 'button', class: 'button small', id: 'mfa-enable' }, 'Turn on two-step verification');
+    start.addEventListener('click', async () => {
+      error.textContent = '';
+      try {
+        showEnrolment(await store.api.request('POST', '/users/me/mfa'));
+      } catch (e) { fail(e); }
+    });
+    section.replaceChildren(title, el('p', { class: 'muted small', id: 'mfa-status' }, 'Off. Signing in needs only your password.'), error, start);
+  };
+
+  const showEnrolment = enrolment => {
+    const code = el('input', { id: 'mfa-confirm-code', autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: '6', required: true });
+    const confirm = el('button', { type: 'submit', class: 'button small primary' }, 'Confirm');
+    const form = el('form', { class: 'stack' },
+      el('p', { class: 'small' }, 'Add Parley to your authenticator app with this key or link, then enter the code it shows.'),
+      el('p', {}, el('code', { id: 'mfa-secret', class: 'mfa-secret' }, enrolment.secret)),
+      el('p', { class: 'small' }, el('a', { id: 'mfa-uri', href: enrolment.otpauthUri }, 'Open in authenticator app')),
+      el('div', { class: 'field' }, el('label', { for: 'mfa-confirm-code' }, 'Code from the app'), code),
+      error,
+      el('div', { class: 'dialog-actions' }, confirm));
+    form.addEventListener('submit', async event => {
+      event.preventDefault();
+      error.textContent = '';
+      confirm.disabled = true;
+      try {
+        const answer = await store.api.request('POST', '/users/me/mfa/confirm', { code: code.value.trim() });
+        showRecoveryCodes(answer.recoveryCodes ?? []);
+      } catch (e) {
+        fail(e);
+      } finally {
+        confirm.disabled = false;
+      }
+    });
+    section.replaceChildren(title, form);
+    code.focus();
+  };
+
+  const showRecoveryCodes = codes => {
+    const done = el('button', { type: 'button', class: 'button small' }, 'Done');
+    done.addEventListener('click', showOn);
+    section.replaceChildren(title,
+      el('p', { class: 'small', id: 'mfa-status' }, 'On. Keep these recovery codes somewhere safe: each one signs you in once if you lose your phone. They are shown only now.'),
+      el('ul', { id: 'mfa-recovery-codes', class: 'recovery-codes' }, ...codes.map(c => el('li', {}, el('code', {}, c)))),
+      done);
+    done.focus();
+  };
+
+  const showOn = () => {
+    const code = el('input', { id: 'mfa-disable-code', autocomplete: 'one-time-code', maxlength: '20', required: true });
+    const off = el('button', { type: 'submit', class: 'button small' }, 'Turn off');
+    const form = el('form', { class: 'stack' },
+      el('p', { class: 'muted small', id: 'mfa-status' }, 'On. Signing in asks for a code from your authenticator app.'),
+      el('div', { class: 'field' }, el('label', { for: 'mfa-disable-code' }, 'Current code (or a recovery code)'), code),
+      error,
+      el('div', { class: 'dialog-actions' }, off));
+    form.addEventListener('submit', async event => {
+      event.preventDefault();
+      error.textContent = '';
+      off.disabled = true;
+      try {
+        await store.api.request('DELETE', '/users/me/mfa', { code: code.value.trim() });
+        store.toast('Two-step verification is off.');
+        showOff();
+      } catch (e) {
+        fail(e);
+      } finally {
+        off.disabled = false;
+      }
+    });
+    section.replaceChildren(title, form);
+  };
+
+  section.append(title, el('p', { class: 'muted small' }, 'Checking…'));
+  store.api.request('GET', '/users/me/mfa').then(status => (status?.enabled ? showOn() : showOff()), fail);
+  return section;
 }

@@ -19,6 +19,11 @@ export function systemText(m, store) {
     case 'member_removed': return `${actor} removed ${affected}`;
     case 'member_left': return `${m.affectedUserName || actor} left`;
     case 'group_renamed': return name ? `${actor} changed the group name to “${name}”` : `${actor} changed the group name`;
+    case 'disappearing_messages': {
+      // The server's sentence starts with the actor's name; our own change reads "You …".
+      const text = m.content || 'Disappearing messages changed';
+      return actor === 'You' && m.senderName && text.startsWith(m.senderName) ? `You${text.slice(m.senderName.length)}` : text;
+    }
     default: return m.content || 'Group updated';
   }
 }
@@ -101,7 +106,7 @@ export function conversationRows(store, chat, confirmed, pending, uploads = [], 
     const key = m.clientMessageId ? `c:${m.senderId}:${m.clientMessageId}` : `m:${m.id}`;
     // The status is not in the signature: a tick that advances is updated in place.
     const pendingState = m.pending ? (m.failed ? 'failed' : 'pending') : 'stored';
-    const sig = JSON.stringify([m.content, m.quote?.content, m.quote && quoteAuthor(store, m), m.deleted, m.editedAt, showSender, firstOfRun,
+    const sig = JSON.stringify([m.content, m.quote?.content, m.quote?.deleted, m.quote && quoteAuthor(store, m), m.deleted, m.editedAt, showSender, firstOfRun,
       showSender && senderName(store, m), pendingState, m.error, m.media?.mediaId]);
     rows.push({ key, sig, status, build: () => bubble(store, m, { own, showSender, status, firstOfRun }, handlers) });
   }
@@ -156,11 +161,13 @@ function bubble(store, m, { own, showSender, status, firstOfRun }, handlers) {
     ? el('span', { class: 'text deleted' }, own ? 'You deleted this message' : 'This message was deleted')
     : caption ? el('span', { class: 'text' }, ...formatText(caption)) : null;
   const author = m.quote ? quoteAuthor(store, m) : null;
+  // A quote of a message deleted for everyone (or gone) says so; its text is not kept anywhere.
+  const quoteGone = !!m.quote?.deleted || !m.quote?.content;
   const quote = m.quote && !m.deleted
     ? el('button', {
-      type: 'button', class: 'quote', 'aria-label': 'Go to the quoted message',
+      type: 'button', class: `quote${quoteGone ? ' deleted' : ''}`, 'aria-label': 'Go to the quoted message',
       onclick: () => handlers.goToMessage?.(m.chatId, m.replyTo),
-    }, author ? el('span', { class: 'quote-author' }, author) : null, el('span', { class: 'quote-text' }, m.quote.content || 'This message was deleted'))
+    }, author ? el('span', { class: 'quote-author' }, author) : null, el('span', { class: 'quote-text' }, quoteGone ? 'This message was deleted' : m.quote.content))
     : null;
   const meta = el('span', { class: 'meta' },
     m.editedAt && !m.deleted ? el('span', { class: 'edited' }, 'edited') : null,

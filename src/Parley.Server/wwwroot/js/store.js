@@ -54,6 +54,13 @@ class Conversation {
     return true;
   }
 
+  /** Drops a message the server deleted for good (a disappearing message whose time ran out). */
+  remove(id) {
+    if (!this.byId.delete(id)) return false;
+    this.messages = this.messages.filter(m => m.id !== id);
+    return true;
+  }
+
   get newestSeq() { return this.messages.length ? this.messages[this.messages.length - 1].seq ?? 0 : 0; }
   get oldestSeq() { return this.messages.length ? this.messages[0].seq ?? 0 : 0; }
 }
@@ -300,7 +307,9 @@ export class ChatStore extends EventTarget {
 
   /** The chats, most recent activity first. */
   sortedChats() {
-    return [...this.chats.values()].sort((a, b) => this.activity(b) - this.activity(a) || String(a.id).localeCompare(String(b.id)));
+    // Pinned chats first, then by activity.
+    const pinned = chat => (chat.settings?.pinned ? 1 : 0);
+    return [...this.chats.values()].sort((a, b) => pinned(b) - pinned(a) || this.activity(b) - this.activity(a) || String(a.id).localeCompare(String(b.id)));
   }
 
   activity(chat) {
@@ -614,6 +623,10 @@ export class ChatStore extends EventTarget {
 
   _onMessageUpdated(raw) {
     const m = { ...raw, id: messageId(raw), messageId: messageId(raw) };
+    if (m.expired) {
+      this._onMessageExpired(m);
+      return;
+    }
     const conv = this.conversations.get(m.chatId);
     if (conv?.byId.has(m.id)) conv.upsert(m);
     // Replies quoting it show the edit, or lose the quote of a deleted message (as the server's copies do).
@@ -622,6 +635,20 @@ export class ChatStore extends EventTarget {
     }
     const chat = this.chats.get(m.chatId);
     if (chat?.lastMessage && messageId(chat.lastMessage) === m.id) chat.lastMessage = { ...chat.lastMessage, ...m };
+    this._emit('messages', m.chatId);
+    this._emit('chats', m.chatId);
+  }
+
+  /** A disappearing message ran out: it goes from the conversation and the chat list. */
+  _onMessageExpired(m) {
+    const conv = this.conversations.get(m.chatId);
+    conv?.remove(m.id);
+    const chat = this.chats.get(m.chatId);
+    if (chat?.lastMessage && messageId(chat.lastMessage) === m.id) {
+      const newest = conv?.messages[conv.messages.length - 1];
+      if (newest) chat.lastMessage = newest;
+      else this.refreshChat(m.chatId).catch(() => {});
+    }
     this._emit('messages', m.chatId);
     this._emit('chats', m.chatId);
   }
@@ -1185,6 +1212,20 @@ export class ChatStore extends EventTarget {
     this._upsertChat(summary, { replace: true, fresh: true });
     this._emit('chats', summary.id);
     return summary.id;
+  }
+
+  /** The caller's settings of a chat as the chat summary carries them (defaults before the first answer). */
+  chatSettings(chatId) {
+    return this.chats.get(chatId)?.settings ?? { muted: false, previews: true, pinned: false, archived: false, disappearAfterSeconds: 0 };
+  }
+
+  /** Changes chat settings (mute, previews, pin, archive, or the chat's disappearing timer). */
+  async updateChatSettings(chatId, change) {
+    const settings = await this.api.put(`/chats/${encodeURIComponent(chatId)}/settings`, change);
+    const chat = this.chats.get(chatId);
+    if (chat && settings) chat.settings = settings;
+    this._emit('chats', chatId);
+    return settings;
   }
 
   async renameGroup(groupId, name, description) {

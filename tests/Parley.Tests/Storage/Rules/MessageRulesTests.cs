@@ -18,8 +18,11 @@ public class MessageRulesTests
         var longText = new string('x', 150);
         Assert.Equal(new string('x', MessageRules.QuoteLength), MessageRules.Quote(longText, deleted: false));
         Assert.Equal("short", MessageRules.Quote("short", deleted: false));
-        Assert.Equal("", MessageRules.Quote("secret", deleted: true));
+        Assert.Null(MessageRules.Quote("secret", deleted: true)); // no quote text: rendered as a deleted quote
         Assert.Equal("", MessageRules.Quote(null, deleted: false));
+        // Code points, not UTF-16 units: an emoji at the cut stays whole.
+        var emoji = new string('x', 99) + "😀😀";
+        Assert.Equal(new string('x', 99) + "😀", MessageRules.Quote(emoji, deleted: false));
     }
 
     [Fact]

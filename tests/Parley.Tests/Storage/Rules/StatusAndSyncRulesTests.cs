@@ -47,14 +47,16 @@ public class StatusAndSyncRulesTests
     }
 
     [Fact]
-    public void An_edit_reads_back_as_the_message_now_and_one_whose_message_is_gone_is_dropped()
+    public void An_edit_reads_back_as_the_message_now_and_one_whose_message_is_gone_as_its_tombstone()
     {
         var now = Stub("msg_a") with { Content = "edited", EditedAt = 5 };
         List<StoredEvent> page = [Event(1, EventKind.MessageUpdated, Stub("msg_a")), Event(2, EventKind.MessageUpdated, Stub("msg_gone")), Event(3)];
         Assert.Equal(["msg_a", "msg_gone"], SyncPages.UpdatedMessageIds(page));
         var done = SyncPages.Complete(page, hasMore: true, cursor: 3, new Dictionary<string, MessageRecord> { ["msg_a"] = now });
-        Assert.Equal([1L, 3], done.Events.Select(e => e.Pos));
+        Assert.Equal([1L, 2, 3], done.Events.Select(e => e.Pos));
         Assert.Equal("edited", done.Events[0].Message!.Content);
+        Assert.Equal("msg_gone", done.Events[1].Message!.Id);
+        Assert.True(done.Events[1].Message!.Deleted);
         Assert.True(done.HasMore);
         Assert.Equal(3, done.Cursor);
     }

@@ -1,0 +1,124 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.Extensions.Options;
+
+namespace Parley.Server.Common;
+
+/// <summary>
+/// One place that answers bad request bodies on every route, before any endpoint binds them:
+/// an empty body, JSON that does not parse, and a member of the wrong type each get a 400 with a
+/// sentence naming what is wrong, one warning line in the log and no stack trace. Whatever the
+/// framework still refuses while reading a request (a body over the size limit, a content type
+/// that is not JSON) is answered the same way instead of travelling up as an unhandled exception.
+/// </summary>
+public static partial class JsonBodies
+{
+    /// <summary>Turns <see cref="BadHttpRequestException"/> from anywhere inside into the contract's
+    /// error answer. Goes just inside the exception handler, which would log it as an error.</summary>
+    public static IApplicationBuilder UseBadRequestAnswers(this IApplicationBuilder app)
+    {
+        var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Parley.Requests");
+        return app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+            }
+            catch (BadHttpRequestException bad) when (!context.Response.HasStarted)
+            {
+                var (status, message) = Describe(bad);
+                Refused(logger, context.Request.Method, RouteOf(context), message);
+                context.Response.Clear();
+                await ApiError.WriteAsync(context, status, message);
+            }
+        });
+    }
+
+    /// <summary>Reads and checks the JSON body of endpoints that bind one, then hands the endpoint
+    /// the same bytes. Goes after authentication, so a caller without a token still gets 401.</summary>
+    public static IApplicationBuilder UseJsonBodyChecks(this IApplicationBuilder app)
+    {
+        var json = app.ApplicationServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Parley.Requests");
+        return app.Use(async (context, next) =>
+        {
+            var accepts = context.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>();
+            if (accepts?.RequestType is not { } bodyType || !accepts.ContentTypes.Any(t => t.Contains("json", StringComparison.OrdinalIgnoreCase)))
+            {
+                await next(context);
+                return;
+            }
+            var refusal = await CheckAsync(context, bodyType, accepts.IsOptional, json);
+            if (refusal is null)
+            {
+                await next(context);
+                return;
+            }
+            Refused(logger, context.Request.Method, RouteOf(context), refusal);
+            await ApiError.WriteAsync(context, StatusCodes.Status400BadRequest, refusal);
+        });
+    }
+
+    private static async Task<string?> CheckAsync(HttpContext context, Type bodyType, bool optional, JsonSerializerOptions json)
+    {
+        var request = context.Request;
+        var canHaveBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? true;
+        // A body that is not JSON by its content type is the framework's 415.
+        if (canHaveBody && !request.HasJsonContentType()) return null;
+        byte[] bytes = [];
+        if (canHaveBody)
+        {
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer, context.RequestAborted);
+            bytes = buffer.ToArray();
+            request.Body = new MemoryStream(bytes, writable: false);
+        }
+        if (bytes.Length == 0) return optional ? null : Empty(bodyType, json);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(bytes, new JsonDocumentOptions
+            {
+                MaxDepth = json.MaxDepth == 0 ? 64 : json.MaxDepth,
+                AllowTrailingCommas = json.AllowTrailingCommas,
+                CommentHandling = json.ReadCommentHandling,
+            });
+        }
+        catch (JsonException ex)
+        {
+            return $"The request body is not valid JSON (line {(ex.LineNumber ?? 0) + 1}, byte {(ex.BytePositionInLine ?? 0) + 1}).";
+        }
+        using (document)
+        {
+            if (document.RootElement.ValueKind == JsonValueKind.Null) return optional ? null : Empty(bodyType, json);
+            return JsonShape.Check(document.RootElement, bodyType, json);
+        }
+    }
+
+    private static string Empty(Type bodyType, JsonSerializerOptions json)
+    {
+        var members = JsonShape.MemberNames(bodyType, json);
+        return members.Count == 0
+            ? "The request body is empty; send a JSON object."
+            : $"The request body is empty; send a JSON object with {string.Join(", ", members)}.";
+    }
+
+    private static (int Status, string Message) Describe(BadHttpRequestException bad) => bad.StatusCode switch
+    {
+        StatusCodes.Status413PayloadTooLarge => (bad.StatusCode, "The request body is too large."),
+        StatusCodes.Status415UnsupportedMediaType => (bad.StatusCode, "The request body must be JSON (Content-Type: application/json)."),
+        StatusCodes.Status408RequestTimeout => (bad.StatusCode, "The request body arrived too slowly."),
+        _ when bad.InnerException is JsonException => (StatusCodes.Status400BadRequest, "The request body is not valid JSON for this endpoint."),
+        StatusCodes.Status400BadRequest => (StatusCodes.Status400BadRequest, "The request is malformed."),
+        var status => (status, $"The request failed with status {status}."),
+    };
+
+    /// <summary>The route's pattern, not the path the client sent, so the log line holds no client text.</summary>
+    private static string RouteOf(HttpContext context) =>
+        (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)";
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Refused a request to {Method} {Route}: {Reason}")]
+    private static partial void Refused(ILogger logger, string method, string route, string reason);
+}

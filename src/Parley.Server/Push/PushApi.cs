@@ -1,0 +1,91 @@
+using System.Buffers.Text;
+using System.Security.Claims;
+using Microsoft.Extensions.Options;
+using Parley.Server.Auth;
+using Parley.Server.Common;
+using Parley.Server.Configuration;
+using Parley.Server.Storage;
+
+namespace Parley.Server.Push;
+
+public sealed record PushKeys(string? P256dh, string? Auth);
+public sealed record PushSubscriptionRequest(string? Endpoint, PushKeys? Keys);
+
+/// <summary>Web Push subscriptions of the signed-in user, and the server's VAPID public key.</summary>
+public static class PushApi
+{
+    public const int MaxEndpointLength = 2048;
+
+    public static IEndpointRouteBuilder MapPushApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/push").WithTags("Push").RequireAuthorization();
+        group.MapGet("/vapid-public-key", (VapidKeys keys) => TypedResults.Json(new { publicKey = keys.PublicKey }, AppJson.Options));
+        group.MapPost("/subscriptions", Subscribe);
+        group.MapDelete("/subscriptions", Unsubscribe);
+        return routes;
+    }
+
+    private static async Task<IResult> Subscribe(PushSubscriptionRequest body, ClaimsPrincipal principal, IParleyStore store,
+        IOptions<ParleyOptions> options, TimeProvider clock)
+    {
+        var push = options.Value.Push;
+        if (CheckEndpoint(body.Endpoint, push.AllowInsecureEndpoints) is { } endpointError) return ApiError.BadRequest(endpointError);
+        if (!IsKey(body.Keys?.P256dh, 65, out var p256dh) || p256dh[0] != 0x04 || !IsPoint(p256dh))
+        {
+            return ApiError.BadRequest("keys.p256dh must be the browser's P-256 public key, base64url encoded.");
+        }
+        if (!IsKey(body.Keys?.Auth, 16, out _)) return ApiError.BadRequest("keys.auth must be the browser's 16-byte auth secret, base64url encoded.");
+        var record = new PushSubscriptionRecord(body.Endpoint!, principal.UserId(), body.Keys!.P256dh!, body.Keys.Auth!, clock.NowMs());
+        if (!await store.AddPushSubscriptionAsync(record, push.MaxSubscriptionsPerUser))
+        {
+            return ApiError.BadRequest($"At most {push.MaxSubscriptionsPerUser} push subscriptions per account; remove one first.");
+        }
+        return TypedResults.Json(new { endpoint = record.Endpoint }, AppJson.Options, statusCode: StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> Unsubscribe(string? endpoint, ClaimsPrincipal principal, IParleyStore store)
+    {
+        if (string.IsNullOrEmpty(endpoint) || endpoint.Length > MaxEndpointLength) return ApiError.BadRequest("endpoint is required.");
+        return await store.RemovePushSubscriptionAsync(principal.UserId(), endpoint)
+            ? TypedResults.NoContent()
+            : ApiError.NotFound("No such push subscription.");
+    }
+
+    /// <summary>An absolute https URL (http only where configured), no credentials in it.</summary>
+    private static string? CheckEndpoint(string? endpoint, bool allowInsecure)
+    {
+        const string Sentence = "endpoint must be the push service URL the browser gave (https).";
+        if (string.IsNullOrEmpty(endpoint) || endpoint.Length > MaxEndpointLength) return Sentence;
+        if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.UserInfo.Length > 0) return Sentence;
+        return uri.Scheme == Uri.UriSchemeHttps || (allowInsecure && uri.Scheme == Uri.UriSchemeHttp) ? null : Sentence;
+    }
+
+    private static bool IsKey(string? text, int length, out byte[] bytes)
+    {
+        bytes = [];
+        if (string.IsNullOrEmpty(text) || text.Length > 128) return false;
+        try
+        {
+            // Browsers give base64url without padding; accept padded too.
+            bytes = Base64Url.DecodeFromChars(text.TrimEnd('='));
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+        return bytes.Length == length;
+    }
+
+    private static bool IsPoint(byte[] uncompressed)
+    {
+        try
+        {
+            using var key = WebPushEncryption.ImportPublicKey(uncompressed);
+            return true;
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return false;
+        }
+    }
+}

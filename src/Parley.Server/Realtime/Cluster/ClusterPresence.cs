@@ -1,0 +1,102 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Parley.Server.Common;
+using Parley.Server.Realtime.Bus;
+
+namespace Parley.Server.Realtime.Cluster;
+
+/// <summary>Who is online on the other nodes. Each node tells all the others when a user comes
+/// online or goes offline there (<c>online:lastSeen:userId</c>); a user counts as online while any
+/// node holds them, and <see cref="ElsewhereChanged"/> fires only when that whole picture changes.
+/// After the bus reconnects, or on start, the picture is reloaded from the other nodes' claims.</summary>
+internal sealed class ClusterPresence : IPresenceCluster
+{
+    private readonly IClusterBus _bus;
+    private readonly TimeProvider _clock;
+    private readonly Lock _gate = new();
+    private readonly ConcurrentDictionary<string, string[]> _elsewhere = new();
+
+    public ClusterPresence(IClusterBus bus, TimeProvider clock)
+    {
+        _bus = bus;
+        _clock = clock;
+        bus.Subscribe(BusChannels.Presence, OnPresence);
+        bus.NodeLeft += DropNode;
+        bus.Reconnected += () => _ = ReloadSafelyAsync();
+    }
+
+    /// <summary>Raised with (userId, online, lastSeen) when a user comes online on some other node
+    /// while offline on all others, or goes offline on the last other node that held them.</summary>
+    public event Action<string, bool, long>? ElsewhereChanged;
+
+    public bool IsOnlineElsewhere(string userId) => _elsewhere.ContainsKey(userId);
+
+    public void PresenceChangedHere(string userId, bool online, long lastSeen) =>
+        _bus.SendToAll(BusChannels.Presence, string.Create(CultureInfo.InvariantCulture, $"{(online ? 1 : 0)}:{lastSeen}:{userId}"));
+
+    private void OnPresence(BusMessage message)
+    {
+        var parts = message.Body.Split(':', 3);
+        if (parts.Length == 3 && long.TryParse(parts[1], CultureInfo.InvariantCulture, out var lastSeen))
+        {
+            Apply(message.FromNode, parts[2], parts[0] == "1", lastSeen);
+        }
+    }
+
+    private void Apply(string nodeId, string userId, bool online, long lastSeen)
+    {
+        bool flipped;
+        lock (_gate)
+        {
+            var before = _elsewhere.TryGetValue(userId, out var nodes) ? nodes : [];
+            var after = online
+                ? (before.Contains(nodeId) ? before : [.. before, nodeId])
+                : before.Where(n => n != nodeId).ToArray();
+            if (after.Length == 0) _elsewhere.TryRemove(userId, out _);
+            else _elsewhere[userId] = after;
+            flipped = (before.Length == 0) != (after.Length == 0);
+        }
+        if (flipped) ElsewhereChanged?.Invoke(userId, online, lastSeen);
+    }
+
+    /// <summary>Forgets a node that left or stopped heartbeating.</summary>
+    private void DropNode(string nodeId)
+    {
+        var now = _clock.NowMs();
+        foreach (var (userId, nodes) in _elsewhere)
+        {
+            if (nodes.Contains(nodeId)) Apply(nodeId, userId, false, now);
+        }
+    }
+
+    /// <summary>Loads who is online on the other nodes from their claims.</summary>
+    public async Task ReloadAsync()
+    {
+        var claims = await _bus.ClaimsElsewhereAsync().ConfigureAwait(false);
+        var loaded = claims.GroupBy(c => c.UserId).ToDictionary(g => g.Key, g => g.Select(c => c.NodeId).Distinct().ToArray());
+        var now = _clock.NowMs();
+        foreach (var (userId, nodes) in _elsewhere)
+        {
+            foreach (var nodeId in nodes.Where(n => !loaded.TryGetValue(userId, out var l) || !l.Contains(n)).ToList())
+            {
+                Apply(nodeId, userId, false, now);
+            }
+        }
+        foreach (var (userId, nodes) in loaded)
+        {
+            foreach (var nodeId in nodes) Apply(nodeId, userId, true, now);
+        }
+    }
+
+    private async Task ReloadSafelyAsync()
+    {
+        try
+        {
+            await ReloadAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The next presence notice or heartbeat corrects it.
+        }
+    }
+}

@@ -1,0 +1,57 @@
+namespace Parley.Server.Storage;
+
+/// <summary>One member's settings for one chat, with the chat-wide disappearing-messages timer.
+/// <see cref="MutedUntil"/> is 0 when not muted and <see cref="long.MaxValue"/> when muted for good.</summary>
+public sealed record ChatSettings(string ChatId, long MutedUntil, bool Previews, bool Pinned, bool Archived, int DisappearAfterSeconds)
+{
+    public const long MutedForever = long.MaxValue;
+
+    public static ChatSettings Default(string chatId, int disappearAfterSeconds = 0) => new(chatId, 0, true, false, false, disappearAfterSeconds);
+
+    public bool IsMuted(long now) => MutedUntil > now;
+}
+
+/// <summary>What a member asks to change; null members stay as they are.</summary>
+public sealed record ChatSettingsChange(long? MutedUntil, bool? Previews, bool? Pinned, bool? Archived, int? DisappearAfterSeconds)
+{
+    public bool ChangesOwnSettings => MutedUntil is not null || Previews is not null || Pinned is not null || Archived is not null;
+}
+
+public enum SettingsOutcome { Done, NotFound, NotAllowed }
+
+public sealed record SettingsResult(SettingsOutcome Outcome, ChatSettings? Settings);
+
+/// <summary>The disappearing-messages timers a chat may have, in seconds (0: off).</summary>
+public static class DisappearTimers
+{
+    public static readonly int[] Allowed = [0, 86_400, 604_800, 7_776_000];
+
+    /// <summary>The system message's text after the actor's name: "turned on disappearing messages: …".</summary>
+    public static string Describe(int seconds) => seconds switch
+    {
+        0 => "turned off disappearing messages",
+        _ => $"turned on disappearing messages: new messages disappear after {Days(seconds)}",
+    };
+
+    private static string Days(int seconds) => (seconds / 86_400) switch
+    {
+        1 => "24 hours",
+        var days => $"{days} days",
+    };
+}
+
+/// <summary>The chat settings part of the store.</summary>
+public interface IChatSettingsStore
+{
+    /// <summary>The user's settings of the chats they are in (one chat when <paramref name="onlyChatId"/> is set).</summary>
+    Task<IReadOnlyDictionary<string, ChatSettings>> GetChatSettingsAsync(string userId, string? onlyChatId);
+
+    /// <summary>Changes the member's own settings and, when asked, the chat's disappearing timer (group
+    /// admins, either side of a 1:1); a timer change adds a system message for everyone.</summary>
+    Task<SettingsResult> UpdateChatSettingsAsync(string chatId, string userId, ChatSettingsChange change, long now);
+
+    /// <summary>Deletes for good up to <paramref name="max"/> messages whose time ran out by
+    /// <paramref name="now"/> (with their attachments and the quotes of them), each announced by a
+    /// <see cref="EventKind.MessageUpdated"/> event; returns how many it deleted.</summary>
+    Task<int> ExpireMessagesAsync(long now, int max);
+}

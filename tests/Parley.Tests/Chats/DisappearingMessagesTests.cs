@@ -1,0 +1,94 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Parley.Tests.Infrastructure;
+
+namespace Parley.Tests.Chats;
+
+public sealed class DisappearingMessagesTests
+{
+    private static readonly byte[] Png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 9, 9, 9];
+
+    private static readonly Dictionary<string, string?> FastSweeps = new() { ["Parley:Retention:SweepSeconds"] = "1" };
+
+    [Fact]
+    public async Task Messages_sent_under_the_timer_are_deleted_for_everyone_once_old_and_nothing_of_them_is_left()
+    {
+        var clock = new TestClock();
+        await using var server = await ParleyServer.StartAsync(FastSweeps, clock: clock);
+        var ann = await ApiClient.CreateUserAsync(server, "Ann");
+        var bob = await ApiClient.CreateUserAsync(server, "Bob");
+        var chatId = await ann.OpenChatWithAsync(bob);
+        var before = await ann.SendTextAsync(chatId, "sent before the timer");
+        var cursor = await bob.CurrentCursorAsync();
+
+        (await ann.Api.PutAsync($"/chats/{chatId}/settings", new { disappearAfterSeconds = 86400 })).AssertStatus(HttpStatusCode.OK, "timer on");
+        var secret = await ann.SendTextAsync(chatId, "a secret that disappears");
+        using var upload = new HttpRequestMessage(HttpMethod.Post, "/media") { Content = new ByteArrayContent(Png) };
+        upload.Content.Headers.ContentType = new MediaTypeHeaderValue("image/png");
+        var media = await ann.Api.SendAsync(upload);
+        media.AssertStatus(HttpStatusCode.Created, "upload");
+        var mediaId = media.Json.Str("mediaId")!;
+        var photo = await ann.Api.PostAsync($"/chats/{chatId}/messages", new { type = "image", content = "a photo", media = new { mediaId } });
+        photo.AssertStatus(HttpStatusCode.Created, "send photo");
+        Assert.Equal(HttpStatusCode.OK, await DownloadStatusAsync(bob, mediaId));
+        // A reply sent after the timer was turned off outlives what it quotes, but not the quote.
+        (await ann.Api.PutAsync($"/chats/{chatId}/settings", new { disappearAfterSeconds = 0 })).AssertStatus(HttpStatusCode.OK, "timer off");
+        var reply = await bob.Api.PostAsync($"/chats/{chatId}/messages", new { content = "my answer", replyTo = secret.Str("id") });
+        reply.AssertStatus(HttpStatusCode.Created, "reply");
+        Assert.Equal("a secret that disappears", reply.Json.GetProperty("quote").Str("content"));
+
+        await using var bobSocket = await bob.ConnectAsync(server);
+        // Nothing goes before its time (a few sweeps run meanwhile).
+        await bobSocket.ExpectNothingAsync(f => f.Type == "messageUpdated", TimeSpan.FromSeconds(3), "an expiry before the time");
+        Assert.Equal(4, (await bob.HistoryAsync(chatId)).Count(m => m.Str("type") != "system"));
+
+        clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(1));
+        var gone = await bobSocket.WaitForAsync(f => f.Type == "messageUpdated" && f.Str("id") == secret.Str("id"),
+            TimeSpan.FromSeconds(30), "the expiry of the secret");
+        Assert.True(gone.Data.Bool("expired"));
+        Assert.True(gone.Data.Bool("deleted"));
+        Assert.Null(gone.Str("content"));
+        await bobSocket.WaitForAsync(f => f.Type == "messageUpdated" && f.Str("id") == photo.Json.Str("id"), what: "the expiry of the photo");
+        var requoted = await bobSocket.WaitForAsync(f => f.Type == "messageUpdated" && f.Str("id") == reply.Json.Str("id"), what: "the reply without its quote");
+        Assert.Equal("", requoted.Data.GetProperty("quote").Str("content"));
+
+        // Tokens issued a day ago have expired: sign in again, as a client would.
+        var annNow = await ReloginAsync(server, ann);
+        var bobNow = await ReloginAsync(server, bob);
+        var history = await bobNow.HistoryAsync(chatId);
+        var ids = history.Select(m => m.Str("id")).ToList();
+        Assert.DoesNotContain(secret.Str("id"), ids);
+        Assert.DoesNotContain(photo.Json.Str("id"), ids);
+        Assert.Contains(before.Str("id"), ids);
+        Assert.Contains(reply.Json.Str("id"), ids);
+        Assert.DoesNotContain(history, m => m.GetRawText().Contains("a secret that disappears"));
+        Assert.Equal(history.Count, (await annNow.HistoryAsync(chatId)).Count);
+
+        var synced = await bobNow.SyncAllAsync(cursor);
+        Assert.DoesNotContain(synced.Events, e => e.GetRawText().Contains("a secret that disappears") || e.GetRawText().Contains("a photo"));
+        Assert.Contains(synced.Events, e => e.Str("type") == "messageUpdated" && e.GetProperty("data").Str("id") == secret.Str("id")
+            && e.GetProperty("data").Bool("expired"));
+
+        Assert.Equal("0", ServerDatabase.Scalar(server, "SELECT count(*) FROM messages WHERE id = $1", secret.Str("id")));
+        Assert.Equal("0", ServerDatabase.Scalar(server, "SELECT count(*) FROM messages WHERE content LIKE '%secret that%' OR reply_quote LIKE '%secret%'"));
+        Assert.Equal("0", ServerDatabase.Scalar(server, "SELECT count(*) FROM media WHERE id = $1", mediaId));
+        (await bobNow.Api.GetAsync($"/media/{mediaId}")).AssertStatus(HttpStatusCode.NotFound, "the photo is gone");
+        (await annNow.Api.GetAsync($"/media/{mediaId}")).AssertStatus(HttpStatusCode.NotFound, "the photo is gone for its sender too");
+        var last = (await bobNow.ChatAsync(chatId)).GetProperty("lastMessage");
+        Assert.Equal(reply.Json.Str("id"), last.Str("id"));
+    }
+
+    private static async Task<HttpStatusCode> DownloadStatusAsync(TestUser user, string mediaId)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/media/{mediaId}");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", user.AccessToken);
+        using var response = await user.Api.Http.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    private static async Task<TestUser> ReloginAsync(ParleyServer server, TestUser user)
+    {
+        var session = await Accounts.LoginAsync(server, user.Email, user.Password);
+        return user with { Api = server.Api(session.AccessToken) };
+    }
+}

@@ -1,0 +1,74 @@
+using Parley.Tests.Infrastructure;
+using Parley.Tests.Storage;
+using Xunit.Abstractions;
+using Xunit.Sdk;
+
+namespace Parley.Tests.Cluster;
+
+/// <summary>The bus a cluster test's nodes talk over.</summary>
+public enum ClusterBus { Postgres, Redis }
+
+/// <summary>The Redis the Redis-bus tests use: <c>PARLEY_TEST_REDIS</c> is its address (./test.sh
+/// starts a throwaway <c>redis-server</c> and sets it).</summary>
+public static class TestRedis
+{
+    public static string? Address => Environment.GetEnvironmentVariable("PARLEY_TEST_REDIS") is { Length: > 0 } value ? value : null;
+
+    /// <summary>Why a Redis-bus test is skipped, or null when it runs (always under CI=true: an
+    /// absent Redis is a failure there).</summary>
+    public static string? SkipReason =>
+        Address is not null || string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase)
+            ? null
+            : "Redis is not configured: set PARLEY_TEST_REDIS to host:port of a redis-server (./test.sh starts one).";
+
+    /// <summary>A connection setting for one cluster: its own channel and key prefix, so clusters of
+    /// different tests sharing the server never hear each other.</summary>
+    public static string ConnectionFor(string cluster) =>
+        $"{Address ?? "127.0.0.1:6379"},channelPrefix={cluster}:";
+}
+
+/// <summary>Marks a cluster suite subclass whose nodes talk over Redis.</summary>
+public interface IRequiresRedis;
+
+/// <summary>A fact of an abstract cluster suite: each sealed subclass runs it on its bus, skipped
+/// (outside CI) when PostgreSQL, or Redis for a Redis subclass, is not configured.</summary>
+[XunitTestCaseDiscoverer("Parley.Tests.Cluster.ClusterFactDiscoverer", "Parley.Tests")]
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class ClusterFactAttribute : FactAttribute;
+
+public sealed class ClusterFactDiscoverer(IMessageSink diagnosticMessageSink) : FactDiscoverer(diagnosticMessageSink)
+{
+    public override IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo factAttribute)
+    {
+        var type = testMethod.TestClass.Class.ToRuntimeType();
+        var reason = TestPostgres.SkipReason ?? (typeof(IRequiresRedis).IsAssignableFrom(type) ? TestRedis.SkipReason : null);
+        if (reason is not null)
+        {
+            return [new XunitSkippedDataRowTestCase(DiagnosticMessageSink, discoveryOptions.MethodDisplayOrDefault(),
+                discoveryOptions.MethodDisplayOptionsOrDefault(), testMethod, reason)];
+        }
+        return base.Discover(discoveryOptions, testMethod, factAttribute);
+    }
+}
+
+/// <summary>What a test does to the Redis server behind a cluster's back.</summary>
+public static class RedisAdmin
+{
+    /// <summary>Kills every connection a client opened under <paramref name="clientName"/>; returns how many.</summary>
+    public static async Task<int> KillClientsAsync(string clientName)
+    {
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestRedis.Address + ",allowAdmin=true");
+        var server = redis.GetServer(redis.GetEndPoints()[0]);
+        var killed = 0;
+        foreach (var client in await server.ClientListAsync())
+        {
+            if (client.Name == clientName)
+            {
+                await server.ClientKillAsync(client.Id, null, null, true);
+                killed++;
+            }
+        }
+        Assert.True(killed > 0, $"no Redis connection named {clientName}");
+        return killed;
+    }
+}

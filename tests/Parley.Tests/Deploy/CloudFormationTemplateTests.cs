@@ -1,0 +1,226 @@
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Parley.Server.Configuration;
+
+namespace Parley.Tests.Deploy;
+
+/// <summary>The AWS deployment (<c>deploy/aws/parley.template.json</c>): linted by cfn-lint, and
+/// read here for what Parley needs from it. Nothing is deployed: there is no AWS account here.</summary>
+public sealed class CloudFormationTemplateTests
+{
+    private readonly JsonElement _template = DeployFiles.LoadTemplate();
+
+    private JsonElement Resources => _template.GetProperty("Resources");
+
+    private JsonElement Resource(string name) => Resources.GetProperty(name);
+
+    private IEnumerable<(string Name, JsonElement Properties)> ResourcesOfType(string type) =>
+        Resources.EnumerateObject()
+            .Where(r => r.Value.GetProperty("Type").GetString() == type)
+            .Select(r => (r.Name, r.Value.GetProperty("Properties")));
+
+    [CfnLintFact]
+    public async Task The_template_passes_cfn_lint()
+    {
+        Assert.True(DeployFiles.CfnLint is not null, "cfn-lint is not installed");
+
+        var (exitCode, output) = await DeployFiles.RunAsync(DeployFiles.CfnLint!, "--format", "parseable", DeployFiles.Template);
+
+        Assert.True(exitCode == 0, $"cfn-lint exited with {exitCode}:\n{output}");
+    }
+
+    [Fact]
+    public void Every_reference_names_a_parameter_resource_condition_or_pseudo_parameter()
+    {
+        var parameters = _template.GetProperty("Parameters").EnumerateObject().Select(p => p.Name).ToHashSet();
+        var resources = Resources.EnumerateObject().Select(r => r.Name).ToHashSet();
+        var conditions = _template.GetProperty("Conditions").EnumerateObject().Select(c => c.Name).ToHashSet();
+        var problems = new List<string>();
+
+        void Check(JsonElement node, string at)
+        {
+            if (node.ValueKind == JsonValueKind.Array)
+            {
+                var i = 0;
+                foreach (var item in node.EnumerateArray()) Check(item, $"{at}[{i++}]");
+                return;
+            }
+            if (node.ValueKind != JsonValueKind.Object) return;
+            foreach (var member in node.EnumerateObject())
+            {
+                switch (member.Name)
+                {
+                    case "Ref" when member.Value.ValueKind == JsonValueKind.String:
+                        var name = member.Value.GetString()!;
+                        if (!name.StartsWith("AWS::", StringComparison.Ordinal) && !parameters.Contains(name) && !resources.Contains(name))
+                            problems.Add($"{at}: Ref {name}");
+                        break;
+                    case "Fn::GetAtt":
+                        var target = member.Value[0].GetString()!;
+                        if (!resources.Contains(target)) problems.Add($"{at}: GetAtt {target}");
+                        break;
+                    case "Fn::If":
+                        var condition = member.Value[0].GetString()!;
+                        if (!conditions.Contains(condition)) problems.Add($"{at}: If {condition}");
+                        break;
+                    case "Fn::Sub" when member.Value.ValueKind == JsonValueKind.String:
+                        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(member.Value.GetString()!, @"\$\{([^}!]+)\}"))
+                        {
+                            var variable = m.Groups[1].Value.Split('.')[0];
+                            if (!variable.StartsWith("AWS::", StringComparison.Ordinal) && !parameters.Contains(variable) && !resources.Contains(variable))
+                                problems.Add($"{at}: Sub ${{{m.Groups[1].Value}}}");
+                        }
+                        break;
+                    case "Condition" when member.Value.ValueKind == JsonValueKind.String && at.Count(c => c == '.') == 1:
+                        if (!conditions.Contains(member.Value.GetString()!)) problems.Add($"{at}: Condition {member.Value.GetString()}");
+                        break;
+                }
+                Check(member.Value, at + "." + member.Name);
+            }
+        }
+
+        Check(Resources, "Resources");
+        Check(_template.GetProperty("Outputs"), "Outputs");
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public void The_tables_have_their_keys_and_indexes_pay_per_request_and_point_in_time_recovery()
+    {
+        var tables = ResourcesOfType("AWS::DynamoDB::Table").ToDictionary(
+            t => t.Properties.GetProperty("TableName").GetProperty("Fn::Sub").GetString()!.Replace("${TablePrefix}", ""),
+            t => t.Properties);
+
+        Assert.Equal(["ChatMembers", "Chats", "Connections", "Messages", "Users"], tables.Keys.Order());
+        Assert.Equal("userId", Key(tables["Users"]));
+        Assert.Equal(["EmailIndex: email", "PhoneIndex: phoneNumber"], Indexes(tables["Users"]));
+        Assert.Equal("chatId", Key(tables["Chats"]));
+        Assert.Equal("chatId, userId", Key(tables["ChatMembers"]));
+        Assert.Equal(["UserChatsIndex: userId, lastMessageTime"], Indexes(tables["ChatMembers"]));
+        Assert.Equal("chatId, seq", Key(tables["Messages"]));
+        Assert.Equal("connectionId", Key(tables["Connections"]));
+        Assert.Equal(["UserConnectionsIndex: userId"], Indexes(tables["Connections"]));
+        var ttl = tables["Connections"].GetProperty("TimeToLiveSpecification");
+        Assert.True(ttl.GetProperty("Enabled").GetBoolean());
+        Assert.Equal("expiresAt", ttl.GetProperty("AttributeName").GetString());
+
+        foreach (var (name, table) in tables)
+        {
+            Assert.True(table.GetProperty("PointInTimeRecoverySpecification").GetProperty("PointInTimeRecoveryEnabled").GetBoolean(), name + ": PITR");
+            Assert.Equal("PAY_PER_REQUEST", table.GetProperty("BillingMode").GetString());
+            // Every key attribute is defined, with the type the backend writes (seq and times are numbers).
+            var types = table.GetProperty("AttributeDefinitions").EnumerateArray()
+                .ToDictionary(a => a.GetProperty("AttributeName").GetString()!, a => a.GetProperty("AttributeType").GetString());
+            foreach (var attribute in KeyAttributes(table)) Assert.True(types.ContainsKey(attribute), $"{name}: {attribute} is not defined");
+            Assert.Equal(types.Keys.Order(), KeyAttributes(table).Distinct().Order());
+            foreach (var (attribute, type) in types)
+            {
+                Assert.Equal(attribute is "seq" or "lastMessageTime" ? "N" : "S", type);
+            }
+        }
+    }
+
+    private static string Key(JsonElement table) =>
+        string.Join(", ", table.GetProperty("KeySchema").EnumerateArray().Select(k => k.GetProperty("AttributeName").GetString()));
+
+    private static List<string> Indexes(JsonElement table) =>
+        table.TryGetProperty("GlobalSecondaryIndexes", out var indexes)
+            ? indexes.EnumerateArray().Select(i => i.GetProperty("IndexName").GetString() + ": " + Key(i)).Order().ToList()
+            : [];
+
+    private static IEnumerable<string> KeyAttributes(JsonElement table)
+    {
+        var keys = table.GetProperty("KeySchema").EnumerateArray().Select(k => k.GetProperty("AttributeName").GetString()!);
+        if (!table.TryGetProperty("GlobalSecondaryIndexes", out var indexes)) return keys;
+        return keys.Concat(indexes.EnumerateArray().SelectMany(i => i.GetProperty("KeySchema").EnumerateArray().Select(k => k.GetProperty("AttributeName").GetString()!)));
+    }
+
+    [Fact]
+    public void The_load_balancer_keeps_WebSockets_open_and_checks_health_on_the_servers_port()
+    {
+        var attributes = Resource("LoadBalancer").GetProperty("Properties").GetProperty("LoadBalancerAttributes").EnumerateArray()
+            .ToDictionary(a => a.GetProperty("Key").GetString()!, a => a.GetProperty("Value"));
+        var idleParameter = attributes["idle_timeout.timeout_seconds"].GetProperty("Ref").GetString()!;
+        var idleDefault = _template.GetProperty("Parameters").GetProperty(idleParameter).GetProperty("Default").GetInt32();
+        // Well above the server's 30 s keep-alive ping, so quiet sockets are never cut.
+        Assert.True(idleDefault >= 300, $"idle timeout {idleDefault}");
+
+        var targets = Resource("TargetGroup").GetProperty("Properties");
+        Assert.Equal("/health", targets.GetProperty("HealthCheckPath").GetString());
+        Assert.Equal("ip", targets.GetProperty("TargetType").GetString());
+
+        var container = Container();
+        var port = container.GetProperty("PortMappings")[0].GetProperty("ContainerPort").GetInt32();
+        Assert.Equal(port, targets.GetProperty("Port").GetInt32());
+        Assert.Equal($"http://+:{port}", Environment(container, cognito: false)["ASPNETCORE_URLS"]);
+        var service = Resource("Service").GetProperty("Properties");
+        Assert.Equal("FARGATE", service.GetProperty("LaunchType").GetString());
+        Assert.Equal(port, service.GetProperty("LoadBalancers")[0].GetProperty("ContainerPort").GetInt32());
+        Assert.Equal("awslogs", container.GetProperty("LogConfiguration").GetProperty("LogDriver").GetString());
+        Assert.Equal("LogGroup", container.GetProperty("LogConfiguration").GetProperty("Options").GetProperty("awslogs-group").GetProperty("Ref").GetString());
+    }
+
+    [Fact]
+    public void The_Cognito_parameters_become_an_external_issuer_in_Parleys_settings()
+    {
+        var environment = Environment(Container(), cognito: true);
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(environment.Select(e => new KeyValuePair<string, string?>(e.Key.Replace("__", ":"), e.Value)))
+            .Build();
+
+        var options = configuration.GetSection(ParleyOptions.Section).Get<ParleyOptions>()!;
+
+        var issuer = Assert.Single(options.Auth.ExternalIssuers);
+        Assert.Equal("https://cognito-idp.${AWS::Region}.amazonaws.com/${CognitoUserPoolId}", issuer.Issuer);
+        Assert.Equal(["{Ref CognitoAppClientId}"], issuer.ClientIds);
+        Assert.True(issuer.RequireHttps);
+        Assert.Equal("Redis", configuration["Parley:Cluster:Bus"]);
+        Assert.Contains("${Redis.PrimaryEndPoint.Address}", configuration["Parley:Cluster:RedisConnection"]);
+        // Without a user pool, no issuer at all (not one with an empty URL, which would stop the server).
+        Assert.DoesNotContain(Environment(Container(), cognito: false).Keys, k => k.Contains("ExternalIssuers"));
+    }
+
+    [Fact]
+    public void The_server_may_use_its_tables_and_bucket_and_nothing_else()
+    {
+        var statements = Resource("TaskRole").GetProperty("Properties").GetProperty("Policies")[0]
+            .GetProperty("PolicyDocument").GetProperty("Statement").EnumerateArray().ToList();
+        var resources = statements.SelectMany(s => s.GetProperty("Resource").ValueKind == JsonValueKind.Array
+            ? s.GetProperty("Resource").EnumerateArray().ToList() : [s.GetProperty("Resource")]).Select(r => r.GetRawText()).ToList();
+        Assert.DoesNotContain(resources, r => r == "\"*\"");
+        foreach (var (table, _) in ResourcesOfType("AWS::DynamoDB::Table"))
+        {
+            Assert.Contains(resources, r => r.Contains($"\"{table}\"") || r.Contains("${" + table + ".Arn}/index/*"));
+        }
+        var bucket = ResourcesOfType("AWS::S3::Bucket").Single().Properties;
+        Assert.True(bucket.GetProperty("PublicAccessBlockConfiguration").GetProperty("RestrictPublicBuckets").GetBoolean());
+    }
+
+    private JsonElement Container() =>
+        Resource("TaskDefinition").GetProperty("Properties").GetProperty("ContainerDefinitions")[0];
+
+    /// <summary>The container's environment with conditions resolved (Cognito on or off, the rest
+    /// off); values that are template expressions are written as their text ("{Ref X}", the Sub string).</summary>
+    private static Dictionary<string, string> Environment(JsonElement container, bool cognito)
+    {
+        var result = new Dictionary<string, string>();
+        foreach (var entry in container.GetProperty("Environment").EnumerateArray())
+        {
+            var item = entry;
+            if (entry.TryGetProperty("Fn::If", out var branch))
+            {
+                var on = branch[0].GetString() == "HasCognito" && cognito;
+                item = on ? branch[1] : branch[2];
+                if (item.TryGetProperty("Ref", out var noValue) && noValue.GetString() == "AWS::NoValue") continue;
+            }
+            result[item.GetProperty("Name").GetString()!] = Text(item.GetProperty("Value"));
+        }
+        return result;
+    }
+
+    private static string Text(JsonElement value) =>
+        value.ValueKind == JsonValueKind.String ? value.GetString()!
+        : value.TryGetProperty("Ref", out var r) ? "{Ref " + r.GetString() + "}"
+        : value.TryGetProperty("Fn::Sub", out var s) ? s.GetString()!
+        : value.GetRawText();
+}

@@ -1,0 +1,161 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Parley.Tests.Infrastructure;
+
+namespace Parley.Tests.Operations;
+
+/// <summary>Every route that takes a JSON body answers a malformed, mistyped or missing body with
+/// a 400 naming what is wrong (415 for a body that is not JSON at all), writes at most one
+/// warning line for it and never a stack trace. The routes are read from the running server, so
+/// a route added later is covered too.</summary>
+public sealed class MalformedBodyTests
+{
+    private sealed record JsonRoute(string Method, string Pattern, string Path, Type BodyType, bool Optional);
+
+    private static List<JsonRoute> JsonRoutes(ParleyServer server)
+    {
+        var routes = new List<JsonRoute>();
+        foreach (var endpoint in server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>())
+        {
+            var accepts = endpoint.Metadata.GetMetadata<IAcceptsMetadata>();
+            if (accepts?.RequestType is null || !accepts.ContentTypes.Any(t => t.Contains("json", StringComparison.OrdinalIgnoreCase))) continue;
+            var pattern = endpoint.RoutePattern.RawText ?? "";
+            var path = Regex.Replace(pattern, "\\{[^}]+\\}", "1");
+            if (!path.StartsWith('/')) path = "/" + path;
+            foreach (var method in endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? [])
+            {
+                routes.Add(new JsonRoute(method, pattern, path, accepts.RequestType, accepts.IsOptional));
+            }
+        }
+        return routes;
+    }
+
+    private static async Task<ApiClient.Response> SendRaw(ApiClient api, JsonRoute route, string body, string? contentType = "application/json")
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(route.Method), route.Path);
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        if (contentType is not null) content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        request.Content = content;
+        return await api.SendAsync(request);
+    }
+
+    /// <summary>A value of the wrong JSON kind for a member of this type, or null when any value fits.</summary>
+    private static string? WrongValueFor(Type type)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        if (type == typeof(JsonElement) || type == typeof(object)) return null;
+        return type == typeof(string) ? "123" : "\"not-this-kind\"";
+    }
+
+    [Fact]
+    public async Task Every_JSON_route_answers_bad_bodies_with_a_sentence_and_logs_no_stack_trace()
+    {
+        await using var server = await ParleyServer.StartAsync();
+        var user = await ApiClient.CreateUserAsync(server);
+        var routes = JsonRoutes(server);
+        var json = server.Services.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        // The walk must cover the routes the contract names, or it proves nothing.
+        Assert.Contains(routes, r => r.Method == "POST" && r.Pattern == "/chats/{chatId}/read");
+        Assert.Contains(routes, r => r.Method == "POST" && r.Pattern == "/auth/login");
+        Assert.Contains(routes, r => r.Method == "PATCH" && r.Pattern == "/users/me");
+        Assert.Contains(routes, r => r.Method == "POST" && r.Pattern == "/chats/{chatId}/messages");
+        var logsBefore = server.Logs.Count;
+        var requests = 0;
+        var failures = new List<string>();
+
+        foreach (var route in routes)
+        {
+            var name = $"{route.Method} {route.Pattern}";
+            async Task Expect(string body, string? contentType, HttpStatusCode status, string? mentions)
+            {
+                requests++;
+                var response = await SendRaw(user.Api, route, body, contentType);
+                if (response.Status != status || string.IsNullOrWhiteSpace(response.Error) ||
+                    mentions is not null && !response.Error.Contains(mentions, StringComparison.Ordinal) ||
+                    response.Error.Contains("Implicit body", StringComparison.Ordinal) || response.Error.Contains("parameter", StringComparison.Ordinal))
+                {
+                    failures.Add($"{name} with {contentType ?? "no content type"} '{body}': {(int)response.Status} {response.Json}");
+                }
+            }
+
+            await Expect("{\"truncated\": ", "application/json", HttpStatusCode.BadRequest, "JSON");
+            await Expect("{\"a\": 1,,}", "application/json", HttpStatusCode.BadRequest, "JSON");
+            await Expect("[1, 2, 3]", "application/json", HttpStatusCode.BadRequest, "object");
+            await Expect("\"a string\"", "application/json", HttpStatusCode.BadRequest, "object");
+            await Expect("hello", "text/plain", HttpStatusCode.UnsupportedMediaType, "JSON");
+            if (!route.Optional)
+            {
+                await Expect("", "application/json", HttpStatusCode.BadRequest, "empty");
+                await Expect("null", "application/json", HttpStatusCode.BadRequest, "empty");
+                await Expect("", null, HttpStatusCode.BadRequest, "empty");
+            }
+            foreach (var member in json.GetTypeInfo(route.BodyType).Properties)
+            {
+                if (WrongValueFor(member.PropertyType) is not { } wrong) continue;
+                await Expect($"{{\"{member.Name}\": {wrong}}}", "application/json", HttpStatusCode.BadRequest, member.Name);
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        var lines = server.Logs.Skip(logsBefore).ToList();
+        Assert.DoesNotContain(lines, l => l.Contains("Exception", StringComparison.Ordinal) || l.Contains("   at ", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.StartsWith("Error ", StringComparison.Ordinal) || l.StartsWith("Critical ", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("Implicit body", StringComparison.Ordinal));
+        Assert.InRange(lines.Count(l => l.StartsWith("Warning ", StringComparison.Ordinal)), 1, requests);
+    }
+
+    [Theory]
+    [InlineData("{\"messageId\": 123}", "messageId must be a string.")]
+    [InlineData("{\"messageId\": {\"nested\": true}}", "messageId must be a string.")]
+    [InlineData("{\"messageId\": \"msg_1\"", "not valid JSON")]
+    public async Task Marking_read_with_a_mistyped_or_truncated_body_is_a_400_naming_the_problem(string body, string sentence)
+    {
+        await using var server = await ParleyServer.StartAsync();
+        var alice = await ApiClient.CreateUserAsync(server);
+        var bob = await ApiClient.CreateUserAsync(server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+
+        var response = await alice.Api.PostAsync($"/chats/{chatId}/read", body);
+
+        Assert.Contains(sentence, response.AssertError(HttpStatusCode.BadRequest));
+        Assert.DoesNotContain(server.Logs, l => l.Contains("Exception", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Marking_read_still_takes_no_body_an_empty_object_or_a_message_id()
+    {
+        await using var server = await ParleyServer.StartAsync();
+        var alice = await ApiClient.CreateUserAsync(server);
+        var bob = await ApiClient.CreateUserAsync(server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        var message = await bob.SendTextAsync(chatId, "hello");
+
+        using var empty = new HttpRequestMessage(HttpMethod.Post, $"/chats/{chatId}/read");
+        (await alice.Api.SendAsync(empty)).AssertStatus(HttpStatusCode.NoContent, "read without a body");
+        (await alice.Api.PostAsync($"/chats/{chatId}/read", "{}")).AssertStatus(HttpStatusCode.NoContent, "read with {}");
+        (await alice.Api.PostAsync($"/chats/{chatId}/read", new { messageId = message.Str("id") })).AssertStatus(HttpStatusCode.NoContent, "read with a messageId");
+    }
+
+    [Fact]
+    public async Task A_mistyped_nested_member_is_named_with_its_path()
+    {
+        await using var server = await ParleyServer.StartAsync();
+        var alice = await ApiClient.CreateUserAsync(server);
+        var bob = await ApiClient.CreateUserAsync(server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+
+        var response = await alice.Api.PostAsync($"/chats/{chatId}/messages", "{\"type\":\"image\",\"media\":{\"mediaId\":5}}");
+        var members = await alice.Api.PostAsync("/groups", "{\"name\":\"G\",\"memberIds\":[\"a\", 7]}");
+
+        Assert.Equal("media.mediaId must be a string.", response.AssertError(HttpStatusCode.BadRequest));
+        Assert.Equal("memberIds[1] must be a string.", members.AssertError(HttpStatusCode.BadRequest));
+    }
+}

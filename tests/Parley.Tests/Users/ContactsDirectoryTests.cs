@@ -1,0 +1,70 @@
+using System.Net;
+using Parley.Tests.Infrastructure;
+
+namespace Parley.Tests.Users;
+
+/// <summary><c>Parley:Users:Directory = Contacts</c>: GET /users lists only the users who share a
+/// chat with the caller, plus whoever the caller names exactly by a full email address or phone number.</summary>
+public sealed class ContactsDirectoryTests
+{
+    private static List<string> Ids(ApiClient.Response response)
+    {
+        response.AssertStatus(HttpStatusCode.OK, "GET /users");
+        return response.Json.EnumerateArray().Select(u => u.Str("userId")!).ToList();
+    }
+
+    [Fact]
+    public async Task Only_users_sharing_a_chat_are_listed_and_others_only_by_an_exact_address()
+    {
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?> { ["Parley:Users:Directory"] = "Contacts" });
+        var tag = "Tag" + Guid.NewGuid().ToString("N")[..10];
+        var alice = await ApiClient.CreateUserAsync(server, tag + " Alice");
+        var bob = await ApiClient.CreateUserAsync(server, tag + " Bob");
+        var carol = await ApiClient.CreateUserAsync(server, tag + " Carol");
+        var dave = await ApiClient.CreateUserAsync(server, tag + " Dave");
+        var stranger = await ApiClient.CreateUserAsync(server, tag + " Stranger");
+        await alice.OpenChatWithAsync(bob);
+        await carol.CreateGroupAsync("Club", alice, dave);
+        using var anonymous = server.Api();
+        var phone = Accounts.NewPhone();
+        (await anonymous.PostAsync("/auth/sign-up", new { phoneNumber = phone, password = Accounts.Password, name = tag + " Phone" }))
+            .AssertStatus(HttpStatusCode.Created, "sign-up");
+
+        var everyone = Ids(await alice.Api.GetAsync("/users?search=" + tag));
+        var partialEmail = Ids(await alice.Api.GetAsync("/users?search=" + Uri.EscapeDataString(stranger.Email[..12])));
+        var exactEmail = await alice.Api.GetAsync("/users?search=" + Uri.EscapeDataString(stranger.Email.ToUpperInvariant()));
+        var exactPhone = Ids(await alice.Api.GetAsync("/users?search=" + Uri.EscapeDataString(phone)));
+        var noSearch = Ids(await alice.Api.GetAsync("/users"));
+
+        Assert.Equal(new[] { bob.Id, carol.Id, dave.Id }.Order(), everyone.Order());
+        Assert.Empty(partialEmail);
+        Assert.Equal([stranger.Id], Ids(exactEmail));
+        Assert.Equal(stranger.Email, exactEmail.Json[0].Str("email"));
+        Assert.Single(exactPhone);
+        Assert.Equal(new[] { bob.Id, carol.Id, dave.Id }.Order(), noSearch.Order());
+        // The stranger, in turn, sees nobody until a chat exists.
+        Assert.Empty(Ids(await stranger.Api.GetAsync("/users?search=" + tag)));
+        await stranger.OpenChatWithAsync(alice);
+        Assert.Equal([alice.Id], Ids(await stranger.Api.GetAsync("/users?search=" + tag)));
+    }
+
+    [Fact]
+    public async Task The_default_directory_lists_every_account()
+    {
+        await using var server = await ParleyServer.StartAsync();
+        var tag = "Tag" + Guid.NewGuid().ToString("N")[..10];
+        var alice = await ApiClient.CreateUserAsync(server, tag + " Alice");
+        var stranger = await ApiClient.CreateUserAsync(server, tag + " Stranger");
+
+        Assert.Equal([stranger.Id], Ids(await alice.Api.GetAsync("/users?search=" + tag)));
+    }
+
+    [Fact]
+    public async Task An_unknown_directory_setting_stops_the_server_at_start()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            ParleyServer.StartAsync(new Dictionary<string, string?> { ["Parley:Users:Directory"] = "Friends" }));
+
+        Assert.Contains("Parley:Users:Directory", error.Message);
+    }
+}
