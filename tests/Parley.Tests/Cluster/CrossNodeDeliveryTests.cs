@@ -159,6 +159,20 @@ public abstract class CrossNodeDeliveryTests<TNodes>(TNodes nodes) : IClassFixtu
     }
 
     [ClusterFact]
+    public async Task A_profile_change_on_one_node_reaches_contacts_on_the_other()
+    {
+        var ann = await ApiClient.CreateUserAsync(One, "Ann");
+        var bob = await ApiClient.CreateUserAsync(Two, "Bob");
+        await ann.OpenChatWithAsync(bob);
+        await using var bobSocket = await ConnectAsync(bob, Two);
+
+        (await ann.Api.PatchAsync("/users/me", new { name = "Ann Other", about = "on node one" })).AssertStatus(System.Net.HttpStatusCode.OK, "PATCH /users/me on one");
+        var frame = await bobSocket.WaitForTypeAsync("user", f => f.Str("userId") == ann.Id);
+        Assert.Equal("Ann Other", frame.Str("name"));
+        Assert.Equal("on node one", frame.Str("about"));
+    }
+
+    [ClusterFact]
     public async Task A_user_is_online_while_any_node_holds_a_socket()
     {
         var watcherOne = await ApiClient.CreateUserAsync(One, "Watcher one");
