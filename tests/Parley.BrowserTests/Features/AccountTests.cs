@@ -101,6 +101,8 @@ public sealed class AccountTests(BrowserFixture browser)
         await pat.Page.GetByRole(AriaRole.Button, new() { Name = "Forgot password?" }).ClickAsync();
         await pat.Page.GetByLabel("Email or phone number").FillAsync(phone);
         await pat.Page.GetByRole(AriaRole.Button, new() { Name = "Send code" }).ClickAsync();
+        // The code step shows once the server answered, and it sends the code before it answers.
+        await Expect(pat.Page.GetByLabel("New password")).ToBeVisibleAsync();
         await pat.Page.GetByLabel("Code", new() { Exact = true }).FillAsync(s.Server.LatestCode("reset", phone));
         await pat.Page.GetByLabel("New password").FillAsync("phone-reset-passphrase");
         await pat.Page.GetByRole(AriaRole.Button, new() { Name = "Change password" }).ClickAsync();
