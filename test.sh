@@ -10,12 +10,13 @@ mkdir -p "$results"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# System packages the suites drive for real: Chromium for the browser tests, PostgreSQL for the
-# PostgreSQL backend, the cluster tests and the second run of the suites, Redis for the cluster
-# tests on the Redis bus.
+# System packages the suites drive for real: Chromium for the browser tests (with a colour emoji
+# font, so emoji in messages and screenshots render), PostgreSQL for the PostgreSQL backend, the
+# cluster tests and the second run of the suites, Redis for the cluster tests on the Redis bus.
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || missing+=(fonts-noto-color-emoji)
 [ -x "$(pg_bin)/initdb" ] || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -96,6 +96,7 @@ public static class ParleyApp
         app.MapChatSettingsApi();
         app.MapRoomsApi();
         app.MapMessagesApi();
+        app.MapSearchApi();
         app.MapGroupsApi();
         app.MapMediaApi();
         app.MapRealtime();

@@ -25,10 +25,11 @@ public sealed class QuoteTests(BrowserFixture browser)
         await bob.SignInAsync();
         await bob.OpenChatAsync("Alice Archer");
         var reply = bob.Page.Locator(".msg-row", new() { Has = bob.Page.GetByText("Sounds good") });
-        await Expect(reply.Locator(".quote")).ToHaveTextAsync("The secret plan");
+        // The quote names its author above the text.
+        await Expect(reply.Locator(".quote .quote-text")).ToHaveTextAsync("The secret plan");
 
         await rest.DeleteAsync(aliceToken, $"/messages/{secret}?for=everyone");
-        await Expect(reply.Locator(".quote")).ToHaveTextAsync("This message was deleted");
+        await Expect(reply.Locator(".quote .quote-text")).ToHaveTextAsync("This message was deleted");
         await Expect(bob.Page.GetByText("The secret plan")).ToHaveCountAsync(0);
     });
 }

@@ -21,6 +21,7 @@ public static class RealtimeSetup
         services.AddSingleton<MessageRateLimiter>();
         services.AddSingleton<Users.BlockCache>();
         services.AddSingleton<Users.Blocking>();
+        services.AddSingleton<Users.ProfileAnnouncer>();
         services.AddSingleton<MessageService>();
         services.AddSingleton<ClientFrames>();
         services.AddHostedService<EphemeralEvents>();
@@ -30,6 +31,7 @@ public static class RealtimeSetup
     public static IEndpointRouteBuilder MapRealtime(this IEndpointRouteBuilder routes)
     {
         routes.MapWebSocketEndpoint();
+        routes.MapWsTickets();
         routes.MapSyncApi();
         return routes;
     }

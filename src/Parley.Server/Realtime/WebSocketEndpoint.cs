@@ -30,7 +30,7 @@ public static partial class WebSocketEndpoint
 
     private static async Task Handle(HttpContext http, IOptions<ParleyOptions> options, ConnectionRegistry registry, Presence presence,
         IEventLog store, EventReader events, ClientFrames protocol, IClusterBus bus, ILoggerFactory loggers, IHostApplicationLifetime lifetime,
-        SessionRevocations revocations)
+        IWsTicketStore tickets, SessionRevocations revocations, TimeProvider clock)
     {
         var settings = options.Value;
         if (!http.WebSockets.IsWebSocketRequest)
@@ -38,12 +38,8 @@ public static partial class WebSocketEndpoint
             await ApiError.WriteAsync(http, StatusCodes.Status400BadRequest, "This endpoint only accepts WebSocket upgrades.");
             return;
         }
-        var auth = await http.AuthenticateAsync(BearerAuthenticationHandler.SchemeName);
-        if (!auth.Succeeded)
-        {
-            await ApiError.WriteAsync(http, StatusCodes.Status401Unauthorized, auth.Failure?.Message ?? "A valid access token is required: /ws?token={accessToken}.");
-            return;
-        }
+        if (await AuthenticateAsync(http, tickets, revocations, clock) is not { } identity) return;
+        var userId = identity.UserId;
         if (!OriginAllowed(http, [.. settings.Realtime.AllowedOrigins, .. CorsSetup.Origins(settings)]))
         {
             await ApiError.WriteAsync(http, StatusCodes.Status403Forbidden, "This Origin is not allowed to open a WebSocket here.");
@@ -59,7 +55,6 @@ public static partial class WebSocketEndpoint
             }
             since = position;
         }
-        var userId = auth.Principal!.UserId();
         if (registry.Count(userId) >= settings.Limits.SocketsPerUser)
         {
             await ApiError.WriteAsync(http, StatusCodes.Status429TooManyRequests, "Too many open connections for this user.");
@@ -71,7 +66,7 @@ public static partial class WebSocketEndpoint
             KeepAliveInterval = TimeSpan.FromSeconds(settings.Realtime.KeepAliveSeconds),
             KeepAliveTimeout = TimeSpan.FromSeconds(settings.Realtime.KeepAliveSeconds * 2),
         });
-        var connection = new Connection(userId, auth.Principal!.SessionId(), socket, settings.Realtime.SendQueueFrames,
+        var connection = new Connection(userId, identity.SessionId, socket, settings.Realtime.SendQueueFrames,
             new FrameBudget(settings.Limits.FramesPerSecond, TimeProvider.System));
         var ip = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (!registry.TryAdd(connection, ip, settings.Limits.SocketsPerUser, settings.Limits.SocketsPerIp))
@@ -79,7 +74,7 @@ public static partial class WebSocketEndpoint
             await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "Too many open connections", CancellationToken.None);
             return;
         }
-        if (revocations.IsRevoked(userId, connection.SessionId, auth.Principal!.TokenIssuedAt()))
+        if (revocations.IsRevoked(userId, connection.SessionId, identity.IssuedAt))
         {
             // The session ended between the token check and the registration: the close sweep missed this socket.
             registry.Remove(connection, ip);
@@ -129,6 +124,32 @@ public static partial class WebSocketEndpoint
             await connection.RunWriterAsync(null);
             return false;
         }
+    }
+
+    /// <summary>Who a socket is for, and the session and issue time of the access token behind it.</summary>
+    private sealed record SocketIdentity(string UserId, string? SessionId, long IssuedAt);
+
+    /// <summary>The user of a one-use <c>ticket</c> (see <see cref="WsTickets"/>) or of a bearer token
+    /// (header or <c>token</c> query); answers 401 itself and returns null when neither is valid.</summary>
+    private static async Task<SocketIdentity?> AuthenticateAsync(HttpContext http, IWsTicketStore tickets, SessionRevocations revocations, TimeProvider clock)
+    {
+        if (http.Request.Query.TryGetValue("ticket", out var ticket))
+        {
+            var record = ticket.Count == 1 ? await WsTickets.RedeemAsync(ticket[0] ?? "", tickets, revocations, clock) : null;
+            if (record is null)
+            {
+                await ApiError.WriteAsync(http, StatusCodes.Status401Unauthorized, "This ticket is unknown, used or expired: get a new one from POST /ws/ticket.");
+                return null;
+            }
+            return new SocketIdentity(record.UserId, record.SessionId, record.IssuedAt);
+        }
+        var auth = await http.AuthenticateAsync(BearerAuthenticationHandler.SchemeName);
+        if (!auth.Succeeded)
+        {
+            await ApiError.WriteAsync(http, StatusCodes.Status401Unauthorized, auth.Failure?.Message ?? "A valid access token is required: /ws?token={accessToken} or /ws?ticket={ticket}.");
+            return null;
+        }
+        return new SocketIdentity(auth.Principal!.UserId(), auth.Principal!.SessionId(), auth.Principal!.TokenIssuedAt());
     }
 
     /// <summary>Sends the stored events after the cursor, page by page, before any live frame.</summary>

@@ -3,12 +3,14 @@ namespace Parley.Server.Storage;
 /// <summary>A storage backend as a whole: what the server starts and checks. Consumers depend on
 /// the part they use instead: <see cref="IAccountStore"/> (accounts and sessions),
 /// <see cref="IMediaStore"/> (media metadata; the bytes live in a blob store),
-/// <see cref="IChatStore"/> (chats and messages), <see cref="IEventLog"/> (resume and sync) and
-/// <see cref="IExternalIdentityStore"/> (accounts of external issuers) and
-/// <see cref="ISecurityStore"/> (ended sessions, two-step verification).
+/// <see cref="IChatStore"/> (chats and messages), <see cref="IEventLog"/> (resume and sync),
+/// <see cref="IExternalIdentityStore"/> (accounts of external issuers),
+/// <see cref="ISecurityStore"/> (ended sessions, two-step verification),
+/// <see cref="IMessageSearchStore"/> (message search) and <see cref="IWsTicketStore"/> (WebSocket tickets).
 /// Each method is one atomic unit: a backend runs it in one transaction. Events a write produces
 /// are published to <see cref="IEventPublisher"/> after the commit, in position order.</summary>
-public interface IParleyStore : IAccountStore, IMediaStore, IChatStore, IEventLog, IChatSettingsStore, IPushStore, IExportStore, IExternalIdentityStore, ISecurityStore
+public interface IParleyStore : IAccountStore, IMediaStore, IChatStore, IEventLog, IChatSettingsStore, IPushStore, IExportStore, IExternalIdentityStore, ISecurityStore,
+    IMessageSearchStore, IWsTicketStore
 {
     /// <summary>Creates or migrates the schema. Safe to call on every start.</summary>
     Task InitializeAsync(CancellationToken ct);

@@ -44,6 +44,8 @@ public static class StorageSetup
         services.AddSingleton<IExportStore>(sp => sp.GetRequiredService<TStore>());
         services.AddSingleton<IExternalIdentityStore>(sp => sp.GetRequiredService<TStore>());
         services.AddSingleton<ISecurityStore>(sp => sp.GetRequiredService<TStore>());
+        services.AddSingleton<IMessageSearchStore>(sp => sp.GetRequiredService<TStore>());
+        services.AddSingleton<IWsTicketStore>(sp => sp.GetRequiredService<TStore>());
     }
 }
 

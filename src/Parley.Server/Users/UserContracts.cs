@@ -12,4 +12,5 @@ public sealed record Profile(string Id, string? Email, string? PhoneNumber, stri
     public static string? PhotoUrlOf(UserRecord u) => u.PhotoMediaId is null ? null : Media.MediaApi.Url(u.PhotoMediaId);
 }
 
-public sealed record UserListItem(string UserId, string Name, string? Email, string? Avatar, string? PhotoUrl, bool Online, long LastSeen);
+/// <summary>A user in search results. <see cref="Blocked"/>: whether the caller blocked them (for the contact panel).</summary>
+public sealed record UserListItem(string UserId, string Name, string? Email, string? Avatar, string? PhotoUrl, bool Online, long LastSeen, string? About, bool Blocked);

@@ -55,7 +55,8 @@ public static class UsersApi
         {
             users = await store.SearchUsersAsync(me, trimmed, afterName, afterId, pageSize);
         }
-        var blockers = (await store.GetBlocksAsync(me)).BlockedBy;
+        var blocks = await store.GetBlocksAsync(me);
+        var blockers = blocks.BlockedBy;
         if (users.Count == pageSize)
         {
             var last = users[^1];
@@ -69,8 +70,8 @@ public static class UsersApi
         // In the contacts directory, someone found by their phone number does not show their email.
         string? EmailOf(UserRecord u) => contacts is null || contacts.Contains(u.Id) || u.Email == Validation.NormalizeEmail(trimmed ?? "") ? u.Email : null;
         return TypedResults.Json(users.Select(u => blockers.Contains(u.Id)
-            ? new UserListItem(u.Id, u.Name, EmailOf(u), u.Avatar, Profile.PhotoUrlOf(u), false, 0)
-            : new UserListItem(u.Id, u.Name, EmailOf(u), u.Avatar, Profile.PhotoUrlOf(u), presence.IsOnline(u.Id), presence.LastSeen(u))).ToList(), AppJson.Options);
+            ? new UserListItem(u.Id, u.Name, EmailOf(u), u.Avatar, Profile.PhotoUrlOf(u), false, 0, u.About, blocks.Blocked.Contains(u.Id))
+            : new UserListItem(u.Id, u.Name, EmailOf(u), u.Avatar, Profile.PhotoUrlOf(u), presence.IsOnline(u.Id), presence.LastSeen(u), u.About, blocks.Blocked.Contains(u.Id))).ToList(), AppJson.Options);
     }
 
     private static string EncodeCursor(string name, string id) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(name + "\n" + id));
@@ -93,7 +94,8 @@ public static class UsersApi
 
     public const int MaxPhotoBytes = 5 * 1024 * 1024;
 
-    private static async Task<IResult> SetPhoto(HttpRequest request, ClaimsPrincipal principal, IAccountStore store, IMediaStore media, Blobs.IBlobStore blobs, TimeProvider clock)
+    private static async Task<IResult> SetPhoto(HttpRequest request, ClaimsPrincipal principal, IAccountStore store, IMediaStore media,
+        Blobs.IBlobStore blobs, TimeProvider clock, ProfileAnnouncer announcer)
     {
         var (data, error) = await MediaUploads.ReadBodyAsync(request, MaxPhotoBytes);
         if (error is not null) return error;
@@ -102,6 +104,7 @@ public static class UsersApi
         var userId = principal.UserId();
         var photo = await MediaApi.SaveAsync(media, blobs, userId, contentType, data!, clock);
         var user = await store.SetPhotoAsync(userId, photo.Id);
+        if (user is not null) await announcer.AnnounceAsync(user);
         return user is null ? ApiError.NotFound("This account no longer exists.") : TypedResults.Json(Profile.From(user), AppJson.Options);
     }
 
@@ -131,13 +134,14 @@ public static class UsersApi
         return user is null ? ApiError.NotFound("This account no longer exists.") : TypedResults.Json(Profile.From(user), AppJson.Options);
     }
 
-    private static async Task<IResult> UpdateMe(UpdateProfileRequest body, ClaimsPrincipal principal, IAccountStore store)
+    private static async Task<IResult> UpdateMe(UpdateProfileRequest body, ClaimsPrincipal principal, IAccountStore store, ProfileAnnouncer announcer)
     {
         var error = Validation.Text(body.Name, "name", Validation.MaxNameLength, required: body.Name is not null)
             ?? Validation.Text(body.About, "about", Validation.MaxAboutLength, required: false)
             ?? (body.Avatar is null ? null : Validation.Avatar(body.Avatar.Trim()));
         if (error is not null) return ApiError.BadRequest(error);
         var user = await store.UpdateProfileAsync(principal.UserId(), body.Name?.Trim(), body.About?.Trim(), body.Avatar?.Trim());
+        if (user is not null) await announcer.AnnounceAsync(user);
         return user is null ? ApiError.NotFound("This account no longer exists.") : TypedResults.Json(Profile.From(user), AppJson.Options);
     }
 }

@@ -19,6 +19,22 @@ public abstract class CrossNodeDeliveryTests<TNodes>(TNodes nodes) : IClassFixtu
         await user.ConnectAsync(node, await user.CurrentCursorAsync(), name ?? user.Name);
 
     [ClusterFact]
+    public async Task A_websocket_ticket_from_one_node_opens_a_socket_on_the_other_once()
+    {
+        var ann = await ApiClient.CreateUserAsync(One, "Ann");
+        var answer = await ann.Api.PostAsync("/ws/ticket", null);
+        answer.AssertStatus(System.Net.HttpStatusCode.OK, "POST /ws/ticket on node one");
+        var ticket = answer.Json.Str("ticket")!;
+
+        await using (await WsClient.ConnectAsync(Two, token: null, ticket: ticket))
+        {
+            // Opened on node two; the ping/pong handshake in ConnectAsync proved the socket works.
+        }
+        var again = await Assert.ThrowsAsync<WsRefusedException>(() => WsClient.ConnectAsync(One, token: null, ticket: ticket));
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, again.Status);
+    }
+
+    [ClusterFact]
     public async Task A_direct_message_reaches_the_recipient_on_the_other_node_and_the_read_receipt_comes_back()
     {
         var ann = await ApiClient.CreateUserAsync(One, "Ann");
@@ -140,6 +156,20 @@ public abstract class CrossNodeDeliveryTests<TNodes>(TNodes nodes) : IClassFixtu
         await bobSocket.SendAsync(new { action = "typing", chatId, isTyping = false });
         var stopped = await annSocket.WaitForTypeAsync("typing", f => f.Str("userId") == bob.Id);
         Assert.False(stopped.Data.GetProperty("isTyping").GetBoolean());
+    }
+
+    [ClusterFact]
+    public async Task A_profile_change_on_one_node_reaches_contacts_on_the_other()
+    {
+        var ann = await ApiClient.CreateUserAsync(One, "Ann");
+        var bob = await ApiClient.CreateUserAsync(Two, "Bob");
+        await ann.OpenChatWithAsync(bob);
+        await using var bobSocket = await ConnectAsync(bob, Two);
+
+        (await ann.Api.PatchAsync("/users/me", new { name = "Ann Other", about = "on node one" })).AssertStatus(System.Net.HttpStatusCode.OK, "PATCH /users/me on one");
+        var frame = await bobSocket.WaitForTypeAsync("user", f => f.Str("userId") == ann.Id);
+        Assert.Equal("Ann Other", frame.Str("name"));
+        Assert.Equal("on node one", frame.Str("about"));
     }
 
     [ClusterFact]

@@ -97,10 +97,11 @@ public sealed class ParleyServer : IAsyncDisposable
     public ApiClient Api(string? accessToken = null) => new(CreateClient(), accessToken);
 
     /// <summary>The WebSocket address, with a token and optionally a resume cursor.</summary>
-    public Uri WebSocketUri(string? accessToken, string? since = null)
+    public Uri WebSocketUri(string? accessToken, string? since = null, string? ticket = null)
     {
         var query = new List<string>();
         if (accessToken is not null) query.Add("token=" + Uri.EscapeDataString(accessToken));
+        if (ticket is not null) query.Add("ticket=" + Uri.EscapeDataString(ticket));
         if (since is not null) query.Add("since=" + Uri.EscapeDataString(since));
         return new Uri($"ws://{BaseAddress.Host}:{BaseAddress.Port}/ws" + (query.Count > 0 ? "?" + string.Join('&', query) : ""));
     }

@@ -71,9 +71,9 @@ public sealed class WsClient : IAsyncDisposable
     /// </summary>
     public static async Task<WsClient> ConnectAsync(ParleyServer server, string? token, string? since = null,
         string? origin = null, bool useAuthorizationHeader = false, bool startReceiving = true, bool handshake = true,
-        int? receiveBufferBytes = null, string? name = null)
+        int? receiveBufferBytes = null, string? name = null, string? ticket = null)
     {
-        var uri = server.WebSocketUri(useAuthorizationHeader ? null : token, since);
+        var uri = server.WebSocketUri(useAuthorizationHeader ? null : token, since, ticket);
         var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
         socket.Options.KeepAliveInterval = TimeSpan.Zero;

@@ -114,6 +114,8 @@ public sealed class OpenApiAnswersTests(SharedServer shared) : IClassFixture<Sha
         Check("put", "/messages/{messageId}/status", await bob.Api.PutAsync($"/messages/{firstId}/status", new { status = "read" }));
         Check("get", "/messages/{messageId}/receipts", await ann.Api.GetAsync($"/messages/{firstId}/receipts"));
         Check("get", "/chats/{chatId}/messages", await ann.Api.GetAsync($"/chats/{chatId}/messages?limit=2"));
+        Check("get", "/search", await bob.Api.GetAsync("/search?q=reply"));
+        Check("post", "/ws/ticket", await ann.Api.PostAsync("/ws/ticket", null));
         Check("get", "/chats/{chatId}", await bob.Api.GetAsync($"/chats/{chatId}"));
         Check("get", "/chats/{chatId}/settings", await ann.Api.GetAsync($"/chats/{chatId}/settings"));
         Check("put", "/chats/{chatId}/settings", await ann.Api.PutAsync($"/chats/{chatId}/settings", new { muted = true, pinned = true }));

@@ -38,7 +38,7 @@ public sealed partial class UserDirectoryTests(SharedServer shared) : IClassFixt
 
         Assert.Equal(HttpStatusCode.OK, response.Status);
         var item = Assert.Single(response.Json.EnumerateArray());
-        Assert.Equal(new[] { "avatar", "email", "lastSeen", "name", "online", "photoUrl", "userId" }, item.EnumerateObject().Select(p => p.Name).Order().ToArray());
+        Assert.Equal(new[] { "about", "avatar", "blocked", "email", "lastSeen", "name", "online", "photoUrl", "userId" }, item.EnumerateObject().Select(p => p.Name).Order().ToArray());
         Assert.Equal(other.Id, item.GetProperty("userId").GetString());
         Assert.Equal(tag + " Doe", item.GetProperty("name").GetString());
         Assert.Equal(other.Email, item.GetProperty("email").GetString());

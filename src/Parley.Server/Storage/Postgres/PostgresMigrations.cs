@@ -273,6 +273,39 @@ internal static class PostgresMigrations
         );
         """,
 
+        // 11: full-text search over message text: an expression index, so edits and deletes update it
+        // by themselves. Words are runs of letters and digits, as in the SQLite backend's tokenizer.
+        """
+        CREATE INDEX messages_search ON messages
+            USING gin (to_tsvector('simple'::regconfig, regexp_replace(content, '[^[:alnum:]]+', ' ', 'g')))
+            WHERE type <> 'system' AND content IS NOT NULL AND NOT deleted;
+        """,
+
+        // 12: one-use WebSocket tickets (hashed), shared by every node. Each keeps the session of
+        // the access token that asked for it, so ending that session ends it.
+        """
+        CREATE TABLE ws_tickets (
+            ticket_hash text PRIMARY KEY,
+            user_id text NOT NULL,
+            session_id text,
+            issued_at bigint NOT NULL,
+            expires_at bigint NOT NULL
+        );
+        CREATE INDEX ws_tickets_by_expiry ON ws_tickets (expires_at);
+        CREATE INDEX ws_tickets_by_user ON ws_tickets (user_id, expires_at);
+        """,
+
+        // 13: a reply's quote follows the quoted message (edits and deletes for everyone update it
+        // from now on, in the message rules); replies stored before that take it up once here.
+        """
+        UPDATE messages AS reply
+        SET reply_quote = CASE WHEN quoted.deleted THEN NULL WHEN quoted.content IS NULL THEN '' ELSE left(quoted.content, 100) END
+        FROM messages AS quoted
+        WHERE reply.reply_to IS NOT NULL AND reply.reply_quote IS NOT NULL
+          AND quoted.id = reply.reply_to AND quoted.chat_id = reply.chat_id
+          AND (quoted.deleted OR quoted.edited_at IS NOT NULL);
+        """,
+
         // 14: media bytes leave the database for the blob store; the row keeps their description.
         // Deleting an account finds its uploads, and a download the profile using a photo, by index.
         new("""

@@ -143,7 +143,7 @@ internal sealed partial class PostgresStore
         {
             await w.ExecuteAsync("UPDATE messages SET content = $2, edited_at = $3 WHERE id = $1", messageId, content, now).ConfigureAwait(false);
             return MessageRules.Edited(m, content, now);
-        });
+        }, (w, original, recipients) => Requote(w, original, MessageRules.Quote(content, false), recipients));
 
     public Task<MessageChange> DeleteMessageForEveryoneAsync(string messageId, string userId, long now) =>
         ChangeMessage(messageId, userId, async (w, m) =>
@@ -153,8 +153,8 @@ internal sealed partial class PostgresStore
         }, DeleteCopies);
 
     /// <summary>After a delete for everyone, the content's copies go too: every reply's quote of it
-    /// now says it was deleted (a <c>messageUpdated</c> event each, so live clients and /sync see it),
-    /// and its attachment is no longer served to the chat (the uploader keeps it).</summary>
+    /// now says it was deleted (see <see cref="Requote"/>), and its attachment is no longer served to
+    /// the chat (the uploader keeps it).</summary>
     private static async Task<IEnumerable<StoredEvent>> DeleteCopies(PgWrite w, MessageRecord original, IReadOnlyList<string> recipients)
     {
         if (DeletedContent.MediaIdOf(original.MediaJson) is { } mediaId)
@@ -165,9 +165,21 @@ internal sealed partial class PostgresStore
                   AND NOT EXISTS (SELECT 1 FROM messages WHERE chat_id = $2 AND NOT deleted AND media::jsonb ->> 'mediaId' = $1)
                 """, mediaId, original.ChatId).ConfigureAwait(false);
         }
+        return await Requote(w, original, null, recipients).ConfigureAwait(false);
+    }
+
+    /// <summary>The replies to a message keep quoting it as it is now: its new text after an edit, no
+    /// text (null: deleted) after a delete for everyone. A <c>messageUpdated</c> event each, so live
+    /// clients and /sync see the reply change; replies whose quote already reads so are left alone.</summary>
+    private static async Task<IEnumerable<StoredEvent>> Requote(PgWrite w, MessageRecord quoted, string? quote, IReadOnlyList<string> recipients)
+    {
         var replies = await w.QueryAsync(ReadMessage,
-            $"UPDATE messages SET reply_quote = NULL WHERE reply_to = $1 AND chat_id = $2 AND reply_quote IS NOT NULL RETURNING {MessageColumns}",
-            original.Id, original.ChatId).ConfigureAwait(false);
+            $"""
+            UPDATE messages SET reply_quote = $3::text
+            WHERE reply_to = $1 AND chat_id = $2 AND reply_quote IS NOT NULL AND reply_quote IS DISTINCT FROM $3::text
+            RETURNING {MessageColumns}
+            """,
+            quoted.Id, quoted.ChatId, quote).ConfigureAwait(false);
         var events = new List<StoredEvent>();
         foreach (var reply in replies.OrderBy(r => r.Pos))
         {

@@ -11,9 +11,20 @@ public static class MessageRules
 
     /// <summary>The quote a reply keeps of the message it answers: its first characters (empty for a
     /// media message without caption), or none (null: "deleted") when that message was deleted for
-    /// everyone, as its earlier replies' quotes become (deleted content is not copied anywhere).</summary>
-    public static string? Quote(string? content, bool deleted) =>
-        deleted ? null : content is null ? "" : content.Length <= QuoteLength ? content : content[..QuoteLength];
+    /// everyone, as its earlier replies' quotes become (deleted content is not copied anywhere).
+    /// Characters are code points, as PostgreSQL's <c>left</c> and SQLite's <c>substr</c> count them,
+    /// so an emoji is never cut in half.</summary>
+    public static string? Quote(string? content, bool deleted)
+    {
+        if (deleted) return null;
+        if (content is null) return "";
+        var end = 0;
+        for (var taken = 0; taken < QuoteLength && end < content.Length; taken++)
+        {
+            end += char.IsSurrogatePair(content, end) ? 2 : 1;
+        }
+        return end == content.Length ? content : content[..end];
+    }
 
     /// <summary>Whether a send may be stored: the sender must be a member, a retried client id gives
     /// back the original, and a reply must answer a message of the same chat. Null: store it.</summary>

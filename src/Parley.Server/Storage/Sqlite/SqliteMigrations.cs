@@ -241,6 +241,57 @@ internal static class SqliteMigrations
         ) WITHOUT ROWID;
         """,
 
+        // 11: full-text search over message text. Contentless (the text stays in messages only);
+        // triggers keep it in step with every insert, edit and delete (also the disappearing-message
+        // sweep's), and system messages, deleted messages and media without a caption are never in it.
+        """
+        CREATE VIRTUAL TABLE message_search USING fts5 (
+            content, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0'
+        );
+        CREATE TRIGGER message_search_add AFTER INSERT ON messages
+        WHEN new.type <> 'system' AND new.content IS NOT NULL AND new.deleted = 0
+        BEGIN
+            INSERT INTO message_search (rowid, content) VALUES (new.pos, new.content);
+        END;
+        CREATE TRIGGER message_search_change AFTER UPDATE OF content, deleted, type ON messages
+        BEGIN
+            DELETE FROM message_search WHERE rowid = old.pos;
+            INSERT INTO message_search (rowid, content)
+            SELECT new.pos, new.content WHERE new.type <> 'system' AND new.content IS NOT NULL AND new.deleted = 0;
+        END;
+        CREATE TRIGGER message_search_remove AFTER DELETE ON messages
+        BEGIN
+            DELETE FROM message_search WHERE rowid = old.pos;
+        END;
+        INSERT INTO message_search (rowid, content)
+        SELECT pos, content FROM messages WHERE type <> 'system' AND content IS NOT NULL AND deleted = 0;
+        """,
+
+        // 12: one-use WebSocket tickets (hashed), so browsers keep access tokens out of URLs. Each
+        // keeps the session of the access token that asked for it, so ending that session ends it.
+        """
+        CREATE TABLE ws_tickets (
+            ticket_hash TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            session_id TEXT,
+            issued_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX ws_tickets_by_expiry ON ws_tickets (expires_at);
+        CREATE INDEX ws_tickets_by_user ON ws_tickets (user_id, expires_at);
+        """,
+
+        // 13: a reply's quote follows the quoted message (edits and deletes for everyone update it
+        // from now on, in the message rules); replies stored before that take it up once here.
+        """
+        UPDATE messages AS reply SET reply_quote = (
+            SELECT CASE WHEN quoted.deleted <> 0 THEN NULL WHEN quoted.content IS NULL THEN '' ELSE substr(quoted.content, 1, 100) END
+            FROM messages AS quoted WHERE quoted.id = reply.reply_to AND quoted.chat_id = reply.chat_id)
+        WHERE reply.reply_to IS NOT NULL AND reply.reply_quote IS NOT NULL
+          AND EXISTS (SELECT 1 FROM messages AS quoted WHERE quoted.id = reply.reply_to AND quoted.chat_id = reply.chat_id
+                      AND (quoted.deleted <> 0 OR quoted.edited_at IS NOT NULL));
+        """,
+
         // 14: media bytes leave the database for the blob store; the row keeps their description.
         // Deleting an account finds its uploads, and a download the profile using a photo, by index.
         new("""

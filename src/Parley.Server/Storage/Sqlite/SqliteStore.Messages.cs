@@ -89,7 +89,7 @@ internal sealed partial class SqliteStore
         {
             c.Execute("UPDATE messages SET content = $2, edited_at = $3 WHERE id = $1", messageId, content, now);
             return MessageRules.Edited(m, content, now);
-        });
+        }, (w, original, recipients) => Requote(w, original, MessageRules.Quote(content, false), recipients));
 
     public Task<MessageChange> DeleteMessageForEveryoneAsync(string messageId, string userId, long now) =>
         ChangeMessage(messageId, userId, now, (c, m) =>
@@ -99,8 +99,8 @@ internal sealed partial class SqliteStore
         }, DeleteCopies);
 
     /// <summary>After a delete for everyone, the content's copies go too: every reply's quote of it
-    /// now says it was deleted (a <c>messageUpdated</c> event each, so live clients and /sync see it),
-    /// and its attachment is no longer served to the chat (the uploader keeps it).</summary>
+    /// now says it was deleted (see <see cref="Requote"/>), and its attachment is no longer served to
+    /// the chat (the uploader keeps it).</summary>
     private static IEnumerable<StoredEvent> DeleteCopies(WriteContext w, MessageRecord original, IReadOnlyList<string> recipients)
     {
         var c = w.Connection;
@@ -112,9 +112,21 @@ internal sealed partial class SqliteStore
                   AND NOT EXISTS (SELECT 1 FROM messages WHERE chat_id = $2 AND deleted = 0 AND json_extract(media, '$.mediaId') = $1)
                 """, mediaId, original.ChatId);
         }
-        var replies = c.Query(ReadMessage,
-            $"UPDATE messages SET reply_quote = NULL WHERE reply_to = $1 AND chat_id = $2 AND reply_quote IS NOT NULL RETURNING {MessageColumns}",
-            original.Id, original.ChatId);
+        return Requote(w, original, null, recipients);
+    }
+
+    /// <summary>The replies to a message keep quoting it as it is now: its new text after an edit, no
+    /// text (null: deleted) after a delete for everyone. A <c>messageUpdated</c> event each, so live
+    /// clients and /sync see the reply change; replies whose quote already reads so are left alone.</summary>
+    private static IEnumerable<StoredEvent> Requote(WriteContext w, MessageRecord quoted, string? quote, IReadOnlyList<string> recipients)
+    {
+        var replies = w.Connection.Query(ReadMessage,
+            $"""
+            UPDATE messages SET reply_quote = $3
+            WHERE reply_to = $1 AND chat_id = $2 AND reply_quote IS NOT NULL AND reply_quote IS NOT $3
+            RETURNING {MessageColumns}
+            """,
+            quoted.Id, quoted.ChatId, quote);
         return replies.OrderBy(r => r.Pos)
             .Select(reply => AddEvent(w, EventKind.MessageUpdated, reply.ChatId, null, reply.Id, recipients) with { Message = reply })
             .ToList();

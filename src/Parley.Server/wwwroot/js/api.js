@@ -69,17 +69,43 @@ export class Api extends EventTarget {
 
   /** Signs in; with two-step verification on, answers { mfaRequired: true, mfaToken } for completeMfa. */
   async login(email, password) {
-    const answer = await this._fetchJson('POST', '/auth/login', { email, password }, { auth: false });
-    if (answer.mfaRequired) return { mfaRequired: true, mfaToken: answer.mfaToken };
-    return this._signIn(answer);
+    return this._signedIn(await this._fetchJson('POST', '/auth/login', { email, password }, { auth: false }));
   }
 
   /** The second step of a sign-in: a code from the authenticator app, or a recovery code. */
   async completeMfa(mfaToken, code) {
-    return this._signIn(await this._fetchJson('POST', '/auth/mfa', { mfaToken, code }, { auth: false }));
+    return this._signedIn(await this._fetchJson('POST', '/auth/mfa', { mfaToken, code }, { auth: false }));
   }
 
-  _signIn(answer) {
+  /** Phone accounts: sign-up sends a code to the phone; the account works once the code is confirmed. */
+  signUpWithPhone(phoneNumber, password, name) {
+    return this._fetchJson('POST', '/auth/sign-up', { phoneNumber, password, name }, { auth: false });
+  }
+
+  confirmPhone(phoneNumber, code) {
+    return this._fetchJson('POST', '/auth/account-confirmation', { phoneNumber, code }, { auth: false });
+  }
+
+  resendCode(phoneNumber) {
+    return this._fetchJson('POST', '/auth/resend-code', { phoneNumber }, { auth: false });
+  }
+
+  /** Like login: { mfaRequired: true, mfaToken } when two-step verification is on. */
+  async signInWithPhone(phoneNumber, password) {
+    return this._signedIn(await this._fetchJson('POST', '/auth/sign-in', { phoneNumber, password }, { auth: false }));
+  }
+
+  /** who: {email} or {phoneNumber}. The server answers 202 whether or not the account exists. */
+  forgotPassword(who) {
+    return this._fetchJson('POST', '/auth/forgot-password', who, { auth: false });
+  }
+
+  resetPassword(who, code, newPassword) {
+    return this._fetchJson('POST', '/auth/reset-password', { ...who, code, newPassword }, { auth: false });
+  }
+
+  _signedIn(answer) {
+    if (answer.mfaRequired) return { mfaRequired: true, mfaToken: answer.mfaToken };
     this._store({
       accessToken: answer.accessToken,
       refreshToken: answer.refreshToken,

@@ -2,11 +2,17 @@
 import { Api } from './api.js';
 import { renderAuth, logo } from './auth-view.js';
 import { avatar } from './avatar.js';
-import { openGroupInfo, openNewChat, openNewGroup, openProfile } from './dialogs.js';
+import { closeChatOptions, openChatOptions } from './chat-options.js';
+import { openContactInfo } from './contact-panel.js';
+import { modal, openGroupInfo, openNewChat, openNewGroup, openProfile } from './dialogs.js';
 import { openDisappearing, disappearLabel } from './chat-settings.js';
-import { disablePush, enablePush, pushState } from './push.js';
-import { conversationRows, previewText, ticks, updateTicks } from './messages.js';
-import { ChatStore } from './store.js';
+import { disablePush, enablePush, pushState, pushSupported } from './push.js';
+import { openViewer } from './media.js';
+import { closeMessageMenu, openMessageInfo, openMessageMenu } from './message-menu.js';
+import { conversationRows, previewText, senderName, ticks, updateTicks, updateUploadProgress } from './messages.js';
+import { askNotificationPermission, notificationPermission, Notifier } from './notify.js';
+import { MessageSearch } from './search.js';
+import { ChatStore, MAX_MESSAGE_CHARS, messageId } from './store.js';
 import { el, icon, icons, formatListTime, formatLastSeen } from './util.js';
 
 const root = document.getElementById('app');
@@ -59,6 +65,7 @@ class ChatApp {
     this.onKey = event => this.globalKey(event);
     this.store.addEventListener('change', this.onChange);
     this.store.addEventListener('toast', this.onToast);
+    this.notifier = new Notifier(this.store, { onOpen: chatId => this.open(chatId) });
     window.addEventListener('hashchange', this.onHash);
     document.addEventListener('keydown', this.onKey);
     this.minuteTimer = setInterval(() => this.invalidate({ what: 'clock' }), 60_000);
@@ -74,6 +81,10 @@ class ChatApp {
     window.removeEventListener('hashchange', this.onHash);
     document.removeEventListener('keydown', this.onKey);
     clearInterval(this.minuteTimer);
+    this.notifier.destroy();
+    this.search.destroy();
+    closeMessageMenu(false);
+    closeChatOptions();
     this.store.stop();
     for (const dialog of document.querySelectorAll('dialog')) dialog.close();
   }
@@ -87,19 +98,25 @@ class ChatApp {
     this.meButton = el('button', { type: 'button', class: 'me-button', 'aria-label': 'Your profile', title: 'Your profile', onclick: () => openProfile(this.store) },
       this.meAvatar, this.meName);
     this.banner = el('div', { class: 'connection-banner', role: 'status', hidden: true });
-    this.filterInput = el('input', { type: 'search', class: 'search-input', placeholder: 'Search chats', 'aria-label': 'Search chats', autocomplete: 'off' });
+    this.filterInput = el('input', { type: 'search', class: 'search-input', placeholder: 'Search chats and messages', 'aria-label': 'Search chats and messages', autocomplete: 'off' });
+    this.search = new MessageSearch(this.store, { onPick: (chatId, id) => this.goToMessage(chatId, id) });
     this.filterInput.addEventListener('input', () => {
       this.filter = this.filterInput.value.trim().toLowerCase();
+      this.search.query(this.filterInput.value);
       this.invalidate({ what: 'chats' });
     });
+    this.notifyBanner = el('div', { class: 'notify-banner', hidden: notificationPermission() !== 'default' },
+      el('span', { class: 'notify-icon', 'aria-hidden': 'true' }, icon(icons.bell)),
+      el('span', { class: 'notify-text' }, 'Get notified of new messages.'),
+      el('button', { type: 'button', class: 'link-button', onclick: () => this.turnOnNotifications() }, 'Turn on notifications'));
     this.chatList = el('ul', { class: 'chat-list', 'aria-label': 'Chats' });
     this.chatList.addEventListener('keydown', event => this.listKey(event));
     this.emptyList = el('div', { class: 'empty-list' });
 
-    // Shown until this browser gets push notifications (hidden where it cannot).
+    // Once the banner has had its answer: shown until this browser gets push notifications (hidden where it cannot).
     this.notifyButton = el('button', { type: 'button', class: 'icon-button notify-button', 'aria-label': 'Turn on notifications', title: 'Turn on notifications',
       hidden: true, onclick: () => this.turnOnNotifications() }, icon(icons.bell));
-    pushState().then(state => { this.notifyButton.hidden = state === 'on' || state === 'unsupported'; }).catch(() => {});
+    this.updateNotifyControls();
     const sidebar = el('aside', { class: 'sidebar', 'aria-label': 'Chat list' },
       el('header', { class: 'sidebar-header' },
         this.meButton,
@@ -109,8 +126,9 @@ class ChatApp {
         this.notifyButton,
         el('button', { type: 'button', class: 'icon-button', 'aria-label': 'Sign out', title: 'Sign out', onclick: () => this.signOut() }, icon(icons.logout))),
       this.banner,
+      this.notifyBanner,
       el('div', { class: 'search-bar' }, icon(icons.search, 'icon search-icon'), this.filterInput),
-      el('nav', { class: 'chat-list-scroll', 'aria-label': 'Conversations' }, this.chatList, this.emptyList));
+      el('nav', { class: 'chat-list-scroll', 'aria-label': 'Conversations' }, this.chatList, this.emptyList, this.search.node));
 
     // Conversation pane.
     this.convAvatar = el('span', { class: 'conv-avatar' });
@@ -119,8 +137,25 @@ class ChatApp {
     this.timerButton = el('button', { type: 'button', class: 'icon-button timer-button', 'aria-label': 'Disappearing messages', title: 'Disappearing messages',
       onclick: () => { if (this.store.activeChatId) openDisappearing(this.store, this.store.activeChatId); } }, icon(icons.clock));
     this.infoButton = el('button', { type: 'button', class: 'icon-button', 'aria-label': 'Group info', title: 'Group info', hidden: true, onclick: () => this.groupInfo() }, icon(icons.info));
+    this.optionsButton = el('button', {
+      type: 'button', class: 'icon-button', 'aria-label': 'Chat options', title: 'Chat options', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
+      onclick: event => {
+        const chatId = this.store.activeChatId;
+        if (chatId) openChatOptions(this.store, chatId, event.currentTarget, { onError: toast, onArchived: () => toast('Chat archived.') });
+      },
+    }, icon(icons.more));
     const titleArea = el('div', { class: 'conv-title' }, this.convAvatar, el('div', { class: 'conv-title-text' }, this.convName, this.convSub));
-    titleArea.addEventListener('click', () => { if (this.store.chats.get(this.store.activeChatId)?.isGroup) this.groupInfo(); });
+    // The header opens the group's info, or the contact's (with block and unblock).
+    titleArea.setAttribute('role', 'button');
+    titleArea.setAttribute('tabindex', '0');
+    titleArea.setAttribute('aria-label', 'Chat info');
+    titleArea.addEventListener('click', () => this.chatInfo());
+    titleArea.addEventListener('keydown', event => {
+      if (event.key === 'Enter' || event.key === ' ') {
+        event.preventDefault();
+        this.chatInfo();
+      }
+    });
     this.messages = el('div', { class: 'messages', role: 'log', 'aria-labelledby': 'conv-name', tabindex: '0' });
     this.messageList = el('div', { class: 'message-list' });
     this.olderStatus = el('div', { class: 'older-status', role: 'status' });
@@ -128,23 +163,57 @@ class ChatApp {
       el('div', { class: 'bubble typing-bubble' }, el('span', { class: 'dot' }), el('span', { class: 'dot' }), el('span', { class: 'dot' })));
     this.messages.append(this.olderStatus, this.messageList, this.typingBubble);
     this.messages.addEventListener('scroll', () => this.onScroll(), { passive: true });
+    // Scrolled up, new messages wait unread behind this button.
+    this.newBelow = 0;
+    this.jumpButton = el('button', { type: 'button', class: 'jump-button', hidden: true, 'aria-label': 'Go to the newest message', onclick: () => this.scrollToBottom() },
+      el('span', { class: 'jump-count' }), icon(icons.arrowDown));
+    this.dropZone = el('div', { class: 'drop-zone', hidden: true, 'aria-hidden': 'true' }, el('span', {}, 'Drop files to send them'));
 
-    this.input = el('textarea', { id: 'composer-input', rows: '1', placeholder: 'Type a message', 'aria-label': 'Type a message', maxlength: '4096', enterkeyhint: 'send' });
+    // No maxlength: the browser would cut a long paste silently. The counter refuses it instead.
+    this.input = el('textarea', { id: 'composer-input', rows: '1', placeholder: 'Type a message', 'aria-label': 'Type a message', enterkeyhint: 'send', 'aria-describedby': 'composer-counter' });
+    this.counter = el('span', { class: 'composer-counter', id: 'composer-counter', 'aria-live': 'polite' });
+    this.fileInput = el('input', { type: 'file', class: 'visually-hidden', multiple: true, tabindex: '-1', 'aria-hidden': 'true', id: 'attach-input' });
+    this.fileInput.addEventListener('change', () => {
+      const files = [...(this.fileInput.files ?? [])];
+      this.fileInput.value = '';
+      this.attach(files);
+    });
+    this.attachButton = el('button', { type: 'button', class: 'icon-button attach-button', 'aria-label': 'Attach a file', title: 'Attach', onclick: () => this.fileInput.click() }, icon(icons.attach));
+    this.input.addEventListener('paste', event => {
+      const files = [...(event.clipboardData?.files ?? [])];
+      if (files.length) {
+        event.preventDefault();
+        this.attach(files);
+      }
+    });
+    this.replyBar = el('div', { class: 'compose-context', hidden: true });
     this.input.addEventListener('keydown', event => {
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.sendCurrent();
       }
     });
+    this.input.addEventListener('keydown', event => {
+      if (event.key === 'Escape' && this.composeContext) {
+        event.preventDefault();
+        event.stopPropagation();
+        this.clearComposeContext();
+      }
+    });
     this.input.addEventListener('input', () => {
       this.autosize();
+      this.renderCounter();
       if (this.store.activeChatId) this.store.typingActivity(this.store.activeChatId, this.input.value.trim().length > 0);
       this.saveDraft();
     });
     this.input.addEventListener('blur', () => this.store.stopTyping());
+    this.sendButton = el('button', { type: 'submit', class: 'send-button', 'aria-label': 'Send', title: 'Send' }, icon(icons.send));
+    this.blockedBar = el('div', { class: 'blocked-bar', hidden: true });
     const composer = el('form', { class: 'composer', 'aria-label': 'Send a message' },
-      this.input,
-      el('button', { type: 'submit', class: 'send-button', 'aria-label': 'Send', title: 'Send' }, icon(icons.send)));
+      this.attachButton,
+      this.fileInput,
+      el('div', { class: 'composer-field' }, this.input, this.counter),
+      this.sendButton);
     composer.addEventListener('submit', event => {
       event.preventDefault();
       this.sendCurrent();
@@ -155,9 +224,29 @@ class ChatApp {
         el('button', { type: 'button', class: 'icon-button back-button', 'aria-label': 'Back to chats', title: 'Back', onclick: () => this.back() }, icon(icons.back)),
         titleArea,
         this.timerButton,
+        this.optionsButton,
         this.infoButton),
-      this.messages,
+      el('div', { class: 'messages-wrap' }, this.messages, this.jumpButton, this.dropZone),
+      this.replyBar,
+      this.blockedBar,
       composer);
+    for (const type of ['dragenter', 'dragover']) {
+      this.conversation.addEventListener(type, event => {
+        if (!event.dataTransfer?.types?.includes('Files')) return;
+        event.preventDefault();
+        event.dataTransfer.dropEffect = 'copy';
+        this.dropZone.hidden = false;
+      });
+    }
+    this.conversation.addEventListener('dragleave', event => {
+      if (!this.conversation.contains(event.relatedTarget)) this.dropZone.hidden = true;
+    });
+    this.conversation.addEventListener('drop', event => {
+      if (!event.dataTransfer?.files?.length) return;
+      event.preventDefault();
+      this.dropZone.hidden = true;
+      this.attach([...event.dataTransfer.files]);
+    });
     this.placeholder = el('section', { class: 'placeholder', 'aria-label': 'No conversation open' },
       logo(72), el('h2', {}, 'Parley'), el('p', {}, 'Pick a chat on the left, or start a new one.'),
       el('button', { type: 'button', class: 'button primary', onclick: () => this.newChat() }, 'Start a chat'));
@@ -202,7 +291,10 @@ class ChatApp {
 
   globalKey(event) {
     if (event.key === 'Escape' && !document.querySelector('dialog[open]') && this.store.activeChatId && this.shell.dataset.view === 'conversation') {
+      // Focus goes to the closed chat in the list, never to the page body.
+      const closed = this.store.activeChatId;
       this.back();
+      this.focusAfterClose = closed;
     }
   }
 
@@ -220,23 +312,68 @@ class ChatApp {
   }
 
   async signOut() {
+    const unsent = this.store.unsentCount;
+    if (!unsent) {
+      await this.endSession();
+      return;
+    }
+    // Unsent messages are kept on this device and go out at the next sign-in; say so first.
+    const m = modal('Sign out?');
+    const uploads = this.store.uploads.length;
+    m.body.append(
+      el('p', {}, `${unsent} ${unsent === 1 ? 'message has' : 'messages have'} not been sent yet.`
+        + ' They stay on this device and are sent the next time you sign in here.'
+        + (uploads ? ` ${uploads === 1 ? 'A file that is' : 'Files that are'} still uploading will not be sent.` : '')),
+      el('div', { class: 'dialog-actions' },
+        el('button', { type: 'button', class: 'button', onclick: () => m.close() }, 'Stay signed in'),
+        el('button', {
+          type: 'button', class: 'button danger', onclick: () => {
+            m.close();
+            this.endSession();
+          },
+        }, 'Sign out')));
+    m.body.querySelector('.dialog-actions .button')?.focus();
+  }
+
+  async endSession() {
     // This browser stops getting the account's notifications (best effort: signing out never waits on it).
     await Promise.race([disablePush(api).catch(() => {}), new Promise(resolve => setTimeout(resolve, 2000))]);
     this.store.forgetLocalData();
     api.logout();
   }
 
+  chatInfo() {
+    const chatId = this.store.activeChatId;
+    const chat = chatId ? this.store.chats.get(chatId) : null;
+    if (!chat) return;
+    if (chat.isGroup) this.groupInfo();
+    else openContactInfo(this.store, chatId, { onOpenChat: id => this.open(id) });
+  }
+
+  /** One request for both kinds: the browser's permission (notifications while Parley is open) and,
+   * where the browser has it, Web Push (notifications while it is closed). */
   async turnOnNotifications() {
     this.notifyButton.disabled = true;
     try {
-      await enablePush(api);
-      this.notifyButton.hidden = true;
-      toast('Notifications are on.');
+      if (pushSupported()) {
+        await enablePush(api);
+        toast('Notifications are on.');
+      } else {
+        await askNotificationPermission();
+      }
     } catch (error) {
       toast(`Notifications could not be turned on: ${error.message}`);
     } finally {
       this.notifyButton.disabled = false;
+      await this.updateNotifyControls();
     }
+  }
+
+  /** The banner asks once (until the browser has an answer); the header button stays while push is off. */
+  async updateNotifyControls() {
+    this.notifyBanner.hidden = notificationPermission() !== 'default';
+    const state = await pushState().catch(() => 'unsupported');
+    this.notifyButton.hidden = !this.notifyBanner.hidden || state === 'on' || state === 'unsupported';
   }
 
   newChat() {
@@ -256,7 +393,9 @@ class ChatApp {
 
   invalidate({ what, chatId }) {
     this.dirty.add(what === 'older' ? `older:${chatId}` : what);
-    if (what === 'messages' || what === 'sent') this.dirty.add(`messages:${chatId}`);
+    if (what === 'messages' || what === 'sent' || what === 'divider') this.dirty.add(`messages:${chatId}`);
+    if (what === 'profile') this.dirty.add('me');
+    if (what === 'blocked') this.dirty.add('chats');
     if (this.flushQueued) return;
     this.flushQueued = true;
     // Batched: a burst of frames renders once. A timer, not rAF, so a page in the background still updates.
@@ -274,12 +413,15 @@ class ChatApp {
       this.renderActive();
       return;
     }
-    if (['chats', 'typing', 'presence', 'messages', 'clock', 'ready', 'sent'].some(k => dirty.has(k))) this.renderChatList();
+    if (['chats', 'typing', 'presence', 'messages', 'clock', 'ready', 'sent', 'profile'].some(k => dirty.has(k))) this.renderChatList();
     if (active) {
       if (dirty.has(`older:${active}`)) this.renderMessages('older');
-      else if (dirty.has(`messages:${active}`) || dirty.has('clock') || dirty.has('chats')) this.renderMessages(dirty.has('sent') ? 'sent' : 'update');
-      if (['chats', 'typing', 'presence', 'connection', 'clock'].some(k => dirty.has(k))) this.renderHeader();
+      else if (dirty.has(`messages:${active}`) || dirty.has('clock') || dirty.has('chats') || dirty.has('profile')) {
+        this.renderMessages(dirty.has('sent') ? 'sent' : dirty.has('divider') && !this.dividerShown ? 'divider' : 'update');
+      } else if (dirty.has('upload')) this.renderUploadProgress();
+      if (['chats', 'typing', 'presence', 'connection', 'clock', 'profile'].some(k => dirty.has(k))) this.renderHeader();
     }
+    if (dirty.has('chats') && this.filter) this.search.refreshNames();
   }
 
   renderAll() {
@@ -312,12 +454,24 @@ class ChatApp {
     this.placeholder.hidden = !!chatId;
     this.conversation.hidden = !chatId;
     this.renderChatList();
-    if (!chatId) return;
+    if (!chatId) {
+      closeMessageMenu(false);
+      if (this.focusAfterClose) {
+        const item = this.chatList.querySelector(`.chat-item[data-chat-id="${CSS.escape(this.focusAfterClose)}"]`);
+        (item ?? this.filterInput).focus();
+        this.focusAfterClose = null;
+      }
+      return;
+    }
     if (changed) {
       this.rowCache.clear();
       this.messageList.replaceChildren();
+      this.clearComposeContext(false);
       this.input.value = sessionStorage.getItem(`parley.draft.${chatId}`) ?? '';
       this.autosize();
+      this.renderCounter();
+      this.newBelow = 0;
+      this.dividerShown = false;
     }
     this.renderHeader();
     this.renderMessages(changed ? 'open' : 'update');
@@ -326,24 +480,34 @@ class ChatApp {
 
   renderChatList() {
     const s = this.store;
-    const chats = s.sortedChats().filter(c => !this.filter || s.chatName(c).toLowerCase().includes(this.filter));
+    // Archived chats live in their own view (a search looks through all chats).
+    const archived = chat => !!chat.settings?.archived;
+    const all = s.sortedChats();
+    const archivedCount = all.filter(archived).length;
+    if (!archivedCount) this.showArchived = false;
+    const chats = all.filter(c => (this.filter ? s.chatName(c).toLowerCase().includes(this.filter) : archived(c) === !!this.showArchived));
     const focusedId = document.activeElement?.closest?.('.chat-item')?.dataset.chatId;
     const items = chats.map(chat => {
       const typingIds = s.typingIn(chat.id);
       const pending = s.pendingFor(chat.id);
-      const last = pending.length ? { ...pending[pending.length - 1], pending: true, failed: pending[pending.length - 1].failed, senderId: s.me.id, type: 'text', timestamp: pending[pending.length - 1].createdAt } : chat.lastMessage;
+      const last = pending.length ? { ...pending[pending.length - 1], pending: true, failed: pending[pending.length - 1].failed, senderId: s.me.id, type: pending[pending.length - 1].type ?? 'text', timestamp: pending[pending.length - 1].createdAt } : chat.lastMessage;
       let preview;
       if (typingIds.length) {
         preview = el('span', { class: 'preview typing' }, typingText(s, chat, typingIds));
       } else if (last) {
         const own = last.senderId === s.me.id && last.type !== 'system';
-        const who = chat.isGroup && !own && last.type !== 'system' ? `${last.senderName || s.userName(last.senderId)}: ` : '';
+        const who = chat.isGroup && !own && last.type !== 'system' ? `${senderName(s, last)}: ` : '';
         preview = el('span', { class: 'preview' }, own ? ticks(s.statusOf(chat, last)) : null, el('span', { class: 'preview-text' }, who + previewText(last, s)));
       } else {
         preview = el('span', { class: 'preview muted' }, chat.isGroup ? 'Group created' : 'No messages yet');
       }
       const unread = chat.unreadCount ?? 0;
       const time = last ? formatListTime(last.timestamp ?? chat.lastMessageTime) : '';
+      const muted = s.isMuted(chat.id);
+      const marks = [
+        muted ? el('span', { class: 'chat-mark', role: 'img', 'aria-label': 'Muted', title: 'Muted' }, icon(icons.muted)) : null,
+        chat.settings?.pinned ? el('span', { class: 'chat-mark', role: 'img', 'aria-label': 'Pinned', title: 'Pinned' }, icon(icons.pin)) : null,
+      ];
       const a = s.chatAvatar(chat);
       const other = chat.isGroup ? null : s.otherParticipant(chat);
       const button = el('button', {
@@ -353,10 +517,16 @@ class ChatApp {
         avatar(api, { name: a.name, avatar: a.avatar, seed: a.seed, online: s.connection === 'open' && !!other?.online }),
         el('span', { class: 'chat-body' },
           el('span', { class: 'chat-top' }, el('span', { class: 'chat-name' }, s.chatName(chat)), el('span', { class: 'chat-time' }, time)),
-          el('span', { class: 'chat-bottom' }, preview,
-            unread ? el('span', { class: 'badge', 'aria-label': `${unread} unread ${unread === 1 ? 'message' : 'messages'}` }, String(unread)) : null)));
+          el('span', { class: 'chat-bottom' }, preview, ...marks,
+            unread ? el('span', { class: `badge${muted ? ' muted-badge' : ''}`, 'aria-label': `${unread} unread ${unread === 1 ? 'message' : 'messages'}` }, String(unread)) : null)));
       return el('li', {}, button);
     });
+    if (!this.filter && (archivedCount || this.showArchived)) {
+      const row = this.showArchived
+        ? el('button', { type: 'button', class: 'archived-row', onclick: () => { this.showArchived = false; this.renderChatList(); } }, icon(icons.back), 'Archived chats')
+        : el('button', { type: 'button', class: 'archived-row', onclick: () => { this.showArchived = true; this.renderChatList(); } }, icon(icons.archive), `Archived (${archivedCount})`);
+      items.unshift(el('li', {}, row));
+    }
     this.chatList.replaceChildren(...items);
     if (focusedId) this.chatList.querySelector(`.chat-item[data-chat-id="${CSS.escape(focusedId)}"]`)?.focus();
     this.emptyList.textContent = chats.length ? '' : this.filter ? 'No chats match.' : s.ready ? 'No chats yet. Start one with the new chat button.' : 'Loading chats…';
@@ -379,6 +549,14 @@ class ChatApp {
     }
     this.convName.textContent = s.chatName(chat);
     this.infoButton.hidden = !chat.isGroup;
+    const other1 = chat.isGroup ? null : s.otherParticipant(chat);
+    const blocked = !!other1 && s.blocked.has(other1.id);
+    this.blockedBar.hidden = !blocked;
+    if (blocked) {
+      this.blockedBar.replaceChildren(`You blocked ${other1.name}. `,
+        el('button', { type: 'button', class: 'link-button', onclick: () => s.setBlocked(other1.id, false).catch(e => toast(e.message)) }, 'Unblock'));
+    }
+    this.conversation.querySelector('.composer').hidden = blocked;
     // The timer button shows when disappearing messages are on, and says for how long.
     const timer = disappearLabel(s.chatSettings(chat.id).disappearAfterSeconds);
     this.timerButton.classList.toggle('on', !!timer);
@@ -418,7 +596,8 @@ class ChatApp {
     const previousTop = box.scrollTop;
     const previousHeight = box.scrollHeight;
 
-    const rows = conversationRows(s, chat, conv.messages, s.pendingFor(chatId));
+    const newestBefore = this.renderedNewest;
+    const rows = conversationRows(s, chat, conv.messages, s.pendingFor(chatId), s.uploadsFor(chatId), this.messageHandlers());
     const nextCache = new Map();
     const nodes = rows.map(row => {
       const cached = this.rowCache.get(row.key);
@@ -429,31 +608,123 @@ class ChatApp {
       } else {
         node = row.build();
       }
-      nextCache.set(row.key, { sig: row.sig, status: row.status, node });
+      if (row.upload) updateUploadProgress(node, row.upload);
+      nextCache.set(row.key, { sig: row.sig, status: row.status, node, upload: row.upload });
       return node;
     });
     this.rowCache = nextCache;
     reconcile(this.messageList, nodes);
+    this.renderedNewest = conv.newestSeq;
 
     this.olderStatus.textContent = conv.loadingOlder ? 'Loading earlier messages…'
       : !conv.loaded ? 'Loading messages…'
         : conv.hasOlder ? '' : rows.length ? 'This is the beginning of the conversation.' : 'No messages yet. Say hello!';
     this.renderHeader();
 
+    const divider = this.messageList.querySelector('.unread-divider');
     if (reason === 'older') {
       box.scrollTop = previousTop + (box.scrollHeight - previousHeight);
-    } else if (reason === 'open' || reason === 'sent' || atBottom) {
+    } else if ((reason === 'open' || reason === 'divider') && divider) {
+      // Opened with unread messages: start at the first of them.
+      this.dividerShown = true;
+      box.scrollTop = Math.max(0, divider.offsetTop - 8);
+    } else if (reason === 'open' || reason === 'sent' || (atBottom && !this.pinnedUp)) {
       box.scrollTop = box.scrollHeight;
     } else {
       box.scrollTop = previousTop;
+      // Scrolled up: count what arrived below, unread until the user goes down to it.
+      if (conv.newestSeq > (newestBefore ?? 0) && newestBefore) {
+        this.newBelow += conv.messages.filter(m => m.seq > newestBefore && m.senderId !== s.me.id && m.type !== 'system').length;
+      }
     }
+    this.updateReading();
     // Not enough to scroll yet: fetch older pages until the pane is full or the history ends.
     if (conv.loaded && conv.hasOlder && box.scrollHeight <= box.clientHeight + 40) s.loadOlder(chatId);
+  }
+
+  /** Whether the newest message is on screen; the store reads (marks read) only then. */
+  updateReading() {
+    const box = this.messages;
+    const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+    this.pinnedUp = !atBottom;
+    if (atBottom) this.newBelow = 0;
+    this.store.setReadingBottom(atBottom);
+    this.jumpButton.hidden = atBottom;
+    const count = this.jumpButton.querySelector('.jump-count');
+    count.textContent = this.newBelow ? `${this.newBelow} new ${this.newBelow === 1 ? 'message' : 'messages'}` : '';
+    this.jumpButton.classList.toggle('has-new', this.newBelow > 0);
+    this.jumpButton.setAttribute('aria-label', this.newBelow ? `${count.textContent}: go to the newest` : 'Go to the newest message');
+  }
+
+  scrollToBottom() {
+    this.messages.scrollTop = this.messages.scrollHeight;
+    this.updateReading();
+    this.input.focus();
+  }
+
+  renderUploadProgress() {
+    for (const entry of this.rowCache.values()) if (entry.upload) updateUploadProgress(entry.node, entry.upload);
+  }
+
+  /** What a message's controls do (menu, quote, media). */
+  messageHandlers() {
+    return this._handlers ??= {
+      openMenu: (m, anchor) => openMessageMenu(this.store, m, anchor, {
+        reply: message => this.startReply(message),
+        edit: message => this.startEdit(message),
+        info: message => openMessageInfo(this.store, message),
+        deleteForMe: message => this.store.deleteForMe(message.id).catch(e => toast(e.message)),
+        deleteForEveryone: message => this.confirmDeleteForEveryone(message),
+      }),
+      goToMessage: (chatId, id) => this.goToMessage(chatId, id),
+      openMedia: media => openViewer(api, media),
+      mediaLoaded: () => { if (!this.pinnedUp) this.messages.scrollTop = this.messages.scrollHeight; },
+    };
+  }
+
+  confirmDeleteForEveryone(message) {
+    const m = modal('Delete message?');
+    m.body.append(
+      el('p', {}, 'It will be deleted for everyone in this chat.'),
+      el('div', { class: 'dialog-actions' },
+        el('button', { type: 'button', class: 'button', onclick: () => m.close() }, 'Cancel'),
+        el('button', {
+          type: 'button', class: 'button danger', onclick: () => {
+            m.close();
+            this.store.deleteForEveryone(message.id).catch(e => toast(e.message));
+          },
+        }, 'Delete for everyone')));
+    m.body.querySelector('.danger')?.focus();
+  }
+
+  /** Opens a chat at one message (a search result, a quote), loading older pages until it is there. */
+  async goToMessage(chatId, id) {
+    if (this.store.activeChatId !== chatId) {
+      this.open(chatId);
+      await this.store.openChat(chatId).catch(() => {});
+    }
+    const found = await this.store.ensureLoaded(chatId, id);
+    if (!found) {
+      toast('That message is no longer here.');
+      return;
+    }
+    this.flush();
+    const row = this.messageList.querySelector(`.msg-row[data-message-id="${CSS.escape(id)}"]`);
+    if (!row) return;
+    this.pinnedUp = true;
+    row.scrollIntoView({ block: 'center' });
+    row.classList.remove('flash');
+    void row.offsetWidth; // restart the highlight
+    row.classList.add('flash');
+    row.querySelector('.bubble')?.setAttribute('tabindex', '-1');
+    row.querySelector('.bubble')?.focus({ preventScroll: true });
+    this.updateReading();
   }
 
   onScroll() {
     const chatId = this.store.activeChatId;
     if (!chatId) return;
+    this.updateReading();
     if (this.messages.scrollTop < 150) {
       const conv = this.store.conversation(chatId);
       if (conv.hasOlder && !conv.loadingOlder) {
@@ -469,7 +740,23 @@ class ChatApp {
     const chatId = this.store.activeChatId;
     const text = this.input.value;
     if (!chatId || !text.trim()) return;
-    this.store.send(chatId, text);
+    if (text.trim().length > MAX_MESSAGE_CHARS) {
+      this.renderCounter();
+      toast(`Messages can have at most ${MAX_MESSAGE_CHARS.toLocaleString('en')} characters. Shorten it or send it in parts.`);
+      return;
+    }
+    const context = this.composeContext;
+    if (context?.kind === 'edit') {
+      this.store.editMessage(context.message.id, text)
+        .then(() => this.clearComposeContext())
+        .catch(e => toast(e.message));
+      this.input.value = '';
+      this.autosize();
+      this.renderCounter();
+      return;
+    }
+    this.store.send(chatId, text, context?.kind === 'reply' ? { replyTo: context.message.id } : {});
+    this.clearComposeContext(false);
     this.input.value = '';
     sessionStorage.removeItem(`parley.draft.${chatId}`);
     this.autosize();
@@ -485,6 +772,91 @@ class ChatApp {
   autosize() {
     this.input.style.height = 'auto';
     this.input.style.height = `${Math.min(this.input.scrollHeight, 160)}px`;
+  }
+
+  /** Shows the length near the limit and refuses text over it (the send button is disabled). */
+  renderCounter() {
+    const length = this.input.value.trim().length;
+    const over = length > MAX_MESSAGE_CHARS;
+    this.counter.hidden = length < MAX_MESSAGE_CHARS - 500;
+    this.counter.textContent = `${length.toLocaleString('en')} / ${MAX_MESSAGE_CHARS.toLocaleString('en')}`;
+    this.counter.classList.toggle('over', over);
+    this.counter.title = over ? `${(length - MAX_MESSAGE_CHARS).toLocaleString('en')} characters too many` : '';
+    this.sendButton.disabled = over;
+    this.input.setAttribute('aria-invalid', over ? 'true' : 'false');
+  }
+
+  startReply(message) {
+    this.setComposeContext({ kind: 'reply', message });
+  }
+
+  startEdit(message) {
+    this.setComposeContext({ kind: 'edit', message });
+    this.input.value = message.content ?? '';
+    this.autosize();
+    this.renderCounter();
+  }
+
+  setComposeContext(context) {
+    this.composeContext = context;
+    const m = context.message;
+    const who = context.kind === 'edit' ? 'Edit message' : m.senderId === this.store.me.id ? 'You' : senderName(this.store, m);
+    this.replyBar.replaceChildren(
+      el('div', { class: `context-quote ${context.kind}` },
+        el('span', { class: 'context-author' }, context.kind === 'reply' ? `Replying to ${who}` : who),
+        el('span', { class: 'context-text' }, previewText(m, this.store))),
+      el('button', { type: 'button', class: 'icon-button', 'aria-label': context.kind === 'edit' ? 'Cancel editing' : 'Cancel reply', onclick: () => this.clearComposeContext() }, icon(icons.close)));
+    this.replyBar.hidden = false;
+    this.input.focus();
+  }
+
+  clearComposeContext(focus = true) {
+    const wasEdit = this.composeContext?.kind === 'edit';
+    this.composeContext = null;
+    this.replyBar.hidden = true;
+    this.replyBar.replaceChildren();
+    if (wasEdit) {
+      this.input.value = '';
+      this.autosize();
+      this.renderCounter();
+    }
+    if (focus) this.input.focus();
+  }
+
+  /** Files from the picker, a drop or a paste: a preview with a caption, then they upload and send. */
+  attach(files) {
+    const chatId = this.store.activeChatId;
+    if (!chatId || !files.length) return;
+    const m = modal(files.length === 1 ? 'Send file' : `Send ${files.length} files`, { className: 'attach-dialog' });
+    const previews = files.map(file => {
+      const url = /^(image|video)\//.test(file.type) ? URL.createObjectURL(file) : null;
+      const visual = !url ? el('span', { class: 'file-icon', 'aria-hidden': 'true' }, icon(icons.file))
+        : file.type.startsWith('video/') ? el('video', { src: url, muted: true, class: 'attach-preview' })
+          : el('img', { src: url, alt: file.name, class: 'attach-preview' });
+      m.onClose(() => { if (url) URL.revokeObjectURL(url); });
+      return el('li', { class: 'attach-item' }, visual, el('span', { class: 'file-name' }, file.name || 'file'));
+    });
+    const caption = el('input', { id: 'attach-caption', autocomplete: 'off', placeholder: 'Add a caption' });
+    const error = el('p', { class: 'form-error', role: 'alert' });
+    const form = el('form', { class: 'stack' },
+      el('ul', { class: 'attach-list', 'aria-label': 'Files' }, ...previews),
+      el('div', { class: 'field' }, el('label', { for: 'attach-caption' }, 'Caption'), caption),
+      error,
+      el('div', { class: 'dialog-actions' }, el('button', { type: 'submit', class: 'button primary' }, 'Send')));
+    form.addEventListener('submit', event => {
+      event.preventDefault();
+      try {
+        const replyTo = this.composeContext?.kind === 'reply' ? this.composeContext.message.id : null;
+        // The caption goes with the first file, as in the picker it was typed under.
+        files.forEach((file, i) => this.store.sendFile(chatId, file, { caption: i === 0 ? caption.value : '', replyTo: i === 0 ? replyTo : null }));
+        if (replyTo) this.clearComposeContext(false);
+        m.close();
+      } catch (e) {
+        error.textContent = e.message;
+      }
+    });
+    m.body.append(form);
+    caption.focus();
   }
 }
 

@@ -34,7 +34,8 @@ export function avatar(api, { name, avatar: value, seed, size = 'md', online = f
   if (isPhoto(value)) {
     loadPhoto(api, value).then(src => {
       if (!src) return;
-      node.replaceChildren(el('img', { src, alt: '', loading: 'lazy' }));
+      // Only the initials give way: the presence dot stays.
+      node.querySelector('.avatar-initials')?.replaceWith(el('img', { src, alt: '', loading: 'lazy' }));
       node.classList.add('avatar-photo');
     });
   }

@@ -46,6 +46,9 @@ function userSearch(store, { label, placeholder, exclude = () => false, renderIt
   const input = el('input', { type: 'search', class: 'search-input', placeholder, 'aria-label': label, autocomplete: 'off' });
   const status = el('p', { class: 'muted small', role: 'status' });
   const list = el('ul', { class: 'people-list', 'aria-label': 'People' });
+  // One row per person for the search's life: a new answer reorders rows instead of replacing
+  // them, so a row being clicked is never swapped out from under the pointer.
+  const rows = new Map();
   let generation = 0;
   const run = async () => {
     const mine = ++generation;
@@ -54,7 +57,11 @@ function userSearch(store, { label, placeholder, exclude = () => false, renderIt
     try {
       const users = (await store.searchUsers(query, 30)).filter(u => !exclude(u));
       if (mine !== generation) return;
-      list.replaceChildren(...users.map(u => el('li', {}, renderItem(u))));
+      list.replaceChildren(...users.map(u => {
+        let row = rows.get(u.id);
+        if (!row) rows.set(u.id, row = el('li', {}, renderItem(u)));
+        return row;
+      }));
       status.textContent = users.length ? '' : query ? `No one matches “${query}”.` : 'No one else is here yet.';
     } catch (error) {
       if (mine === generation) status.textContent = error.message;

@@ -10,7 +10,7 @@ const BACKOFF_MAX_MS = 15_000;
  * Events: `state` (detail: 'connecting' | 'open' | 'stopped'), `open` (detail: {resumed}),
  * `frame` (detail: a parsed server frame).
  * Options:
- *  - url(since): the socket address with the current token and the resume cursor.
+ *  - url(since): (a promise of) the socket address with a one-use ticket and the resume cursor.
  *  - cursor(): the last cursor seen, or null.
  *  - beforeConnect(attempt): awaited before each attempt after the first failure (refreshes tokens,
  *    checks the server answers); a throw counts as a failed attempt.
@@ -106,7 +106,16 @@ export class Realtime extends EventTarget {
   async _connect() {
     if (!this._running) return;
     clearTimeout(this._timer);
-    if (this._socket) return;
+    if (this._socket || this._opening) return;
+    this._opening = true;
+    try {
+      await this._open();
+    } finally {
+      this._opening = false;
+    }
+  }
+
+  async _open() {
     this._setState('connecting');
     const attempt = this._attempt;
     if (attempt > 0 && this._beforeConnect) {
@@ -120,9 +129,11 @@ export class Realtime extends EventTarget {
     }
     let socket;
     try {
-      socket = new WebSocket(this._url(this._cursor()));
+      const url = await this._url(this._cursor());
+      if (!this._running || this._socket) return;
+      socket = new WebSocket(url);
     } catch {
-      this._scheduleRetry();
+      if (this._running) this._scheduleRetry();
       return;
     }
     this._socket = socket;

@@ -3,6 +3,7 @@
 
 import { ApiError, NetworkError } from './api.js';
 import { Realtime } from './realtime.js';
+import { uploadMedia, kindOf } from './media.js';
 import { randomId } from './util.js';
 
 const PAGE_SIZE = 40;
@@ -10,6 +11,8 @@ const TYPING_TTL_MS = 8_000;
 const TYPING_RESEND_MS = 3_000;
 const TYPING_IDLE_MS = 4_000;
 const RESEND_AFTER_MS = 15_000;
+/** The server's limit on message text (API.md "Limits"); the composer refuses longer text, it never cuts it. */
+export const MAX_MESSAGE_CHARS = 4096;
 
 export const STATUS_LEVEL = { failed: -2, pending: -1, sent: 0, delivered: 1, read: 2 };
 const LEVEL_STATUS = ['sent', 'delivered', 'read'];
@@ -70,6 +73,7 @@ export class ChatStore extends EventTarget {
     this.chats = new Map();
     this.conversations = new Map();
     this.users = new Map();
+    this.blocked = new Set(); // users this account blocked (as far as searches and our own actions told us)
     this.typing = new Map(); // chatId → Map(userId → timer)
     this.watermarks = new Map(); // chatId → Map(userId → {delivered, read}) in seq
     this.outbox = [];
@@ -87,12 +91,17 @@ export class ChatStore extends EventTarget {
     this._stopped = false;
     this._bootAttempt = 0;
     this._outboxKey = `parley.outbox.${this.me.id}`;
+    this.uploads = []; // files on their way to /media: {clientMessageId, chatId, file, kind, progress, caption, replyTo, error}
+    this.readingBottom = true; // the open conversation is scrolled to its newest message
     this._loadOutbox();
 
     this.realtime = new Realtime({
-      url: since => {
+      // A one-use ticket, not the access token: a URL shows up in consoles ("WebSocket connection
+      // to ... failed") and logs, and a spent ticket is worth nothing there.
+      url: async since => {
+        const { ticket } = await this.api.post('/ws/ticket');
         const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-        const params = new URLSearchParams({ token: this.api.accessToken ?? '' });
+        const params = new URLSearchParams({ ticket });
         if (since !== null && since !== undefined) params.set('since', String(since));
         return `${proto}//${location.host}/ws?${params}`;
       },
@@ -298,7 +307,9 @@ export class ChatStore extends EventTarget {
 
   /** The chats, most recent activity first. */
   sortedChats() {
-    return [...this.chats.values()].sort((a, b) => this.activity(b) - this.activity(a) || String(a.id).localeCompare(String(b.id)));
+    // Pinned chats first, then by activity.
+    const pinned = chat => (chat.settings?.pinned ? 1 : 0);
+    return [...this.chats.values()].sort((a, b) => pinned(b) - pinned(a) || this.activity(b) - this.activity(a) || String(a.id).localeCompare(String(b.id)));
   }
 
   activity(chat) {
@@ -357,23 +368,49 @@ export class ChatStore extends EventTarget {
 
   async openChat(chatId) {
     this.stopTyping();
-    this.activeChatId = chatId;
-    this._emit('active', chatId);
     const chat = this.chats.get(chatId);
+    // Where the unread messages start, as it was when the chat was opened: the divider stays there
+    // while the chat is open, though reading moves the mark.
+    const unread = chat?.unreadCount ?? 0;
+    this.unreadDivider = { chatId, count: unread, seq: null };
+    this.activeChatId = chatId;
+    // Opening a chat reads what is in it, wherever the view starts; later arrivals are read only
+    // while the newest message is on screen.
+    this._readOnOpen = chatId;
+    this._emit('active', chatId);
     if (chat && !chat.isGroup) this.ensureLastSeen(this.otherParticipant(chat)?.id);
     const conv = this.conversation(chatId);
     if (!conv.loaded) await this.loadLatest(chatId);
+    if (unread > 0) this._findFirstUnread(chatId, unread);
     this._scheduleMarks(chatId, 0);
+  }
+
+  /** The seq of the first unread message: the unread-th newest message from someone else, if it is
+   * loaded. A chat opens with its newest page only (a long absence must not load the whole history);
+   * when the first unread is older, the divider appears once scrolling up loads it. */
+  _findFirstUnread(chatId, unread, { scroll = true } = {}) {
+    const conv = this.conversation(chatId);
+    let seen = 0;
+    for (let i = conv.messages.length - 1; i >= 0; i--) {
+      if (conv.messages[i].senderId !== this.me.id) seen++;
+      if (seen === unread) {
+        if (this.unreadDivider?.chatId === chatId) this.unreadDivider.seq = conv.messages[i].seq;
+        this._emit(scroll ? 'divider' : 'messages', chatId);
+        return;
+      }
+    }
   }
 
   closeChat() {
     this.stopTyping();
+    this.unreadDivider = null;
     this.activeChatId = null;
     this._emit('active');
   }
 
+  /** Whether new messages in the chat are being read now: open, on screen, scrolled to the newest. */
   isVisible(chatId) {
-    return this.activeChatId === chatId && document.visibilityState === 'visible';
+    return this.activeChatId === chatId && document.visibilityState === 'visible' && this.readingBottom;
   }
 
   /** The newest page of a chat; with refresh, merged into what is loaded (statuses, missed messages). */
@@ -419,6 +456,8 @@ export class ChatStore extends EventTarget {
         for (const m of page?.messages ?? []) this._absorbMessage(chatId, m, conv);
         conv.lastKey = page?.lastKey ?? null;
         conv.hasOlder = !!conv.lastKey && (page?.messages?.length ?? 0) > 0;
+        const divider = this.unreadDivider;
+        if (divider?.chatId === chatId && !divider.seq) this._findFirstUnread(chatId, divider.count, { scroll: false });
         this._emit('older', chatId);
       } catch (error) {
         if (!(error instanceof NetworkError)) this.toast(error.message);
@@ -495,6 +534,7 @@ export class ChatStore extends EventTarget {
         case 'status': await this._onStatus(data); break;
         case 'typing': this._onTyping(data); break;
         case 'presence': this._onPresence(data); break;
+        case 'user': this._onUser(data); break;
         case 'chat': this._onChat(data); break;
         case 'error': this._onError(data); break;
         default: break;
@@ -517,9 +557,11 @@ export class ChatStore extends EventTarget {
     const chatId = ack.chatId ?? entry.chatId;
     const message = {
       id: ack.messageId, messageId: ack.messageId, chatId, seq: ack.seq, timestamp: ack.timestamp ?? Date.now(),
-      senderId: this.me.id, senderName: this.me.name, senderAvatar: this.me.avatar, content: entry.content,
-      type: 'text', status: 'sent', clientMessageId: ack.clientMessageId,
+      senderId: this.me.id, senderName: this.me.name, senderAvatar: this.me.avatar, content: entry.content || null,
+      type: entry.type ?? 'text', status: 'sent', clientMessageId: ack.clientMessageId,
     };
+    if (entry.replyTo) Object.assign(message, { replyTo: entry.replyTo, quote: entry.quote });
+    if (entry.media) message.media = entry.media;
     this._resolveOutbox(ack.clientMessageId, message);
   }
 
@@ -573,6 +615,7 @@ export class ChatStore extends EventTarget {
     if (!fromMe) {
       this._clearTyping(chatId, m.senderId);
       this._scheduleMarks(chatId, 0);
+      if (isNew && m.type !== 'system') this.dispatchEvent(new CustomEvent('incoming', { detail: m }));
     }
     this._emit('messages', chatId);
     this._emit('chats', chatId);
@@ -586,6 +629,10 @@ export class ChatStore extends EventTarget {
     }
     const conv = this.conversations.get(m.chatId);
     if (conv?.byId.has(m.id)) conv.upsert(m);
+    // Replies quoting it show the edit, or lose the quote of a deleted message (as the server's copies do).
+    for (const reply of conv?.messages ?? []) {
+      if (reply.replyTo === m.id && reply.quote) reply.quote = { ...reply.quote, content: m.deleted ? '' : (m.content ?? '').slice(0, 100) };
+    }
     const chat = this.chats.get(m.chatId);
     if (chat?.lastMessage && messageId(chat.lastMessage) === m.id) chat.lastMessage = { ...chat.lastMessage, ...m };
     this._emit('messages', m.chatId);
@@ -685,6 +732,24 @@ export class ChatStore extends EventTarget {
     this._emit('presence', userId);
   }
 
+  /** Someone changed their profile: names, photos and about update everywhere at once. */
+  _onUser({ userId, name, avatar, about, photoUrl }) {
+    if (!userId) return;
+    if (userId === this.me.id) {
+      this._absorbProfile({ ...this.me, name: name ?? this.me.name, avatar, about, photoUrl });
+    }
+    const known = this.users.get(userId) ?? { id: userId };
+    this.users.set(userId, { ...known, name: name ?? known.name, avatar, about, photoUrl });
+    for (const chat of this.chats.values()) {
+      for (const p of chat.participants ?? []) {
+        if (p.id === userId) Object.assign(p, { name: name ?? p.name, avatar, photoUrl });
+      }
+    }
+    this._emit('chats');
+    this._emit('profile', userId);
+    if (this.activeChatId) this._emit('messages', this.activeChatId);
+  }
+
   _clearTypingEverywhere(userId) {
     for (const chatId of [...this.typing.keys()]) this._clearTyping(chatId, userId);
   }
@@ -719,17 +784,23 @@ export class ChatStore extends EventTarget {
 
   // ---- sending --------------------------------------------------------------------------------------
 
-  /** Signing out on purpose: nothing of this account stays in the browser. */
+  /** Messages written but not yet stored by the server (the outbox, and files still uploading). */
+  get unsentCount() {
+    return this.outbox.length + this.uploads.length;
+  }
+
+  /** Signing out on purpose: drafts go; unsent messages stay in this browser's outbox (under this
+   * account's id) and are sent the next time this account signs in here. */
   forgetLocalData() {
-    this.outbox = [];
-    this._saveOutbox();
+    for (const upload of this.uploads) upload.request?.abort();
+    this.uploads = [];
     for (const key of Object.keys(sessionStorage)) if (key.startsWith('parley.draft.')) sessionStorage.removeItem(key);
   }
 
   _loadOutbox() {
     try {
       const saved = JSON.parse(localStorage.getItem(this._outboxKey) ?? '[]');
-      this.outbox = Array.isArray(saved) ? saved.filter(o => o?.clientMessageId && o.chatId && typeof o.content === 'string') : [];
+      this.outbox = Array.isArray(saved) ? saved.filter(o => o?.clientMessageId && o.chatId && (typeof o.content === 'string' || o.media)) : [];
     } catch {
       this.outbox = [];
     }
@@ -744,12 +815,23 @@ export class ChatStore extends EventTarget {
     }
   }
 
-  /** Queues a message; it goes now if connected, otherwise as soon as the socket is back. */
-  send(chatId, content) {
-    const text = content.trim();
-    if (!text) return;
+  /** Queues a message; it goes now if connected, otherwise as soon as the socket is back.
+   * extra: {replyTo, type, media} (a media message's content is its caption). */
+  send(chatId, content, extra = {}) {
+    const text = (content ?? '').trim();
+    if (!text && !extra.media) return;
+    if (text.length > MAX_MESSAGE_CHARS) throw new Error(`A message can have at most ${MAX_MESSAGE_CHARS.toLocaleString('en')} characters.`);
     this.stopTyping();
-    const entry = { clientMessageId: `c_${randomId()}`, chatId, content: text, createdAt: Date.now(), sentAt: 0 };
+    const entry = { clientMessageId: extra.clientMessageId ?? `c_${randomId()}`, chatId, content: text, createdAt: Date.now(), sentAt: 0 };
+    if (extra.replyTo) {
+      entry.replyTo = extra.replyTo;
+      const quoted = this._findMessage(chatId, extra.replyTo);
+      entry.quote = { messageId: extra.replyTo, content: quoted?.deleted ? '' : quoted?.content ?? '', senderId: quoted?.senderId };
+    }
+    if (extra.media) {
+      entry.type = extra.type;
+      entry.media = extra.media;
+    }
     this.outbox.push(entry);
     this._saveOutbox();
     this._transmit(entry);
@@ -777,9 +859,161 @@ export class ChatStore extends EventTarget {
     this._emit('chats', entry.chatId);
   }
 
+  // ---- files ------------------------------------------------------------------------------------------
+
+  /** Uploads a file with progress, then sends it as a photo, video, voice or file message. */
+  sendFile(chatId, file, { caption = '', replyTo = null } = {}) {
+    if (caption.length > MAX_MESSAGE_CHARS) throw new Error(`A caption can have at most ${MAX_MESSAGE_CHARS.toLocaleString('en')} characters.`);
+    const upload = {
+      clientMessageId: `c_${randomId()}`, chatId, file, kind: kindOf(file), name: file.name || 'file', size: file.size,
+      progress: 0, caption: caption.trim(), replyTo, error: null, createdAt: Date.now(), previewUrl: null,
+    };
+    if (upload.kind === 'image' || upload.kind === 'video') upload.previewUrl = URL.createObjectURL(file);
+    this.uploads.push(upload);
+    this._startUpload(upload);
+    this._emit('messages', chatId);
+    this._emit('sent', chatId);
+    return upload.clientMessageId;
+  }
+
+  _startUpload(upload) {
+    upload.error = null;
+    upload.progress = 0;
+    let lastEmit = 0;
+    upload.request = uploadMedia(this.api, upload.file, fraction => {
+      upload.progress = fraction;
+      const now = Date.now();
+      if (now - lastEmit > 100 || fraction >= 1) {
+        lastEmit = now;
+        this._emit('upload', upload.chatId);
+      }
+    });
+    upload.request.then(answer => {
+      this.uploads = this.uploads.filter(u => u !== upload);
+      this.send(upload.chatId, upload.caption, {
+        clientMessageId: upload.clientMessageId,
+        replyTo: upload.replyTo,
+        type: upload.kind,
+        media: { mediaId: answer.mediaId, fileName: upload.name, contentType: answer.contentType, size: answer.size, url: answer.url },
+      });
+    }, error => {
+      if (error?.name === 'AbortError') return;
+      upload.error = error?.message || 'The upload failed.';
+      this._emit('messages', upload.chatId);
+    });
+  }
+
+  retryUpload(clientMessageId) {
+    const upload = this.uploads.find(u => u.clientMessageId === clientMessageId);
+    if (!upload) return;
+    this._startUpload(upload);
+    this._emit('messages', upload.chatId);
+  }
+
+  cancelUpload(clientMessageId) {
+    const upload = this.uploads.find(u => u.clientMessageId === clientMessageId);
+    if (!upload) return;
+    upload.request?.abort();
+    this.uploads = this.uploads.filter(u => u !== upload);
+    if (upload.previewUrl) URL.revokeObjectURL(upload.previewUrl);
+    this._emit('messages', upload.chatId);
+  }
+
+  uploadsFor(chatId) {
+    return this.uploads.filter(u => u.chatId === chatId);
+  }
+
+  // ---- changing messages --------------------------------------------------------------------------
+
+  async editMessage(id, content) {
+    const text = content.trim();
+    if (!text) throw new Error('A message cannot be empty.');
+    if (text.length > MAX_MESSAGE_CHARS) throw new Error(`A message can have at most ${MAX_MESSAGE_CHARS.toLocaleString('en')} characters.`);
+    const updated = await this.api.patch(`/messages/${encodeURIComponent(id)}`, { content: text });
+    if (updated) this._onMessageUpdated(updated);
+  }
+
+  async deleteForEveryone(id) {
+    await this.api.delete(`/messages/${encodeURIComponent(id)}?for=everyone`);
+    // The messageUpdated frame follows; show it at once.
+    const m = this._findMessageAnywhere(id);
+    if (m) this._onMessageUpdated({ ...m, content: null, media: undefined, deleted: true });
+  }
+
+  /** Hidden for this account only (every device: the server keeps it). */
+  async deleteForMe(id) {
+    await this.api.delete(`/messages/${encodeURIComponent(id)}?for=me`);
+    const m = this._findMessageAnywhere(id);
+    if (!m) return;
+    const conv = this.conversations.get(m.chatId);
+    if (conv?.byId.has(id)) {
+      conv.byId.delete(id);
+      conv.messages = conv.messages.filter(x => x.id !== id);
+    }
+    const chat = this.chats.get(m.chatId);
+    if (chat?.lastMessage && messageId(chat.lastMessage) === id) {
+      const newest = conv?.messages[conv.messages.length - 1] ?? null;
+      chat.lastMessage = newest;
+    }
+    this._emit('messages', m.chatId);
+    this._emit('chats', m.chatId);
+  }
+
+  /** Each other member's progress on one of our messages: [{userId, status, timestamp}]. */
+  receipts(id) {
+    return this.api.get(`/messages/${encodeURIComponent(id)}/receipts`);
+  }
+
+  _findMessageAnywhere(id) {
+    for (const [chatId, conv] of this.conversations) {
+      const m = conv.byId.get(id);
+      if (m) return { ...m, chatId: m.chatId ?? chatId };
+    }
+    for (const chat of this.chats.values()) {
+      if (chat.lastMessage && messageId(chat.lastMessage) === id) return chat.lastMessage;
+    }
+    return null;
+  }
+
+  /** Loads older pages until the message is in the conversation (or the history ends). */
+  async ensureLoaded(chatId, id, maxPages = 50) {
+    const conv = this.conversation(chatId);
+    if (!conv.loaded) await this.loadLatest(chatId);
+    for (let page = 0; page < maxPages && !conv.byId.has(id) && conv.hasOlder; page++) {
+      await this.loadOlder(chatId);
+    }
+    return conv.byId.has(id);
+  }
+
+  // ---- search -----------------------------------------------------------------------------------------
+
+  /** Messages containing the words, newest first: {messages, lastKey}. */
+  searchMessages(query, { chatId = null, lastKey = null, limit = 20 } = {}) {
+    const params = new URLSearchParams({ q: query, limit: String(limit) });
+    if (chatId) params.set('chatId', chatId);
+    if (lastKey) params.set('lastKey', lastKey);
+    return this.api.get(`/search?${params}`);
+  }
+
+  // ---- reading --------------------------------------------------------------------------------------
+
+  /** The view tells whether the newest message is on screen: only then is the open chat read. */
+  setReadingBottom(atBottom) {
+    if (this.readingBottom === atBottom) return;
+    this.readingBottom = atBottom;
+    if (atBottom && this.activeChatId) this._scheduleMarks(this.activeChatId, 0);
+  }
+
   _transmit(entry) {
     if (entry.failed) return;
-    const sent = this.realtime.send({ action: 'sendMessage', chatId: entry.chatId, content: entry.content, clientMessageId: entry.clientMessageId });
+    const frame = { action: 'sendMessage', chatId: entry.chatId, content: entry.content, clientMessageId: entry.clientMessageId };
+    if (entry.replyTo) frame.replyTo = entry.replyTo;
+    if (entry.media) {
+      frame.type = entry.type;
+      frame.media = entry.media.fileName ? { mediaId: entry.media.mediaId, fileName: entry.media.fileName } : { mediaId: entry.media.mediaId };
+      if (!frame.content) delete frame.content;
+    }
+    const sent = this.realtime.send(frame);
     if (sent) entry.sentAt = Date.now();
   }
 
@@ -854,7 +1088,9 @@ export class ChatStore extends EventTarget {
     const chat = this.chats.get(chatId);
     if (!chat) return;
     const newest = this._newestFromOthers(chatId);
-    const visible = this.isVisible(chatId) && this.conversations.get(chatId)?.loaded;
+    const opening = this._readOnOpen === chatId && this.activeChatId === chatId && document.visibilityState === 'visible';
+    const visible = (this.isVisible(chatId) || opening) && this.conversations.get(chatId)?.loaded;
+    if (visible && opening) this._readOnOpen = null;
     if (visible) {
       const unread = chat.unreadCount ?? 0;
       if (!newest && unread === 0) return;
@@ -893,7 +1129,12 @@ export class ChatStore extends EventTarget {
     const users = await this.api.get(`/users?search=${encodeURIComponent(query ?? '')}&limit=${limit}`);
     for (const u of users ?? []) {
       const known = this.users.get(u.userId) ?? {};
-      this.users.set(u.userId, { ...known, id: u.userId, name: u.name, email: u.email, avatar: u.avatar, online: u.online, lastSeen: u.lastSeen, photoUrl: u.photoUrl ?? known.photoUrl });
+      this.users.set(u.userId, {
+        ...known, id: u.userId, name: u.name, email: u.email, avatar: u.avatar, online: u.online, lastSeen: u.lastSeen,
+        photoUrl: u.photoUrl ?? known.photoUrl, about: u.about ?? known.about,
+      });
+      if (u.blocked === true) this.blocked.add(u.userId);
+      else if (u.blocked === false) this.blocked.delete(u.userId);
     }
     return (users ?? []).map(u => ({ ...u, id: u.userId }));
   }
@@ -914,6 +1155,37 @@ export class ChatStore extends EventTarget {
     } catch {
       this._lastSeenAsked.delete(userId);
     }
+  }
+
+  /** Whether the caller muted the chat (its settings ride on the chat summary). */
+  isMuted(chatId) {
+    const settings = this.chats.get(chatId)?.settings;
+    return !!settings?.muted && (!settings.mutedUntil || settings.mutedUntil > Date.now());
+  }
+
+  /** Whether notifications may show the chat's message text. */
+  showsPreviews(chatId) {
+    return this.chats.get(chatId)?.settings?.previews !== false;
+  }
+
+  /** Fresh profile, presence and block state of one user (the directory is searched by their email or name). */
+  async refreshUser(userId) {
+    const user = this.users.get(userId);
+    if (!user) return;
+    const found = await this.searchUsers(user.email || user.name || '', 20);
+    if (found.some(u => u.id === userId)) {
+      this._emit('profile', userId);
+      this._emit('blocked', userId);
+    }
+  }
+
+  async setBlocked(userId, blocked) {
+    const path = `/users/${encodeURIComponent(userId)}/block`;
+    if (blocked) await this.api.post(path, {});
+    else await this.api.delete(path);
+    if (blocked) this.blocked.add(userId);
+    else this.blocked.delete(userId);
+    this._emit('blocked', userId);
   }
 
   async updateProfile(changes) {

@@ -20,6 +20,9 @@ public class MessageRulesTests
         Assert.Equal("short", MessageRules.Quote("short", deleted: false));
         Assert.Null(MessageRules.Quote("secret", deleted: true)); // no quote text: rendered as a deleted quote
         Assert.Equal("", MessageRules.Quote(null, deleted: false));
+        // Code points, not UTF-16 units: an emoji at the cut stays whole.
+        var emoji = new string('x', 99) + "😀😀";
+        Assert.Equal(new string('x', 99) + "😀", MessageRules.Quote(emoji, deleted: false));
     }
 
     [Fact]
