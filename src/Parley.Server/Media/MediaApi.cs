@@ -15,7 +15,7 @@ public static class MediaApi
     public static IEndpointRouteBuilder MapMediaApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/media").WithTags("Media").RequireAuthorization();
-        group.MapPost("/", Upload).Produces<MediaResponse>(StatusCodes.Status201Created).Accepts<byte[]>("application/octet-stream", "image/jpeg", "image/png", "audio/mpeg", "video/mp4");
+        group.MapPost("/", Upload).Produces<MediaResponse>(StatusCodes.Status201Created);
         group.MapGet("/{mediaId}", Download).Produces<byte[]>(StatusCodes.Status200OK, "application/octet-stream", "image/jpeg", "image/png", "audio/mpeg", "video/mp4");
         return routes;
     }

@@ -83,7 +83,27 @@ internal sealed class EphemeralEvents(
         }
     }
 
-    private void OnPresenceChanged(string userId, bool online, long lastSeen) => _ = AnnouncePresenceAsync(userId, online, lastSeen);
+    // The announcements of one user, last one queued. Each announcement reads the store first, so
+    // two changes in quick succession (offline, then online again) could otherwise overtake each
+    // other and leave contacts showing the older state.
+    private readonly Dictionary<string, Task> _presenceQueues = [];
+
+    private void OnPresenceChanged(string userId, bool online, long lastSeen)
+    {
+        lock (_presenceQueues)
+        {
+            var previous = _presenceQueues.GetValueOrDefault(userId, Task.CompletedTask);
+            var next = previous.ContinueWith(_ => AnnouncePresenceAsync(userId, online, lastSeen), TaskScheduler.Default).Unwrap();
+            _presenceQueues[userId] = next;
+            next.ContinueWith(done =>
+            {
+                lock (_presenceQueues)
+                {
+                    if (_presenceQueues.TryGetValue(userId, out var last) && last == done) _presenceQueues.Remove(userId);
+                }
+            }, TaskScheduler.Default);
+        }
+    }
 
     private async Task AnnouncePresenceAsync(string userId, bool online, long lastSeen)
     {
@@ -100,5 +120,4 @@ internal sealed class EphemeralEvents(
             // Presence is best effort; the next change or a chat list fetch corrects it.
         }
     }
-
 }

@@ -23,7 +23,7 @@ public static class UsersApi
         group.MapGet("/me", Me).Produces<Profile>();
         group.MapPatch("/me", UpdateMe).Produces<Profile>();
         group.MapDelete("/me", DeleteMe).Produces(StatusCodes.Status204NoContent);
-        group.MapPut("/me/photo", SetPhoto).Produces<Profile>().Accepts<byte[]>("image/jpeg", "image/png", "image/webp");
+        group.MapPut("/me/photo", SetPhoto).Produces<Profile>();
         group.MapPost("/{userId}/block", (string userId, ClaimsPrincipal principal, IAccountStore store, Blocking blocks) =>
             SetBlocked(userId, true, principal, store, blocks)).Produces(StatusCodes.Status204NoContent);
         group.MapDelete("/{userId}/block", (string userId, ClaimsPrincipal principal, IAccountStore store, Blocking blocks) =>
