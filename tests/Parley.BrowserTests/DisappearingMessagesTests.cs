@@ -22,7 +22,8 @@ public sealed class DisappearingMessagesTests(BrowserFixture browser)
         await alice.Page.GetByRole(AriaRole.Button, new() { Name = "Disappearing messages" }).ClickAsync();
         var dialog = alice.Page.GetByRole(AriaRole.Dialog, new() { Name = "Disappearing messages" });
         await Expect(dialog.GetByLabel("Off")).ToBeCheckedAsync();
-        await dialog.GetByLabel("24 hours").CheckAsync();
+        // A click, not Check: choosing closes the dialog, and Check would wait to see the radio checked.
+        await dialog.GetByLabel("24 hours").ClickAsync();
         await Expect(dialog).ToBeHiddenAsync();
         await Expect(alice.SystemLine("You turned on disappearing messages: new messages disappear after 24 hours")).ToBeVisibleAsync();
         await Expect(bob.SystemLine("Alice Archer turned on disappearing messages: new messages disappear after 24 hours")).ToBeVisibleAsync();
