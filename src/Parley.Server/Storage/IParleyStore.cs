@@ -46,7 +46,9 @@ public interface IAccountStore
     /// uploads that no chat shows (the profile photo among them) are forgotten: returns their ids,
     /// whose bytes the caller deletes from the blob store.</summary>
     Task<IReadOnlyList<string>> DeleteUserAsync(string userId, long now);
-    Task<UserRecord?> SetPhotoAsync(string userId, string mediaId);
+    /// <summary>Sets the profile photo. The photo it replaces is forgotten when nothing else shows it
+    /// (no chat it was sent to, no other profile); its id is returned so its bytes can go too.</summary>
+    Task<(UserRecord? User, string? Forgotten)> SetPhotoAsync(string userId, string mediaId);
 
     /// <summary>Blocks (or unblocks) <paramref name="blockedId"/> for <paramref name="userId"/>.</summary>
     Task SetBlockedAsync(string userId, string blockedId, bool blocked, long now);

@@ -95,7 +95,7 @@ public static class UsersApi
     public const int MaxPhotoBytes = 5 * 1024 * 1024;
 
     private static async Task<IResult> SetPhoto(HttpRequest request, ClaimsPrincipal principal, IAccountStore store, IMediaStore media,
-        Blobs.IBlobStore blobs, TimeProvider clock, ProfileAnnouncer announcer)
+        Blobs.IBlobStore blobs, Blobs.BlobDeletions blobDeletions, TimeProvider clock, ProfileAnnouncer announcer)
     {
         var (data, error) = await MediaUploads.ReadBodyAsync(request, MaxPhotoBytes);
         if (error is not null) return error;
@@ -103,7 +103,9 @@ public static class UsersApi
         if (contentType is null) return ApiError.Status(StatusCodes.Status415UnsupportedMediaType, "A profile photo must be a JPEG, PNG or WebP image.");
         var userId = principal.UserId();
         var photo = await MediaApi.SaveAsync(media, blobs, userId, contentType, data!, clock);
-        var user = await store.SetPhotoAsync(userId, photo.Id);
+        var (user, replaced) = await store.SetPhotoAsync(userId, photo.Id);
+        // The old photo is gone with its bytes unless a chat shows it.
+        if (replaced is not null) await blobDeletions.DeleteAsync([replaced]);
         if (user is not null) await announcer.AnnounceAsync(user);
         return user is null ? ApiError.NotFound("This account no longer exists.") : TypedResults.Json(Profile.From(user), AppJson.Options);
     }

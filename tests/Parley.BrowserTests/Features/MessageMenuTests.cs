@@ -71,6 +71,7 @@ public sealed class MessageMenuTests(BrowserFixture browser)
         await dialog.Locator("label.person", new() { HasText = bob.Email }).Locator("input[type=checkbox]").CheckAsync();
         await search.FillAsync("Carol");
         await dialog.Locator("label.person", new() { HasText = carol.Email }).Locator("input[type=checkbox]").CheckAsync();
+        await Expect(dialog.GetByRole(AriaRole.List, new() { Name = "Selected members" }).GetByRole(AriaRole.Listitem)).ToHaveCountAsync(2);
         await dialog.GetByRole(AriaRole.Button, new() { Name = "Create group" }).ClickAsync();
         await alice.ExpectConversationAsync("Book club");
         await alice.SendAsync("Chapter 3 tonight");

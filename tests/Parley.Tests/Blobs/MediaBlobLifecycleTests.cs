@@ -7,8 +7,9 @@ using Parley.Tests.Infrastructure;
 namespace Parley.Tests.Blobs;
 
 /// <summary>Deleted media is gone from the blob store too, not only from the database: an expired
-/// message's attachment, and a deleted account's photo and unsent uploads. Each case runs on the
-/// server's usual blob store (a directory, or S3 in the PostgreSQL pass of test.sh) and on S3.</summary>
+/// message's attachment, a replaced profile photo, and a deleted account's photo and unsent
+/// uploads. Each case runs on the server's usual blob store (a directory, or S3 in the PostgreSQL
+/// pass of test.sh) and on S3.</summary>
 public sealed class MediaBlobLifecycleTests
 {
     private static readonly byte[] Png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 4, 5, 6];
@@ -110,6 +111,31 @@ public sealed class MediaBlobLifecycleTests
 
     [S3Fact]
     public Task A_deleted_accounts_photo_leaves_the_S3_bucket() => DeletedAccountsMediaLeavesAsync(s3: true);
+
+    [Fact]
+    public Task A_replaced_profile_photo_leaves_the_blob_store() => ReplacedPhotoLeavesAsync(s3: false);
+
+    [S3Fact]
+    public Task A_replaced_profile_photo_leaves_the_S3_bucket() => ReplacedPhotoLeavesAsync(s3: true);
+
+    private static async Task ReplacedPhotoLeavesAsync(bool s3)
+    {
+        await using var server = await ParleyServer.StartAsync(s3 ? TestS3.Settings() : null);
+        var ann = await ApiClient.CreateUserAsync(server, "Ann");
+        var bob = await ApiClient.CreateUserAsync(server, "Bob");
+        await ann.OpenChatWithAsync(bob);
+        var oldPhoto = await UploadAsync(bob, "/users/me/photo", HttpMethod.Put);
+        Assert.Equal(HttpStatusCode.OK, (await DownloadAsync(ann, oldPhoto)).Status); // Bob's first photo
+
+        var newPhoto = await UploadAsync(bob, "/users/me/photo", HttpMethod.Put);
+
+        Assert.NotEqual(oldPhoto, newPhoto);
+        Assert.Null(await StoredBytesAsync(server, oldPhoto));
+        Assert.Equal("0", ServerDatabase.Scalar(server, "SELECT count(*) FROM media WHERE id = $1", oldPhoto));
+        Assert.Equal(HttpStatusCode.NotFound, (await DownloadAsync(ann, oldPhoto)).Status); // the replaced photo
+        Assert.Equal(HttpStatusCode.NotFound, (await DownloadAsync(bob, oldPhoto)).Status); // the replaced photo, for its owner too
+        Assert.Equal(HttpStatusCode.OK, (await DownloadAsync(ann, newPhoto)).Status); // the new photo
+    }
 
     private static async Task DeletedAccountsMediaLeavesAsync(bool s3)
     {

@@ -336,6 +336,32 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task A_replaced_profile_photo_is_forgotten_unless_a_chat_shows_it()
+    {
+        var a = await UserAsync("Ann");
+        var b = await UserAsync("Bob");
+        var chat = await DirectChatAsync(a, b);
+        MediaRecord Photo() => new("media_photo_" + Guid.NewGuid().ToString("N"), b.Id, "image/png", 3, Now());
+        var first = Photo();
+        var second = Photo();
+        var third = Photo();
+        foreach (var media in new[] { first, second, third }) await Store.SaveMediaAsync(media);
+        Assert.Null((await Store.SetPhotoAsync(b.Id, first.Id)).Forgotten);
+
+        var (user, forgotten) = await Store.SetPhotoAsync(b.Id, second.Id);
+
+        Assert.Equal(second.Id, user!.PhotoMediaId);
+        Assert.Equal(first.Id, forgotten);
+        Assert.Null(await Store.GetMediaAsync(first.Id));
+        // A photo that was also sent in a chat stays for that chat.
+        var sent = await Store.SendMessageAsync(new NewMessage(chat, b.Id, "image", null, null, null,
+            $$"""{"mediaId":"{{second.Id}}"}""", Now()) { MediaId = second.Id }, null);
+        Assert.Equal(SendOutcome.Stored, sent.Outcome);
+        Assert.Null((await Store.SetPhotoAsync(b.Id, third.Id)).Forgotten);
+        Assert.NotNull(await Store.GetMediaAsync(second.Id));
+    }
+
+    [StoreFact]
     public async Task Deleting_an_account_forgets_its_uploads_that_no_chat_shows_and_names_them_for_the_blob_store()
     {
         var a = await UserAsync("Ann");

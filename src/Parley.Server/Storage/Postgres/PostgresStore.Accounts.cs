@@ -166,12 +166,16 @@ internal sealed partial class PostgresStore
         return (Value: forgotten, Events: NoEvents);
     });
 
-    public Task<UserRecord?> SetPhotoAsync(string userId, string mediaId) => db.WriteAsync(false, async w =>
+    public Task<(UserRecord? User, string? Forgotten)> SetPhotoAsync(string userId, string mediaId) => db.WriteAsync(false, async w =>
     {
+        var previous = await w.QueryFirstAsync(r => r.IsDBNull(0) ? null : r.GetString(0),
+            "SELECT photo_media_id FROM users WHERE id = $1 AND deleted_at IS NULL FOR UPDATE", userId).ConfigureAwait(false);
         var user = await w.QueryFirstAsync(ReadUser,
             $"UPDATE users SET photo_media_id = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING {UserColumns}", userId, mediaId).ConfigureAwait(false)
             ?? await w.QueryFirstAsync(ReadUser, $"SELECT {UserColumns} FROM users WHERE id = $1", userId).ConfigureAwait(false);
-        return (Value: user, Events: NoEvents);
+        var forgotten = previous is null || previous == mediaId ? null
+            : await w.QueryFirstAsync(r => r.GetString(0), Rules.StoredRows.ForgetReplacedPhoto, previous, userId).ConfigureAwait(false);
+        return (Value: (user, forgotten), Events: NoEvents);
     });
 
     public Task AddRefreshTokenAsync(RefreshTokenRecord t) => db.WriteAsync(w => w.ExecuteAsync(

@@ -16,6 +16,16 @@ public static class StoredRows
     public const string MemberColumns =
         "chat_id, user_id, role, joined_at, joined_seq, joined_pos, delivered_seq, delivered_at, read_seq, read_at, own_after_read";
 
+    /// <summary>Deletes a replaced profile photo ($1) of its uploader ($2) unless a chat it was sent
+    /// to, or another profile, still shows it; answers its id when it went.</summary>
+    public const string ForgetReplacedPhoto =
+        """
+        DELETE FROM media WHERE id = $1 AND uploader_id = $2
+          AND NOT EXISTS (SELECT 1 FROM media_chats WHERE media_id = media.id)
+          AND NOT EXISTS (SELECT 1 FROM users WHERE photo_media_id = media.id)
+        RETURNING id
+        """;
+
     /// <summary><paramref name="columns"/> with each column qualified by a table alias.</summary>
     public static string Prefixed(string prefix, string columns) =>
         string.Join(", ", columns.Split(", ").Select(column => prefix + column));

@@ -161,10 +161,13 @@ internal sealed partial class SqliteStore
         return forgotten;
     });
 
-    public Task<UserRecord?> SetPhotoAsync(string userId, string mediaId) => db.WriteAsync(w =>
+    public Task<(UserRecord? User, string? Forgotten)> SetPhotoAsync(string userId, string mediaId) => db.WriteAsync(w =>
     {
-        w.Connection.Execute("UPDATE users SET photo_media_id = $2 WHERE id = $1 AND deleted_at IS NULL", userId, mediaId);
-        return w.Connection.QueryFirst(ReadUser, $"SELECT {UserColumns} FROM users WHERE id = $1", userId);
+        var c = w.Connection;
+        var previous = c.QueryFirst(r => r.IsDBNull(0) ? null : r.GetString(0), "SELECT photo_media_id FROM users WHERE id = $1 AND deleted_at IS NULL", userId);
+        c.Execute("UPDATE users SET photo_media_id = $2 WHERE id = $1 AND deleted_at IS NULL", userId, mediaId);
+        var forgotten = previous is null || previous == mediaId ? null : c.QueryFirst(r => r.GetString(0), Rules.StoredRows.ForgetReplacedPhoto, previous, userId);
+        return (c.QueryFirst(ReadUser, $"SELECT {UserColumns} FROM users WHERE id = $1", userId), forgotten);
     });
 
     public Task AddRefreshTokenAsync(RefreshTokenRecord t) => db.WriteAsync(w => w.Connection.Execute(

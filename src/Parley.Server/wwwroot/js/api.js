@@ -1,4 +1,4 @@
-// The REST side of the contract (/work/shared/API.md): the session, its refresh, and JSON requests.
+// The REST side of the contract (docs/API.md): the session, its refresh, and JSON requests.
 
 const SESSION_KEY = 'parley.session';
 /** Refresh this long before the access token expires (or a fifth of its life, if shorter). */
