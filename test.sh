@@ -133,7 +133,7 @@ status=0
 for project in tests/*/*.csproj; do
   echo "== $(basename "$project" .csproj)"
   dotnet test "$project" -c Release --no-build -nologo \
-    --logger "trx" --logger "console;verbosity=normal" --results-directory "$results/sqlite"
+    --logger "trx;LogFileName=$(basename "$project" .csproj).trx" --logger "console;verbosity=normal" --results-directory "$results/sqlite"
   project_status=$?
   [ $project_status -ne 0 ] && status=$project_status
 done
