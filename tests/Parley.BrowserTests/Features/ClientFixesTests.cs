@@ -40,12 +40,7 @@ public sealed class ClientFixesTests(BrowserFixture browser)
         Assert.Equal(headerWithInitials, await header.EvaluateAsync<double>("h => h.getBoundingClientRect().height"));
 
         // A new name shows in the list, the header and old group lines, without a reload.
-        await alice.Page.GetByRole(AriaRole.Button, new() { Name = "New group" }).ClickAsync();
-        var dialog = alice.Page.GetByRole(AriaRole.Dialog, new() { Name = "New group" });
-        await dialog.GetByLabel("Group name").FillAsync("Team");
-        await dialog.GetByLabel("Search people to add").FillAsync("Bob");
-        await dialog.Locator("label.person", new() { HasText = bob.Email }).Locator("input[type=checkbox]").CheckAsync();
-        await dialog.GetByRole(AriaRole.Button, new() { Name = "Create group" }).ClickAsync();
+        await alice.CreateGroupAsync("Team", bob);
         await bob.OpenChatAsync("Team");
         await bob.SendAsync("Bob here");
         await Expect(alice.Message("Bob here").Locator(".sender")).ToHaveTextAsync("Bob Baker");

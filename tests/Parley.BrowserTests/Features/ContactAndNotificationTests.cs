@@ -20,13 +20,7 @@ public sealed class ContactAndNotificationTests(BrowserFixture browser)
         await profile.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
         await Expect(profile).ToBeHiddenAsync();
 
-        await alice.Page.GetByRole(AriaRole.Button, new() { Name = "New group" }).ClickAsync();
-        var dialog = alice.Page.GetByRole(AriaRole.Dialog, new() { Name = "New group" });
-        await dialog.GetByLabel("Group name").FillAsync("Anglers");
-        await dialog.GetByLabel("Search people to add").FillAsync("Bob");
-        await dialog.Locator("label.person", new() { HasText = bob.Email }).Locator("input[type=checkbox]").CheckAsync();
-        await dialog.GetByRole(AriaRole.Button, new() { Name = "Create group" }).ClickAsync();
-        await alice.ExpectConversationAsync("Anglers");
+        await alice.CreateGroupAsync("Anglers", bob);
         await alice.StartChatWithAsync(bob);
         await alice.SendAsync("Hi Bob");
 

@@ -63,17 +63,7 @@ public sealed class MessageMenuTests(BrowserFixture browser)
         var alice = await s.RegisterAsync("Alice Archer");
         var bob = await s.RegisterAsync("Bob Baker");
         var carol = await s.RegisterAsync("Carol Cooper");
-        await alice.Page.GetByRole(AriaRole.Button, new() { Name = "New group" }).ClickAsync();
-        var dialog = alice.Page.GetByRole(AriaRole.Dialog, new() { Name = "New group" });
-        await dialog.GetByLabel("Group name").FillAsync("Book club");
-        var search = dialog.GetByLabel("Search people to add");
-        await search.FillAsync("Bob");
-        await dialog.Locator("label.person", new() { HasText = bob.Email }).Locator("input[type=checkbox]").CheckAsync();
-        await search.FillAsync("Carol");
-        await dialog.Locator("label.person", new() { HasText = carol.Email }).Locator("input[type=checkbox]").CheckAsync();
-        await Expect(dialog.GetByRole(AriaRole.List, new() { Name = "Selected members" }).GetByRole(AriaRole.Listitem)).ToHaveCountAsync(2);
-        await dialog.GetByRole(AriaRole.Button, new() { Name = "Create group" }).ClickAsync();
-        await alice.ExpectConversationAsync("Book club");
+        await alice.CreateGroupAsync("Book club", bob, carol);
         await alice.SendAsync("Chapter 3 tonight");
 
         await bob.OpenChatAsync("Book club");

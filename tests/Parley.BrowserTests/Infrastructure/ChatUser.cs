@@ -87,6 +87,24 @@ public sealed class ChatUser : IAsyncDisposable
         await ExpectConversationAsync(other.Name);
     }
 
+    /// <summary>New group → name it → pick each member by name; the group's conversation opens.</summary>
+    public async Task CreateGroupAsync(string name, params ChatUser[] members)
+    {
+        await Page.GetByRole(AriaRole.Button, new() { Name = "New group" }).ClickAsync();
+        var dialog = Page.GetByRole(AriaRole.Dialog, new() { Name = "New group" });
+        await dialog.GetByLabel("Group name").FillAsync(name);
+        var search = dialog.GetByLabel("Search people to add");
+        foreach (var member in members)
+        {
+            await search.FillAsync(member.Name.Split(' ')[0]);
+            await dialog.Locator("label.person", new() { HasText = member.Email }).Locator("input[type=checkbox]").CheckAsync();
+        }
+        await Expect(dialog.GetByRole(AriaRole.List, new() { Name = "Selected members" }).GetByRole(AriaRole.Listitem)).ToHaveCountAsync(members.Length);
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Create group" }).ClickAsync();
+        await Expect(dialog).ToBeHiddenAsync();
+        await ExpectConversationAsync(name);
+    }
+
     public Task ExpectConversationAsync(string title) =>
         Expect(Page.Locator(".conv-header .conv-name")).ToHaveTextAsync(title);
 

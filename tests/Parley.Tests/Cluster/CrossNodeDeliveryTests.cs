@@ -335,30 +335,14 @@ public sealed class CrossNodeDeliveryOnRedisBus(TwoNodesOnRedisBus nodes) : Cros
 
 /// <summary>A node killed with SIGKILL: its registration expires, and its clients resume on another
 /// node with <c>since</c> and lose nothing.</summary>
-public abstract class NodeFailureTests : IAsyncLifetime
+public abstract class NodeFailureTests : NodesOnOwnDatabase
 {
-    protected abstract ClusterBus Bus { get; }
-
-    private string? _database;
-    private string _connectionString = "";
-
-    public async Task InitializeAsync()
-    {
-        if (TestPostgres.SkipReason is not null || (Bus == ClusterBus.Redis && TestRedis.SkipReason is not null)) return;
-        _database = await TestPostgres.CreateDatabaseAsync();
-        _connectionString = TestPostgres.ConnectionStringFor(_database);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_database is not null) await TestPostgres.DropDatabaseAsync(_database);
-    }
 
     [ClusterFact]
     public async Task Clients_of_a_killed_node_resume_on_another_with_nothing_lost()
     {
-        await using var survivor = await NodeProcess.StartAsync(_connectionString, "survivor", Bus, _database);
-        await using var victim = await NodeProcess.StartAsync(_connectionString, "victim", Bus, _database);
+        await using var survivor = await NodeProcess.StartAsync(ConnectionString, "survivor", Bus, Database);
+        await using var victim = await NodeProcess.StartAsync(ConnectionString, "victim", Bus, Database);
         var ann = await ApiClient.CreateUserAsync(survivor.Server, "Ann");
         var bob = await ApiClient.CreateUserAsync(victim.Server, "Bob");
         var chatId = await ann.OpenChatWithAsync(bob);

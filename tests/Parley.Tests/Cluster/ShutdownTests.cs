@@ -6,30 +6,14 @@ namespace Parley.Tests.Cluster;
 /// <summary>A node stopped the ordinary way (SIGTERM) says goodbye: its sockets are closed with
 /// 1001, its last messages go out over the bus, it leaves, and only then is the store closed, with
 /// nothing logged about disposed objects.</summary>
-public abstract class ShutdownTests : IAsyncLifetime
+public abstract class ShutdownTests : NodesOnOwnDatabase
 {
-    private string? _database;
-    private string _connectionString = "";
-
-    protected abstract ClusterBus Bus { get; }
-
-    public async Task InitializeAsync()
-    {
-        if (TestPostgres.SkipReason is not null || (Bus == ClusterBus.Redis && TestRedis.SkipReason is not null)) return;
-        _database = await TestPostgres.CreateDatabaseAsync();
-        _connectionString = TestPostgres.ConnectionStringFor(_database);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_database is not null) await TestPostgres.DropDatabaseAsync(_database);
-    }
 
     [ClusterFact]
     public async Task A_node_stopped_with_sigterm_closes_its_sockets_with_1001_leaves_the_bus_and_logs_no_disposed_objects()
     {
-        await using var stays = await NodeProcess.StartAsync(_connectionString, "stays", Bus, _database);
-        await using var stops = await NodeProcess.StartAsync(_connectionString, "stops", Bus, _database);
+        await using var stays = await NodeProcess.StartAsync(ConnectionString, "stays", Bus, Database);
+        await using var stops = await NodeProcess.StartAsync(ConnectionString, "stops", Bus, Database);
         var ann = await ApiClient.CreateUserAsync(stays.Server, "Ann");
         var bob = await ApiClient.CreateUserAsync(stops.Server, "Bob");
         var chatId = await ann.OpenChatWithAsync(bob);
