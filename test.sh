@@ -158,12 +158,23 @@ for trx in "$results"/*/*.trx; do
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0}))
 done
-# Name every failed test just above the summary, so a red run says what to look at.
+# Name every failed test just above the summary, with the first lines of its message, so a red
+# run says what to look at even when only the end of its output is kept.
 for trx in "$results"/*/*.trx; do
   [ -f "$trx" ] || continue
-  grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$trx" \
-    | sed -n 's/.*testName="\([^"]*\)".*/FAILED (\1)/p' \
-    | sed "s|^FAILED (|FAILED [$(basename "$(dirname "$trx")")] (|"
+  if ! command -v python3 >/dev/null 2>&1; then
+    grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$trx" | sed -n 's/.*testName="\([^"]*\)".*/FAILED (\1)/p'
+    continue
+  fi
+  python3 - "$trx" "$(basename "$(dirname "$trx")")" <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for result in ET.parse(sys.argv[1]).getroot().iterfind(".//t:UnitTestResult[@outcome='Failed']", ns):
+    print(f"FAILED [{sys.argv[2]}] ({result.get('testName')})")
+    message = result.find("t:Output/t:ErrorInfo/t:Message", ns)
+    for line in (message.text or "").strip().splitlines()[:6] if message is not None else []:
+        print("    " + line[:300])
+PY
 done
 # A test project that ran but left no results file crashed: count it as a failure.
 projects=$(ls tests/*/*.csproj | wc -l)

@@ -60,6 +60,9 @@ public sealed class TextAndReadingTests(BrowserFixture browser)
         await Expect(counter).ToHaveTextAsync("4,096 / 4,096");
         await Expect(alice.Page.GetByRole(AriaRole.Button, new() { Name = "Send", Exact = true })).ToBeEnabledAsync();
         await alice.Composer.PressAsync("Enter");
+        // Sent: the composer is empty and its counter gone.
+        await Expect(alice.Composer).ToHaveValueAsync("");
+        await Expect(counter).ToBeHiddenAsync();
         await Expect(bob.ChatItem("Alice Archer")).ToBeVisibleAsync();
         await bob.OpenChatAsync("Alice Archer");
         Assert.Equal(4096, await bob.Page.Locator(".message-list .msg-row .text").Last.EvaluateAsync<int>("n => n.textContent.length"));

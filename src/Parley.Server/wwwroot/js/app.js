@@ -760,6 +760,7 @@ class ChatApp {
     this.input.value = '';
     sessionStorage.removeItem(`parley.draft.${chatId}`);
     this.autosize();
+    this.renderCounter();
     this.input.focus();
   }
 
