@@ -10,4 +10,7 @@ internal static partial class StorageLog
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Store ready: {Provider} at {Location}")]
     public static partial void StoreReady(ILogger logger, string provider, string location);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "A checkpoint of the write-ahead log failed; the next one retries")]
+    public static partial void CheckpointFailed(ILogger logger, Exception ex);
 }

@@ -27,6 +27,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     private SqliteConnection? _writer;
     private Task? _writerLoop;
     private Task? _completionLoop;
+    private SqliteCheckpointer? _checkpointer;
     private long _lastPos;
     private long _committedPos;
 
@@ -59,6 +60,9 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         writer.Execute("PRAGMA mmap_size = 268435456");
         writer.Execute("PRAGMA busy_timeout = 30000");
         SqliteMigrations.Apply(writer, _blobs);
+        // Checkpoints run beside the writer, not inside its batches (see SqliteCheckpointer).
+        writer.Execute("PRAGMA wal_autocheckpoint = 0");
+        _checkpointer = new SqliteCheckpointer(_connectionString, _logger);
         _lastPos = writer.Scalar("SELECT max(coalesce((SELECT max(pos) FROM messages), 0), coalesce((SELECT max(pos) FROM events), 0))");
         _committedPos = _lastPos;
         _writer = writer;
@@ -142,6 +146,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                 }
                 connection.Execute("COMMIT");
                 Interlocked.Exchange(ref _committedPos, _lastPos);
+                _checkpointer?.Committed();
                 StoreInstruments.BatchCommitted(started, batch.Count);
             }
             catch (Exception ex)
@@ -178,6 +183,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         _queue.Writer.TryComplete();
         if (_writerLoop is not null) await _writerLoop.ConfigureAwait(false);
         if (_completionLoop is not null) await _completionLoop.ConfigureAwait(false);
+        if (_checkpointer is not null) await _checkpointer.DisposeAsync().ConfigureAwait(false);
         var writer = Interlocked.Exchange(ref _writer, null);
         if (writer is not null)
         {
