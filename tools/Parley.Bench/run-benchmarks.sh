@@ -57,11 +57,12 @@ run() {
   stop_server
 }
 
-all=(pairs-5000 pairs-max one-socket-1 one-socket-16 group-200 group-max history conns reconnect)
+all=(pairs-2000 pairs-5000 pairs-max one-socket-1 one-socket-16 group-200 group-max history conns reconnect)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 for w in "${selected[@]}"; do
   case $w in
+    pairs-2000) run pairs-2000 pairs --users 1000 --rate 2000 --duration 20 --warmup 5 ;;
     pairs-5000) run pairs-5000 pairs --users 1000 --rate 5000 --duration 20 --warmup 5 ;;
     pairs-max)  run pairs-max pairs --users 1000 --rate max --window 4 --duration 20 --warmup 5 ;;
     # One busy device: two users, one socket each, 1 or 16 sends in flight on it.

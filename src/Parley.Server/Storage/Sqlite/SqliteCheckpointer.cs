@@ -11,7 +11,7 @@ namespace Parley.Server.Storage.Sqlite;
 /// </summary>
 internal sealed class SqliteCheckpointer : IAsyncDisposable
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(1000);
 
     private readonly SqliteConnection _connection;
     private readonly ILogger _logger;
