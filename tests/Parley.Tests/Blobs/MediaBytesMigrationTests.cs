@@ -5,6 +5,7 @@ using Npgsql;
 using Parley.Server.Blobs;
 using Parley.Server.Storage.Postgres;
 using Parley.Server.Storage.Sqlite;
+using Parley.Testing;
 using Parley.Tests.Infrastructure;
 using Parley.Tests.Storage;
 
