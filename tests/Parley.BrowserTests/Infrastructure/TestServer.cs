@@ -53,8 +53,7 @@ public sealed class TestServer : IAsyncDisposable
         var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-browser-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
         var merged = new Dictionary<string, string?>(Defaults) { ["Parley:DataDirectory"] = dataDirectory };
-        foreach (var (key, value) in await TestBackend.SettingsForAsync(dataDirectory)) merged[key] = value;
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) merged[key] = value;
+        foreach (var (key, value) in await TestBackend.SettingsForAsync(dataDirectory, settings)) merged[key] = value;
         var server = new TestServer(dataDirectory, merged);
         await server.StartOnAsync("http://127.0.0.1:0");
         return server;

@@ -52,8 +52,7 @@ public sealed class ParleyServer : IAsyncDisposable
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "parley-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
         var merged = new Dictionary<string, string?>(TestDefaults) { ["Parley:DataDirectory"] = dataDirectory };
-        foreach (var (key, value) in await TestBackend.SettingsForAsync(dataDirectory)) merged[key] = value;
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) merged[key] = value;
+        foreach (var (key, value) in await TestBackend.SettingsForAsync(dataDirectory, settings)) merged[key] = value;
 
         var logs = new ConcurrentQueue<string>();
         var app = Parley.Server.ParleyApp.Build(["--urls", "http://127.0.0.1:0"], builder =>

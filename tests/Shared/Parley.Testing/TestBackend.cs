@@ -31,20 +31,23 @@ public static class TestBackend
     };
 
     /// <summary>The server settings that put a test server on this data directory onto the suite's
-    /// backend, creating its database on first use. Empty on the defaults (SQLite, media in the directory).</summary>
-    public static async Task<Dictionary<string, string?>> SettingsForAsync(string dataDirectory)
+    /// backend (creating its database on first use), with the test's own settings over them. A test
+    /// that picks its own store or blob provider in <paramref name="overrides"/> gets no database or
+    /// bucket for it.</summary>
+    public static async Task<Dictionary<string, string?>> SettingsForAsync(string dataDirectory, IReadOnlyDictionary<string, string?>? overrides = null)
     {
         var settings = new Dictionary<string, string?>();
-        if (Store == TestStore.Postgres)
+        if (Store == TestStore.Postgres && overrides?.ContainsKey("Parley:Storage:Provider") != true)
         {
             settings["Parley:Storage:Provider"] = "Postgres";
             settings["Parley:Storage:ConnectionString"] = await TestPostgres.DatabaseForAsync(dataDirectory);
         }
-        if (Blobs == TestBlobs.S3)
+        if (Blobs == TestBlobs.S3 && overrides?.ContainsKey("Parley:Blobs:Provider") != true)
         {
             if (TestS3.Endpoint is null) throw new InvalidOperationException("PARLEY_TEST_BLOBS=s3 needs PARLEY_TEST_S3, the address of an S3-compatible server.");
             foreach (var (key, value) in TestS3.Settings(await TestS3.BucketForAsync(dataDirectory))) settings[key] = value;
         }
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>()) settings[key] = value;
         return settings;
     }
 
