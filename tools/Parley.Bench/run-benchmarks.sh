@@ -57,13 +57,16 @@ run() {
   stop_server
 }
 
-all=(pairs-5000 pairs-max group-200 group-max history conns reconnect)
+all=(pairs-5000 pairs-max one-socket-1 one-socket-16 group-200 group-max history conns reconnect)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 for w in "${selected[@]}"; do
   case $w in
     pairs-5000) run pairs-5000 pairs --users 1000 --rate 5000 --duration 20 --warmup 5 ;;
     pairs-max)  run pairs-max pairs --users 1000 --rate max --window 4 --duration 20 --warmup 5 ;;
+    # One busy device: two users, one socket each, 1 or 16 sends in flight on it.
+    one-socket-1)  run one-socket-1 pairs --users 2 --rate max --window 1 --duration 20 --warmup 5 ;;
+    one-socket-16) run one-socket-16 pairs --users 2 --rate max --window 16 --duration 20 --warmup 5 ;;
     group-200)  run group-200 group --members 1000 --senders 10 --rate 200 --duration 20 --warmup 5 ;;
     group-max)  run group-max group --members 1000 --senders 10 --rate max --window 4 --duration 20 --warmup 5 ;;
     history)    run history history --messages 1000000 --chats 100 --reads 10000 --concurrency 8 ;;

@@ -31,65 +31,82 @@ public sealed record Refusal(int Status, string Code, string Message)
         : ApiError.Status(Status, Message);
 }
 
+/// <summary>A send handed to the store: <see cref="Completion"/> ends with the stored message or the refusal.</summary>
+public sealed record PendingSend(Task<(SendResult? Result, Refusal? Refusal)> Completion)
+{
+    public static PendingSend Refused(Refusal refusal) => new(Task.FromResult<(SendResult?, Refusal?)>((null, refusal)));
+}
+
 /// <summary>Sending and receipts, shared by the REST endpoints and the WebSocket protocol so both
 /// enforce the same rules.</summary>
 public sealed class MessageService(IChatStore store, IAccountStore accounts, IMediaStore mediaStore, MessageRateLimiter rateLimiter, BlockCache blocks, IOptions<ParleyOptions> options, TimeProvider clock)
 {
     public const int MaxClientMessageIdLength = 128;
 
-    public async Task<(SendResult? Result, Refusal? Refusal)> SendAsync(string userId, SendCommand command, string? originConnectionId)
+    public async Task<(SendResult? Result, Refusal? Refusal)> SendAsync(string userId, SendCommand command, string? originConnectionId) =>
+        await (await BeginSendAsync(userId, command, originConnectionId)).Completion;
+
+    /// <summary>Checks a send and hands it to the store's writer, returning once it is queued there:
+    /// sends begun one after another are stored in that order, so a socket may begin its next send
+    /// while this one commits. <see cref="PendingSend.Completion"/> ends when it is stored or refused.</summary>
+    public async Task<PendingSend> BeginSendAsync(string userId, SendCommand command, string? originConnectionId)
     {
         var type = command.Type ?? MessageTypes.Text;
         string? mediaJson = null;
         if (type == MessageTypes.Text)
         {
-            if (command.MediaId is not null) return (null, Refusal.BadRequest("A text message carries no media; set type to image, audio, video or file."));
-            if (CheckContent(command.Content) is { } contentRefusal) return (null, contentRefusal);
+            if (command.MediaId is not null) return PendingSend.Refused(Refusal.BadRequest("A text message carries no media; set type to image, audio, video or file."));
+            if (CheckContent(command.Content) is { } contentRefusal) return PendingSend.Refused(contentRefusal);
         }
         else if (MessageTypes.Media.Contains(type))
         {
             if (command.Content is { } caption && CheckContent(caption) is { } captionRefusal && !string.IsNullOrWhiteSpace(caption))
             {
-                return (null, captionRefusal);
+                return PendingSend.Refused(captionRefusal);
             }
             var (json, mediaRefusal) = await MediaJsonAsync(userId, command);
-            if (mediaRefusal is not null) return (null, mediaRefusal);
+            if (mediaRefusal is not null) return PendingSend.Refused(mediaRefusal);
             mediaJson = json;
         }
         else
         {
-            return (null, Refusal.BadRequest(type == MessageTypes.System
+            return PendingSend.Refused(Refusal.BadRequest(type == MessageTypes.System
                 ? "type system is reserved for the server."
                 : "type must be text, image, audio, video or file."));
         }
         if (command.ClientMessageId is { } clientId && (clientId.Length == 0 || clientId.Length > MaxClientMessageIdLength))
         {
-            return (null, Refusal.BadRequest($"clientMessageId must be 1 to {MaxClientMessageIdLength} characters."));
+            return PendingSend.Refused(Refusal.BadRequest($"clientMessageId must be 1 to {MaxClientMessageIdLength} characters."));
         }
-        if (command.ReplyTo is { Length: 0 or > 64 }) return (null, Refusal.BadRequest("replyTo is not a message id."));
+        if (command.ReplyTo is { Length: 0 or > 64 }) return PendingSend.Refused(Refusal.BadRequest("replyTo is not a message id."));
 
         var chatId = command.ChatId is null ? null : Chats.ChatIds.Canonical(command.ChatId);
         if (chatId is null)
         {
-            if (command.RecipientId is null) return (null, Refusal.BadRequest("chatId or recipientId is required."));
+            if (command.RecipientId is null) return PendingSend.Refused(Refusal.BadRequest("chatId or recipientId is required."));
             var (directId, refusal) = await DirectChatAsync(userId, command.RecipientId);
-            if (refusal is not null) return (null, refusal);
+            if (refusal is not null) return PendingSend.Refused(refusal);
             chatId = directId;
         }
-        if (await BlockedByOtherAsync(userId, chatId!)) return (null, Refusal.Blocked);
-        if (!rateLimiter.TryTake(userId)) return (null, Refusal.RateLimited);
+        if (await BlockedByOtherAsync(userId, chatId!)) return PendingSend.Refused(Refusal.Blocked);
+        if (!rateLimiter.TryTake(userId)) return PendingSend.Refused(Refusal.RateLimited);
 
         var message = new NewMessage(chatId!, userId, type, command.Content, command.ClientMessageId, command.ReplyTo, mediaJson, clock.NowMs())
         {
             MediaId = command.MediaId,
         };
-        var result = await store.SendMessageAsync(message, originConnectionId);
+        return new PendingSend(FinishSendAsync(message, store.SendMessageAsync(message, originConnectionId), originConnectionId));
+    }
+
+    private async Task<(SendResult? Result, Refusal? Refusal)> FinishSendAsync(NewMessage message, Task<SendResult> stored, string? originConnectionId)
+    {
+        var result = await stored;
         // A client may name a 1:1 chat that does not exist yet by its id (chat_{me}_{them}): the
         // first message creates it, as with recipientId. Only a refused send pays for the check.
-        if (result.Outcome == SendOutcome.NotMember && Chats.ChatIds.OtherMember(chatId!, userId) is { } other
-            && await store.GetChatAsync(chatId!) is null)
+        if (result.Outcome == SendOutcome.NotMember && Chats.ChatIds.OtherMember(message.ChatId, message.SenderId) is { } other
+            && await store.GetChatAsync(message.ChatId) is null)
         {
-            var (_, refusal) = await DirectChatAsync(userId, other);
+            var (_, refusal) = await DirectChatAsync(message.SenderId, other);
             if (refusal is not null) return (null, refusal.Status == StatusCodes.Status404NotFound ? Refusal.ChatNotFound : refusal);
             result = await store.SendMessageAsync(message, originConnectionId);
         }

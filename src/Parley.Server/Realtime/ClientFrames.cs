@@ -91,30 +91,47 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
             await Reply(connection, Frames.Error($"{wrongType} must be {expected}.", "bad_request", clientMessageId));
             return;
         }
+        PendingSend pending;
+        try
+        {
+            pending = await messages.BeginSendAsync(connection.UserId, command, connection.Id);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            SendFailed(logger, ex, connection.Id);
+            await Reply(connection, Frames.Error(StoreFailed, "internal_error", clientMessageId));
+            return;
+        }
+        // The next frame is read while this send commits; its ack still comes before the next one's.
+        await connection.ReplyWhenReadyAsync(AnswerSendAsync(connection, pending, clientMessageId, state));
+    }
+
+    private const string StoreFailed = "The server could not store this message; send it again.";
+
+    private async Task<byte[]?> AnswerSendAsync(Connection connection, PendingSend pending, string? clientMessageId, ConnectionState state)
+    {
         SendResult? result;
         Refusal? refusal;
         try
         {
-            (result, refusal) = await messages.SendAsync(connection.UserId, command, connection.Id);
+            (result, refusal) = await pending.Completion;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // A client with several sends in flight must learn which one failed.
             SendFailed(logger, ex, connection.Id);
-            await Reply(connection, Frames.Error("The server could not store this message; send it again.", "internal_error", clientMessageId));
-            return;
+            return Frames.Error(StoreFailed, "internal_error", clientMessageId);
         }
         if (refusal is not null)
         {
-            await Reply(connection, Frames.Error(refusal.Message, refusal.Code, clientMessageId));
-            if (refusal == Refusal.RateLimited && ++state.RejectedSendsInARow >= MaxRejectedSendsInARow)
+            if (refusal == Refusal.RateLimited && state.SendRefused() >= MaxRejectedSendsInARow)
             {
                 connection.Close(WebSocketCloseStatus.PolicyViolation, "Message rate limit exceeded");
             }
-            return;
+            return Frames.Error(refusal.Message, refusal.Code, clientMessageId);
         }
-        state.RejectedSendsInARow = 0;
-        await Reply(connection, Frames.Ack(result!.Message!, clientMessageId));
+        state.SendStored();
+        return Frames.Ack(result!.Message!, clientMessageId);
     }
 
     private async Task TypingAsync(Connection connection, JsonElement frame)
@@ -198,7 +215,14 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
 /// <summary>Per-connection protocol state.</summary>
 public sealed class ConnectionState
 {
-    public int RejectedSendsInARow { get; set; }
+    private int _rejectedSendsInARow;
+
+    /// <summary>Counts a rate-limited send; returns how many came in a row. Sends finish on the
+    /// store's threads while the reader goes on, hence the atomic counter.</summary>
+    public int SendRefused() => Interlocked.Increment(ref _rejectedSendsInARow);
+
+    public void SendStored() => Volatile.Write(ref _rejectedSendsInARow, 0);
+
     /// <summary>Frames refused by the frame limit in a row; the connection is closed past a few.</summary>
     public int RejectedFramesInARow { get; set; }
 }

@@ -7,17 +7,22 @@ namespace Parley.Server.Realtime;
 /// One device's socket. Outbound frames go through a bounded queue drained by a single writer, so
 /// a fan-out never waits on a slow network. A consumer that lets its queue fill up is cut off:
 /// its events are safe in the store and it resumes with <c>since</c>. Answers to the client's own
-/// frames have slots of their own, so a client pipelining requests never crowds out its events.
+/// frames have slots of their own, so a client pipelining requests never crowds out its events; a
+/// client may send up to that many frames without waiting for their answers.
 /// </summary>
 public sealed class Connection
 {
-    private const int ReplySlots = 64;
+    /// <summary>Answers a client may have outstanding: its sends in flight (stored one writer batch
+    /// after another) plus answers it has not read yet. Past this, the reader waits.</summary>
+    private const int ReplySlots = 16;
     private readonly SemaphoreSlim _replySlots = new(ReplySlots);
     private readonly WebSocket _socket;
     private readonly Channel<OutboundFrame> _queue;
     private readonly CancellationTokenSource _closed = new();
     private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _lastPositionSent;
+    /// <summary>The last answer in line (see <see cref="ReplyWhenReadyAsync"/>).</summary>
+    private Task _answers = Task.CompletedTask;
 
     public Connection(string userId, string? sessionId, WebSocket socket, int queueFrames, FrameBudget frames)
     {
@@ -57,12 +62,33 @@ public sealed class Connection
 
     /// <summary>Queues an answer to the client's own frame (ack, error, pong). Unlike fan-out, this
     /// waits for room: a client that does not read its answers only slows down its own requests.</summary>
-    public async ValueTask ReplyAsync(byte[] frame)
+    public ValueTask ReplyAsync(byte[] frame) => ReplyWhenReadyAsync(Task.FromResult<byte[]?>(frame));
+
+    /// <summary>Queues an answer that is still being worked out (a send being stored; null for no
+    /// answer). Answers leave in the order of the frames they answer, so a client may pipeline its
+    /// sends and still match acks to them in order. Call from the reader only.</summary>
+    public async ValueTask ReplyWhenReadyAsync(Task<byte[]?> answer)
     {
         try
         {
             await _replySlots.WaitAsync(_closed.Token);
-            await _queue.Writer.WriteAsync(OutboundFrame.Reply(frame), _closed.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // closing: the answer has nowhere to go
+        }
+        _answers = QueueAfterAsync(_answers, answer);
+    }
+
+    /// <summary>Queues <paramref name="answer"/> once the answers before it are queued. Runs at once
+    /// when both are ready, which is the common case.</summary>
+    private async Task QueueAfterAsync(Task previous, Task<byte[]?> answer)
+    {
+        await previous;
+        try
+        {
+            if (await answer is { } frame) await _queue.Writer.WriteAsync(OutboundFrame.Reply(frame), _closed.Token);
+            else _replySlots.Release();
         }
         catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
         {

@@ -171,56 +171,106 @@ public static partial class WebSocketEndpoint
 
     private static async Task ReceiveLoopAsync(WebSocket socket, Connection connection, ClientFrames protocol, int maxFrameBytes, ILogger logger)
     {
-        var chunk = new byte[ReceiveChunk];
         var state = new ConnectionState();
-        var message = new ArrayBufferWriter<byte>(ReceiveChunk);
         try
         {
             while (!connection.Closed.IsCancellationRequested)
             {
-                message.ResetWrittenCount();
-                WebSocketReceiveResult result;
-                do
-                {
-                    result = await socket.ReceiveAsync(chunk, connection.Closed);
-                    if (result.MessageType == WebSocketMessageType.Close) return;
-                    if (message.WrittenCount + result.Count > maxFrameBytes)
-                    {
-                        connection.Close(WebSocketCloseStatus.MessageTooBig, $"Frames are limited to {maxFrameBytes} bytes");
-                        return;
-                    }
-                    message.Write(chunk.AsSpan(0, result.Count));
-                }
-                while (!result.EndOfMessage);
-
-                if (connection.IsClosing) continue; // drain until the client answers our close
-                // Every frame counts, whatever it holds: typing, pings and garbage cost the server too.
-                if (!connection.Frames.TryTake())
-                {
-                    await connection.ReplyAsync(Frames.Error("Too many frames; slow down.", "rate_limited"));
-                    if (++state.RejectedFramesInARow >= MaxRejectedFramesInARow) connection.Close(WebSocketCloseStatus.PolicyViolation, "Frame rate limit exceeded");
-                    continue;
-                }
-                state.RejectedFramesInARow = 0;
-                if (result.MessageType == WebSocketMessageType.Binary)
-                {
-                    await connection.ReplyAsync(Frames.Error("Frames must be JSON text, not binary.", "bad_request"));
-                    continue;
-                }
+                // Idle sockets hold no receive buffer: wait for the next frame with an empty read,
+                // and rent one only to read the frame that arrived.
+                var next = await socket.ReceiveAsync(Memory<byte>.Empty, connection.Closed);
+                if (next.MessageType == WebSocketMessageType.Close) return;
+                var frame = await ReadFrameAsync(socket, connection, next, maxFrameBytes);
+                if (frame is null) return;
                 try
                 {
-                    await protocol.HandleAsync(connection, message.WrittenMemory, state);
+                    await HandleFrameAsync(connection, protocol, frame.Value, state, logger);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                finally
                 {
-                    FrameFailed(logger, ex, connection.Id);
-                    await connection.ReplyAsync(Frames.Error("The server could not handle this frame.", "internal_error"));
+                    ArrayPool<byte>.Shared.Return(frame.Value.Buffer);
                 }
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException)
         {
             // The client went away or the server closed the connection.
+        }
+    }
+
+    /// <summary>A client frame in a rented buffer (returned to the pool once handled).</summary>
+    private readonly record struct ReceivedFrame(byte[] Buffer, int Length, WebSocketMessageType Type)
+    {
+        public ReadOnlyMemory<byte> Payload => Buffer.AsMemory(0, Length);
+    }
+
+    /// <summary>Reads the rest of the frame whose arrival <paramref name="first"/> announced; null when
+    /// the socket is closing or the frame is over the limit (the connection is then closed, 1009).</summary>
+    private static async Task<ReceivedFrame?> ReadFrameAsync(WebSocket socket, Connection connection, ValueWebSocketReceiveResult first,
+        int maxFrameBytes)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(ReceiveChunk);
+        var length = 0;
+        var result = first;
+        try
+        {
+            // An empty frame is over already: the empty read took all of it.
+            while (!result.EndOfMessage)
+            {
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, maxFrameBytes + 1));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+                result = await socket.ReceiveAsync(buffer.AsMemory(length), connection.Closed);
+                length += result.Count;
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    return null;
+                }
+                if (length > maxFrameBytes)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    connection.Close(WebSocketCloseStatus.MessageTooBig, $"Frames are limited to {maxFrameBytes} bytes");
+                    return null;
+                }
+            }
+            return new ReceivedFrame(buffer, length, result.MessageType);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    private static async Task HandleFrameAsync(Connection connection, ClientFrames protocol, ReceivedFrame frame, ConnectionState state, ILogger logger)
+    {
+        if (connection.IsClosing) return; // drain until the client answers our close
+        // Every frame counts, whatever it holds: typing, pings and garbage cost the server too.
+        if (!connection.Frames.TryTake())
+        {
+            await connection.ReplyAsync(Frames.Error("Too many frames; slow down.", "rate_limited"));
+            if (++state.RejectedFramesInARow >= MaxRejectedFramesInARow) connection.Close(WebSocketCloseStatus.PolicyViolation, "Frame rate limit exceeded");
+            return;
+        }
+        state.RejectedFramesInARow = 0;
+        if (frame.Type == WebSocketMessageType.Binary)
+        {
+            await connection.ReplyAsync(Frames.Error("Frames must be JSON text, not binary.", "bad_request"));
+            return;
+        }
+        try
+        {
+            await protocol.HandleAsync(connection, frame.Payload, state);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            FrameFailed(logger, ex, connection.Id);
+            await connection.ReplyAsync(Frames.Error("The server could not handle this frame.", "internal_error"));
         }
     }
 

@@ -190,10 +190,11 @@ public sealed class WsLimitsTests(ITestOutputHelper output)
     [Fact]
     public async Task Clients_that_pipeline_sends_and_read_everything_are_not_cut_off_as_slow_consumers()
     {
-        // A small queue, as in the slow-consumer test: only a client that stops reading may be cut off.
+        // A small queue, as in the slow-consumer test: only a client that stops reading may be cut
+        // off. It holds a few of the bursts a peer with a full pipeline of sends commits at once.
         await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
         {
-            ["Parley:Realtime:SendQueueFrames"] = "16",
+            ["Parley:Realtime:SendQueueFrames"] = "64",
             ["Parley:Limits:MessagesPerSecond"] = "100000",
             ["Parley:Limits:FramesPerSecond"] = "100000",
         });

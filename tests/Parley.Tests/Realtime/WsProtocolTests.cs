@@ -11,6 +11,7 @@ public sealed class WsProtocolTests(SharedServer shared) : IClassFixture<SharedS
 
     [Theory]
     [InlineData("this is not json")]
+    [InlineData("")]
     [InlineData("{\"action\":")]
     [InlineData("[1,2,3]")]
     [InlineData("\"sendMessage\"")]
