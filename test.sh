@@ -12,7 +12,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # System packages the suites drive for real: Chromium for the browser tests (with a colour emoji
 # font, so emoji in messages and screenshots render), PostgreSQL for the PostgreSQL backend, the
-# cluster tests and the second run of the suites, Redis for the cluster tests on the Redis bus.
+# cluster tests and the PostgreSQL pass of the suites, Redis for the cluster tests on the Redis bus.
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
@@ -126,27 +126,43 @@ else
 fi
 rm -f "$s3_dir.log"
 
+# The backends the suites run on, one pass each. On sqlite every test project runs (the store
+# contract, cluster and deploy tests of Parley.Tests cover PostgreSQL and both buses themselves); on
+# every other backend the test servers of the HTTP/WebSocket suite and of the browser suite run on
+# it, each with a database (and a bucket) of its own.
+backends="sqlite postgres"
 # One test project at a time: the browser suite drives Chromium against timing-sensitive pages,
 # and on two cores it must not compete with the cluster suites' node processes.
-echo "== testing (SQLite server; store contract and cluster tests on both backends and both buses)"
 status=0
-for project in tests/*/*.csproj; do
-  echo "== $(basename "$project" .csproj)"
-  dotnet test "$project" -c Release --no-build -nologo \
-    --logger "trx;LogFileName=$(basename "$project" .csproj).trx" --logger "console;verbosity=normal" --results-directory "$results/sqlite"
-  project_status=$?
-  [ $project_status -ne 0 ] && status=$project_status
+ran=()  # backend/project of every run, to find the ones that left no results
+for backend in $backends; do
+  backend_env=()
+  filter=""
+  case "$backend" in
+    sqlite)
+      projects=(tests/*/*.csproj) ;;
+    postgres)
+      if [ $pg_failed -ne 0 ]; then echo "== no PostgreSQL pass: PostgreSQL did not start"; continue; fi
+      blobs=directory; [ $s3_failed -eq 0 ] && blobs=s3
+      backend_env=(PARLEY_TEST_STORE=postgres PARLEY_TEST_BLOBS=$blobs)
+      projects=(tests/Parley.Tests/Parley.Tests.csproj tests/Parley.BrowserTests/Parley.BrowserTests.csproj)
+      # Storage, cluster and deploy tests pick their backends themselves: the sqlite pass ran them.
+      filter="FullyQualifiedName!~Parley.Tests.Storage&FullyQualifiedName!~Parley.Tests.Cluster&FullyQualifiedName!~Parley.Tests.Deploy" ;;
+    *)
+      echo "unknown backend $backend"; status=1; continue ;;
+  esac
+  for project in "${projects[@]}"; do
+    name=$(basename "$project" .csproj)
+    filter_args=()
+    [ -n "$filter" ] && [ "$name" = Parley.Tests ] && filter_args=(--filter "$filter")
+    echo "== $name on $backend ${backend_env[*]}"
+    ran+=("$backend/$name")
+    env "${backend_env[@]}" dotnet test "$project" -c Release --no-build -nologo "${filter_args[@]}" \
+      --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" --results-directory "$results/$backend"
+    project_status=$?
+    [ $project_status -ne 0 ] && status=$project_status
+  done
 done
-
-if [ $pg_failed -eq 0 ]; then
-  echo "== testing again with every test server on PostgreSQL and media in S3 (the HTTP and WebSocket suites)"
-  blobs=directory; [ $s3_failed -eq 0 ] && blobs=s3
-  PARLEY_TEST_STORE=postgres PARLEY_TEST_BLOBS=$blobs dotnet test tests/Parley.Tests/Parley.Tests.csproj -c Release --no-build -nologo \
-    --filter "FullyQualifiedName!~Parley.Tests.Storage&FullyQualifiedName!~Parley.Tests.Cluster&FullyQualifiedName!~Parley.Tests.Deploy" \
-    --logger "trx" --logger "console;verbosity=normal" --results-directory "$results/postgres"
-  pg_status=$?
-  [ $pg_status -ne 0 ] && status=$pg_status
-fi
 
 passed=0
 failed=$((pg_failed + redis_failed + s3_failed))
@@ -177,12 +193,12 @@ for result in ET.parse(sys.argv[1]).getroot().iterfind(".//t:UnitTestResult[@out
 PY
 done
 # A test project that ran but left no results file crashed: count it as a failure.
-projects=$(ls tests/*/*.csproj | wc -l)
-sqlite_trx=$(ls "$results"/sqlite/*.trx 2>/dev/null | wc -l)
-if [ "$sqlite_trx" -lt "$projects" ]; then
-  echo "only $sqlite_trx of $projects test projects left results: a test host crashed"
-  failed=$((failed + projects - sqlite_trx))
-fi
+for run in "${ran[@]}"; do
+  if [ ! -f "$results/$run.trx" ]; then
+    echo "CRASHED [${run%%/*}] (${run#*/} left no results: its test host crashed)"
+    failed=$((failed + 1))
+  fi
+done
 # A crashed test host leaves no counters: never report green when dotnet test failed.
 if [ $status -ne 0 ] && [ $failed -eq 0 ]; then failed=1; fi
 echo "$passed passed, $failed failed"

@@ -6,13 +6,16 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Parley.Testing;
 
 namespace Parley.BrowserTests.Infrastructure;
 
 /// <summary>
-/// A real Parley server (Kestrel on a loopback port, SQLite in a temporary directory) serving the
-/// web client from its build output. <see cref="RestartAsync"/> stops it and starts a new one on the
-/// same data directory and the same port, so an open page reconnects to it.
+/// A real Parley server (Kestrel on a loopback port, a temporary data directory) serving the web
+/// client from its build output, on the suite's backend (<see cref="TestBackend"/>: SQLite in the
+/// data directory by default, or a PostgreSQL database and S3 bucket of its own).
+/// <see cref="RestartAsync"/> stops it and starts a new one on the same data directory, database,
+/// bucket and port, so an open page reconnects to it.
 /// </summary>
 public sealed class TestServer : IAsyncDisposable
 {
@@ -50,7 +53,7 @@ public sealed class TestServer : IAsyncDisposable
         var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-browser-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
         var merged = new Dictionary<string, string?>(Defaults) { ["Parley:DataDirectory"] = dataDirectory };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) merged[key] = value;
+        foreach (var (key, value) in await TestBackend.SettingsForAsync(dataDirectory, settings)) merged[key] = value;
         var server = new TestServer(dataDirectory, merged);
         await server.StartOnAsync("http://127.0.0.1:0");
         return server;
@@ -117,6 +120,7 @@ public sealed class TestServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
+        await TestBackend.ReleaseAsync(DataDirectory);
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { /* best effort */ } catch (UnauthorizedAccessException) { /* best effort */ }
     }
 

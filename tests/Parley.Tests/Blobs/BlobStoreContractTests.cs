@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using Parley.Server.Blobs;
 using Parley.Server.Configuration;
-using Parley.Tests.Infrastructure;
+using Parley.Testing;
 using Parley.Tests.Storage;
 
 namespace Parley.Tests.Blobs;

@@ -5,6 +5,7 @@ using Npgsql;
 using Parley.Server.Blobs;
 using Parley.Server.Storage.Postgres;
 using Parley.Server.Storage.Sqlite;
+using Parley.Testing;
 using Parley.Tests.Infrastructure;
 using Parley.Tests.Storage;
 
@@ -64,6 +65,7 @@ public sealed class MediaBytesMigrationTests
         columns.CommandText = "SELECT count(*) FROM pragma_table_info('media') WHERE name = 'data'";
         Assert.Equal(0L, (long)columns.ExecuteScalar()!);
         await server.StopAsync();
+        await TestBackend.ReleaseAsync(directory);
         try { Directory.Delete(directory, recursive: true); } catch (IOException) { /* best effort */ }
     }
 
@@ -103,6 +105,7 @@ public sealed class MediaBytesMigrationTests
         finally
         {
             NpgsqlConnection.ClearAllPools();
+            await TestBackend.ReleaseAsync(directory);
             await TestPostgres.DropDatabaseAsync(database);
             try { Directory.Delete(directory, recursive: true); } catch (IOException) { /* best effort */ }
         }

@@ -1,4 +1,4 @@
-using Parley.Tests.Infrastructure;
+using Parley.Testing;
 using Parley.Tests.Storage;
 using Xunit.Abstractions;
 using Xunit.Sdk;

@@ -1,4 +1,4 @@
-using Parley.Tests.Infrastructure;
+using Parley.Testing;
 
 namespace Parley.Tests.Cluster;
 

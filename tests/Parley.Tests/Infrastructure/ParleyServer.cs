@@ -5,17 +5,15 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Parley.Testing;
 
 namespace Parley.Tests.Infrastructure;
 
 /// <summary>
-/// A real Parley server on a loopback port with its own SQLite file in a temporary directory.
-/// Tests talk to it over real HTTP and WebSocket. Stop and start again on the same
-/// <see cref="DataDirectory"/> to test restarts.
-/// With <c>PARLEY_TEST_STORE=postgres</c> and <c>PARLEY_TEST_PG</c> (a connection string allowed to
-/// create databases), each server gets its own fresh PostgreSQL database instead; its name is kept
-/// in the data directory, so a restart on the same directory finds the same database. With
-/// <c>PARLEY_TEST_BLOBS=s3</c> (and <c>PARLEY_TEST_S3</c>), media bytes go to a bucket of its own.
+/// A real Parley server on a loopback port with its own temporary data directory, on the suite's
+/// backend (<see cref="TestBackend"/>: its own SQLite file there by default, or its own PostgreSQL
+/// database and S3 bucket). Tests talk to it over real HTTP and WebSocket. Stop and start again on
+/// the same <see cref="DataDirectory"/> to test restarts: it finds the same database and bucket.
 /// </summary>
 public sealed class ParleyServer : IAsyncDisposable
 {
@@ -54,16 +52,7 @@ public sealed class ParleyServer : IAsyncDisposable
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "parley-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
         var merged = new Dictionary<string, string?>(TestDefaults) { ["Parley:DataDirectory"] = dataDirectory };
-        if (TestPostgres.Enabled)
-        {
-            merged["Parley:Storage:Provider"] = "Postgres";
-            merged["Parley:Storage:ConnectionString"] = await TestPostgres.DatabaseForAsync(dataDirectory);
-        }
-        if (TestS3.ForServers)
-        {
-            foreach (var (key, value) in TestS3.Settings(await TestS3BucketFor(dataDirectory))) merged[key] = value;
-        }
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) merged[key] = value;
+        foreach (var (key, value) in await TestBackend.SettingsForAsync(dataDirectory, settings)) merged[key] = value;
 
         var logs = new ConcurrentQueue<string>();
         var app = Parley.Server.ParleyApp.Build(["--urls", "http://127.0.0.1:0"], builder =>
@@ -75,16 +64,6 @@ public sealed class ParleyServer : IAsyncDisposable
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ParleyServer(app, dataDirectory, ownsDirectory, new Uri(address), logs);
-    }
-
-    /// <summary>A server's bucket, kept in its data directory so a restart finds the same media.</summary>
-    private static async Task<string> TestS3BucketFor(string dataDirectory)
-    {
-        var marker = Path.Combine(dataDirectory, "s3-bucket");
-        if (File.Exists(marker)) return (await File.ReadAllTextAsync(marker)).Trim();
-        var bucket = "parley-test-" + Guid.NewGuid().ToString("N")[..16];
-        await File.WriteAllTextAsync(marker, bucket);
-        return bucket;
     }
 
     public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("This server runs in another process.");
@@ -122,7 +101,7 @@ public sealed class ParleyServer : IAsyncDisposable
         await StopAsync();
         if (_ownsDirectory)
         {
-            if (TestPostgres.Enabled) await TestPostgres.DropDatabaseOfAsync(DataDirectory);
+            await TestBackend.ReleaseAsync(DataDirectory);
             try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { /* best effort */ }
         }
     }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
+using Parley.Testing;
 
 namespace Parley.Tests.Infrastructure;
 

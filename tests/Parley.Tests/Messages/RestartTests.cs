@@ -1,4 +1,5 @@
 using System.Net;
+using Parley.Testing;
 using Parley.Tests.Infrastructure;
 
 namespace Parley.Tests.Messages;
@@ -11,10 +12,10 @@ public sealed class RestartTests : IAsyncLifetime
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
+        await TestBackend.ReleaseAsync(_dataDirectory);
         try { Directory.Delete(_dataDirectory, recursive: true); } catch (IOException) { /* best effort */ }
-        return Task.CompletedTask;
     }
 
     private static TestUser On(ParleyServer server, TestUser user) =>

@@ -1,8 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using Parley.Tests.Cluster;
+using Parley.Testing;
 using Parley.Tests.Infrastructure;
+using Parley.Tests.Cluster;
 
 namespace Parley.Tests.Operations;
 

@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Net;
 using System.Text.Json;
+using Parley.Testing;
 using Parley.Tests.Infrastructure;
 
 namespace Parley.Tests.Push;
@@ -61,7 +62,7 @@ public sealed class PushNotificationTests : IAsyncLifetime
         await using var again = await ParleyServer.StartAsync(dataDirectory: dir);
         Assert.Equal(first, await VapidKeyAsync(again));
         Assert.Equal(HttpStatusCode.Unauthorized, (await again.Api().GetAsync("/push/vapid-public-key")).Status);
-        if (TestPostgres.Enabled) await TestPostgres.DropDatabaseOfAsync(dir);
+        await TestBackend.ReleaseAsync(dir);
     }
 
     [Fact]

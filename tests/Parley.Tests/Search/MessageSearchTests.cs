@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Parley.Testing;
 using Parley.Tests.Infrastructure;
 
 namespace Parley.Tests.Search;

@@ -1,4 +1,4 @@
-using Parley.Tests.Infrastructure;
+using Parley.Testing;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 

@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Parley.Server.Blobs;
 using Parley.Server.Configuration;
 using Parley.Server.Storage;
-using Parley.Tests.Infrastructure;
+using Parley.Testing;
 
 namespace Parley.Tests.Storage;
 

@@ -1,14 +1,16 @@
 using Npgsql;
 
-namespace Parley.Tests.Infrastructure;
+namespace Parley.Testing;
 
-/// <summary>The PostgreSQL the suites run against when <c>PARLEY_TEST_STORE=postgres</c>:
-/// <c>PARLEY_TEST_PG</c> is a connection string whose role may create databases. Every test
-/// server gets a database of its own, <c>parley_test_{guid}</c>, dropped when it is disposed.</summary>
+/// <summary>The PostgreSQL the suites use: <c>PARLEY_TEST_PG</c> is a connection string whose role
+/// may create databases (./test.sh starts a throwaway cluster and sets it). With
+/// <c>PARLEY_TEST_STORE=postgres</c> (<see cref="TestBackend"/>) every test server gets a database
+/// of its own, <c>parley_test_{guid}</c>, dropped when it is disposed; store and cluster tests make
+/// their own databases here on any backend.</summary>
 public static class TestPostgres
 {
-    public static bool Enabled =>
-        string.Equals(Environment.GetEnvironmentVariable("PARLEY_TEST_STORE"), "postgres", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Whether test servers run on PostgreSQL.</summary>
+    public static bool Enabled => TestBackend.Store == TestStore.Postgres;
 
     /// <summary>The admin connection string, or null when none is configured.</summary>
     public static string? AdminConnectionString =>
