@@ -160,6 +160,10 @@ public sealed class RealtimeOptions
     /// <summary>How long a user stays "online" after their last socket closes (a flaky network
     /// reconnects within it without flapping presence).</summary>
     public int PresenceGraceSeconds { get; set; } = 3;
+    /// <summary>Presence goes to the people a user shares a 1:1 chat or a group of at most this many
+    /// members with. In bigger groups it would cost every member a frame for every other member
+    /// coming and going; there, a member's <c>online</c> and <c>lastSeen</c> are read when asked.</summary>
+    public int PresenceGroupLimit { get; set; } = 256;
     public int TypingSeconds { get; set; } = 6;
 }
 

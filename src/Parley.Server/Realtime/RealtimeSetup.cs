@@ -37,11 +37,12 @@ public static class RealtimeSetup
     }
 }
 
-/// <summary>Announces what is held only in memory: presence changes to the users who share a chat,
-/// and lapsed typing signals to the chat.</summary>
+/// <summary>Announces what is held only in memory: presence changes to the users who share a 1:1
+/// chat or a group of up to <c>PresenceGroupLimit</c> members, and lapsed typing signals to the chat.</summary>
 internal sealed class EphemeralEvents(
     Presence presence, TypingTracker typing, LocalFanOut fanOut, IParleyStore store,
-    Users.BlockCache blocks, SessionEnds sessionEnds, Users.Blocking blocking) : BackgroundService
+    Users.BlockCache blocks, SessionEnds sessionEnds, Users.Blocking blocking,
+    Microsoft.Extensions.Options.IOptions<Configuration.ParleyOptions> options) : BackgroundService
 {
     // Built with the host, not on first use, so they hear the bus from the start.
     private readonly object[] _listeners = [sessionEnds, blocking];
@@ -109,7 +110,7 @@ internal sealed class EphemeralEvents(
     {
         try
         {
-            var contacts = await store.GetContactsAsync(userId);
+            var contacts = await store.GetContactsAsync(userId, options.Value.Realtime.PresenceGroupLimit);
             // Users this user blocked do not see their presence.
             var blocked = (await store.GetBlocksAsync(userId)).Blocked;
             // Each node announces to its own sockets (in a cluster, every node sees the change).

@@ -95,8 +95,9 @@ public interface IChatStore
     /// <summary>The chats of a user, most recent activity first.</summary>
     Task<IReadOnlyList<ChatView>> ListChatsAsync(string userId);
     Task<ChatView?> GetChatViewAsync(string chatId, string userId);
-    /// <summary>Users who share at least one chat with the user (who see their presence).</summary>
-    Task<IReadOnlyList<string>> GetContactsAsync(string userId);
+    /// <summary>Users who share at least one chat with the user; with <paramref name="maxGroupSize"/>,
+    /// only through 1:1 chats and groups of at most that many members (who see their presence).</summary>
+    Task<IReadOnlyList<string>> GetContactsAsync(string userId, int maxGroupSize = int.MaxValue);
 
     /// <summary>Gets or creates the 1:1 chat of two users; the bool says whether it was created.</summary>
     Task<(ChatRecord Chat, bool Created)> GetOrCreateDirectChatAsync(string chatId, string userA, string userB, long now);

@@ -152,4 +152,45 @@ public sealed class TypingAndPresenceTests(NoGraceServer fixture) : IClassFixtur
         // Longer than the grace period: an offline frame would have come by now.
         await bobSocket.ExpectNothingAsync(f => f.Type == "presence" && f.Str("userId") == alice.Id, TimeSpan.FromSeconds(6), "Alice flapping offline and online");
     }
+
+    [Fact]
+    public async Task Presence_goes_through_1_to_1_chats_and_small_groups_and_big_groups_read_it_when_asked()
+    {
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Realtime:PresenceGraceSeconds"] = "0",
+            ["Parley:Realtime:PresenceGroupLimit"] = "3",
+        });
+        var alice = await ApiClient.CreateUserAsync(server, "Alice");
+        var bob = await ApiClient.CreateUserAsync(server, "Bob");
+        var carol = await ApiClient.CreateUserAsync(server, "Carol");
+        var dan = await ApiClient.CreateUserAsync(server, "Dan");
+        var erin = await ApiClient.CreateUserAsync(server, "Erin");
+        var big = await alice.CreateGroupAsync("Four of us", bob, carol, dan);
+        await alice.CreateGroupAsync("Three of us", carol, erin);
+        await alice.OpenChatWithAsync(dan);
+        await using var bobSocket = await bob.ConnectAsync(server, name: "bob");
+        await using var carolSocket = await carol.ConnectAsync(server, name: "carol");
+        await using var danSocket = await dan.ConnectAsync(server, name: "dan");
+
+        var aliceSocket = await alice.ConnectAsync(server, name: "alice");
+        // Carol shares a group of three with her, Dan a 1:1 chat: both hear it once.
+        await carolSocket.WaitForAsync(Presence(alice.Id, true), what: "Alice online, through the small group");
+        await danSocket.WaitForAsync(Presence(alice.Id, true), what: "Alice online, through the 1:1 chat");
+        // Bob shares only the group of four with her: he hears nothing, and reads it when he asks.
+        await bobSocket.AssertAliveAsync();
+        await bobSocket.ExpectNothingAsync(f => f.Type == "presence" && f.Str("userId") == alice.Id, TimeSpan.Zero, "presence through a big group");
+        var seen = (await bob.ChatAsync(big)).GetProperty("participants").EnumerateArray().Single(p => p.Str("id") == alice.Id);
+        Assert.True(seen.Bool("online"));
+
+        await aliceSocket.DisposeAsync();
+        await carolSocket.WaitForAsync(Presence(alice.Id, false), what: "Alice offline, through the small group");
+        await danSocket.WaitForAsync(Presence(alice.Id, false), what: "Alice offline, through the 1:1 chat");
+        await bobSocket.AssertAliveAsync();
+        await bobSocket.ExpectNothingAsync(f => f.Type == "presence" && f.Str("userId") == alice.Id, TimeSpan.Zero, "presence through a big group");
+        seen = (await bob.ChatAsync(big)).GetProperty("participants").EnumerateArray().Single(p => p.Str("id") == alice.Id);
+        Assert.False(seen.Bool("online"));
+        // Dan shares the 1:1 chat and the big group with her: one frame each time, not one per chat.
+        Assert.Single(danSocket.AllFrames.Where(Presence(alice.Id, true)));
+    }
 }

@@ -38,12 +38,13 @@ internal sealed partial class PostgresStore
     public async Task<IReadOnlyList<string>> GetChatIdsAsync(string userId) =>
         await db.ReadAsync(c => c.QueryAsync(r => r.GetString(0), "SELECT chat_id FROM members WHERE user_id = $1", userId)).ConfigureAwait(false);
 
-    public async Task<IReadOnlyList<string>> GetContactsAsync(string userId) => await db.ReadAsync(c => c.QueryAsync(r => r.GetString(0),
+    public async Task<IReadOnlyList<string>> GetContactsAsync(string userId, int maxGroupSize = int.MaxValue) =>
+        await db.ReadAsync(c => c.QueryAsync(r => r.GetString(0),
         """
         SELECT DISTINCT other.user_id FROM members mine
         JOIN members other ON other.chat_id = mine.chat_id AND other.user_id <> mine.user_id
-        WHERE mine.user_id = $1
-        """, userId)).ConfigureAwait(false);
+        WHERE mine.user_id = $1 AND ($2 >= 2147483647 OR (SELECT count(*) FROM members n WHERE n.chat_id = mine.chat_id) <= $2)
+        """, userId, maxGroupSize)).ConfigureAwait(false);
 
     public async Task<IReadOnlyList<ChatView>> ListChatsAsync(string userId) =>
         await db.ReadAsync(c => ReadChatViews(c, userId, null)).ConfigureAwait(false);

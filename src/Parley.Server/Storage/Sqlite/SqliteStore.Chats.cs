@@ -33,12 +33,13 @@ internal sealed partial class SqliteStore
     public Task<IReadOnlyList<string>> GetChatIdsAsync(string userId) =>
         db.ReadAsync<IReadOnlyList<string>>(c => c.Query(r => r.GetString(0), "SELECT chat_id FROM members WHERE user_id = $1", userId));
 
-    public Task<IReadOnlyList<string>> GetContactsAsync(string userId) => db.ReadAsync<IReadOnlyList<string>>(c => c.Query(r => r.GetString(0),
+    public Task<IReadOnlyList<string>> GetContactsAsync(string userId, int maxGroupSize = int.MaxValue) =>
+        db.ReadAsync<IReadOnlyList<string>>(c => c.Query(r => r.GetString(0),
         """
         SELECT DISTINCT other.user_id FROM members mine
         JOIN members other ON other.chat_id = mine.chat_id AND other.user_id <> mine.user_id
-        WHERE mine.user_id = $1
-        """, userId));
+        WHERE mine.user_id = $1 AND ($2 >= 2147483647 OR (SELECT count(*) FROM members n WHERE n.chat_id = mine.chat_id) <= $2)
+        """, userId, maxGroupSize));
 
     public Task<IReadOnlyList<ChatView>> ListChatsAsync(string userId) => db.ReadAsync<IReadOnlyList<ChatView>>(c =>
         ReadChatViews(c, userId, null));

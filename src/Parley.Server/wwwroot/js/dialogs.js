@@ -18,9 +18,13 @@ export function modal(title, { className = '' } = {}) {
   closeButton.addEventListener('click', close);
   dialog.addEventListener('click', event => { if (event.target === dialog) close(); }); // the backdrop
   dialog.addEventListener('close', () => {
+    // The close event comes a task after close(): what the dialog led to (a chat it opened) may
+    // have placed focus since, and keeps it. Only focus left in the dialog, or lost, goes back.
+    const active = document.activeElement;
+    const lost = !active || active === document.body || dialog.contains(active);
     for (const fn of cleanups) fn();
     dialog.remove();
-    if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
+    if (lost && opener instanceof HTMLElement && opener.isConnected) opener.focus();
   });
   document.body.append(dialog);
   dialog.showModal();
