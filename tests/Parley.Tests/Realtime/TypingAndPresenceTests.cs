@@ -191,6 +191,6 @@ public sealed class TypingAndPresenceTests(NoGraceServer fixture) : IClassFixtur
         seen = (await bob.ChatAsync(big)).GetProperty("participants").EnumerateArray().Single(p => p.Str("id") == alice.Id);
         Assert.False(seen.Bool("online"));
         // Dan shares the 1:1 chat and the big group with her: one frame each time, not one per chat.
-        Assert.Single(danSocket.AllFrames.Where(Presence(alice.Id, true)));
+        Assert.Single(danSocket.AllFrames, f => Presence(alice.Id, true)(f));
     }
 }
