@@ -84,7 +84,8 @@ public sealed class Connection
     /// when both are ready, which is the common case.</summary>
     private async Task QueueAfterAsync(Task previous, Task<byte[]?> answer)
     {
-        await previous;
+        // One answer that failed must not hold back the ones after it.
+        await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         try
         {
             if (await answer is { } frame) await _queue.Writer.WriteAsync(OutboundFrame.Reply(frame), _closed.Token);

@@ -24,8 +24,7 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
         _logger = logger;
         _connection = new SqliteConnection(connectionString);
         _connection.Open();
-        _connection.Execute("PRAGMA busy_timeout = 30000");
-        _loop = Task.Factory.StartNew(RunAsync, TaskCreationOptions.LongRunning).Unwrap();
+        _loop = Task.Run(RunAsync);
     }
 
     /// <summary>The writer committed: there is something to copy at the next tick.</summary>
