@@ -18,6 +18,7 @@ public static class BlobSetup
                 throw new InvalidOperationException($"Unknown Parley:Blobs:Provider '{options.Blobs.Provider}'. Use Directory or S3.");
         }
         services.AddSingleton<BlobDeletions>();
+        services.AddHostedService<OrphanBlobSweep>();
         return services;
     }
 }

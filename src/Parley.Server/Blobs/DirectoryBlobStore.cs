@@ -48,6 +48,28 @@ public sealed class DirectoryBlobStore : IBlobStore
         }
     }
 
+    public async IAsyncEnumerable<StoredBlob> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        await Task.Yield();
+        foreach (var file in Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories))
+        {
+            ct.ThrowIfCancellationRequested();
+            // Temporary files of writes in progress are not keys.
+            var key = Path.GetFileName(file);
+            if (!BlobKeys.IsValid(key)) continue;
+            DateTime written;
+            try
+            {
+                written = File.GetLastWriteTimeUtc(file);
+            }
+            catch (IOException)
+            {
+                continue; // deleted meanwhile
+            }
+            yield return new StoredBlob(key, new DateTimeOffset(written, TimeSpan.Zero));
+        }
+    }
+
     public Task DeleteAsync(string key, CancellationToken ct = default)
     {
         var path = PathOf(key);

@@ -12,15 +12,24 @@ public interface IBlobStore
 
     /// <summary>Removes the bytes under <paramref name="key"/>; nothing happens when there are none.</summary>
     Task DeleteAsync(string key, CancellationToken ct = default);
+
+    /// <summary>Every key held, with when its bytes were written, in no particular order.</summary>
+    IAsyncEnumerable<StoredBlob> ListAsync(CancellationToken ct = default);
 }
+
+/// <summary>A key the blob store holds and when its bytes were written.</summary>
+public sealed record StoredBlob(string Key, DateTimeOffset Written);
 
 public static class BlobKeys
 {
     /// <summary>Keys are server-made ids (letters, digits, '_' and '-'); anything else is refused
     /// before it can become a path or an object name.</summary>
+    public static bool IsValid(string key) =>
+        key.Length is > 0 and <= 200 && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
+
     public static string Check(string key)
     {
-        if (key.Length is 0 or > 200 || !key.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
+        if (!IsValid(key))
         {
             throw new ArgumentException("A blob key is made of letters, digits, '_' and '-'.", nameof(key));
         }

@@ -117,6 +117,24 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         await _client.DeleteObjectAsync(_bucket, key, ct).ConfigureAwait(false);
     }
 
+    public async IAsyncEnumerable<StoredBlob> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        await EnsureBucketAsync(ct).ConfigureAwait(false);
+        var request = new ListObjectsV2Request { BucketName = _bucket };
+        while (true)
+        {
+            var page = await _client.ListObjectsV2Async(request, ct).ConfigureAwait(false);
+            foreach (var entry in page.S3Objects ?? [])
+            {
+                if (!BlobKeys.IsValid(entry.Key)) continue;
+                var written = entry.LastModified is { } modified ? new DateTimeOffset(modified.ToUniversalTime(), TimeSpan.Zero) : DateTimeOffset.UtcNow;
+                yield return new StoredBlob(entry.Key, written);
+            }
+            if (page.IsTruncated != true || string.IsNullOrEmpty(page.NextContinuationToken)) yield break;
+            request.ContinuationToken = page.NextContinuationToken;
+        }
+    }
+
     public void Dispose()
     {
         _client.Dispose();

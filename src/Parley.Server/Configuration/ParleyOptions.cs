@@ -122,6 +122,10 @@ public sealed class BlobOptions
     /// <summary><c>Directory</c> (default: <c>blobs/</c> under the data directory) or <c>S3</c>.</summary>
     public string Provider { get; set; } = "Directory";
     public S3Options S3 { get; set; } = new();
+    /// <summary>How often bytes that no media row describes are looked for and deleted (0: never).</summary>
+    public int OrphanSweepSeconds { get; set; } = 3600;
+    /// <summary>Bytes younger than this are never swept: an upload writes its bytes before its row.</summary>
+    public int OrphanGraceSeconds { get; set; } = 3600;
 }
 
 /// <summary>An S3 bucket (or anything that speaks S3). Without keys, the SDK's usual credential

@@ -82,6 +82,8 @@ public interface IMediaStore
 {
     Task SaveMediaAsync(MediaRecord media);
     Task<MediaRecord?> GetMediaAsync(string mediaId);
+    /// <summary>Which of <paramref name="mediaIds"/> have a media row.</summary>
+    Task<IReadOnlySet<string>> KnownMediaAsync(IReadOnlyList<string> mediaIds);
     /// <summary>The uploader, members of a chat it was sent to, and (for a profile photo) every user.</summary>
     Task<bool> CanSeeMediaAsync(string mediaId, string userId);
 }

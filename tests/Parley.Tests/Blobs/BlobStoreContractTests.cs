@@ -31,6 +31,24 @@ public abstract class BlobStoreContractTests
     }
 
     [StoreFact]
+    public async Task The_listing_names_every_key_held_with_when_it_was_written()
+    {
+        var store = Create();
+        var kept = "media_" + Guid.NewGuid().ToString("N");
+        var deleted = "media_" + Guid.NewGuid().ToString("N");
+        var before = DateTimeOffset.UtcNow.AddMinutes(-1);
+        await store.PutAsync(kept, [1], "image/png");
+        await store.PutAsync(deleted, [2], "image/png");
+        await store.DeleteAsync(deleted);
+
+        var listed = new List<StoredBlob>();
+        await foreach (var blob in store.ListAsync()) listed.Add(blob);
+        var entry = Assert.Single(listed, b => b.Key == kept);
+        Assert.InRange(entry.Written, before, DateTimeOffset.UtcNow.AddMinutes(1));
+        Assert.DoesNotContain(listed, b => b.Key == deleted);
+    }
+
+    [StoreFact]
     public async Task A_missing_or_deleted_key_reads_as_nothing()
     {
         var store = Create();

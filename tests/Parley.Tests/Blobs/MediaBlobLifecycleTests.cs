@@ -163,4 +163,44 @@ public sealed class MediaBlobLifecycleTests
         Assert.Equal(Png, await StoredBytesAsync(server, sentId));
         Assert.Equal(HttpStatusCode.OK, (await DownloadAsync(ann, sentId)).Status); // the photo Bob sent before he left
     }
+
+    [Fact]
+    public async Task Bytes_that_no_media_row_describes_are_swept_and_young_ones_wait()
+    {
+        // A sweep every second, and bytes count as orphans at once (no grace).
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Blobs:OrphanSweepSeconds"] = "1",
+            ["Parley:Blobs:OrphanGraceSeconds"] = "0",
+        });
+        var ann = await ApiClient.CreateUserAsync(server, "Ann");
+        var mediaId = await UploadAsync(ann);
+        // Left behind by a node that died between a row's deletion and its bytes', or by an upload
+        // whose row never committed.
+        var orphan = "media_" + Guid.NewGuid().ToString("N");
+        await server.Services.GetRequiredService<IBlobStore>().PutAsync(orphan, Png, "image/png");
+
+        await WaitUntilGoneAsync(server, orphan);
+        Assert.Equal(Png, await StoredBytesAsync(server, mediaId));
+        var download = await DownloadAsync(ann, mediaId);
+        Assert.Equal(HttpStatusCode.OK, download.Status);
+        Assert.Equal(Png, download.Bytes);
+    }
+
+    [Fact]
+    public async Task Bytes_younger_than_the_grace_period_are_not_swept()
+    {
+        // An upload writes its bytes before its row: bytes without a row may be an upload in progress.
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Blobs:OrphanSweepSeconds"] = "0",
+            ["Parley:Blobs:OrphanGraceSeconds"] = "3600",
+        });
+        var young = "media_" + Guid.NewGuid().ToString("N");
+        await server.Services.GetRequiredService<IBlobStore>().PutAsync(young, Png, "image/png");
+        var sweep = server.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<OrphanBlobSweep>().Single();
+
+        Assert.Equal(0, await sweep.SweepAsync(CancellationToken.None));
+        Assert.Equal(Png, await StoredBytesAsync(server, young));
+    }
 }

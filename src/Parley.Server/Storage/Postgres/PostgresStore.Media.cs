@@ -10,6 +10,10 @@ internal sealed partial class PostgresStore
         r => new MediaRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3), r.GetInt64(4)),
         "SELECT id, uploader_id, content_type, size, created_at FROM media WHERE id = $1", mediaId));
 
+    public async Task<IReadOnlySet<string>> KnownMediaAsync(IReadOnlyList<string> mediaIds) =>
+        (await db.ReadAsync(c => c.QueryAsync(r => r.GetString(0), "SELECT id FROM media WHERE id = ANY($1)", (object)mediaIds.ToArray()))
+            .ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
+
     public async Task<bool> CanSeeMediaAsync(string mediaId, string userId) => await db.ReadAsync(c => c.ScalarAsync(
         """
         SELECT (EXISTS (SELECT 1 FROM media WHERE id = $1 AND uploader_id = $2)

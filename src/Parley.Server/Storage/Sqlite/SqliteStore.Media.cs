@@ -10,6 +10,10 @@ internal sealed partial class SqliteStore
         r => new MediaRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3), r.GetInt64(4)),
         "SELECT id, uploader_id, content_type, size, created_at FROM media WHERE id = $1", mediaId));
 
+    public Task<IReadOnlySet<string>> KnownMediaAsync(IReadOnlyList<string> mediaIds) => db.ReadAsync<IReadOnlySet<string>>(c =>
+        c.Query(r => r.GetString(0), "SELECT id FROM media WHERE id IN (SELECT value FROM json_each($1))",
+            System.Text.Json.JsonSerializer.Serialize(mediaIds, StorageJsonContext.Default.IReadOnlyListString)).ToHashSet(StringComparer.Ordinal));
+
     public Task<bool> CanSeeMediaAsync(string mediaId, string userId) => db.ReadAsync(c => c.Scalar(
         """
         SELECT EXISTS (SELECT 1 FROM media WHERE id = $1 AND uploader_id = $2)
