@@ -36,3 +36,9 @@ public static class BlobKeys
         return key;
     }
 }
+
+/// <summary>Media ids, which are the keys of the blob store.</summary>
+public static class MediaIds
+{
+    public const string Prefix = "media_";
+}

@@ -50,7 +50,8 @@ public sealed partial class OrphanBlobSweep(IBlobStore blobs, IMediaStore media,
         var page = new List<string>(PageSize);
         await foreach (var blob in blobs.ListAsync(ct))
         {
-            if (blob.Written > cutoff) continue;
+            // Only keys Parley makes (media ids): a bucket may hold other things too.
+            if (blob.Written > cutoff || !blob.Key.StartsWith(MediaIds.Prefix, StringComparison.Ordinal)) continue;
             page.Add(blob.Key);
             if (page.Count == PageSize) removed += await DeleteOrphansAsync(page, ct);
         }

@@ -26,7 +26,7 @@ public static class MediaApi
     /// record that makes them reachable (a failure in between leaves only unreachable bytes).</summary>
     public static async Task<MediaRecord> SaveAsync(IMediaStore store, IBlobStore blobs, string uploaderId, string contentType, byte[] data, TimeProvider clock)
     {
-        var media = new MediaRecord("media_" + Guid.NewGuid().ToString("N"), uploaderId, contentType, data.Length, clock.NowMs());
+        var media = new MediaRecord(Blobs.MediaIds.Prefix + Guid.NewGuid().ToString("N"), uploaderId, contentType, data.Length, clock.NowMs());
         await blobs.PutAsync(media.Id, data, contentType);
         await store.SaveMediaAsync(media);
         return media;
