@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using System.Threading.Channels;
+using Parley.Server.Storage;
 
 namespace Parley.Server.Realtime;
 
@@ -20,7 +21,8 @@ public sealed class Connection
     private readonly Channel<OutboundFrame> _queue;
     private readonly CancellationTokenSource _closed = new();
     private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _lastPositionSent;
+    /// <summary>What this connection has sent of the event stream: frames it covers are skipped.</summary>
+    private StreamCursor _cursor = StreamCursor.Start;
     /// <summary>The last answer in line (see <see cref="ReplyWhenReadyAsync"/>).</summary>
     private Task _answers = Task.CompletedTask;
 
@@ -115,8 +117,9 @@ public sealed class Connection
     /// <summary>The reader calls this when the client's side has ended.</summary>
     public void ReaderFinished() => _readerDone.TrySetResult();
 
-    /// <summary>Marks positions already delivered (by the resume backlog) so live copies are skipped.</summary>
-    public void DeliveredUpTo(long position) => _lastPositionSent = Math.Max(_lastPositionSent, position);
+    /// <summary>Marks what the resume backlog delivered (or, without one, what was committed before
+    /// the socket opened) so live copies are skipped. Call before the live queue is drained.</summary>
+    public void DeliveredUpTo(StreamCursor cursor) => _cursor = cursor;
 
     public async Task SendNowAsync(ReadOnlyMemory<byte> bytes) =>
         await _socket.SendAsync(bytes, WebSocketMessageType.Text, true, _closed.Token);
@@ -135,12 +138,13 @@ public sealed class Connection
                     if (frame.IsReply) _replySlots.Release();
                     if (frame.Position != 0)
                     {
-                        if (frame.Position <= _lastPositionSent) continue;
-                        _lastPositionSent = frame.Position;
+                        if (_cursor.Covers(frame.Writer, frame.Position)) continue;
+                        _cursor = _cursor.Advance(frame.Writer, frame.Position);
                     }
                     var bytes = frame.Render is null ? frame.Bytes : await frame.Render(UserId);
                     if (bytes is { Length: > 0 } payload)
                     {
+                        if (frame.Writer is not null) payload = Realtime.Frames.WithCursor(payload.Span, _cursor.ToString());
                         await _socket.SendAsync(payload, WebSocketMessageType.Text, true, _closed.Token);
                     }
                 }

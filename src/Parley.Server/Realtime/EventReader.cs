@@ -13,20 +13,23 @@ public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries s
     public const int MaxPage = 1000;
 
     /// <summary>Writes each event of a sync page as a frame object (<c>{type, data, cursor}</c>).</summary>
-    public async Task<List<byte[]>> RenderAsync(SyncPage page, string userId)
+    public async Task<List<byte[]>> RenderAsync(SyncPage page, string userId, StreamCursor since)
     {
         metrics.SyncPage();
         var members = new Dictionary<string, IReadOnlyList<MemberRecord>>();
         var frames = new List<byte[]>(page.Events.Count);
+        // Each event's cursor: the page's starting cursor moved past it and the events before it.
+        var cursor = since;
         foreach (var e in page.Events)
         {
-            var frame = await RenderAsync(e, userId, members);
+            cursor = cursor.Advance(e.Writer, e.Pos);
+            var frame = await RenderAsync(e, userId, members, cursor.ToString());
             if (frame is not null) frames.Add(frame);
         }
         return frames;
     }
 
-    private async Task<byte[]?> RenderAsync(StoredEvent e, string userId, Dictionary<string, IReadOnlyList<MemberRecord>> members)
+    private async Task<byte[]?> RenderAsync(StoredEvent e, string userId, Dictionary<string, IReadOnlyList<MemberRecord>> members, string cursor)
     {
         switch (e.Kind)
         {
@@ -39,27 +42,27 @@ public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries s
                 }
                 var m = e.Message!;
                 var type = e.Kind == EventKind.Message ? Frames.Message : Frames.MessageUpdated;
-                return Frames.Build(type, w => MessageJson.Write(w, m, MessageStatus.ForSender(chatMembers, m.SenderId, m.Seq)), e.Pos);
+                return Frames.Build(type, w => MessageJson.Write(w, m, MessageStatus.ForSender(chatMembers, m.SenderId, m.Seq)), cursor);
             case EventKind.Chat:
                 var summary = await summaries.RenderAsync(e.ChatId, userId);
-                return summary is null ? null : Frames.Build(Frames.Chat, w => w.WriteRawValue(summary, skipInputValidation: true), e.Pos);
+                return summary is null ? null : Frames.Build(Frames.Chat, w => w.WriteRawValue(summary, skipInputValidation: true), cursor);
             default:
-                return Frames.Shared(e);
+                return Frames.Shared(e, cursor);
         }
     }
 
     /// <summary>The <c>/sync</c> answer: <c>{events, cursor, hasMore}</c>.</summary>
-    public async Task<byte[]> SyncBodyAsync(string userId, long since, int limit)
+    public async Task<byte[]> SyncBodyAsync(string userId, StreamCursor since, int limit)
     {
         var page = await log.SyncAsync(userId, since, limit);
-        var frames = await RenderAsync(page, userId);
+        var frames = await RenderAsync(page, userId, since);
         return JsonBytes.Build(w =>
         {
             w.WriteStartObject();
             w.WriteStartArray("events");
             foreach (var frame in frames) w.WriteRawValue(frame, skipInputValidation: true);
             w.WriteEndArray();
-            w.WriteString("cursor", Cursor.Encode(page.Cursor));
+            w.WriteString("cursor", page.Cursor.ToString());
             w.WriteBoolean("hasMore", page.HasMore);
             w.WriteEndObject();
         });

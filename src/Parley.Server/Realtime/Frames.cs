@@ -13,16 +13,37 @@ public static class Frames
     public const string Status = "status";
     public const string Chat = "chat";
 
-    public static byte[] Build(string type, Action<Utf8JsonWriter> writeData, long position = 0) => JsonBytes.Build(w => Write(w, type, writeData, position));
+    public static byte[] Build(string type, Action<Utf8JsonWriter> writeData, string? cursor = null) => JsonBytes.Build(w => Write(w, type, writeData, cursor));
 
-    public static void Write(Utf8JsonWriter w, string type, Action<Utf8JsonWriter> writeData, long position = 0)
+    public static void Write(Utf8JsonWriter w, string type, Action<Utf8JsonWriter> writeData, string? cursor = null)
     {
         w.WriteStartObject();
         w.WriteString("type", type);
         w.WritePropertyName("data");
         writeData(w);
-        if (position > 0) w.WriteString("cursor", Cursor.Encode(position));
+        if (cursor is not null) w.WriteString("cursor", cursor);
         w.WriteEndObject();
+    }
+
+    /// <summary>The cursor a live event's frame carries when it is the same for every recipient:
+    /// in a store with one writer, the event's position. With several writers each connection's
+    /// cursor differs, and the connection adds it (<see cref="WithCursor"/>).</summary>
+    public static string? SharedCursor(StoredEvent e) => e.Writer is null ? StreamCursor.AtFloor(e.Pos).ToString() : null;
+
+    /// <summary>A frame object with a <c>cursor</c> member added at its end.</summary>
+    public static byte[] WithCursor(ReadOnlySpan<byte> frame, string cursor)
+    {
+        // Cursor text is digits, '_' and '-' only: nothing to escape.
+        ReadOnlySpan<byte> name = ",\"cursor\":\""u8;
+        var bytes = new byte[frame.Length + name.Length + cursor.Length + 1];
+        frame[..^1].CopyTo(bytes);
+        var at = frame.Length - 1;
+        name.CopyTo(bytes.AsSpan(at));
+        at += name.Length;
+        at += System.Text.Encoding.ASCII.GetBytes(cursor, bytes.AsSpan(at));
+        bytes[at++] = (byte)'"';
+        bytes[at] = (byte)'}';
+        return bytes;
     }
 
     public static byte[] Ack(MessageRecord m, string? clientMessageId) => Build("ack", w =>
@@ -86,11 +107,11 @@ public static class Frames
 
     /// <summary>The bytes of an event that reads the same for every recipient, or null when it is
     /// per reader (a chat summary).</summary>
-    public static byte[]? Shared(StoredEvent e) => e.Kind switch
+    public static byte[]? Shared(StoredEvent e, string? cursor) => e.Kind switch
     {
-        EventKind.Message => Build(Message, w => MessageJson.Write(w, e.Message!, MessageStatus.Sent), e.Pos),
-        EventKind.Status => Build(Status, w => WriteStatus(w, e.Status!), e.Pos),
-        EventKind.ChatRemoved => Build(Chat, w => WriteRemoved(w, e.ChatId), e.Pos),
+        EventKind.Message => Build(Message, w => MessageJson.Write(w, e.Message!, MessageStatus.Sent), cursor),
+        EventKind.Status => Build(Status, w => WriteStatus(w, e.Status!), cursor),
+        EventKind.ChatRemoved => Build(Chat, w => WriteRemoved(w, e.ChatId), cursor),
         _ => null,
     };
 }

@@ -8,7 +8,7 @@ namespace Parley.Server.Realtime;
 
 /// <summary>
 /// Delivers committed events to the sockets this node holds. Called by the store after each commit, in
-/// position order, so every connection's queue receives events in cursor order; it only
+/// position order, so every connection's queue receives each writer's events in order; it only
 /// enqueues (never waits on a socket). A payload that reads the same for all recipients is
 /// serialized once and shared by every queue.
 /// </summary>
@@ -61,8 +61,9 @@ public sealed class LocalFanOut
 
     private OutboundFrame Frame(StoredEvent e)
     {
-        var shared = Frames.Shared(e);
-        if (shared is not null) return OutboundFrame.Shared(shared, e.Pos);
+        var cursor = Frames.SharedCursor(e);
+        var shared = Frames.Shared(e, cursor);
+        if (shared is not null) return OutboundFrame.Shared(shared, e);
         if (e.Kind == EventKind.MessageUpdated)
         {
             // The same for every reader, but its status needs the members' watermarks: read them
@@ -71,14 +72,14 @@ public sealed class LocalFanOut
             {
                 var members = await _store.GetMembersAsync(e.ChatId);
                 var m = e.Message!;
-                return Frames.Build(Frames.MessageUpdated, w => MessageJson.Write(w, m, MessageStatus.ForSender(members, m.SenderId, m.Seq)), e.Pos);
+                return Frames.Build(Frames.MessageUpdated, w => MessageJson.Write(w, m, MessageStatus.ForSender(members, m.SenderId, m.Seq)), cursor);
             });
-            return OutboundFrame.PerUser(e.Pos, _ => bytes.Value);
+            return OutboundFrame.PerUser(e, _ => bytes.Value);
         }
-        return OutboundFrame.PerUser(e.Pos, async userId =>
+        return OutboundFrame.PerUser(e, async userId =>
         {
             var summary = await _summaries.RenderAsync(e.ChatId, userId);
-            return summary is null ? null : Frames.Build(Frames.Chat, w => w.WriteRawValue(summary, skipInputValidation: true), e.Pos);
+            return summary is null ? null : Frames.Build(Frames.Chat, w => w.WriteRawValue(summary, skipInputValidation: true), cursor);
         });
     }
 

@@ -1,3 +1,5 @@
+using Parley.Server.Storage;
+
 namespace Parley.Server.Realtime;
 
 /// <summary>A frame waiting in a connection's send queue. Most frames are the same bytes for every
@@ -5,9 +7,10 @@ namespace Parley.Server.Realtime;
 /// rendered by the connection's writer when its turn comes, which keeps the queue's order.</summary>
 public sealed class OutboundFrame
 {
-    private OutboundFrame(long position, ReadOnlyMemory<byte> bytes, Func<string, Task<ReadOnlyMemory<byte>?>>? render, bool isReply = false)
+    private OutboundFrame(StoredEvent? e, ReadOnlyMemory<byte> bytes, Func<string, Task<ReadOnlyMemory<byte>?>>? render, bool isReply = false)
     {
-        Position = position;
+        Position = e?.Pos ?? 0;
+        Writer = e?.Writer;
         Bytes = bytes;
         Render = render;
         IsReply = isReply;
@@ -18,12 +21,21 @@ public sealed class OutboundFrame
 
     /// <summary>The event's position in the stream, or 0 for ephemeral frames (typing, presence, acks).</summary>
     public long Position { get; }
+
+    /// <summary>The event's writer in a store with several: the connection then adds its own
+    /// cursor to the frame (see <see cref="Frames.SharedCursor"/>).</summary>
+    public int? Writer { get; }
+
     public ReadOnlyMemory<byte> Bytes { get; }
     public Func<string, Task<ReadOnlyMemory<byte>?>>? Render { get; }
 
-    public static OutboundFrame Shared(ReadOnlyMemory<byte> bytes, long position = 0) => new(position, bytes, null);
+    /// <summary>An ephemeral frame (typing, presence).</summary>
+    public static OutboundFrame Shared(ReadOnlyMemory<byte> bytes) => new(null, bytes, null);
 
-    public static OutboundFrame Reply(ReadOnlyMemory<byte> bytes) => new(0, bytes, null, isReply: true);
+    /// <summary>An event's frame, the same for every recipient.</summary>
+    public static OutboundFrame Shared(ReadOnlyMemory<byte> bytes, StoredEvent e) => new(e, bytes, null);
 
-    public static OutboundFrame PerUser(long position, Func<string, Task<ReadOnlyMemory<byte>?>> render) => new(position, default, render);
+    public static OutboundFrame Reply(ReadOnlyMemory<byte> bytes) => new(null, bytes, null, isReply: true);
+
+    public static OutboundFrame PerUser(StoredEvent e, Func<string, Task<ReadOnlyMemory<byte>?>> render) => new(e, default, render);
 }

@@ -21,7 +21,7 @@ public static class SyncApi
     private static async Task<IResult> Sync(string? since, string? limit, ClaimsPrincipal principal, IEventLog store, EventReader events, IClusterBus bus)
     {
         if (!Paging.TryParseLimit(limit, DefaultLimit, EventReader.MaxPage, out var pageSize, out var refusal)) return refusal!;
-        var current = await store.CurrentPositionAsync();
+        var current = await store.CurrentCursorAsync();
         if (string.IsNullOrEmpty(since))
         {
             return JsonBytes.Result(w =>
@@ -29,7 +29,7 @@ public static class SyncApi
                 w.WriteStartObject();
                 w.WriteStartArray("events");
                 w.WriteEndArray();
-                w.WriteString("cursor", Cursor.Encode(current));
+                w.WriteString("cursor", current.ToString());
                 w.WriteBoolean("hasMore", false);
                 w.WriteEndObject();
             });
@@ -42,6 +42,6 @@ public static class SyncApi
     }
 
     /// <summary>A cursor is known when it parses and does not lie beyond what this store has handed out.</summary>
-    public static bool IsKnown(string cursor, long current, out long position) =>
-        Cursor.TryDecode(cursor, out position) && position <= current;
+    public static bool IsKnown(string cursor, StreamCursor current, out StreamCursor position) =>
+        StreamCursor.TryParse(cursor, out position) && position.IsWithin(current);
 }

@@ -45,10 +45,10 @@ public static partial class WebSocketEndpoint
             await ApiError.WriteAsync(http, StatusCodes.Status403Forbidden, "This Origin is not allowed to open a WebSocket here.");
             return;
         }
-        long? since = null;
+        StreamCursor? since = null;
         if (http.Request.Query.TryGetValue("since", out var sinceText) && !string.IsNullOrEmpty(sinceText))
         {
-            if (!SyncApi.IsKnown(sinceText!, await store.CurrentPositionAsync(), out var position))
+            if (!SyncApi.IsKnown(sinceText!, await store.CurrentCursorAsync(), out var position))
             {
                 await ApiError.WriteAsync(http, StatusCodes.Status410Gone, SyncApi.UnknownCursor);
                 return;
@@ -94,7 +94,9 @@ public static partial class WebSocketEndpoint
             // announced here, and what they committed before is in the backlog.
             if (await ClaimAsync(bus, userId, connection))
             {
-                writer = connection.RunWriterAsync(since is null ? null : () => SendBacklogAsync(connection, events, store, since.Value));
+                writer = connection.RunWriterAsync(since is null
+                    ? async () => connection.DeliveredUpTo(await store.CurrentCursorAsync())
+                    : () => SendBacklogAsync(connection, events, store, since));
                 await ReceiveLoopAsync(socket, connection, protocol, settings.Limits.MaxJsonBodyBytes, logger);
             }
         }
@@ -153,18 +155,18 @@ public static partial class WebSocketEndpoint
     }
 
     /// <summary>Sends the stored events after the cursor, page by page, before any live frame.</summary>
-    private static async Task SendBacklogAsync(Connection connection, EventReader events, IEventLog store, long since)
+    private static async Task SendBacklogAsync(Connection connection, EventReader events, IEventLog store, StreamCursor since)
     {
         var position = since;
         while (true)
         {
             var page = await store.SyncAsync(connection.UserId, position, 500);
-            foreach (var frame in await events.RenderAsync(page, connection.UserId))
+            foreach (var frame in await events.RenderAsync(page, connection.UserId, position))
             {
                 await connection.SendNowAsync(frame);
             }
             position = page.Cursor;
-            connection.DeliveredUpTo(page.Events.Count > 0 ? page.Events[^1].Pos : position);
+            connection.DeliveredUpTo(position);
             if (!page.HasMore) return;
         }
     }

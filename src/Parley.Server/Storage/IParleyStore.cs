@@ -136,11 +136,12 @@ public interface IChatStore
 /// <summary>The events a user must not miss, read back for resume (<c>/sync</c>, <c>/ws?since=</c>).</summary>
 public interface IEventLog
 {
-    /// <summary>The newest position in the event stream (the cursor a fresh client starts from).</summary>
-    Task<long> CurrentPositionAsync();
+    /// <summary>Everything committed so far (the cursor a fresh client starts from).</summary>
+    Task<StreamCursor> CurrentCursorAsync();
 
-    /// <summary>Every event for the user with a position above <paramref name="sincePos"/>, oldest first.</summary>
-    Task<SyncPage> SyncAsync(string userId, long sincePos, int limit);
+    /// <summary>Every event for the user that <paramref name="since"/> does not cover, in position
+    /// order (so each chat's in order).</summary>
+    Task<SyncPage> SyncAsync(string userId, StreamCursor since, int limit);
 }
 
 /// <summary>Receives committed events in position order (the real-time fan-out).</summary>

@@ -160,6 +160,17 @@ public sealed record StoredEvent(
 {
     /// <summary>The connection that caused the event (it got an ack instead), if any.</summary>
     public string? OriginConnectionId { get; init; }
+
+    /// <summary>The writer that stored the event, in a store with several (see
+    /// <see cref="StreamCursor"/>); null in a store with one, whose positions commit in order.</summary>
+    public int? Writer { get; init; }
+
+    /// <summary>The position and writer of the chat's event before this one (0 and null when there
+    /// was none, or the store has one writer): a node holds an event back until it has handed on
+    /// that one, so a chat's events reach every socket in order even when two writers stored them.</summary>
+    public long PrevPos { get; init; }
+
+    public int? PrevWriter { get; init; }
 }
 
 /// <summary>A chat as one user sees it in the chat list.</summary>
@@ -172,7 +183,7 @@ public sealed record GroupChange(GroupOutcome Outcome, IReadOnlyList<string> Mem
     public static GroupChange Fail(GroupOutcome outcome) => new(outcome, []);
 }
 
-public sealed record SyncPage(IReadOnlyList<StoredEvent> Events, long Cursor, bool HasMore);
+public sealed record SyncPage(IReadOnlyList<StoredEvent> Events, StreamCursor Cursor, bool HasMore);
 
 /// <summary>The blocks around one user: <see cref="Blocked"/> are users they blocked,
 /// <see cref="BlockedBy"/> users who blocked them.</summary>

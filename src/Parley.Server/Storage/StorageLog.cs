@@ -13,4 +13,7 @@ internal static partial class StorageLog
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "A checkpoint of the write-ahead log failed; the next one retries")]
     public static partial void CheckpointFailed(ILogger logger, Exception ex);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "This node's writer lease could not be renewed or taken; the next round retries")]
+    public static partial void LeaseRenewalFailed(ILogger logger, Exception ex);
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Npgsql;
 using Parley.Tests.Infrastructure;
 using Parley.Tests.Storage;
@@ -256,6 +257,127 @@ public abstract class CrossNodeDeliveryTests<TNodes>(TNodes nodes) : IClassFixtu
             Assert.Equal(order.Order(), order);
         }
         foreach (var socket in sockets) await socket.DisposeAsync();
+    }
+
+    [ClusterFact]
+    public async Task Parallel_senders_into_many_chats_on_both_nodes_store_side_by_side_with_contiguous_seq_and_nothing_lost()
+    {
+        // Two writers: each node holds its own row of the event stream, and nothing else orders them.
+        await using (var db = new NpgsqlConnection(nodes.ConnectionString))
+        {
+            await db.OpenAsync();
+            await using var held = new NpgsqlCommand("SELECT count(*) FROM stream WHERE owner IS NOT NULL", db);
+            Assert.True((long)(await held.ExecuteScalarAsync())! >= 2, "each node holds a writer of its own");
+        }
+        var reader = await ApiClient.CreateUserAsync(One, "Reader");
+        var start = await reader.CurrentCursorAsync();
+        const int Chats = 8;
+        const int PerSide = 15;
+        var chats = new List<(string ChatId, TestUser OnOne, TestUser OnTwo)>();
+        for (var c = 0; c < Chats; c++)
+        {
+            var onOne = await ApiClient.CreateUserAsync(One, $"Left {c}");
+            var onTwo = await ApiClient.CreateUserAsync(Two, $"Right {c}");
+            var groupId = await onOne.CreateGroupAsync($"Pair {c}", onTwo, reader);
+            chats.Add((groupId, onOne, onTwo));
+        }
+        await using var readerOnTwo = await ConnectAsync(reader with { Api = Two.Api(reader.AccessToken) }, Two, "reader on two");
+
+        // Every chat gets sends from both nodes at once; the chats run side by side.
+        await Task.WhenAll(chats.SelectMany(chat => new[] { (chat.ChatId, User: chat.OnOne), (chat.ChatId, User: chat.OnTwo) })
+            .Select(side => Task.Run(async () =>
+            {
+                for (var n = 0; n < PerSide; n++) await side.User.SendTextAsync(side.ChatId, $"{side.User.Name} {n}", $"{side.User.Id}-{n}");
+            })));
+
+        foreach (var (chatId, onOne, onTwo) in chats)
+        {
+            var texts = (await onOne.MessagesOldestFirstAsync(chatId)).Where(m => m.Str("type") == "text").ToList();
+            Assert.Equal(2 * PerSide, texts.Count);
+            var seqs = texts.Select(m => m.GetProperty("seq").GetInt64()).ToList();
+            Assert.Equal(Enumerable.Range(2, 2 * PerSide).Select(i => (long)i), seqs); // seq 1 is group_created
+            // Each side's messages keep the order they were sent in.
+            foreach (var side in new[] { onOne, onTwo })
+            {
+                var mine = texts.Where(m => m.Str("senderId") == side.Id).Select(m => m.Str("content")).ToList();
+                Assert.Equal(Enumerable.Range(0, PerSide).Select(n => $"{side.Name} {n}"), mine);
+            }
+        }
+
+        // The reader's socket on node two got every message once, each chat in seq order.
+        foreach (var (chatId, onOne, onTwo) in chats)
+        {
+            await readerOnTwo.WaitForMessageAsync(chatId, $"{onOne.Name} {PerSide - 1}", TimeSpan.FromSeconds(20));
+            await readerOnTwo.WaitForMessageAsync(chatId, $"{onTwo.Name} {PerSide - 1}", TimeSpan.FromSeconds(20));
+        }
+        foreach (var (chatId, _, _) in chats)
+        {
+            var live = readerOnTwo.AllFrames.Where(f => f.Type == "message" && f.Str("chatId") == chatId && f.Str("type") == "text")
+                .Select(f => f.Data.GetProperty("seq").GetInt64()).ToList();
+            Assert.Equal(Enumerable.Range(2, 2 * PerSide).Select(i => (long)i), live);
+        }
+
+        // Sync from before it all, in small pages alternating between the nodes: every message once,
+        // each chat in seq order, and the last cursor resumes with nothing more.
+        var onTwoApi = reader with { Api = Two.Api(reader.AccessToken) };
+        var cursor = start;
+        var synced = new List<JsonElement>();
+        for (var page = 0; ; page++)
+        {
+            var answer = await (page % 2 == 0 ? reader : onTwoApi).Api.GetAsync($"/sync?since={Uri.EscapeDataString(cursor)}&limit=7");
+            answer.AssertStatus(System.Net.HttpStatusCode.OK, "GET /sync");
+            synced.AddRange(answer.Json.GetProperty("events").EnumerateArray());
+            cursor = ChatHelpers.CursorOf(answer.Json.GetProperty("cursor"));
+            if (!answer.Json.GetProperty("hasMore").GetBoolean()) break;
+            Assert.True(page < 500, "sync paging ends");
+        }
+        var messages = synced.Where(e => e.Str("type") == "message").Select(e => e.GetProperty("data")).Where(m => m.Str("type") == "text").ToList();
+        Assert.Equal(Chats * 2 * PerSide, messages.Count);
+        Assert.Equal(messages.Count, messages.Select(m => m.Str("id")).Distinct().Count());
+        foreach (var (chatId, _, _) in chats)
+        {
+            Assert.Equal(Enumerable.Range(2, 2 * PerSide).Select(i => (long)i),
+                messages.Where(m => m.Str("chatId") == chatId).Select(m => m.GetProperty("seq").GetInt64()));
+        }
+        Assert.Empty((await onTwoApi.SyncAllAsync(cursor)).Events);
+        Assert.Empty((await reader.SyncAllAsync(cursor)).Events);
+    }
+
+    [ClusterFact]
+    public async Task A_chat_held_locked_on_one_node_does_not_hold_back_a_send_into_another_chat_on_the_other()
+    {
+        var ann = await ApiClient.CreateUserAsync(One, "Ann");
+        var bob = await ApiClient.CreateUserAsync(One, "Bob");
+        var cid = await ApiClient.CreateUserAsync(Two, "Cid");
+        var held = await ann.OpenChatWithAsync(bob);
+        var free = await cid.OpenChatWithAsync(bob);
+
+        await using var db = new NpgsqlConnection(nodes.ConnectionString);
+        await db.OpenAsync();
+        await using var transaction = await db.BeginTransactionAsync();
+        await using (var lockChat = new NpgsqlCommand("SELECT 1 FROM chats WHERE id = $1 FOR UPDATE", db, transaction))
+        {
+            lockChat.Parameters.Add(new NpgsqlParameter { Value = held });
+            await lockChat.ExecuteScalarAsync();
+        }
+        // Node one's writer takes its send into the held chat and waits on the chat's row, inside its
+        // transaction, holding its own writer row.
+        var stuck = ann.SendTextAsync(held, "waits for the lock");
+        await ClusterWait.WaitUntilAsync(async () =>
+        {
+            await using var waiting = new NpgsqlCommand(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", db, transaction);
+            return (long)(await waiting.ExecuteScalarAsync())! > 0;
+        }, "node one's send waits on the chat's row lock");
+
+        // Node two's send into another chat does not queue behind it.
+        var sent = await cid.SendTextAsync(free, "goes through").WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("goes through", sent.Str("content"));
+        Assert.False(stuck.IsCompleted);
+
+        await transaction.RollbackAsync();
+        var late = await stuck.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("waits for the lock", late.Str("content"));
     }
 
     [ClusterFact]

@@ -73,14 +73,16 @@ public abstract partial class StoreContractTests : IAsyncLifetime
 
     private static long Unread(MemberRecord me, ChatRecord chat) => chat.LastSeq - me.ReadSeq - me.OwnAfterRead;
 
-    private async Task<List<StoredEvent>> SyncAllAsync(string userId, long since, int limit = 1000)
+    private async Task<List<StoredEvent>> SyncAllAsync(string userId, StreamCursor since, int limit = 1000)
     {
         var all = new List<StoredEvent>();
         while (true)
         {
             var page = await Store.SyncAsync(userId, since, limit);
             all.AddRange(page.Events);
-            Assert.True(page.Cursor >= since, "a cursor never moves back");
+            Assert.True(since.IsWithin(page.Cursor), "a cursor never moves back");
+            Assert.All(page.Events, e => Assert.False(since.Covers(e.Writer, e.Pos), "a page holds only what its cursor did not cover"));
+            Assert.All(page.Events, e => Assert.True(page.Cursor.Covers(e.Writer, e.Pos), "the next cursor covers the page"));
             since = page.Cursor;
             if (!page.HasMore) return all;
         }
@@ -204,7 +206,8 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         Assert.Equal(positions.Order(), positions);
         Assert.Equal(60, Published.Count(e => e.Kind == EventKind.Message && e.ChatId == chat));
         Assert.Equal(60, (await Store.GetChatAsync(chat))!.LastSeq);
-        Assert.True(await Store.CurrentPositionAsync() >= byPos[^1].Pos);
+        var lastStored = Published.Last(e => e.Kind == EventKind.Message && e.ChatId == chat);
+        Assert.True((await Store.CurrentCursorAsync()).Covers(lastStored.Writer, lastStored.Pos));
     }
 
     [StoreFact]
@@ -272,7 +275,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         var b = await UserAsync();
         var chat = await DirectChatAsync(a, b);
         var message = await SendAsync(chat, a, "first draft");
-        var cursor = await Store.CurrentPositionAsync();
+        var cursor = await Store.CurrentCursorAsync();
 
         Assert.Equal(ChangeOutcome.NotSender, (await Store.EditMessageAsync(message.Id, b.Id, "hijacked", Now())).Outcome);
         Assert.Equal(ChangeOutcome.NotFound, (await Store.EditMessageAsync("msg_unknown", a.Id, "x", Now())).Outcome);
@@ -446,14 +449,14 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         var a = await UserAsync();
         var b = await UserAsync();
         var chat = await DirectChatAsync(a, b);
-        var cursor = await Store.CurrentPositionAsync();
+        var cursor = await Store.CurrentCursorAsync();
         var sent = new List<MessageRecord>();
         for (var i = 0; i < 9; i++) sent.Add(await SendAsync(chat, i % 3 == 0 ? b : a, $"m{i}"));
         await Store.AdvanceWatermarkAsync(chat, b.Id, 9, read: true, Now());
 
         var all = await SyncAllAsync(a.Id, cursor);
         Assert.Equal(all.Select(e => e.Pos).Order(), all.Select(e => e.Pos));
-        Assert.All(all, e => Assert.True(e.Pos > cursor));
+        Assert.All(all, e => Assert.False(cursor.Covers(e.Writer, e.Pos)));
         Assert.Equal(sent.Select(m => m.Id), all.Where(e => e.Kind == EventKind.Message).Select(e => e.Message!.Id));
         var status = Assert.Single(all, e => e.Kind == EventKind.Status);
         Assert.Equal(("read", b.Id, sent[^1].Id), (status.Status!.Status, status.Status.UserId, status.Status.MessageId));
@@ -465,7 +468,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
 
         var end = await Store.SyncAsync(a.Id, cursor, 1000);
         Assert.False(end.HasMore);
-        Assert.Equal(await Store.CurrentPositionAsync(), end.Cursor);
+        Assert.Equal(await Store.CurrentCursorAsync(), end.Cursor);
         Assert.Empty((await Store.SyncAsync(a.Id, end.Cursor, 1000)).Events);
     }
 
@@ -484,15 +487,15 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         Assert.Equal(new[] { admin.Id, early.Id, late.Id }.Order(StringComparer.Ordinal), change.Members.Order(StringComparer.Ordinal));
         await SendAsync(group, admin, "after");
 
-        var lateEvents = await SyncAllAsync(late.Id, 0);
+        var lateEvents = await SyncAllAsync(late.Id, StreamCursor.Start);
         var lateMessages = lateEvents.Where(e => e.Kind == EventKind.Message).Select(e => e.Message!).ToList();
         Assert.DoesNotContain(lateMessages, m => m.Content == "before");
         Assert.Contains(lateMessages, m => m.Content == "after");
         Assert.Contains(lateMessages, m => m.SystemAction == SystemActions.MemberAdded && m.AffectedUserName == "Late");
-        var earlyMessages = (await SyncAllAsync(early.Id, 0)).Where(e => e.Kind == EventKind.Message).Select(e => e.Message!.Content ?? e.Message.SystemAction).ToList();
+        var earlyMessages = (await SyncAllAsync(early.Id, StreamCursor.Start)).Where(e => e.Kind == EventKind.Message).Select(e => e.Message!.Content ?? e.Message.SystemAction).ToList();
         Assert.Equal(["Team", "before", null, "after"], earlyMessages.Select(c => c == SystemActions.MemberAdded ? null : c));
 
-        var beforeLeaving = await Store.CurrentPositionAsync();
+        var beforeLeaving = await Store.CurrentCursorAsync();
         await SendAsync(group, admin, "last words");
         Assert.Equal(GroupOutcome.Done, (await Store.RemoveMemberAsync(group, late.Id, late.Id, Now())).Outcome);
         await SendAsync(group, admin, "gone");
@@ -540,7 +543,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         var m1 = await SendAsync(group, s1, "a");
         var m2 = await SendAsync(group, s2, "b");
         var m3 = await SendAsync(group, s1, "c");
-        var cursor = await Store.CurrentPositionAsync();
+        var cursor = await Store.CurrentCursorAsync();
         Published.Clear();
 
         Assert.True(await Store.AdvanceWatermarkAsync(group, reader.Id, m3.Seq, read: false, Now()));

@@ -3,8 +3,8 @@ namespace Parley.Server.Realtime.Bus;
 /// <summary>Every log message of the bus and of the cluster logic over it, with stable event ids.</summary>
 internal static partial class BusLog
 {
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Cluster node {NodeId} on the {Bus} bus, delivering from position {Position}")]
-    public static partial void Started(ILogger logger, string nodeId, string bus, long position);
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Cluster node {NodeId} on the {Bus} bus, delivering after cursor {Cursor}")]
+    public static partial void Started(ILogger logger, string nodeId, string bus, string cursor);
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "The {Bus} bus connection failed; reconnecting")]
     public static partial void ConnectionFailed(ILogger logger, Exception ex, string bus);

@@ -7,20 +7,25 @@ using Parley.Server.Storage;
 namespace Parley.Server.Realtime.Cluster;
 
 /// <summary>
-/// Hands committed events to this node's <see cref="LocalFanOut"/> in position order, merging this
-/// node's own commits (from the store's <see cref="EventStream"/>) with the other nodes' (a
-/// connection skips any position at or below the last it sent, so order is what keeps a live event
-/// from being dropped).
+/// Hands committed events to this node's <see cref="LocalFanOut"/>, merging this node's own commits
+/// (from the store's <see cref="EventStream"/>) with the other nodes'. Each writer of the store
+/// commits its positions in order, and a connection's cursor holds a position per writer, so each
+/// writer's events are delivered in position order; and a chat's events are delivered in order
+/// across writers: an event waits until the chat's event before it (<see cref="StoredEvent.PrevPos"/>,
+/// stored by another writer) has been handed on.
 /// <para>
-/// After its commits, each node tells every other live node which positions it committed
-/// (<c>runs|positions</c>: the runs <c>a-b,c-d</c>, and which of those positions concern the
-/// receiver's users, <c>*</c> for all, empty for none); a receiver reads the ones that concern it
-/// back from the store. So every node learns of every position, in whatever order the messages
-/// arrive, and delivers a position once everything below it is known. A position still unknown
-/// after <see cref="GapWait"/> (its node died between its commit and its message, or the message
-/// was lost) is read from the store: any position below one that is known has committed. The
-/// announcements leave after the commit, outside the store transaction, so they never hold a
-/// commit back.
+/// After its commits, each node tells every other live node which run of its writer's positions it
+/// committed (<c>w:first-last|positions</c>: every position of writer <c>w</c> from <c>first</c> to
+/// <c>last</c> is accounted for, and <c>positions</c> are the events that concern the receiver's
+/// users, <c>*</c> for all, empty for none; a leading <c>!</c> marks the first run of a new writer);
+/// a receiver reads the ones that concern it back from the store. So every node learns of every
+/// writer's positions, in whatever order the messages arrive, and delivers a writer's run once
+/// everything of that writer below it is known. A range still unknown after
+/// <see cref="GapWait"/> while a later one is known, or an event of another writer still awaited
+/// after as long (its node died between its commit and its message, or the message was lost), is
+/// read from the store: a writer commits its positions in order, so any position below one it
+/// committed is settled. The announcements leave after the commit, outside the store transaction,
+/// so they never hold a commit back.
 /// </para>
 /// </summary>
 internal sealed class ClusterDelivery
@@ -39,10 +44,11 @@ internal sealed class ClusterDelivery
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
-    private readonly SortedDictionary<long, Block> _blocks = [];
+    private readonly Dictionary<int, WriterStream> _writers = [];
     private readonly Channel<StoredEvent> _own = Channel.CreateUnbounded<StoredEvent>(new UnboundedChannelOptions { SingleReader = true });
-    private long _next = long.MaxValue;
-    private long _gapSince;
+    /// <summary>This node's writers: the last position announced of each (the announcing loop's own).</summary>
+    private readonly Dictionary<int, long> _announced = [];
+    private StreamCursor? _start;
 
     public ClusterDelivery(LocalFanOut fanOut, IParleyStore store, EventStream events, IClusterBus bus,
         TimeProvider clock, ILogger<ClusterDelivery> logger, IClusterEventSource? source = null)
@@ -64,20 +70,37 @@ internal sealed class ClusterDelivery
     /// so their clients resume from the store.</summary>
     public event Action<string>? Lost;
 
+    /// <summary>A run of one writer's positions, First..Last, and its events once read.</summary>
     private sealed class Block(long first, long last)
     {
         public long First { get; } = first;
         public long Last { get; } = last;
         public IReadOnlyList<StoredEvent>? Events { get; set; }
+        /// <summary>Events already handed on (a block waits part-way for another writer's event).</summary>
+        public int Done { get; set; }
     }
 
-    /// <summary>Starts delivering after <paramref name="position"/>, the committed position read
-    /// after this node joined the bus (every later commit is announced to it).</summary>
-    public void Start(long position)
+    /// <summary>What this node knows of one writer's positions.</summary>
+    private sealed class WriterStream(long next)
+    {
+        public SortedDictionary<long, Block> Blocks { get; } = [];
+        /// <summary>Every position of the writer below this one has been handed on (or concerns no one here).</summary>
+        public long Next { get; set; } = next;
+        /// <summary>The end of the last run of this node's own events.</summary>
+        public long OwnEnd { get; set; }
+        public long GapSince { get; set; }
+        /// <summary>The other writer's event the head waits for, and since when.</summary>
+        public (int Writer, long Pos)? Awaits { get; set; }
+        public long AwaitsSince { get; set; }
+    }
+
+    /// <summary>Starts delivering after <paramref name="start"/>, what was committed when this node
+    /// had joined the bus (every later commit is announced to it).</summary>
+    public void Start(StreamCursor start)
     {
         lock (_gate)
         {
-            _next = position + 1;
+            _start = start;
             Pump();
         }
     }
@@ -92,7 +115,8 @@ internal sealed class ClusterDelivery
             while (await _own.Reader.WaitToReadAsync(stopping).ConfigureAwait(false))
             {
                 batch.Clear();
-                while (batch.Count < MaxAnnounced && _own.Reader.TryRead(out var e)) batch.Add(e);
+                while (batch.Count < MaxAnnounced && _own.Reader.TryPeek(out var next) && (batch.Count == 0 || next.Writer == batch[0].Writer)
+                       && _own.Reader.TryRead(out var e)) batch.Add(e);
                 await AnnounceAsync(batch).ConfigureAwait(false);
             }
         }
@@ -109,12 +133,12 @@ internal sealed class ClusterDelivery
         var batch = new List<StoredEvent>(MaxAnnounced);
         while (_own.Reader.TryRead(out var e))
         {
-            batch.Add(e);
-            if (batch.Count == MaxAnnounced)
+            if (batch.Count == MaxAnnounced || (batch.Count > 0 && e.Writer != batch[0].Writer))
             {
                 await AnnounceAsync(batch).ConfigureAwait(false);
                 batch.Clear();
             }
+            batch.Add(e);
         }
         if (batch.Count > 0) await AnnounceAsync(batch).ConfigureAwait(false);
     }
@@ -123,17 +147,34 @@ internal sealed class ClusterDelivery
 
     private void OnOwnEvent(StoredEvent e)
     {
+        if (e.Writer is not { } writer) return;
         _own.Writer.TryWrite(e);
         lock (_gate)
         {
-            if (e.Pos < _next || Covered(e.Pos)) return;
-            _blocks[e.Pos] = new Block(e.Pos, e.Pos) { Events = [e] };
+            if (_start is null) return;
+            var stream = Stream(writer);
+            // This node's own events come in commit order: nothing of the writer lies between
+            // them but positions it left unused (the run starts where its lease began).
+            var first = stream.OwnEnd > 0 ? stream.OwnEnd + 1 : Math.Max(stream.Next, _source.WriterStart(writer).Pos + 1);
+            stream.OwnEnd = e.Pos;
+            if (e.Pos < stream.Next || Covered(stream, e.Pos)) return;
+            first = Math.Min(first, e.Pos);
+            if (first < stream.Next) first = stream.Next;
+            stream.Blocks[first] = new Block(first, e.Pos) { Events = [e] };
             Pump();
         }
     }
 
+    /// <summary>One writer's events (all of one writer, in position order).</summary>
     private async Task AnnounceAsync(List<StoredEvent> events)
     {
+        if (events.Count == 0) return;
+        var writer = events[0].Writer!.Value;
+        var start = _source.WriterStart(writer);
+        var fresh = !_announced.TryGetValue(writer, out var announced) && start.Fresh;
+        var first = (announced > 0 ? announced : start.Pos) + 1;
+        var last = events[^1].Pos;
+        _announced[writer] = last;
         IReadOnlyDictionary<string, string[]> nodes;
         try
         {
@@ -146,19 +187,12 @@ internal sealed class ClusterDelivery
             return;
         }
         if (nodes.Count == 0) return;
-        var runs = new StringBuilder();
-        for (var i = 0; i < events.Count; i++)
-        {
-            var first = events[i].Pos;
-            while (i + 1 < events.Count && events[i + 1].Pos == events[i].Pos + 1) i++;
-            if (runs.Length > 0) runs.Append(',');
-            runs.Append(CultureInfo.InvariantCulture, $"{first}-{events[i].Pos}");
-        }
+        var run = string.Create(CultureInfo.InvariantCulture, $"{(fresh ? "!" : "")}{writer}:{first}-{last}");
         foreach (var (nodeId, users) in nodes)
         {
             var there = users.ToHashSet();
             var positions = events.Where(e => e.Recipients.Any(there.Contains)).Select(e => e.Pos).ToList();
-            var body = new StringBuilder(runs.Length + 16).Append(runs).Append('|');
+            var body = new StringBuilder(run.Length + 16).Append(run).Append('|');
             if (positions.Count == events.Count) body.Append('*');
             else body.AppendJoin(',', positions.Select(p => p.ToString(CultureInfo.InvariantCulture)));
             _bus.Send(nodeId, BusChannels.Events, body.ToString());
@@ -169,45 +203,53 @@ internal sealed class ClusterDelivery
 
     private void OnAnnouncement(BusMessage message)
     {
-        var bar = message.Body.IndexOf('|', StringComparison.Ordinal);
-        if (bar < 0) return;
-        var runs = new List<(long First, long Last)>();
-        foreach (var run in message.Body[..bar].Split(',', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var dash = run.IndexOf('-', StringComparison.Ordinal);
-            if (dash < 0 || !long.TryParse(run[..dash], CultureInfo.InvariantCulture, out var first)
-                || !long.TryParse(run[(dash + 1)..], CultureInfo.InvariantCulture, out var last) || last < first) return;
-            runs.Add((first, last));
-        }
-        var listed = message.Body[(bar + 1)..];
-        var all = listed == "*";
-        var positions = all ? [] : listed.Split(',', StringSplitOptions.RemoveEmptyEntries)
-            .Select(p => long.TryParse(p, CultureInfo.InvariantCulture, out var v) ? v : 0).ToHashSet();
-        var loads = new List<(long First, long Last, long[]? Only)>();
+        if (Parse(message.Body) is not var (fresh, writer, first, last, positions)) return;
+        (long First, long Last, long[]? Only)? load = null;
         lock (_gate)
         {
-            foreach (var (first, last) in runs)
-            {
-                if (last < _next || Covered(first)) continue;
-                var only = all ? null : positions.Where(p => p >= first && p <= last).Order().ToArray();
-                var block = new Block(first, last);
-                if (only is { Length: 0 }) block.Events = [];
-                else loads.Add((first, last, only));
-                _blocks[first] = block;
-            }
+            if (_start is null) return;
+            var stream = Stream(writer);
+            // A new writer has no events below its first run: nothing to wait for there.
+            if (fresh && stream.Blocks.Count == 0 && stream.Next < first) stream.Next = first;
+            if (last < stream.Next || Covered(stream, first)) return;
+            var only = positions?.Where(p => p >= first && p <= last).Order().ToArray();
+            var block = new Block(first, last);
+            if (only is { Length: 0 }) block.Events = [];
+            else load = (first, last, only);
+            stream.Blocks[first] = block;
             Pump();
         }
-        foreach (var (first, last, only) in loads) _ = LoadAsync(first, last, only);
+        if (load is var (f, l, o)) _ = LoadAsync(writer, f, l, o);
     }
 
-    /// <summary>After the bus reconnected (messages may have been lost): every position up to the
-    /// store's committed one that no known block covers is read from the store.</summary>
+    /// <summary>Reads <c>[!]w:first-last|positions</c>; positions null for <c>*</c>.</summary>
+    private static (bool Fresh, int Writer, long First, long Last, HashSet<long>? Positions)? Parse(string body)
+    {
+        var bar = body.IndexOf('|', StringComparison.Ordinal);
+        if (bar < 0) return null;
+        var run = body[..bar];
+        var fresh = run.StartsWith('!');
+        if (fresh) run = run[1..];
+        var colon = run.IndexOf(':', StringComparison.Ordinal);
+        var dash = run.IndexOf('-', StringComparison.Ordinal);
+        if (colon < 0 || dash < colon
+            || !int.TryParse(run[..colon], CultureInfo.InvariantCulture, out var writer)
+            || !long.TryParse(run[(colon + 1)..dash], CultureInfo.InvariantCulture, out var first)
+            || !long.TryParse(run[(dash + 1)..], CultureInfo.InvariantCulture, out var last) || last < first) return null;
+        var listed = body[(bar + 1)..];
+        HashSet<long>? positions = listed == "*" ? null : listed.Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => long.TryParse(p, CultureInfo.InvariantCulture, out var v) ? v : 0).ToHashSet();
+        return (fresh, writer, first, last, positions);
+    }
+
+    /// <summary>After the bus reconnected (messages may have been lost): every writer's positions up
+    /// to what the store has committed that no known block covers are read from the store.</summary>
     private async Task CatchUpAsync()
     {
-        long position;
+        StreamCursor current;
         try
         {
-            position = await _store.CurrentPositionAsync().ConfigureAwait(false);
+            current = await _store.CurrentCursorAsync().ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -215,30 +257,37 @@ internal sealed class ClusterDelivery
             BusLog.LoadFailed(_logger, ex, 0, 0);
             return;
         }
-        var gaps = new List<(long First, long Last)>();
+        var gaps = new List<(int Writer, long First, long Last)>();
         lock (_gate)
         {
-            if (position - _next + 1 > MaxCatchUp)
+            if (_start is null) return;
+            foreach (var writer in current.Entries.Select(e => e.Writer).Concat(_writers.Keys).Distinct().ToList())
             {
-                _blocks.Clear();
-                _next = position + 1;
-                Lost?.Invoke("the bus missed too much to catch up");
-                return;
+                var stream = Stream(writer);
+                var upTo = current.Bound(writer);
+                if (upTo - stream.Next + 1 > MaxCatchUp)
+                {
+                    foreach (var s in _writers.Values) s.Blocks.Clear();
+                    foreach (var (w, s) in _writers) s.Next = Math.Max(s.Next, current.Bound(w) + 1);
+                    Lost?.Invoke("the bus missed too much to catch up");
+                    return;
+                }
+                var cursor = stream.Next;
+                foreach (var block in stream.Blocks.Values.ToList())
+                {
+                    if (block.First > upTo) break;
+                    if (block.First > cursor) gaps.Add((writer, cursor, block.First - 1));
+                    cursor = Math.Max(cursor, block.Last + 1);
+                }
+                if (cursor <= upTo) gaps.Add((writer, cursor, upTo));
             }
-            var cursor = _next;
-            foreach (var block in _blocks.Values.ToList())
-            {
-                if (block.First > position) break;
-                if (block.First > cursor) gaps.Add((cursor, block.First - 1));
-                cursor = Math.Max(cursor, block.Last + 1);
-            }
-            if (cursor <= position) gaps.Add((cursor, position));
-            foreach (var (first, last) in gaps) _blocks[first] = new Block(first, last);
+            foreach (var (writer, first, last) in gaps) _writers[writer].Blocks[first] = new Block(first, last);
         }
-        foreach (var (first, last) in gaps) _ = LoadAsync(first, last, null);
+        foreach (var (writer, first, last) in gaps) _ = LoadAsync(writer, first, last, null);
     }
 
-    /// <summary>Reads a position range that stayed unknown for <see cref="GapWait"/> while a later one is known.</summary>
+    /// <summary>Reads a range of a writer's positions that stayed unknown for <see cref="GapWait"/>
+    /// while a later one is known, or that holds an event another writer's event waits for.</summary>
     private async Task WatchGapsAsync(CancellationToken stopping)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(200), _clock);
@@ -246,17 +295,29 @@ internal sealed class ClusterDelivery
         {
             while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
             {
-                (long First, long Last)? gap = null;
+                var loads = new List<(int Writer, long First, long Last)>();
                 lock (_gate)
                 {
-                    if (_blocks.Count > 0 && _blocks.First().Value.First > _next && _gapSince != 0
-                        && _clock.GetTimestamp() - _gapSince > GapWait.TotalSeconds * _clock.TimestampFrequency)
+                    var now = _clock.GetTimestamp();
+                    var waited = (long)(GapWait.TotalSeconds * _clock.TimestampFrequency);
+                    foreach (var (writer, stream) in _writers.ToList())
                     {
-                        gap = (_next, _blocks.First().Value.First - 1);
-                        _blocks[_next] = new Block(gap.Value.First, gap.Value.Last);
+                        if (stream.Blocks.Count > 0 && stream.Blocks.First().Value.First > stream.Next && stream.GapSince != 0
+                            && now - stream.GapSince > waited)
+                        {
+                            loads.Add((writer, stream.Next, stream.Blocks.First().Value.First - 1));
+                        }
+                        if (stream.Awaits is var (other, pos) && stream.AwaitsSince != 0 && now - stream.AwaitsSince > waited)
+                        {
+                            var awaited = Stream(other);
+                            var last = awaited.Blocks.Count > 0 ? Math.Min(pos, awaited.Blocks.First().Value.First - 1) : pos;
+                            if (last >= awaited.Next) loads.Add((other, awaited.Next, last));
+                            stream.AwaitsSince = now;
+                        }
                     }
+                    foreach (var (writer, first, last) in loads) _writers[writer].Blocks[first] = new Block(first, last);
                 }
-                if (gap is { } g) await LoadAsync(g.First, g.Last, null).ConfigureAwait(false);
+                foreach (var (writer, first, last) in loads) await LoadAsync(writer, first, last, null).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
@@ -265,14 +326,14 @@ internal sealed class ClusterDelivery
         }
     }
 
-    private async Task LoadAsync(long first, long last, long[]? only)
+    private async Task LoadAsync(int writer, long first, long last, long[]? only)
     {
         IReadOnlyList<StoredEvent> events = [];
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                events = await _source.LoadEventsAsync(first, last, only).ConfigureAwait(false);
+                events = await _source.LoadEventsAsync(writer, first, last, only).ConfigureAwait(false);
                 break;
             }
             catch (Exception ex) when (attempt < 5 && ex is not OutOfMemoryException)
@@ -289,15 +350,26 @@ internal sealed class ClusterDelivery
         }
         lock (_gate)
         {
-            if (_blocks.TryGetValue(first, out var block)) block.Events = events;
+            if (_writers.TryGetValue(writer, out var stream) && stream.Blocks.TryGetValue(first, out var block)) block.Events = events;
             Pump();
         }
     }
 
-    /// <summary>Whether a known block already covers the position.</summary>
-    private bool Covered(long position)
+    /// <summary>What this node knows of a writer; one it has not heard of starts where delivery started.</summary>
+    private WriterStream Stream(int writer)
     {
-        foreach (var block in _blocks.Values)
+        if (!_writers.TryGetValue(writer, out var stream))
+        {
+            stream = new WriterStream(_start!.Bound(writer) + 1);
+            _writers[writer] = stream;
+        }
+        return stream;
+    }
+
+    /// <summary>Whether a known block of the writer already covers the position.</summary>
+    private static bool Covered(WriterStream stream, long position)
+    {
+        foreach (var block in stream.Blocks.Values)
         {
             if (block.First > position) return false;
             if (block.Last >= position) return true;
@@ -305,31 +377,72 @@ internal sealed class ClusterDelivery
         return false;
     }
 
-    /// <summary>Delivers every block whose turn has come. Under the lock; the fan-out only enqueues.</summary>
+    /// <summary>The other writer's event that <paramref name="e"/> must follow and that has not been
+    /// handed on yet, if any.</summary>
+    private (int Writer, long Pos)? Awaited(StoredEvent e)
+    {
+        if (e.PrevWriter is not { } writer || writer == e.Writer || e.PrevPos == 0) return null;
+        return Stream(writer).Next <= e.PrevPos ? (writer, e.PrevPos) : null;
+    }
+
+    /// <summary>Delivers every block whose turn has come, writer by writer, until none moves. Under
+    /// the lock; the fan-out only enqueues.</summary>
     private void Pump()
     {
-        while (_blocks.Count > 0)
+        if (_start is null) return;
+        bool moved;
+        do
         {
-            var head = _blocks.First().Value;
-            if (head.Last < _next)
+            moved = false;
+            foreach (var stream in _writers.Values.ToList()) moved |= Pump(stream);
+        }
+        while (moved);
+    }
+
+    private bool Pump(WriterStream stream)
+    {
+        var moved = false;
+        while (stream.Blocks.Count > 0)
+        {
+            var head = stream.Blocks.First().Value;
+            if (head.Last < stream.Next)
             {
-                _blocks.Remove(head.First);
+                stream.Blocks.Remove(head.First);
                 continue;
             }
-            if (head.First > _next)
+            if (head.First > stream.Next)
             {
-                if (_gapSince == 0) _gapSince = _clock.GetTimestamp();
-                return;
+                if (stream.GapSince == 0) stream.GapSince = _clock.GetTimestamp();
+                return moved;
             }
-            _gapSince = 0;
-            if (head.Events is null) return;
-            foreach (var e in head.Events)
+            stream.GapSince = 0;
+            if (head.Events is null) return moved;
+            while (head.Done < head.Events.Count)
             {
-                if (e.Pos >= _next) _fanOut.Publish(e);
+                var e = head.Events[head.Done];
+                if (e.Pos >= stream.Next)
+                {
+                    if (Awaited(e) is { } awaited)
+                    {
+                        // Positions before this event are settled; it waits for the chat's event before it.
+                        stream.Next = e.Pos;
+                        if (stream.Awaits != awaited) stream.AwaitsSince = _clock.GetTimestamp();
+                        stream.Awaits = awaited;
+                        return moved;
+                    }
+                    _fanOut.Publish(e);
+                    stream.Next = e.Pos + 1;
+                    moved = true;
+                }
+                head.Done++;
             }
-            _next = head.Last + 1;
-            _blocks.Remove(head.First);
+            stream.Awaits = null;
+            stream.AwaitsSince = 0;
+            stream.Next = Math.Max(stream.Next, head.Last + 1);
+            stream.Blocks.Remove(head.First);
+            moved = true;
         }
-        _gapSince = 0;
+        stream.GapSince = 0;
+        return moved;
     }
 }

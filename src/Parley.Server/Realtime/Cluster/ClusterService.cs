@@ -31,11 +31,11 @@ internal sealed class ClusterService(
         });
         await bus.StartAsync(cancellationToken);
         await presence.ReloadAsync();
-        // Read after joining the bus: every commit after this position is announced to this node.
-        var position = await store.CurrentPositionAsync();
-        delivery.Start(position);
+        // Read after joining the bus: every commit after this cursor is announced to this node.
+        var start = await store.CurrentCursorAsync();
+        delivery.Start(start);
         _delivery = Task.Run(() => delivery.RunAsync(_stopping.Token), CancellationToken.None);
-        BusLog.Started(logger, bus.NodeId, bus.Name, position);
+        BusLog.Started(logger, bus.NodeId, bus.Name, start.ToString());
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

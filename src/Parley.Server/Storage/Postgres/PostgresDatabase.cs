@@ -11,13 +11,12 @@ namespace Parley.Server.Storage.Postgres;
 /// one (group commit), each in its own savepoint, so durable throughput is not capped by one
 /// commit per write; statements go out in pipelined batches to keep round trips per write low.
 /// <para>
-/// A batch that creates events first locks the one row of <c>stream</c> (<c>SELECT ... FOR UPDATE</c>),
-/// hands out positions from it in memory, and writes the new high mark back in the commit's round
-/// trip. The row lock orders every event-creating transaction of every node: the next one gets its
-/// positions only after this one committed (or rolled back, freeing its positions for reuse), so
-/// commits happen in position order and a committed <c>stream.pos</c> is a cursor that no in-flight
-/// event can fall behind. It is always the first lock such a transaction takes, so it cannot
-/// deadlock against the row locks taken after it.
+/// A batch that creates events first locks this node's own row of <c>stream</c> (its
+/// <see cref="WriterLease"/>), takes each event's position from the <c>stream_positions</c>
+/// sequence in the statement that locks the event's chat row, and raises its row's <c>pos</c> to
+/// the highest position it took in the commit's round trip. One writer's batches run one after
+/// another, so its positions commit in order; other nodes' writers run beside it, and nothing
+/// orders their commits against each other but the chat rows they share.
 /// </para>
 /// </summary>
 internal sealed class PostgresDatabase : IAsyncDisposable
@@ -32,6 +31,10 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     private Task? _writerLoop;
 
     private readonly Blobs.IBlobStore _blobs;
+    /// <summary>When the lease was last renewed (a commit with events renews it too).</summary>
+    private long _renewedAt;
+    private static readonly TimeSpan IdleRenewal = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan BusyRenewal = TimeSpan.FromSeconds(10);
 
     public PostgresDatabase(IOptions<ParleyOptions> options, IEventPublisher publisher, Blobs.IBlobStore blobs, ILogger<PostgresDatabase> logger)
     {
@@ -47,11 +50,15 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         if (settings.MaxAutoPrepare == 0) settings.MaxAutoPrepare = 64;
         if (string.IsNullOrEmpty(settings.ApplicationName)) settings.ApplicationName = "parley";
         DataSource = builder.Build();
+        Lease = new WriterLease(DataSource);
         _publisher = publisher;
         _logger = logger;
     }
 
     public NpgsqlDataSource DataSource { get; }
+
+    /// <summary>This node's writer row in the event stream.</summary>
+    public WriterLease Lease { get; }
 
     public async Task OpenAsync(CancellationToken ct)
     {
@@ -60,12 +67,14 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         {
             await PostgresMigrations.ApplyAsync(connection, _blobs, ct).ConfigureAwait(false);
         }
+        await Lease.AcquireAsync(ct).ConfigureAwait(false);
+        _renewedAt = Environment.TickCount64;
         _writerLoop = Task.Run(RunWriter, CancellationToken.None);
     }
 
     /// <summary>Runs <paramref name="work"/> in the writer's transaction. Its events are published
     /// after the commit, in position order. <paramref name="createsEvents"/> says whether the work may
-    /// take positions (and so needs the stream lock).</summary>
+    /// take positions (and so needs the writer's row).</summary>
     public Task<T> WriteAsync<T>(bool createsEvents, Func<PgWrite, Task<(T Value, StoredEvent[] Events)>> work, PipelineStep<T>? step = null)
     {
         var operation = new WriteOperation<T>(createsEvents, work, step);
@@ -95,8 +104,21 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     private async Task RunWriter()
     {
         var batch = new List<WriteOperation>(MaxBatch);
-        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        Task<bool>? waiting = null;
+        while (true)
         {
+            // Idle for a second: renew the lease and raise the writer's row, so an idle node does
+            // not hold the other nodes' cursors back.
+            waiting ??= _queue.Reader.WaitToReadAsync().AsTask();
+            if (!waiting.IsCompleted && await Task.WhenAny(waiting, Task.Delay(IdleRenewal)).ConfigureAwait(false) != waiting)
+            {
+                await RenewLeaseAsync().ConfigureAwait(false);
+                continue;
+            }
+            var more = await waiting.ConfigureAwait(false);
+            waiting = null;
+            if (!more) break;
+            if (Environment.TickCount64 - Interlocked.Read(ref _renewedAt) > BusyRenewal.TotalMilliseconds) await RenewLeaseAsync().ConfigureAwait(false);
             batch.Clear();
             // Operations that need a savepoint are capped per transaction: past 64 subtransactions
             // PostgreSQL's snapshots of other sessions overflow to a slower path.
@@ -106,24 +128,89 @@ internal sealed class PostgresDatabase : IAsyncDisposable
                 batch.Add(operation);
                 if (!operation.HasStep) savepoints++;
             }
+            LockChatsInOrder(batch);
             try
             {
-                try
+                for (var attempt = 1; ; attempt++)
                 {
-                    await RunBatchAsync(batch, pipelined: true).ConfigureAwait(false);
-                }
-                catch (PipelineFailedException)
-                {
-                    // A pipelined statement failed and took the transaction with it: run the batch
-                    // again one operation at a time, each in its own savepoint.
-                    await RunBatchAsync(batch, pipelined: false).ConfigureAwait(false);
+                    try
+                    {
+                        try
+                        {
+                            await RunBatchAsync(batch, pipelined: true).ConfigureAwait(false);
+                        }
+                        catch (PipelineFailedException)
+                        {
+                            // A pipelined statement failed and took the transaction with it: run the batch
+                            // again one operation at a time, each in its own savepoint.
+                            await RunBatchAsync(batch, pipelined: false).ConfigureAwait(false);
+                        }
+                        break;
+                    }
+                    catch (Exception ex) when (attempt < MaxDeadlockRetries && IsDeadlock(ex))
+                    {
+                        // Another node's writer locked some of the same chats in another order and
+                        // PostgreSQL chose this transaction to fail: the other one goes ahead, this
+                        // batch runs again.
+                    }
                 }
             }
             catch (Exception ex)
             {
                 StorageLog.BatchFailed(_logger, ex, batch.Count);
                 foreach (var operation in batch) operation.Fail(ex);
+                if (ex is WriterLostException) await TakeNewWriterAsync().ConfigureAwait(false);
             }
+        }
+    }
+
+    private const int MaxDeadlockRetries = 5;
+
+    private static bool IsDeadlock(Exception ex) =>
+        ex is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected } || ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected };
+
+    /// <summary>Orders each run of sends by chat (keeping the order of sends into the same chat):
+    /// two nodes' batches then lock the chat rows they share in the same order, and do not
+    /// deadlock. Sends into different chats may be stored in any order.</summary>
+    private static void LockChatsInOrder(List<WriteOperation> batch)
+    {
+        for (var start = 0; start < batch.Count;)
+        {
+            var end = start;
+            while (end < batch.Count && batch[end].HasStep) end++;
+            if (end - start > 1)
+            {
+                var sorted = batch.GetRange(start, end - start).OrderBy(o => o.ChatKey, StringComparer.Ordinal).ToList();
+                for (var i = 0; i < sorted.Count; i++) batch[start + i] = sorted[i];
+            }
+            start = end + 1;
+        }
+    }
+
+    private async Task RenewLeaseAsync()
+    {
+        try
+        {
+            if (await Lease.RenewIdleAsync().ConfigureAwait(false)) Interlocked.Exchange(ref _renewedAt, Environment.TickCount64);
+            else await TakeNewWriterAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            // The database is unreachable for now: the next round tries again.
+            StorageLog.LeaseRenewalFailed(_logger, ex);
+        }
+    }
+
+    private async Task TakeNewWriterAsync()
+    {
+        try
+        {
+            await Lease.AcquireAsync().ConfigureAwait(false);
+            Interlocked.Exchange(ref _renewedAt, Environment.TickCount64);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            StorageLog.LeaseRenewalFailed(_logger, ex);
         }
     }
 
@@ -132,15 +219,20 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         var started = StoreInstruments.BatchStarting();
         await using var connection = await DataSource.OpenConnectionAsync().ConfigureAwait(false);
         var withEvents = batch.Exists(o => o.CreatesEvents);
-        long basePos = 0;
+        var writer = Lease.Writer;
         await using (var begin = new NpgsqlBatch(connection))
         {
             begin.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
-            if (withEvents) begin.BatchCommands.Add(new NpgsqlBatchCommand("SELECT pos FROM stream WHERE id = 1 FOR UPDATE"));
+            if (withEvents) begin.BatchCommands.Add(PgCommands.BatchCommand("SELECT pos FROM stream WHERE id = $1 AND owner = $2 FOR UPDATE", writer, Lease.Owner));
             await using var reader = await begin.ExecuteReaderAsync().ConfigureAwait(false);
-            if (withEvents && await reader.ReadAsync().ConfigureAwait(false)) basePos = reader.GetInt64(0);
+            if (withEvents && !await reader.ReadAsync().ConfigureAwait(false))
+            {
+                await reader.DisposeAsync().ConfigureAwait(false);
+                await connection.ExecuteAsync("ROLLBACK").ConfigureAwait(false);
+                throw new WriterLostException(writer);
+            }
         }
-        var context = new PgWrite(connection, basePos);
+        var context = new PgWrite(connection, writer);
         var events = new List<StoredEvent>();
         var committed = false;
         try
@@ -164,6 +256,8 @@ internal sealed class PostgresDatabase : IAsyncDisposable
                 // SAVEPOINT and the previous RELEASE travel with the operation's first statement.
                 context.BeginOperation(operation.CreatesEvents);
                 var opEvents = await operation.ExecuteAsync(context).ConfigureAwait(false);
+                // A deadlock fails the whole batch (and it runs again), not just this operation.
+                if (opEvents is null && operation.Error is { } error && IsDeadlock(error)) throw operation.Error;
                 if (opEvents is not null)
                 {
                     context.EndOperation();
@@ -174,21 +268,24 @@ internal sealed class PostgresDatabase : IAsyncDisposable
                     await context.RollBackOperationAsync().ConfigureAwait(false);
                 }
             }
-            var last = context.Position;
+            var high = context.High;
             await using (var commit = new NpgsqlBatch(connection))
             {
                 foreach (var sql in context.TakePending()) commit.BatchCommands.Add(new NpgsqlBatchCommand(sql));
-                if (last > basePos)
+                if (high > 0)
                 {
-                    commit.BatchCommands.Add(PgCommands.BatchCommand("UPDATE stream SET pos = $1 WHERE id = 1", last));
+                    commit.BatchCommands.Add(PgCommands.BatchCommand(
+                        "UPDATE stream SET pos = greatest(pos, $1), lease_until = now() + make_interval(secs => $3) WHERE id = $2",
+                        high, writer, WriterLease.LeaseSeconds));
                 }
                 commit.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
                 await commit.ExecuteNonQueryAsync().ConfigureAwait(false);
             }
             committed = true;
             StoreInstruments.BatchCommitted(started, batch.Count);
-            if (last > basePos)
+            if (high > 0)
             {
+                Interlocked.Exchange(ref _renewedAt, Environment.TickCount64);
                 events.Sort((a, b) => a.Pos.CompareTo(b.Pos));
                 foreach (var e in events)
                 {
@@ -249,13 +346,29 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        if (_writerLoop is not null) await _writerLoop.ConfigureAwait(false);
+        if (_writerLoop is not null)
+        {
+            await _writerLoop.ConfigureAwait(false);
+            try
+            {
+                await Lease.ReleaseAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            {
+                // Its lease runs out by itself.
+                StorageLog.LeaseRenewalFailed(_logger, ex);
+            }
+        }
         await DataSource.DisposeAsync().ConfigureAwait(false);
     }
 
-    private abstract class WriteOperation(bool createsEvents)
+    private abstract class WriteOperation(bool createsEvents, string? chatKey)
     {
         public bool CreatesEvents { get; } = createsEvents;
+        /// <summary>The chat a one-statement operation locks (see <see cref="LockChatsInOrder"/>).</summary>
+        public string? ChatKey { get; } = chatKey;
+        /// <summary>What the last run of the work threw, if it did.</summary>
+        public abstract Exception? Error { get; }
         public abstract bool HasStep { get; }
         public abstract NpgsqlBatchCommand BuildStep(PgWrite context);
         /// <summary>Reads the step's result set; returns its events.</summary>
@@ -267,8 +380,10 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     }
 
     private sealed class WriteOperation<T>(bool createsEvents, Func<PgWrite, Task<(T Value, StoredEvent[] Events)>> work, PipelineStep<T>? step)
-        : WriteOperation(createsEvents)
+        : WriteOperation(createsEvents, step?.ChatKey)
     {
+        public override Exception? Error => _error;
+
         private object? _state;
 
         public override bool HasStep => step is not null;
@@ -321,41 +436,62 @@ internal sealed class PostgresDatabase : IAsyncDisposable
 }
 
 /// <summary>What a write operation gets: the writer connection inside the open transaction, and
-/// positions from the block this transaction holds.</summary>
-internal sealed class PgWrite(NpgsqlConnection connection, long basePos) : IPgSession
+/// the writer whose row the transaction holds.</summary>
+internal sealed class PgWrite(NpgsqlConnection connection, int writer) : IPgSession
 {
+    /// <summary>Locks the chat row ($1) and takes its next event position from the sequence, after
+    /// the lock (in the row's UPDATE, which PostgreSQL evaluates again on the newest row version if
+    /// it had to wait): a chat's events are in position order. The chat's previous event moves to
+    /// prev_event_*, so the statement can answer both.</summary>
+    public const string TakeChatPosition =
+        """
+        UPDATE chats SET prev_event_pos = last_event_pos, prev_event_writer = last_event_writer,
+            last_event_pos = nextval('stream_positions'), last_event_writer = $2
+        WHERE id = $1
+        RETURNING last_event_pos, prev_event_pos, prev_event_writer
+        """;
+
     private readonly List<string> _pending = [];
-    private long _position = basePos;
-    private long _opStart;
     private bool _opCreatesEvents;
     private bool _savepointOpen;
 
     public NpgsqlConnection Connection { get; } = connection;
 
-    /// <summary>The last position handed out in this transaction.</summary>
-    public long Position => _position;
+    /// <summary>This node's writer: every event this transaction stores carries it.</summary>
+    public int Writer { get; } = writer;
 
-    /// <summary>Takes the next position in the global event stream.</summary>
-    public long NextPosition()
+    /// <summary>The highest position taken in this transaction (0: none).</summary>
+    public long High { get; private set; }
+
+    /// <summary>Records a position a statement took (for the writer's high mark at commit).</summary>
+    public void Took(long pos)
     {
         if (!_opCreatesEvents) throw new InvalidOperationException("This write was not queued as one that creates events.");
-        return ++_position;
+        High = Math.Max(High, pos);
     }
+
+    /// <summary>Locks the chat and takes its next event position (see <see cref="TakeChatPosition"/>).</summary>
+    public async Task<ChatPosition> TakeChatPositionAsync(string chatId)
+    {
+        var taken = await QueryFirstAsync(r => new ChatPosition(r.GetInt64(0), r.GetInt64(1), r.IsDBNull(2) ? null : r.GetInt32(2)),
+            TakeChatPosition, chatId, Writer).ConfigureAwait(false) ?? throw new InvalidOperationException($"Chat {chatId} has no row.");
+        Took(taken.Pos);
+        return taken;
+    }
+
+    /// <summary>A stored event of this writer at <paramref name="at"/>.</summary>
+    public StoredEvent Event(ChatPosition at, EventKind kind, string chatId, IReadOnlyList<string> recipients) =>
+        new(at.Pos, kind, chatId, recipients) { Writer = Writer, PrevPos = at.PrevPos, PrevWriter = at.PrevWriter };
 
     internal void BeginOperation(bool createsEvents)
     {
         _opCreatesEvents = createsEvents;
-        _opStart = _position;
         _savepointOpen = false;
         _pending.Add("SAVEPOINT op");
     }
 
     /// <summary>Starts an operation that runs as one pipelined statement (no savepoint).</summary>
-    internal void BeginPipelined(bool createsEvents)
-    {
-        _opCreatesEvents = createsEvents;
-        _opStart = _position;
-    }
+    internal void BeginPipelined(bool createsEvents) => _opCreatesEvents = createsEvents;
 
     internal void EndOperation()
     {
@@ -365,7 +501,7 @@ internal sealed class PgWrite(NpgsqlConnection connection, long basePos) : IPgSe
 
     internal async Task RollBackOperationAsync()
     {
-        _position = _opStart;
+        // Positions taken by the rolled-back work are simply never used (positions need only grow).
         if (!_savepointOpen)
         {
             _pending.RemoveAt(_pending.Count - 1);
@@ -448,4 +584,8 @@ internal sealed class PgRead(NpgsqlConnection connection) : IPgSession
 /// <see cref="Read"/> needs; <see cref="Read"/> turns the statement's result set into the value and events.</summary>
 internal sealed record PipelineStep<T>(
     Func<PgWrite, (NpgsqlBatchCommand Command, object? State)> Build,
-    Func<NpgsqlDataReader, object?, (T Value, StoredEvent[] Events)> Read);
+    Func<NpgsqlDataReader, object?, (T Value, StoredEvent[] Events)> Read,
+    string? ChatKey = null);
+
+/// <summary>A position taken under a chat's row lock, and the chat's event before it.</summary>
+internal sealed record ChatPosition(long Pos, long PrevPos, int? PrevWriter);

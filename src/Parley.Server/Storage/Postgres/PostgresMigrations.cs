@@ -313,6 +313,28 @@ internal static class PostgresMigrations
             CREATE INDEX media_by_uploader ON media (uploader_id);
             CREATE INDEX users_by_photo ON users (photo_media_id) WHERE photo_media_id IS NOT NULL;
             """, MoveMediaBytesAsync) { Number = MediaBytesStep },
+
+        // 15: several writers, no row that every send writes. Positions come from a sequence, taken
+        // while the chat's row is locked, so a chat's events are in position order. Each node's
+        // writer holds one row of stream (a lease: owner, lease_until), commits its own positions in
+        // order and raises its row's pos to the highest it committed; the old single row carries on
+        // as writer 1, unowned. Every event records its writer, and the chat's event before it
+        // (prev_pos, prev_writer, kept on the chat row), so that a node hands a chat's events on in
+        // order even when two writers stored them.
+        """
+        CREATE SEQUENCE stream_positions;
+        SELECT setval('stream_positions', greatest(pos, 1), pos > 0) FROM stream WHERE id = 1;
+        ALTER TABLE stream DROP CONSTRAINT stream_id_check;
+        ALTER TABLE stream ADD COLUMN owner text, ADD COLUMN lease_until timestamptz;
+        ALTER TABLE messages ADD COLUMN writer integer NOT NULL DEFAULT 1, ADD COLUMN prev_pos bigint NOT NULL DEFAULT 0,
+            ADD COLUMN prev_writer integer;
+        ALTER TABLE messages ALTER COLUMN writer DROP DEFAULT;
+        ALTER TABLE events ADD COLUMN writer integer NOT NULL DEFAULT 1, ADD COLUMN prev_pos bigint NOT NULL DEFAULT 0,
+            ADD COLUMN prev_writer integer;
+        ALTER TABLE events ALTER COLUMN writer DROP DEFAULT;
+        ALTER TABLE chats ADD COLUMN last_event_pos bigint NOT NULL DEFAULT 0, ADD COLUMN last_event_writer integer,
+            ADD COLUMN prev_event_pos bigint NOT NULL DEFAULT 0, ADD COLUMN prev_event_writer integer;
+        """,
     ];
 
     /// <summary>The step that moves media bytes to the blob store.</summary>

@@ -24,9 +24,9 @@ internal sealed partial class PostgresStore
     private static Task<List<string>> MemberIds(IPgSession c, string chatId) =>
         c.QueryAsync(r => r.GetString(0), "SELECT user_id FROM members WHERE chat_id = $1", chatId);
 
-    /// <summary>The committed <c>stream.pos</c>: every position up to it is committed, because
-    /// event-creating transactions commit in position order (see <see cref="PostgresDatabase"/>).</summary>
-    public Task<long> CurrentPositionAsync() => db.ReadAsync(c => c.ScalarAsync("SELECT pos FROM stream WHERE id = 1"));
+    /// <summary>What the writers have committed (see <see cref="StreamBounds"/>).</summary>
+    public Task<StreamCursor> CurrentCursorAsync() => db.ReadAsync(async c =>
+        StreamBounds.Cursor(await c.QueryAsync(StreamBounds.ReadRow, StreamBounds.Rows).ConfigureAwait(false)));
 
     public Task<ChatRecord?> GetChatAsync(string chatId) => db.ReadAsync(c => FindChat(c, chatId));
 
@@ -60,7 +60,7 @@ internal sealed partial class PostgresStore
             """
             SELECT c.id, c.is_group, c.name, c.description, c.created_by, c.created_at, c.last_seq, c.last_activity,
                    m.chat_id, m.user_id, m.role, m.joined_at, m.joined_seq, m.joined_pos, m.delivered_seq, m.delivered_at,
-                   m.read_seq, m.read_at, m.own_after_read, c.last_message_pos
+                   m.read_seq, m.read_at, m.own_after_read, (SELECT max(pos) FROM messages lm WHERE lm.chat_id = c.id)
             FROM members m JOIN chats c ON c.id = m.chat_id
             WHERE m.user_id = $1 AND ($2::text IS NULL OR m.chat_id = $2::text)
             ORDER BY c.last_activity DESC, c.id
@@ -91,14 +91,15 @@ internal sealed partial class PostgresStore
         if (existing is not null) return (existing, false);
         return await WriteAndPublish(async w =>
         {
-            // Event-creating writes of all nodes run one after another (the stream lock), so this
-            // second look cannot race another node creating the same chat.
-            var chat = await FindChat(w, chatId).ConfigureAwait(false);
-            if (chat is not null) return (Value: (chat, false), Events: NoEvents);
-            var marker = w.NextPosition();
+            // Another node may be creating the same chat: its insert wins, this one waits for its
+            // commit and then finds the chat.
+            var inserted = await w.ExecuteAsync(
+                "INSERT INTO chats (id, is_group, created_at, last_activity) VALUES ($1, false, $2, $2) ON CONFLICT (id) DO NOTHING",
+                chatId, now).ConfigureAwait(false);
+            if (inserted == 0) return (Value: ((await FindChat(w, chatId).ConfigureAwait(false))!, false), Events: NoEvents);
+            var marker = (await w.TakeChatPositionAsync(chatId).ConfigureAwait(false)).Pos;
             await w.ExecuteAsync(
                 $"""
-                WITH chat AS (INSERT INTO chats (id, is_group, created_at, last_activity) VALUES ($1, false, $2, $2))
                 INSERT INTO members ({MemberColumns})
                 VALUES ($1, $3, 'member', $2, 0, $5, 0, $2, 0, $2, 0), ($1, $4, 'member', $2, 0, $5, 0, $2, 0, $2, 0)
                 """, chatId, now, userA, userB, marker).ConfigureAwait(false);
@@ -113,7 +114,7 @@ internal sealed partial class PostgresStore
         {
             await w.ExecuteAsync("INSERT INTO chats (id, is_group, name, description, created_by, created_at, last_activity) VALUES ($1, true, $2, $3, $4, $5, $5)",
                 groupId, name, description, creatorId, now).ConfigureAwait(false);
-            var marker = w.NextPosition();
+            var marker = (await w.TakeChatPositionAsync(groupId).ConfigureAwait(false)).Pos;
             var others = memberIds.Where(id => id != creatorId).Distinct().ToArray();
             await AddMemberRows(w, groupId, [creatorId], MemberRoles.Admin, now, 0, marker).ConfigureAwait(false);
             await AddMemberRows(w, groupId, others, MemberRoles.Member, now, 0, marker).ConfigureAwait(false);
@@ -121,7 +122,7 @@ internal sealed partial class PostgresStore
             var chatEvent = await AddEvent(w, EventKind.Chat, groupId, null, null, recipients).ConfigureAwait(false);
             var message = await InsertSystemMessage(w, groupId, creatorId, SystemActions.GroupCreated, name, null, now).ConfigureAwait(false);
             var chat = (await FindChat(w, groupId).ConfigureAwait(false))!;
-            return (Value: chat, Events: new[] { chatEvent, MessageEvent(message, recipients) });
+            return (Value: chat, Events: new[] { chatEvent, MessageEvent(w, message, recipients) });
         });
 
     public Task<GroupChange> AddMembersAsync(string groupId, string actorId, IReadOnlyList<string> memberIds, long now) =>
@@ -135,7 +136,7 @@ internal sealed partial class PostgresStore
                 var chat = (await FindChat(w, groupId).ConfigureAwait(false))!;
                 foreach (var memberId in added)
                 {
-                    await AddMemberRows(w, groupId, [memberId], MemberRoles.Member, now, chat.LastSeq, w.NextPosition()).ConfigureAwait(false);
+                    await AddMemberRows(w, groupId, [memberId], MemberRoles.Member, now, chat.LastSeq, (await w.TakeChatPositionAsync(groupId).ConfigureAwait(false)).Pos).ConfigureAwait(false);
                 }
             }
             var recipients = await MemberIds(w, groupId).ConfigureAwait(false);
@@ -145,7 +146,7 @@ internal sealed partial class PostgresStore
             {
                 var message = await InsertSystemMessage(w, groupId, actorId, SystemActions.MemberAdded, null, await UserName(w, memberId).ConfigureAwait(false), now)
                     .ConfigureAwait(false);
-                events.Add(MessageEvent(message, recipients));
+                events.Add(MessageEvent(w, message, recipients));
             }
             return (Value: new GroupChange(GroupOutcome.Done, recipients), Events: events.ToArray());
         });
@@ -162,7 +163,7 @@ internal sealed partial class PostgresStore
                 """
                 WITH gone AS (DELETE FROM members WHERE chat_id = $1 AND user_id = $2)
                 INSERT INTO past_members (chat_id, user_id, joined_pos, left_pos) VALUES ($1, $2, $3, $4)
-                """, groupId, memberId, target.JoinedPos, w.NextPosition()).ConfigureAwait(false);
+                """, groupId, memberId, target.JoinedPos, (await w.TakeChatPositionAsync(groupId).ConfigureAwait(false)).Pos).ConfigureAwait(false);
             if (target.IsAdmin && GroupRules.Successor(target, await FindMembers(w, groupId).ConfigureAwait(false)) is { } successor)
             {
                 await w.ExecuteAsync("UPDATE members SET role = $3 WHERE chat_id = $1 AND user_id = $2", groupId, successor.UserId, MemberRoles.Admin)
@@ -174,7 +175,7 @@ internal sealed partial class PostgresStore
                 GroupRules.RemovalAction(actorId, memberId), null, await UserName(w, memberId).ConfigureAwait(false), now).ConfigureAwait(false);
             var changed = await AddEvent(w, EventKind.Chat, groupId, null, null, recipients).ConfigureAwait(false);
             return (Value: new GroupChange(GroupOutcome.Done, recipients),
-                Events: new[] { removed, MessageEvent(message, recipients), changed });
+                Events: new[] { removed, MessageEvent(w, message, recipients), changed });
         });
 
     public Task<GroupOutcome> UpdateGroupInfoAsync(string groupId, string actorId, string? name, string? description, long now) =>
@@ -190,7 +191,7 @@ internal sealed partial class PostgresStore
             if (GroupRules.Renames(chat, name))
             {
                 var message = await InsertSystemMessage(w, groupId, actorId, SystemActions.GroupRenamed, name, null, now).ConfigureAwait(false);
-                events.Add(MessageEvent(message, recipients));
+                events.Add(MessageEvent(w, message, recipients));
             }
             return (Value: GroupOutcome.Done, Events: events.ToArray());
         });
@@ -232,14 +233,18 @@ internal sealed partial class PostgresStore
     private static async Task<string> UserName(IPgSession c, string userId) =>
         await c.QueryFirstAsync(r => r.GetString(0), "SELECT name FROM users WHERE id = $1", userId).ConfigureAwait(false) ?? AccountNames.Deleted;
 
+    /// <summary>Stores an event at the chat's next position, in one statement with the chat row's lock.</summary>
     private static async Task<StoredEvent> AddEvent(PgWrite w, EventKind kind, string chatId, string? targetUserId, string? data, IReadOnlyList<string> recipients)
     {
-        var pos = w.NextPosition();
-        await w.ExecuteAsync("INSERT INTO events (pos, kind, chat_id, target_user_id, data) VALUES ($1, $2, $3, $4, $5)",
-            pos, (int)kind, chatId, targetUserId, data).ConfigureAwait(false);
-        return new StoredEvent(pos, kind, chatId, recipients);
+        var at = await w.QueryFirstAsync(r => new ChatPosition(r.GetInt64(0), r.GetInt64(1), r.IsDBNull(2) ? null : r.GetInt32(2)),
+            $"""
+            WITH taken AS ({PgWrite.TakeChatPosition})
+            INSERT INTO events (pos, writer, prev_pos, prev_writer, kind, chat_id, target_user_id, data)
+            SELECT last_event_pos, $2, prev_event_pos, prev_event_writer, $3, $1, $4, $5 FROM taken
+            RETURNING pos, prev_pos, prev_writer
+            """, chatId, w.Writer, (int)kind, targetUserId, data).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"Chat {chatId} has no row.");
+        w.Took(at.Pos);
+        return w.Event(at, kind, chatId, recipients);
     }
-
-    private static StoredEvent MessageEvent(MessageRecord message, IReadOnlyList<string> recipients) =>
-        StoredRows.MessageEvent(message, recipients);
 }

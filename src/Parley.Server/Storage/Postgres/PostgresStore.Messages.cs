@@ -15,8 +15,9 @@ internal sealed partial class PostgresStore
     /// replied message, and only if all is well takes the seq, stores the row and bumps the sender's
     /// own-message counter; it answers with the outcome, the recipients, and the original message
     /// for a retry. Being one statement, a run of sends is pipelined by the writer in one round
-    /// trip. A position is taken up front; a send that stores nothing leaves it unused (positions
-    /// only need to grow, not to be contiguous).</summary>
+    /// trip. The position is taken in the statement that locks the chat row (see
+    /// <see cref="PgWrite.TakeChatPosition"/>), so a chat's messages are in position order whichever
+    /// node stored them.</summary>
     public Task<SendResult> SendMessageAsync(NewMessage m, string? originConnectionId) => db.WriteAsync(true,
         async w =>
         {
@@ -32,14 +33,15 @@ internal sealed partial class PostgresStore
             },
             (reader, state) => reader.Read()
                 ? ReadSend(reader, (SendState)state!)
-                : throw new InvalidOperationException("The send statement returned no row.")));
+                : throw new InvalidOperationException("The send statement returned no row."),
+            m.ChatId));
 
-    private sealed record SendState(NewMessage Message, long Pos, string Id, string? OriginConnectionId);
+    private sealed record SendState(NewMessage Message, string Id, string? OriginConnectionId, PgWrite Write);
 
     private static (string Sql, object?[] Args, SendState State) SendStatement(PgWrite w, NewMessage m, string? originConnectionId)
     {
-        var state = new SendState(m, w.NextPosition(), MessageRules.NewMessageId(), originConnectionId);
-        return (SendSql, [state.Pos, state.Id, m.ChatId, m.SenderId, m.Type, m.Timestamp, m.Content, m.ClientMessageId, m.ReplyTo, m.MediaJson, m.MediaId], state);
+        var state = new SendState(m, MessageRules.NewMessageId(), originConnectionId, w);
+        return (SendSql, [w.Writer, state.Id, m.ChatId, m.SenderId, m.Type, m.Timestamp, m.Content, m.ClientMessageId, m.ReplyTo, m.MediaJson, m.MediaId], state);
     }
 
     private static readonly string SendSql =
@@ -51,26 +53,30 @@ internal sealed partial class PostgresStore
                    (SELECT CASE WHEN deleted THEN NULL WHEN content IS NULL THEN '' ELSE left(content, {MessageRules.QuoteLength}) END
                     FROM messages WHERE id = $9::text AND chat_id = $3) AS quote
         ), chat AS (
-            UPDATE chats SET last_seq = last_seq + 1, last_message_pos = $1, last_activity = greatest(last_activity, $6)
+            UPDATE chats SET last_seq = last_seq + 1, last_activity = greatest(last_activity, $6),
+                prev_event_pos = last_event_pos, prev_event_writer = last_event_writer,
+                last_event_pos = nextval('stream_positions'), last_event_writer = $1
             WHERE id = $3 AND (SELECT member AND original IS NULL AND reply_ok FROM look)
-            RETURNING last_seq, disappear_after_seconds
+            RETURNING last_seq, disappear_after_seconds, last_event_pos, prev_event_pos, prev_event_writer
         ), own AS (
             UPDATE members SET own_after_read = own_after_read + 1
             WHERE chat_id = $3 AND user_id = $4 AND EXISTS (SELECT 1 FROM chat)
         ), stored AS (
-            INSERT INTO messages (pos, id, chat_id, seq, sender_id, sender_name, sender_avatar, type, content, timestamp,
-                                  client_message_id, reply_to, reply_quote, system_action, affected_user_name, media, expires_at)
-            SELECT $1, $2, $3, chat.last_seq, $4, coalesce(u.name, '{AccountNames.Deleted}'), u.avatar, $5, $7::text, $6,
+            INSERT INTO messages (pos, writer, prev_pos, prev_writer, id, chat_id, seq, sender_id, sender_name, sender_avatar, type, content,
+                                  timestamp, client_message_id, reply_to, reply_quote, system_action, affected_user_name, media, expires_at)
+            SELECT chat.last_event_pos, $1, chat.prev_event_pos, chat.prev_event_writer, $2, $3, chat.last_seq, $4,
+                   coalesce(u.name, '{AccountNames.Deleted}'), u.avatar, $5, $7::text, $6,
                    $8::text, $9::text, (SELECT quote FROM look), NULL, NULL, $10::text,
                    CASE WHEN chat.disappear_after_seconds > 0 THEN $6 + chat.disappear_after_seconds * 1000::bigint END
             FROM chat LEFT JOIN users u ON u.id = $4
-            RETURNING seq, sender_name, sender_avatar
+            RETURNING seq, sender_name, sender_avatar, pos, prev_pos, prev_writer
         ), media AS (
             INSERT INTO media_chats (media_id, chat_id) SELECT $11::text, $3 WHERE $11::text IS NOT NULL AND EXISTS (SELECT 1 FROM stored)
             ON CONFLICT DO NOTHING
         )
         SELECT look.member, look.reply_ok, stored.seq, stored.sender_name, stored.sender_avatar, look.quote,
-               ARRAY(SELECT user_id FROM members WHERE chat_id = $3), {Prefixed("o.", MessageColumns)}
+               ARRAY(SELECT user_id FROM members WHERE chat_id = $3), {Prefixed("o.", MessageColumns)},
+               stored.pos, stored.prev_pos, stored.prev_writer
         FROM look LEFT JOIN stored ON true LEFT JOIN messages o ON o.pos = look.original
         """;
 
@@ -84,46 +90,63 @@ internal sealed partial class PostgresStore
             return (new SendResult(refused, refused == SendOutcome.Duplicate ? ReadMessage(r, 7) : null), NoEvents);
         }
         if (r.IsDBNull(2)) throw new InvalidOperationException($"Chat {m.ChatId} has no row.");
-        var message = new MessageRecord(state.Id, m.ChatId, r.GetInt64(2), state.Pos, m.SenderId, r.GetString(3), r.StringOrNull(4), m.Type, m.Content,
+        var at = new ChatPosition(r.GetInt64(25), r.GetInt64(26), r.IsDBNull(27) ? null : r.GetInt32(27));
+        state.Write.Took(at.Pos);
+        var message = new MessageRecord(state.Id, m.ChatId, r.GetInt64(2), at.Pos, m.SenderId, r.GetString(3), r.StringOrNull(4), m.Type, m.Content,
             m.Timestamp, m.ClientMessageId, m.ReplyTo, r.StringOrNull(5), null, null, m.MediaJson, null, false);
-        var e = MessageEvent(message, r.GetFieldValue<string[]>(6)) with { OriginConnectionId = state.OriginConnectionId };
+        var e = state.Write.Event(at, EventKind.Message, m.ChatId, r.GetFieldValue<string[]>(6)) with
+        {
+            Message = message,
+            OriginConnectionId = state.OriginConnectionId,
+        };
         return (new SendResult(SendOutcome.Stored, message), new[] { e });
     }
 
-    private static Task<MessageRecord> InsertSystemMessage(PgWrite w, string chatId, string actorId, string action, string? content, string? affectedUserName, long now) =>
+    private static Task<StoredMessage> InsertSystemMessage(PgWrite w, string chatId, string actorId, string action, string? content, string? affectedUserName, long now) =>
         InsertMessage(w, chatId, actorId, MessageTypes.System, content, now, null, null, null, action, affectedUserName, null);
 
     /// <summary>The one place a message row is written, in one statement: next seq from the chat
-    /// row (its row lock orders a chat's messages), the next global position, the sender's name as
-    /// it is now, and the sender's own-message counter (which keeps everyone's unread count exact
-    /// without touching other members' rows).</summary>
-    private static async Task<MessageRecord> InsertMessage(PgWrite w, string chatId, string senderId,
+    /// row (its row lock orders a chat's messages), the chat's next event position (taken under that
+    /// lock), the sender's name as it is now, and the sender's own-message counter (which keeps
+    /// everyone's unread count exact without touching other members' rows).</summary>
+    private static async Task<StoredMessage> InsertMessage(PgWrite w, string chatId, string senderId,
         string type, string? content, long timestamp, string? clientMessageId, string? replyTo, string? replyQuote,
         string? systemAction, string? affectedUserName, string? media)
     {
-        var pos = w.NextPosition();
         var id = MessageRules.NewMessageId();
-        var stored = await w.QueryFirstAsync(r => (Seq: r.GetInt64(0), Name: r.GetString(1), Avatar: r.StringOrNull(2)),
+        var stored = await w.QueryFirstAsync(
+            r => (Seq: r.GetInt64(0), Name: r.GetString(1), Avatar: r.StringOrNull(2),
+                  At: new ChatPosition(r.GetInt64(3), r.GetInt64(4), r.IsDBNull(5) ? null : r.GetInt32(5))),
             """
             WITH chat AS (
-                UPDATE chats SET last_seq = last_seq + 1, last_message_pos = $1, last_activity = greatest(last_activity, $6)
-                WHERE id = $3 RETURNING last_seq
+                UPDATE chats SET last_seq = last_seq + 1, last_activity = greatest(last_activity, $6),
+                    prev_event_pos = last_event_pos, prev_event_writer = last_event_writer,
+                    last_event_pos = nextval('stream_positions'), last_event_writer = $1
+                WHERE id = $3 RETURNING last_seq, last_event_pos, prev_event_pos, prev_event_writer
             ), own AS (
                 UPDATE members SET own_after_read = own_after_read + 1 WHERE chat_id = $3 AND user_id = $4
             )
-            INSERT INTO messages (pos, id, chat_id, seq, sender_id, sender_name, sender_avatar, type, content, timestamp,
-                                  client_message_id, reply_to, reply_quote, system_action, affected_user_name, media)
-            SELECT $1, $2, $3, chat.last_seq, $4, coalesce(u.name, $14), u.avatar, $5, $7, $6, $8, $9, $10, $11, $12, $13
+            INSERT INTO messages (pos, writer, prev_pos, prev_writer, id, chat_id, seq, sender_id, sender_name, sender_avatar, type, content,
+                                  timestamp, client_message_id, reply_to, reply_quote, system_action, affected_user_name, media)
+            SELECT chat.last_event_pos, $1, chat.prev_event_pos, chat.prev_event_writer, $2, $3, chat.last_seq, $4, coalesce(u.name, $14),
+                   u.avatar, $5, $7, $6, $8, $9, $10, $11, $12, $13
             FROM chat LEFT JOIN users u ON u.id = $4
-            RETURNING seq, sender_name, sender_avatar
+            RETURNING seq, sender_name, sender_avatar, pos, prev_pos, prev_writer
             """,
-            pos, id, chatId, senderId, type, timestamp, content, clientMessageId, replyTo, replyQuote, systemAction, affectedUserName, media,
+            w.Writer, id, chatId, senderId, type, timestamp, content, clientMessageId, replyTo, replyQuote, systemAction, affectedUserName, media,
             AccountNames.Deleted)
             .ConfigureAwait(false);
         if (stored.Name is null) throw new InvalidOperationException($"Chat {chatId} does not exist.");
-        return new MessageRecord(id, chatId, stored.Seq, pos, senderId, stored.Name, stored.Avatar, type, content, timestamp, clientMessageId,
-            replyTo, replyQuote, systemAction, affectedUserName, media, null, false);
+        w.Took(stored.At.Pos);
+        return new StoredMessage(new MessageRecord(id, chatId, stored.Seq, stored.At.Pos, senderId, stored.Name, stored.Avatar, type, content, timestamp,
+            clientMessageId, replyTo, replyQuote, systemAction, affectedUserName, media, null, false), stored.At);
     }
+
+    /// <summary>A message just stored, and where it went in its chat's events.</summary>
+    private sealed record StoredMessage(MessageRecord Message, ChatPosition At);
+
+    private static StoredEvent MessageEvent(PgWrite w, StoredMessage m, IReadOnlyList<string> recipients) =>
+        w.Event(m.At, EventKind.Message, m.Message.ChatId, recipients) with { Message = m.Message };
 
     public Task<MessageRecord?> GetMessageAsync(string messageId) =>
         db.ReadAsync(c => c.QueryFirstAsync(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId));
@@ -248,20 +271,11 @@ internal sealed partial class PostgresStore
 
         var statuses = StatusRules.PerSender(reached, chatId, userId, read, now);
         var events = new StoredEvent[statuses.Count];
-        var positions = new long[statuses.Count];
-        var targets = new string[statuses.Count];
-        var data = new string[statuses.Count];
         for (var i = 0; i < statuses.Count; i++)
         {
             var (sender, status) = statuses[i];
-            positions[i] = w.NextPosition();
-            targets[i] = sender;
-            data[i] = StoredRows.StatusJson(status);
-            events[i] = new StoredEvent(positions[i], EventKind.Status, chatId, [sender], Status: status);
+            events[i] = await AddEvent(w, EventKind.Status, chatId, sender, StoredRows.StatusJson(status), [sender]).ConfigureAwait(false) with { Status = status };
         }
-        await w.ExecuteAsync(
-            "INSERT INTO events (pos, kind, chat_id, target_user_id, data) SELECT p, $2, $3, t, d FROM unnest($1::bigint[], $4::text[], $5::text[]) AS x(p, t, d)",
-            positions, (int)EventKind.Status, chatId, targets, data).ConfigureAwait(false);
         return (Value: true, Events: events);
     });
 }

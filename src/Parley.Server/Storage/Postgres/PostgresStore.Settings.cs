@@ -60,7 +60,7 @@ internal sealed partial class PostgresStore
             events.Add(await AddEvent(w, EventKind.Chat, chatId, null, null, recipients).ConfigureAwait(false));
             var message = await InsertSystemMessage(w, chatId, userId, SystemActions.DisappearingMessages,
                 $"{await UserName(w, userId).ConfigureAwait(false)} {DisappearTimers.Describe(seconds)}", null, now).ConfigureAwait(false);
-            events.Add(MessageEvent(message, recipients));
+            events.Add(MessageEvent(w, message, recipients));
         }
         return (Value: new SettingsResult(SettingsOutcome.Done, updated), Events: events.ToArray());
     });
@@ -68,7 +68,7 @@ internal sealed partial class PostgresStore
     /// <summary>Every node sweeps; <c>SKIP LOCKED</c> gives each expired message to one of them.</summary>
     public async Task<ExpiredMessages> ExpireMessagesAsync(long now, int max)
     {
-        // Most sweeps find nothing: look first, so they take no write transaction (nor the stream lock).
+        // Most sweeps find nothing: look first, so they take no write transaction.
         var due = await db.ReadAsync(c => c.ScalarAsync("SELECT count(*) FROM (SELECT 1 FROM messages WHERE expires_at <= $1 LIMIT 1) d", now))
             .ConfigureAwait(false);
         return due == 0 ? ExpiredMessages.None : await DeleteExpiredAsync(now, max).ConfigureAwait(false);
@@ -103,10 +103,6 @@ internal sealed partial class PostgresStore
             {
                 events.Add(await AddEvent(w, EventKind.MessageUpdated, m.ChatId, null, reply.Id, recipients).ConfigureAwait(false) with { Message = reply });
             }
-            // The chat list shows the newest message that is left.
-            await w.ExecuteAsync(
-                "UPDATE chats SET last_message_pos = (SELECT max(pos) FROM messages WHERE chat_id = $1) WHERE id = $1 AND last_message_pos = $2",
-                m.ChatId, m.Pos).ConfigureAwait(false);
             var e = await AddEvent(w, EventKind.MessageUpdated, m.ChatId, null, m.Id, recipients).ConfigureAwait(false);
             events.Add(e with { Message = MessageRecord.Tombstone(m.Id, m.ChatId) });
         }

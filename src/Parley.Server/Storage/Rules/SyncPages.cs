@@ -4,17 +4,18 @@ namespace Parley.Server.Storage.Rules;
 /// cursor (a backend reads up to <c>limit + 1</c> of each kind), merged in position order.</summary>
 public static class SyncPages
 {
-    /// <summary>Sorts the candidates, keeps the first <paramref name="limit"/>, and says where the
-    /// next page starts: after the last kept event when more remain, else at
-    /// <paramref name="upTo"/> (the position the backend knows to be complete), never behind
-    /// <paramref name="sincePos"/>.</summary>
-    public static (List<StoredEvent> Page, bool HasMore, long Cursor) Cut(List<StoredEvent> candidates, long sincePos, long upTo, int limit)
+    /// <summary>Sorts the candidates by position, keeps the first <paramref name="limit"/>, and says
+    /// where the next page starts: each writer's bound moves up to what <paramref name="upTo"/> (what
+    /// the backend knows to be committed) allows, but not past the last kept event when more remain,
+    /// and never behind <paramref name="since"/>. Positions are unique, so every candidate at or
+    /// below the last kept one is in the page.</summary>
+    public static (List<StoredEvent> Page, bool HasMore, StreamCursor Cursor) Cut(List<StoredEvent> candidates, StreamCursor since, StreamCursor upTo, int limit)
     {
         candidates.Sort((a, b) => a.Pos.CompareTo(b.Pos));
         var hasMore = candidates.Count > limit;
         if (hasMore) candidates.RemoveRange(limit, candidates.Count - limit);
-        var cursor = hasMore && candidates.Count > 0 ? candidates[^1].Pos : upTo;
-        return (candidates, hasMore, Math.Max(cursor, sincePos));
+        long? last = hasMore ? (candidates.Count > 0 ? candidates[^1].Pos : 0) : null;
+        return (candidates, hasMore, since.PageEnd(upTo, last));
     }
 
     /// <summary>The ids of messages whose edit or delete events are in the page.</summary>
@@ -24,7 +25,7 @@ public static class SyncPages
     /// <summary>An edit or delete reads back as the message as it is now; one whose message is gone
     /// for good (a disappearing message that expired) as its tombstone, so clients drop it.
     /// Returns the finished page.</summary>
-    public static SyncPage Complete(List<StoredEvent> page, bool hasMore, long cursor, IReadOnlyDictionary<string, MessageRecord> current)
+    public static SyncPage Complete(List<StoredEvent> page, bool hasMore, StreamCursor cursor, IReadOnlyDictionary<string, MessageRecord> current)
     {
         for (var i = 0; i < page.Count; i++)
         {

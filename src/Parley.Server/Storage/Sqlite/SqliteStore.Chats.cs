@@ -21,7 +21,7 @@ internal sealed partial class SqliteStore
     private static List<MemberRecord> FindMembers(SqliteConnection c, string chatId) =>
         c.Query(r => ReadMember(r, 0), $"SELECT {MemberColumns} FROM members WHERE chat_id = $1 ORDER BY joined_at, user_id", chatId);
 
-    public Task<long> CurrentPositionAsync() => Task.FromResult(db.CommittedPosition);
+    public Task<StreamCursor> CurrentCursorAsync() => Task.FromResult(StreamCursor.AtFloor(db.CommittedPosition));
 
     public Task<ChatRecord?> GetChatAsync(string chatId) => db.ReadAsync(c => FindChat(c, chatId));
 

@@ -7,8 +7,10 @@ internal sealed partial class SqliteStore
     /// <summary>Fan-out on read: the user's missed events are the messages and chat-wide events of
     /// the chats they belong to (from when they joined), plus events addressed to them, each found
     /// through an index on (chat, position). Nothing is written per recipient.</summary>
-    public Task<SyncPage> SyncAsync(string userId, long sincePos, int limit) => db.ReadAsync(c =>
+    public Task<SyncPage> SyncAsync(string userId, StreamCursor since, int limit) => db.ReadAsync(c =>
     {
+        // One writer commits positions in order: the floor is the whole cursor.
+        var sincePos = since.Floor;
         // Read the committed position first: anything committed later is above it and comes next time.
         var upTo = db.CommittedPosition;
         var events = new List<StoredEvent>();
@@ -42,7 +44,7 @@ internal sealed partial class SqliteStore
             JOIN events e ON e.chat_id = pm.chat_id AND e.target_user_id IS NULL AND e.pos > max($2, pm.joined_pos) AND e.pos <= min(pm.left_pos, $3)
             WHERE pm.user_id = $1 AND pm.left_pos > $2 ORDER BY e.pos LIMIT $4
             """, userId, sincePos, upTo, limit + 1));
-        var (page, hasMore, cursor) = SyncPages.Cut(events, sincePos, upTo, limit);
+        var (page, hasMore, cursor) = SyncPages.Cut(events, since, StreamCursor.AtFloor(upTo), limit);
         var current = new Dictionary<string, MessageRecord>();
         foreach (var id in SyncPages.UpdatedMessageIds(page))
         {

@@ -32,18 +32,18 @@ public class StatusAndSyncRulesTests
     [Fact]
     public void A_full_page_ends_at_the_complete_position_and_a_cut_page_at_its_last_event()
     {
-        var (page, hasMore, cursor) = SyncPages.Cut([Event(7), Event(3), Event(5)], sincePos: 2, upTo: 9, limit: 5);
+        var (page, hasMore, cursor) = SyncPages.Cut([Event(7), Event(3), Event(5)], since: StreamCursor.AtFloor(2), upTo: StreamCursor.AtFloor(9), limit: 5);
         Assert.Equal([3L, 5, 7], page.Select(e => e.Pos));
         Assert.False(hasMore);
-        Assert.Equal(9, cursor);
+        Assert.Equal(StreamCursor.AtFloor(9), cursor);
 
-        (page, hasMore, cursor) = SyncPages.Cut([Event(7), Event(3), Event(5)], sincePos: 2, upTo: 9, limit: 2);
+        (page, hasMore, cursor) = SyncPages.Cut([Event(7), Event(3), Event(5)], since: StreamCursor.AtFloor(2), upTo: StreamCursor.AtFloor(9), limit: 2);
         Assert.Equal([3L, 5], page.Select(e => e.Pos));
         Assert.True(hasMore);
-        Assert.Equal(5, cursor);
+        Assert.Equal(StreamCursor.AtFloor(5), cursor);
 
-        (_, _, cursor) = SyncPages.Cut([], sincePos: 4, upTo: 3, limit: 2);
-        Assert.Equal(4, cursor);
+        (_, _, cursor) = SyncPages.Cut([], since: StreamCursor.AtFloor(4), upTo: StreamCursor.AtFloor(3), limit: 2);
+        Assert.Equal(StreamCursor.AtFloor(4), cursor);
     }
 
     [Fact]
@@ -52,12 +52,12 @@ public class StatusAndSyncRulesTests
         var now = Stub("msg_a") with { Content = "edited", EditedAt = 5 };
         List<StoredEvent> page = [Event(1, EventKind.MessageUpdated, Stub("msg_a")), Event(2, EventKind.MessageUpdated, Stub("msg_gone")), Event(3)];
         Assert.Equal(["msg_a", "msg_gone"], SyncPages.UpdatedMessageIds(page));
-        var done = SyncPages.Complete(page, hasMore: true, cursor: 3, new Dictionary<string, MessageRecord> { ["msg_a"] = now });
+        var done = SyncPages.Complete(page, hasMore: true, cursor: StreamCursor.AtFloor(3), new Dictionary<string, MessageRecord> { ["msg_a"] = now });
         Assert.Equal([1L, 2, 3], done.Events.Select(e => e.Pos));
         Assert.Equal("edited", done.Events[0].Message!.Content);
         Assert.Equal("msg_gone", done.Events[1].Message!.Id);
         Assert.True(done.Events[1].Message!.Deleted);
         Assert.True(done.HasMore);
-        Assert.Equal(3, done.Cursor);
+        Assert.Equal(StreamCursor.AtFloor(3), done.Cursor);
     }
 }
