@@ -21,8 +21,10 @@ public sealed class Connection
     private readonly Channel<OutboundFrame> _queue;
     private readonly CancellationTokenSource _closed = new();
     private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    /// <summary>What this connection has sent of the event stream: frames it covers are skipped.</summary>
-    private StreamCursor _cursor = StreamCursor.Start;
+    /// <summary>What this connection has sent of the event stream (its cursor): frames it covers are
+    /// skipped. Events of a single-writer store move only the floor, which costs nothing per frame.</summary>
+    private long _floorSent;
+    private StreamCursor? _writersSent;
     /// <summary>The last answer in line (see <see cref="ReplyWhenReadyAsync"/>).</summary>
     private Task _answers = Task.CompletedTask;
 
@@ -119,10 +121,30 @@ public sealed class Connection
 
     /// <summary>Marks what the resume backlog delivered (or, without one, what was committed before
     /// the socket opened) so live copies are skipped. Call before the live queue is drained.</summary>
-    public void DeliveredUpTo(StreamCursor cursor) => _cursor = cursor;
+    public void DeliveredUpTo(StreamCursor cursor)
+    {
+        _floorSent = cursor.Floor;
+        _writersSent = cursor.Entries.Count > 0 ? cursor : null;
+    }
 
     public async Task SendNowAsync(ReadOnlyMemory<byte> bytes) =>
         await _socket.SendAsync(bytes, WebSocketMessageType.Text, true, _closed.Token);
+
+    /// <summary>Moves the cursor past an event's frame; false when the cursor already covers it.</summary>
+    private bool Advance(OutboundFrame frame)
+    {
+        if (frame.Writer is null && _writersSent is null)
+        {
+            if (frame.Position <= _floorSent) return false;
+            _floorSent = frame.Position;
+            return true;
+        }
+        var cursor = _writersSent ?? StreamCursor.AtFloor(_floorSent);
+        if (cursor.Covers(frame.Writer, frame.Position)) return false;
+        _writersSent = cursor.Advance(frame.Writer, frame.Position);
+        _floorSent = _writersSent.Floor;
+        return true;
+    }
 
     /// <summary>The single writer: sends queued frames in order until the queue completes.</summary>
     public async Task RunWriterAsync(Func<Task>? backlog)
@@ -136,15 +158,11 @@ public sealed class Connection
                 while (reader.TryRead(out var frame))
                 {
                     if (frame.IsReply) _replySlots.Release();
-                    if (frame.Position != 0)
-                    {
-                        if (_cursor.Covers(frame.Writer, frame.Position)) continue;
-                        _cursor = _cursor.Advance(frame.Writer, frame.Position);
-                    }
+                    if (frame.Position != 0 && !Advance(frame)) continue;
                     var bytes = frame.Render is null ? frame.Bytes : await frame.Render(UserId);
                     if (bytes is { Length: > 0 } payload)
                     {
-                        if (frame.Writer is not null) payload = Realtime.Frames.WithCursor(payload.Span, _cursor.ToString());
+                        if (frame.Writer is not null) payload = Realtime.Frames.WithCursor(payload.Span, _writersSent!.ToString());
                         await _socket.SendAsync(payload, WebSocketMessageType.Text, true, _closed.Token);
                     }
                 }

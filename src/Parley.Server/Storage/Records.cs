@@ -87,8 +87,8 @@ public static class SystemActions
     public const string DisappearingMessages = "disappearing_messages";
 }
 
-/// <summary>A stored message. <see cref="Pos"/> is its place in the global event stream (the resume
-/// cursor); <see cref="Seq"/> its place in its chat (1, 2, 3... with no gaps).</summary>
+/// <summary>A stored message. <see cref="Pos"/> is its position in the event stream (unique, and in
+/// order within its chat); <see cref="Seq"/> its place in its chat (1, 2, 3... with no gaps).</summary>
 public sealed record MessageRecord(
     string Id,
     string ChatId,
@@ -149,7 +149,7 @@ public sealed record StatusData(string ChatId, string MessageId, string UserId, 
 public enum EventKind { Message, MessageUpdated, Status, Chat, ChatRemoved }
 
 /// <summary>An event a user must not miss. Live, it is fanned out to <see cref="Recipients"/>
-/// after its transaction commits; from /sync, it is read back by position.</summary>
+/// after its transaction commits; from /sync, it is read back by position (see <see cref="StreamCursor"/>).</summary>
 public sealed record StoredEvent(
     long Pos,
     EventKind Kind,

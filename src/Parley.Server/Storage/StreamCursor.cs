@@ -64,8 +64,16 @@ public sealed class StreamCursor : IEquatable<StreamCursor>
     public StreamCursor Advance(int? writer, long pos)
     {
         if (Covers(writer, pos)) return this;
-        if (writer is not { } w) return Of(pos, _entries);
-        return Of(Floor, _entries.Where(e => e.Writer != w).Append((w, pos)));
+        if (writer is not { } w) return _entries.Length == 0 ? new(pos, _entries) : Of(pos, _entries);
+        // The writer's entry replaced or inserted in place: this runs once per delivered event.
+        var at = 0;
+        while (at < _entries.Length && _entries[at].Writer < w) at++;
+        var replaces = at < _entries.Length && _entries[at].Writer == w;
+        var entries = new (int Writer, long Pos)[_entries.Length + (replaces ? 0 : 1)];
+        _entries.AsSpan(0, at).CopyTo(entries);
+        entries[at] = (w, pos);
+        _entries.AsSpan(replaces ? at + 1 : at).CopyTo(entries.AsSpan(at + 1));
+        return new(Floor, entries);
     }
 
     /// <summary>True when every bound lies at or below <paramref name="current"/>'s: a cursor this

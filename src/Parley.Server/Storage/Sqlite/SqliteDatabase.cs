@@ -259,7 +259,7 @@ internal sealed class WriteContext(SqliteConnection connection, SqliteDatabase d
 
     public SqliteConnection Connection { get; } = connection;
 
-    /// <summary>Takes the next position in the global event stream.</summary>
+    /// <summary>Takes the next position in the event stream (the one writer hands them out in commit order).</summary>
     public long NextPosition() => database.NextPosition();
 
     public string[] MemberIds(string chatId)

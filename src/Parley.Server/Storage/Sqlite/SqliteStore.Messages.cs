@@ -41,7 +41,7 @@ internal sealed partial class SqliteStore
             null, null, null, action, affectedUserName, null);
     }
 
-    /// <summary>The one place a message row is written: next seq from the chat row, next global
+    /// <summary>The one place a message row is written: next seq from the chat row, next stream
     /// position, the sender's own-message counter (which keeps everyone's unread count exact
     /// without touching other members' rows).</summary>
     private static MessageRecord InsertMessage(WriteContext w, string chatId, string senderId, string senderName, string? senderAvatar,
