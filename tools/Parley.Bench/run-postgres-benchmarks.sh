@@ -12,8 +12,10 @@ runuser -u postgres -- $PGBIN/pg_ctl -D $D/data -l $D/log -w start -o "-p 55432 
 psql -h 127.0.0.1 -p 55432 -U parley -d postgres -c "CREATE DATABASE parley" >/dev/null
 CS="Host=127.0.0.1;Port=55432;Username=parley;Database=parley;Maximum Pool Size=50"
 cd "$(dirname "$0")/../.."
+# Two nodes deliver to each other's sockets over the PostgreSQL bus; one node needs no bus.
+bus=InMemory; [ "$mode" = two ] && bus=Postgres
 start_node() {
-  Parley__Storage__Provider=Postgres Parley__Storage__ConnectionString="$CS" Parley__DataDirectory=/tmp/pgb/node$1 \
+  Parley__Cluster__Bus=$bus Parley__Storage__Provider=Postgres Parley__Storage__ConnectionString="$CS" Parley__DataDirectory=/tmp/pgb/node$1 \
   Parley__Auth__PasswordIterations=1000 Parley__Auth__AttemptsPerIpPerMinute=1000000 Parley__Auth__AttemptsPerAccountPer15Minutes=1000000 \
   Parley__Limits__MessagesPerSecond=100000 Parley__Limits__FramesPerSecond=100000 Parley__Limits__SocketsPerUser=100 Logging__LogLevel__Default=Warning \
   dotnet src/Parley.Server/bin/Release/net10.0/Parley.Server.dll --urls http://127.0.0.1:$1 > /tmp/pgb/node$1.log 2>&1 &

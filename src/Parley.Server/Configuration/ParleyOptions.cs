@@ -114,6 +114,11 @@ public sealed class StorageOptions
     /// and also survives a power cut.</summary>
     public string Synchronous { get; set; } = "Normal";
     public string? ConnectionString { get; set; }
+    /// <summary>PostgreSQL: writers per node, each with its own connection, queue and row of the
+    /// event stream (one connection runs one statement at a time). 1 to <see cref="MaxWriters"/>.</summary>
+    public int Writers { get; set; } = 2;
+
+    public const int MaxWriters = 16;
 }
 
 /// <summary>Where media bytes live (the database keeps only their description).</summary>

@@ -381,6 +381,43 @@ public abstract class CrossNodeDeliveryTests<TNodes>(TNodes nodes) : IClassFixtu
     }
 
     [ClusterFact]
+    public async Task A_node_whose_writer_row_was_taken_takes_another_and_its_sends_still_arrive_once()
+    {
+        var ann = await ApiClient.CreateUserAsync(One, "Ann");
+        var bob = await ApiClient.CreateUserAsync(Two, "Bob");
+        var chatId = await ann.OpenChatWithAsync(bob);
+        var cursor = await bob.CurrentCursorAsync();
+        await using var bobSocket = await ConnectAsync(bob, Two);
+        var first = await ann.SendTextAsync(chatId, "under the first row");
+        await bobSocket.WaitForMessageAsync(chatId, "under the first row");
+
+        // As if node one had stalled past its lease and another node had taken its row.
+        await using var db = new NpgsqlConnection(nodes.ConnectionString);
+        await db.OpenAsync();
+        var writerOf = async (string messageId) =>
+        {
+            await using var query = new NpgsqlCommand("SELECT writer FROM messages WHERE id = $1", db);
+            query.Parameters.Add(new NpgsqlParameter { Value = messageId });
+            return (int)(await query.ExecuteScalarAsync())!;
+        };
+        var lost = await writerOf(first.Str("id")!);
+        await using (var take = new NpgsqlCommand("UPDATE stream SET owner = 'another node', lease_until = now() + interval '5 seconds' WHERE id = $1", db))
+        {
+            take.Parameters.Add(new NpgsqlParameter { Value = lost });
+            Assert.Equal(1, await take.ExecuteNonQueryAsync());
+        }
+
+        var second = await ann.SendTextAsync(chatId, "under another row");
+        Assert.NotEqual(lost, await writerOf(second.Str("id")!));
+        await bobSocket.WaitForMessageAsync(chatId, "under another row");
+        var live = bobSocket.AllFrames.Where(f => f.Type == "message" && f.Str("chatId") == chatId).Select(f => f.Str("content")).ToList();
+        Assert.Equal(["under the first row", "under another row"], live);
+        var synced = (await bob.SyncAllAsync(cursor)).Events.Where(e => e.Str("type") == "message")
+            .Select(e => e.GetProperty("data").Str("content")).ToList();
+        Assert.Equal(["under the first row", "under another row"], synced);
+    }
+
+    [ClusterFact]
     public async Task A_node_whose_listening_connection_drops_reconnects_and_delivers_what_it_missed()
     {
         var ann = await ApiClient.CreateUserAsync(One, "Ann");

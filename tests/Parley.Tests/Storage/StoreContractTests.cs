@@ -597,6 +597,19 @@ public sealed class PostgresStoreContractTests : StoreContractTests, IRequiresPo
         try { Directory.Delete(_directory, recursive: true); } catch (IOException) { /* best effort */ }
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(17)]
+    public void A_writer_count_out_of_range_is_refused_at_start_with_the_setting_named(int writers)
+    {
+        var options = Microsoft.Extensions.Options.Options.Create(new Parley.Server.Configuration.ParleyOptions());
+        options.Value.Storage.ConnectionString = "Host=127.0.0.1;Database=unused";
+        options.Value.Storage.Writers = writers;
+        var refused = Assert.Throws<InvalidOperationException>(() => new Parley.Server.Storage.Postgres.PostgresDatabase(
+            options, new EventStream(), null!, Microsoft.Extensions.Logging.Abstractions.NullLogger<Parley.Server.Storage.Postgres.PostgresDatabase>.Instance));
+        Assert.Contains("Parley:Storage:Writers must be between 1 and 16", refused.Message);
+    }
+
     /// <summary>Sends are pipelined without savepoints; one that fails (PostgreSQL refuses a NUL
     /// character in text) must fail alone, after the batch is rerun one operation at a time.</summary>
     [StoreFact]

@@ -11,12 +11,19 @@ namespace Parley.Server.Storage.Postgres;
 /// one (group commit), each in its own savepoint, so durable throughput is not capped by one
 /// commit per write; statements go out in pipelined batches to keep round trips per write low.
 /// <para>
-/// A batch that creates events first locks this node's own row of <c>stream</c> (its
+/// A batch that creates events first locks its writer's own row of <c>stream</c> (its
 /// <see cref="WriterLease"/>), takes each event's position from the <c>stream_positions</c>
 /// sequence in the statement that locks the event's chat row, and raises its row's <c>pos</c> to
 /// the highest position it took in the commit's round trip. One writer's batches run one after
-/// another, so its positions commit in order; other nodes' writers run beside it, and nothing
-/// orders their commits against each other but the chat rows they share.
+/// another, so its positions commit in order; other writers run beside it, and nothing orders
+/// their commits against each other but the chat rows they share.
+/// </para>
+/// <para>
+/// A node runs <c>Parley:Storage:Writers</c> writers (lanes), each with its own queue, connection
+/// and row: one PostgreSQL connection executes one statement at a time, so a single writer keeps
+/// one database core busy at most. Sends go to the lane of their chat (so a chat's sends keep their
+/// order), everything else to the first lane. Their events are published in an order that keeps
+/// each lane's positions in order and each chat's events in order (<see cref="PublishInOrder"/>).
 /// </para>
 /// </summary>
 internal sealed class PostgresDatabase : IAsyncDisposable
@@ -24,15 +31,13 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     private const int MaxBatch = 256;
     private const int MaxSavepoints = 48;
 
-    private readonly Channel<WriteOperation> _queue = Channel.CreateUnbounded<WriteOperation>(
-        new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lane[] _lanes;
+    private readonly Lock _publishGate = new();
     private readonly IEventPublisher _publisher;
     private readonly ILogger _logger;
-    private Task? _writerLoop;
+    private bool _opened;
 
     private readonly Blobs.IBlobStore _blobs;
-    /// <summary>When the lease was last renewed (a commit with events renews it too).</summary>
-    private long _renewedAt;
     private static readonly TimeSpan IdleRenewal = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan BusyRenewal = TimeSpan.FromSeconds(10);
 
@@ -45,31 +50,64 @@ internal sealed class PostgresDatabase : IAsyncDisposable
             throw new InvalidOperationException("Parley:Storage:ConnectionString is required for the Postgres provider " +
                 "(for example Host=localhost;Database=parley;Username=parley;Password=...).");
         }
+        var writers = options.Value.Storage.Writers;
+        if (writers is < 1 or > StorageOptions.MaxWriters)
+        {
+            throw new InvalidOperationException($"Parley:Storage:Writers must be between 1 and {StorageOptions.MaxWriters} (it is {writers}).");
+        }
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         var settings = builder.ConnectionStringBuilder;
         if (settings.MaxAutoPrepare == 0) settings.MaxAutoPrepare = 64;
         if (string.IsNullOrEmpty(settings.ApplicationName)) settings.ApplicationName = "parley";
         DataSource = builder.Build();
-        Lease = new WriterLease(DataSource);
+        _lanes = Enumerable.Range(0, writers)
+            .Select(_ => new Lane(new WriterLease(DataSource))).ToArray();
         _publisher = publisher;
         _logger = logger;
     }
 
     public NpgsqlDataSource DataSource { get; }
 
-    /// <summary>This node's writer row in the event stream.</summary>
-    public WriterLease Lease { get; }
+    /// <summary>One writer of this node: its queue, its row of the event stream, its loop.</summary>
+    private sealed class Lane(WriterLease lease)
+    {
+        public Channel<WriteOperation> Queue { get; } = Channel.CreateUnbounded<WriteOperation>(new UnboundedChannelOptions { SingleReader = true });
+        public WriterLease Lease { get; } = lease;
+        /// <summary>When the lease was last renewed (a commit with events renews it too).</summary>
+        public long RenewedAt;
+        public Task? Loop { get; set; }
+        /// <summary>Committed events not yet published (see <see cref="PublishInOrder"/>).</summary>
+        public Queue<StoredEvent> Unpublished { get; } = new();
+        /// <summary>Every position of the lane's writer up to here has been published.</summary>
+        public long Published { get; set; }
+        /// <summary>The highest position the lane's committed batches took.</summary>
+        public long Committed { get; set; }
+    }
+
+    /// <summary>Where this node's <paramref name="writer"/> started (see <see cref="WriterLease.StartOf"/>).</summary>
+    public (long Pos, bool Fresh) WriterStart(int writer)
+    {
+        foreach (var lane in _lanes)
+        {
+            if (lane.Lease.TryStartOf(writer, out var start)) return start;
+        }
+        return default;
+    }
 
     public async Task OpenAsync(CancellationToken ct)
     {
-        if (_writerLoop is not null) return;
+        if (_opened) return;
+        _opened = true;
         await using (var connection = await DataSource.OpenConnectionAsync(ct).ConfigureAwait(false))
         {
             await PostgresMigrations.ApplyAsync(connection, _blobs, ct).ConfigureAwait(false);
         }
-        await Lease.AcquireAsync(ct).ConfigureAwait(false);
-        _renewedAt = Environment.TickCount64;
-        _writerLoop = Task.Run(RunWriter, CancellationToken.None);
+        foreach (var lane in _lanes)
+        {
+            await lane.Lease.AcquireAsync(ct).ConfigureAwait(false);
+            lane.RenewedAt = Environment.TickCount64;
+            lane.Loop = Task.Run(() => RunWriter(lane), CancellationToken.None);
+        }
     }
 
     /// <summary>Runs <paramref name="work"/> in the writer's transaction. Its events are published
@@ -78,7 +116,9 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     public Task<T> WriteAsync<T>(bool createsEvents, Func<PgWrite, Task<(T Value, StoredEvent[] Events)>> work, PipelineStep<T>? step = null)
     {
         var operation = new WriteOperation<T>(createsEvents, work, step);
-        if (!_queue.Writer.TryWrite(operation)) throw new InvalidOperationException("The store is shutting down.");
+        // A send goes to its chat's lane, so the sends into one chat keep their order.
+        var lane = step?.ChatKey is { } chat ? _lanes[(int)((uint)chat.GetHashCode() % (uint)_lanes.Length)] : _lanes[0];
+        if (!lane.Queue.Writer.TryWrite(operation)) throw new InvalidOperationException("The store is shutting down.");
         return operation.Task;
     }
 
@@ -101,7 +141,7 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         return await read(new PgRead(connection)).ConfigureAwait(false);
     }
 
-    private async Task RunWriter()
+    private async Task RunWriter(Lane lane)
     {
         var batch = new List<WriteOperation>(MaxBatch);
         Task<bool>? waiting = null;
@@ -109,21 +149,21 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         {
             // Idle for a second: renew the lease and raise the writer's row, so an idle node does
             // not hold the other nodes' cursors back.
-            waiting ??= _queue.Reader.WaitToReadAsync().AsTask();
+            waiting ??= lane.Queue.Reader.WaitToReadAsync().AsTask();
             if (!waiting.IsCompleted && await Task.WhenAny(waiting, Task.Delay(IdleRenewal)).ConfigureAwait(false) != waiting)
             {
-                await RenewLeaseAsync().ConfigureAwait(false);
+                await RenewLeaseAsync(lane).ConfigureAwait(false);
                 continue;
             }
             var more = await waiting.ConfigureAwait(false);
             waiting = null;
             if (!more) break;
-            if (Environment.TickCount64 - Interlocked.Read(ref _renewedAt) > BusyRenewal.TotalMilliseconds) await RenewLeaseAsync().ConfigureAwait(false);
+            if (Environment.TickCount64 - Interlocked.Read(ref lane.RenewedAt) > BusyRenewal.TotalMilliseconds) await RenewLeaseAsync(lane).ConfigureAwait(false);
             batch.Clear();
             // Operations that need a savepoint are capped per transaction: past 64 subtransactions
             // PostgreSQL's snapshots of other sessions overflow to a slower path.
             var savepoints = 0;
-            while (batch.Count < MaxBatch && savepoints < MaxSavepoints && _queue.Reader.TryRead(out var operation))
+            while (batch.Count < MaxBatch && savepoints < MaxSavepoints && lane.Queue.Reader.TryRead(out var operation))
             {
                 batch.Add(operation);
                 if (!operation.HasStep) savepoints++;
@@ -137,21 +177,27 @@ internal sealed class PostgresDatabase : IAsyncDisposable
                     {
                         try
                         {
-                            await RunBatchAsync(batch, pipelined: true).ConfigureAwait(false);
+                            await RunBatchAsync(lane, batch, pipelined: true).ConfigureAwait(false);
                         }
                         catch (PipelineFailedException)
                         {
                             // A pipelined statement failed and took the transaction with it: run the batch
                             // again one operation at a time, each in its own savepoint.
-                            await RunBatchAsync(batch, pipelined: false).ConfigureAwait(false);
+                            await RunBatchAsync(lane, batch, pipelined: false).ConfigureAwait(false);
                         }
                         break;
                     }
-                    catch (Exception ex) when (attempt < MaxDeadlockRetries && IsDeadlock(ex))
+                    catch (Exception ex) when (attempt < MaxRetries && IsDeadlock(ex))
                     {
                         // Another node's writer locked some of the same chats in another order and
                         // PostgreSQL chose this transaction to fail: the other one goes ahead, this
                         // batch runs again.
+                    }
+                    catch (WriterLostException) when (attempt < MaxRetries)
+                    {
+                        // This node stalled past its lease and another took its row: nothing was
+                        // written; take a row again and run the batch under it.
+                        await TakeNewWriterAsync(lane).ConfigureAwait(false);
                     }
                 }
             }
@@ -159,12 +205,11 @@ internal sealed class PostgresDatabase : IAsyncDisposable
             {
                 StorageLog.BatchFailed(_logger, ex, batch.Count);
                 foreach (var operation in batch) operation.Fail(ex);
-                if (ex is WriterLostException) await TakeNewWriterAsync().ConfigureAwait(false);
             }
         }
     }
 
-    private const int MaxDeadlockRetries = 5;
+    private const int MaxRetries = 5;
 
     private static bool IsDeadlock(Exception ex) =>
         ex is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected } || ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected };
@@ -187,12 +232,12 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         }
     }
 
-    private async Task RenewLeaseAsync()
+    private async Task RenewLeaseAsync(Lane lane)
     {
         try
         {
-            if (await Lease.RenewIdleAsync().ConfigureAwait(false)) Interlocked.Exchange(ref _renewedAt, Environment.TickCount64);
-            else await TakeNewWriterAsync().ConfigureAwait(false);
+            if (await lane.Lease.RenewIdleAsync().ConfigureAwait(false)) Interlocked.Exchange(ref lane.RenewedAt, Environment.TickCount64);
+            else await TakeNewWriterAsync(lane).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {
@@ -201,12 +246,12 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         }
     }
 
-    private async Task TakeNewWriterAsync()
+    private async Task TakeNewWriterAsync(Lane lane)
     {
         try
         {
-            await Lease.AcquireAsync().ConfigureAwait(false);
-            Interlocked.Exchange(ref _renewedAt, Environment.TickCount64);
+            await lane.Lease.AcquireAsync().ConfigureAwait(false);
+            Interlocked.Exchange(ref lane.RenewedAt, Environment.TickCount64);
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {
@@ -214,16 +259,16 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         }
     }
 
-    private async Task RunBatchAsync(List<WriteOperation> batch, bool pipelined)
+    private async Task RunBatchAsync(Lane lane, List<WriteOperation> batch, bool pipelined)
     {
         var started = StoreInstruments.BatchStarting();
         await using var connection = await DataSource.OpenConnectionAsync().ConfigureAwait(false);
         var withEvents = batch.Exists(o => o.CreatesEvents);
-        var writer = Lease.Writer;
+        var writer = lane.Lease.Writer;
         await using (var begin = new NpgsqlBatch(connection))
         {
             begin.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
-            if (withEvents) begin.BatchCommands.Add(PgCommands.BatchCommand("SELECT pos FROM stream WHERE id = $1 AND owner = $2 FOR UPDATE", writer, Lease.Owner));
+            if (withEvents) begin.BatchCommands.Add(PgCommands.BatchCommand("SELECT pos FROM stream WHERE id = $1 AND owner = $2 FOR UPDATE", writer, lane.Lease.Owner));
             await using var reader = await begin.ExecuteReaderAsync().ConfigureAwait(false);
             if (withEvents && !await reader.ReadAsync().ConfigureAwait(false))
             {
@@ -285,20 +330,9 @@ internal sealed class PostgresDatabase : IAsyncDisposable
             StoreInstruments.BatchCommitted(started, batch.Count);
             if (high > 0)
             {
-                Interlocked.Exchange(ref _renewedAt, Environment.TickCount64);
+                Interlocked.Exchange(ref lane.RenewedAt, Environment.TickCount64);
                 events.Sort((a, b) => a.Pos.CompareTo(b.Pos));
-                foreach (var e in events)
-                {
-                    try
-                    {
-                        _publisher.Publish(e);
-                    }
-                    catch (Exception ex)
-                    {
-                        // The write is durable; a failed publish only delays live delivery (clients resume from the store).
-                        StorageLog.PublishFailed(_logger, ex);
-                    }
-                }
+                PublishInOrder(lane, events, high);
             }
         }
         catch
@@ -310,6 +344,73 @@ internal sealed class PostgresDatabase : IAsyncDisposable
             throw;
         }
         foreach (var operation in batch) operation.Complete();
+    }
+
+    /// <summary>
+    /// Publishes a lane's committed events: each lane's in position order, and an event whose chat's
+    /// event before it was stored by another lane of this node only once that one is published, so
+    /// the fan-out sees each chat in order (a lane may finish its commit a moment after another lane
+    /// committed later into the same chat). Under one lock for all lanes; publishing only enqueues.
+    /// </summary>
+    private void PublishInOrder(Lane lane, List<StoredEvent> events, long high)
+    {
+        lock (_publishGate)
+        {
+            foreach (var e in events) lane.Unpublished.Enqueue(e);
+            lane.Committed = Math.Max(lane.Committed, high);
+            bool moved;
+            do
+            {
+                moved = false;
+                foreach (var each in _lanes)
+                {
+                    while (each.Unpublished.TryPeek(out var e))
+                    {
+                        if (AwaitsOtherLane(e))
+                        {
+                            // Positions before it are settled; it waits for the chat's event before it.
+                            each.Published = Math.Max(each.Published, e.Pos - 1);
+                            break;
+                        }
+                        each.Unpublished.Dequeue();
+                        Publish(e);
+                        each.Published = e.Pos;
+                        moved = true;
+                    }
+                    if (each.Unpublished.Count == 0 && each.Published < each.Committed)
+                    {
+                        each.Published = each.Committed;
+                        moved = true;
+                    }
+                }
+            }
+            while (moved);
+        }
+    }
+
+    /// <summary>Whether the chat's event before <paramref name="e"/> belongs to another lane of this
+    /// node and is not published yet.</summary>
+    private bool AwaitsOtherLane(StoredEvent e)
+    {
+        if (e.PrevWriter is not { } writer || writer == e.Writer) return false;
+        foreach (var lane in _lanes)
+        {
+            if (lane.Lease.Writer == writer) return lane.Published < e.PrevPos;
+        }
+        return false;
+    }
+
+    private void Publish(StoredEvent e)
+    {
+        try
+        {
+            _publisher.Publish(e);
+        }
+        catch (Exception ex)
+        {
+            // The write is durable; a failed publish only delays live delivery (clients resume from the store).
+            StorageLog.PublishFailed(_logger, ex);
+        }
     }
 
     private const int MaxPipeline = 64;
@@ -345,13 +446,14 @@ internal sealed class PostgresDatabase : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _queue.Writer.TryComplete();
-        if (_writerLoop is not null)
+        foreach (var lane in _lanes) lane.Queue.Writer.TryComplete();
+        foreach (var lane in _lanes)
         {
-            await _writerLoop.ConfigureAwait(false);
+            if (lane.Loop is null) continue;
+            await lane.Loop.ConfigureAwait(false);
             try
             {
-                await Lease.ReleaseAsync().ConfigureAwait(false);
+                await lane.Lease.ReleaseAsync().ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
             {

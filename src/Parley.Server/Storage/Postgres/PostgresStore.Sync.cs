@@ -118,5 +118,5 @@ internal sealed partial class PostgresStore
         return SyncPages.Complete(events, false, StreamCursor.Start, await CurrentMessages(c, events).ConfigureAwait(false)).Events.ToList();
     });
 
-    public (long Pos, bool Fresh) WriterStart(int writer) => db.Lease.StartOf(writer);
+    public (long Pos, bool Fresh) WriterStart(int writer) => db.WriterStart(writer);
 }

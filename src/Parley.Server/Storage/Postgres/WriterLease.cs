@@ -33,11 +33,11 @@ internal sealed class WriterLease(NpgsqlDataSource dataSource)
     /// <summary>The writer row this node holds (0 before the first <see cref="AcquireAsync"/>).</summary>
     public int Writer { get; private set; }
 
-    /// <summary>The row's position when this node took <paramref name="writer"/> (its first
+    /// <summary>The row's position when this lane took <paramref name="writer"/> (its first
     /// announced run starts after it), and whether the row was new (the writer has no events below it).</summary>
-    public (long Pos, bool Fresh) StartOf(int writer)
+    public bool TryStartOf(int writer, out (long Pos, bool Fresh) start)
     {
-        lock (_gate) return _starts.GetValueOrDefault(writer);
+        lock (_gate) return _starts.TryGetValue(writer, out start);
     }
 
     /// <summary>Takes a free writer row, or adds one.</summary>
