@@ -66,6 +66,7 @@ public static class ParleyApp
         // Behind a reverse proxy on this host (nginx, see README), take the client's address from
         // X-Forwarded-For so per-IP limits apply per client. Only loopback proxies are trusted.
         app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto });
+        app.UseWebSocketEndpoint(options.Realtime.KeepAliveSeconds);
         // Outermost, so the logged status is the one the client got, after error handling.
         app.UseRequestLogging();
         app.UseApiErrors();
@@ -85,7 +86,6 @@ public static class ParleyApp
         app.UseAuthorization();
         app.UseJsonBodyChecks();
         app.UseCanonicalChatIds();
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(options.Realtime.KeepAliveSeconds) });
 
         app.MapOperations();
         app.MapAuthApi();

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.WebSockets;
 using System.Threading.Channels;
 using Parley.Server.Storage;
@@ -23,8 +24,7 @@ public sealed class Connection
     private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     /// <summary>What this connection has sent of the event stream (its cursor): frames it covers are
     /// skipped. Events of a single-writer store move only the floor, which costs nothing per frame.</summary>
-    private long _floorSent;
-    private StreamCursor? _writersSent;
+    private SentCursor _sent;
     /// <summary>The last answer in line (see <see cref="ReplyWhenReadyAsync"/>).</summary>
     private Task _answers = Task.CompletedTask;
 
@@ -121,29 +121,25 @@ public sealed class Connection
 
     /// <summary>Marks what the resume backlog delivered (or, without one, what was committed before
     /// the socket opened) so live copies are skipped. Call before the live queue is drained.</summary>
-    public void DeliveredUpTo(StreamCursor cursor)
-    {
-        _floorSent = cursor.Floor;
-        _writersSent = cursor.Entries.Count > 0 ? cursor : null;
-    }
+    public void DeliveredUpTo(StreamCursor cursor) => _sent.Reset(cursor);
 
     public async Task SendNowAsync(ReadOnlyMemory<byte> bytes) =>
         await _socket.SendAsync(bytes, WebSocketMessageType.Text, true, _closed.Token);
 
-    /// <summary>Moves the cursor past an event's frame; false when the cursor already covers it.</summary>
-    private bool Advance(OutboundFrame frame)
+    /// <summary>Sends an event's frame with this connection's cursor added (a store with several
+    /// writers: each connection's cursor differs), from a pooled buffer.</summary>
+    private async ValueTask SendWithCursorAsync(ReadOnlyMemory<byte> frame)
     {
-        if (frame.Writer is null && _writersSent is null)
+        var buffer = ArrayPool<byte>.Shared.Rent(frame.Length + _sent.ExtraBytes);
+        try
         {
-            if (frame.Position <= _floorSent) return false;
-            _floorSent = frame.Position;
-            return true;
+            var length = _sent.WriteFrame(frame.Span, buffer);
+            await _socket.SendAsync(buffer.AsMemory(0, length), WebSocketMessageType.Text, true, _closed.Token);
         }
-        var cursor = _writersSent ?? StreamCursor.AtFloor(_floorSent);
-        if (cursor.Covers(frame.Writer, frame.Position)) return false;
-        _writersSent = cursor.Advance(frame.Writer, frame.Position);
-        _floorSent = _writersSent.Floor;
-        return true;
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>The single writer: sends queued frames in order until the queue completes.</summary>
@@ -158,12 +154,12 @@ public sealed class Connection
                 while (reader.TryRead(out var frame))
                 {
                     if (frame.IsReply) _replySlots.Release();
-                    if (frame.Position != 0 && !Advance(frame)) continue;
+                    if (frame.Position != 0 && !_sent.Advance(frame.Writer, frame.Position)) continue;
                     var bytes = frame.Render is null ? frame.Bytes : await frame.Render(UserId);
                     if (bytes is { Length: > 0 } payload)
                     {
-                        if (frame.Writer is not null) payload = Realtime.Frames.WithCursor(payload.Span, _writersSent!.ToString());
-                        await _socket.SendAsync(payload, WebSocketMessageType.Text, true, _closed.Token);
+                        if (frame.Writer is not null) await SendWithCursorAsync(payload);
+                        else await _socket.SendAsync(payload, WebSocketMessageType.Text, true, _closed.Token);
                     }
                 }
             }

@@ -27,24 +27,8 @@ public static class Frames
 
     /// <summary>The cursor a live event's frame carries when it is the same for every recipient:
     /// in a store with one writer, the event's position. With several writers each connection's
-    /// cursor differs, and the connection adds it (<see cref="WithCursor"/>).</summary>
+    /// cursor differs, and the connection adds it (<see cref="SentCursor"/>).</summary>
     public static string? SharedCursor(StoredEvent e) => e.Writer is null ? StreamCursor.AtFloor(e.Pos).ToString() : null;
-
-    /// <summary>A frame object with a <c>cursor</c> member added at its end.</summary>
-    public static byte[] WithCursor(ReadOnlySpan<byte> frame, string cursor)
-    {
-        // Cursor text is digits, '_' and '-' only: nothing to escape.
-        ReadOnlySpan<byte> name = ",\"cursor\":\""u8;
-        var bytes = new byte[frame.Length + name.Length + cursor.Length + 1];
-        frame[..^1].CopyTo(bytes);
-        var at = frame.Length - 1;
-        name.CopyTo(bytes.AsSpan(at));
-        at += name.Length;
-        at += System.Text.Encoding.ASCII.GetBytes(cursor, bytes.AsSpan(at));
-        bytes[at++] = (byte)'"';
-        bytes[at] = (byte)'}';
-        return bytes;
-    }
 
     public static byte[] Ack(MessageRecord m, string? clientMessageId) => Build("ack", w =>
     {

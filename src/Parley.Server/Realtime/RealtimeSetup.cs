@@ -30,7 +30,6 @@ public static class RealtimeSetup
 
     public static IEndpointRouteBuilder MapRealtime(this IEndpointRouteBuilder routes)
     {
-        routes.MapWebSocketEndpoint();
         routes.MapWsTickets();
         routes.MapSyncApi();
         return routes;

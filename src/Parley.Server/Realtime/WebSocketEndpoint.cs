@@ -22,10 +22,28 @@ public static partial class WebSocketEndpoint
     /// <summary>Frames refused in a row by the frame limit after which the connection is closed (1008).</summary>
     private const int MaxRejectedFramesInARow = 20;
 
-    public static IEndpointRouteBuilder MapWebSocketEndpoint(this IEndpointRouteBuilder routes)
+    /// <summary>Answers <c>/ws</c> ahead of the rest of the pipeline. An open socket keeps alive
+    /// everything its request passed through for as long as it stays open, hours or days: here it
+    /// passes only the forwarded-header check, request logging and error handling. (It checks its
+    /// own token, Origin and cursor; CORS, static files and JSON body checks do not apply to it.)</summary>
+    public static IApplicationBuilder UseWebSocketEndpoint(this IApplicationBuilder app, int keepAliveSeconds)
     {
-        routes.Map("/ws", Handle).AllowAnonymous().ExcludeFromDescription();
-        return routes;
+        app.MapWhen(http => http.Request.Path.Value is { } path && (path.Equals("/ws", StringComparison.OrdinalIgnoreCase) || path.Equals("/ws/", StringComparison.OrdinalIgnoreCase)), ws =>
+        {
+            ws.UseRequestLogging();
+            ws.UseApiErrors();
+            ws.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(keepAliveSeconds) });
+            ws.Run(http =>
+            {
+                var services = http.RequestServices;
+                return Handle(http, services.GetRequiredService<IOptions<ParleyOptions>>(), services.GetRequiredService<ConnectionRegistry>(),
+                    services.GetRequiredService<Presence>(), services.GetRequiredService<IEventLog>(), services.GetRequiredService<EventReader>(),
+                    services.GetRequiredService<ClientFrames>(), services.GetRequiredService<IClusterBus>(), services.GetRequiredService<ILoggerFactory>(),
+                    services.GetRequiredService<IHostApplicationLifetime>(), services.GetRequiredService<IWsTicketStore>(),
+                    services.GetRequiredService<SessionRevocations>(), services.GetRequiredService<TimeProvider>());
+            });
+        });
+        return app;
     }
 
     private static async Task Handle(HttpContext http, IOptions<ParleyOptions> options, ConnectionRegistry registry, Presence presence,
@@ -55,6 +73,7 @@ public static partial class WebSocketEndpoint
             }
             since = position;
         }
+        ForgetCredentials(http);
         if (registry.Count(userId) >= settings.Limits.SocketsPerUser)
         {
             await ApiError.WriteAsync(http, StatusCodes.Status429TooManyRequests, "Too many open connections for this user.");
@@ -126,6 +145,16 @@ public static partial class WebSocketEndpoint
             await connection.RunWriterAsync(null);
             return false;
         }
+    }
+
+    /// <summary>Lets go of what the request held of the token (the query string, the raw request
+    /// target, the Authorization header): the request object lives as long as the socket, and a
+    /// token is about a kilobyte, kept three times over.</summary>
+    private static void ForgetCredentials(HttpContext http)
+    {
+        http.Request.QueryString = QueryString.Empty;
+        http.Request.Headers.Authorization = default;
+        if (http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>() is { } request) request.RawTarget = request.Path;
     }
 
     /// <summary>Who a socket is for, and the session and issue time of the access token behind it.</summary>
