@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using Parley.Server.Storage;
 
 namespace Parley.Server.Realtime;
@@ -46,42 +45,27 @@ internal struct SentCursor
     }
 
     /// <summary>Room enough for <see cref="WriteFrame"/> beyond the frame itself.</summary>
-    public readonly int ExtraBytes => 16 + 20 * (1 + 2 * _count);
+    public readonly int ExtraBytes => CursorMember.Length + 2 + StreamCursor.MaxTextBytes(_count);
+
+    private static ReadOnlySpan<byte> CursorMember => ",\"cursor\":\""u8;
 
     /// <summary>Writes <paramref name="frame"/> (a JSON object) with <c>"cursor":"…"</c> added at its
-    /// end into <paramref name="into"/>; returns the length. The text is <see cref="StreamCursor"/>'s:
-    /// digits, <c>_</c> and <c>-</c>, nothing to escape.</summary>
+    /// end into <paramref name="into"/>; returns the length.</summary>
     public readonly int WriteFrame(ReadOnlySpan<byte> frame, Span<byte> into)
     {
         frame[..^1].CopyTo(into);
         var at = frame.Length - 1;
-        at += Copy(",\"cursor\":\""u8, into[at..]);
-        at += Number(_floor, into[at..]);
-        for (var i = 0; i < _count; i++)
-        {
-            into[at++] = (byte)'_';
-            at += Number(_ahead![i].Writer, into[at..]);
-            into[at++] = (byte)'-';
-            at += Number(_ahead[i].Pos, into[at..]);
-        }
+        CursorMember.CopyTo(into[at..]);
+        at += CursorMember.Length;
+        at += StreamCursor.WriteText(_floor, _ahead.AsSpan(0, _count), into[at..]);
         into[at++] = (byte)'"';
         into[at++] = (byte)'}';
         return at;
     }
 
-    private static int Copy(ReadOnlySpan<byte> text, Span<byte> into)
-    {
-        text.CopyTo(into);
-        return text.Length;
-    }
-
-    private static int Number(long value, Span<byte> into) =>
-        Utf8Formatter.TryFormat(value, into, out var written) ? written : throw new InvalidOperationException("No room for a cursor.");
-
     public override readonly string ToString()
     {
-        var entries = new (int, long)[_count];
-        if (_count > 0) Array.Copy(_ahead!, entries, _count);
-        return StreamCursor.Of(_floor, entries).ToString();
+        var text = new byte[StreamCursor.MaxTextBytes(_count)];
+        return System.Text.Encoding.ASCII.GetString(text, 0, StreamCursor.WriteText(_floor, _ahead.AsSpan(0, _count), text));
     }
 }

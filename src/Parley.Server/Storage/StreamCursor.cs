@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 
@@ -96,10 +97,31 @@ public sealed class StreamCursor : IEquatable<StreamCursor>
     public override string ToString()
     {
         if (_entries.Length == 0) return Floor.ToString(CultureInfo.InvariantCulture);
-        var text = new StringBuilder().Append(CultureInfo.InvariantCulture, $"{Floor}");
-        foreach (var (writer, pos) in _entries) text.Append(CultureInfo.InvariantCulture, $"_{writer}-{pos}");
-        return text.ToString();
+        var text = new byte[MaxTextBytes(_entries.Length)];
+        return Encoding.ASCII.GetString(text, 0, WriteText(Floor, _entries, text));
     }
+
+    /// <summary>Room enough for the text of a cursor with <paramref name="writers"/> writers ahead of its floor.</summary>
+    public static int MaxTextBytes(int writers) => 20 + 32 * writers;
+
+    /// <summary>Writes a cursor's text (its floor, then its writers ahead of it, ascending) as UTF-8
+    /// into <paramref name="into"/> and returns its length: the one place the format is written
+    /// (<see cref="TryParse"/> reads it). Digits, <c>_</c> and <c>-</c> only, nothing to escape in JSON.</summary>
+    public static int WriteText(long floor, ReadOnlySpan<(int Writer, long Pos)> entries, Span<byte> into)
+    {
+        var at = Number(floor, into);
+        foreach (var (writer, pos) in entries)
+        {
+            into[at++] = (byte)'_';
+            at += Number(writer, into[at..]);
+            into[at++] = (byte)'-';
+            at += Number(pos, into[at..]);
+        }
+        return at;
+    }
+
+    private static int Number(long value, Span<byte> into) =>
+        Utf8Formatter.TryFormat(value, into, out var written) ? written : throw new ArgumentException("No room for a cursor's text.", nameof(into));
 
     /// <summary>Reads a cursor's text; false for anything this server would not have written.</summary>
     public static bool TryParse(string? text, out StreamCursor cursor)

@@ -158,8 +158,7 @@ internal sealed class ClusterDelivery
             var first = stream.OwnEnd > 0 ? stream.OwnEnd + 1 : Math.Max(stream.Next, _source.WriterStart(writer).Pos + 1);
             stream.OwnEnd = e.Pos;
             if (e.Pos < stream.Next || Covered(stream, e.Pos)) return;
-            first = Math.Min(first, e.Pos);
-            if (first < stream.Next) first = stream.Next;
+            first = Math.Clamp(first, stream.Next, e.Pos);
             stream.Blocks[first] = new Block(first, e.Pos) { Events = [e] };
             Pump();
         }

@@ -236,7 +236,10 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     {
         try
         {
-            if (await lane.Lease.RenewIdleAsync().ConfigureAwait(false)) Interlocked.Exchange(ref lane.RenewedAt, Environment.TickCount64);
+            if (await lane.Lease.RenewIdleAsync(releaseExpired: lane == _lanes[0]).ConfigureAwait(false))
+            {
+                Interlocked.Exchange(ref lane.RenewedAt, Environment.TickCount64);
+            }
             else await TakeNewWriterAsync(lane).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
@@ -541,17 +544,17 @@ internal sealed class PostgresDatabase : IAsyncDisposable
 /// the writer whose row the transaction holds.</summary>
 internal sealed class PgWrite(NpgsqlConnection connection, int writer) : IPgSession
 {
-    /// <summary>Locks the chat row ($1) and takes its next event position from the sequence, after
-    /// the lock (in the row's UPDATE, which PostgreSQL evaluates again on the newest row version if
-    /// it had to wait): a chat's events are in position order. The chat's previous event moves to
-    /// prev_event_*, so the statement can answer both.</summary>
-    public const string TakeChatPosition =
-        """
-        UPDATE chats SET prev_event_pos = last_event_pos, prev_event_writer = last_event_writer,
-            last_event_pos = nextval('stream_positions'), last_event_writer = $2
-        WHERE id = $1
-        RETURNING last_event_pos, prev_event_pos, prev_event_writer
-        """;
+    /// <summary>The assignments of a chat row's <c>UPDATE</c> that take the chat's next event
+    /// position from the sequence, for the writer in parameter <paramref name="writer"/>. In the row's
+    /// UPDATE the position is taken after the lock (PostgreSQL evaluates it again on the newest row
+    /// version if it had to wait), so a chat's events are in position order. The chat's previous
+    /// event moves to prev_event_*, so the statement can answer both (<see cref="ChatPosition.Returned"/>).</summary>
+    public static string NextEventPosition(string writer) =>
+        $"prev_event_pos = last_event_pos, prev_event_writer = last_event_writer, last_event_pos = nextval('stream_positions'), last_event_writer = {writer}";
+
+    /// <summary>Locks the chat row ($1) and takes its next event position for the writer ($2).</summary>
+    public static readonly string TakeChatPosition =
+        $"UPDATE chats SET {NextEventPosition("$2")} WHERE id = $1 RETURNING {ChatPosition.Returned}";
 
     private readonly List<string> _pending = [];
     private bool _opCreatesEvents;
@@ -575,7 +578,7 @@ internal sealed class PgWrite(NpgsqlConnection connection, int writer) : IPgSess
     /// <summary>Locks the chat and takes its next event position (see <see cref="TakeChatPosition"/>).</summary>
     public async Task<ChatPosition> TakeChatPositionAsync(string chatId)
     {
-        var taken = await QueryFirstAsync(r => new ChatPosition(r.GetInt64(0), r.GetInt64(1), r.IsDBNull(2) ? null : r.GetInt32(2)),
+        var taken = await QueryFirstAsync(r => ChatPosition.Read(r, 0),
             TakeChatPosition, chatId, Writer).ConfigureAwait(false) ?? throw new InvalidOperationException($"Chat {chatId} has no row.");
         Took(taken.Pos);
         return taken;
@@ -690,4 +693,11 @@ internal sealed record PipelineStep<T>(
     string? ChatKey = null);
 
 /// <summary>A position taken under a chat's row lock, and the chat's event before it.</summary>
-internal sealed record ChatPosition(long Pos, long PrevPos, int? PrevWriter);
+internal sealed record ChatPosition(long Pos, long PrevPos, int? PrevWriter)
+{
+    /// <summary>What a statement using <see cref="PgWrite.NextEventPosition"/> returns of the chat row.</summary>
+    public const string Returned = "last_event_pos, prev_event_pos, prev_event_writer";
+
+    /// <summary>Reads the three columns at <paramref name="o"/> (position, previous position, previous writer).</summary>
+    public static ChatPosition Read(NpgsqlDataReader r, int o) => new(r.GetInt64(o), r.GetInt64(o + 1), r.IsDBNull(o + 2) ? null : r.GetInt32(o + 2));
+}

@@ -233,16 +233,18 @@ internal sealed partial class PostgresStore
     private static async Task<string> UserName(IPgSession c, string userId) =>
         await c.QueryFirstAsync(r => r.GetString(0), "SELECT name FROM users WHERE id = $1", userId).ConfigureAwait(false) ?? AccountNames.Deleted;
 
+    private static readonly string AddEventSql =
+        $"""
+        WITH taken AS ({PgWrite.TakeChatPosition})
+        INSERT INTO events (pos, writer, prev_pos, prev_writer, kind, chat_id, target_user_id, data)
+        SELECT last_event_pos, $2, prev_event_pos, prev_event_writer, $3, $1, $4, $5 FROM taken
+        RETURNING pos, prev_pos, prev_writer
+        """;
+
     /// <summary>Stores an event at the chat's next position, in one statement with the chat row's lock.</summary>
     private static async Task<StoredEvent> AddEvent(PgWrite w, EventKind kind, string chatId, string? targetUserId, string? data, IReadOnlyList<string> recipients)
     {
-        var at = await w.QueryFirstAsync(r => new ChatPosition(r.GetInt64(0), r.GetInt64(1), r.IsDBNull(2) ? null : r.GetInt32(2)),
-            $"""
-            WITH taken AS ({PgWrite.TakeChatPosition})
-            INSERT INTO events (pos, writer, prev_pos, prev_writer, kind, chat_id, target_user_id, data)
-            SELECT last_event_pos, $2, prev_event_pos, prev_event_writer, $3, $1, $4, $5 FROM taken
-            RETURNING pos, prev_pos, prev_writer
-            """, chatId, w.Writer, (int)kind, targetUserId, data).ConfigureAwait(false)
+        var at = await w.QueryFirstAsync(r => ChatPosition.Read(r, 0), AddEventSql, chatId, w.Writer, (int)kind, targetUserId, data).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"Chat {chatId} has no row.");
         w.Took(at.Pos);
         return w.Event(at, kind, chatId, recipients);

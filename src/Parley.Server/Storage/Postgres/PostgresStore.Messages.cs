@@ -53,11 +53,9 @@ internal sealed partial class PostgresStore
                    (SELECT CASE WHEN deleted THEN NULL WHEN content IS NULL THEN '' ELSE left(content, {MessageRules.QuoteLength}) END
                     FROM messages WHERE id = $9::text AND chat_id = $3) AS quote
         ), chat AS (
-            UPDATE chats SET last_seq = last_seq + 1, last_activity = greatest(last_activity, $6),
-                prev_event_pos = last_event_pos, prev_event_writer = last_event_writer,
-                last_event_pos = nextval('stream_positions'), last_event_writer = $1
+            UPDATE chats SET last_seq = last_seq + 1, last_activity = greatest(last_activity, $6), {PgWrite.NextEventPosition("$1")}
             WHERE id = $3 AND (SELECT member AND original IS NULL AND reply_ok FROM look)
-            RETURNING last_seq, disappear_after_seconds, last_event_pos, prev_event_pos, prev_event_writer
+            RETURNING last_seq, disappear_after_seconds, {ChatPosition.Returned}
         ), own AS (
             UPDATE members SET own_after_read = own_after_read + 1
             WHERE chat_id = $3 AND user_id = $4 AND EXISTS (SELECT 1 FROM chat)
@@ -90,7 +88,7 @@ internal sealed partial class PostgresStore
             return (new SendResult(refused, refused == SendOutcome.Duplicate ? ReadMessage(r, 7) : null), NoEvents);
         }
         if (r.IsDBNull(2)) throw new InvalidOperationException($"Chat {m.ChatId} has no row.");
-        var at = new ChatPosition(r.GetInt64(25), r.GetInt64(26), r.IsDBNull(27) ? null : r.GetInt32(27));
+        var at = ChatPosition.Read(r, 25);
         state.Write.Took(at.Pos);
         var message = new MessageRecord(state.Id, m.ChatId, r.GetInt64(2), at.Pos, m.SenderId, r.GetString(3), r.StringOrNull(4), m.Type, m.Content,
             m.Timestamp, m.ClientMessageId, m.ReplyTo, r.StringOrNull(5), null, null, m.MediaJson, null, false);
@@ -116,23 +114,8 @@ internal sealed partial class PostgresStore
         var id = MessageRules.NewMessageId();
         var stored = await w.QueryFirstAsync(
             r => (Seq: r.GetInt64(0), Name: r.GetString(1), Avatar: r.StringOrNull(2),
-                  At: new ChatPosition(r.GetInt64(3), r.GetInt64(4), r.IsDBNull(5) ? null : r.GetInt32(5))),
-            """
-            WITH chat AS (
-                UPDATE chats SET last_seq = last_seq + 1, last_activity = greatest(last_activity, $6),
-                    prev_event_pos = last_event_pos, prev_event_writer = last_event_writer,
-                    last_event_pos = nextval('stream_positions'), last_event_writer = $1
-                WHERE id = $3 RETURNING last_seq, last_event_pos, prev_event_pos, prev_event_writer
-            ), own AS (
-                UPDATE members SET own_after_read = own_after_read + 1 WHERE chat_id = $3 AND user_id = $4
-            )
-            INSERT INTO messages (pos, writer, prev_pos, prev_writer, id, chat_id, seq, sender_id, sender_name, sender_avatar, type, content,
-                                  timestamp, client_message_id, reply_to, reply_quote, system_action, affected_user_name, media)
-            SELECT chat.last_event_pos, $1, chat.prev_event_pos, chat.prev_event_writer, $2, $3, chat.last_seq, $4, coalesce(u.name, $14),
-                   u.avatar, $5, $7, $6, $8, $9, $10, $11, $12, $13
-            FROM chat LEFT JOIN users u ON u.id = $4
-            RETURNING seq, sender_name, sender_avatar, pos, prev_pos, prev_writer
-            """,
+                  At: ChatPosition.Read(r, 3)),
+            InsertMessageSql,
             w.Writer, id, chatId, senderId, type, timestamp, content, clientMessageId, replyTo, replyQuote, systemAction, affectedUserName, media,
             AccountNames.Deleted)
             .ConfigureAwait(false);
@@ -141,6 +124,22 @@ internal sealed partial class PostgresStore
         return new StoredMessage(new MessageRecord(id, chatId, stored.Seq, stored.At.Pos, senderId, stored.Name, stored.Avatar, type, content, timestamp,
             clientMessageId, replyTo, replyQuote, systemAction, affectedUserName, media, null, false), stored.At);
     }
+
+    private static readonly string InsertMessageSql =
+        $"""
+        WITH chat AS (
+            UPDATE chats SET last_seq = last_seq + 1, last_activity = greatest(last_activity, $6), {PgWrite.NextEventPosition("$1")}
+            WHERE id = $3 RETURNING last_seq, {ChatPosition.Returned}
+        ), own AS (
+            UPDATE members SET own_after_read = own_after_read + 1 WHERE chat_id = $3 AND user_id = $4
+        )
+        INSERT INTO messages (pos, writer, prev_pos, prev_writer, id, chat_id, seq, sender_id, sender_name, sender_avatar, type, content,
+                              timestamp, client_message_id, reply_to, reply_quote, system_action, affected_user_name, media)
+        SELECT chat.last_event_pos, $1, chat.prev_event_pos, chat.prev_event_writer, $2, $3, chat.last_seq, $4, coalesce(u.name, $14),
+               u.avatar, $5, $7, $6, $8, $9, $10, $11, $12, $13
+        FROM chat LEFT JOIN users u ON u.id = $4
+        RETURNING seq, sender_name, sender_avatar, pos, prev_pos, prev_writer
+        """;
 
     /// <summary>A message just stored, and where it went in its chat's events.</summary>
     private sealed record StoredMessage(MessageRecord Message, ChatPosition At);

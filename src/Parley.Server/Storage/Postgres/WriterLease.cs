@@ -88,8 +88,9 @@ internal sealed class WriterLease(NpgsqlDataSource dataSource)
 
     /// <summary>Renews the lease and, the writer being idle (call it between batches only), raises
     /// the row to the sequence's high mark: nothing of this writer is in flight, and whatever it
-    /// stores later takes a higher position. False when the row was lost.</summary>
-    public async Task<bool> RenewIdleAsync()
+    /// stores later takes a higher position. With <paramref name="releaseExpired"/> (one lane per
+    /// node is enough), also releases the rows whose holder died. False when the row was lost.</summary>
+    public async Task<bool> RenewIdleAsync(bool releaseExpired)
     {
         await using var connection = await dataSource.OpenConnectionAsync().ConfigureAwait(false);
         var renewed = await connection.ExecuteAsync(
@@ -97,11 +98,14 @@ internal sealed class WriterLease(NpgsqlDataSource dataSource)
             Writer, Owner, LeaseSeconds).ConfigureAwait(false);
         // Rows whose holder died: release them, so they no longer hold the cursor floor down. A row
         // locked by a batch still running is left for the next round.
-        await connection.ExecuteAsync(
-            """
-            UPDATE stream SET owner = NULL, lease_until = NULL
-            WHERE id IN (SELECT id FROM stream WHERE owner IS NOT NULL AND lease_until < now() FOR UPDATE SKIP LOCKED)
-            """).ConfigureAwait(false);
+        if (releaseExpired)
+        {
+            await connection.ExecuteAsync(
+                """
+                UPDATE stream SET owner = NULL, lease_until = NULL
+                WHERE id IN (SELECT id FROM stream WHERE owner IS NOT NULL AND lease_until < now() FOR UPDATE SKIP LOCKED)
+                """).ConfigureAwait(false);
+        }
         return renewed == 1;
     }
 
