@@ -104,8 +104,7 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         }
         foreach (var lane in _lanes)
         {
-            await lane.Lease.AcquireAsync(ct).ConfigureAwait(false);
-            lane.RenewedAt = Environment.TickCount64;
+            Took(lane, await lane.Lease.AcquireAsync(ct).ConfigureAwait(false));
             lane.Loop = Task.Run(() => RunWriter(lane), CancellationToken.None);
         }
     }
@@ -249,12 +248,24 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         }
     }
 
+    /// <summary>A lane holds a writer row anew: the writer's positions up to <paramref name="settled"/>
+    /// are all committed and published (by its last holder), so another lane's event whose chat's
+    /// event before it lies there does not wait for this lane (see <see cref="PublishInOrder"/>).</summary>
+    private void Took(Lane lane, long settled)
+    {
+        Interlocked.Exchange(ref lane.RenewedAt, Environment.TickCount64);
+        lock (_publishGate)
+        {
+            lane.Published = settled;
+            lane.Committed = Math.Max(lane.Committed, settled);
+        }
+    }
+
     private async Task TakeNewWriterAsync(Lane lane)
     {
         try
         {
-            await lane.Lease.AcquireAsync().ConfigureAwait(false);
-            Interlocked.Exchange(ref lane.RenewedAt, Environment.TickCount64);
+            Took(lane, await lane.Lease.AcquireAsync().ConfigureAwait(false));
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {

@@ -40,8 +40,9 @@ internal sealed class WriterLease(NpgsqlDataSource dataSource)
         lock (_gate) return _starts.TryGetValue(writer, out start);
     }
 
-    /// <summary>Takes a free writer row, or adds one.</summary>
-    public async Task AcquireAsync(CancellationToken ct = default)
+    /// <summary>Takes a free writer row, or adds one. Returns the row's position once taken: every
+    /// position of the writer up to it is settled (its last holder committed nothing above it).</summary>
+    public async Task<long> AcquireAsync(CancellationToken ct = default)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -53,12 +54,13 @@ internal sealed class WriterLease(NpgsqlDataSource dataSource)
                     "SELECT id, pos FROM stream WHERE owner IS NULL OR lease_until < now() ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED")
                     .ConfigureAwait(false);
                 (int Id, long Pos) taken;
+                long settled;
                 // A row taken over is raised to the sequence's high mark (the floor of the cursor
                 // never goes down), but its first run is announced from where its last holder stopped.
                 if (free.Id != 0)
                 {
-                    await connection.ExecuteAsync(
-                        $"UPDATE stream SET owner = $2, lease_until = now() + make_interval(secs => $3), pos = greatest(pos, {SequenceHigh}) WHERE id = $1",
+                    settled = await connection.ScalarAsync(
+                        $"UPDATE stream SET owner = $2, lease_until = now() + make_interval(secs => $3), pos = greatest(pos, {SequenceHigh}) WHERE id = $1 RETURNING pos",
                         free.Id, Owner, LeaseSeconds).ConfigureAwait(false);
                     taken = free;
                 }
@@ -70,6 +72,7 @@ internal sealed class WriterLease(NpgsqlDataSource dataSource)
                         SELECT coalesce(max(id), 0) + 1, {SequenceHigh}, $1, now() + make_interval(secs => $2) FROM stream
                         RETURNING id, pos
                         """, Owner, LeaseSeconds).ConfigureAwait(false);
+                    settled = taken.Pos;
                 }
                 await transaction.CommitAsync(ct).ConfigureAwait(false);
                 lock (_gate)
@@ -77,7 +80,7 @@ internal sealed class WriterLease(NpgsqlDataSource dataSource)
                     _starts[taken.Id] = (taken.Pos, free.Id == 0);
                     Writer = taken.Id;
                 }
-                return;
+                return settled;
             }
             catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation && attempt < 10)
             {
