@@ -108,7 +108,7 @@ public enum RefreshTokenReuse { Rotate, Reuse }
 
 public sealed class StorageOptions
 {
-    /// <summary><c>Sqlite</c> (default) or <c>Postgres</c>.</summary>
+    /// <summary><c>Sqlite</c> (default), <c>Postgres</c> or <c>DynamoDb</c>.</summary>
     public string Provider { get; set; } = "Sqlite";
     /// <summary>SQLite: <c>Normal</c> survives a process kill (the default); <c>Full</c> fsyncs every commit
     /// and also survives a power cut.</summary>
@@ -119,6 +119,24 @@ public sealed class StorageOptions
     public int Writers { get; set; } = 2;
 
     public const int MaxWriters = 16;
+
+    public DynamoDbOptions DynamoDb { get; set; } = new();
+}
+
+/// <summary>DynamoDB tables (or anything that speaks DynamoDB's API, such as dynalite). Without keys,
+/// the SDK's usual credential chain applies (environment, instance role).</summary>
+public sealed class DynamoDbOptions
+{
+    /// <summary>A local endpoint instead of AWS's, for example http://127.0.0.1:4567.</summary>
+    public string? ServiceUrl { get; set; }
+    /// <summary>The AWS region of the tables (also the signing region of a local endpoint).</summary>
+    public string? Region { get; set; }
+    /// <summary>Every table's name starts with this, so several deployments can share an account.</summary>
+    public string TablePrefix { get; set; } = "Parley";
+    /// <summary>Create the tables (and their indexes) on start when they are missing.</summary>
+    public bool CreateTables { get; set; }
+    public string? AccessKey { get; set; }
+    public string? SecretKey { get; set; }
 }
 
 /// <summary>Where media bytes live (the database keeps only their description).</summary>

@@ -1,0 +1,13 @@
+namespace Parley.Server.Storage.DynamoDb;
+
+/// <summary>The AWS backend: DynamoDB tables that every node of a cluster uses.</summary>
+internal static class DynamoDbBackend
+{
+    public const string Name = "DynamoDb";
+
+    public static void Register(IServiceCollection services)
+    {
+        services.AddSingleton<DynamoDatabase>();
+        services.AddSingleton<DynamoStore>();
+    }
+}
