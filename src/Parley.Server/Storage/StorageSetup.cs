@@ -1,4 +1,5 @@
 using Parley.Server.Configuration;
+using Parley.Server.Storage.DynamoDb;
 using Parley.Server.Storage.Postgres;
 using Parley.Server.Storage.Sqlite;
 
@@ -12,6 +13,7 @@ public static class StorageSetup
     {
         [SqliteBackend.Name] = SqliteBackend.Register,
         [PostgresBackend.Name] = PostgresBackend.Register,
+        [DynamoDbBackend.Name] = DynamoDbBackend.Register,
     };
 
     public static IServiceCollection AddParleyStorage(this IServiceCollection services, ParleyOptions options)
@@ -21,7 +23,7 @@ public static class StorageSetup
         if (!Backends.TryGetValue(options.Storage.Provider, out var register))
         {
             throw new InvalidOperationException(
-                $"Unknown Parley:Storage:Provider '{options.Storage.Provider}'. Use {string.Join(" or ", Backends.Keys)}.");
+                $"Unknown Parley:Storage:Provider '{options.Storage.Provider}'. Use {string.Join(", ", Backends.Keys)}.");
         }
         // First of the hosted services: whatever a backend starts (a cluster node) starts on a migrated store.
         services.AddHostedService<StoreStartup>();

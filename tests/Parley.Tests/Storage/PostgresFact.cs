@@ -14,8 +14,21 @@ public sealed class PostgresFactAttribute : FactAttribute
     }
 }
 
+/// <summary>A fact that needs DynamoDB: skipped with a clear reason outside CI when none is
+/// configured, and failing (not skipped) under CI=true.</summary>
+public sealed class DynamoFactAttribute : FactAttribute
+{
+    public DynamoFactAttribute()
+    {
+        if (TestDynamo.SkipReason is { } reason) Skip = reason;
+    }
+}
+
 /// <summary>Marks a contract suite subclass whose backend is PostgreSQL.</summary>
 public interface IRequiresPostgres;
+
+/// <summary>Marks a contract suite subclass whose backend is DynamoDB (dynalite here).</summary>
+public interface IRequiresDynamo;
 
 /// <summary>Marks a contract suite subclass that needs the S3 server.</summary>
 public interface IRequiresS3;
@@ -35,6 +48,11 @@ public sealed class StoreFactDiscoverer(IMessageSink diagnosticMessageSink) : Fa
         {
             return [new XunitSkippedDataRowTestCase(DiagnosticMessageSink, discoveryOptions.MethodDisplayOrDefault(),
                 discoveryOptions.MethodDisplayOptionsOrDefault(), testMethod, reason)];
+        }
+        if (typeof(IRequiresDynamo).IsAssignableFrom(type) && TestDynamo.SkipReason is { } dynamoReason)
+        {
+            return [new XunitSkippedDataRowTestCase(DiagnosticMessageSink, discoveryOptions.MethodDisplayOrDefault(),
+                discoveryOptions.MethodDisplayOptionsOrDefault(), testMethod, dynamoReason)];
         }
         if (typeof(IRequiresS3).IsAssignableFrom(type) && TestS3.SkipReason is { } s3Reason)
         {

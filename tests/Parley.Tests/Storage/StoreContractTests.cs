@@ -632,3 +632,21 @@ public sealed class PostgresStoreContractTests : StoreContractTests, IRequiresPo
         Assert.Equal(Enumerable.Range(1, 39).Select(i => (long)i), stored.Select(r => r.Message!.Seq).Order());
     }
 }
+
+public sealed class DynamoStoreContractTests : StoreContractTests, IRequiresDynamo
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "parley-tests", Guid.NewGuid().ToString("N"));
+
+    protected override Task<Dictionary<string, string?>> BackendSettingsAsync()
+    {
+        var settings = TestDynamo.Settings(TestDynamo.NewPrefix());
+        settings["Parley:DataDirectory"] = _directory;
+        return Task.FromResult(settings);
+    }
+
+    protected override Task DropBackendAsync()
+    {
+        try { Directory.Delete(_directory, recursive: true); } catch (IOException) { /* best effort */ }
+        return Task.CompletedTask;
+    }
+}

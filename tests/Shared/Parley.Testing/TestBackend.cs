@@ -1,7 +1,7 @@
 namespace Parley.Testing;
 
 /// <summary>The store a suite's test servers keep their data in.</summary>
-public enum TestStore { Sqlite, Postgres }
+public enum TestStore { Sqlite, Postgres, DynamoDb }
 
 /// <summary>Where a suite's test servers keep media bytes.</summary>
 public enum TestBlobs { Directory, S3 }
@@ -9,7 +9,8 @@ public enum TestBlobs { Directory, S3 }
 /// <summary>
 /// The backend every test server of a suite runs on, picked the same way for every suite:
 /// <c>PARLEY_TEST_STORE</c> is <c>sqlite</c> (the default: a file in the server's data directory) or
-/// <c>postgres</c> (a database of its own on <see cref="TestPostgres"/>), and <c>PARLEY_TEST_BLOBS</c>
+/// <c>postgres</c> (a database of its own on <see cref="TestPostgres"/>) or <c>dynamodb</c> (tables of
+/// its own on <see cref="TestDynamo"/>), and <c>PARLEY_TEST_BLOBS</c>
 /// is <c>directory</c> (the default) or <c>s3</c> (a bucket of its own on <see cref="TestS3"/>).
 /// The database and bucket names are kept in the server's data directory, so a server started again
 /// on the same directory finds the same data; <see cref="ReleaseAsync"/> drops them.
@@ -20,7 +21,8 @@ public static class TestBackend
     {
         null or "" or "sqlite" => TestStore.Sqlite,
         "postgres" => TestStore.Postgres,
-        var other => throw new InvalidOperationException($"PARLEY_TEST_STORE is '{other}': use sqlite or postgres."),
+        "dynamodb" => TestStore.DynamoDb,
+        var other => throw new InvalidOperationException($"PARLEY_TEST_STORE is '{other}': use sqlite, postgres or dynamodb."),
     };
 
     public static TestBlobs Blobs => Environment.GetEnvironmentVariable("PARLEY_TEST_BLOBS")?.ToLowerInvariant() switch
@@ -41,6 +43,10 @@ public static class TestBackend
         {
             settings["Parley:Storage:Provider"] = "Postgres";
             settings["Parley:Storage:ConnectionString"] = await TestPostgres.DatabaseForAsync(dataDirectory);
+        }
+        if (Store == TestStore.DynamoDb && overrides?.ContainsKey("Parley:Storage:Provider") != true)
+        {
+            foreach (var (key, value) in TestDynamo.Settings(await TestDynamo.PrefixForAsync(dataDirectory))) settings[key] = value;
         }
         if (Blobs == TestBlobs.S3 && overrides?.ContainsKey("Parley:Blobs:Provider") != true)
         {

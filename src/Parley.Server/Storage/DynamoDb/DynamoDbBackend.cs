@@ -8,6 +8,6 @@ internal static class DynamoDbBackend
     public static void Register(IServiceCollection services)
     {
         services.AddSingleton<DynamoDatabase>();
-        services.AddSingleton<DynamoStore>();
+        services.AddStore<DynamoStore>();
     }
 }

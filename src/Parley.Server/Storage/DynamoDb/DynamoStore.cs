@@ -11,6 +11,7 @@ namespace Parley.Server.Storage.DynamoDb;
 /// docs/ARCHITECTURE.md, "DynamoDB"). Every node of a cluster shares the tables.
 /// </summary>
 internal sealed partial class DynamoStore(DynamoDatabase db, IEventPublisher publisher, IOptions<ParleyOptions> options, ILogger<DynamoStore> logger)
+    : IParleyStore
 {
     public async Task InitializeAsync(CancellationToken ct)
     {
