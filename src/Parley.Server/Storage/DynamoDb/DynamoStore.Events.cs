@@ -71,36 +71,39 @@ internal sealed partial class DynamoStore
     /// <summary>Runs an operation on a chat in the chat's lane: <paramref name="build"/> reads what it
     /// needs and adds events (none: nothing is written); its events are then stored and published.
     /// <paramref name="missing"/> when the chat does not exist (build is not called).</summary>
-    private async Task<T> WriteChatAsync<T>(string chatId, T missing, Func<ChatWrite, Task<T>> build)
+    private Task<T> WriteChatAsync<T>(string chatId, T missing, Func<ChatWrite, Task<T>> build) =>
+        InLaneAsync(chatId, () => WriteChatInLaneAsync(chatId, missing, build));
+
+    /// <summary>Runs <paramref name="work"/> in the chat's lane, after every operation on the lane
+    /// that was asked for before it (its place is taken before this method first waits).</summary>
+    private async Task<T> InLaneAsync<T>(string chatId, Func<Task<T>> work)
+    {
+        using var turn = await _writers.LaneOf(chatId).Gate.EnterAsync().ConfigureAwait(false);
+        return await work().ConfigureAwait(false);
+    }
+
+    /// <summary><see cref="WriteChatAsync"/> for a caller already in the chat's lane.</summary>
+    private async Task<T> WriteChatInLaneAsync<T>(string chatId, T missing, Func<ChatWrite, Task<T>> build)
     {
         var lane = _writers.LaneOf(chatId);
-        await lane.Gate.WaitAsync().ConfigureAwait(false);
-        try
+        while (true)
         {
-            while (true)
+            if (lane.Writer < 0 || !DynamoWriters.HoldsLease(lane))
             {
-                if (lane.Writer < 0 || !DynamoWriters.HoldsLease(lane))
-                {
-                    throw new InvalidOperationException("This node holds no DynamoDB writer lease at the moment; the write was not made.");
-                }
-                var chatItem = await ReadChatItemAsync(chatId).ConfigureAwait(false);
-                if (chatItem is null) return missing;
-                var (lastPos, lastSeq, ready) = await SettlePreviousAsync(chatId, chatItem).ConfigureAwait(false);
-                if (!ready) continue;
-                var write = new ChatWrite(chatItem);
-                var result = await build(write).ConfigureAwait(false);
-                if (write.Events.Count == 0 && write.ChatChanges.Count == 0)
-                {
-                    foreach (var then in write.Then) await then().ConfigureAwait(false);
-                    return result;
-                }
-                if (!await StoreAsync(lane, chatId, chatItem, lastPos, lastSeq, write).ConfigureAwait(false)) continue;
+                throw new InvalidOperationException("This node holds no DynamoDB writer lease at the moment; the write was not made.");
+            }
+            var chatItem = await ReadChatItemAsync(chatId).ConfigureAwait(false);
+            if (chatItem is null) return missing;
+            var (lastPos, lastSeq, ready) = await SettlePreviousAsync(chatId, chatItem).ConfigureAwait(false);
+            if (!ready) continue;
+            var write = new ChatWrite(chatItem);
+            var result = await build(write).ConfigureAwait(false);
+            if (write.Events.Count == 0 && write.ChatChanges.Count == 0)
+            {
+                foreach (var then in write.Then) await then().ConfigureAwait(false);
                 return result;
             }
-        }
-        finally
-        {
-            lane.Gate.Release();
+            if (await StoreAsync(lane, chatId, chatItem, lastPos, lastSeq, write).ConfigureAwait(false)) return result;
         }
     }
 

@@ -14,7 +14,11 @@ namespace Parley.Server.Storage.DynamoDb;
 /// </summary>
 internal sealed partial class DynamoStore
 {
-    public async Task<SendResult> SendMessageAsync(NewMessage m, string? originConnectionId)
+    /// <summary>A send runs whole in its chat's lane, so sends are stored in the order they were made.</summary>
+    public Task<SendResult> SendMessageAsync(NewMessage m, string? originConnectionId) =>
+        InLaneAsync(m.ChatId, () => SendInLaneAsync(m, originConnectionId));
+
+    private async Task<SendResult> SendInLaneAsync(NewMessage m, string? originConnectionId)
     {
         var member = await MemberItemAsync(m.ChatId, m.SenderId).ConfigureAwait(false);
         if (member is null) return new SendResult(SendOutcome.NotMember, null);
@@ -32,7 +36,7 @@ internal sealed partial class DynamoStore
         var (name, avatar) = await UserCardAsync(m.SenderId).ConfigureAwait(false);
         var quote = replied is null ? null : MessageRules.Quote(replied.Content, replied.Deleted);
         if (m.MediaId is not null) await LinkMediaAsync(m.MediaId, m.ChatId, +1).ConfigureAwait(false);
-        var stored = await WriteChatAsync(m.ChatId, (EventDraft?)null, async w =>
+        var stored = await WriteChatInLaneAsync(m.ChatId, (EventDraft?)null, async w =>
         {
             var recipients = await MemberIdsAsync(m.ChatId).ConfigureAwait(false);
             if (!recipients.Contains(m.SenderId)) return null;

@@ -58,7 +58,7 @@ internal sealed class DynamoWriters : IAsyncDisposable
         public long PublishedSettled;
         public DateTimeOffset LeaseUntil;
         public DateTimeOffset SettleWrittenAt;
-        public readonly SemaphoreSlim Gate = new(1, 1);
+        public readonly OrderedGate Gate = new();
     }
 
     public async Task StartAsync(CancellationToken ct)
@@ -172,7 +172,7 @@ internal sealed class DynamoWriters : IAsyncDisposable
             }
             foreach (var lane in _lanes)
             {
-                await lane.Gate.WaitAsync().ConfigureAwait(false);
+                using var turn = await lane.Gate.EnterAsync().ConfigureAwait(false);
                 try
                 {
                     await RenewAsync(lane).ConfigureAwait(false);
@@ -180,10 +180,6 @@ internal sealed class DynamoWriters : IAsyncDisposable
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     StorageLog.LeaseRenewalFailed(_logger, ex);
-                }
-                finally
-                {
-                    lane.Gate.Release();
                 }
             }
         }
