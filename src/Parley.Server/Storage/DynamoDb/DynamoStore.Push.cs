@@ -1,0 +1,74 @@
+using Amazon.DynamoDBv2.Model;
+
+namespace Parley.Server.Storage.DynamoDb;
+
+/// <summary>Web Push: a user's subscriptions under <c>push#{userId}</c>, sk the endpoint
+/// (<c>p256dh, auth, createdAt</c>), and <c>pushep#{endpoint}</c> naming the user who holds it,
+/// so a subscription the push service reports gone is found by its endpoint alone. An endpoint
+/// item is written before its subscription and removed after it, so every subscription has one.
+/// Server secrets: <c>secret#{name}</c>.</summary>
+internal sealed partial class DynamoStore
+{
+    private static Dictionary<string, AttributeValue> SubscriptionKey(string userId, string endpoint) => Item.Record("push#" + userId, endpoint);
+
+    private static Dictionary<string, AttributeValue> EndpointKey(string endpoint) => Item.Record("pushep#" + endpoint, "-");
+
+    public async Task<bool> AddPushSubscriptionAsync(PushSubscriptionRecord s, int maxPerUser)
+    {
+        // Counting, then adding, as on PostgreSQL: a bound on what one account holds.
+        var held = await QueryRecordsAsync("push#" + s.UserId).ConfigureAwait(false);
+        if (held.Count(i => i.Str("sk") != s.Endpoint) >= maxPerUser) return false;
+        // An endpoint moving to this user (one browser, another account) leaves its old holder
+        // first, so a failure half way never sends one account's notifications to the other's browser.
+        if (await db.GetAsync(db.Records, EndpointKey(s.Endpoint)).ConfigureAwait(false) is { } previous && previous.Str("userId") != s.UserId)
+        {
+            await db.DeleteAsync(db.Records, SubscriptionKey(previous.Str("userId"), s.Endpoint)).ConfigureAwait(false);
+        }
+        await db.PutAsync(db.Records, EndpointKey(s.Endpoint).With("userId", s.UserId)).ConfigureAwait(false);
+        await db.PutAsync(db.Records, SubscriptionKey(s.UserId, s.Endpoint)
+            .With("p256dh", s.P256dh).With("auth", s.Auth).With("createdAt", s.CreatedAt)).ConfigureAwait(false);
+        return true;
+    }
+
+    public async Task<bool> RemovePushSubscriptionAsync(string userId, string endpoint)
+    {
+        var removed = await db.DeleteAsync(db.Records, SubscriptionKey(userId, endpoint), "attribute_exists(#pk)", names: new() { ["#pk"] = "pk" })
+            .ConfigureAwait(false);
+        if (removed is null) return false;
+        await ForgetEndpointAsync(endpoint, userId).ConfigureAwait(false);
+        return true;
+    }
+
+    public async Task DeletePushSubscriptionAsync(string endpoint)
+    {
+        if (await db.GetAsync(db.Records, EndpointKey(endpoint)).ConfigureAwait(false) is not { } holder) return;
+        var userId = holder.Str("userId");
+        await db.DeleteAsync(db.Records, SubscriptionKey(userId, endpoint)).ConfigureAwait(false);
+        await ForgetEndpointAsync(endpoint, userId).ConfigureAwait(false);
+    }
+
+    /// <summary>Only while it still names this user: the endpoint may have moved on meanwhile.</summary>
+    private Task ForgetEndpointAsync(string endpoint, string userId) =>
+        db.DeleteAsync(db.Records, EndpointKey(endpoint), "#u = :u", new() { [":u"] = Item.S(userId) }, new() { ["#u"] = "userId" });
+
+    public async Task<IReadOnlyList<PushSubscriptionRecord>> GetPushSubscriptionsAsync(IReadOnlyCollection<string> userIds)
+    {
+        var perUser = await Task.WhenAll(userIds.Distinct(StringComparer.Ordinal).Select(async userId =>
+            (await QueryRecordsAsync("push#" + userId).ConfigureAwait(false))
+                .Select(i => new PushSubscriptionRecord(i.Str("sk"), userId, i.Str("p256dh"), i.Str("auth"), i.Long("createdAt")))))
+            .ConfigureAwait(false);
+        return perUser.SelectMany(s => s).ToList();
+    }
+
+    public async Task<string> GetOrAddServerSecretAsync(string name, string candidate, long now)
+    {
+        var key = Item.Record("secret#" + name, "-");
+        if (await db.PutNewAsync(db.Records, new Dictionary<string, AttributeValue>(key).With("value", candidate).With("createdAt", now), "pk")
+                .ConfigureAwait(false))
+        {
+            return candidate;
+        }
+        return (await db.GetAsync(db.Records, key).ConfigureAwait(false))?.Str("value")
+            ?? throw new InvalidOperationException($"The server secret {name} vanished after it was found to exist.");
+    }
+}
