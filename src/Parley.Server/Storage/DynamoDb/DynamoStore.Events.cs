@@ -147,6 +147,7 @@ internal sealed partial class DynamoStore
     private async Task<bool> StoreAsync(DynamoWriters.Lane lane, string chatId, Dictionary<string, AttributeValue> chatItem, long lastPos, long lastSeq, ChatWrite write)
     {
         var started = NowMs();
+        var timing = StoreInstruments.BatchStarting();
         var first = Math.Max(Math.Max(lastPos + 1, NowMicros()), lane.Position + 1);
         var seq = lastSeq;
         var prevPos = lastPos;
@@ -205,6 +206,7 @@ internal sealed partial class DynamoStore
             }
             prevPos = draft.Pos;
         }
+        StoreInstruments.BatchCommitted(timing, Math.Max(1, write.Events.Count));
         Volatile.Write(ref lane.Position, last);
         _storedHere[chatId] = last;
         if (_storedHere.Count > 100_000) _storedHere.Clear();
