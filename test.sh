@@ -157,7 +157,7 @@ fi
 # contract, cluster and deploy tests of Parley.Tests cover PostgreSQL and both buses themselves); on
 # every other backend the test servers of the HTTP/WebSocket suite and of the browser suite run on
 # it, each with a database (and a bucket) of its own.
-backends="sqlite postgres"
+backends="sqlite postgres dynamodb"
 # One test project at a time: the browser suite drives Chromium against timing-sensitive pages,
 # and on two cores it must not compete with the cluster suites' node processes.
 status=0
@@ -174,6 +174,11 @@ for backend in $backends; do
       backend_env=(PARLEY_TEST_STORE=postgres PARLEY_TEST_BLOBS=$blobs)
       projects=(tests/Parley.Tests/Parley.Tests.csproj tests/Parley.BrowserTests/Parley.BrowserTests.csproj)
       # Storage, cluster and deploy tests pick their backends themselves: the sqlite pass ran them.
+      filter="FullyQualifiedName!~Parley.Tests.Storage&FullyQualifiedName!~Parley.Tests.Cluster&FullyQualifiedName!~Parley.Tests.Deploy" ;;
+    dynamodb)
+      if [ $dynamo_failed -ne 0 ]; then echo "== no DynamoDB pass: dynalite did not start"; continue; fi
+      backend_env=(PARLEY_TEST_STORE=dynamodb)
+      projects=(tests/Parley.Tests/Parley.Tests.csproj tests/Parley.BrowserTests/Parley.BrowserTests.csproj)
       filter="FullyQualifiedName!~Parley.Tests.Storage&FullyQualifiedName!~Parley.Tests.Cluster&FullyQualifiedName!~Parley.Tests.Deploy" ;;
     *)
       echo "unknown backend $backend"; status=1; continue ;;
