@@ -324,6 +324,22 @@ public sealed class DynamoAccountStoreTests : IAsyncLifetime
     }
 
     [DynamoFact]
+    public async Task A_copy_of_the_profile_left_on_a_mapping_goes_when_the_mapping_is_read()
+    {
+        const string issuer = "https://issuer.example";
+        var subject = Guid.NewGuid().ToString();
+        var user = new UserRecord(Guid.NewGuid().ToString(), null, null, "Made", null, "M", null, "!external", true, 1, 0);
+        // A sign-in that wrote its user and stopped before clearing the mapping's copy.
+        Assert.True(await _store.CreateUserAsync(user));
+        var key = Item.Record($"ext#{issuer}#{subject}", "-");
+        await _db.PutAsync(_db.Records, new Dictionary<string, Amazon.DynamoDBv2.Model.AttributeValue>(key).With("userId", user.Id)
+            .With("createdAt", 1L).WithMap("pending", UserItems.UserItem(user)));
+
+        Assert.Equal(new ExternalIdentityRecord(user.Id, false), await _store.FindExternalIdentityAsync(issuer, subject));
+        Assert.False((await _db.GetAsync(_db.Records, key))!.ContainsKey("pending"));
+    }
+
+    [DynamoFact]
     public async Task A_server_secret_is_the_first_one_stored()
     {
         Assert.Equal("one", await _store.GetOrAddServerSecretAsync("vapid", "one", 1));
