@@ -25,17 +25,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null || echo "apt-get install failed: ${missing[*]}"
 fi
 
-# npm packages the suites drive: s3rver, an S3-compatible server for the S3 blob store.
+# npm packages the suites drive: s3rver, an S3-compatible server for the S3 blob store, and
+# dynalite, a DynamoDB-compatible server for the DynamoDB backend.
 npm_dir="$root/test-output/npm"
-if [ ! -x "$npm_dir/node_modules/.bin/s3rver" ]; then
+if [ ! -x "$npm_dir/node_modules/.bin/s3rver" ] || [ ! -x "$npm_dir/node_modules/.bin/dynalite" ]; then
   if ! command -v npm >/dev/null 2>&1; then
     echo "== installing nodejs and npm"
     as_root apt-get update -q >/dev/null
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >/dev/null || echo "apt-get install failed: nodejs npm"
   fi
-  echo "== installing s3rver from npm"
+  echo "== installing s3rver and dynalite from npm"
   mkdir -p "$npm_dir"
-  npm install --prefix "$npm_dir" --no-audit --no-fund --loglevel=error s3rver@3.7.1 >/dev/null || echo "npm install s3rver failed"
+  npm install --prefix "$npm_dir" --no-audit --no-fund --loglevel=error s3rver@3.7.1 dynalite@4.0.0 >/dev/null \
+    || echo "npm install s3rver dynalite failed"
 fi
 
 # The CloudFormation linter for the AWS template (the Python cfn-lint; the npm package of that name
@@ -126,6 +128,31 @@ else
 fi
 rm -f "$s3_dir.log"
 
+# A throwaway DynamoDB (dynalite, in memory) on a free port, for the DynamoDB backend. Tables are
+# created at once (dynalite otherwise pretends to take half a second per table).
+dynamo_failed=0
+dynamo_pid=""
+stop_dynamo() { [ -n "$dynamo_pid" ] && kill "$dynamo_pid" 2>/dev/null; }
+trap 'stop_pg; stop_redis; stop_s3; stop_dynamo' EXIT
+dynamo_port=$(free_port)
+echo "== starting a throwaway DynamoDB (dynalite) on port $dynamo_port"
+if [ -x "$npm_dir/node_modules/.bin/dynalite" ] && [ "$dynamo_port" != 0 ]; then
+  "$npm_dir/node_modules/.bin/dynalite" --port "$dynamo_port" --host 127.0.0.1 \
+    --createTableMs 0 --deleteTableMs 0 --updateTableMs 0 >"$root/test-output/dynalite.log" 2>&1 &
+  dynamo_pid=$!
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$dynamo_port") 2>/dev/null && break
+    sleep 0.2
+  done
+fi
+if [ -n "$dynamo_pid" ] && (exec 3<>"/dev/tcp/127.0.0.1/$dynamo_port") 2>/dev/null; then
+  export PARLEY_TEST_DYNAMODB="http://127.0.0.1:$dynamo_port"
+else
+  echo "dynalite could not be started; the DynamoDB tests fail under CI=true and are skipped otherwise"
+  tail -n 20 "$root/test-output/dynalite.log" 2>/dev/null
+  dynamo_failed=1
+fi
+
 # The backends the suites run on, one pass each. On sqlite every test project runs (the store
 # contract, cluster and deploy tests of Parley.Tests cover PostgreSQL and both buses themselves); on
 # every other backend the test servers of the HTTP/WebSocket suite and of the browser suite run on
@@ -165,7 +192,7 @@ for backend in $backends; do
 done
 
 passed=0
-failed=$((pg_failed + redis_failed + s3_failed))
+failed=$((pg_failed + redis_failed + s3_failed + dynamo_failed))
 for trx in "$results"/*/*.trx; do
   [ -f "$trx" ] || continue
   counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)

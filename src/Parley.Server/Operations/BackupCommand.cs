@@ -32,6 +32,11 @@ public static class BackupCommand
             .AddCommandLine(args[2..])
             .Build();
         var options = configuration.GetSection(ParleyOptions.Section).Get<ParleyOptions>() ?? new ParleyOptions();
+        if (options.Storage.Provider.Equals("DynamoDb", StringComparison.OrdinalIgnoreCase))
+        {
+            Console.Error.WriteLine("This store is DynamoDB: back its tables up with DynamoDB's own means, point-in-time recovery (which 'tables create' turns on) or aws dynamodb create-backup.");
+            return 2;
+        }
         if (!options.Storage.Provider.Equals("Sqlite", StringComparison.OrdinalIgnoreCase))
         {
             Console.Error.WriteLine("This store is PostgreSQL: back it up with its own tools, e.g. pg_dump --format=custom (see README, Operations).");

@@ -24,7 +24,7 @@ public sealed class SecretStorageTests
         {
             Assert.True(raw.AsSpan().IndexOf(Encoding.ASCII.GetBytes(token)) < 0, "a refresh token is in the database file in clear");
             var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
-            Assert.Equal("1", ServerDatabase.Scalar(server, "SELECT count(*) FROM refresh_tokens WHERE token_hash = $1", hash));
+            Assert.Equal(1, ServerDatabase.RefreshTokenCount(server, hash));
         }
     }
 
@@ -39,7 +39,7 @@ public sealed class SecretStorageTests
         var userId = signUp.Json.GetProperty("userId").GetString()!;
         var code = LoggedCodes.Required(server, "confirm", phone);
 
-        var stored = ServerDatabase.Scalar(server, "SELECT code_hash FROM codes WHERE user_id = $1", userId);
+        var stored = ServerDatabase.CodeHash(server, userId);
 
         Assert.NotNull(stored);
         Assert.DoesNotContain(code, stored);

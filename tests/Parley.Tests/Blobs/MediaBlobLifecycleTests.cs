@@ -96,7 +96,7 @@ public sealed class MediaBlobLifecycleTests
         clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(1));
         await WaitUntilGoneAsync(server, mediaId);
 
-        Assert.Equal("0", ServerDatabase.Scalar(server, "SELECT count(*) FROM media WHERE id = $1", mediaId));
+        Assert.Equal(0, ServerDatabase.MediaCount(server, mediaId));
         var annNow = await ReloginAsync(server, ann);
         var bobNow = await ReloginAsync(server, bob);
         Assert.Equal(HttpStatusCode.NotFound, (await DownloadAsync(annNow, mediaId)).Status); // the sender's expired photo
@@ -132,7 +132,7 @@ public sealed class MediaBlobLifecycleTests
 
         Assert.NotEqual(oldPhoto, newPhoto);
         Assert.Null(await StoredBytesAsync(server, oldPhoto));
-        Assert.Equal("0", ServerDatabase.Scalar(server, "SELECT count(*) FROM media WHERE id = $1", oldPhoto));
+        Assert.Equal(0, ServerDatabase.MediaCount(server, oldPhoto));
         Assert.Equal(HttpStatusCode.NotFound, (await DownloadAsync(ann, oldPhoto)).Status); // the replaced photo
         Assert.Equal(HttpStatusCode.NotFound, (await DownloadAsync(bob, oldPhoto)).Status); // the replaced photo, for its owner too
         Assert.Equal(HttpStatusCode.OK, (await DownloadAsync(ann, newPhoto)).Status); // the new photo
@@ -157,7 +157,7 @@ public sealed class MediaBlobLifecycleTests
         // Gone by the time the request is answered.
         Assert.Null(await StoredBytesAsync(server, photoId));
         Assert.Null(await StoredBytesAsync(server, unsentId));
-        Assert.Equal("0", ServerDatabase.Scalar(server, "SELECT count(*) FROM media WHERE id = $1", photoId));
+        Assert.Equal(0, ServerDatabase.MediaCount(server, photoId));
         Assert.Equal(HttpStatusCode.NotFound, (await DownloadAsync(ann, photoId)).Status); // the deleted account's photo
         // What Bob sent stays Ann's: the chat still shows it.
         Assert.Equal(Png, await StoredBytesAsync(server, sentId));

@@ -69,9 +69,9 @@ public sealed class DisappearingMessagesTests
         Assert.Contains(synced.Events, e => e.Str("type") == "messageUpdated" && e.GetProperty("data").Str("id") == secret.Str("id")
             && e.GetProperty("data").Bool("expired"));
 
-        Assert.Equal("0", ServerDatabase.Scalar(server, "SELECT count(*) FROM messages WHERE id = $1", secret.Str("id")));
-        Assert.Equal("0", ServerDatabase.Scalar(server, "SELECT count(*) FROM messages WHERE content LIKE '%secret that%' OR reply_quote LIKE '%secret%'"));
-        Assert.Equal("0", ServerDatabase.Scalar(server, "SELECT count(*) FROM media WHERE id = $1", mediaId));
+        Assert.Equal(0, ServerDatabase.MessageCount(server, secret.Str("id")!));
+        Assert.Equal(0, ServerDatabase.MessagesContaining(server, "secret that", quoted: "secret"));
+        Assert.Equal(0, ServerDatabase.MediaCount(server, mediaId));
         (await bobNow.Api.GetAsync($"/media/{mediaId}")).AssertStatus(HttpStatusCode.NotFound, "the photo is gone");
         (await annNow.Api.GetAsync($"/media/{mediaId}")).AssertStatus(HttpStatusCode.NotFound, "the photo is gone for its sender too");
         var last = (await bobNow.ChatAsync(chatId)).GetProperty("lastMessage");

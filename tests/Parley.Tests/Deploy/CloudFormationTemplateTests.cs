@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Parley.Server.Configuration;
+using Parley.Server.Storage.DynamoDb;
 
 namespace Parley.Tests.Deploy;
 
@@ -84,39 +85,34 @@ public sealed class CloudFormationTemplateTests
         Assert.Empty(problems);
     }
 
+    /// <summary>The template's tables are the ones <c>tables create</c> makes (<see cref="DynamoTables"/>):
+    /// same names, keys, key types, indexes and time to live; on demand, with point-in-time recovery.</summary>
     [Fact]
-    public void The_tables_have_their_keys_and_indexes_pay_per_request_and_point_in_time_recovery()
+    public void The_tables_are_the_ones_tables_create_makes_on_demand_with_point_in_time_recovery()
     {
         var tables = ResourcesOfType("AWS::DynamoDB::Table").ToDictionary(
             t => t.Properties.GetProperty("TableName").GetProperty("Fn::Sub").GetString()!.Replace("${TablePrefix}", ""),
             t => t.Properties);
 
-        Assert.Equal(["ChatMembers", "Chats", "Connections", "Messages", "Users"], tables.Keys.Order());
-        Assert.Equal("userId", Key(tables["Users"]));
-        Assert.Equal(["EmailIndex: email", "PhoneIndex: phoneNumber"], Indexes(tables["Users"]));
-        Assert.Equal("chatId", Key(tables["Chats"]));
-        Assert.Equal("chatId, userId", Key(tables["ChatMembers"]));
-        Assert.Equal(["UserChatsIndex: userId, lastMessageTime"], Indexes(tables["ChatMembers"]));
-        Assert.Equal("chatId, seq", Key(tables["Messages"]));
-        Assert.Equal("connectionId", Key(tables["Connections"]));
-        Assert.Equal(["UserConnectionsIndex: userId"], Indexes(tables["Connections"]));
-        var ttl = tables["Connections"].GetProperty("TimeToLiveSpecification");
-        Assert.True(ttl.GetProperty("Enabled").GetBoolean());
-        Assert.Equal("expiresAt", ttl.GetProperty("AttributeName").GetString());
-
-        foreach (var (name, table) in tables)
+        Assert.Equal(DynamoTables.All.Select(t => t.Name).Order(), tables.Keys.Order());
+        foreach (var spec in DynamoTables.All)
         {
-            Assert.True(table.GetProperty("PointInTimeRecoverySpecification").GetProperty("PointInTimeRecoveryEnabled").GetBoolean(), name + ": PITR");
-            Assert.Equal("PAY_PER_REQUEST", table.GetProperty("BillingMode").GetString());
-            // Every key attribute is defined, with the type the backend writes (seq and times are numbers).
+            var table = tables[spec.Name];
+            var made = DynamoTables.CreateRequest(spec, "");
+            Assert.Equal(string.Join(", ", made.KeySchema.Select(k => k.AttributeName)), Key(table));
+            Assert.Equal((made.GlobalSecondaryIndexes ?? []).Select(i => i.IndexName + ": " + string.Join(", ", i.KeySchema.Select(k => k.AttributeName))).Order(),
+                Indexes(table));
             var types = table.GetProperty("AttributeDefinitions").EnumerateArray()
                 .ToDictionary(a => a.GetProperty("AttributeName").GetString()!, a => a.GetProperty("AttributeType").GetString());
-            foreach (var attribute in KeyAttributes(table)) Assert.True(types.ContainsKey(attribute), $"{name}: {attribute} is not defined");
-            Assert.Equal(types.Keys.Order(), KeyAttributes(table).Distinct().Order());
-            foreach (var (attribute, type) in types)
+            Assert.Equal(made.AttributeDefinitions.ToDictionary(a => a.AttributeName, a => (string?)a.AttributeType.Value).OrderBy(a => a.Key), types.OrderBy(a => a.Key));
+            if (table.TryGetProperty("GlobalSecondaryIndexes", out var indexes))
             {
-                Assert.Equal(attribute is "seq" or "lastMessageTime" ? "N" : "S", type);
+                Assert.All(indexes.EnumerateArray(), i => Assert.Equal("KEYS_ONLY", i.GetProperty("Projection").GetProperty("ProjectionType").GetString()));
             }
+            Assert.Equal(spec.TimeToLive, table.TryGetProperty("TimeToLiveSpecification", out var ttl) && ttl.GetProperty("Enabled").GetBoolean()
+                ? ttl.GetProperty("AttributeName").GetString() : null);
+            Assert.True(table.GetProperty("PointInTimeRecoverySpecification").GetProperty("PointInTimeRecoveryEnabled").GetBoolean(), spec.Name + ": PITR");
+            Assert.Equal("PAY_PER_REQUEST", table.GetProperty("BillingMode").GetString());
         }
     }
 
@@ -127,13 +123,6 @@ public sealed class CloudFormationTemplateTests
         table.TryGetProperty("GlobalSecondaryIndexes", out var indexes)
             ? indexes.EnumerateArray().Select(i => i.GetProperty("IndexName").GetString() + ": " + Key(i)).Order().ToList()
             : [];
-
-    private static IEnumerable<string> KeyAttributes(JsonElement table)
-    {
-        var keys = table.GetProperty("KeySchema").EnumerateArray().Select(k => k.GetProperty("AttributeName").GetString()!);
-        if (!table.TryGetProperty("GlobalSecondaryIndexes", out var indexes)) return keys;
-        return keys.Concat(indexes.EnumerateArray().SelectMany(i => i.GetProperty("KeySchema").EnumerateArray().Select(k => k.GetProperty("AttributeName").GetString()!)));
-    }
 
     [Fact]
     public void The_load_balancer_keeps_WebSockets_open_and_checks_health_on_the_servers_port()

@@ -6,7 +6,8 @@ namespace Parley.Tests.Infrastructure;
 
 /// <summary>Reads a test server's SQLite file directly, the way an attacker holding a copy of it
 /// would: to check what is (not) stored, and to sign tokens with the server's own key. When the
-/// suite runs on PostgreSQL (<see cref="TestPostgres"/>), it reads the server's database instead.</summary>
+/// suite runs on PostgreSQL (<see cref="TestPostgres"/>), it reads the server's database instead,
+/// and on DynamoDB (<see cref="TestDynamo"/>) its tables.</summary>
 public static class ServerDatabase
 {
     public static string FilePath(ParleyServer server) => Path.Combine(server.DataDirectory, "parley.db");
@@ -34,13 +35,59 @@ public static class ServerDatabase
     }
 
     /// <summary>The stored password hash of the account with this email.</summary>
-    public static string PasswordHash(ParleyServer server, string email) =>
-        Scalar(server, "SELECT password_hash FROM users WHERE email = $1", email.ToLowerInvariant())
-        ?? throw new InvalidOperationException("no user with email " + email);
+    public static string PasswordHash(ParleyServer server, string email)
+    {
+        if (TestDynamo.Enabled)
+        {
+            var claim = ServerDynamo.Record(server, "email#" + email.ToLowerInvariant(), "-") ?? throw new InvalidOperationException("no user with email " + email);
+            return ServerDynamo.Scan(server, "Users").Where(u => ServerDynamo.Text(u, "userId") == ServerDynamo.Text(claim, "userId"))
+                .Select(u => ServerDynamo.Text(u, "passwordHash")).Single()!;
+        }
+        return Scalar(server, "SELECT password_hash FROM users WHERE email = $1", email.ToLowerInvariant())
+            ?? throw new InvalidOperationException("no user with email " + email);
+    }
+
+    /// <summary>Messages stored with this id (0 or 1).</summary>
+    public static int MessageCount(ParleyServer server, string messageId) => TestDynamo.Enabled
+        ? ServerDynamo.Scan(server, "Messages").Count(m => ServerDynamo.Text(m, "kind") == "m" && ServerDynamo.Text(m, "id") == messageId)
+        : int.Parse(Scalar(server, "SELECT count(*) FROM messages WHERE id = $1", messageId)!);
+
+    /// <summary>Messages whose text contains <paramref name="text"/>, or whose quote of another contains <paramref name="quoted"/>.</summary>
+    public static int MessagesContaining(ParleyServer server, string text, string? quoted = null) => TestDynamo.Enabled
+        ? ServerDynamo.Scan(server, "Messages").Count(m => (ServerDynamo.Text(m, "content") ?? "").Contains(text, StringComparison.Ordinal)
+            || (quoted is not null && (ServerDynamo.Text(m, "replyQuote") ?? "").Contains(quoted, StringComparison.Ordinal)))
+        : int.Parse(Scalar(server, "SELECT count(*) FROM messages WHERE content LIKE $1 OR reply_quote LIKE $2", $"%{text}%", quoted is null ? null : $"%{quoted}%")!);
+
+    /// <summary>Media rows (descriptions of uploads) with this id (0 or 1).</summary>
+    public static int MediaCount(ParleyServer server, string mediaId) => TestDynamo.Enabled
+        ? (ServerDynamo.Record(server, "media#" + mediaId, "-") is null ? 0 : 1)
+        : int.Parse(Scalar(server, "SELECT count(*) FROM media WHERE id = $1", mediaId)!);
+
+    /// <summary>Refresh tokens stored under this hash (0 or 1).</summary>
+    public static int RefreshTokenCount(ParleyServer server, string hash) => TestDynamo.Enabled
+        ? (ServerDynamo.Record(server, "rt#" + hash, "-") is null ? 0 : 1)
+        : int.Parse(Scalar(server, "SELECT count(*) FROM refresh_tokens WHERE token_hash = $1", hash)!);
+
+    /// <summary>What is stored of the user's one-time code.</summary>
+    public static string? CodeHash(ParleyServer server, string userId) => TestDynamo.Enabled
+        ? ServerDynamo.Scan(server, "Records").Where(r => ServerDynamo.Text(r, "pk") == "code#" + userId).Select(r => ServerDynamo.Text(r, "codeHash")).FirstOrDefault()
+        : Scalar(server, "SELECT code_hash FROM codes WHERE user_id = $1", userId);
+
+    /// <summary>Push subscriptions stored for this endpoint (0 or 1).</summary>
+    public static int PushSubscriptionCount(ParleyServer server, string endpoint) => TestDynamo.Enabled
+        ? ServerDynamo.Scan(server, "Records").Count(r => (ServerDynamo.Text(r, "pk") ?? "").StartsWith("push#", StringComparison.Ordinal) && ServerDynamo.Text(r, "sk") == endpoint)
+        : int.Parse(Scalar(server, "SELECT count(*) FROM push_subscriptions WHERE endpoint = $1", endpoint)!);
 
     /// <summary>The server's signing key and its key id, read from the store.</summary>
     public static (ECDsa Key, string KeyId) SigningKey(ParleyServer server)
     {
+        if (TestDynamo.Enabled)
+        {
+            var item = ServerDynamo.Record(server, "signing-key", "-") ?? throw new InvalidOperationException("the store holds no signing key");
+            var dynamoKey = ECDsa.Create();
+            dynamoKey.ImportPkcs8PrivateKey(Convert.FromBase64String(ServerDynamo.Text(item, "privateKey")!), out _);
+            return (dynamoKey, ServerDynamo.Text(item, "kid")!);
+        }
         if (TestPostgres.Enabled)
         {
             var kid = PostgresScalar(server, "SELECT kid FROM signing_keys ORDER BY created_at, kid LIMIT 1")
@@ -63,6 +110,7 @@ public static class ServerDatabase
     /// <summary>Every byte of the database and its write-ahead log, as they are on disk right now.</summary>
     public static byte[] RawFiles(ParleyServer server)
     {
+        if (TestDynamo.Enabled) return ServerDynamo.Dump(server);
         if (TestPostgres.Enabled)
         {
             // Every row of every table, as text: what a dump of the database would hold.

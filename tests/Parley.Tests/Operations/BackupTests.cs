@@ -30,13 +30,14 @@ public sealed class BackupTests
     {
         var file = Path.Combine(Path.GetTempPath(), "parley-tests", Guid.NewGuid().ToString("N") + ".db");
         string photoId;
-        if (TestPostgres.Enabled)
+        if (TestBackend.Store != TestStore.Sqlite)
         {
-            // PostgreSQL is backed up with its own tools; the command says so instead of copying anything.
-            await using var pg = await ParleyServer.StartAsync();
-            var (code, text) = await RunServerCommandAsync("backup", file, "--Parley:Storage:Provider=Postgres");
+            // PostgreSQL and DynamoDB are backed up with their own tools; the command says so instead of copying anything.
+            await using var other = await ParleyServer.StartAsync();
+            var postgres = TestBackend.Store == TestStore.Postgres;
+            var (code, text) = await RunServerCommandAsync("backup", file, postgres ? "--Parley:Storage:Provider=Postgres" : "--Parley:Storage:Provider=DynamoDb");
             Assert.NotEqual(0, code);
-            Assert.Contains("pg_dump", text);
+            Assert.Contains(postgres ? "pg_dump" : "point-in-time recovery", text);
             Assert.False(File.Exists(file));
             return;
         }

@@ -206,12 +206,12 @@ public sealed class PushNotificationTests : IAsyncLifetime
         await ann.SendTextAsync(chatId, "knock knock");
         var delivered = await _push.WaitForAsync(busy, p => p.Str("body") == "knock knock");
         Assert.Equal(3, delivered.Attempt);
-        for (var i = 0; i < 200 && ServerDatabase.Scalar(_server, "SELECT count(*) FROM push_subscriptions WHERE endpoint = $1", gone.Endpoint.ToString()) != "0"; i++)
+        for (var i = 0; i < 200 && ServerDatabase.PushSubscriptionCount(_server, gone.Endpoint.ToString()) != 0; i++)
         {
             await Task.Delay(100);
         }
-        Assert.Equal("0", ServerDatabase.Scalar(_server, "SELECT count(*) FROM push_subscriptions WHERE endpoint = $1", gone.Endpoint.ToString()));
-        Assert.Equal("1", ServerDatabase.Scalar(_server, "SELECT count(*) FROM push_subscriptions WHERE endpoint = $1", busy.Endpoint.ToString()));
+        Assert.Equal(0, ServerDatabase.PushSubscriptionCount(_server, gone.Endpoint.ToString()));
+        Assert.Equal(1, ServerDatabase.PushSubscriptionCount(_server, busy.Endpoint.ToString()));
     }
 
     [Theory]

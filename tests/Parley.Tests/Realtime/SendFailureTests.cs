@@ -1,3 +1,4 @@
+using Parley.Tests.Storage;
 using Parley.Tests.Infrastructure;
 
 namespace Parley.Tests.Realtime;
@@ -7,7 +8,7 @@ public sealed class SendFailureTests
 {
     private const string Poison = "the store refuses this one";
 
-    [Fact]
+    [SqlStoreFact]
     public async Task A_send_that_fails_in_the_store_gets_an_internal_error_frame_with_its_clientMessageId()
     {
         await using var server = await ParleyServer.StartAsync();

@@ -24,6 +24,17 @@ public sealed class DynamoFactAttribute : FactAttribute
     }
 }
 
+/// <summary>A fact that changes the store behind the server's back with SQL (a trigger): it runs
+/// when the suite's servers are on SQLite or PostgreSQL, and is skipped on DynamoDB, which has no
+/// way to make one chosen write fail from outside.</summary>
+public sealed class SqlStoreFactAttribute : FactAttribute
+{
+    public SqlStoreFactAttribute()
+    {
+        if (TestDynamo.Enabled) Skip = "DynamoDB has no triggers: nothing outside the server can make one chosen write fail.";
+    }
+}
+
 /// <summary>Marks a contract suite subclass whose backend is PostgreSQL.</summary>
 public interface IRequiresPostgres;
 

@@ -135,6 +135,16 @@ public sealed class DynamoDatabase : IDisposable
         return items;
     }
 
+    /// <summary>One page of a query (read strongly consistent on the table itself).</summary>
+    public async Task<QueryResponse> QueryPageAsync(QueryRequest request)
+    {
+        request.ReturnConsumedCapacity = ReturnConsumedCapacity.TOTAL;
+        if (request.IndexName is null) request.ConsistentRead = true;
+        var response = await Client.QueryAsync(request).ConfigureAwait(false);
+        Count(response.ConsumedCapacity);
+        return response;
+    }
+
     /// <summary>Every item of a table a scan's filter keeps (following its pages).</summary>
     public async Task<List<Dictionary<string, AttributeValue>>> ScanAsync(ScanRequest request)
     {

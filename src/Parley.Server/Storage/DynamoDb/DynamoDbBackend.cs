@@ -8,6 +8,7 @@ internal static class DynamoDbBackend
     public static void Register(IServiceCollection services)
     {
         services.AddSingleton<DynamoDatabase>();
+        services.AddSingleton<DynamoWriters>();
         services.AddStore<DynamoStore>();
     }
 }

@@ -13,6 +13,8 @@ internal sealed partial class DynamoStore
     {
         var item = MediaKey(media.Id).With("uploaderId", media.UploaderId).With("contentType", media.ContentType)
             .With("size", media.Size).With("createdAt", media.CreatedAt);
+        // Listed under its uploader first, so deleting the account finds every upload it may forget.
+        await db.PutAsync(db.Records, Item.Record("uploads#" + media.UploaderId, media.Id)).ConfigureAwait(false);
         // Never over another upload: its uploader would change, and with it who may see it.
         if (!await db.PutNewAsync(db.Records, item, "pk").ConfigureAwait(false))
         {

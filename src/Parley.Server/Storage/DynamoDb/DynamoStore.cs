@@ -10,7 +10,7 @@ namespace Parley.Server.Storage.DynamoDb;
 /// that a process killed between two of them leaves nothing a reader could take for done (see
 /// docs/ARCHITECTURE.md, "DynamoDB"). Every node of a cluster shares the tables.
 /// </summary>
-internal sealed partial class DynamoStore(DynamoDatabase db, IEventPublisher publisher, IOptions<ParleyOptions> options, ILogger<DynamoStore> logger)
+internal sealed partial class DynamoStore(DynamoDatabase db, DynamoWriters writers, IEventPublisher publisher, IOptions<ParleyOptions> options, ILogger<DynamoStore> logger)
     : IParleyStore
 {
     public async Task InitializeAsync(CancellationToken ct)
@@ -19,11 +19,13 @@ internal sealed partial class DynamoStore(DynamoDatabase db, IEventPublisher pub
         {
             await DynamoTables.CreateAsync(db.Client, db.Prefix, ct).ConfigureAwait(false);
         }
+        await _writers.StartAsync(ct).ConfigureAwait(false);
         StorageLog.StoreReady(logger, "dynamodb", db.Client.Config.ServiceURL ?? db.Client.Config.RegionEndpoint?.SystemName ?? "default region");
     }
 
     public Task<bool> PingAsync(CancellationToken ct) => db.PingAsync(ct);
 
+    private readonly DynamoWriters _writers = writers;
     private readonly IEventPublisher _publisher = publisher;
     private readonly ParleyOptions _options = options.Value;
 }

@@ -1,0 +1,115 @@
+using Amazon.DynamoDBv2.Model;
+
+namespace Parley.Server.Storage.DynamoDb;
+
+/// <summary>
+/// What reaches across accounts and chats: contacts, profile photos (<c>pk = "photo#" + mediaId</c>
+/// per profile showing one, so every user may download it), and deleting an account.
+/// </summary>
+internal sealed partial class DynamoStore
+{
+    public async Task<IReadOnlyList<UserRecord>> SearchContactsAsync(string userId, string? search, string? exact, string? afterName, string? afterId, int limit)
+    {
+        var ids = (await GetContactsAsync(userId).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
+        var contacts = (await db.GetManyAsync(db.Users, ids.Select(UserItems.Key)).ConfigureAwait(false))
+            .Where(i => !UserItems.IsDeleted(i) && Contains(i, search)).ToList();
+        if (exact is not null)
+        {
+            foreach (var found in new[] { await FindUserByEmailAsync(exact).ConfigureAwait(false), await FindUserByPhoneAsync(exact).ConfigureAwait(false) })
+            {
+                if (found is null || found.Id == userId || contacts.Any(c => c.Str("userId") == found.Id)) continue;
+                if (await db.GetAsync(db.Users, UserItems.Key(found.Id)).ConfigureAwait(false) is { } item && !UserItems.IsDeleted(item)) contacts.Add(item);
+            }
+        }
+        return PageByName(contacts, afterName, afterId, limit);
+    }
+
+    private static bool Contains(Dictionary<string, AttributeValue> user, string? search)
+    {
+        if (string.IsNullOrEmpty(search)) return true;
+        var lower = search.ToLowerInvariant();
+        return (user.StrOrNull("searchName") ?? "").Contains(lower, StringComparison.Ordinal)
+            || (user.StrOrNull(UserItems.Email) ?? "").Contains(lower, StringComparison.Ordinal);
+    }
+
+    public async Task<(UserRecord? User, string? Forgotten)> SetPhotoAsync(string userId, string mediaId)
+    {
+        var before = await db.GetAsync(db.Users, UserItems.Key(userId)).ConfigureAwait(false);
+        if (before is null || UserItems.IsDeleted(before)) return (before is null ? null : UserItems.User(before), null);
+        // The new photo is shown before the profile names it, and the old one hidden after.
+        await db.PutAsync(db.Records, Item.Record("photo#" + mediaId, userId)).ConfigureAwait(false);
+        var after = await db.UpdateAsync(db.Users, UserItems.Key(userId), "SET photoMediaId = :m", "attribute_exists(userId) AND attribute_not_exists(deletedAt)",
+            new() { [":m"] = Item.S(mediaId) }, returnNew: true).ConfigureAwait(false);
+        if (after is null) return (await GetUserAsync(userId).ConfigureAwait(false), null);
+        var previous = before.StrOrNull("photoMediaId");
+        string? forgotten = null;
+        if (previous is not null && previous != mediaId)
+        {
+            await db.DeleteAsync(db.Records, Item.Record("photo#" + previous, userId)).ConfigureAwait(false);
+            if ((await GetMediaAsync(previous).ConfigureAwait(false))?.UploaderId == userId && await ForgetUnusedMediaAsync(previous).ConfigureAwait(false))
+            {
+                forgotten = previous;
+            }
+        }
+        return (UserItems.User(after), forgotten);
+    }
+
+    public async Task<IReadOnlyList<string>> DeleteUserAsync(string userId, long now)
+    {
+        var item = await db.GetAsync(db.Users, UserItems.Key(userId)).ConfigureAwait(false);
+        if (item is null) return [];
+        var user = UserItems.User(item);
+        await db.UpdateAsync(db.Users, UserItems.Key(userId),
+            "SET #n = :name, searchName = :empty, passwordHash = :none, deletedAt = :now, sessionsRevokedAt = :now REMOVE email, phoneNumber, about, avatar, photoMediaId",
+            "attribute_exists(userId)",
+            new() { [":name"] = Item.S(AccountNames.Deleted), [":empty"] = Item.S(""), [":none"] = Item.S("!"), [":now"] = Item.N(now) },
+            new() { ["#n"] = "name" }).ConfigureAwait(false);
+        await ReleaseClaimsAsync(AddressClaim.Of(user), userId).ConfigureAwait(false);
+        await RevokeAllSessionsAsync(userId, now).ConfigureAwait(false);
+        foreach (var code in await QueryRecordsAsync("code#" + userId).ConfigureAwait(false))
+        {
+            await db.DeleteAsync(db.Records, Item.Record(code.Str("pk"), code.Str("sk"))).ConfigureAwait(false);
+        }
+        foreach (var blocked in await QueryRecordsAsync("blocks#" + userId).ConfigureAwait(false))
+        {
+            await SetBlockedAsync(userId, blocked.Str("sk"), false, now).ConfigureAwait(false);
+        }
+        foreach (var blocker in await QueryRecordsAsync("blockedby#" + userId).ConfigureAwait(false))
+        {
+            await SetBlockedAsync(blocker.Str("sk"), userId, false, now).ConfigureAwait(false);
+        }
+        if (user.PhotoMediaId is { } photo) await db.DeleteAsync(db.Records, Item.Record("photo#" + photo, userId)).ConfigureAwait(false);
+        await RenameSentMessagesAsync(userId).ConfigureAwait(false);
+        // Its uploads that no chat shows go (the photo was its profile's only use).
+        var forgotten = new List<string>();
+        foreach (var upload in await QueryRecordsAsync("uploads#" + userId).ConfigureAwait(false))
+        {
+            var mediaId = upload.Str("sk");
+            if (await ForgetUnusedMediaAsync(mediaId).ConfigureAwait(false)) forgotten.Add(mediaId);
+            await db.DeleteAsync(db.Records, Item.Record(upload.Str("pk"), mediaId)).ConfigureAwait(false);
+        }
+        return forgotten;
+    }
+
+    /// <summary>Its messages show "Deleted account" from now on: every chat it was ever in is read
+    /// for its messages (there is no index by sender: deleting an account is rare, sends are not).</summary>
+    private async Task RenameSentMessagesAsync(string userId)
+    {
+        foreach (var chatId in await GetChatIdsEverJoinedAsync(userId).ConfigureAwait(false))
+        {
+            var sent = await db.QueryAsync(new QueryRequest
+            {
+                TableName = db.Messages,
+                KeyConditionExpression = "chatId = :c",
+                FilterExpression = "kind = :m AND senderId = :u",
+                ExpressionAttributeValues = new() { [":c"] = Item.S(chatId), [":m"] = Item.S(ChatItems.EventKinds.Message), [":u"] = Item.S(userId) },
+                ProjectionExpression = "chatId, pos",
+            }).ConfigureAwait(false);
+            foreach (var message in sent)
+            {
+                await db.UpdateAsync(db.Messages, Item.Key("chatId", chatId, "pos", message.Long("pos")), "SET senderName = :name REMOVE senderAvatar",
+                    "attribute_exists(chatId)", new() { [":name"] = Item.S(AccountNames.Deleted) }).ConfigureAwait(false);
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using Amazon.DynamoDBv2.Model;
+using Parley.Server.Storage.Rules;
+
+namespace Parley.Server.Storage.DynamoDb;
+
+/// <summary>
+/// Resume and sync, fanned out on read: a user's missed events are read chat by chat (the chats they
+/// are in from when they joined, and those they left up to when they left), only from chats whose
+/// last position is past the cursor. Each writer's events count up to what it has settled
+/// (<see cref="DynamoWriters.SettledAsync()"/>); an event beyond that is held back, and with it
+/// everything at or above its position, so the cursor never passes an event not yet returned.
+/// </summary>
+internal sealed partial class DynamoStore
+{
+    public Task<StreamCursor> CurrentCursorAsync() => _writers.SettledAsync();
+
+    public async Task<SyncPage> SyncAsync(string userId, StreamCursor since, int limit)
+    {
+        var upTo = await _writers.SettledAsync().ConfigureAwait(false);
+        var spans = await SyncSpansAsync(userId, since.Floor).ConfigureAwait(false);
+        var candidates = new List<StoredEvent>();
+        var held = long.MaxValue;
+        foreach (var (chatId, from, to) in spans)
+        {
+            var request = new QueryRequest
+            {
+                TableName = db.Messages,
+                KeyConditionExpression = "chatId = :c AND pos BETWEEN :from AND :to",
+                ExpressionAttributeValues = new() { [":c"] = Item.S(chatId), [":from"] = Item.N(from + 1), [":to"] = Item.N(to) },
+                Limit = Math.Min(limit + 1, 200),
+            };
+            await QueryUntilAsync(request, limit + 1, item =>
+            {
+                var pos = item.Long("pos");
+                if (pos >= held) return false;
+                var writer = (int)item.Long("writer");
+                if (item.StrOrNull("kind") is null or VoidKind || since.Covers(writer, pos)) return false;
+                if (pos > upTo.Bound(writer))
+                {
+                    held = pos;
+                    return false;
+                }
+                if (item.StrOrNull("target") is { } target && target != userId) return false;
+                candidates.Add(ReadEvent(item)!);
+                return true;
+            }).ConfigureAwait(false);
+        }
+        if (held != long.MaxValue)
+        {
+            candidates.RemoveAll(e => e.Pos >= held);
+            upTo = StreamCursor.Of(Math.Min(upTo.Floor, held - 1), upTo.Entries.Select(e => (e.Writer, Math.Min(e.Pos, held - 1))));
+        }
+        var (page, hasMore, cursor) = SyncPages.Cut(candidates, since, upTo, limit);
+        var current = new Dictionary<string, MessageRecord>();
+        foreach (var id in SyncPages.UpdatedMessageIds(page))
+        {
+            if (await ReadMessageItemAsync(id).ConfigureAwait(false) is { } message) current[id] = message;
+        }
+        return SyncPages.Complete(page, hasMore, cursor, current);
+    }
+
+    /// <summary>The position ranges (after From, up to To) of each chat the user may have missed
+    /// events in: memberships from when they joined, past ones up to when they ended, skipping
+    /// chats with nothing past <paramref name="floor"/>.</summary>
+    private async Task<List<(string ChatId, long From, long To)>> SyncSpansAsync(string userId, long floor)
+    {
+        var chatIds = await GetChatIdsAsync(userId).ConfigureAwait(false);
+        var members = await db.GetManyAsync(db.ChatMembers, chatIds.Select(id => Item.Key("chatId", id, "userId", userId))).ConfigureAwait(false);
+        var past = await db.QueryAsync(new QueryRequest
+        {
+            TableName = db.Records,
+            KeyConditionExpression = "pk = :p",
+            FilterExpression = "leftPos > :floor",
+            ExpressionAttributeValues = new() { [":p"] = Item.S("past#" + userId), [":floor"] = Item.N(floor) },
+        }).ConfigureAwait(false);
+        var wanted = members.Select(m => (ChatId: m.Str("chatId"), From: m.Long("joinedPos"), To: long.MaxValue))
+            .Concat(past.Select(p => (ChatId: p.Str("chatId"), From: p.Long("joinedPos"), To: p.Long("leftPos"))))
+            .ToList();
+        var chats = (await db.GetManyAsync(db.Chats, wanted.Select(w => w.ChatId).Distinct().Select(ChatKey), "chatId, lastPos").ConfigureAwait(false))
+            .ToDictionary(c => c.Str("chatId"), c => c.Long("lastPos"));
+        var spans = new List<(string, long, long)>();
+        foreach (var (chatId, from, to) in wanted)
+        {
+            if (!chats.TryGetValue(chatId, out var lastPos)) continue;
+            var start = Math.Max(from, floor);
+            var end = Math.Min(to, lastPos);
+            if (end > start) spans.Add((chatId, start, end));
+        }
+        return spans;
+    }
+}

@@ -1,0 +1,62 @@
+using System.Text;
+using Amazon.DynamoDBv2;
+using Amazon.DynamoDBv2.Model;
+using Amazon.Runtime;
+using Parley.Server.Storage.DynamoDb;
+using Parley.Testing;
+
+namespace Parley.Tests.Infrastructure;
+
+/// <summary>Reads a test server's DynamoDB tables directly (for <see cref="ServerDatabase"/> when the
+/// suite runs on DynamoDB): what an attacker holding a copy of the tables would see.</summary>
+internal static class ServerDynamo
+{
+    private static AmazonDynamoDBClient Client() => new(new BasicAWSCredentials("local", "local"),
+        new AmazonDynamoDBConfig { ServiceURL = TestDynamo.Endpoint, AuthenticationRegion = "us-east-1" });
+
+    private static string Table(ParleyServer server, string name) =>
+        TestDynamo.PrefixForAsync(server.DataDirectory).GetAwaiter().GetResult() + name;
+
+    public static List<Dictionary<string, AttributeValue>> Scan(ParleyServer server, string table)
+    {
+        using var client = Client();
+        var items = new List<Dictionary<string, AttributeValue>>();
+        var request = new ScanRequest { TableName = Table(server, table), ConsistentRead = true };
+        do
+        {
+            var response = client.ScanAsync(request).GetAwaiter().GetResult();
+            items.AddRange(response.Items ?? []);
+            request.ExclusiveStartKey = response.LastEvaluatedKey is { Count: > 0 } next ? next : null;
+        } while (request.ExclusiveStartKey is not null);
+        return items;
+    }
+
+    public static Dictionary<string, AttributeValue>? Record(ParleyServer server, string pk, string sk)
+    {
+        using var client = Client();
+        var response = client.GetItemAsync(new GetItemRequest
+        {
+            TableName = Table(server, DynamoTables.Records),
+            Key = new() { ["pk"] = new AttributeValue { S = pk }, ["sk"] = new AttributeValue { S = sk } },
+            ConsistentRead = true,
+        }).GetAwaiter().GetResult();
+        return response.Item is { Count: > 0 } item ? item : null;
+    }
+
+    public static string? Text(Dictionary<string, AttributeValue> item, string name) => item.TryGetValue(name, out var value) ? value.S : null;
+
+    /// <summary>Every item of every table, as text: what an export of the tables would hold.</summary>
+    public static byte[] Dump(ParleyServer server)
+    {
+        var dump = new StringBuilder();
+        foreach (var table in DynamoTables.All)
+        {
+            foreach (var item in Scan(server, table.Name))
+            {
+                foreach (var (name, value) in item) dump.Append(name).Append('=').Append(value.S ?? value.N ?? value.BOOL?.ToString()).Append(' ');
+                dump.AppendLine();
+            }
+        }
+        return Encoding.UTF8.GetBytes(dump.ToString());
+    }
+}
