@@ -70,6 +70,7 @@ internal sealed partial class DynamoStore
         var filter = "#id <> :me AND attribute_not_exists(#deleted)";
         if (!string.IsNullOrEmpty(search))
         {
+            // Emails are stored lower case, as search names are.
             filter += " AND (contains(#search, :q) OR contains(#email, :q))";
             names["#search"] = "searchName";
             names["#email"] = UserItems.Email;
@@ -91,9 +92,15 @@ internal sealed partial class DynamoStore
         var afterKey = afterName is null ? null : UserItems.SearchKey(afterName);
         return items
             .Select(i => (Name: i.StrOrNull("searchName") ?? "", User: UserItems.User(i)))
-            .Where(x => afterKey is null || string.CompareOrdinal(x.Name, afterKey) is var byName && (byName > 0 || byName == 0 && string.CompareOrdinal(x.User.Id, afterId ?? "") > 0))
+            .Where(x => afterKey is null || IsAfter(x.Name, x.User.Id, afterKey, afterId ?? ""))
             .OrderBy(x => x.Name, StringComparer.Ordinal).ThenBy(x => x.User.Id, StringComparer.Ordinal)
             .Take(limit).Select(x => x.User).ToList();
+    }
+
+    private static bool IsAfter(string name, string id, string afterName, string afterId)
+    {
+        var byName = string.CompareOrdinal(name, afterName);
+        return byName > 0 || byName == 0 && string.CompareOrdinal(id, afterId) > 0;
     }
 
     public async Task<UserRecord?> UpdateProfileAsync(string userId, string? name, string? about, string? avatar)

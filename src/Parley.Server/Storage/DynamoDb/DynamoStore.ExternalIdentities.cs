@@ -21,8 +21,13 @@ internal sealed partial class DynamoStore
         var mapping = await db.GetAsync(db.Records, ExternalKey(issuer, subject)).ConfigureAwait(false);
         if (mapping is null) return null;
         var user = await db.GetAsync(db.Users, UserItems.Key(mapping.Str("userId"))).ConfigureAwait(false);
-        // Not written yet: AddExternalUserAsync finishes it.
-        if (user is null && mapping.ContainsKey(PendingUser)) return null;
+        if (mapping.ContainsKey(PendingUser))
+        {
+            // Not written yet: AddExternalUserAsync finishes it.
+            if (user is null) return null;
+            // Written by a request that stopped before it cleared the copy.
+            await ForgetPendingUserAsync(ExternalKey(issuer, subject), mapping.Str("userId")).ConfigureAwait(false);
+        }
         return new ExternalIdentityRecord(mapping.Str("userId"), user is null || UserItems.IsDeleted(user));
     }
 
@@ -73,8 +78,10 @@ internal sealed partial class DynamoStore
                     new() { [":v"] = Item.S(address.Address) }, new() { ["#a"] = address.Attribute }).ConfigureAwait(false);
             }
         }
-        await db.UpdateAsync(db.Records, key, "REMOVE #p", "#u = :u",
-            new() { [":u"] = Item.S(userId) }, new() { ["#p"] = PendingUser, ["#u"] = "userId" }).ConfigureAwait(false);
+        await ForgetPendingUserAsync(key, userId).ConfigureAwait(false);
         return new ExternalIdentityRecord(userId, UserItems.IsDeleted(stored));
     }
+
+    private Task ForgetPendingUserAsync(Dictionary<string, AttributeValue> key, string userId) =>
+        db.UpdateAsync(db.Records, key, "REMOVE #p", "#u = :u", new() { [":u"] = Item.S(userId) }, new() { ["#p"] = PendingUser, ["#u"] = "userId" });
 }

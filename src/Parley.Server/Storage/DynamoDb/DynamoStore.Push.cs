@@ -53,11 +53,17 @@ internal sealed partial class DynamoStore
 
     public async Task<IReadOnlyList<PushSubscriptionRecord>> GetPushSubscriptionsAsync(IReadOnlyCollection<string> userIds)
     {
-        var perUser = await Task.WhenAll(userIds.Distinct(StringComparer.Ordinal).Select(async userId =>
-            (await QueryRecordsAsync("push#" + userId).ConfigureAwait(false))
-                .Select(i => new PushSubscriptionRecord(i.Str("sk"), userId, i.Str("p256dh"), i.Str("auth"), i.Long("createdAt")))))
-            .ConfigureAwait(false);
-        return perUser.SelectMany(s => s).ToList();
+        // A query per user, a few at a time: a large group's push fan-out should not open a connection per member.
+        var subscriptions = new List<PushSubscriptionRecord>();
+        foreach (var chunk in userIds.Distinct(StringComparer.Ordinal).Chunk(16))
+        {
+            var perUser = await Task.WhenAll(chunk.Select(async userId =>
+                (await QueryRecordsAsync("push#" + userId).ConfigureAwait(false))
+                    .Select(i => new PushSubscriptionRecord(i.Str("sk"), userId, i.Str("p256dh"), i.Str("auth"), i.Long("createdAt")))))
+                .ConfigureAwait(false);
+            subscriptions.AddRange(perUser.SelectMany(s => s));
+        }
+        return subscriptions;
     }
 
     public async Task<string> GetOrAddServerSecretAsync(string name, string candidate, long now)
