@@ -85,7 +85,8 @@ internal sealed partial class DynamoStore
         foreach (var upload in await QueryRecordsAsync("uploads#" + userId).ConfigureAwait(false))
         {
             var mediaId = upload.Str("sk");
-            if (await ForgetUnusedMediaAsync(mediaId).ConfigureAwait(false)) forgotten.Add(mediaId);
+            if ((await GetMediaAsync(mediaId).ConfigureAwait(false))?.UploaderId == userId
+                && await ForgetUnusedMediaAsync(mediaId).ConfigureAwait(false)) forgotten.Add(mediaId);
             await db.DeleteAsync(db.Records, Item.Record(upload.Str("pk"), mediaId)).ConfigureAwait(false);
         }
         return forgotten;
