@@ -4,11 +4,12 @@
 The server counts the capacity every DynamoDB request reports (ReturnConsumedCapacity) and serves
 the totals on /metrics (parley_dynamodb_read_units, parley_dynamodb_write_units). This script drives
 each operation many times over the REST API and divides the change of those totals by the count.
-run-dynamodb-cost.sh starts dynalite and a server and runs it; it prints a Markdown table.
+run-dynamodb-benchmarks.sh cost starts dynalite and a server and runs it; it prints a Markdown table.
 
     dynamodb-cost.py http://127.0.0.1:18301 [--group 1000] [--repeat 50]
 """
 import json
+import time
 import sys
 import urllib.request
 import uuid
@@ -30,6 +31,8 @@ def call(base, method, path, body=None, token=None):
 
 def units(base):
     """(read, write) units the server has consumed so far."""
+    # The metrics endpoint serves the same scrape for 300 ms: wait past it so every read is fresh.
+    time.sleep(0.4)
     with urllib.request.urlopen(base + "/metrics", timeout=30) as response:
         text = response.read().decode()
     totals = {"read": 0.0, "write": 0.0}
