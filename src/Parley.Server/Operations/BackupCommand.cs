@@ -1,5 +1,4 @@
 using Microsoft.Data.Sqlite;
-using Parley.Server.Configuration;
 
 namespace Parley.Server.Operations;
 
@@ -25,13 +24,7 @@ public static class BackupCommand
             Console.Error.WriteLine("Usage: dotnet Parley.Server.dll backup <file> [--Parley:DataDirectory=<dir>]");
             return 2;
         }
-        var configuration = new ConfigurationBuilder()
-            .SetBasePath(AppContext.BaseDirectory)
-            .AddJsonFile("appsettings.json", optional: true)
-            .AddEnvironmentVariables()
-            .AddCommandLine(args[2..])
-            .Build();
-        var options = configuration.GetSection(ParleyOptions.Section).Get<ParleyOptions>() ?? new ParleyOptions();
+        var options = CommandSettings.Read(args[2..]);
         if (options.Storage.Provider.Equals("DynamoDb", StringComparison.OrdinalIgnoreCase))
         {
             Console.Error.WriteLine("This store is DynamoDB: back its tables up with DynamoDB's own means, point-in-time recovery (which 'tables create' turns on) or aws dynamodb create-backup.");

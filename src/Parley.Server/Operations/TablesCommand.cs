@@ -1,4 +1,3 @@
-using Parley.Server.Configuration;
 using Parley.Server.Storage.DynamoDb;
 
 namespace Parley.Server.Operations;
@@ -21,13 +20,7 @@ public static class TablesCommand
             Console.Error.WriteLine("Usage: dotnet Parley.Server.dll tables create [--Parley:Storage:DynamoDb:Region=<region>] [--Parley:Storage:DynamoDb:TablePrefix=<prefix>] [--Parley:Storage:DynamoDb:ServiceUrl=<url>]");
             return 2;
         }
-        var configuration = new ConfigurationBuilder()
-            .SetBasePath(AppContext.BaseDirectory)
-            .AddJsonFile("appsettings.json", optional: true)
-            .AddEnvironmentVariables()
-            .AddCommandLine(args[2..])
-            .Build();
-        var options = configuration.GetSection(ParleyOptions.Section).Get<ParleyOptions>() ?? new ParleyOptions();
+        var options = CommandSettings.Read(args[2..]);
         try
         {
             using var client = DynamoClient.Create(options.Storage.DynamoDb);

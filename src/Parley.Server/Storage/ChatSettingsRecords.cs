@@ -15,6 +15,15 @@ public sealed record ChatSettings(string ChatId, long MutedUntil, bool Previews,
 public sealed record ChatSettingsChange(long? MutedUntil, bool? Previews, bool? Pinned, bool? Archived, int? DisappearAfterSeconds)
 {
     public bool ChangesOwnSettings => MutedUntil is not null || Previews is not null || Pinned is not null || Archived is not null;
+
+    /// <summary>The member's own settings once this change is made (the timer is the chat's: left as it is).</summary>
+    public ChatSettings ApplyTo(ChatSettings current) => current with
+    {
+        MutedUntil = MutedUntil ?? current.MutedUntil,
+        Previews = Previews ?? current.Previews,
+        Pinned = Pinned ?? current.Pinned,
+        Archived = Archived ?? current.Archived,
+    };
 }
 
 public enum SettingsOutcome { Done, NotFound, NotAllowed }

@@ -173,6 +173,21 @@ public sealed class NodeProcess : IAsyncDisposable
         return ((IPEndPoint)any.LocalEndpoint).Port;
     }
 
+    /// <summary>Runs a command of the server (<c>backup</c>, <c>tables create</c>) to its end: its exit code and output.</summary>
+    internal static async Task<(int ExitCode, string Output)> RunCommandAsync(IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(ServerDll());
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output + await error);
+    }
+
     /// <summary>The server built beside this test assembly (same configuration: Debug or Release).</summary>
     internal static string ServerDll()
     {

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using Parley.Testing;
 using Parley.Tests.Infrastructure;
@@ -12,18 +11,7 @@ public sealed class BackupTests
 {
     private static readonly byte[] Photo = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 8, 8, 8];
 
-    private static async Task<(int ExitCode, string Output)> RunServerCommandAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(NodeProcess.ServerDll());
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output + await error);
-    }
+    private static Task<(int ExitCode, string Output)> RunServerCommandAsync(params string[] args) => NodeProcess.RunCommandAsync(null, args);
 
     [Fact]
     public async Task A_backup_taken_during_a_stream_of_sends_restores_every_message_acknowledged_before_it_began()

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Amazon.DynamoDBv2;
 using Amazon.Runtime;
 using Parley.Server.Storage.DynamoDb;
@@ -10,20 +9,8 @@ namespace Parley.Tests.Storage;
 /// <summary><c>dotnet Parley.Server.dll tables create</c> against a real DynamoDB endpoint (dynalite).</summary>
 public sealed class DynamoTablesTests
 {
-    private static async Task<(int ExitCode, string Output)> TablesAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(NodeProcess.ServerDll());
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        start.Environment["Parley__Storage__DynamoDb__AccessKey"] = "local";
-        start.Environment["Parley__Storage__DynamoDb__SecretKey"] = "local";
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output + await error);
-    }
+    private static Task<(int ExitCode, string Output)> TablesAsync(params string[] args) => NodeProcess.RunCommandAsync(
+        new Dictionary<string, string> { ["Parley__Storage__DynamoDb__AccessKey"] = "local", ["Parley__Storage__DynamoDb__SecretKey"] = "local" }, args);
 
     [DynamoFact]
     public async Task Tables_create_makes_every_table_with_its_keys_and_indexes_and_a_second_run_changes_nothing()

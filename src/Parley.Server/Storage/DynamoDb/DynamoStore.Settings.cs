@@ -34,13 +34,7 @@ internal sealed partial class DynamoStore
             var current = ChatItems.Settings(me, (int)w.DisappearAfterSeconds);
             var timerChanges = change.DisappearAfterSeconds is int timer && timer != current.DisappearAfterSeconds;
             if (timerChanges && w.Chat.IsGroup && me.Str("role") != MemberRoles.Admin) return new SettingsResult(SettingsOutcome.NotAllowed, null);
-            var updated = current with
-            {
-                MutedUntil = change.MutedUntil ?? current.MutedUntil,
-                Previews = change.Previews ?? current.Previews,
-                Pinned = change.Pinned ?? current.Pinned,
-                Archived = change.Archived ?? current.Archived,
-            };
+            var updated = change.ApplyTo(current);
             if (change.ChangesOwnSettings)
             {
                 await db.UpdateAsync(db.ChatMembers, Item.Key("chatId", chatId, "userId", userId),

@@ -33,13 +33,7 @@ internal sealed partial class SqliteStore
         }
 
         var events = new List<StoredEvent>();
-        var updated = current with
-        {
-            MutedUntil = change.MutedUntil ?? current.MutedUntil,
-            Previews = change.Previews ?? current.Previews,
-            Pinned = change.Pinned ?? current.Pinned,
-            Archived = change.Archived ?? current.Archived,
-        };
+        var updated = change.ApplyTo(current);
         if (change.ChangesOwnSettings)
         {
             c.Execute(
