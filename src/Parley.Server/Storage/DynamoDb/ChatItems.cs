@@ -41,7 +41,8 @@ internal static class ChatItems
             MessageUpdated => EventKind.MessageUpdated,
             Status => EventKind.Status,
             Chat => EventKind.Chat,
-            _ => EventKind.ChatRemoved,
+            ChatRemoved => EventKind.ChatRemoved,
+            _ => throw new InvalidDataException($"A stored event has an unknown kind '{kind}'."),
         };
     }
 

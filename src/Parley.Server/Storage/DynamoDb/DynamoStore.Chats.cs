@@ -74,7 +74,8 @@ internal sealed partial class DynamoStore
             if (members.FirstOrDefault(m => m.UserId == userId) is not { } me) continue;
             MessageRecord? last = null;
             if (chatItem.Long("lastMsgPos") is var pos and > 0 && pos > me.JoinedPos
-                && await db.GetAsync(db.Messages, Item.Key("chatId", chat.Id, "pos", pos)).ConfigureAwait(false) is { } message)
+                && await db.GetAsync(db.Messages, Item.Key("chatId", chat.Id, "pos", pos)).ConfigureAwait(false) is { } message
+                && message.StrOrNull("kind") == ChatItems.EventKinds.Message)
             {
                 last = ChatItems.Message(message);
             }

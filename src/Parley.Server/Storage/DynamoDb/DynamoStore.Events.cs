@@ -251,11 +251,14 @@ internal sealed partial class DynamoStore
         }
     }
 
-    /// <summary>An event item read back (for sync), without recipients. Null for a void.</summary>
-    private static StoredEvent? ReadEvent(Dictionary<string, AttributeValue> item)
+    /// <summary>Whether an item of a chat's stream is an event a reader gets: not a void, nor what
+    /// is left of an expired message (its deletion is an event of its own).</summary>
+    private static bool IsEvent(Dictionary<string, AttributeValue> item) => item.StrOrNull("kind") is not (null or VoidKind or ExpiredKind);
+
+    /// <summary>An event item read back (for sync), without recipients.</summary>
+    private static StoredEvent ReadEvent(Dictionary<string, AttributeValue> item)
     {
-        var kind = item.StrOrNull("kind");
-        if (kind is null or VoidKind) return null;
+        var kind = item.Str("kind");
         var eventKind = ChatItems.EventKinds.Parse(kind);
         var e = eventKind == EventKind.Message
             ? StoredRows.MessageEvent(ChatItems.Message(item), [])

@@ -47,7 +47,12 @@ internal sealed partial class DynamoStore
             if (added.ExpiresAtMs is { } expiresAt) w.Then.Add(() => ListExpiryAsync(expiresAt, m.ChatId, added.Pos));
             return added;
         }).ConfigureAwait(false);
-        if (stored?.Message is not { } message) return new SendResult(SendOutcome.NotMember, null);
+        if (stored?.Message is not { } message)
+        {
+            // Nothing was stored (the sender left meanwhile): the client id is free again.
+            if (idem is not null) await db.DeleteAsync(db.Records, idem).ConfigureAwait(false);
+            return new SendResult(SendOutcome.NotMember, null);
+        }
         if (idem is not null)
         {
             await db.UpdateAsync(db.Records, idem, "SET pos = :p", values: new() { [":p"] = Item.N(message.Pos) }).ConfigureAwait(false);

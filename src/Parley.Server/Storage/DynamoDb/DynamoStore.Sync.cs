@@ -34,14 +34,14 @@ internal sealed partial class DynamoStore
                 var pos = item.Long("pos");
                 if (pos >= held) return false;
                 var writer = (int)item.Long("writer");
-                if (item.StrOrNull("kind") is null or VoidKind || since.Covers(writer, pos)) return false;
+                if (!IsEvent(item) || since.Covers(writer, pos)) return false;
                 if (pos > upTo.Bound(writer))
                 {
                     held = pos;
                     return false;
                 }
                 if (item.StrOrNull("target") is { } target && target != userId) return false;
-                candidates.Add(ReadEvent(item)!);
+                candidates.Add(ReadEvent(item));
                 return true;
             }).ConfigureAwait(false);
         }
