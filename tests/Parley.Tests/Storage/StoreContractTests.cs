@@ -533,6 +533,34 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task An_expired_message_reads_back_only_as_its_tombstone_and_the_chat_shows_the_message_before_it()
+    {
+        var a = await UserAsync();
+        var b = await UserAsync();
+        var chat = await DirectChatAsync(a, b);
+        var kept = await SendAsync(chat, a, "kept");
+        var settings = await Store.UpdateChatSettingsAsync(chat, a.Id, new ChatSettingsChange(null, null, null, null, 86_400), Now());
+        Assert.Equal(SettingsOutcome.Done, settings.Outcome);
+        var cursor = await Store.CurrentCursorAsync();
+        var fleeting = await SendAsync(chat, b, "fleeting");
+
+        var expired = await Store.ExpireMessagesAsync(fleeting.Timestamp + 86_400_000 + 1, 100);
+
+        Assert.Equal(1, expired.Count);
+        Assert.Null(await Store.GetMessageAsync(fleeting.Id));
+        var events = await SyncAllAsync(a.Id, cursor);
+        // Nothing of the message is left to read: its deletion is the one event.
+        var tombstone = Assert.Single(events);
+        Assert.Equal(EventKind.MessageUpdated, tombstone.Kind);
+        Assert.True(tombstone.Message!.Expired);
+        Assert.Equal(fleeting.Id, tombstone.Message.Id);
+        var view = await Store.GetChatViewAsync(chat, a.Id);
+        Assert.NotEqual(fleeting.Id, view!.LastMessage?.Id);
+        Assert.Equal(0, (await Store.ExpireMessagesAsync(fleeting.Timestamp + 86_400_000 + 1, 100)).Count);
+        Assert.NotNull(await Store.GetMessageAsync(kept.Id));
+    }
+
+    [StoreFact]
     public async Task Receipts_record_one_status_event_per_sender_reached()
     {
         var reader = await UserAsync();
