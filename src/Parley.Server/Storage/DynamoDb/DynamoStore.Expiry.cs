@@ -54,11 +54,12 @@ internal sealed partial class DynamoStore
                 // The chat list shows the newest message that is left.
                 if (w.ChatItem.Long("lastMsgPos") == pos) w.ChatChanges["lastMsgPos"] = Item.N(await NewestMessageBelowAsync(chatId, pos).ConfigureAwait(false));
                 w.AddEvent(EventKind.MessageUpdated, recipients, data: message.Id, message: MessageRecord.Tombstone(message.Id, chatId));
+                // Its attachment, if any ("": none); null above means nothing expired here.
                 return message.MediaJson ?? "";
             }).ConfigureAwait(false);
             if (gone is null) continue;
             count++;
-            if (DeletedContent.MediaIdOf(gone) is { } mediaId)
+            if (gone.Length > 0 && DeletedContent.MediaIdOf(gone) is { } mediaId)
             {
                 await LinkMediaAsync(mediaId, chatId, -1).ConfigureAwait(false);
                 if (await ForgetUnusedMediaAsync(mediaId).ConfigureAwait(false)) forgotten.Add(mediaId);
