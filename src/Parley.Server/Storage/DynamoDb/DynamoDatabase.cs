@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Text;
 using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
 using Microsoft.Extensions.Options;
@@ -76,9 +77,17 @@ public sealed class DynamoDatabase : IDisposable
         } while (Interlocked.CompareExchange(ref total, updated, seen) != seen);
     }
 
+    /// <summary>Whether an item could have this key. DynamoDB refuses a key string that is empty or
+    /// longer than it allows (1,024 bytes for a sort key, 2,048 for a partition key) with an error;
+    /// no item has such a key, so reading, changing or deleting by one finds nothing instead. (Ids
+    /// come from clients in paths and bodies; Parley's own are far shorter.)</summary>
+    private static bool CanExist(Dictionary<string, AttributeValue> key) =>
+        key.Values.All(v => v.S is null || (v.S.Length > 0 && Encoding.UTF8.GetByteCount(v.S) <= 1024));
+
     /// <summary>One item by its key, read strongly consistent; null when absent.</summary>
     public async Task<Dictionary<string, AttributeValue>?> GetAsync(string table, Dictionary<string, AttributeValue> key, string? projection = null)
     {
+        if (!CanExist(key)) return null;
         var response = await Client.GetItemAsync(new GetItemRequest
         {
             TableName = table,
@@ -95,7 +104,7 @@ public sealed class DynamoDatabase : IDisposable
     public async Task<List<Dictionary<string, AttributeValue>>> GetManyAsync(string table, IEnumerable<Dictionary<string, AttributeValue>> keys, string? projection = null)
     {
         var found = new List<Dictionary<string, AttributeValue>>();
-        foreach (var chunk in keys.Chunk(100))
+        foreach (var chunk in keys.Where(CanExist).Chunk(100))
         {
             var pending = new Dictionary<string, KeysAndAttributes>
             {
@@ -194,6 +203,7 @@ public sealed class DynamoDatabase : IDisposable
     public async Task<Dictionary<string, AttributeValue>?> UpdateAsync(string table, Dictionary<string, AttributeValue> key, string update,
         string? condition = null, Dictionary<string, AttributeValue>? values = null, Dictionary<string, string>? names = null, bool returnNew = false)
     {
+        if (!CanExist(key)) return null;
         try
         {
             var response = await Client.UpdateItemAsync(new UpdateItemRequest
@@ -221,6 +231,7 @@ public sealed class DynamoDatabase : IDisposable
     public async Task<Dictionary<string, AttributeValue>?> DeleteAsync(string table, Dictionary<string, AttributeValue> key, string? condition = null,
         Dictionary<string, AttributeValue>? values = null, Dictionary<string, string>? names = null)
     {
+        if (!CanExist(key)) return null;
         try
         {
             var response = await Client.DeleteItemAsync(new DeleteItemRequest
