@@ -54,9 +54,11 @@ internal sealed class ClusterDelivery
         TimeProvider clock, ILogger<ClusterDelivery> logger, IClusterEventSource? source = null)
     {
         _fanOut = fanOut;
-        // A store in one node's file cannot be shared: refuse a bus over it at start, plainly.
+        // Nodes deliver to each other by reading events back from the store by writer and position:
+        // refuse a bus over a store that cannot, at start, plainly.
         _source = source ?? throw new InvalidOperationException(
-            "Parley:Cluster:Bus needs a store that every node shares (Parley:Storage:Provider=Postgres); the SQLite store is one node's file.");
+            "Parley:Cluster:Bus needs a store every node reads events back from by writer (Parley:Storage:Provider=Postgres): " +
+            "the SQLite store is one node's file, and DynamoDB nodes do not deliver to each other yet (run one node on DynamoDB).");
         _store = store;
         _bus = bus;
         _clock = clock;
