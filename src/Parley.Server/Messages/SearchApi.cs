@@ -73,24 +73,14 @@ public static class SearchTerms
             return false;
         }
         var found = new List<string>();
-        var start = -1;
-        for (var i = 0; i <= query.Length; i++)
+        foreach (var word in Words(query))
         {
-            var inWord = i < query.Length && char.IsLetterOrDigit(query, i);
-            if (inWord && start < 0) start = i;
-            if (!inWord && start >= 0)
+            if (word.Length > MaxWordLength)
             {
-                var word = query[start..i].ToLowerInvariant();
-                if (word.Length > MaxWordLength)
-                {
-                    problem = $"Words in q are limited to {MaxWordLength} characters.";
-                    return false;
-                }
-                if (!found.Contains(word)) found.Add(word);
-                start = -1;
+                problem = $"Words in q are limited to {MaxWordLength} characters.";
+                return false;
             }
-            // A surrogate pair is one letter: skip its second half.
-            if (i < query.Length && char.IsHighSurrogate(query[i])) i++;
+            if (!found.Contains(word)) found.Add(word);
         }
         if (found.Count == 0)
         {
@@ -104,5 +94,24 @@ public static class SearchTerms
         }
         words = found;
         return true;
+    }
+
+    /// <summary>The words of a text as search sees them: runs of letters and digits, lower-cased (a
+    /// store without a text index matches messages with it too).</summary>
+    public static IEnumerable<string> Words(string text)
+    {
+        var start = -1;
+        for (var i = 0; i <= text.Length; i++)
+        {
+            var inWord = i < text.Length && char.IsLetterOrDigit(text, i);
+            if (inWord && start < 0) start = i;
+            if (!inWord && start >= 0)
+            {
+                yield return text[start..i].ToLowerInvariant();
+                start = -1;
+            }
+            // A surrogate pair is one letter: skip its second half.
+            if (i < text.Length && char.IsHighSurrogate(text[i])) i++;
+        }
     }
 }

@@ -129,14 +129,11 @@ public sealed class DynamoDatabase : IDisposable
     /// <summary>Every item a query matches (following its pages), or the first <paramref name="limit"/>.</summary>
     public async Task<List<Dictionary<string, AttributeValue>>> QueryAsync(QueryRequest request, int limit = int.MaxValue)
     {
-        request.ReturnConsumedCapacity = ReturnConsumedCapacity.TOTAL;
-        if (request.IndexName is null) request.ConsistentRead = true;
         var items = new List<Dictionary<string, AttributeValue>>();
         do
         {
             if (limit != int.MaxValue && request.FilterExpression is null) request.Limit = limit - items.Count;
-            var response = await Client.QueryAsync(request).ConfigureAwait(false);
-            Count(response.ConsumedCapacity);
+            var response = await QueryPageAsync(request).ConfigureAwait(false);
             if (response.Items is { } page) items.AddRange(page);
             request.ExclusiveStartKey = response.LastEvaluatedKey is { Count: > 0 } next ? next : null;
         } while (request.ExclusiveStartKey is not null && items.Count < limit);
@@ -226,8 +223,8 @@ public sealed class DynamoDatabase : IDisposable
         }
     }
 
-    /// <summary>Deletes an item; with a condition, false when it did not hold. Returns the old item
-    /// through <paramref name="old"/> when asked.</summary>
+    /// <summary>Deletes an item; null when the condition did not hold (nothing deleted), else the
+    /// item as it was (empty when there was none).</summary>
     public async Task<Dictionary<string, AttributeValue>?> DeleteAsync(string table, Dictionary<string, AttributeValue> key, string? condition = null,
         Dictionary<string, AttributeValue>? values = null, Dictionary<string, string>? names = null)
     {

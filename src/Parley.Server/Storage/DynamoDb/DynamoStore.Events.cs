@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using Amazon.DynamoDBv2.Model;
 using Parley.Server.Storage.Rules;
 
@@ -26,7 +25,7 @@ internal sealed partial class DynamoStore
     /// <summary>Chats whose last position this node stored itself (so it need not look for it).</summary>
     private readonly ConcurrentDictionary<string, long> _storedHere = new(StringComparer.Ordinal);
 
-    private static long NowMicros() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
+    private static long NowMicros() => DynamoWriters.NowMicros();
 
     private static long NowMs() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
@@ -265,6 +264,4 @@ internal sealed partial class DynamoStore
             : StoredRows.Event(item.Long("pos"), eventKind, item.Str("chatId"), item.StrOrNull("data"), []);
         return e with { Writer = (int)item.Long("writer") };
     }
-
-    private static string StatusJson(StatusData status) => JsonSerializer.Serialize(status, StorageJsonContext.Default.StatusData);
 }

@@ -41,7 +41,7 @@ internal sealed partial class DynamoStore
             var recipients = await MemberIdsAsync(m.ChatId).ConfigureAwait(false);
             if (!recipients.Contains(m.SenderId)) return null;
             var draft = Draft(m.ChatId, m.SenderId, name, avatar, m.Type, m.Content, m.Timestamp, m.ClientMessageId, m.ReplyTo, quote, null, null, m.MediaJson);
-            var added = w.AddMessage(draft, recipients, originConnectionId, ExpiresAtMs(m.Type, m.Timestamp, w.DisappearAfterSeconds));
+            var added = w.AddMessage(draft, recipients, originConnectionId, MessageRules.ExpiresAt(m.Type, m.Timestamp, w.DisappearAfterSeconds));
             w.Then.Add(() => CountOwnMessageAsync(m.ChatId, m.SenderId));
             if (m.ReplyTo is not null) w.Then.Add(() => db.PutAsync(db.Records, Item.Record("replies#" + m.ReplyTo, Pad(added.Pos))));
             if (added.ExpiresAtMs is { } expiresAt) w.Then.Add(() => ListExpiryAsync(expiresAt, m.ChatId, added.Pos));
@@ -122,10 +122,6 @@ internal sealed partial class DynamoStore
         var now = await db.UpdateAsync(db.Records, key, "ADD n :d", values: new() { [":d"] = Item.N(change) }, returnNew: true).ConfigureAwait(false);
         if (now is not null && now.Long("n") <= 0) await db.DeleteAsync(db.Records, key, "n <= :zero", new() { [":zero"] = Item.N(0) }).ConfigureAwait(false);
     }
-
-    /// <summary>When a message sent now disappears: never for system messages or with the timer off.</summary>
-    private static long? ExpiresAtMs(string type, long timestamp, long disappearAfterSeconds) =>
-        disappearAfterSeconds > 0 && type != MessageTypes.System ? timestamp + disappearAfterSeconds * 1000 : null;
 
     /// <summary>A position as a sort key that orders as a number.</summary>
     private static string Pad(long pos) => pos.ToString("D19", System.Globalization.CultureInfo.InvariantCulture);
@@ -315,7 +311,7 @@ internal sealed partial class DynamoStore
             if (moved is null) return false;
             foreach (var (sender, status) in StatusRules.PerSender(reached, chatId, userId, read, now))
             {
-                w.AddEvent(EventKind.Status, [sender], target: sender, data: StatusJson(status), status: status);
+                w.AddEvent(EventKind.Status, [sender], target: sender, data: StoredRows.StatusJson(status), status: status);
             }
             return true;
         });

@@ -47,18 +47,7 @@ internal sealed partial class DynamoStore
     private static bool Matches(string? content, IReadOnlyList<string> words)
     {
         if (string.IsNullOrEmpty(content)) return false;
-        var tokens = new List<string>();
-        var start = -1;
-        for (var i = 0; i <= content.Length; i++)
-        {
-            var inWord = i < content.Length && char.IsLetterOrDigit(content, i);
-            if (inWord && start < 0) start = i;
-            if (!inWord && start >= 0)
-            {
-                tokens.Add(content[start..i].ToLowerInvariant());
-                start = -1;
-            }
-        }
+        var tokens = Messages.SearchTerms.Words(content).ToList();
         return words.All(word => tokens.Any(token => token.StartsWith(word, StringComparison.Ordinal)));
     }
 }

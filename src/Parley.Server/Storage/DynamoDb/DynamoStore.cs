@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-using Parley.Server.Configuration;
 
 namespace Parley.Server.Storage.DynamoDb;
 
@@ -10,7 +8,7 @@ namespace Parley.Server.Storage.DynamoDb;
 /// that a process killed between two of them leaves nothing a reader could take for done (see
 /// docs/ARCHITECTURE.md, "DynamoDB"). Every node of a cluster shares the tables.
 /// </summary>
-internal sealed partial class DynamoStore(DynamoDatabase db, DynamoWriters writers, IEventPublisher publisher, IOptions<ParleyOptions> options, ILogger<DynamoStore> logger)
+internal sealed partial class DynamoStore(DynamoDatabase db, DynamoWriters writers, IEventPublisher publisher, ILogger<DynamoStore> logger)
     : IParleyStore
 {
     public async Task InitializeAsync(CancellationToken ct)
@@ -27,5 +25,4 @@ internal sealed partial class DynamoStore(DynamoDatabase db, DynamoWriters write
 
     private readonly DynamoWriters _writers = writers;
     private readonly IEventPublisher _publisher = publisher;
-    private readonly ParleyOptions _options = options.Value;
 }

@@ -49,13 +49,15 @@ internal sealed class DynamoWriters : IAsyncDisposable
 
     public int Count { get; }
 
+    /// <summary>The clock as positions count it: microseconds since 1970.</summary>
+    public static long NowMicros() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
+
     /// <summary>One lane: a writer number, its lease, and the position of its last stored event.</summary>
     internal sealed class Lane(int index)
     {
         public int Index { get; } = index;
         public int Writer { get; set; } = -1;
         public long Position;
-        public long PublishedSettled;
         public DateTimeOffset LeaseUntil;
         public DateTimeOffset SettleWrittenAt;
         public readonly OrderedGate Gate = new();
@@ -75,8 +77,6 @@ internal sealed class DynamoWriters : IAsyncDisposable
 
     /// <summary>The lane a chat's events are written by.</summary>
     public Lane LaneOf(string chatId) => _lanes[(int)((uint)StringComparer.Ordinal.GetHashCode(chatId) % (uint)_lanes.Length)];
-
-    public IReadOnlyList<Lane> Lanes => _lanes;
 
     /// <summary>Takes the lowest writer number that is free: never used, or whose lease ran out
     /// long enough ago. Its position starts where its last holder settled (never lower).</summary>
@@ -115,7 +115,6 @@ internal sealed class DynamoWriters : IAsyncDisposable
             if (!won) continue;
             lane.Writer = number;
             lane.Position = Math.Max(lane.Position, settled);
-            lane.PublishedSettled = settled;
             lane.LeaseUntil = until;
             return;
         }
@@ -142,7 +141,7 @@ internal sealed class DynamoWriters : IAsyncDisposable
         var until = now + LeaseLength;
         // Under the lane's gate nothing of it is in flight, and whatever it writes next takes a
         // position from the clock at least: so it is settled up to now, busy or idle.
-        var position = Math.Max(Volatile.Read(ref lane.Position), (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10 - 1);
+        var position = Math.Max(Volatile.Read(ref lane.Position), NowMicros() - 1);
         Volatile.Write(ref lane.Position, position);
         var renewed = await _db.UpdateAsync(_db.Records, Item.Record(Partition, Key(lane.Writer)),
             "SET leaseUntil = :until, settled = :settled", "holder = :me",
@@ -155,7 +154,6 @@ internal sealed class DynamoWriters : IAsyncDisposable
         }
         lane.LeaseUntil = until;
         lane.SettleWrittenAt = now;
-        Volatile.Write(ref lane.PublishedSettled, position);
     }
 
     private async Task RenewLoopAsync()

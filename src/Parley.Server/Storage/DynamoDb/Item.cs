@@ -61,6 +61,4 @@ internal static class Item
     public static byte[]? BytesOrNull(this Dictionary<string, AttributeValue> item, string name) =>
         item.TryGetValue(name, out var value) && value.B is { } stream ? stream.ToArray() : null;
 
-    public static IReadOnlyList<string> StringSet(this Dictionary<string, AttributeValue> item, string name) =>
-        item.TryGetValue(name, out var value) && value.SS is { } set ? set : [];
 }

@@ -50,6 +50,10 @@ public static class MessageRules
     public static bool CanHide(MessageRecord? message, MemberRecord? member) =>
         message is not null && member is not null && member.ChatId == message.ChatId && message.Pos > member.JoinedPos;
 
+    /// <summary>When a message sent now disappears: never for system messages or with the timer off.</summary>
+    public static long? ExpiresAt(string type, long timestamp, long disappearAfterSeconds) =>
+        disappearAfterSeconds > 0 && type != MessageTypes.System ? timestamp + disappearAfterSeconds * 1000 : null;
+
     public static MessageRecord Edited(MessageRecord message, string content, long now) =>
         message with { Content = content, EditedAt = now };
 

@@ -61,15 +61,11 @@ internal sealed partial class SqliteStore
             VALUES ($1, $2, $3, $4, $1, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, 0, $17)
             """,
             pos, id, chatId, seq, senderId, senderName, senderAvatar, type, content, timestamp, clientMessageId,
-            replyTo, replyQuote, systemAction, affectedUserName, media, ExpiresAt(type, timestamp, chat.DisappearAfter));
+            replyTo, replyQuote, systemAction, affectedUserName, media, MessageRules.ExpiresAt(type, timestamp, chat.DisappearAfter));
         c.Execute("UPDATE members SET own_after_read = own_after_read + 1 WHERE chat_id = $1 AND user_id = $2", chatId, senderId);
         return new MessageRecord(id, chatId, seq, pos, senderId, senderName, senderAvatar, type, content, timestamp, clientMessageId,
             replyTo, replyQuote, systemAction, affectedUserName, media, null, false);
     }
-
-    /// <summary>When a message sent now disappears: never for system messages or with the timer off.</summary>
-    internal static long? ExpiresAt(string type, long timestamp, long disappearAfterSeconds) =>
-        disappearAfterSeconds > 0 && type != MessageTypes.System ? timestamp + disappearAfterSeconds * 1000 : null;
 
     public Task<MessageRecord?> GetMessageAsync(string messageId) =>
         db.ReadAsync(c => c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId));
