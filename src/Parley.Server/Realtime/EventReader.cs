@@ -51,10 +51,30 @@ public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries s
         }
     }
 
-    /// <summary>The <c>/sync</c> answer: <c>{events, cursor, hasMore}</c>.</summary>
-    public async Task<byte[]> SyncBodyAsync(string userId, StreamCursor since, int limit)
+    /// <summary>How long a sync waits for events held back (stored but not yet settled by their
+    /// writer, see <see cref="SyncPage.HeldBack"/>) to settle. A live node settles its events before
+    /// it announces them, within milliseconds; only the events of a node that died just after
+    /// storing them stay held (until its lease runs out), and the page then stops short of them.</summary>
+    private static readonly TimeSpan HeldBackWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>A page of the user's events after <paramref name="since"/>, read again while it stops
+    /// short of held-back events, up to <see cref="HeldBackWait"/>: so a page that says there is no
+    /// more has everything stored before it was asked for.</summary>
+    public async Task<SyncPage> SettledPageAsync(string userId, StreamCursor since, int limit, CancellationToken ct = default)
     {
-        var page = await log.SyncAsync(userId, since, limit);
+        var deadline = DateTime.UtcNow + HeldBackWait;
+        while (true)
+        {
+            var page = await log.SyncAsync(userId, since, limit);
+            if (!page.HeldBack || page.HasMore || DateTime.UtcNow > deadline) return page;
+            await Task.Delay(25, ct);
+        }
+    }
+
+    /// <summary>The <c>/sync</c> answer: <c>{events, cursor, hasMore}</c>.</summary>
+    public async Task<byte[]> SyncBodyAsync(string userId, StreamCursor since, int limit, CancellationToken ct = default)
+    {
+        var page = await SettledPageAsync(userId, since, limit, ct);
         var frames = await RenderAsync(page, userId, since);
         return JsonBytes.Build(w =>
         {

@@ -115,7 +115,7 @@ public static partial class WebSocketEndpoint
             {
                 writer = connection.RunWriterAsync(since is null
                     ? async () => connection.DeliveredUpTo(await store.CurrentCursorAsync())
-                    : () => SendBacklogAsync(connection, events, store, since));
+                    : () => SendBacklogAsync(connection, events, since));
                 await ReceiveLoopAsync(socket, connection, protocol, settings.Limits.MaxJsonBodyBytes, logger);
             }
         }
@@ -183,13 +183,16 @@ public static partial class WebSocketEndpoint
         return new SocketIdentity(auth.Principal!.UserId(), auth.Principal!.SessionId(), auth.Principal!.TokenIssuedAt());
     }
 
-    /// <summary>Sends the stored events after the cursor, page by page, before any live frame.</summary>
-    private static async Task SendBacklogAsync(Connection connection, EventReader events, IEventLog store, StreamCursor since)
+    /// <summary>Sends the stored events after the cursor, page by page, before any live frame. Pages
+    /// wait for held-back events to settle (<see cref="EventReader.SettledPageAsync"/>): live frames,
+    /// which move the cursor on, come only after, so the cursor does not pass an event the socket
+    /// was not given.</summary>
+    private static async Task SendBacklogAsync(Connection connection, EventReader events, StreamCursor since)
     {
         var position = since;
         while (true)
         {
-            var page = await store.SyncAsync(connection.UserId, position, 500);
+            var page = await events.SettledPageAsync(connection.UserId, position, 500, connection.Closed);
             foreach (var frame in await events.RenderAsync(page, connection.UserId, position))
             {
                 await connection.SendNowAsync(frame);

@@ -183,7 +183,12 @@ public sealed record GroupChange(GroupOutcome Outcome, IReadOnlyList<string> Mem
     public static GroupChange Fail(GroupOutcome outcome) => new(outcome, []);
 }
 
-public sealed record SyncPage(IReadOnlyList<StoredEvent> Events, StreamCursor Cursor, bool HasMore);
+public sealed record SyncPage(IReadOnlyList<StoredEvent> Events, StreamCursor Cursor, bool HasMore)
+{
+    /// <summary>The page stops short of events that are stored but not yet settled by their writer
+    /// (DynamoDB; see DynamoWriters): they and everything after them come in a later page.</summary>
+    public bool HeldBack { get; init; }
+}
 
 /// <summary>The blocks around one user: <see cref="Blocked"/> are users they blocked,
 /// <see cref="BlockedBy"/> users who blocked them.</summary>

@@ -8,6 +8,17 @@ namespace Parley.Tests.Cluster;
 /// <summary>The bus a cluster test's nodes talk over.</summary>
 public enum ClusterBus { Postgres, Redis }
 
+/// <summary>What a cluster test's nodes share as their store.</summary>
+public enum ClusterStore { Postgres, DynamoDb }
+
+/// <summary>Why a cluster test on a store and bus is skipped, or null when it runs.</summary>
+public static class ClusterSkip
+{
+    public static string? Reason(ClusterStore store, ClusterBus bus) =>
+        (store == ClusterStore.DynamoDb ? TestDynamo.SkipReason : TestPostgres.SkipReason)
+        ?? (bus == ClusterBus.Redis ? TestRedis.SkipReason : null);
+}
+
 /// <summary>The Redis the Redis-bus tests use: <c>PARLEY_TEST_REDIS</c> is its address (./test.sh
 /// starts a throwaway <c>redis-server</c> and sets it).</summary>
 public static class TestRedis
@@ -30,8 +41,12 @@ public static class TestRedis
 /// <summary>Marks a cluster suite subclass whose nodes talk over Redis.</summary>
 public interface IRequiresRedis;
 
-/// <summary>A fact of an abstract cluster suite: each sealed subclass runs it on its bus, skipped
-/// (outside CI) when PostgreSQL, or Redis for a Redis subclass, is not configured.</summary>
+/// <summary>Marks a cluster suite subclass whose nodes share DynamoDB tables (and talk over Redis).</summary>
+public interface IRequiresDynamoDb : IRequiresRedis;
+
+/// <summary>A fact of an abstract cluster suite: each sealed subclass runs it on its store and bus,
+/// skipped (outside CI) when its store (PostgreSQL or DynamoDB), or Redis for a Redis subclass, is
+/// not configured.</summary>
 [XunitTestCaseDiscoverer("Parley.Tests.Cluster.ClusterFactDiscoverer", "Parley.Tests")]
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class ClusterFactAttribute : FactAttribute;
@@ -41,7 +56,8 @@ public sealed class ClusterFactDiscoverer(IMessageSink diagnosticMessageSink) : 
     public override IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo factAttribute)
     {
         var type = testMethod.TestClass.Class.ToRuntimeType();
-        var reason = TestPostgres.SkipReason ?? (typeof(IRequiresRedis).IsAssignableFrom(type) ? TestRedis.SkipReason : null);
+        var reason = ClusterSkip.Reason(typeof(IRequiresDynamoDb).IsAssignableFrom(type) ? ClusterStore.DynamoDb : ClusterStore.Postgres,
+            typeof(IRequiresRedis).IsAssignableFrom(type) ? ClusterBus.Redis : ClusterBus.Postgres);
         if (reason is not null)
         {
             return [new XunitSkippedDataRowTestCase(DiagnosticMessageSink, discoveryOptions.MethodDisplayOrDefault(),

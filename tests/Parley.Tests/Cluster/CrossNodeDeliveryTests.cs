@@ -6,8 +6,8 @@ using Parley.Tests.Storage;
 
 namespace Parley.Tests.Cluster;
 
-/// <summary>Two real server processes on one PostgreSQL: what a user does on one node reaches
-/// the sockets on the other, over each bus.</summary>
+/// <summary>Two real server processes on one store (PostgreSQL, or DynamoDB tables): what a user
+/// does on one node reaches the sockets on the other, over each bus.</summary>
 public abstract class CrossNodeDeliveryTests<TNodes>(TNodes nodes) : IClassFixture<TNodes> where TNodes : TwoNodes
 {
     protected TNodes Nodes => nodes;
@@ -262,13 +262,8 @@ public abstract class CrossNodeDeliveryTests<TNodes>(TNodes nodes) : IClassFixtu
     [ClusterFact]
     public async Task Parallel_senders_into_many_chats_on_both_nodes_store_side_by_side_with_contiguous_seq_and_nothing_lost()
     {
-        // Two writers: each node holds its own row of the event stream, and nothing else orders them.
-        await using (var db = new NpgsqlConnection(nodes.ConnectionString))
-        {
-            await db.OpenAsync();
-            await using var held = new NpgsqlCommand("SELECT count(*) FROM stream WHERE owner IS NOT NULL", db);
-            Assert.True((long)(await held.ExecuteScalarAsync())! >= 2, "each node holds a writer of its own");
-        }
+        // Two writers: each node holds its own writer of the event stream, and nothing else orders them.
+        Assert.True(await nodes.WritersHeldAsync() >= 2, "each node holds a writer of its own");
         var reader = await ApiClient.CreateUserAsync(One, "Reader");
         var start = await reader.CurrentCursorAsync();
         const int Chats = 8;
@@ -344,95 +339,38 @@ public abstract class CrossNodeDeliveryTests<TNodes>(TNodes nodes) : IClassFixtu
     }
 
     [ClusterFact]
-    public async Task A_chat_held_locked_on_one_node_does_not_hold_back_a_send_into_another_chat_on_the_other()
+    public async Task Sockets_that_resume_while_both_nodes_send_get_every_message_once_in_order()
     {
         var ann = await ApiClient.CreateUserAsync(One, "Ann");
-        var bob = await ApiClient.CreateUserAsync(One, "Bob");
         var cid = await ApiClient.CreateUserAsync(Two, "Cid");
-        var held = await ann.OpenChatWithAsync(bob);
-        var free = await cid.OpenChatWithAsync(bob);
-
-        await using var db = new NpgsqlConnection(nodes.ConnectionString);
-        await db.OpenAsync();
-        await using var transaction = await db.BeginTransactionAsync();
-        await using (var lockChat = new NpgsqlCommand("SELECT 1 FROM chats WHERE id = $1 FOR UPDATE", db, transaction))
-        {
-            lockChat.Parameters.Add(new NpgsqlParameter { Value = held });
-            await lockChat.ExecuteScalarAsync();
-        }
-        // Node one's writer takes its send into the held chat and waits on the chat's row, inside its
-        // transaction, holding its own writer row.
-        var stuck = ann.SendTextAsync(held, "waits for the lock");
-        await ClusterWait.WaitUntilAsync(async () =>
-        {
-            await using var waiting = new NpgsqlCommand(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", db, transaction);
-            return (long)(await waiting.ExecuteScalarAsync())! > 0;
-        }, "node one's send waits on the chat's row lock");
-
-        // Node two's send into another chat does not queue behind it.
-        var sent = await cid.SendTextAsync(free, "goes through").WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal("goes through", sent.Str("content"));
-        Assert.False(stuck.IsCompleted);
-
-        await transaction.RollbackAsync();
-        var late = await stuck.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal("waits for the lock", late.Str("content"));
-    }
-
-    [ClusterFact]
-    public async Task A_node_whose_writer_row_was_taken_takes_another_and_its_sends_still_arrive_once()
-    {
-        var ann = await ApiClient.CreateUserAsync(One, "Ann");
         var bob = await ApiClient.CreateUserAsync(Two, "Bob");
-        var chatId = await ann.OpenChatWithAsync(bob);
-        var cursor = await bob.CurrentCursorAsync();
-        await using var bobSocket = await ConnectAsync(bob, Two);
-        var first = await ann.SendTextAsync(chatId, "under the first row");
-        await bobSocket.WaitForMessageAsync(chatId, "under the first row");
-
-        // As if node one had stalled past its lease and another node had taken its row.
-        await using var db = new NpgsqlConnection(nodes.ConnectionString);
-        await db.OpenAsync();
-        var writerOf = async (string messageId) =>
+        var fromOne = await ann.OpenChatWithAsync(bob);
+        var fromTwo = await cid.OpenChatWithAsync(bob);
+        var since = await bob.CurrentCursorAsync();
+        const int Sends = 40;
+        var sending = Task.WhenAll(
+            Task.Run(async () => { for (var i = 0; i < Sends; i++) await ann.SendTextAsync(fromOne, $"m{i}"); }),
+            Task.Run(async () => { for (var i = 0; i < Sends; i++) await cid.SendTextAsync(fromTwo, $"m{i}"); }));
+        // Each socket's backlog (from the store) and its live frames (from this node's writers and
+        // the other node's) meet at a different point of the sends.
+        var sockets = new List<WsClient>();
+        while (!sending.IsCompleted && sockets.Count < 7)
         {
-            await using var query = new NpgsqlCommand("SELECT writer FROM messages WHERE id = $1", db);
-            query.Parameters.Add(new NpgsqlParameter { Value = messageId });
-            return (int)(await query.ExecuteScalarAsync())!;
-        };
-        var lost = await writerOf(first.Str("id")!);
-        await using (var take = new NpgsqlCommand("UPDATE stream SET owner = 'another node', lease_until = now() + interval '5 seconds' WHERE id = $1", db))
-        {
-            take.Parameters.Add(new NpgsqlParameter { Value = lost });
-            Assert.Equal(1, await take.ExecuteNonQueryAsync());
+            sockets.Add(await bob.ConnectAsync(Two, since, $"bob {sockets.Count}"));
+            await Task.Delay(40);
         }
-
-        var second = await ann.SendTextAsync(chatId, "under another row");
-        Assert.NotEqual(lost, await writerOf(second.Str("id")!));
-        await bobSocket.WaitForMessageAsync(chatId, "under another row");
-        var live = bobSocket.AllFrames.Where(f => f.Type == "message" && f.Str("chatId") == chatId).Select(f => f.Str("content")).ToList();
-        Assert.Equal(["under the first row", "under another row"], live);
-        var synced = (await bob.SyncAllAsync(cursor)).Events.Where(e => e.Str("type") == "message")
-            .Select(e => e.GetProperty("data").Str("content")).ToList();
-        Assert.Equal(["under the first row", "under another row"], synced);
-    }
-
-    [ClusterFact]
-    public async Task A_node_whose_listening_connection_drops_reconnects_and_delivers_what_it_missed()
-    {
-        var ann = await ApiClient.CreateUserAsync(One, "Ann");
-        var bob = await ApiClient.CreateUserAsync(Two, "Bob");
-        var chatId = await ann.OpenChatWithAsync(bob);
-        await using var bobSocket = await ConnectAsync(bob, Two);
-
-        await DropBusConnectionAsync("node-two");
-        // Sent while node two may not be listening: it reads them from the store when it is back.
-        for (var i = 0; i < 5; i++) await ann.SendTextAsync(chatId, $"through the outage {i}");
-        for (var i = 0; i < 5; i++) await bobSocket.WaitForMessageAsync(chatId, $"through the outage {i}", TimeSpan.FromSeconds(20));
-        await ann.SendTextAsync(chatId, "after the outage");
-        await bobSocket.WaitForMessageAsync(chatId, "after the outage");
-        var seen = bobSocket.AllFrames.Where(f => f.Type == "message").Select(f => f.Str("content")).ToList();
-        Assert.Equal(6, seen.Count);
+        await sending;
+        sockets.Add(await bob.ConnectAsync(Two, since, "bob after the sends"));
+        foreach (var socket in sockets)
+        {
+            foreach (var chatId in new[] { fromOne, fromTwo })
+            {
+                await socket.WaitForMessageAsync(chatId, $"m{Sends - 1}");
+                var seen = socket.AllFrames.Where(f => f.Type == "message" && f.Str("chatId") == chatId).Select(f => f.Str("content")).ToList();
+                Assert.Equal(Enumerable.Range(0, Sends).Select(i => $"m{i}"), seen);
+            }
+            await socket.DisposeAsync();
+        }
     }
 
     [ClusterFact]
@@ -474,7 +412,110 @@ public abstract class CrossNodeDeliveryTests<TNodes>(TNodes nodes) : IClassFixtu
     protected abstract Task DropBusConnectionAsync(string nodeId);
 }
 
-public sealed class CrossNodeDeliveryOnPostgresBus(TwoNodesOnPostgresBus nodes) : CrossNodeDeliveryTests<TwoNodesOnPostgresBus>(nodes)
+/// <summary>What two nodes on one PostgreSQL do beyond the common suite: chat rows locked by one
+/// node, writer rows taken over, and events read back from the store after the bus was away.</summary>
+public abstract class CrossNodeDeliveryOnPostgresTests<TNodes>(TNodes nodes) : CrossNodeDeliveryTests<TNodes>(nodes) where TNodes : TwoNodes
+{
+    private ParleyServer One => Nodes.One.Server;
+    private ParleyServer Two => Nodes.Two.Server;
+
+    private static async Task<WsClient> ConnectAsync(TestUser user, ParleyServer node, string? name = null) =>
+        await user.ConnectAsync(node, await user.CurrentCursorAsync(), name ?? user.Name);
+
+    [ClusterFact]
+    public async Task A_chat_held_locked_on_one_node_does_not_hold_back_a_send_into_another_chat_on_the_other()
+    {
+        var ann = await ApiClient.CreateUserAsync(One, "Ann");
+        var bob = await ApiClient.CreateUserAsync(One, "Bob");
+        var cid = await ApiClient.CreateUserAsync(Two, "Cid");
+        var held = await ann.OpenChatWithAsync(bob);
+        var free = await cid.OpenChatWithAsync(bob);
+
+        await using var db = new NpgsqlConnection(Nodes.ConnectionString);
+        await db.OpenAsync();
+        await using var transaction = await db.BeginTransactionAsync();
+        await using (var lockChat = new NpgsqlCommand("SELECT 1 FROM chats WHERE id = $1 FOR UPDATE", db, transaction))
+        {
+            lockChat.Parameters.Add(new NpgsqlParameter { Value = held });
+            await lockChat.ExecuteScalarAsync();
+        }
+        // Node one's writer takes its send into the held chat and waits on the chat's row, inside its
+        // transaction, holding its own writer row.
+        var stuck = ann.SendTextAsync(held, "waits for the lock");
+        await ClusterWait.WaitUntilAsync(async () =>
+        {
+            await using var waiting = new NpgsqlCommand(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", db, transaction);
+            return (long)(await waiting.ExecuteScalarAsync())! > 0;
+        }, "node one's send waits on the chat's row lock");
+
+        // Node two's send into another chat does not queue behind it.
+        var sent = await cid.SendTextAsync(free, "goes through").WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("goes through", sent.Str("content"));
+        Assert.False(stuck.IsCompleted);
+
+        await transaction.RollbackAsync();
+        var late = await stuck.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("waits for the lock", late.Str("content"));
+    }
+
+    [ClusterFact]
+    public async Task A_node_whose_writer_row_was_taken_takes_another_and_its_sends_still_arrive_once()
+    {
+        var ann = await ApiClient.CreateUserAsync(One, "Ann");
+        var bob = await ApiClient.CreateUserAsync(Two, "Bob");
+        var chatId = await ann.OpenChatWithAsync(bob);
+        var cursor = await bob.CurrentCursorAsync();
+        await using var bobSocket = await ConnectAsync(bob, Two);
+        var first = await ann.SendTextAsync(chatId, "under the first row");
+        await bobSocket.WaitForMessageAsync(chatId, "under the first row");
+
+        // As if node one had stalled past its lease and another node had taken its row.
+        await using var db = new NpgsqlConnection(Nodes.ConnectionString);
+        await db.OpenAsync();
+        var writerOf = async (string messageId) =>
+        {
+            await using var query = new NpgsqlCommand("SELECT writer FROM messages WHERE id = $1", db);
+            query.Parameters.Add(new NpgsqlParameter { Value = messageId });
+            return (int)(await query.ExecuteScalarAsync())!;
+        };
+        var lost = await writerOf(first.Str("id")!);
+        await using (var take = new NpgsqlCommand("UPDATE stream SET owner = 'another node', lease_until = now() + interval '5 seconds' WHERE id = $1", db))
+        {
+            take.Parameters.Add(new NpgsqlParameter { Value = lost });
+            Assert.Equal(1, await take.ExecuteNonQueryAsync());
+        }
+
+        var second = await ann.SendTextAsync(chatId, "under another row");
+        Assert.NotEqual(lost, await writerOf(second.Str("id")!));
+        await bobSocket.WaitForMessageAsync(chatId, "under another row");
+        var live = bobSocket.AllFrames.Where(f => f.Type == "message" && f.Str("chatId") == chatId).Select(f => f.Str("content")).ToList();
+        Assert.Equal(["under the first row", "under another row"], live);
+        var synced = (await bob.SyncAllAsync(cursor)).Events.Where(e => e.Str("type") == "message")
+            .Select(e => e.GetProperty("data").Str("content")).ToList();
+        Assert.Equal(["under the first row", "under another row"], synced);
+    }
+
+    [ClusterFact]
+    public async Task A_node_whose_listening_connection_drops_reconnects_and_delivers_what_it_missed()
+    {
+        var ann = await ApiClient.CreateUserAsync(One, "Ann");
+        var bob = await ApiClient.CreateUserAsync(Two, "Bob");
+        var chatId = await ann.OpenChatWithAsync(bob);
+        await using var bobSocket = await ConnectAsync(bob, Two);
+
+        await DropBusConnectionAsync("node-two");
+        // Sent while node two may not be listening: it reads them from the store when it is back.
+        for (var i = 0; i < 5; i++) await ann.SendTextAsync(chatId, $"through the outage {i}");
+        for (var i = 0; i < 5; i++) await bobSocket.WaitForMessageAsync(chatId, $"through the outage {i}", TimeSpan.FromSeconds(20));
+        await ann.SendTextAsync(chatId, "after the outage");
+        await bobSocket.WaitForMessageAsync(chatId, "after the outage");
+        var seen = bobSocket.AllFrames.Where(f => f.Type == "message").Select(f => f.Str("content")).ToList();
+        Assert.Equal(6, seen.Count);
+    }
+}
+
+public sealed class CrossNodeDeliveryOnPostgresBus(TwoNodesOnPostgresBus nodes) : CrossNodeDeliveryOnPostgresTests<TwoNodesOnPostgresBus>(nodes)
 {
     protected override async Task DropBusConnectionAsync(string nodeId)
     {
@@ -487,9 +528,42 @@ public sealed class CrossNodeDeliveryOnPostgresBus(TwoNodesOnPostgresBus nodes) 
     }
 }
 
-public sealed class CrossNodeDeliveryOnRedisBus(TwoNodesOnRedisBus nodes) : CrossNodeDeliveryTests<TwoNodesOnRedisBus>(nodes), IRequiresRedis
+public sealed class CrossNodeDeliveryOnRedisBus(TwoNodesOnRedisBus nodes) : CrossNodeDeliveryOnPostgresTests<TwoNodesOnRedisBus>(nodes), IRequiresRedis
 {
     protected override async Task DropBusConnectionAsync(string nodeId) => await RedisAdmin.KillClientsAsync("parley-" + nodeId);
+}
+
+/// <summary>Two nodes on one set of DynamoDB tables over Redis: announcements carry the events,
+/// since nodes cannot read each other's back by writer.</summary>
+public sealed class CrossNodeDeliveryOnDynamoDb(TwoNodesOnDynamoDb nodes) : CrossNodeDeliveryTests<TwoNodesOnDynamoDb>(nodes), IRequiresDynamoDb
+{
+    protected override async Task DropBusConnectionAsync(string nodeId) => await RedisAdmin.KillClientsAsync("parley-" + nodeId);
+
+    [ClusterFact]
+    public async Task A_node_whose_bus_connection_drops_closes_its_sockets_and_their_clients_resume_with_nothing_lost()
+    {
+        var ann = await ApiClient.CreateUserAsync(Nodes.One.Server, "Ann");
+        var bob = await ApiClient.CreateUserAsync(Nodes.Two.Server, "Bob");
+        var chatId = await ann.OpenChatWithAsync(bob);
+        var bobSocket = await bob.ConnectAsync(Nodes.Two.Server, await bob.CurrentCursorAsync(), "bob before the outage");
+        await ann.SendTextAsync(chatId, "before the outage");
+        var cursor = (await bobSocket.WaitForMessageAsync(chatId, "before the outage")).Cursor;
+
+        await DropBusConnectionAsync("node-two");
+        // Announcements over the bus may be lost while it is away, and cannot be read back from
+        // DynamoDB: node two closes its sockets so their clients resume from the store.
+        await bobSocket.WaitForEndAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.EndpointUnavailable, bobSocket.CloseStatus);
+        await bobSocket.DisposeAsync();
+        for (var i = 0; i < 5; i++) await ann.SendTextAsync(chatId, $"through the outage {i}");
+
+        await using var resumed = await bob.ConnectAsync(Nodes.Two.Server, cursor, "bob after the outage");
+        for (var i = 0; i < 5; i++) await resumed.WaitForMessageAsync(chatId, $"through the outage {i}", TimeSpan.FromSeconds(20));
+        await ann.SendTextAsync(chatId, "after the outage");
+        await resumed.WaitForMessageAsync(chatId, "after the outage");
+        var seen = resumed.AllFrames.Where(f => f.Type == "message").Select(f => f.Str("content")).ToList();
+        Assert.Equal([.. Enumerable.Range(0, 5).Select(i => $"through the outage {i}"), "after the outage"], seen);
+    }
 }
 
 /// <summary>A node killed with SIGKILL: its registration expires, and its clients resume on another
@@ -500,8 +574,8 @@ public abstract class NodeFailureTests : NodesOnOwnDatabase
     [ClusterFact]
     public async Task Clients_of_a_killed_node_resume_on_another_with_nothing_lost()
     {
-        await using var survivor = await NodeProcess.StartAsync(ConnectionString, "survivor", Bus, Database);
-        await using var victim = await NodeProcess.StartAsync(ConnectionString, "victim", Bus, Database);
+        await using var survivor = await StartNodeAsync("survivor");
+        await using var victim = await StartNodeAsync("victim");
         var ann = await ApiClient.CreateUserAsync(survivor.Server, "Ann");
         var bob = await ApiClient.CreateUserAsync(victim.Server, "Bob");
         var chatId = await ann.OpenChatWithAsync(bob);
@@ -545,6 +619,12 @@ public sealed class NodeFailureOnPostgresBus : NodeFailureTests
 public sealed class NodeFailureOnRedisBus : NodeFailureTests, IRequiresRedis
 {
     protected override ClusterBus Bus => ClusterBus.Redis;
+}
+
+public sealed class NodeFailureOnDynamoDb : NodeFailureTests, IRequiresDynamoDb
+{
+    protected override ClusterBus Bus => ClusterBus.Redis;
+    protected override ClusterStore Store => ClusterStore.DynamoDb;
 }
 
 /// <summary>Waiting for what a cluster shows eventually.</summary>

@@ -9,7 +9,8 @@ namespace Parley.Tests.Cluster;
 
 /// <summary>
 /// A Parley node in a process of its own (<c>dotnet Parley.Server.dll --urls ...</c>) on a
-/// PostgreSQL database, for tests that need several nodes, or a node killed with SIGKILL.
+/// PostgreSQL database or on DynamoDB tables, for tests that need several nodes, or a node killed
+/// with SIGKILL.
 /// </summary>
 public sealed class NodeProcess : IAsyncDisposable
 {
@@ -33,7 +34,6 @@ public sealed class NodeProcess : IAsyncDisposable
     /// and a fast heartbeat with a short expiry so a killed node is noticed within seconds.</summary>
     private static readonly Dictionary<string, string> Defaults = new()
     {
-        ["Parley__Storage__Provider"] = "Postgres",
         ["Parley__Realtime__TypingSeconds"] = "3",
         ["Parley__Auth__PasswordIterations"] = "1000",
         ["Parley__Auth__AttemptsPerIpPerMinute"] = "100000",
@@ -48,15 +48,18 @@ public sealed class NodeProcess : IAsyncDisposable
         ["Logging__LogLevel__Parley.Server.Realtime.Bus"] = "Information",
     };
 
+    /// <param name="store">Where the node keeps its data: <paramref name="address"/> is a PostgreSQL
+    /// connection string, or the prefix of the DynamoDB tables.</param>
     /// <param name="cluster">Names the cluster on a shared Redis (its channel and key prefix).</param>
-    public static async Task<NodeProcess> StartAsync(string connectionString, string nodeId, ClusterBus bus = ClusterBus.Postgres, string? cluster = null)
+    public static async Task<NodeProcess> StartAsync(string address, string nodeId, ClusterBus bus = ClusterBus.Postgres, string? cluster = null,
+        ClusterStore store = ClusterStore.Postgres)
     {
         // A port found free can be taken by someone else before the node binds it: try another.
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await StartOnceAsync(connectionString, nodeId, bus, cluster ?? connectionString.GetHashCode().ToString("x"));
+                return await StartOnceAsync(address, store, nodeId, bus, cluster ?? address.GetHashCode().ToString("x"));
             }
             catch (PortTakenException) when (attempt < 5)
             {
@@ -66,7 +69,7 @@ public sealed class NodeProcess : IAsyncDisposable
 
     private sealed class PortTakenException(string message) : Exception(message);
 
-    private static async Task<NodeProcess> StartOnceAsync(string connectionString, string nodeId, ClusterBus bus, string cluster)
+    private static async Task<NodeProcess> StartOnceAsync(string address, ClusterStore store, string nodeId, ClusterBus bus, string cluster)
     {
         var port = FreePort();
         var dll = ServerDll();
@@ -83,7 +86,18 @@ public sealed class NodeProcess : IAsyncDisposable
         foreach (var (key, value) in Defaults) start.Environment[key] = value;
         var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-tests", "node-" + Guid.NewGuid().ToString("N"));
         start.Environment["Parley__DataDirectory"] = dataDirectory;
-        start.Environment["Parley__Storage__ConnectionString"] = connectionString;
+        if (store == ClusterStore.DynamoDb)
+        {
+            foreach (var (key, value) in TestDynamo.Settings(address)) start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+            // So the suite's readers of a server's tables (ServerDynamo) find this node's.
+            Directory.CreateDirectory(dataDirectory);
+            await File.WriteAllTextAsync(Path.Combine(dataDirectory, TestDynamo.MarkerFile), address);
+        }
+        else
+        {
+            start.Environment["Parley__Storage__Provider"] = "Postgres";
+            start.Environment["Parley__Storage__ConnectionString"] = address;
+        }
         start.Environment["Parley__NodeId"] = nodeId;
         start.Environment["Parley__Cluster__Bus"] = bus.ToString();
         if (bus == ClusterBus.Redis) start.Environment["Parley__Cluster__RedisConnection"] = TestRedis.ConnectionFor(cluster);
@@ -202,25 +216,51 @@ public sealed class NodeProcess : IAsyncDisposable
     }
 }
 
-/// <summary>A fresh database and two nodes on it, talking over <see cref="Bus"/>, shared by a test class.</summary>
+/// <summary>A fresh database (or fresh DynamoDB tables) and two nodes on it, talking over
+/// <see cref="Bus"/>, shared by a test class.</summary>
 public abstract class TwoNodes : IAsyncLifetime
 {
     private string? _database;
 
     public abstract ClusterBus Bus { get; }
+    public virtual ClusterStore Store => ClusterStore.Postgres;
     public NodeProcess One { get; private set; } = null!;
     public NodeProcess Two { get; private set; } = null!;
     public string ConnectionString { get; private set; } = "";
 
     public async Task InitializeAsync()
     {
-        if (TestPostgres.SkipReason is not null || (Bus == ClusterBus.Redis && TestRedis.SkipReason is not null)) return; // every test of the class is skipped
-        _database = await TestPostgres.CreateDatabaseAsync();
-        ConnectionString = TestPostgres.ConnectionStringFor(_database);
-        // Both at once: migrations and the signing key must be safe when nodes start together.
-        var nodes = await Task.WhenAll(NodeProcess.StartAsync(ConnectionString, "node-one", Bus, _database), NodeProcess.StartAsync(ConnectionString, "node-two", Bus, _database));
+        if (ClusterSkip.Reason(Store, Bus) is not null) return; // every test of the class is skipped
+        string address;
+        if (Store == ClusterStore.DynamoDb)
+        {
+            address = TestDynamo.NewPrefix();
+        }
+        else
+        {
+            _database = await TestPostgres.CreateDatabaseAsync();
+            address = ConnectionString = TestPostgres.ConnectionStringFor(_database);
+        }
+        // Both at once: migrations (or tables) and the signing key must be safe when nodes start together.
+        var cluster = _database ?? address;
+        var nodes = await Task.WhenAll(NodeProcess.StartAsync(address, "node-one", Bus, cluster, Store), NodeProcess.StartAsync(address, "node-two", Bus, cluster, Store));
         One = nodes[0];
         Two = nodes[1];
+    }
+
+    /// <summary>How many writers of the event stream are held (their lease running) now.</summary>
+    public async Task<int> WritersHeldAsync()
+    {
+        if (Store == ClusterStore.DynamoDb)
+        {
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            return ServerDynamo.Scan(One.Server, Parley.Server.Storage.DynamoDb.DynamoTables.Records)
+                .Count(i => i["pk"].S == "writers" && long.Parse(i["leaseUntil"].N, System.Globalization.CultureInfo.InvariantCulture) > now);
+        }
+        await using var db = new Npgsql.NpgsqlConnection(ConnectionString);
+        await db.OpenAsync();
+        await using var held = new Npgsql.NpgsqlCommand("SELECT count(*) FROM stream WHERE owner IS NOT NULL", db);
+        return (int)(long)(await held.ExecuteScalarAsync())!;
     }
 
     public async Task DisposeAsync()
@@ -239,4 +279,10 @@ public sealed class TwoNodesOnPostgresBus : TwoNodes
 public sealed class TwoNodesOnRedisBus : TwoNodes
 {
     public override ClusterBus Bus => ClusterBus.Redis;
+}
+
+public sealed class TwoNodesOnDynamoDb : TwoNodes
+{
+    public override ClusterBus Bus => ClusterBus.Redis;
+    public override ClusterStore Store => ClusterStore.DynamoDb;
 }

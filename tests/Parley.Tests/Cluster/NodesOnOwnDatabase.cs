@@ -3,20 +3,30 @@ using Parley.Testing;
 namespace Parley.Tests.Cluster;
 
 /// <summary>Tests that start and stop node processes themselves, each test on a PostgreSQL database
-/// of its own (created before it, dropped after it) and on the bus the subclass names.</summary>
+/// of its own (created before it, dropped after it), or on DynamoDB tables of its own, and on the
+/// bus the subclass names.</summary>
 public abstract class NodesOnOwnDatabase : IAsyncLifetime
 {
     protected abstract ClusterBus Bus { get; }
+    protected virtual ClusterStore Store => ClusterStore.Postgres;
 
     protected string? Database { get; private set; }
     protected string ConnectionString { get; private set; } = "";
 
     public async Task InitializeAsync()
     {
-        if (TestPostgres.SkipReason is not null || (Bus == ClusterBus.Redis && TestRedis.SkipReason is not null)) return;
+        if (ClusterSkip.Reason(Store, Bus) is not null) return;
+        if (Store == ClusterStore.DynamoDb)
+        {
+            ConnectionString = TestDynamo.NewPrefix();
+            return;
+        }
         Database = await TestPostgres.CreateDatabaseAsync();
         ConnectionString = TestPostgres.ConnectionStringFor(Database);
     }
+
+    /// <summary>Starts a node on this test's database (or tables) and bus.</summary>
+    protected Task<NodeProcess> StartNodeAsync(string nodeId) => NodeProcess.StartAsync(ConnectionString, nodeId, Bus, Database ?? ConnectionString, Store);
 
     public async Task DisposeAsync()
     {

@@ -12,8 +12,8 @@ public abstract class ShutdownTests : NodesOnOwnDatabase
     [ClusterFact]
     public async Task A_node_stopped_with_sigterm_closes_its_sockets_with_1001_leaves_the_bus_and_logs_no_disposed_objects()
     {
-        await using var stays = await NodeProcess.StartAsync(ConnectionString, "stays", Bus, Database);
-        await using var stops = await NodeProcess.StartAsync(ConnectionString, "stops", Bus, Database);
+        await using var stays = await StartNodeAsync("stays");
+        await using var stops = await StartNodeAsync("stops");
         var ann = await ApiClient.CreateUserAsync(stays.Server, "Ann");
         var bob = await ApiClient.CreateUserAsync(stops.Server, "Bob");
         var chatId = await ann.OpenChatWithAsync(bob);
@@ -51,4 +51,10 @@ public sealed class ShutdownOnPostgresBus : ShutdownTests
 public sealed class ShutdownOnRedisBus : ShutdownTests, IRequiresRedis
 {
     protected override ClusterBus Bus => ClusterBus.Redis;
+}
+
+public sealed class ShutdownOnDynamoDb : ShutdownTests, IRequiresDynamoDb
+{
+    protected override ClusterBus Bus => ClusterBus.Redis;
+    protected override ClusterStore Store => ClusterStore.DynamoDb;
 }

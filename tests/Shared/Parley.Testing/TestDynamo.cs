@@ -20,7 +20,7 @@ public static class TestDynamo
             ? null
             : "DynamoDB is not configured: set PARLEY_TEST_DYNAMODB to a local endpoint such as dynalite (./test.sh starts one and sets it).";
 
-    private const string MarkerFile = "dynamodb-prefix";
+    public const string MarkerFile = "dynamodb-prefix";
 
     /// <summary>The server settings of a store on tables of its own under <paramref name="prefix"/>.</summary>
     public static Dictionary<string, string?> Settings(string prefix) => new()

@@ -18,14 +18,19 @@ namespace Parley.Server.Realtime.Cluster;
 /// committed (<c>w:first-last|positions</c>: every position of writer <c>w</c> from <c>first</c> to
 /// <c>last</c> is accounted for, and <c>positions</c> are the events that concern the receiver's
 /// users, <c>*</c> for all, empty for none; a leading <c>!</c> marks the first run of a new writer);
-/// a receiver reads the ones that concern it back from the store. So every node learns of every
+/// a receiver reads the ones that concern it back from the store, or, where the store cannot be read
+/// by writer (DynamoDB), takes them from the announcement, which then carries them after a line break
+/// (<see cref="CarriedEvents"/>). Before announcing a run, a node makes it part of every node's
+/// cursor (<see cref="IClusterEventSource.SettleAsync"/>). So every node learns of every
 /// writer's positions, in whatever order the messages arrive, and delivers a writer's run once
 /// everything of that writer below it is known. A range still unknown after
 /// <see cref="GapWait"/> while a later one is known, or an event of another writer still awaited
 /// after as long (its node died between its commit and its message, or the message was lost), is
 /// read from the store: a writer commits its positions in order, so any position below one it
-/// committed is settled. The announcements leave after the commit, outside the store transaction,
-/// so they never hold a commit back.
+/// committed is settled. Where events are carried, nothing can be read back: a range still unknown
+/// after the wait, or a bus that reconnected, closes this node's sockets instead (<see cref="Lost"/>),
+/// and their clients resume from the store. The announcements leave after the commit, outside the
+/// store transaction, so they never hold a commit back.
 /// </para>
 /// </summary>
 internal sealed class ClusterDelivery
@@ -35,10 +40,16 @@ internal sealed class ClusterDelivery
     private const long MaxCatchUp = 100_000;
     /// <summary>Own events per announcement; keeps each body far below the bus's limit.</summary>
     private const int MaxAnnounced = 150;
+    /// <summary>Where announcements carry events: the most message text per announcement (in chars).</summary>
+    private const int MaxCarriedChars = 512 * 1024;
     private static readonly TimeSpan GapWait = TimeSpan.FromSeconds(1);
+    /// <summary>Where events are carried, waiting ends in closing every socket: wait longer.</summary>
+    private static readonly TimeSpan CarriedGapWait = TimeSpan.FromSeconds(3);
 
     private readonly LocalFanOut _fanOut;
     private readonly IClusterEventSource _source;
+    /// <summary>Null when the store cannot be read back by writer: announcements carry the events.</summary>
+    private readonly IClusterEventReader? _reader;
     private readonly IParleyStore _store;
     private readonly IClusterBus _bus;
     private readonly TimeProvider _clock;
@@ -51,14 +62,13 @@ internal sealed class ClusterDelivery
     private StreamCursor? _start;
 
     public ClusterDelivery(LocalFanOut fanOut, IParleyStore store, EventStream events, IClusterBus bus,
-        TimeProvider clock, ILogger<ClusterDelivery> logger, IClusterEventSource? source = null)
+        TimeProvider clock, ILogger<ClusterDelivery> logger, IClusterEventSource? source = null, IClusterEventReader? reader = null)
     {
         _fanOut = fanOut;
-        // Nodes deliver to each other by reading events back from the store by writer and position:
-        // refuse a bus over a store that cannot, at start, plainly.
+        // Refuse a bus over a store that only one node can use, at start, plainly.
         _source = source ?? throw new InvalidOperationException(
-            "Parley:Cluster:Bus needs a store every node reads events back from by writer (Parley:Storage:Provider=Postgres): " +
-            "the SQLite store is one node's file, and DynamoDB nodes do not deliver to each other yet (run one node on DynamoDB).");
+            "Parley:Cluster:Bus needs a store every node shares (Parley:Storage:Provider=Postgres or DynamoDb): the SQLite store is one node's file.");
+        _reader = reader;
         _store = store;
         _bus = bus;
         _clock = clock;
@@ -117,8 +127,13 @@ internal sealed class ClusterDelivery
             while (await _own.Reader.WaitToReadAsync(stopping).ConfigureAwait(false))
             {
                 batch.Clear();
-                while (batch.Count < MaxAnnounced && _own.Reader.TryPeek(out var next) && (batch.Count == 0 || next.Writer == batch[0].Writer)
-                       && _own.Reader.TryRead(out var e)) batch.Add(e);
+                var chars = 0;
+                while (batch.Count < MaxAnnounced && _own.Reader.TryPeek(out var next) && (batch.Count == 0 || (next.Writer == batch[0].Writer && !Full(chars, next)))
+                       && _own.Reader.TryRead(out var e))
+                {
+                    batch.Add(e);
+                    chars += CarriedChars(e);
+                }
                 await AnnounceAsync(batch).ConfigureAwait(false);
             }
         }
@@ -133,17 +148,26 @@ internal sealed class ClusterDelivery
     public async Task DrainAsync()
     {
         var batch = new List<StoredEvent>(MaxAnnounced);
+        var chars = 0;
         while (_own.Reader.TryRead(out var e))
         {
-            if (batch.Count == MaxAnnounced || (batch.Count > 0 && e.Writer != batch[0].Writer))
+            if (batch.Count == MaxAnnounced || (batch.Count > 0 && (e.Writer != batch[0].Writer || Full(chars, e))))
             {
                 await AnnounceAsync(batch).ConfigureAwait(false);
                 batch.Clear();
+                chars = 0;
             }
             batch.Add(e);
+            chars += CarriedChars(e);
         }
         if (batch.Count > 0) await AnnounceAsync(batch).ConfigureAwait(false);
     }
+
+    /// <summary>Whether a batch of carried events with <paramref name="chars"/> of text is full before <paramref name="next"/>.</summary>
+    private bool Full(int chars, StoredEvent next) => _reader is null && chars + CarriedChars(next) > MaxCarriedChars;
+
+    private static int CarriedChars(StoredEvent e) =>
+        e.Message is { } m ? (m.Content?.Length ?? 0) + (m.MediaJson?.Length ?? 0) + (m.ReplyQuote?.Length ?? 0) : 0;
 
     // ---- this node's commits --------------------------------------------------------------------
 
@@ -179,11 +203,15 @@ internal sealed class ClusterDelivery
         IReadOnlyDictionary<string, string[]> nodes;
         try
         {
+            // Settled before the recipients are looked up: a socket that opens elsewhere after
+            // the lookup finds these events in its backlog.
+            await _source.SettleAsync(writer, last).ConfigureAwait(false);
             nodes = await _bus.LocateAsync(events.SelectMany(e => e.Recipients).ToHashSet()).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // The other nodes read these positions from the store once they have waited long enough.
+            // The other nodes read these positions from the store once they have waited long enough
+            // (where events are carried, they close their sockets so clients resume from the store).
             BusLog.LocateFailed(_logger, ex);
             return;
         }
@@ -196,6 +224,10 @@ internal sealed class ClusterDelivery
             var body = new StringBuilder(run.Length + 16).Append(run).Append('|');
             if (positions.Count == events.Count) body.Append('*');
             else body.AppendJoin(',', positions.Select(p => p.ToString(CultureInfo.InvariantCulture)));
+            if (_reader is null && positions.Count > 0)
+            {
+                body.Append('\n').Append(CarriedEvents.Write(events.Where(e => e.Recipients.Any(there.Contains)).ToList(), there));
+            }
             _bus.Send(nodeId, BusChannels.Events, body.ToString());
         }
     }
@@ -204,8 +236,9 @@ internal sealed class ClusterDelivery
 
     private void OnAnnouncement(BusMessage message)
     {
-        if (Parse(message.Body) is not var (fresh, writer, first, last, positions)) return;
+        if (Parse(message.Body) is not var (fresh, writer, first, last, positions, carried)) return;
         (long First, long Last, long[]? Only)? load = null;
+        var missing = false;
         lock (_gate)
         {
             if (_start is null) return;
@@ -216,16 +249,30 @@ internal sealed class ClusterDelivery
             var only = positions?.Where(p => p >= first && p <= last).Order().ToArray();
             var block = new Block(first, last);
             if (only is { Length: 0 }) block.Events = [];
-            else load = (first, last, only);
+            else if (_reader is not null) load = (first, last, only);
+            else
+            {
+                missing = carried is null;
+                block.Events = carried?.Where(e => e.Pos >= first && e.Pos <= last).ToList() ?? [];
+            }
             stream.Blocks[first] = block;
             Pump();
         }
+        if (missing) Lost?.Invoke("an announcement came without its events");
         if (load is var (f, l, o)) _ = LoadAsync(writer, f, l, o);
     }
 
-    /// <summary>Reads <c>[!]w:first-last|positions</c>; positions null for <c>*</c>.</summary>
-    private static (bool Fresh, int Writer, long First, long Last, HashSet<long>? Positions)? Parse(string body)
+    /// <summary>Reads <c>[!]w:first-last|positions</c>, and the events carried after a line break if
+    /// any; positions null for <c>*</c>.</summary>
+    private static (bool Fresh, int Writer, long First, long Last, HashSet<long>? Positions, List<StoredEvent>? Carried)? Parse(string body)
     {
+        List<StoredEvent>? carried = null;
+        var lineBreak = body.IndexOf('\n', StringComparison.Ordinal);
+        if (lineBreak >= 0)
+        {
+            carried = CarriedEvents.Read(body[(lineBreak + 1)..]);
+            body = body[..lineBreak];
+        }
         var bar = body.IndexOf('|', StringComparison.Ordinal);
         if (bar < 0) return null;
         var run = body[..bar];
@@ -240,13 +287,18 @@ internal sealed class ClusterDelivery
         var listed = body[(bar + 1)..];
         HashSet<long>? positions = listed == "*" ? null : listed.Split(',', StringSplitOptions.RemoveEmptyEntries)
             .Select(p => long.TryParse(p, CultureInfo.InvariantCulture, out var v) ? v : 0).ToHashSet();
-        return (fresh, writer, first, last, positions);
+        return (fresh, writer, first, last, positions, carried);
     }
 
     /// <summary>After the bus reconnected (messages may have been lost): every writer's positions up
     /// to what the store has committed that no known block covers are read from the store.</summary>
     private async Task CatchUpAsync()
     {
+        if (_reader is null)
+        {
+            await StartOverAsync().ConfigureAwait(false);
+            return;
+        }
         StreamCursor current;
         try
         {
@@ -287,6 +339,32 @@ internal sealed class ClusterDelivery
         foreach (var (writer, first, last) in gaps) _ = LoadAsync(writer, first, last, null);
     }
 
+    /// <summary>Where events are carried, what the bus missed cannot be read back: other nodes'
+    /// writers start over from what the store has settled now, and this node's sockets are closed so
+    /// their clients resume from the store.</summary>
+    private async Task StartOverAsync()
+    {
+        try
+        {
+            var current = await _store.CurrentCursorAsync().ConfigureAwait(false);
+            lock (_gate)
+            {
+                if (_start is null) return;
+                _start = current;
+                foreach (var (writer, stream) in _writers.ToList())
+                {
+                    if (stream.OwnEnd == 0) _writers.Remove(writer);
+                }
+                Pump();
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            BusLog.LoadFailed(_logger, ex, 0, 0);
+        }
+        Lost?.Invoke("the bus reconnected, and events carried over it may have been missed");
+    }
+
     /// <summary>Reads a range of a writer's positions that stayed unknown for <see cref="GapWait"/>
     /// while a later one is known, or that holds an event another writer's event waits for.</summary>
     private async Task WatchGapsAsync(CancellationToken stopping)
@@ -300,7 +378,7 @@ internal sealed class ClusterDelivery
                 lock (_gate)
                 {
                     var now = _clock.GetTimestamp();
-                    var waited = (long)(GapWait.TotalSeconds * _clock.TimestampFrequency);
+                    var waited = (long)((_reader is null ? CarriedGapWait : GapWait).TotalSeconds * _clock.TimestampFrequency);
                     foreach (var (writer, stream) in _writers.ToList())
                     {
                         if (stream.Blocks.Count > 0 && stream.Blocks.First().Value.First > stream.Next && stream.GapSince != 0
@@ -330,11 +408,12 @@ internal sealed class ClusterDelivery
     private async Task LoadAsync(int writer, long first, long last, long[]? only)
     {
         IReadOnlyList<StoredEvent> events = [];
-        for (var attempt = 1; ; attempt++)
+        if (_reader is null) Lost?.Invoke("events announced by another node did not arrive");
+        for (var attempt = 1; _reader is not null; attempt++)
         {
             try
             {
-                events = await _source.LoadEventsAsync(writer, first, last, only).ConfigureAwait(false);
+                events = await _reader.LoadEventsAsync(writer, first, last, only).ConfigureAwait(false);
                 break;
             }
             catch (Exception ex) when (attempt < 5 && ex is not OutOfMemoryException)

@@ -10,5 +10,7 @@ internal static class DynamoDbBackend
         services.AddSingleton<DynamoDatabase>();
         services.AddSingleton<DynamoWriters>();
         services.AddStore<DynamoStore>();
+        // Nodes cannot read each other's events back by writer here: announcements carry them.
+        services.AddSingleton<IClusterEventSource>(sp => sp.GetRequiredService<DynamoStore>());
     }
 }

@@ -56,7 +56,7 @@ internal sealed partial class DynamoStore
         {
             if (await ReadMessageItemAsync(id).ConfigureAwait(false) is { } message) current[id] = message;
         }
-        return SyncPages.Complete(page, hasMore, cursor, current);
+        return SyncPages.Complete(page, hasMore, cursor, current) with { HeldBack = held != long.MaxValue };
     }
 
     /// <summary>The position ranges (after From, up to To) of each chat the user may have missed

@@ -9,7 +9,7 @@ namespace Parley.Server.Storage.DynamoDb;
 /// docs/ARCHITECTURE.md, "DynamoDB"). Every node of a cluster shares the tables.
 /// </summary>
 internal sealed partial class DynamoStore(DynamoDatabase db, DynamoWriters writers, IEventPublisher publisher, ILogger<DynamoStore> logger)
-    : IParleyStore
+    : IParleyStore, IClusterEventSource
 {
     public async Task InitializeAsync(CancellationToken ct)
     {
@@ -22,6 +22,10 @@ internal sealed partial class DynamoStore(DynamoDatabase db, DynamoWriters write
     }
 
     public Task<bool> PingAsync(CancellationToken ct) => db.PingAsync(ct);
+
+    public (long Pos, bool Fresh) WriterStart(int writer) => _writers.WriterStart(writer);
+
+    public ValueTask SettleAsync(int writer, long last) => _writers.SettleAsync(writer, last);
 
     private readonly DynamoWriters _writers = writers;
     private readonly IEventPublisher _publisher = publisher;

@@ -15,7 +15,9 @@ namespace Parley.Server.Storage.DynamoDb;
 /// <para>
 /// A lane's position is its last stored event's. It reaches other nodes through its lease item
 /// (<c>settled</c>), written with each renewal and at most every <see cref="SettleInterval"/> while
-/// the lane writes; a reader never trusts a writer beyond what it published there.
+/// the lane writes; a reader never trusts a writer beyond what it published there. In a cluster,
+/// a lane's positions are also written there before they are announced to other nodes
+/// (<see cref="SettleAsync(int, long)"/>).
 /// </para>
 /// </summary>
 internal sealed class DynamoWriters : IAsyncDisposable
@@ -34,6 +36,8 @@ internal sealed class DynamoWriters : IAsyncDisposable
     private readonly string _holder = Guid.NewGuid().ToString("N");
     private readonly CancellationTokenSource _stop = new();
     private Lane[] _lanes = [];
+    /// <summary>Where each writer number this node took started (see <see cref="WriterStart"/>).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, (long Pos, bool Fresh)> _starts = new();
     private Task? _renewal;
 
     public DynamoWriters(DynamoDatabase db, IOptions<ParleyOptions> options, ILogger<DynamoWriters> logger)
@@ -60,6 +64,10 @@ internal sealed class DynamoWriters : IAsyncDisposable
         public long Position;
         public DateTimeOffset LeaseUntil;
         public DateTimeOffset SettleWrittenAt;
+        /// <summary>The highest position written to the lease item as settled.</summary>
+        public long SettledWritten;
+        /// <summary>One write to the lease item at a time, so its settled position never goes down.</summary>
+        public readonly SemaphoreSlim ItemWrites = new(1, 1);
         public readonly OrderedGate Gate = new();
     }
 
@@ -99,10 +107,16 @@ internal sealed class DynamoWriters : IAsyncDisposable
             item["leaseUntil"] = Item.N(until.ToUnixTimeMilliseconds());
             bool won;
             long settled = 0;
+            var fresh = true;
             if (taken.TryGetValue(number, out var old))
             {
-                if (old.Long("leaseUntil") + (long)TakeoverGrace.TotalMilliseconds > now.ToUnixTimeMilliseconds()) continue;
-                settled = old.Long("settled");
+                var freeFrom = old.Long("leaseUntil") + (long)TakeoverGrace.TotalMilliseconds;
+                if (freeFrom > now.ToUnixTimeMilliseconds()) continue;
+                // Every position the last holder could have taken is below the moment its number
+                // came free; a holder that died may have stored events there it never announced,
+                // so only a number handed back on shutdown starts fresh.
+                settled = Math.Max(old.Long("settled"), freeFrom * 1000);
+                fresh = old.Bool("released");
                 item["settled"] = Item.N(settled);
                 won = await _db.PutAsync(_db.Records, item, "leaseUntil = :old",
                     new() { [":old"] = Item.N(old.Long("leaseUntil")) }).ConfigureAwait(false);
@@ -115,13 +129,52 @@ internal sealed class DynamoWriters : IAsyncDisposable
             if (!won) continue;
             lane.Writer = number;
             lane.Position = Math.Max(lane.Position, settled);
+            lane.SettledWritten = settled;
             lane.LeaseUntil = until;
+            _starts[number] = (lane.Position, fresh);
             return;
         }
         throw new InvalidOperationException($"Every DynamoDB writer number (0 to {MaxWriterNumbers - 1}) is leased: too many nodes or writers per node.");
     }
 
     private static string Key(int number) => number.ToString("D3", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Where this node's <paramref name="writer"/> started: the position its first event
+    /// follows, and whether nothing of an earlier holder can be missing below it.</summary>
+    public (long Pos, bool Fresh) WriterStart(int writer) => _starts.TryGetValue(writer, out var start) ? start : default;
+
+    /// <summary>Writes <paramref name="last"/> as the writer's settled position (unless it is
+    /// already), so every node's cursor covers it; outside the lane's gate, so a write in progress
+    /// never waits for it. A failed condition means it was settled higher already, or the number
+    /// changed hands (the lane then takes another).</summary>
+    public async ValueTask SettleAsync(int writer, long last)
+    {
+        var lane = Array.Find(_lanes, l => l.Writer == writer);
+        if (lane is null || Interlocked.Read(ref lane.SettledWritten) >= last) return;
+        await lane.ItemWrites.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (Interlocked.Read(ref lane.SettledWritten) >= last) return;
+            await _db.UpdateAsync(_db.Records, Item.Record(Partition, Key(writer)), "SET settled = :settled", "holder = :me AND settled < :settled",
+                new() { [":settled"] = Item.N(last), [":me"] = Item.S(_holder) }).ConfigureAwait(false);
+            RaiseSettledWritten(lane, last);
+        }
+        finally
+        {
+            lane.ItemWrites.Release();
+        }
+    }
+
+    private static void RaiseSettledWritten(Lane lane, long position)
+    {
+        var seen = Interlocked.Read(ref lane.SettledWritten);
+        while (seen < position)
+        {
+            var was = Interlocked.CompareExchange(ref lane.SettledWritten, position, seen);
+            if (was == seen) return;
+            seen = was;
+        }
+    }
 
     /// <summary>Whether the lane may still write: its lease has room for a write to finish.</summary>
     public static bool HoldsLease(Lane lane) => lane.LeaseUntil - DateTimeOffset.UtcNow > TimeSpan.FromSeconds(10);
@@ -139,13 +192,25 @@ internal sealed class DynamoWriters : IAsyncDisposable
     {
         var now = DateTimeOffset.UtcNow;
         var until = now + LeaseLength;
-        // Under the lane's gate nothing of it is in flight, and whatever it writes next takes a
-        // position from the clock at least: so it is settled up to now, busy or idle.
-        var position = Math.Max(Volatile.Read(ref lane.Position), NowMicros() - 1);
-        Volatile.Write(ref lane.Position, position);
-        var renewed = await _db.UpdateAsync(_db.Records, Item.Record(Partition, Key(lane.Writer)),
-            "SET leaseUntil = :until, settled = :settled", "holder = :me",
-            new() { [":until"] = Item.N(until.ToUnixTimeMilliseconds()), [":settled"] = Item.N(position), [":me"] = Item.S(_holder) }).ConfigureAwait(false);
+        Dictionary<string, AttributeValue>? renewed;
+        await lane.ItemWrites.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            // Under the lane's gate nothing of it is in flight, and whatever it writes next takes a
+            // position from the clock at least: so it is settled up to now, busy or idle.
+            var position = Math.Max(Volatile.Read(ref lane.Position), NowMicros() - 1);
+            Volatile.Write(ref lane.Position, position);
+            // Never below what SettleAsync wrote.
+            position = Math.Max(position, Interlocked.Read(ref lane.SettledWritten));
+            renewed = await _db.UpdateAsync(_db.Records, Item.Record(Partition, Key(lane.Writer)),
+                "SET leaseUntil = :until, settled = :settled", "holder = :me",
+                new() { [":until"] = Item.N(until.ToUnixTimeMilliseconds()), [":settled"] = Item.N(position), [":me"] = Item.S(_holder) }).ConfigureAwait(false);
+            if (renewed is not null) RaiseSettledWritten(lane, position);
+        }
+        finally
+        {
+            lane.ItemWrites.Release();
+        }
         if (renewed is null)
         {
             lane.Writer = -1;
@@ -215,17 +280,19 @@ internal sealed class DynamoWriters : IAsyncDisposable
         {
             try { await _renewal.ConfigureAwait(false); } catch (OperationCanceledException) { }
         }
-        // Hand the numbers back at once: settled where they stand, the lease over.
+        // Hand the numbers back at once: settled where they stand, the lease over, and marked as
+        // released (everything announced), so the next holder starts fresh.
         foreach (var lane in _lanes.Where(l => l.Writer >= 0))
         {
             try
             {
                 await _db.UpdateAsync(_db.Records, Item.Record(Partition, Key(lane.Writer)),
-                    "SET leaseUntil = :gone, settled = :settled", "holder = :me",
+                    "SET leaseUntil = :gone, settled = :settled, released = :yes", "holder = :me",
                     new()
                     {
                         [":gone"] = Item.N(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - (long)TakeoverGrace.TotalMilliseconds),
-                        [":settled"] = Item.N(Volatile.Read(ref lane.Position)),
+                        [":settled"] = Item.N(Math.Max(Volatile.Read(ref lane.Position), Interlocked.Read(ref lane.SettledWritten))),
+                        [":yes"] = Item.B(true),
                         [":me"] = Item.S(_holder),
                     }).ConfigureAwait(false);
             }

@@ -11,5 +11,6 @@ internal static class PostgresBackend
         services.AddStore<PostgresStore>();
         // What a cluster bus reads back from a store every node shares.
         services.AddSingleton<IClusterEventSource>(sp => sp.GetRequiredService<PostgresStore>());
+        services.AddSingleton<IClusterEventReader>(sp => sp.GetRequiredService<PostgresStore>());
     }
 }

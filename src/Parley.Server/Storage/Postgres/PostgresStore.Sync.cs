@@ -119,4 +119,7 @@ internal sealed partial class PostgresStore
     });
 
     public (long Pos, bool Fresh) WriterStart(int writer) => db.WriterStart(writer);
+
+    /// <summary>A commit raises its writer's row in the same round trip: nothing to do.</summary>
+    public ValueTask SettleAsync(int writer, long last) => ValueTask.CompletedTask;
 }

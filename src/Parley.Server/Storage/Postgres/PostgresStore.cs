@@ -8,7 +8,7 @@ namespace Parley.Server.Storage.Postgres;
 /// one, shared by every node of a cluster. See <see cref="PostgresDatabase"/> for how positions
 /// are handed out.</summary>
 internal sealed partial class PostgresStore(PostgresDatabase db, IOptions<ParleyOptions> options, ILogger<PostgresStore> logger)
-    : IParleyStore, IClusterEventSource
+    : IParleyStore, IClusterEventReader
 {
     public async Task InitializeAsync(CancellationToken ct)
     {
