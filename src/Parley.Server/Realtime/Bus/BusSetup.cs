@@ -19,6 +19,11 @@ public static class BusSetup
                 services.AddSingleton<IClusterBus>(new InMemoryBus(nodeId));
                 return services;
             case "postgres":
+                if (string.Equals(options.Storage.Provider.Trim(), Storage.DynamoDb.DynamoDbBackend.Name, StringComparison.OrdinalIgnoreCase))
+                {
+                    // Over DynamoDB the bus carries the events themselves; a NOTIFY holds 8000 bytes.
+                    throw new InvalidOperationException("A DynamoDB store needs the Redis bus (Parley:Cluster:Bus=Redis): the Postgres bus cannot carry its events.");
+                }
                 var connection = string.IsNullOrWhiteSpace(cluster.PostgresConnection) ? options.Storage.ConnectionString : cluster.PostgresConnection;
                 if (string.IsNullOrWhiteSpace(connection))
                 {
