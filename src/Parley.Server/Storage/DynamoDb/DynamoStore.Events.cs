@@ -216,7 +216,6 @@ internal sealed partial class DynamoStore
             Publish(chatId, draft, lane.Writer, previous);
             previous = (draft.Pos, lane.Writer);
         }
-        await _writers.SettledAsync(lane).ConfigureAwait(false);
         return true;
     }
 

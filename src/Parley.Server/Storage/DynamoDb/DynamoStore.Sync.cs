@@ -6,7 +6,7 @@ namespace Parley.Server.Storage.DynamoDb;
 /// <summary>
 /// Resume and sync, fanned out on read: a user's missed events are read chat by chat (the chats they
 /// are in from when they joined, and those they left up to when they left), only from chats whose
-/// last position is past the cursor. Each writer's events count up to what it has settled
+/// last position is past the cursor, and from the user's receipt stream (see DynamoStore.Receipts). Each writer's events count up to what it has settled
 /// (<see cref="DynamoWriters.SettledAsync()"/>); an event beyond that is held back, and with it
 /// everything at or above its position, so the cursor never passes an event not yet returned.
 /// </summary>
@@ -20,6 +20,15 @@ internal sealed partial class DynamoStore
         var spans = await SyncSpansAsync(userId, since.Floor).ConfigureAwait(false);
         var candidates = new List<StoredEvent>();
         var held = long.MaxValue;
+        // Whether an event belongs in the page: not covered by the cursor, and settled by its
+        // writer; one that is not yet holds back everything from its position on.
+        bool Wanted(long pos, int writer)
+        {
+            if (pos >= held || since.Covers(writer, pos)) return false;
+            if (pos <= upTo.Bound(writer)) return true;
+            held = pos;
+            return false;
+        }
         foreach (var (chatId, from, to) in spans)
         {
             var request = new QueryRequest
@@ -31,20 +40,18 @@ internal sealed partial class DynamoStore
             };
             await QueryUntilAsync(request, limit + 1, item =>
             {
-                var pos = item.Long("pos");
-                if (pos >= held) return false;
-                var writer = (int)item.Long("writer");
-                if (!IsEvent(item) || since.Covers(writer, pos)) return false;
-                if (pos > upTo.Bound(writer))
-                {
-                    held = pos;
-                    return false;
-                }
+                if (!IsEvent(item) || !Wanted(item.Long("pos"), (int)item.Long("writer"))) return false;
                 if (item.StrOrNull("target") is { } target && target != userId) return false;
                 candidates.Add(ReadEvent(item));
                 return true;
             }).ConfigureAwait(false);
         }
+        await QueryUntilAsync(ReceiptsAfter(userId, since.Floor), limit + 1, item =>
+        {
+            if (!Wanted(item.Long("pos"), (int)item.Long("writer"))) return false;
+            candidates.Add(ReadReceipt(item));
+            return true;
+        }).ConfigureAwait(false);
         if (held != long.MaxValue)
         {
             candidates.RemoveAll(e => e.Pos >= held);

@@ -14,10 +14,11 @@ namespace Parley.Server.Storage.DynamoDb;
 /// events on one node are in order too; between nodes, the chat item's conditional position orders them.
 /// <para>
 /// A lane's position is its last stored event's. It reaches other nodes through its lease item
-/// (<c>settled</c>), written with each renewal and at most every <see cref="SettleInterval"/> while
-/// the lane writes; a reader never trusts a writer beyond what it published there. In a cluster,
-/// a lane's positions are also written there before they are announced to other nodes
-/// (<see cref="SettleAsync(int, long)"/>).
+/// (<c>settled</c>), written with each renewal (every <see cref="RenewEvery"/>) and, in a cluster,
+/// before the lane's events are announced to other nodes (<see cref="SettleAsync(int, long)"/>,
+/// one write per announcement, however many events it carries); a reader never trusts a writer
+/// beyond what it published there. Alone, a node reads its own lanes' positions from memory, so a
+/// write costs nothing more than its own items.
 /// </para>
 /// </summary>
 internal sealed class DynamoWriters : IAsyncDisposable
@@ -25,7 +26,6 @@ internal sealed class DynamoWriters : IAsyncDisposable
     public const string Partition = "writers";
     private static readonly TimeSpan LeaseLength = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan RenewEvery = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan SettleInterval = TimeSpan.FromMilliseconds(200);
     /// <summary>A lease that ran out is free only after this much longer: a stalled holder's last
     /// write (bounded by the client's request timeout and <see cref="DynamoStore.ClaimDeadline"/>) is over by then.</summary>
     private static readonly TimeSpan TakeoverGrace = TimeSpan.FromSeconds(60);
@@ -63,7 +63,6 @@ internal sealed class DynamoWriters : IAsyncDisposable
         public int Writer { get; set; } = -1;
         public long Position;
         public DateTimeOffset LeaseUntil;
-        public DateTimeOffset SettleWrittenAt;
         /// <summary>The highest position written to the lease item as settled.</summary>
         public long SettledWritten;
         /// <summary>One write to the lease item at a time, so its settled position never goes down.</summary>
@@ -179,15 +178,8 @@ internal sealed class DynamoWriters : IAsyncDisposable
     /// <summary>Whether the lane may still write: its lease has room for a write to finish.</summary>
     public static bool HoldsLease(Lane lane) => lane.LeaseUntil - DateTimeOffset.UtcNow > TimeSpan.FromSeconds(10);
 
-    /// <summary>After a lane stored an event: publish its position to other nodes when it is time.</summary>
-    public async Task SettledAsync(Lane lane)
-    {
-        if (DateTimeOffset.UtcNow - lane.SettleWrittenAt < SettleInterval) return;
-        await RenewAsync(lane).ConfigureAwait(false);
-    }
-
     /// <summary>Extends the lease and writes the lane's position; a lane that lost its lease takes
-    /// another number. Called under the lane's gate or from the renewal loop.</summary>
+    /// another number. Called from the renewal loop, under the lane's gate.</summary>
     private async Task RenewAsync(Lane lane)
     {
         var now = DateTimeOffset.UtcNow;
@@ -218,7 +210,6 @@ internal sealed class DynamoWriters : IAsyncDisposable
             return;
         }
         lane.LeaseUntil = until;
-        lane.SettleWrittenAt = now;
     }
 
     private async Task RenewLoopAsync()
