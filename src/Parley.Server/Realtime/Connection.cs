@@ -27,6 +27,8 @@ public sealed class Connection
     private SentCursor _sent;
     /// <summary>The last answer in line (see <see cref="ReplyWhenReadyAsync"/>).</summary>
     private Task _answers = Task.CompletedTask;
+    /// <summary>Set when the connection ends after its backlog without going live (see <see cref="CloseAfterBacklog"/>).</summary>
+    private volatile bool _noLive;
 
     public Connection(string userId, string? sessionId, WebSocket socket, int queueFrames, FrameBudget frames)
     {
@@ -108,6 +110,15 @@ public sealed class Connection
         _queue.Writer.TryComplete();
     }
 
+    /// <summary>Ends the connection once its backlog is sent, without the live events queued
+    /// meanwhile: sending them would move its cursor past events the backlog could not give yet
+    /// (held back, see <see cref="SyncPage.HeldBack"/>). The client resumes from the backlog's cursor.</summary>
+    public void CloseAfterBacklog(WebSocketCloseStatus status, string reason)
+    {
+        _noLive = true;
+        Close(status, reason);
+    }
+
     /// <summary>Drops the connection at once (slow consumer, revoked session).</summary>
     public void Abort()
     {
@@ -154,7 +165,7 @@ public sealed class Connection
                 while (reader.TryRead(out var frame))
                 {
                     if (frame.IsReply) _replySlots.Release();
-                    if (frame.Position != 0 && !_sent.Advance(frame.Writer, frame.Position)) continue;
+                    if (frame.Position != 0 && (_noLive || !_sent.Advance(frame.Writer, frame.Position))) continue;
                     var bytes = frame.Render is null ? frame.Bytes : await frame.Render(UserId);
                     if (bytes is { Length: > 0 } payload)
                     {

@@ -186,7 +186,7 @@ public static partial class WebSocketEndpoint
     /// <summary>Sends the stored events after the cursor, page by page, before any live frame. Pages
     /// wait for held-back events to settle (<see cref="EventReader.SettledPageAsync"/>): live frames,
     /// which move the cursor on, come only after, so the cursor does not pass an event the socket
-    /// was not given.</summary>
+    /// was not given; a socket whose backlog stays held back ends instead of going live.</summary>
     private static async Task SendBacklogAsync(Connection connection, EventReader events, StreamCursor since)
     {
         var position = since;
@@ -199,7 +199,11 @@ public static partial class WebSocketEndpoint
             }
             position = page.Cursor;
             connection.DeliveredUpTo(position);
-            if (!page.HasMore) return;
+            if (page.HasMore) continue;
+            // Still held back after the wait (a node died just after storing them, and its writer
+            // is not settled until its lease runs out): going live would move the cursor past them.
+            if (page.HeldBack) connection.CloseAfterBacklog(WebSocketCloseStatus.EndpointUnavailable, "Reconnect and resume");
+            return;
         }
     }
 

@@ -43,6 +43,13 @@ internal static class ServerDynamo
         return response.Item is { Count: > 0 } item ? item : null;
     }
 
+    /// <summary>Writes an item as another process on the same tables would.</summary>
+    public static async Task PutAsync(ParleyServer server, string table, Dictionary<string, AttributeValue> item)
+    {
+        using var client = Client();
+        await client.PutItemAsync(new PutItemRequest { TableName = Table(server, table), Item = item });
+    }
+
     public static string? Text(Dictionary<string, AttributeValue> item, string name) => item.TryGetValue(name, out var value) ? value.S : null;
 
     /// <summary>Every item of every table, as text: what an export of the tables would hold.</summary>
