@@ -112,7 +112,7 @@ public sealed class Connection
 
     /// <summary>Ends the connection once its backlog is sent, without the live events queued
     /// meanwhile: sending them would move its cursor past events the backlog could not give yet
-    /// (held back, see <see cref="SyncPage.HeldBack"/>). The client resumes from the backlog's cursor.</summary>
+    /// (held back, see <see cref="SyncPage.HeldBackAt"/>). The client resumes from the backlog's cursor.</summary>
     public void CloseAfterBacklog(WebSocketCloseStatus status, string reason)
     {
         _noLive = true;

@@ -51,22 +51,25 @@ public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries s
         }
     }
 
-    /// <summary>How long a sync waits for events held back (stored but not yet settled by their
-    /// writer, see <see cref="SyncPage.HeldBack"/>) to settle. A live node settles its events before
-    /// it announces them, within milliseconds; only the events of a node that died just after
+    /// <summary>How long a sync waits for events stored before it but held back (not yet settled by
+    /// their writer, see <see cref="SyncPage.HeldBackAt"/>) to settle. A live node settles its events
+    /// before it announces them, within milliseconds; only the events of a node that died just after
     /// storing them stay held (until its lease runs out), and the page then stops short of them.</summary>
     private static readonly TimeSpan HeldBackWait = TimeSpan.FromSeconds(2);
 
     /// <summary>A page of the user's events after <paramref name="since"/>, read again while it stops
-    /// short of held-back events, up to <see cref="HeldBackWait"/>: so a page that says there is no
-    /// more has everything stored before it was asked for.</summary>
+    /// short of an event stored before it was asked for and held back, up to <see cref="HeldBackWait"/>:
+    /// so a page that says there is no more has everything stored before it was asked for. The page
+    /// answered keeps <see cref="SyncPage.HeldBackAt"/> only when it still does.</summary>
     public async Task<SyncPage> SettledPageAsync(string userId, StreamCursor since, int limit, CancellationToken ct = default)
     {
+        var began = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
         var deadline = DateTime.UtcNow + HeldBackWait;
         while (true)
         {
             var page = await log.SyncAsync(userId, since, limit);
-            if (!page.HeldBack || page.HasMore || DateTime.UtcNow > deadline) return page;
+            if (!page.HeldBackSince(began)) return page with { HeldBackAt = 0 };
+            if (page.HasMore || DateTime.UtcNow > deadline) return page;
             await Task.Delay(25, ct);
         }
     }

@@ -202,7 +202,7 @@ public static partial class WebSocketEndpoint
             if (page.HasMore) continue;
             // Still held back after the wait (a node died just after storing them, and its writer
             // is not settled until its lease runs out): going live would move the cursor past them.
-            if (page.HeldBack) connection.CloseAfterBacklog(WebSocketCloseStatus.EndpointUnavailable, "Reconnect and resume");
+            if (page.HeldBackAt != 0) connection.CloseAfterBacklog(WebSocketCloseStatus.EndpointUnavailable, "Reconnect and resume");
             return;
         }
     }

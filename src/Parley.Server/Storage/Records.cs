@@ -185,9 +185,18 @@ public sealed record GroupChange(GroupOutcome Outcome, IReadOnlyList<string> Mem
 
 public sealed record SyncPage(IReadOnlyList<StoredEvent> Events, StreamCursor Cursor, bool HasMore)
 {
-    /// <summary>The page stops short of events that are stored but not yet settled by their writer
-    /// (DynamoDB; see DynamoWriters): they and everything after them come in a later page.</summary>
-    public bool HeldBack { get; init; }
+    /// <summary>Where the page stops short of an event that is stored but not yet settled by its
+    /// writer (DynamoDB, see DynamoWriters; there a position is the microsecond, Unix time, at which
+    /// its writer took it); 0 when it does not. It and everything after it come in a later page.</summary>
+    public long HeldBackAt { get; init; }
+
+    /// <summary>Whether the page may lack events stored before <paramref name="beganMicros"/>: an
+    /// event held back at a later position (by more than the nodes' clocks may differ) was stored
+    /// after that, as every page may lack those.</summary>
+    public bool HeldBackSince(long beganMicros) => HeldBackAt != 0 && HeldBackAt <= beganMicros + ClockMarginMicros;
+
+    /// <summary>How far apart the nodes' clocks may be.</summary>
+    private const long ClockMarginMicros = 1_000_000;
 }
 
 /// <summary>The blocks around one user: <see cref="Blocked"/> are users they blocked,

@@ -34,12 +34,11 @@ internal sealed partial class DynamoStore
         if (StatusRules.Target(upToSeq, chat.Long("lastSeq"), from) is not { } target) return false;
         var (reached, ownAfter) = await ReachedAsync(chatId, userId, lastPos, from, target).ConfigureAwait(false);
 
-        // The receipts first: a process killed before the watermark moves leaves receipts the next
-        // mark repeats (a status is the same news twice), never a moved watermark nobody was told of.
-        var statuses = StatusRules.PerSender(reached, chatId, userId, read, now).ToList();
+        // The receipts first, each published once stored: a process killed (or a write refused)
+        // before the watermark moves leaves receipts the next mark repeats (a status is the same
+        // news twice), never a moved watermark nobody was told of.
         var previous = (Pos: lastPos, Writer: chat.LongOrNull("lastWriter"));
-        var stored = new List<EventDraft>(statuses.Count);
-        foreach (var (sender, status) in statuses)
+        foreach (var (sender, status) in StatusRules.PerSender(reached, chatId, userId, read, now))
         {
             var draft = new EventDraft { Kind = EventKind.Status, Recipients = [sender], Target = sender, Status = status };
             draft.Pos = Math.Max(Math.Max(lastPos + 1, NowMicros()), Volatile.Read(ref lane.Position) + 1);
@@ -47,7 +46,8 @@ internal sealed partial class DynamoStore
                 .With("chatId", chatId).With("pos", draft.Pos).With("writer", lane.Writer).With("data", StoredRows.StatusJson(status));
             await db.PutAsync(db.Records, item).ConfigureAwait(false);
             Volatile.Write(ref lane.Position, draft.Pos);
-            stored.Add(draft);
+            // It follows the chat's last event, so a node hands it on only after that one.
+            Publish(chatId, draft, lane.Writer, previous);
         }
 
         var key = Item.Key("chatId", chatId, "userId", userId);
@@ -64,8 +64,6 @@ internal sealed partial class DynamoStore
         {
             moved = await db.UpdateAsync(db.ChatMembers, key, "SET deliveredSeq = :t, deliveredAt = :now", "deliveredSeq < :t", values).ConfigureAwait(false);
         }
-        // Each receipt follows the chat's last event, so a node hands it on only after that one.
-        foreach (var draft in stored) Publish(chatId, draft, lane.Writer, previous);
         return moved is not null;
     }
 

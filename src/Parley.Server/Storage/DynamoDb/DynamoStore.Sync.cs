@@ -6,9 +6,10 @@ namespace Parley.Server.Storage.DynamoDb;
 /// <summary>
 /// Resume and sync, fanned out on read: a user's missed events are read chat by chat (the chats they
 /// are in from when they joined, and those they left up to when they left), only from chats whose
-/// last position is past the cursor, and from the user's receipt stream (see DynamoStore.Receipts). Each writer's events count up to what it has settled
-/// (<see cref="DynamoWriters.SettledAsync()"/>); an event beyond that is held back, and with it
-/// everything at or above its position, so the cursor never passes an event not yet returned.
+/// last position is past the cursor, and from the user's receipt stream (DynamoStore.Receipts).
+/// Each writer's events count up to what it has settled (<see cref="DynamoWriters.SettledAsync()"/>);
+/// an event beyond that is held back, and with it everything at or above its position, so the
+/// cursor never passes an event not yet returned.
 /// </summary>
 internal sealed partial class DynamoStore
 {
@@ -63,7 +64,7 @@ internal sealed partial class DynamoStore
         {
             if (await ReadMessageItemAsync(id).ConfigureAwait(false) is { } message) current[id] = message;
         }
-        return SyncPages.Complete(page, hasMore, cursor, current) with { HeldBack = held != long.MaxValue };
+        return SyncPages.Complete(page, hasMore, cursor, current) with { HeldBackAt = held == long.MaxValue ? 0 : held };
     }
 
     /// <summary>The position ranges (after From, up to To) of each chat the user may have missed
