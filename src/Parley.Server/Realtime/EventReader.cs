@@ -3,6 +3,7 @@ using Parley.Server.Chats;
 using Parley.Server.Common;
 using Parley.Server.Messages;
 using Parley.Server.Storage;
+using Parley.Server.Storage.Rules;
 
 namespace Parley.Server.Realtime;
 
@@ -63,7 +64,7 @@ public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries s
     /// answered keeps <see cref="SyncPage.HeldBackAt"/> only when it still does.</summary>
     public async Task<SyncPage> SettledPageAsync(string userId, StreamCursor since, int limit, CancellationToken ct = default)
     {
-        var began = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
+        var began = SyncPages.ClockMicros();
         var deadline = DateTime.UtcNow + HeldBackWait;
         while (true)
         {
@@ -75,9 +76,9 @@ public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries s
     }
 
     /// <summary>The <c>/sync</c> answer: <c>{events, cursor, hasMore}</c>.</summary>
-    public async Task<byte[]> SyncBodyAsync(string userId, StreamCursor since, int limit, CancellationToken ct = default)
+    public async Task<byte[]> SyncBodyAsync(string userId, StreamCursor since, int limit)
     {
-        var page = await SettledPageAsync(userId, since, limit, ct);
+        var page = await SettledPageAsync(userId, since, limit);
         var frames = await RenderAsync(page, userId, since);
         return JsonBytes.Build(w =>
         {

@@ -126,15 +126,7 @@ internal sealed class ClusterDelivery
             var batch = new List<StoredEvent>(MaxAnnounced);
             while (await _own.Reader.WaitToReadAsync(stopping).ConfigureAwait(false))
             {
-                batch.Clear();
-                var chars = 0;
-                while (batch.Count < MaxAnnounced && _own.Reader.TryPeek(out var next) && (batch.Count == 0 || (next.Writer == batch[0].Writer && !Full(chars, next)))
-                       && _own.Reader.TryRead(out var e))
-                {
-                    batch.Add(e);
-                    chars += CarriedChars(e);
-                }
-                await AnnounceAsync(batch).ConfigureAwait(false);
+                await AnnounceAsync(NextBatch(batch)).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
@@ -148,19 +140,23 @@ internal sealed class ClusterDelivery
     public async Task DrainAsync()
     {
         var batch = new List<StoredEvent>(MaxAnnounced);
+        while (NextBatch(batch).Count > 0) await AnnounceAsync(batch).ConfigureAwait(false);
+    }
+
+    /// <summary>Takes the next announcement's events from the queue into <paramref name="batch"/>:
+    /// one writer's, up to <see cref="MaxAnnounced"/> (and <see cref="MaxCarriedChars"/> where events
+    /// are carried). Empty when nothing is queued.</summary>
+    private List<StoredEvent> NextBatch(List<StoredEvent> batch)
+    {
+        batch.Clear();
         var chars = 0;
-        while (_own.Reader.TryRead(out var e))
+        while (batch.Count < MaxAnnounced && _own.Reader.TryPeek(out var next) && (batch.Count == 0 || (next.Writer == batch[0].Writer && !Full(chars, next)))
+               && _own.Reader.TryRead(out var e))
         {
-            if (batch.Count == MaxAnnounced || (batch.Count > 0 && (e.Writer != batch[0].Writer || Full(chars, e))))
-            {
-                await AnnounceAsync(batch).ConfigureAwait(false);
-                batch.Clear();
-                chars = 0;
-            }
             batch.Add(e);
             chars += CarriedChars(e);
         }
-        if (batch.Count > 0) await AnnounceAsync(batch).ConfigureAwait(false);
+        return batch;
     }
 
     /// <summary>Whether a batch of carried events with <paramref name="chars"/> of text is full before <paramref name="next"/>.</summary>
@@ -409,12 +405,23 @@ internal sealed class ClusterDelivery
     {
         IReadOnlyList<StoredEvent> events = [];
         if (_reader is null) Lost?.Invoke("events announced by another node did not arrive");
-        for (var attempt = 1; _reader is not null; attempt++)
+        else events = await ReadBackAsync(_reader, writer, first, last, only).ConfigureAwait(false);
+        lock (_gate)
+        {
+            if (_writers.TryGetValue(writer, out var stream) && stream.Blocks.TryGetValue(first, out var block)) block.Events = events;
+            Pump();
+        }
+    }
+
+    /// <summary>The events of a writer's range read back from the store, tried a few times; none
+    /// (and <see cref="Lost"/> raised) when the store cannot be read.</summary>
+    private async Task<IReadOnlyList<StoredEvent>> ReadBackAsync(IClusterEventReader reader, int writer, long first, long last, long[]? only)
+    {
+        for (var attempt = 1; ; attempt++)
         {
             try
             {
-                events = await _reader.LoadEventsAsync(writer, first, last, only).ConfigureAwait(false);
-                break;
+                return await reader.LoadEventsAsync(writer, first, last, only).ConfigureAwait(false);
             }
             catch (Exception ex) when (attempt < 5 && ex is not OutOfMemoryException)
             {
@@ -425,13 +432,8 @@ internal sealed class ClusterDelivery
             {
                 BusLog.LoadFailed(_logger, ex, first, last);
                 Lost?.Invoke("another node's events could not be read");
-                break;
+                return [];
             }
-        }
-        lock (_gate)
-        {
-            if (_writers.TryGetValue(writer, out var stream) && stream.Blocks.TryGetValue(first, out var block)) block.Events = events;
-            Pump();
         }
     }
 

@@ -87,10 +87,7 @@ internal sealed partial class DynamoStore
         var lane = _writers.LaneOf(chatId);
         while (true)
         {
-            if (lane.Writer < 0 || !DynamoWriters.HoldsLease(lane))
-            {
-                throw new InvalidOperationException("This node holds no DynamoDB writer lease at the moment; the write was not made.");
-            }
+            EnsureLease(lane);
             var chatItem = await ReadChatItemAsync(chatId).ConfigureAwait(false);
             if (chatItem is null) return missing;
             var (lastPos, lastSeq, ready) = await SettlePreviousAsync(chatId, chatItem).ConfigureAwait(false);
@@ -105,6 +102,20 @@ internal sealed partial class DynamoStore
             if (await StoreAsync(lane, chatId, chatItem, lastPos, lastSeq, write).ConfigureAwait(false)) return result;
         }
     }
+
+    /// <summary>Refuses a write from a lane that holds no writer lease (lost, or about to run out).</summary>
+    private static void EnsureLease(DynamoWriters.Lane lane)
+    {
+        if (lane.Writer < 0 || !DynamoWriters.HoldsLease(lane))
+        {
+            throw new InvalidOperationException("This node holds no DynamoDB writer lease at the moment; the write was not made.");
+        }
+    }
+
+    /// <summary>The next position a lane gives an event of a chat whose last position is
+    /// <paramref name="lastPos"/>: the clock, but above the chat's last and the lane's last.</summary>
+    private static long NextPosition(DynamoWriters.Lane lane, long lastPos) =>
+        Math.Max(Math.Max(lastPos + 1, NowMicros()), Volatile.Read(ref lane.Position) + 1);
 
     /// <summary>Makes sure the chat's last taken position holds its event (or a void), so the next
     /// positions follow stored ones. Returns the chat's last position and seq as they stand (after a
@@ -147,7 +158,7 @@ internal sealed partial class DynamoStore
     {
         var started = NowMs();
         var timing = StoreInstruments.BatchStarting();
-        var first = Math.Max(Math.Max(lastPos + 1, NowMicros()), lane.Position + 1);
+        var first = NextPosition(lane, lastPos);
         var seq = lastSeq;
         var prevPos = lastPos;
         var prevWriter = chatItem.LongOrNull("lastWriter");

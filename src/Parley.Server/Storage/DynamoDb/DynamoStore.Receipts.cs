@@ -22,10 +22,7 @@ internal sealed partial class DynamoStore
     private async Task<bool> AdvanceInLaneAsync(string chatId, string userId, long upToSeq, bool read, long now)
     {
         var lane = _writers.LaneOf(chatId);
-        if (lane.Writer < 0 || !DynamoWriters.HoldsLease(lane))
-        {
-            throw new InvalidOperationException("This node holds no DynamoDB writer lease at the moment; the write was not made.");
-        }
+        EnsureLease(lane);
         if (await ReadChatItemAsync(chatId).ConfigureAwait(false) is not { } chat) return false;
         var me = await GetMemberAsync(chatId, userId).ConfigureAwait(false);
         if (me is null) return false;
@@ -41,7 +38,7 @@ internal sealed partial class DynamoStore
         foreach (var (sender, status) in StatusRules.PerSender(reached, chatId, userId, read, now))
         {
             var draft = new EventDraft { Kind = EventKind.Status, Recipients = [sender], Target = sender, Status = status };
-            draft.Pos = Math.Max(Math.Max(lastPos + 1, NowMicros()), Volatile.Read(ref lane.Position) + 1);
+            draft.Pos = NextPosition(lane, lastPos);
             var item = Item.Record(ReceiptsPrefix + sender, ReceiptKey(draft.Pos, lane.Writer))
                 .With("chatId", chatId).With("pos", draft.Pos).With("writer", lane.Writer).With("data", StoredRows.StatusJson(status));
             await db.PutAsync(db.Records, item).ConfigureAwait(false);

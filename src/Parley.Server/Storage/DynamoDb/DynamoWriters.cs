@@ -54,7 +54,7 @@ internal sealed class DynamoWriters : IAsyncDisposable
     public int Count { get; }
 
     /// <summary>The clock as positions count it: microseconds since 1970.</summary>
-    public static long NowMicros() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
+    public static long NowMicros() => Rules.SyncPages.ClockMicros();
 
     /// <summary>One lane: a writer number, its lease, and the position of its last stored event.</summary>
     internal sealed class Lane(int index)

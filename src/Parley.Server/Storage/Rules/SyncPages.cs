@@ -4,6 +4,10 @@ namespace Parley.Server.Storage.Rules;
 /// cursor (a backend reads up to <c>limit + 1</c> of each kind), merged in position order.</summary>
 public static class SyncPages
 {
+    /// <summary>The clock as a store's positions count it where they are times (DynamoDB):
+    /// microseconds since 1970, UTC.</summary>
+    public static long ClockMicros() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
+
     /// <summary>Sorts the candidates by position, keeps the first <paramref name="limit"/>, and says
     /// where the next page starts: each writer's bound moves up to what <paramref name="upTo"/> (what
     /// the backend knows to be committed) allows, but not past the last kept event when more remain,
