@@ -104,6 +104,25 @@ def main():
         call(base, "POST", f"/chats/{direct}/messages", {"content": f"missed {i}"}, ann["token"])
     rows.append(("sync page (100 events, 2 chats)", 0, *measure(base, repeat, lambda i: call(base, "GET", f"/sync?since={cursor}&limit=100", token=bob["token"]))))
 
+    def send_and_deliver(i):
+        sent = call(base, "POST", f"/chats/{direct}/messages", {"content": f"to deliver {i}"}, ann["token"])
+        call(base, "PUT", f"/messages/{sent['id']}/status", {"status": "delivered"}, bob["token"])
+    delivered_read, delivered_write = measure(base, repeat, send_and_deliver)
+    rows.append(("delivered mark (covering 1 message)", 0, delivered_read - send_read, delivered_write - send_write))
+
+    # A 1:1 message's whole life: sent, delivered, read.
+    def lifecycle(client_id):
+        def run(i):
+            body = {"content": f"lifecycle {i} " + "x" * 60}
+            if client_id:
+                body["clientMessageId"] = uuid.uuid4().hex
+            sent = call(base, "POST", f"/chats/{direct}/messages", body, ann["token"])
+            call(base, "PUT", f"/messages/{sent['id']}/status", {"status": "delivered"}, bob["token"])
+            call(base, "POST", f"/chats/{direct}/read", {}, bob["token"])
+        return run
+    rows.append(("1:1 message sent, delivered and read", 1, *measure(base, repeat, lifecycle(False))))
+    rows.append(("the same, sent with a clientMessageId", 1, *measure(base, repeat, lifecycle(True))))
+
     print("| operation | read units | write units | deliveries | $ per million deliveries |")
     print("|---|---:|---:|---:|---:|")
     for name, deliveries, read, write in rows:

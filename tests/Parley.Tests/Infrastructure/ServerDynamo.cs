@@ -43,6 +43,14 @@ internal static class ServerDynamo
         return response.Item is { Count: > 0 } item ? item : null;
     }
 
+    /// <summary>Reads an item by its key, strongly consistent.</summary>
+    public static async Task<Dictionary<string, AttributeValue>?> GetAsync(ParleyServer server, string table, Dictionary<string, AttributeValue> key)
+    {
+        using var client = Client();
+        var response = await client.GetItemAsync(new GetItemRequest { TableName = Table(server, table), Key = key, ConsistentRead = true });
+        return response.Item is { Count: > 0 } item ? item : null;
+    }
+
     /// <summary>Writes an item as another process on the same tables would.</summary>
     public static async Task PutAsync(ParleyServer server, string table, Dictionary<string, AttributeValue> item)
     {

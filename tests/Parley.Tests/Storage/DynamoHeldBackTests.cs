@@ -41,19 +41,16 @@ public sealed class DynamoHeldBackTests : IAsyncLifetime
         var since = await bob.CurrentCursorAsync();
 
         // Writer 60 of another node: leased, settled nowhere, and it stored a receipt for Bob a
-        // moment ago before it died.
+        // moment ago before it died (a 1:1 chat keeps it on the reader's membership, Ann's).
         const int DeadWriter = 60;
         var heldPos = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10 - 1_000_000;
         await ServerDynamo.PutAsync(server, DynamoTables.Records, Lease(DeadWriter, settled: 0));
-        await ServerDynamo.PutAsync(server, DynamoTables.Records, new()
-        {
-            ["pk"] = new AttributeValue { S = "rcpt#" + bob.Id },
-            ["sk"] = new AttributeValue { S = heldPos.ToString("D19", CultureInfo.InvariantCulture) + "#" + DeadWriter },
-            ["chatId"] = new AttributeValue { S = chatId },
-            ["pos"] = new AttributeValue { N = heldPos.ToString(CultureInfo.InvariantCulture) },
-            ["writer"] = new AttributeValue { N = DeadWriter.ToString(CultureInfo.InvariantCulture) },
-            ["data"] = new AttributeValue { S = $$"""{"chatId":"{{chatId}}","messageId":"m-old","userId":"{{ann.Id}}","status":"read","timestamp":1}""" },
-        });
+        var membershipKey = new Dictionary<string, AttributeValue> { ["chatId"] = new() { S = chatId }, ["userId"] = new() { S = ann.Id } };
+        var membership = (await ServerDynamo.GetAsync(server, DynamoTables.ChatMembers, membershipKey))!;
+        membership["readReceipt"] = new AttributeValue { S = $$"""{"chatId":"{{chatId}}","messageId":"m-old","userId":"{{ann.Id}}","status":"read","timestamp":1}""" };
+        membership["readReceiptPos"] = new AttributeValue { N = heldPos.ToString(CultureInfo.InvariantCulture) };
+        membership["readReceiptWriter"] = new AttributeValue { N = DeadWriter.ToString(CultureInfo.InvariantCulture) };
+        await ServerDynamo.PutAsync(server, DynamoTables.ChatMembers, membership);
         await ann.SendTextAsync(chatId, "after the held receipt");
 
         await using (var held = await WsClient.ConnectAsync(server, bob.AccessToken, since, handshake: false, name: "bob while held"))

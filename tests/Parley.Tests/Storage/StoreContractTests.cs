@@ -561,6 +561,28 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [StoreFact]
+    public async Task A_direct_chats_sender_syncs_its_statuses_each_after_the_messages_it_acknowledges()
+    {
+        var a = await UserAsync();
+        var b = await UserAsync();
+        var chat = await DirectChatAsync(a, b);
+        var m1 = await SendAsync(chat, a, "1");
+        var m2 = await SendAsync(chat, a, "2");
+        var cursor = await Store.CurrentCursorAsync();
+
+        Assert.True(await Store.AdvanceWatermarkAsync(chat, b.Id, m1.Seq, read: false, Now()));
+        var afterDelivered = await Store.CurrentCursorAsync();
+        var m3 = await SendAsync(chat, a, "3");
+        Assert.True(await Store.AdvanceWatermarkAsync(chat, b.Id, m2.Seq, read: true, Now()));
+
+        static string Describe(StoredEvent e) => e.Kind == EventKind.Status ? $"{e.Status!.Status} {e.Status.MessageId} by {e.Status.UserId}" : $"{e.Kind} {e.Message?.Id}";
+        Assert.Equal([$"delivered {m1.Id} by {b.Id}", $"Message {m3.Id}", $"read {m2.Id} by {b.Id}"], (await SyncAllAsync(a.Id, cursor)).Select(Describe));
+        Assert.Equal([$"Message {m3.Id}", $"read {m2.Id} by {b.Id}"], (await SyncAllAsync(a.Id, afterDelivered)).Select(Describe));
+        // The reader's own marks are news to the sender only.
+        Assert.Equal([$"Message {m3.Id}"], (await SyncAllAsync(b.Id, cursor)).Select(Describe));
+    }
+
+    [StoreFact]
     public async Task Receipts_record_one_status_event_per_sender_reached()
     {
         var reader = await UserAsync();

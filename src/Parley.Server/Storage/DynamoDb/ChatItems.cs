@@ -7,10 +7,13 @@ namespace Parley.Server.Storage.DynamoDb;
 /// <list type="bullet">
 /// <item>A chat (<c>Chats</c>): <c>chatId, chatNo, isGroup, name, description, createdBy, createdAt,
 /// lastSeq, lastPos, lastActivity, disappearAfter</c>. <c>chatNo</c> is a small number given once
-/// (the chat's stream in a resume cursor, and part of its message ids).</item>
+/// (the chat's stream in a resume cursor, and part of its message ids). A 1:1 chat also counts each
+/// member's messages (<see cref="SentBy"/>), in the write that takes their positions, and names the
+/// senders of its last claim's messages (<c>claimSenders</c>), so a void gives their counts back.</item>
 /// <item>A membership (<c>ChatMembers</c>): <c>chatId, userId, role, joinedAt, joinedSeq, joinedPos,
-/// deliveredSeq, deliveredAt, readSeq, readAt, ownAfterRead</c>, and the member's own settings
-/// <c>mutedUntil, noPreviews, pinned, archived</c> (absent: the default).</item>
+/// deliveredSeq, deliveredAt, readSeq, readAt, ownAfterRead, sentAtRead</c>, the member's own settings
+/// <c>mutedUntil, noPreviews, pinned, archived</c> (absent: the default), and in a 1:1 chat the
+/// member's latest receipts (DynamoStore.Receipts).</item>
 /// <item>An event (<c>Messages</c>, by <c>chatId</c> and <c>pos</c>): <c>kind</c> (<see cref="EventKinds"/>),
 /// <c>prevPos</c> (the chat's event before it), <c>target</c> (the one user it is for, if any),
 /// <c>data</c>; a message also has the message's attributes (<see cref="Message"/>).</item>
@@ -65,6 +68,16 @@ internal static class ChatItems
     public static ChatRecord Chat(Dictionary<string, AttributeValue> i) => new(
         i.Str("chatId"), i.Bool("isGroup"), i.StrOrNull("name"), i.StrOrNull("description"), i.StrOrNull("createdBy"),
         i.Long("createdAt"), i.Long("lastSeq"), i.Long("lastActivity"));
+
+    /// <summary>A 1:1 chat item's count of the messages <paramref name="userId"/> sent in it. The
+    /// chat item is written with every message anyway, so counting there costs no write; a group
+    /// counts on the sender's membership instead (its chat item would grow with every sender).</summary>
+    public static string SentBy(string userId) => "sent_" + userId;
+
+    /// <summary>How many of the member's own messages follow their read mark: those counted when
+    /// they last read (<c>ownAfterRead</c>), plus those a 1:1 chat counted since (<see cref="SentBy"/>).</summary>
+    public static long OwnAfterRead(Dictionary<string, AttributeValue> chat, Dictionary<string, AttributeValue> member) =>
+        member.Long("ownAfterRead") + Math.Max(0, chat.Long(SentBy(member.Str("userId"))) - member.Long("sentAtRead"));
 
     public static MemberRecord Member(Dictionary<string, AttributeValue> i) => new(
         i.Str("chatId"), i.Str("userId"), i.Str("role"), i.Long("joinedAt"), i.Long("joinedSeq"), i.Long("joinedPos"),

@@ -69,9 +69,10 @@ internal sealed partial class DynamoStore
         foreach (var chatItem in chats)
         {
             var chat = ChatItems.Chat(chatItem);
-            var members = (await MemberItemsAsync(chat.Id).ConfigureAwait(false)).Select(ChatItems.Member)
-                .OrderBy(m => m.JoinedAt).ThenBy(m => m.UserId, StringComparer.Ordinal).ToList();
-            if (members.FirstOrDefault(m => m.UserId == userId) is not { } me) continue;
+            var memberItems = await MemberItemsAsync(chat.Id).ConfigureAwait(false);
+            var members = memberItems.Select(ChatItems.Member).OrderBy(m => m.JoinedAt).ThenBy(m => m.UserId, StringComparer.Ordinal).ToList();
+            if (memberItems.FirstOrDefault(m => m.Str("userId") == userId) is not { } meItem) continue;
+            var me = ChatItems.Member(meItem) with { OwnAfterRead = ChatItems.OwnAfterRead(chatItem, meItem) };
             MessageRecord? last = null;
             if (chatItem.Long("lastMsgPos") is var pos and > 0 && pos > me.JoinedPos
                 && await db.GetAsync(db.Messages, Item.Key("chatId", chat.Id, "pos", pos)).ConfigureAwait(false) is { } message

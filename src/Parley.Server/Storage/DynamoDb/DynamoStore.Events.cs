@@ -149,7 +149,22 @@ internal sealed partial class DynamoStore
             ProjectionExpression = "seq",
         }).ConfigureAwait(false);
         var seq = Math.Max(chat.Long("baseSeq"), claimed.Count == 0 ? 0 : claimed.Max(i => i.Long("seq")));
+        GiveBackSentCounts(chat, claimed.Count(i => i.LongOrNull("seq") is not null));
         return (lastPos, seq, true);
+    }
+
+    /// <summary>A voided claim of a 1:1 chat stored its events in order up to where it was cut short:
+    /// its messages past the first <paramref name="stored"/> never came, so their senders' counts
+    /// (<see cref="ChatItems.SentBy"/>) go back down in the chat item as read, which the next write
+    /// of the chat stores, as it does the seq given back.</summary>
+    private static void GiveBackSentCounts(Dictionary<string, AttributeValue> chat, int stored)
+    {
+        if (chat.StrOrNull("claimSenders") is not { } claimSenders) return;
+        foreach (var sender in claimSenders.Split('\n').Skip(stored))
+        {
+            chat[ChatItems.SentBy(sender)] = Item.N(Math.Max(0, chat.Long(ChatItems.SentBy(sender)) - 1));
+        }
+        chat.Remove("claimSenders");
     }
 
     /// <summary>Takes the positions of <paramref name="write"/>'s events and stores them; false when
@@ -190,16 +205,28 @@ internal sealed partial class DynamoStore
             values[":msg"] = Item.N(newest.Pos);
             values[":activity"] = Item.N(Math.Max(chatItem.Long("lastActivity"), newest.Timestamp));
         }
+        var changes = new Dictionary<string, AttributeValue>(write.ChatChanges);
+        var removes = "";
+        if (!write.Chat.IsGroup)
+        {
+            var senders = write.Events.Where(e => e.Kind == EventKind.Message && e.Message is not null).Select(e => e.Message!.SenderId).ToList();
+            foreach (var sender in senders.Distinct())
+            {
+                changes[ChatItems.SentBy(sender)] = Item.N(chatItem.Long(ChatItems.SentBy(sender)) + senders.Count(s => s == sender));
+            }
+            if (senders.Count > 0) changes["claimSenders"] = Item.S(string.Join('\n', senders));
+            else removes = " REMOVE claimSenders";
+        }
         var names = new Dictionary<string, string>();
         var n = 0;
-        foreach (var (name, value) in write.ChatChanges)
+        foreach (var (name, value) in changes)
         {
             sets += $", #c{n} = :c{n}";
             names[$"#c{n}"] = name;
             values[$":c{n}"] = value;
             n++;
         }
-        if (await db.UpdateAsync(db.Chats, ChatKey(chatId), "SET " + sets, "lastPos = :read", values, names).ConfigureAwait(false) is null)
+        if (await db.UpdateAsync(db.Chats, ChatKey(chatId), "SET " + sets + removes, "lastPos = :read", values, names).ConfigureAwait(false) is null)
         {
             return false;
         }

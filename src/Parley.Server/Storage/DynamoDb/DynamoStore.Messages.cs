@@ -42,7 +42,8 @@ internal sealed partial class DynamoStore
             if (!recipients.Contains(m.SenderId)) return null;
             var draft = Draft(m.ChatId, m.SenderId, name, avatar, m.Type, m.Content, m.Timestamp, m.ClientMessageId, m.ReplyTo, quote, null, null, m.MediaJson);
             var added = w.AddMessage(draft, recipients, originConnectionId, MessageRules.ExpiresAt(m.Type, m.Timestamp, w.DisappearAfterSeconds));
-            w.Then.Add(() => CountOwnMessageAsync(m.ChatId, m.SenderId));
+            // A 1:1 chat counts its members' messages on the chat item (ChatItems.SentBy).
+            if (w.Chat.IsGroup) w.Then.Add(() => CountOwnMessageAsync(m.ChatId, m.SenderId));
             if (m.ReplyTo is not null) w.Then.Add(() => db.PutAsync(db.Records, Item.Record("replies#" + m.ReplyTo, Pad(added.Pos))));
             if (added.ExpiresAtMs is { } expiresAt) w.Then.Add(() => ListExpiryAsync(expiresAt, m.ChatId, added.Pos));
             return added;

@@ -4,13 +4,21 @@ using Parley.Server.Storage.Rules;
 namespace Parley.Server.Storage.DynamoDb;
 
 /// <summary>
-/// Receipts (delivered and read marks). A mark moves the reader's watermark on its membership item,
-/// and tells each sender it reached with a status event kept in the sender's own receipt stream
-/// (<c>pk = "rcpt#" + senderId</c>, <c>sk</c> = position and writer), not in the chat's stream: so a
-/// mark takes no position from the chat item and writes two items, whatever it covers, for one sender.
-/// Its position comes from the chat's lane (above the chat's last position and the lane's last), so
-/// it follows the messages it acknowledges and counts in the lane's settled mark like any event;
-/// sync reads the stream beside the user's chats.
+/// Receipts (delivered and read marks). A mark moves the reader's watermark on its membership item
+/// and tells each sender it reached with a status event. A mark takes no position from the chat
+/// item: its position comes from the chat's lane (above the chat's last position and the lane's
+/// last), so it follows the messages it acknowledges and counts in the lane's settled mark like any
+/// event. Where the status is kept depends on the chat:
+/// <list type="bullet">
+/// <item>In a 1:1 chat it reaches one sender, so the membership keeps the latest one of each kind
+/// beside the watermark it moved (<c>deliveredReceipt</c>, <c>readReceipt</c>, each with its
+/// position and writer): a mark is one write, and watermark and receipt move together. Sync reads
+/// the other member's membership of each 1:1 chat (a status only ever moves forward, so the latest
+/// stands for every earlier one).</item>
+/// <item>In a group, each sender it reached gets one item in their own receipt stream
+/// (<c>pk = "rcpt#" + senderId</c>, <c>sk</c> = position and writer), which sync reads beside the
+/// user's chats: a mark writes the membership and one item per sender, whatever it covers.</item>
+/// </list>
 /// </summary>
 internal sealed partial class DynamoStore
 {
@@ -29,13 +37,39 @@ internal sealed partial class DynamoStore
         var from = read ? me.ReadSeq : me.DeliveredSeq;
         var lastPos = chat.Long("lastPos");
         if (StatusRules.Target(upToSeq, chat.Long("lastSeq"), from) is not { } target) return false;
-        var (reached, ownAfter) = await ReachedAsync(chatId, userId, lastPos, from, target).ConfigureAwait(false);
-
-        // The receipts first, each published once stored: a process killed (or a write refused)
-        // before the watermark moves leaves receipts the next mark repeats (a status is the same
-        // news twice), never a moved watermark nobody was told of.
+        var (reached, ownAfter) = await ReachedAsync(chatId, userId, lastPos, chat.Long("lastSeq"), from, target).ConfigureAwait(false);
+        var statuses = StatusRules.PerSender(reached, chatId, userId, read, now);
         var previous = (Pos: lastPos, Writer: chat.LongOrNull("lastWriter"));
-        foreach (var (sender, status) in StatusRules.PerSender(reached, chatId, userId, read, now))
+        var kind = read ? "read" : "delivered";
+        var key = Item.Key("chatId", chatId, "userId", userId);
+        var values = new Dictionary<string, AttributeValue> { [":t"] = Item.N(target), [":now"] = Item.N(now) };
+        var sets = $"{kind}Seq = :t, {kind}At = :now";
+        if (read)
+        {
+            // Own messages after the mark: those counted now, plus those the chat counts from here on.
+            sets += ", ownAfterRead = :own, sentAtRead = :sent";
+            values[":own"] = Item.N(ownAfter);
+            values[":sent"] = Item.N(chat.Long(ChatItems.SentBy(userId)));
+            if (me.DeliveredSeq < target) sets += ", deliveredSeq = :t, deliveredAt = :now";
+        }
+
+        // A 1:1 chat's receipt goes on the membership, in the same write as the watermark.
+        EventDraft? onMembership = null;
+        if (!chat.Bool("isGroup") && statuses.Count == 1)
+        {
+            var (sender, status) = statuses[0];
+            onMembership = new EventDraft { Kind = EventKind.Status, Recipients = [sender], Target = sender, Status = status, Pos = NextPosition(lane, lastPos) };
+            sets += $", {kind}Receipt = :receipt, {kind}ReceiptPos = :receiptPos, {kind}ReceiptWriter = :writer";
+            values[":receipt"] = Item.S(StoredRows.StatusJson(status));
+            values[":receiptPos"] = Item.N(onMembership.Pos);
+            values[":writer"] = Item.N(lane.Writer);
+            statuses = [];
+        }
+
+        // Receipts in senders' streams first, each published once stored: a process killed (or a
+        // write refused) before the watermark moves leaves receipts the next mark repeats (a status
+        // is the same news twice), never a moved watermark nobody was told of.
+        foreach (var (sender, status) in statuses)
         {
             var draft = new EventDraft { Kind = EventKind.Status, Recipients = [sender], Target = sender, Status = status };
             draft.Pos = NextPosition(lane, lastPos);
@@ -47,26 +81,18 @@ internal sealed partial class DynamoStore
             Publish(chatId, draft, lane.Writer, previous);
         }
 
-        var key = Item.Key("chatId", chatId, "userId", userId);
-        var values = new Dictionary<string, AttributeValue> { [":t"] = Item.N(target), [":now"] = Item.N(now) };
-        Dictionary<string, AttributeValue>? moved;
-        if (read)
+        var moved = await db.UpdateAsync(db.ChatMembers, key, "SET " + sets, $"{kind}Seq < :t", values).ConfigureAwait(false);
+        if (moved is not null && onMembership is not null)
         {
-            values[":own"] = Item.N(ownAfter);
-            var delivered = me.DeliveredSeq < target ? ", deliveredSeq = :t, deliveredAt = :now" : "";
-            moved = await db.UpdateAsync(db.ChatMembers, key, "SET readSeq = :t, readAt = :now, ownAfterRead = :own" + delivered,
-                "readSeq < :t", values).ConfigureAwait(false);
-        }
-        else
-        {
-            moved = await db.UpdateAsync(db.ChatMembers, key, "SET deliveredSeq = :t, deliveredAt = :now", "deliveredSeq < :t", values).ConfigureAwait(false);
+            Volatile.Write(ref lane.Position, onMembership.Pos);
+            Publish(chatId, onMembership, lane.Writer, previous);
         }
         return moved is not null;
     }
 
     /// <summary>The chat's messages in (from, target] (newest first), and how many of the reader's own
     /// are above target (they stay "own after read"); read from the newest down to the first at or below from.</summary>
-    private async Task<(List<ReachedMessage> Reached, long OwnAfter)> ReachedAsync(string chatId, string userId, long lastPos, long from, long target)
+    private async Task<(List<ReachedMessage> Reached, long OwnAfter)> ReachedAsync(string chatId, string userId, long lastPos, long lastSeq, long from, long target)
     {
         var reached = new List<ReachedMessage>();
         long ownAfter = 0;
@@ -78,6 +104,9 @@ internal sealed partial class DynamoStore
             ExpressionAttributeValues = new() { [":c"] = Item.S(chatId), [":top"] = Item.N(lastPos), [":m"] = Item.S(ChatItems.EventKinds.Message) },
             ScanIndexForward = false,
             ProjectionExpression = "id, senderId, seq",
+            // Pages about as long as the messages above the watermark (and a few events): a page
+            // is paid for whole, so an unbounded one would read the chat's history at every mark.
+            Limit = (int)Math.Clamp(lastSeq - from + 4, 4, 100),
         };
         await QueryUntilAsync(request, 1, item =>
         {
@@ -110,6 +139,18 @@ internal sealed partial class DynamoStore
 
     private static StoredEvent ReadReceipt(Dictionary<string, AttributeValue> item) =>
         StoredRows.Event(item.Long("pos"), EventKind.Status, item.Str("chatId"), item.StrOrNull("data"), []) with { Writer = (int)item.Long("writer") };
+
+    /// <summary>The receipts a 1:1 membership keeps (its member's latest delivered and read status),
+    /// as events for the chat's other member.</summary>
+    private static IEnumerable<StoredEvent> MembershipReceipts(Dictionary<string, AttributeValue> member)
+    {
+        foreach (var kind in (string[])["delivered", "read"])
+        {
+            if (member.StrOrNull(kind + "Receipt") is not { } data) continue;
+            yield return StoredRows.Event(member.Long(kind + "ReceiptPos"), EventKind.Status, member.Str("chatId"), data, [])
+                with { Writer = (int)member.Long(kind + "ReceiptWriter") };
+        }
+    }
 
     /// <summary>A deleted account's receipt stream goes with it.</summary>
     private async Task DeleteReceiptsAsync(string userId)

@@ -18,7 +18,7 @@ internal sealed partial class DynamoStore
     public async Task<SyncPage> SyncAsync(string userId, StreamCursor since, int limit)
     {
         var upTo = await _writers.SettledAsync().ConfigureAwait(false);
-        var spans = await SyncSpansAsync(userId, since.Floor).ConfigureAwait(false);
+        var (spans, directChats) = await SyncSpansAsync(userId, since.Floor).ConfigureAwait(false);
         var candidates = new List<StoredEvent>();
         var held = long.MaxValue;
         // Whether an event belongs in the page: not covered by the cursor, and settled by its
@@ -53,6 +53,10 @@ internal sealed partial class DynamoStore
             candidates.Add(ReadReceipt(item));
             return true;
         }).ConfigureAwait(false);
+        foreach (var receipt in await DirectReceiptsAsync(userId, directChats).ConfigureAwait(false))
+        {
+            if (Wanted(receipt.Pos, receipt.Writer.GetValueOrDefault())) candidates.Add(receipt);
+        }
         if (held != long.MaxValue)
         {
             candidates.RemoveAll(e => e.Pos >= held);
@@ -69,8 +73,9 @@ internal sealed partial class DynamoStore
 
     /// <summary>The position ranges (after From, up to To) of each chat the user may have missed
     /// events in: memberships from when they joined, past ones up to when they ended, skipping
-    /// chats with nothing past <paramref name="floor"/>.</summary>
-    private async Task<List<(string ChatId, long From, long To)>> SyncSpansAsync(string userId, long floor)
+    /// chats with nothing past <paramref name="floor"/>; and the user's 1:1 chats, whose receipts
+    /// to the user are kept on the other member's membership.</summary>
+    private async Task<(List<(string ChatId, long From, long To)> Spans, List<string> DirectChats)> SyncSpansAsync(string userId, long floor)
     {
         var chatIds = await GetChatIdsAsync(userId).ConfigureAwait(false);
         var members = await db.GetManyAsync(db.ChatMembers, chatIds.Select(id => Item.Key("chatId", id, "userId", userId))).ConfigureAwait(false);
@@ -84,16 +89,26 @@ internal sealed partial class DynamoStore
         var wanted = members.Select(m => (ChatId: m.Str("chatId"), From: m.Long("joinedPos"), To: long.MaxValue))
             .Concat(past.Select(p => (ChatId: p.Str("chatId"), From: p.Long("joinedPos"), To: p.Long("leftPos"))))
             .ToList();
-        var chats = (await db.GetManyAsync(db.Chats, wanted.Select(w => w.ChatId).Distinct().Select(ChatKey), "chatId, lastPos").ConfigureAwait(false))
-            .ToDictionary(c => c.Str("chatId"), c => c.Long("lastPos"));
+        var chats = (await db.GetManyAsync(db.Chats, wanted.Select(w => w.ChatId).Distinct().Select(ChatKey), "chatId, lastPos, isGroup").ConfigureAwait(false))
+            .ToDictionary(c => c.Str("chatId"));
         var spans = new List<(string, long, long)>();
         foreach (var (chatId, from, to) in wanted)
         {
-            if (!chats.TryGetValue(chatId, out var lastPos)) continue;
+            if (!chats.TryGetValue(chatId, out var chat)) continue;
             var start = Math.Max(from, floor);
-            var end = Math.Min(to, lastPos);
+            var end = Math.Min(to, chat.Long("lastPos"));
             if (end > start) spans.Add((chatId, start, end));
         }
-        return spans;
+        var direct = members.Select(m => m.Str("chatId")).Where(id => chats.TryGetValue(id, out var chat) && !chat.Bool("isGroup")).ToList();
+        return (spans, direct);
+    }
+
+    /// <summary>The receipts the other members of the user's 1:1 chats keep for the user.</summary>
+    private async Task<List<StoredEvent>> DirectReceiptsAsync(string userId, List<string> directChats)
+    {
+        var keys = directChats.Select(chatId => (ChatId: chatId, Other: Chats.ChatIds.OtherMember(chatId, userId)))
+            .Where(c => c.Other is not null).Select(c => Item.Key("chatId", c.ChatId, "userId", c.Other!));
+        var others = await db.GetManyAsync(db.ChatMembers, keys).ConfigureAwait(false);
+        return others.SelectMany(MembershipReceipts).ToList();
     }
 }
