@@ -123,6 +123,20 @@ def main():
     rows.append(("1:1 message sent, delivered and read", 1, *measure(base, repeat, lifecycle(False))))
     rows.append(("the same, sent with a clientMessageId", 1, *measure(base, repeat, lifecycle(True))))
 
+    # A read mark in the group covering one message from each of three senders (sends not counted).
+    reader, senders = members[0], members[1:4]
+    sender_cursor = call(base, "GET", "/sync", token=senders[0]["token"])["cursor"]
+    group_read, group_write = 0.0, 0.0
+    rounds = 10
+    for i in range(rounds):
+        for sender in senders:
+            call(base, "POST", f"/chats/{group}/messages", {"content": f"for the group {i}"}, sender["token"])
+        r, w = measure(base, 1, lambda _: call(base, "POST", f"/chats/{group}/read", {}, reader["token"]))
+        group_read, group_write = group_read + r / rounds, group_write + w / rounds
+    rows.append(("read mark in the group (3 messages of 3 senders)", 0, group_read, group_write))
+    rows.append(("sync page of one of those senders (30 messages, 10 statuses)", 0,
+                 *measure(base, repeat, lambda i: call(base, "GET", f"/sync?since={sender_cursor}&limit=100", token=senders[0]["token"]))))
+
     print("| operation | read units | write units | deliveries | $ per million deliveries |")
     print("|---|---:|---:|---:|---:|")
     for name, deliveries, read, write in rows:

@@ -602,8 +602,17 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         Assert.Equal(m3.Id, statuses.Single(e => e.Recipients.SequenceEqual([s1.Id])).Status!.MessageId);
         Assert.Equal(m2.Id, statuses.Single(e => e.Recipients.SequenceEqual([s2.Id])).Status!.MessageId);
         Assert.All(statuses, e => Assert.Equal("delivered", e.Status!.Status));
-        Assert.Contains(await SyncAllAsync(s2.Id, cursor), e => e.Kind == EventKind.Status && e.Status!.MessageId == m2.Id);
+        Assert.Equal([m2.Id], (await SyncAllAsync(s2.Id, cursor)).Where(e => e.Kind == EventKind.Status).Select(e => e.Status!.MessageId));
+        Assert.Equal([m3.Id], (await SyncAllAsync(s1.Id, cursor)).Where(e => e.Kind == EventKind.Status).Select(e => e.Status!.MessageId));
+        Assert.DoesNotContain(await SyncAllAsync(reader.Id, cursor), e => e.Kind == EventKind.Status);
         Assert.NotEqual(m1.Id, m3.Id);
+
+        // A read mark later: each sender gets it after the delivered one, one page at a time too.
+        var afterDelivered = await Store.CurrentCursorAsync();
+        Assert.True(await Store.AdvanceWatermarkAsync(group, reader.Id, m2.Seq, read: true, Now()));
+        var s1Statuses = (await SyncAllAsync(s1.Id, cursor, limit: 1)).Where(e => e.Kind == EventKind.Status).Select(e => (e.Status!.Status, e.Status.MessageId));
+        Assert.Equal([("delivered", m3.Id), ("read", m1.Id)], s1Statuses);
+        Assert.Equal([("read", m2.Id)], (await SyncAllAsync(s2.Id, afterDelivered)).Where(e => e.Kind == EventKind.Status).Select(e => (e.Status!.Status, e.Status.MessageId)));
     }
 }
 

@@ -80,7 +80,6 @@ internal sealed partial class DynamoStore
         }
         if (user.PhotoMediaId is { } photo) await db.DeleteAsync(db.Records, Item.Record("photo#" + photo, userId)).ConfigureAwait(false);
         await RenameSentMessagesAsync(userId).ConfigureAwait(false);
-        await DeleteReceiptsAsync(userId).ConfigureAwait(false);
         // Its uploads that no chat shows go (the photo was its profile's only use).
         var forgotten = new List<string>();
         foreach (var upload in await QueryRecordsAsync("uploads#" + userId).ConfigureAwait(false))

@@ -15,14 +15,16 @@ namespace Parley.Server.Storage.DynamoDb;
 /// position and writer): a mark is one write, and watermark and receipt move together. Sync reads
 /// the other member's membership of each 1:1 chat (a status only ever moves forward, so the latest
 /// stands for every earlier one).</item>
-/// <item>In a group, each sender it reached gets one item in their own receipt stream
-/// (<c>pk = "rcpt#" + senderId</c>, <c>sk</c> = position and writer), which sync reads beside the
-/// user's chats: a mark writes the membership and one item per sender, whatever it covers.</item>
+/// <item>In a group it may reach several senders: their statuses go into one item of the chat's
+/// receipt stream (<c>pk = "rcptchat#" + chatId</c>, <c>sk</c> = first position and writer; each
+/// sender's status has a position of its own, the first plus its place in the item). So a mark
+/// writes two items, however many messages and senders it covers. Sync reads the receipt streams
+/// of the user's groups and keeps the statuses addressed to the user.</item>
 /// </list>
 /// </summary>
 internal sealed partial class DynamoStore
 {
-    private const string ReceiptsPrefix = "rcpt#";
+    private const string ChatReceiptsPrefix = "rcptchat#";
 
     public Task<bool> AdvanceWatermarkAsync(string chatId, string userId, long upToSeq, bool read, long now) =>
         InLaneAsync(chatId, () => AdvanceInLaneAsync(chatId, userId, upToSeq, read, now));
@@ -53,9 +55,10 @@ internal sealed partial class DynamoStore
             if (me.DeliveredSeq < target) sets += ", deliveredSeq = :t, deliveredAt = :now";
         }
 
-        // A 1:1 chat's receipt goes on the membership, in the same write as the watermark.
+        // A 1:1 chat's receipt goes on the membership, in the same write as the watermark (its
+        // messages have one sender besides the reader, so there is one status at most).
         EventDraft? onMembership = null;
-        if (!chat.Bool("isGroup") && statuses.Count == 1)
+        if (!chat.Bool("isGroup") && statuses.Count > 0)
         {
             var (sender, status) = statuses[0];
             onMembership = new EventDraft { Kind = EventKind.Status, Recipients = [sender], Target = sender, Status = status, Pos = NextPosition(lane, lastPos) };
@@ -66,19 +69,23 @@ internal sealed partial class DynamoStore
             statuses = [];
         }
 
-        // Receipts in senders' streams first, each published once stored: a process killed (or a
+        // A group's receipts first, in one item, published once stored: a process killed (or a
         // write refused) before the watermark moves leaves receipts the next mark repeats (a status
         // is the same news twice), never a moved watermark nobody was told of.
-        foreach (var (sender, status) in statuses)
+        if (statuses.Count > 0)
         {
-            var draft = new EventDraft { Kind = EventKind.Status, Recipients = [sender], Target = sender, Status = status };
-            draft.Pos = NextPosition(lane, lastPos);
-            var item = Item.Record(ReceiptsPrefix + sender, ReceiptKey(draft.Pos, lane.Writer))
-                .With("chatId", chatId).With("pos", draft.Pos).With("writer", lane.Writer).With("data", StoredRows.StatusJson(status));
+            var first = NextPosition(lane, lastPos);
+            var drafts = statuses.Select((s, i) => new EventDraft
+            {
+                Kind = EventKind.Status, Recipients = [s.SenderId], Target = s.SenderId, Status = s.Status, Pos = first + i,
+            }).ToList();
+            var item = Item.Record(ChatReceiptsPrefix + chatId, ReceiptKey(first, lane.Writer))
+                .With("writer", lane.Writer).With("reader", userId).With("status", kind).With("at", now)
+                .With("targets", string.Join('\n', statuses.Select(s => s.SenderId + " " + s.Status.MessageId)));
             await db.PutAsync(db.Records, item).ConfigureAwait(false);
-            Volatile.Write(ref lane.Position, draft.Pos);
-            // It follows the chat's last event, so a node hands it on only after that one.
-            Publish(chatId, draft, lane.Writer, previous);
+            Volatile.Write(ref lane.Position, drafts[^1].Pos);
+            // Each follows the chat's last event, so a node hands it on only after that one.
+            foreach (var draft in drafts) Publish(chatId, draft, lane.Writer, previous);
         }
 
         var moved = await db.UpdateAsync(db.ChatMembers, key, "SET " + sets, $"{kind}Seq < :t", values).ConfigureAwait(false);
@@ -129,16 +136,34 @@ internal sealed partial class DynamoStore
     /// (two writers may give a user receipts at the same position).</summary>
     private static string ReceiptKey(long pos, int writer) => Pad(pos) + "#" + writer.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>The user's receipts after the cursor's floor, oldest first, for sync (see <see cref="SyncAsync"/>).</summary>
-    private QueryRequest ReceiptsAfter(string userId, long floor) => new()
+    /// <summary>A group's receipt items at positions after <paramref name="after"/> and up to
+    /// <paramref name="upTo"/>, oldest first, in pages of <paramref name="page"/>, for sync (see <see cref="SyncAsync"/>).</summary>
+    private QueryRequest GroupReceipts(string chatId, long after, long upTo, int page) => new()
     {
         TableName = db.Records,
-        KeyConditionExpression = "pk = :p AND sk >= :from",
-        ExpressionAttributeValues = new() { [":p"] = Item.S(ReceiptsPrefix + userId), [":from"] = Item.S(Pad(floor + 1)) },
+        KeyConditionExpression = "pk = :p AND sk BETWEEN :from AND :to",
+        ExpressionAttributeValues = new()
+        {
+            [":p"] = Item.S(ChatReceiptsPrefix + chatId), [":from"] = Item.S(Pad(after + 1)), [":to"] = Item.S(upTo == long.MaxValue ? "~" : Pad(upTo) + "~"),
+        },
+        Limit = page,
     };
 
-    private static StoredEvent ReadReceipt(Dictionary<string, AttributeValue> item) =>
-        StoredRows.Event(item.Long("pos"), EventKind.Status, item.Str("chatId"), item.StrOrNull("data"), []) with { Writer = (int)item.Long("writer") };
+    /// <summary>The status of one group receipt item addressed to <paramref name="userId"/>, if
+    /// any (an item names each sender once): the item's n-th target has position first + n.</summary>
+    private static StoredEvent? GroupReceiptFor(Dictionary<string, AttributeValue> item, string chatId, string userId)
+    {
+        var targets = item.Str("targets").Split('\n');
+        for (var i = 0; i < targets.Length; i++)
+        {
+            var space = targets[i].IndexOf(' ');
+            if (space < 0 || targets[i][..space] != userId) continue;
+            var first = long.Parse(item.Str("sk").Split('#')[0], System.Globalization.CultureInfo.InvariantCulture);
+            var status = new StatusData(chatId, targets[i][(space + 1)..], item.Str("reader"), item.Str("status"), item.Long("at"));
+            return StoredRows.Event(first + i, EventKind.Status, chatId, StoredRows.StatusJson(status), []) with { Writer = (int)item.Long("writer") };
+        }
+        return null;
+    }
 
     /// <summary>The receipts a 1:1 membership keeps (its member's latest delivered and read status),
     /// as events for the chat's other member.</summary>
@@ -152,12 +177,4 @@ internal sealed partial class DynamoStore
         }
     }
 
-    /// <summary>A deleted account's receipt stream goes with it.</summary>
-    private async Task DeleteReceiptsAsync(string userId)
-    {
-        foreach (var receipt in await QueryRecordsAsync(ReceiptsPrefix + userId).ConfigureAwait(false))
-        {
-            await db.DeleteAsync(db.Records, Item.Record(receipt.Str("pk"), receipt.Str("sk"))).ConfigureAwait(false);
-        }
-    }
 }

@@ -6,7 +6,7 @@ namespace Parley.Server.Storage.DynamoDb;
 /// <summary>
 /// Resume and sync, fanned out on read: a user's missed events are read chat by chat (the chats they
 /// are in from when they joined, and those they left up to when they left), only from chats whose
-/// last position is past the cursor, and from the user's receipt stream (DynamoStore.Receipts).
+/// last position is past the cursor, and the receipts for the user (DynamoStore.Receipts).
 /// Each writer's events count up to what it has settled (<see cref="DynamoWriters.SettledAsync()"/>);
 /// an event beyond that is held back, and with it everything at or above its position, so the
 /// cursor never passes an event not yet returned.
@@ -18,7 +18,7 @@ internal sealed partial class DynamoStore
     public async Task<SyncPage> SyncAsync(string userId, StreamCursor since, int limit)
     {
         var upTo = await _writers.SettledAsync().ConfigureAwait(false);
-        var (spans, directChats) = await SyncSpansAsync(userId, since.Floor).ConfigureAwait(false);
+        var (spans, directChats, groups) = await SyncSpansAsync(userId, since.Floor).ConfigureAwait(false);
         var candidates = new List<StoredEvent>();
         var held = long.MaxValue;
         // Whether an event belongs in the page: not covered by the cursor, and settled by its
@@ -47,12 +47,15 @@ internal sealed partial class DynamoStore
                 return true;
             }).ConfigureAwait(false);
         }
-        await QueryUntilAsync(ReceiptsAfter(userId, since.Floor), limit + 1, item =>
+        foreach (var (chatId, from, to) in groups)
         {
-            if (!Wanted(item.Long("pos"), (int)item.Long("writer"))) return false;
-            candidates.Add(ReadReceipt(item));
-            return true;
-        }).ConfigureAwait(false);
+            await QueryUntilAsync(GroupReceipts(chatId, from, to, Math.Min(limit + 1, 200)), limit + 1, item =>
+            {
+                if (GroupReceiptFor(item, chatId, userId) is not { } receipt || !Wanted(receipt.Pos, receipt.Writer.GetValueOrDefault())) return false;
+                candidates.Add(receipt);
+                return true;
+            }).ConfigureAwait(false);
+        }
         foreach (var receipt in await DirectReceiptsAsync(userId, directChats).ConfigureAwait(false))
         {
             if (Wanted(receipt.Pos, receipt.Writer.GetValueOrDefault())) candidates.Add(receipt);
@@ -73,9 +76,11 @@ internal sealed partial class DynamoStore
 
     /// <summary>The position ranges (after From, up to To) of each chat the user may have missed
     /// events in: memberships from when they joined, past ones up to when they ended, skipping
-    /// chats with nothing past <paramref name="floor"/>; and the user's 1:1 chats, whose receipts
-    /// to the user are kept on the other member's membership.</summary>
-    private async Task<(List<(string ChatId, long From, long To)> Spans, List<string> DirectChats)> SyncSpansAsync(string userId, long floor)
+    /// chats with nothing past <paramref name="floor"/>; the user's 1:1 chats, whose receipts to
+    /// the user are kept on the other member's membership; and the ranges of the user's groups'
+    /// receipt streams (receipts take positions above the chat's last, so not bounded by it).</summary>
+    private async Task<(List<(string ChatId, long From, long To)> Spans, List<string> DirectChats, List<(string ChatId, long From, long To)> Groups)> SyncSpansAsync(
+        string userId, long floor)
     {
         var chatIds = await GetChatIdsAsync(userId).ConfigureAwait(false);
         var members = await db.GetManyAsync(db.ChatMembers, chatIds.Select(id => Item.Key("chatId", id, "userId", userId))).ConfigureAwait(false);
@@ -100,7 +105,9 @@ internal sealed partial class DynamoStore
             if (end > start) spans.Add((chatId, start, end));
         }
         var direct = members.Select(m => m.Str("chatId")).Where(id => chats.TryGetValue(id, out var chat) && !chat.Bool("isGroup")).ToList();
-        return (spans, direct);
+        var groups = wanted.Where(w => chats.TryGetValue(w.ChatId, out var chat) && chat.Bool("isGroup") && w.To > Math.Max(w.From, floor))
+            .Select(w => (w.ChatId, Math.Max(w.From, floor), w.To)).ToList();
+        return (spans, direct, groups);
     }
 
     /// <summary>The receipts the other members of the user's 1:1 chats keep for the user.</summary>
