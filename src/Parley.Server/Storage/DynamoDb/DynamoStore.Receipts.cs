@@ -16,8 +16,8 @@ namespace Parley.Server.Storage.DynamoDb;
 /// the other member's membership of each 1:1 chat (a status only ever moves forward, so the latest
 /// stands for every earlier one).</item>
 /// <item>In a group it may reach several senders: their statuses go into one item of the chat's
-/// receipt stream (<c>pk = "rcptchat#" + chatId</c>, <c>sk</c> = first position and writer; each
-/// sender's status has a position of its own, the first plus its place in the item). So a mark
+/// receipt stream (<c>pk = "rcptchat#" + chatId</c>, <c>sk</c> = last position and writer; each
+/// sender's status has a position of its own, consecutive ones in the item's order). So a mark
 /// writes two items, however many messages and senders it covers. Sync reads the receipt streams
 /// of the user's groups and keeps the statuses addressed to the user.</item>
 /// </list>
@@ -79,7 +79,7 @@ internal sealed partial class DynamoStore
             {
                 Kind = EventKind.Status, Recipients = [s.SenderId], Target = s.SenderId, Status = s.Status, Pos = first + i,
             }).ToList();
-            var item = Item.Record(ChatReceiptsPrefix + chatId, ReceiptKey(first, lane.Writer))
+            var item = Item.Record(ChatReceiptsPrefix + chatId, ReceiptKey(drafts[^1].Pos, lane.Writer))
                 .With("writer", lane.Writer).With("reader", userId).With("status", kind).With("at", now)
                 .With("targets", string.Join('\n', statuses.Select(s => s.SenderId + " " + s.Status.MessageId)));
             await db.PutAsync(db.Records, item).ConfigureAwait(false);
@@ -132,25 +132,22 @@ internal sealed partial class DynamoStore
         return (reached, ownAfter);
     }
 
-    /// <summary>A receipt's sort key: its position (padded, so keys order as numbers) and writer
-    /// (two writers may give a user receipts at the same position).</summary>
+    /// <summary>A receipt item's sort key: its last position (padded, so keys order as numbers) and
+    /// writer (two writers may store a chat's receipts at the same position).</summary>
     private static string ReceiptKey(long pos, int writer) => Pad(pos) + "#" + writer.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>A group's receipt items at positions after <paramref name="after"/> and up to
-    /// <paramref name="upTo"/>, oldest first, in pages of <paramref name="page"/>, for sync (see <see cref="SyncAsync"/>).</summary>
-    private QueryRequest GroupReceipts(string chatId, long after, long upTo, int page) => new()
+    /// <summary>A group's receipt items with a position after <paramref name="after"/> (keyed by
+    /// their last), oldest first, in pages of <paramref name="page"/>, for sync (see <see cref="SyncAsync"/>).</summary>
+    private QueryRequest GroupReceipts(string chatId, long after, int page) => new()
     {
         TableName = db.Records,
-        KeyConditionExpression = "pk = :p AND sk BETWEEN :from AND :to",
-        ExpressionAttributeValues = new()
-        {
-            [":p"] = Item.S(ChatReceiptsPrefix + chatId), [":from"] = Item.S(Pad(after + 1)), [":to"] = Item.S(upTo == long.MaxValue ? "~" : Pad(upTo) + "~"),
-        },
+        KeyConditionExpression = "pk = :p AND sk > :after",
+        ExpressionAttributeValues = new() { [":p"] = Item.S(ChatReceiptsPrefix + chatId), [":after"] = Item.S(Pad(after) + "~") },
         Limit = page,
     };
 
     /// <summary>The status of one group receipt item addressed to <paramref name="userId"/>, if
-    /// any (an item names each sender once): the item's n-th target has position first + n.</summary>
+    /// any (an item names each sender once): its n-th of k targets has position last - (k - 1) + n.</summary>
     private static StoredEvent? GroupReceiptFor(Dictionary<string, AttributeValue> item, string chatId, string userId)
     {
         var targets = item.Str("targets").Split('\n');
@@ -158,7 +155,7 @@ internal sealed partial class DynamoStore
         {
             var space = targets[i].IndexOf(' ');
             if (space < 0 || targets[i][..space] != userId) continue;
-            var first = long.Parse(item.Str("sk").Split('#')[0], System.Globalization.CultureInfo.InvariantCulture);
+            var first = long.Parse(item.Str("sk").Split('#')[0], System.Globalization.CultureInfo.InvariantCulture) - (targets.Length - 1);
             var status = new StatusData(chatId, targets[i][(space + 1)..], item.Str("reader"), item.Str("status"), item.Long("at"));
             return StoredRows.Event(first + i, EventKind.Status, chatId, StoredRows.StatusJson(status), []) with { Writer = (int)item.Long("writer") };
         }
@@ -176,5 +173,4 @@ internal sealed partial class DynamoStore
                 with { Writer = (int)member.Long(kind + "ReceiptWriter") };
         }
     }
-
 }

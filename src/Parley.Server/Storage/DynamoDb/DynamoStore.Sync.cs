@@ -49,9 +49,10 @@ internal sealed partial class DynamoStore
         }
         foreach (var (chatId, from, to) in groups)
         {
-            await QueryUntilAsync(GroupReceipts(chatId, from, to, Math.Min(limit + 1, 200)), limit + 1, item =>
+            await QueryUntilAsync(GroupReceipts(chatId, from, Math.Min(limit + 1, 200)), limit + 1, item =>
             {
-                if (GroupReceiptFor(item, chatId, userId) is not { } receipt || !Wanted(receipt.Pos, receipt.Writer.GetValueOrDefault())) return false;
+                if (GroupReceiptFor(item, chatId, userId) is not { } receipt || receipt.Pos <= from || receipt.Pos > to
+                    || !Wanted(receipt.Pos, receipt.Writer.GetValueOrDefault())) return false;
                 candidates.Add(receipt);
                 return true;
             }).ConfigureAwait(false);
