@@ -157,7 +157,7 @@ internal sealed partial class DynamoStore
             if (space < 0 || targets[i][..space] != userId) continue;
             var first = long.Parse(item.Str("sk").Split('#')[0], System.Globalization.CultureInfo.InvariantCulture) - (targets.Length - 1);
             var status = new StatusData(chatId, targets[i][(space + 1)..], item.Str("reader"), item.Str("status"), item.Long("at"));
-            return StoredRows.Event(first + i, EventKind.Status, chatId, StoredRows.StatusJson(status), []) with { Writer = (int)item.Long("writer") };
+            return new StoredEvent(first + i, EventKind.Status, chatId, [], Status: status) { Writer = (int)item.Long("writer") };
         }
         return null;
     }
