@@ -16,4 +16,7 @@ internal static partial class StorageLog
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "This node's writer lease could not be renewed or taken; the next round retries")]
     public static partial void LeaseRenewalFailed(ILogger logger, Exception ex);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "Indexing messages for search failed; the next batch or search retries")]
+    public static partial void SearchIndexFailed(ILogger logger, Exception ex);
 }

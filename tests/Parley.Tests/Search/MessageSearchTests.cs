@@ -102,6 +102,45 @@ public sealed class MessageSearchTests
     }
 
     [Fact]
+    public async Task Messages_are_found_whether_the_store_indexed_them_in_a_batch_or_the_search_catches_them_up_after_a_restart()
+    {
+        await using var first = await ParleyServer.StartAsync();
+        var ann = await ApiClient.CreateUserAsync(first, "Ann");
+        var bob = await ApiClient.CreateUserAsync(first, "Bob");
+        var chatId = await ann.OpenChatWithAsync(bob);
+        // Deleted before any batch or search could index it: it must never be found.
+        var gone = (await ann.SendTextAsync(chatId, "walnut withdrawn")).Str("id");
+        (await ann.Api.DeleteAsync($"/messages/{gone}?for=everyone")).AssertStatus(HttpStatusCode.NoContent, "delete for everyone");
+        // More messages than SQLite indexes in one batch (Parley.Server.Storage.Sqlite.SqliteSearchIndex.Chunk).
+        const int Count = 520;
+        for (var i = 1; i <= Count; i++) await ann.SendTextAsync(chatId, $"filler {i}");
+        var edited = (await ann.SendTextAsync(chatId, "almond draft")).Str("id");
+        (await ann.Api.PatchAsync($"/messages/{edited}", new { content = "walnut final" })).AssertStatus(HttpStatusCode.OK, "edit");
+        if (TestBackend.Store == TestStore.Sqlite)
+        {
+            // No search has run: the store indexed the first batch on its own, and not the rest yet.
+            var indexed = long.Parse(ServerDatabase.Scalar(first, "SELECT count(*) FROM message_search WHERE message_search MATCH 'filler'")!);
+            Assert.InRange(indexed, 1, Count - 1);
+        }
+        await first.StopAsync();
+
+        // What was not indexed when the server stopped is found after the restart.
+        await using var second = await ParleyServer.StartAsync(dataDirectory: first.DataDirectory);
+        var session = await Accounts.LoginAsync(second, bob.Email, bob.Password);
+        bob = bob with { Api = second.Api(session.AccessToken) };
+        Assert.Equal(["walnut final"], Contents(await SearchAsync(bob, "walnut")));
+        Assert.Empty(await SearchAsync(bob, "almond"));
+        Assert.Equal([$"filler {Count}", $"filler {Count - 1}"], Contents(await SearchAsync(bob, "filler", limit: 2)));
+        if (TestBackend.Store == TestStore.Sqlite)
+        {
+            Assert.Equal(Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ServerDatabase.Scalar(second, "SELECT count(*) FROM message_search WHERE message_search MATCH 'filler'"));
+            Assert.Equal("1", ServerDatabase.Scalar(second, "SELECT count(*) FROM message_search WHERE message_search MATCH 'walnut'"));
+            Assert.Equal("0", ServerDatabase.Scalar(second, "SELECT count(*) FROM message_search WHERE message_search MATCH 'almond'"));
+        }
+    }
+
+    [Fact]
     public async Task Edits_and_deletes_update_what_is_found_and_a_hidden_message_is_not_found_by_who_hid_it()
     {
         await using var server = await ParleyServer.StartAsync();

@@ -28,6 +28,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     private Task? _writerLoop;
     private Task? _completionLoop;
     private SqliteCheckpointer? _checkpointer;
+    private readonly SqliteSearchIndex _search = new();
     private long _lastPos;
     private long _committedPos;
 
@@ -63,6 +64,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         // Checkpoints run beside the writer, not inside its batches (see SqliteCheckpointer).
         writer.Execute("PRAGMA wal_autocheckpoint = 0");
         _checkpointer = new SqliteCheckpointer(_connectionString, _logger);
+        _search.Load(writer);
         _lastPos = writer.Scalar("SELECT max(coalesce((SELECT max(pos) FROM messages), 0), coalesce((SELECT max(pos) FROM events), 0))");
         _committedPos = _lastPos;
         _writer = writer;
@@ -73,6 +75,13 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     /// <summary>The newest committed position: every position up to it is committed or abandoned,
     /// so a reader that reads up to it (and no further) can never skip an event still in flight.</summary>
     public long CommittedPosition => Interlocked.Read(ref _committedPos);
+
+    /// <summary>The newest position handed out (committed or not); read inside a write operation,
+    /// every position up to it is in the open transaction.</summary>
+    internal long LastPosition => Interlocked.Read(ref _lastPos);
+
+    /// <summary>Makes the full-text index cover every committed message (before a search).</summary>
+    public Task CatchUpSearchIndexAsync() => _search.CatchUpAsync(this);
 
     /// <summary>Runs <paramref name="work"/> in the writer's transaction. <paramref name="afterCommit"/>
     /// runs after the commit on the publishing thread, in queue order, so committed events leave in position order.</summary>
@@ -144,8 +153,10 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                         context.Reset();
                     }
                 }
+                var indexedPos = _search.Due(_lastPos) ? IndexInBatch(connection) : null;
                 connection.Execute("COMMIT");
                 Interlocked.Exchange(ref _committedPos, _lastPos);
+                if (indexedPos is { } indexed) _search.Committed(indexed);
                 _checkpointer?.Committed();
                 StoreInstruments.BatchCommitted(started, batch.Count);
             }
@@ -163,6 +174,26 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             _committed.Writer.TryWrite(batch);
         }
         _committed.Writer.TryComplete();
+    }
+
+    /// <summary>Indexes the messages of this batch and the ones before it for search, in the batch's
+    /// transaction; a failure leaves them for the next batch or search, and fails no send.</summary>
+    private long? IndexInBatch(SqliteConnection connection)
+    {
+        connection.Execute("SAVEPOINT search_index");
+        try
+        {
+            var indexed = SqliteSearchIndex.IndexUpTo(connection, _lastPos);
+            connection.Execute("RELEASE search_index");
+            return indexed;
+        }
+        catch (SqliteException ex)
+        {
+            StorageLog.SearchIndexFailed(_logger, ex);
+            connection.Execute("ROLLBACK TO search_index");
+            connection.Execute("RELEASE search_index");
+            return null;
+        }
     }
 
     private async Task RunCompletions()
@@ -261,6 +292,9 @@ internal sealed class WriteContext(SqliteConnection connection, SqliteDatabase d
 
     /// <summary>Takes the next position in the event stream (the one writer hands them out in commit order).</summary>
     public long NextPosition() => database.NextPosition();
+
+    /// <summary>The newest position handed out: every one up to it is in this transaction.</summary>
+    public long LastPosition => database.LastPosition;
 
     public string[] MemberIds(string chatId)
     {

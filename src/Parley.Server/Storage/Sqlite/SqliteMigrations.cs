@@ -299,6 +299,30 @@ internal static class SqliteMigrations
             CREATE INDEX media_by_uploader ON media (uploader_id);
             CREATE INDEX users_by_photo ON users (photo_media_id) WHERE photo_media_id IS NOT NULL;
             """, MoveMediaBytes) { Number = MediaBytesStep },
+
+        // 15: new messages reach the full-text index in batches behind a watermark, not in each
+        // send's transaction (see SqliteSearchIndex). Everything stored so far was indexed by the
+        // trigger this drops. Edits and deletes still go through triggers, but only for messages
+        // at or below the watermark: the rest are indexed as they stand when their batch runs.
+        """
+        CREATE TABLE search_index (indexed_pos INTEGER NOT NULL);
+        INSERT INTO search_index (indexed_pos) SELECT coalesce(max(pos), 0) FROM messages;
+        DROP TRIGGER message_search_add;
+        DROP TRIGGER message_search_change;
+        DROP TRIGGER message_search_remove;
+        CREATE TRIGGER message_search_change AFTER UPDATE OF content, deleted, type ON messages
+        WHEN old.pos <= (SELECT indexed_pos FROM search_index)
+        BEGIN
+            DELETE FROM message_search WHERE rowid = old.pos;
+            INSERT INTO message_search (rowid, content)
+            SELECT new.pos, new.content WHERE new.type <> 'system' AND new.content IS NOT NULL AND new.deleted = 0;
+        END;
+        CREATE TRIGGER message_search_remove AFTER DELETE ON messages
+        WHEN old.pos <= (SELECT indexed_pos FROM search_index)
+        BEGIN
+            DELETE FROM message_search WHERE rowid = old.pos;
+        END;
+        """,
     ];
 
     /// <summary>The step that moves media bytes to the blob store.</summary>

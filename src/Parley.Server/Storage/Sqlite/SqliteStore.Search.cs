@@ -2,11 +2,13 @@ namespace Parley.Server.Storage.Sqlite;
 
 internal sealed partial class SqliteStore
 {
-    public Task<IReadOnlyList<MessageRecord>> SearchMessagesAsync(string userId, IReadOnlyList<string> words, string? chatId, long beforePos, int limit, long now)
+    public async Task<IReadOnlyList<MessageRecord>> SearchMessagesAsync(string userId, IReadOnlyList<string> words, string? chatId, long beforePos, int limit, long now)
     {
+        // New messages are indexed in batches: the ones sent since the last batch go in first.
+        await db.CatchUpSearchIndexAsync().ConfigureAwait(false);
         // Each word is letters and digits only, so quoting it is enough; * makes it a prefix.
         var match = string.Join(' ', words.Select(word => $"\"{word}\"*"));
-        return db.ReadAsync<IReadOnlyList<MessageRecord>>(c => c.Query(ReadMessage,
+        return await db.ReadAsync<IReadOnlyList<MessageRecord>>(c => c.Query(ReadMessage,
             $"""
             SELECT {SearchResultColumns} FROM message_search s
             JOIN messages m ON m.pos = s.rowid
@@ -16,7 +18,7 @@ internal sealed partial class SqliteStore
               AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = $2 AND h.message_id = m.id)
             ORDER BY s.rowid DESC LIMIT $5
             """,
-            match, userId, beforePos, chatId, limit, now));
+            match, userId, beforePos, chatId, limit, now)).ConfigureAwait(false);
     }
 
     public Task<bool> AddWsTicketAsync(string ticketHash, string userId, string? sessionId, long issuedAt, long expiresAt, long now, int maxOpen) => db.WriteAsync(w =>
