@@ -20,6 +20,13 @@ public sealed class TokenService(IAccountStore store, IOptions<ParleyOptions> op
     private static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
     private const string Algorithm = "ES256";
 
+    /// <summary>Tokens whose signature was verified, whole, so a token sent with every request
+    /// costs one ECDSA verification (about a tenth of a history page's CPU), not one per request.
+    /// The key is the whole token, so a token differing in any byte is verified afresh; the
+    /// claims (expiry included) are still checked every time. Bounded: cleared when full.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _verified = new(StringComparer.Ordinal);
+    private const int MaxVerified = 10_000;
+
     private ECDsa? _key;
     private string _keyId = "";
     private byte[] _headerPrefix = [];
@@ -37,6 +44,7 @@ public sealed class TokenService(IAccountStore store, IOptions<ParleyOptions> op
         _headerPrefix = Encoding.ASCII.GetBytes(Base64Url.EncodeToString(
             JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["alg"] = Algorithm, ["typ"] = "JWT", ["kid"] = _keyId })) + ".");
         _key = key;
+        _verified.Clear();
     }
 
     private ECDsa Key => _key ?? throw new InvalidOperationException("TokenService is not initialized.");
@@ -142,11 +150,16 @@ public sealed class TokenService(IAccountStore store, IOptions<ParleyOptions> op
             {
                 return null;
             }
-            var signature = Base64Url.DecodeFromChars(parts[2]);
-            var signed = Encoding.ASCII.GetBytes(token.AsSpan(0, parts[0].Length + 1 + parts[1].Length).ToString());
-            if (signature.Length != 64 || !Key.VerifyData(signed, signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation))
+            if (!_verified.ContainsKey(token))
             {
-                return null;
+                var signature = Base64Url.DecodeFromChars(parts[2]);
+                var signed = Encoding.ASCII.GetBytes(token.AsSpan(0, parts[0].Length + 1 + parts[1].Length).ToString());
+                if (signature.Length != 64 || !Key.VerifyData(signed, signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation))
+                {
+                    return null;
+                }
+                if (_verified.Count >= MaxVerified) _verified.Clear();
+                _verified[token] = true;
             }
             using var payload = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[1]));
             var claims = payload.RootElement;

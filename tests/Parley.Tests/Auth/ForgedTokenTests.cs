@@ -41,6 +41,27 @@ public sealed class ForgedTokenTests(SharedServer shared) : IClassFixture<Shared
     }
 
     [Fact]
+    public async Task A_token_accepted_before_is_refused_once_any_byte_of_it_changes_under_the_same_signature()
+    {
+        // Verified signatures are remembered per token: the memory must cover the whole token.
+        var user = await ApiClient.CreateUserAsync(Server);
+        var other = await ApiClient.CreateUserAsync(Server);
+        var (key, kid) = ServerDatabase.SigningKey(Server);
+        var token = TokenForge.SignEs256(key, TokenForge.Es256Header(kid), TokenForge.AccessClaims(user.Id));
+        Assert.Equal(HttpStatusCode.OK, (await MeWith(token)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await MeWith(token)).Status);
+
+        var parts = token.Split('.');
+        var otherClaims = TokenForge.SignEs256(key, TokenForge.Es256Header(kid), TokenForge.AccessClaims(other.Id)).Split('.')[1];
+        var swapped = parts[0] + "." + otherClaims + "." + parts[2];
+        await AssertRefused(swapped);
+        await AssertRefused(swapped);
+        var me = await MeWith(token);
+        Assert.Equal(HttpStatusCode.OK, me.Status);
+        Assert.Equal(user.Id, me.Json.GetProperty("id").GetString());
+    }
+
+    [Fact]
     public async Task A_token_with_alg_none_is_refused()
     {
         var user = await ApiClient.CreateUserAsync(Server);

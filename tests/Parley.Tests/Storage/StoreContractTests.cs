@@ -632,6 +632,34 @@ public sealed class SqliteStoreContractTests : StoreContractTests
         try { Directory.Delete(_directory, recursive: true); } catch (IOException) { /* best effort */ }
         return Task.CompletedTask;
     }
+
+    /// <summary>Sends share the writer's transaction; one that fails half way (its chat's seq and a
+    /// position already taken, then a NOT NULL column refused) must fail alone and leave no trace.</summary>
+    [StoreFact]
+    public async Task A_send_that_fails_half_way_in_a_run_of_sends_fails_alone_and_leaves_no_gap()
+    {
+        var a = Guid.NewGuid().ToString();
+        var b = Guid.NewGuid().ToString();
+        foreach (var id in new[] { a, b })
+        {
+            await Store.CreateUserAsync(new UserRecord(id, id + "@example.com", null, "U", null, null, null, "hash", true, 1, 0));
+        }
+        var chat = string.CompareOrdinal(a, b) < 0 ? $"chat_{a}_{b}" : $"chat_{b}_{a}";
+        await Store.GetOrCreateDirectChatAsync(chat, a, b, 1);
+
+        var sends = Enumerable.Range(0, 40).Select(i => Store.SendMessageAsync(
+            new NewMessage(chat, a, i == 20 ? null! : MessageTypes.Text, $"m{i}", null, null, null, 2), null)).ToList();
+        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => sends[20]);
+        var stored = await Task.WhenAll(sends.Where((_, i) => i != 20));
+        Assert.All(stored, r => Assert.Equal(SendOutcome.Stored, r.Outcome));
+        Assert.Equal(Enumerable.Range(1, 39).Select(i => (long)i), stored.Select(r => r.Message!.Seq).Order());
+        // Positions too: the failed send's was handed out again, so the stream has no hole.
+        var positions = stored.Select(r => r.Message!.Pos).Order().ToList();
+        Assert.Equal(Enumerable.Range(0, 39).Select(i => positions[0] + i), positions);
+        var history = await Store.GetMessagesAsync(chat, b, 0, long.MaxValue, 100);
+        Assert.Equal(39, history.Count);
+        Assert.DoesNotContain(history, m => m.Content == "m20");
+    }
 }
 
 public sealed class PostgresStoreContractTests : StoreContractTests, IRequiresPostgres

@@ -36,6 +36,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
 
     public SqliteDatabase(IOptions<ParleyOptions> options, Blobs.IBlobStore blobs, ILogger<SqliteDatabase> logger)
     {
+        SqliteThreading.Configure();
         _blobs = blobs;
         var directory = Path.GetFullPath(options.Value.DataDirectory);
         Directory.CreateDirectory(directory);
