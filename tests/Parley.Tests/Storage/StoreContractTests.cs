@@ -614,6 +614,20 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         Assert.Equal([("delivered", m3.Id), ("read", m1.Id)], s1Statuses);
         Assert.Equal([("read", m2.Id)], (await SyncAllAsync(s2.Id, afterDelivered)).Where(e => e.Kind == EventKind.Status).Select(e => (e.Status!.Status, e.Status.MessageId)));
     }
+
+    /// <summary>Two new users and the 1:1 chat between them, straight through the store.</summary>
+    protected async Task<(string A, string B, string Chat)> TwoUsersInADirectChatAsync()
+    {
+        var a = Guid.NewGuid().ToString();
+        var b = Guid.NewGuid().ToString();
+        foreach (var id in new[] { a, b })
+        {
+            await Store.CreateUserAsync(new UserRecord(id, id + "@example.com", null, "U", null, null, null, "hash", true, 1, 0));
+        }
+        var chat = string.CompareOrdinal(a, b) < 0 ? $"chat_{a}_{b}" : $"chat_{b}_{a}";
+        await Store.GetOrCreateDirectChatAsync(chat, a, b, 1);
+        return (a, b, chat);
+    }
 }
 
 public sealed class SqliteStoreContractTests : StoreContractTests
@@ -636,16 +650,9 @@ public sealed class SqliteStoreContractTests : StoreContractTests
     /// <summary>Sends share the writer's transaction; one that fails half way (its chat's seq and a
     /// position already taken, then a NOT NULL column refused) must fail alone and leave no trace.</summary>
     [StoreFact]
-    public async Task A_send_that_fails_half_way_in_a_run_of_sends_fails_alone_and_leaves_no_gap()
+    public async Task A_send_that_fails_half_way_in_a_batch_of_sends_fails_alone_and_leaves_no_gap()
     {
-        var a = Guid.NewGuid().ToString();
-        var b = Guid.NewGuid().ToString();
-        foreach (var id in new[] { a, b })
-        {
-            await Store.CreateUserAsync(new UserRecord(id, id + "@example.com", null, "U", null, null, null, "hash", true, 1, 0));
-        }
-        var chat = string.CompareOrdinal(a, b) < 0 ? $"chat_{a}_{b}" : $"chat_{b}_{a}";
-        await Store.GetOrCreateDirectChatAsync(chat, a, b, 1);
+        var (a, b, chat) = await TwoUsersInADirectChatAsync();
 
         var sends = Enumerable.Range(0, 40).Select(i => Store.SendMessageAsync(
             new NewMessage(chat, a, i == 20 ? null! : MessageTypes.Text, $"m{i}", null, null, null, 2), null)).ToList();
@@ -702,14 +709,7 @@ public sealed class PostgresStoreContractTests : StoreContractTests, IRequiresPo
     [StoreFact]
     public async Task A_failing_send_in_a_pipelined_run_fails_alone()
     {
-        var a = Guid.NewGuid().ToString();
-        var b = Guid.NewGuid().ToString();
-        foreach (var id in new[] { a, b })
-        {
-            await Store.CreateUserAsync(new UserRecord(id, id + "@example.com", null, "U", null, null, null, "hash", true, 1, 0));
-        }
-        var chat = string.CompareOrdinal(a, b) < 0 ? $"chat_{a}_{b}" : $"chat_{b}_{a}";
-        await Store.GetOrCreateDirectChatAsync(chat, a, b, 1);
+        var (a, _, chat) = await TwoUsersInADirectChatAsync();
 
         var sends = Enumerable.Range(0, 40).Select(i => Store.SendMessageAsync(
             new NewMessage(chat, a, MessageTypes.Text, i == 20 ? "bad \0 byte" : $"m{i}", null, null, null, 2), null)).ToList();
