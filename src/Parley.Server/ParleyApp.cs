@@ -111,6 +111,7 @@ public static class ParleyApp
         services.AddSingleton<TokenService>();
         services.AddSingleton<AuthThrottle>();
         services.AddSingleton<SessionRevocations>();
+        services.AddSingleton<AccessTokenCheck>();
         services.AddHostedService<SessionRevocationSync>();
         services.AddSingleton<ICodeSender, LogCodeSender>();
         services.AddSingleton<AuthService>();

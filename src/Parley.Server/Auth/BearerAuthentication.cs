@@ -2,7 +2,6 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
-using Parley.Server.Auth.External;
 using Parley.Server.Common;
 
 namespace Parley.Server.Auth;
@@ -10,8 +9,7 @@ namespace Parley.Server.Auth;
 /// <summary>Authenticates <c>Authorization: Bearer {accessToken}</c>, or on the WebSocket path
 /// the <c>token</c> query parameter (browsers cannot set headers on a WebSocket).</summary>
 public sealed class BearerAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, TokenService tokens,
-    SessionRevocations revocations, ExternalTokens externalTokens, ExternalAccounts externalAccounts)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, AccessTokenCheck check)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Bearer";
@@ -21,24 +19,15 @@ public sealed class BearerAuthenticationHandler(
     {
         var token = TokenFrom(Request);
         if (token is null) return AuthenticateResult.NoResult();
-        var userId = tokens.ValidateAccessToken(token, out var failure, out var issuedAt, out var sessionId);
-        if (userId is null && externalTokens.IsFromExternalIssuer(token))
+        var result = await check.CheckAsync(token, Context.RequestAborted);
+        if (result.UserId is not { } userId)
         {
-            (userId, failure, issuedAt) = await AuthenticateExternalAsync(token);
-        }
-        if (userId is not null && revocations.IsRevoked(userId, sessionId, issuedAt))
-        {
-            userId = null;
-            failure = "This session has ended; sign in again.";
-        }
-        if (userId is null)
-        {
-            Context.Items[FailureKey] = failure;
-            return AuthenticateResult.Fail(failure);
+            Context.Items[FailureKey] = result.Failure;
+            return AuthenticateResult.Fail(result.Failure);
         }
         List<Claim> claims = [new Claim(ClaimTypes.NameIdentifier, userId)];
-        if (sessionId is not null) claims.Add(new Claim(SessionClaim, sessionId));
-        claims.Add(new Claim(IssuedAtClaim, issuedAt.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        if (result.SessionId is not null) claims.Add(new Claim(SessionClaim, result.SessionId));
+        claims.Add(new Claim(IssuedAtClaim, result.IssuedAt.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         var identity = new ClaimsIdentity(claims, SchemeName);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
@@ -47,16 +36,6 @@ public sealed class BearerAuthenticationHandler(
     public const string SessionClaim = "sid";
     /// <summary>The claim holding when the access token was issued (milliseconds since the epoch).</summary>
     public const string IssuedAtClaim = "iat_ms";
-
-    /// <summary>An access token of a configured external issuer (Cognito or another OIDC issuer):
-    /// its subject's Parley user, created on first sight.</summary>
-    private async Task<(string? UserId, string Failure, long IssuedAt)> AuthenticateExternalAsync(string token)
-    {
-        var (external, failure) = await externalTokens.ValidateAsync(token, ExternalTokenKind.Access, Context.RequestAborted);
-        if (external is null) return (null, failure, 0);
-        var (userId, _) = await externalAccounts.UserForAsync(external);
-        return userId is null ? (null, ExternalAccounts.Deleted, 0) : (userId, "", external.IssuedAtMs);
-    }
 
     public static string? TokenFrom(HttpRequest request)
     {

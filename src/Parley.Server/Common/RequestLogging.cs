@@ -6,9 +6,11 @@ namespace Parley.Server.Common;
 /// hold a token), status and duration. Method and path come from the client, so they are escaped.</summary>
 public static partial class RequestLogging
 {
+    public const string Category = "Parley.Requests";
+
     public static IApplicationBuilder UseRequestLogging(this IApplicationBuilder app)
     {
-        var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Parley.Requests");
+        var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(Category);
         return app.Use(async (context, next) =>
         {
             var started = Stopwatch.GetTimestamp();
@@ -18,10 +20,16 @@ public static partial class RequestLogging
             }
             finally
             {
-                var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                Request(logger, LogText.Escape(context.Request.Method), LogText.Escape(context.Request.Path.Value ?? "/"), context.Response.StatusCode, elapsed);
+                Log(logger, context, Stopwatch.GetElapsedTime(started));
             }
         });
+    }
+
+    /// <summary>Writes the request's line (for a path that answers ahead of this middleware).</summary>
+    public static void Log(ILogger logger, HttpContext context, TimeSpan elapsed)
+    {
+        if (!logger.IsEnabled(LogLevel.Information)) return;
+        Request(logger, LogText.Escape(context.Request.Method), LogText.Escape(context.Request.Path.Value ?? "/"), context.Response.StatusCode, elapsed.TotalMilliseconds);
     }
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "{Method} {Path} {Status} {ElapsedMs:0.0}ms")]

@@ -23,40 +23,78 @@ public static partial class WebSocketEndpoint
     private const int MaxRejectedFramesInARow = 20;
 
     /// <summary>Answers <c>/ws</c> ahead of the rest of the pipeline. An open socket keeps alive
-    /// everything its request passed through for as long as it stays open, hours or days: here it
-    /// passes only the forwarded-header check, request logging and error handling. (It checks its
-    /// own token, Origin and cursor; CORS, static files and JSON body checks do not apply to it.)</summary>
+    /// everything its request passed through and created for as long as it stays open, hours or
+    /// days, so the request passes only the forwarded-header check and the WebSocket upgrade: it
+    /// logs its own line and answers its own errors, checks its own token, Origin and cursor
+    /// (CORS, static files and JSON body checks do not apply to it), and takes its services from
+    /// the application, so no per-request service scope or authentication handler is created.</summary>
     public static IApplicationBuilder UseWebSocketEndpoint(this IApplicationBuilder app, int keepAliveSeconds)
     {
+        var services = new Lazy<WebSocketServices>(() => new WebSocketServices(app.ApplicationServices));
+        // On shutdown, every socket says goodbye (1001) so clients reconnect elsewhere and the server
+        // stops at once: one registration for the node rather than one per socket.
+        app.ApplicationServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() =>
+        {
+            foreach (var connection in app.ApplicationServices.GetRequiredService<ConnectionRegistry>().All()) CloseForShutdown(connection);
+        });
         app.MapWhen(http => http.Request.Path.Value is { } path && (path.Equals("/ws", StringComparison.OrdinalIgnoreCase) || path.Equals("/ws/", StringComparison.OrdinalIgnoreCase)), ws =>
         {
-            ws.UseRequestLogging();
-            ws.UseApiErrors();
             ws.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(keepAliveSeconds) });
-            ws.Run(http =>
-            {
-                var services = http.RequestServices;
-                return Handle(http, services.GetRequiredService<IOptions<ParleyOptions>>(), services.GetRequiredService<ConnectionRegistry>(),
-                    services.GetRequiredService<Presence>(), services.GetRequiredService<IEventLog>(), services.GetRequiredService<EventReader>(),
-                    services.GetRequiredService<ClientFrames>(), services.GetRequiredService<IClusterBus>(), services.GetRequiredService<ILoggerFactory>(),
-                    services.GetRequiredService<IHostApplicationLifetime>(), services.GetRequiredService<IWsTicketStore>(),
-                    services.GetRequiredService<SessionRevocations>(), services.GetRequiredService<TimeProvider>());
-            });
+            ws.Run(http => ServeAsync(http, services.Value));
         });
         return app;
     }
 
-    private static async Task Handle(HttpContext http, IOptions<ParleyOptions> options, ConnectionRegistry registry, Presence presence,
-        IEventLog store, EventReader events, ClientFrames protocol, IClusterBus bus, ILoggerFactory loggers, IHostApplicationLifetime lifetime,
-        IWsTicketStore tickets, SessionRevocations revocations, TimeProvider clock)
+    /// <summary>The singletons a socket uses, resolved once.</summary>
+    private sealed class WebSocketServices(IServiceProvider services)
     {
+        public IOptions<ParleyOptions> Options { get; } = services.GetRequiredService<IOptions<ParleyOptions>>();
+        public ConnectionRegistry Registry { get; } = services.GetRequiredService<ConnectionRegistry>();
+        public Presence Presence { get; } = services.GetRequiredService<Presence>();
+        public IEventLog Store { get; } = services.GetRequiredService<IEventLog>();
+        public EventReader Events { get; } = services.GetRequiredService<EventReader>();
+        public ClientFrames Protocol { get; } = services.GetRequiredService<ClientFrames>();
+        public IClusterBus Bus { get; } = services.GetRequiredService<IClusterBus>();
+        public IHostApplicationLifetime Lifetime { get; } = services.GetRequiredService<IHostApplicationLifetime>();
+        public IWsTicketStore Tickets { get; } = services.GetRequiredService<IWsTicketStore>();
+        public SessionRevocations Revocations { get; } = services.GetRequiredService<SessionRevocations>();
+        public AccessTokenCheck AccessTokens { get; } = services.GetRequiredService<AccessTokenCheck>();
+        public TimeProvider Clock { get; } = services.GetRequiredService<TimeProvider>();
+        public ILogger Logger { get; } = services.GetRequiredService<ILoggerFactory>().CreateLogger("Parley.Realtime");
+        public ILogger RequestLogger { get; } = services.GetRequiredService<ILoggerFactory>().CreateLogger(RequestLogging.Category);
+    }
+
+    /// <summary>Serves one <c>/ws</c> request: an error before the upgrade is answered with a 500
+    /// and logged; the request's line is logged when it ends (as for every other request).</summary>
+    private static async Task ServeAsync(HttpContext http, WebSocketServices services)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            await Handle(http, services);
+        }
+        catch (Exception ex) when (!http.Response.HasStarted)
+        {
+            OpeningFailed(services.Logger, ex);
+            await ApiError.WriteAsync(http, StatusCodes.Status500InternalServerError, "Something went wrong on the server.");
+        }
+        finally
+        {
+            RequestLogging.Log(services.RequestLogger, http, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    private static async Task Handle(HttpContext http, WebSocketServices services)
+    {
+        var (options, registry, presence, store, events, protocol, bus, lifetime, revocations) = (services.Options, services.Registry,
+            services.Presence, services.Store, services.Events, services.Protocol, services.Bus, services.Lifetime, services.Revocations);
         var settings = options.Value;
         if (!http.WebSockets.IsWebSocketRequest)
         {
             await ApiError.WriteAsync(http, StatusCodes.Status400BadRequest, "This endpoint only accepts WebSocket upgrades.");
             return;
         }
-        if (await AuthenticateAsync(http, tickets, revocations, clock) is not { } identity) return;
+        if (await AuthenticateAsync(http, services) is not { } identity) return;
         var userId = identity.UserId;
         if (!OriginAllowed(http, [.. settings.Realtime.AllowedOrigins, .. CorsSetup.Origins(settings)]))
         {
@@ -100,11 +138,11 @@ public static partial class WebSocketEndpoint
             await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "Session revoked", CancellationToken.None);
             return;
         }
-        var logger = loggers.CreateLogger("Parley.Realtime");
+        var logger = services.Logger;
         Opened(logger, userId, connection.Id);
         presence.SocketOpened(userId);
-        // On shutdown, say goodbye (1001) so clients reconnect elsewhere and the server stops at once.
-        using var onStopping = lifetime.ApplicationStopping.Register(() => connection.Close(WebSocketCloseStatus.EndpointUnavailable, "Server shutting down"));
+        // A socket registered after the shutdown sweep (see UseWebSocketEndpoint) says goodbye itself.
+        if (lifetime.ApplicationStopping.IsCancellationRequested) CloseForShutdown(connection);
         Task writer = Task.CompletedTask;
         try
         {
@@ -130,6 +168,9 @@ public static partial class WebSocketEndpoint
             Closed(logger, userId, connection.Id);
         }
     }
+
+    private static void CloseForShutdown(Connection connection) =>
+        connection.Close(WebSocketCloseStatus.EndpointUnavailable, "Server shutting down");
 
     /// <summary>Claims the user on the bus; false (and the socket closed, 1013) when the bus does not answer.</summary>
     private static async Task<bool> ClaimAsync(IClusterBus bus, string userId, Connection connection)
@@ -162,11 +203,11 @@ public static partial class WebSocketEndpoint
 
     /// <summary>The user of a one-use <c>ticket</c> (see <see cref="WsTickets"/>) or of a bearer token
     /// (header or <c>token</c> query); answers 401 itself and returns null when neither is valid.</summary>
-    private static async Task<SocketIdentity?> AuthenticateAsync(HttpContext http, IWsTicketStore tickets, SessionRevocations revocations, TimeProvider clock)
+    private static async Task<SocketIdentity?> AuthenticateAsync(HttpContext http, WebSocketServices services)
     {
         if (http.Request.Query.TryGetValue("ticket", out var ticket))
         {
-            var record = ticket.Count == 1 ? await WsTickets.RedeemAsync(ticket[0] ?? "", tickets, revocations, clock) : null;
+            var record = ticket.Count == 1 ? await WsTickets.RedeemAsync(ticket[0] ?? "", services.Tickets, services.Revocations, services.Clock) : null;
             if (record is null)
             {
                 await ApiError.WriteAsync(http, StatusCodes.Status401Unauthorized, "This ticket is unknown, used or expired: get a new one from POST /ws/ticket.");
@@ -174,13 +215,14 @@ public static partial class WebSocketEndpoint
             }
             return new SocketIdentity(record.UserId, record.SessionId, record.IssuedAt);
         }
-        var auth = await http.AuthenticateAsync(BearerAuthenticationHandler.SchemeName);
-        if (!auth.Succeeded)
+        var token = BearerAuthenticationHandler.TokenFrom(http.Request);
+        var checkedToken = token is null ? null : await services.AccessTokens.CheckAsync(token, http.RequestAborted);
+        if (checkedToken?.UserId is not { } userId)
         {
-            await ApiError.WriteAsync(http, StatusCodes.Status401Unauthorized, auth.Failure?.Message ?? "A valid access token is required: /ws?token={accessToken} or /ws?ticket={ticket}.");
+            await ApiError.WriteAsync(http, StatusCodes.Status401Unauthorized, checkedToken?.Failure ?? "A valid access token is required: /ws?token={accessToken} or /ws?ticket={ticket}.");
             return null;
         }
-        return new SocketIdentity(auth.Principal!.UserId(), auth.Principal!.SessionId(), auth.Principal!.TokenIssuedAt());
+        return new SocketIdentity(userId, checkedToken.SessionId, checkedToken.IssuedAt);
     }
 
     /// <summary>Sends the stored events after the cursor, page by page, before any live frame. Pages
@@ -328,6 +370,9 @@ public static partial class WebSocketEndpoint
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Debug, Message = "Socket {ConnectionId} closed for user {UserId}")]
     private static partial void Closed(ILogger logger, string userId, string connectionId);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Error, Message = "Opening a socket failed")]
+    private static partial void OpeningFailed(ILogger logger, Exception ex);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "Handling a frame on socket {ConnectionId} failed")]
     private static partial void FrameFailed(ILogger logger, Exception ex, string connectionId);

@@ -79,4 +79,25 @@ public sealed class RequestLogTests
         Assert.DoesNotContain(server.Logs, l => l.Contains(signature, StringComparison.Ordinal));
         Assert.DoesNotContain(server.Logs, l => l.Contains(user.RefreshToken, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_socket_request_is_logged_refused_or_once_its_socket_ends_and_never_with_its_token()
+    {
+        await using var server = await ParleyServer.StartAsync();
+        var user = await ApiClient.CreateUserAsync(server);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await WsClient.ConnectExpectingRefusalAsync(server, user.AccessToken + "x"));
+        var refused = Assert.Single(await RequestLines(server, "GET", "/ws"));
+        Assert.Contains("GET /ws 401 ", refused, StringComparison.Ordinal);
+
+        await using (var socket = await WsClient.ConnectAsync(server, user.AccessToken))
+        {
+            await socket.AssertAliveAsync();
+            await socket.CloseAsync();
+        }
+        var lines = await RequestLines(server, "GET", "/ws", expected: 2);
+        Assert.Contains(lines, l => l.Contains("GET /ws 101 ", StringComparison.Ordinal));
+        var signature = user.AccessToken.Split('.')[2];
+        Assert.DoesNotContain(server.Logs, l => l.Contains(signature, StringComparison.Ordinal));
+    }
 }
