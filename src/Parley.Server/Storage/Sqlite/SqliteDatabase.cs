@@ -53,8 +53,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     public void Open()
     {
         if (_writer is not null) return;
-        var writer = new SqliteConnection(_connectionString);
-        writer.Open();
+        var writer = OpenConnection();
         writer.Execute("PRAGMA journal_mode = WAL");
         writer.Execute($"PRAGMA synchronous = {_synchronous}");
         // A larger page cache and memory-mapped reads keep hot index pages out of read() calls.
@@ -107,8 +106,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             // Readers read through the kernel's page cache, not a mapping of the file: a page
             // mapped by each reader counts once per mapping in the server's RSS (gigabytes for a
             // large file, with 8 readers), and reading through read() cost no more CPU per page.
-            connection = new SqliteConnection(_connectionString);
-            connection.Open();
+            connection = OpenConnection();
         }
         try
         {
@@ -120,6 +118,19 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             if (_readers.Count < MaxIdleReaders) _readers.Add(connection);
             else connection.Dispose();
         }
+    }
+
+    /// <summary>Opens a connection whose statements keep their plans. By default SQLite plans some
+    /// statements for the values bound to them (a <c>LIMIT $n</c>, for one), so binding new values
+    /// throws the prepared statement away and the next step parses and plans it again: a history
+    /// or sync page was prepared afresh on every request. The query planner stability guarantee
+    /// plans them once, for any value; Parley's queries are all served by the same indexes either way.</summary>
+    private SqliteConnection OpenConnection()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        SQLitePCL.raw.sqlite3_db_config(connection.Handle, SQLitePCL.raw.SQLITE_DBCONFIG_ENABLE_QPSG, 1, out _);
+        return connection;
     }
 
     private async Task RunWriter()
