@@ -30,10 +30,14 @@ public static class StoredRows
     public static string Prefixed(string prefix, string columns) =>
         string.Join(", ", columns.Split(", ").Select(column => prefix + column));
 
-    public static MessageRecord Message(DbDataReader r, int o = 0) => new(
-        r.GetString(o), r.GetString(o + 1), r.GetInt64(o + 2), r.GetInt64(o + 3), r.GetString(o + 4), r.GetString(o + 5), Text(r, o + 6),
-        r.GetString(o + 7), Text(r, o + 8), r.GetInt64(o + 9), Text(r, o + 10), Text(r, o + 11), Text(r, o + 12),
-        Text(r, o + 13), Text(r, o + 14), Text(r, o + 15), r.IsDBNull(o + 16) ? null : r.GetInt64(o + 16), r.GetBoolean(o + 17));
+    public static MessageRecord Message(DbDataReader r, int o = 0) => Message(new DbRow(r), o);
+
+    /// <summary>A message from <see cref="MessageColumns"/> at <paramref name="o"/>, read through
+    /// any row reader (a generic over a struct, so each reader's calls are direct).</summary>
+    public static MessageRecord Message<TRow>(TRow r, int o = 0) where TRow : IStoredRow => new(
+        r.Text(o), r.Text(o + 1), r.Int64(o + 2), r.Int64(o + 3), r.Text(o + 4), r.Text(o + 5), r.TextOrNull(o + 6),
+        r.Text(o + 7), r.TextOrNull(o + 8), r.Int64(o + 9), r.TextOrNull(o + 10), r.TextOrNull(o + 11), r.TextOrNull(o + 12),
+        r.TextOrNull(o + 13), r.TextOrNull(o + 14), r.TextOrNull(o + 15), r.Int64OrNull(o + 16), r.Bool(o + 17));
 
     public static ChatRecord Chat(DbDataReader r, int o = 0) => new(
         r.GetString(o), r.GetBoolean(o + 1), Text(r, o + 2), Text(r, o + 3), Text(r, o + 4),
@@ -66,4 +70,24 @@ public static class StoredRows
         new(messageId, chatId, 0, 0, "", "", null, MessageTypes.Text, null, 0, null, null, null, null, null, null, null, false);
 
     private static string? Text(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+}
+
+/// <summary>The columns of one row, by position.</summary>
+public interface IStoredRow
+{
+    string Text(int column);
+    string? TextOrNull(int column);
+    long Int64(int column);
+    long? Int64OrNull(int column);
+    bool Bool(int column);
+}
+
+/// <summary>A row of an ADO.NET reader.</summary>
+public readonly struct DbRow(DbDataReader reader) : IStoredRow
+{
+    public string Text(int column) => reader.GetString(column);
+    public string? TextOrNull(int column) => reader.IsDBNull(column) ? null : reader.GetString(column);
+    public long Int64(int column) => reader.GetInt64(column);
+    public long? Int64OrNull(int column) => reader.IsDBNull(column) ? null : reader.GetInt64(column);
+    public bool Bool(int column) => reader.GetBoolean(column);
 }

@@ -116,7 +116,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         {
             // Keep a few open readers (with their prepared statements); close the surplus.
             if (_readers.Count < MaxIdleReaders) _readers.Add(connection);
-            else connection.Dispose();
+            else Close(connection);
         }
     }
 
@@ -130,7 +130,15 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
         SQLitePCL.raw.sqlite3_db_config(connection.Handle, SQLitePCL.raw.SQLITE_DBCONFIG_ENABLE_QPSG, 1, out _);
+        // Statements run outside ADO.NET (SqliteRows) wait for a lock as its commands do.
+        SQLitePCL.raw.sqlite3_busy_timeout(connection.Handle, 30_000);
         return connection;
+    }
+
+    private static void Close(SqliteConnection connection)
+    {
+        SqliteRows.Forget(connection);
+        connection.Dispose();
     }
 
     private async Task RunWriter()
@@ -233,9 +241,9 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         if (writer is not null)
         {
             writer.Execute("PRAGMA wal_checkpoint(TRUNCATE)");
-            await writer.DisposeAsync().ConfigureAwait(false);
+            Close(writer);
         }
-        while (_readers.TryTake(out var reader)) await reader.DisposeAsync().ConfigureAwait(false);
+        while (_readers.TryTake(out var reader)) Close(reader);
         SqliteConnection.ClearAllPools();
     }
 

@@ -9,6 +9,8 @@ internal sealed partial class SqliteStore
 
     private static MessageRecord ReadMessage(SqliteDataReader r) => StoredRows.Message(r);
 
+    private static MessageRecord ReadMessage(SqliteRow r) => StoredRows.Message(r);
+
     public Task<SendResult> SendMessageAsync(NewMessage m, string? originConnectionId) => WriteAndPublish(w =>
     {
         var c = w.Connection;
@@ -71,7 +73,7 @@ internal sealed partial class SqliteStore
         db.ReadAsync(c => c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId));
 
     public Task<IReadOnlyList<MessageRecord>> GetMessagesAsync(string chatId, string viewerId, long afterPos, long beforePos, int limit) =>
-        db.ReadAsync<IReadOnlyList<MessageRecord>>(c => c.Query(ReadMessage,
+        db.ReadAsync<IReadOnlyList<MessageRecord>>(c => c.QueryRows(ReadMessage,
             $"""
             SELECT {MessageColumns} FROM messages m
             WHERE chat_id = $1 AND pos > $2 AND pos < $3

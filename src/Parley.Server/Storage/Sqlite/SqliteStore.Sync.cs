@@ -14,7 +14,7 @@ internal sealed partial class SqliteStore
         // Read the committed position first: anything committed later is above it and comes next time.
         var upTo = db.CommittedPosition;
         var events = new List<StoredEvent>();
-        events.AddRange(c.Query(r => new StoredEvent(r.GetInt64(3), EventKind.Message, r.GetString(1), [], ReadMessage(r)),
+        events.AddRange(c.QueryRows(ReadMessageEvent,
             $"""
             SELECT {MessageColumnsOfM} FROM members mb
             JOIN messages m ON m.chat_id = mb.chat_id AND m.pos > max($2, mb.joined_pos) AND m.pos <= $3
@@ -32,7 +32,7 @@ internal sealed partial class SqliteStore
             WHERE target_user_id = $1 AND pos > $2 AND pos <= $3 ORDER BY pos LIMIT $4
             """, userId, sincePos, upTo, limit + 1));
         // Chats the user has left since the cursor: what came before they left.
-        events.AddRange(c.Query(r => new StoredEvent(r.GetInt64(3), EventKind.Message, r.GetString(1), [], ReadMessage(r)),
+        events.AddRange(c.QueryRows(ReadMessageEvent,
             $"""
             SELECT {MessageColumnsOfM} FROM past_members pm
             JOIN messages m ON m.chat_id = pm.chat_id AND m.pos > max($2, pm.joined_pos) AND m.pos <= min(pm.left_pos, $3)
@@ -52,6 +52,8 @@ internal sealed partial class SqliteStore
         }
         return SyncPages.Complete(page, hasMore, cursor, current);
     });
+
+    private static StoredEvent ReadMessageEvent(SqliteRow r) => new(r.Int64(3), EventKind.Message, r.Text(1), [], ReadMessage(r));
 
     private static StoredEvent ReadEvent(Microsoft.Data.Sqlite.SqliteDataReader r) => StoredRows.Event(r, []);
 

@@ -1,0 +1,135 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Microsoft.Data.Sqlite;
+using Parley.Server.Storage.Rules;
+using SQLitePCL;
+
+namespace Parley.Server.Storage.Sqlite;
+
+/// <summary>
+/// Queries whose rows are read straight from SQLite's statement, for the reads that return many
+/// wide rows (history and sync pages: 50 messages of 18 columns). Through ADO.NET each column
+/// costs two or three calls into SQLite, each taking and releasing a handle reference; reading a
+/// page's columns was a fifth of its CPU. Here a column is one direct call. Statements are
+/// prepared once per connection and finalized by <see cref="Forget"/> before the connection closes.
+/// </summary>
+internal static class SqliteRows
+{
+    private static readonly ConditionalWeakTable<SqliteConnection, Dictionary<string, Prepared>> Statements = new();
+
+    /// <summary>A prepared statement, and for each argument ($1, $2, ...) the index SQLite gave its
+    /// parameter (SQLite numbers parameters in the order they first appear in the text).</summary>
+    private sealed record Prepared(sqlite3_stmt Statement, int[] ParameterIndexes);
+
+    public static List<T> QueryRows<T>(this SqliteConnection connection, Func<SqliteRow, T> map, string sql, params object?[] args)
+    {
+        var (statement, indexes) = Prepare(connection, sql);
+        try
+        {
+            Bind(statement, indexes, args);
+            var row = new SqliteRow(statement.DangerousGetHandle());
+            var rows = new List<T>();
+            while (Step(connection, statement)) rows.Add(map(row));
+            return rows;
+        }
+        finally
+        {
+            raw.sqlite3_reset(statement);
+        }
+    }
+
+    /// <summary>Finalizes the connection's statements; call before closing it (a statement left
+    /// open would keep the database handle from closing, or be finalized later by the garbage
+    /// collector while the pooled handle serves another connection).</summary>
+    public static void Forget(SqliteConnection connection)
+    {
+        if (!Statements.TryGetValue(connection, out var statements)) return;
+        Statements.Remove(connection);
+        foreach (var prepared in statements.Values) prepared.Statement.Dispose();
+    }
+
+    private static Prepared Prepare(SqliteConnection connection, string sql)
+    {
+        var statements = Statements.GetOrCreateValue(connection);
+        if (statements.TryGetValue(sql, out var prepared)) return prepared;
+        var rc = raw.sqlite3_prepare_v2(connection.Handle, sql, out var statement);
+        if (rc != raw.SQLITE_OK) throw Failure(connection, rc);
+        var indexes = new int[raw.sqlite3_bind_parameter_count(statement)];
+        for (var i = 0; i < indexes.Length; i++)
+        {
+            indexes[i] = raw.sqlite3_bind_parameter_index(statement, "$" + (i + 1));
+            if (indexes[i] == 0) throw new ArgumentException($"The query's parameters must be $1 to ${indexes.Length}.", nameof(sql));
+        }
+        prepared = new Prepared(statement, indexes);
+        statements[sql] = prepared;
+        return prepared;
+    }
+
+    private static void Bind(sqlite3_stmt statement, int[] indexes, object?[] args)
+    {
+        if (args.Length != indexes.Length) throw new ArgumentException($"The query has {indexes.Length} parameters, not {args.Length}.", nameof(args));
+        for (var i = 0; i < args.Length; i++)
+        {
+            var index = indexes[i];
+            var rc = args[i] switch
+            {
+                null => raw.sqlite3_bind_null(statement, index),
+                string text => raw.sqlite3_bind_text(statement, index, text),
+                long number => raw.sqlite3_bind_int64(statement, index, number),
+                int number => raw.sqlite3_bind_int64(statement, index, number),
+                var other => throw new ArgumentException($"A {other.GetType().Name} cannot be bound here.", nameof(args)),
+            };
+            if (rc != raw.SQLITE_OK) throw new SqliteException($"Binding parameter ${i + 1} failed.", rc);
+        }
+    }
+
+    private static bool Step(SqliteConnection connection, sqlite3_stmt statement)
+    {
+        var rc = raw.sqlite3_step(statement);
+        if (rc == raw.SQLITE_ROW) return true;
+        if (rc == raw.SQLITE_DONE) return false;
+        throw Failure(connection, rc);
+    }
+
+    private static SqliteException Failure(SqliteConnection connection, int rc) =>
+        new(raw.sqlite3_errmsg(connection.Handle).utf8_to_string(), rc);
+}
+
+/// <summary>The current row of a statement being stepped; valid until the next step.</summary>
+internal readonly struct SqliteRow(nint statement) : IStoredRow
+{
+    public string Text(int column) => TextOrNull(column) ?? throw new InvalidOperationException($"Column {column} is NULL.");
+
+    public string? TextOrNull(int column)
+    {
+        // NULL has no text; any other value (an empty string included) has a pointer to it.
+        var text = SqliteColumns.Text(statement, column);
+        return text == 0 ? null : Marshal.PtrToStringUTF8(text, SqliteColumns.Bytes(statement, column));
+    }
+
+    public long Int64(int column) => SqliteColumns.Int64(statement, column);
+
+    public long? Int64OrNull(int column) =>
+        SqliteColumns.Type(statement, column) == raw.SQLITE_NULL ? null : SqliteColumns.Int64(statement, column);
+
+    public bool Bool(int column) => SqliteColumns.Int64(statement, column) != 0;
+}
+
+/// <summary>SQLite's column accessors, called directly: each is a short, non-blocking read of the
+/// current row, so the call skips the runtime's GC transition.</summary>
+internal static class SqliteColumns
+{
+    private const string Library = "e_sqlite3";
+
+    [DllImport(Library, EntryPoint = "sqlite3_column_type"), SuppressGCTransition]
+    public static extern int Type(nint statement, int column);
+
+    [DllImport(Library, EntryPoint = "sqlite3_column_int64"), SuppressGCTransition]
+    public static extern long Int64(nint statement, int column);
+
+    [DllImport(Library, EntryPoint = "sqlite3_column_text"), SuppressGCTransition]
+    public static extern nint Text(nint statement, int column);
+
+    [DllImport(Library, EntryPoint = "sqlite3_column_bytes"), SuppressGCTransition]
+    public static extern int Bytes(nint statement, int column);
+}
