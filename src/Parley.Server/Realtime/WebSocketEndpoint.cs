@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using Parley.Server.Auth;
 using Parley.Server.Common;
@@ -86,9 +85,7 @@ public static partial class WebSocketEndpoint
 
     private static async Task Handle(HttpContext http, WebSocketServices services)
     {
-        var (options, registry, presence, store, events, protocol, bus, lifetime, revocations) = (services.Options, services.Registry,
-            services.Presence, services.Store, services.Events, services.Protocol, services.Bus, services.Lifetime, services.Revocations);
-        var settings = options.Value;
+        var settings = services.Options.Value;
         if (!http.WebSockets.IsWebSocketRequest)
         {
             await ApiError.WriteAsync(http, StatusCodes.Status400BadRequest, "This endpoint only accepts WebSocket upgrades.");
@@ -104,7 +101,7 @@ public static partial class WebSocketEndpoint
         StreamCursor? since = null;
         if (http.Request.Query.TryGetValue("since", out var sinceText) && !string.IsNullOrEmpty(sinceText))
         {
-            if (!SyncApi.IsKnown(sinceText!, await store.CurrentCursorAsync(), out var position))
+            if (!SyncApi.IsKnown(sinceText!, await services.Store.CurrentCursorAsync(), out var position))
             {
                 await ApiError.WriteAsync(http, StatusCodes.Status410Gone, SyncApi.UnknownCursor);
                 return;
@@ -112,7 +109,7 @@ public static partial class WebSocketEndpoint
             since = position;
         }
         ForgetCredentials(http);
-        if (registry.Count(userId) >= settings.Limits.SocketsPerUser)
+        if (services.Registry.Count(userId) >= settings.Limits.SocketsPerUser)
         {
             await ApiError.WriteAsync(http, StatusCodes.Status429TooManyRequests, "Too many open connections for this user.");
             return;
@@ -126,42 +123,42 @@ public static partial class WebSocketEndpoint
         var connection = new Connection(userId, identity.SessionId, socket, settings.Realtime.SendQueueFrames,
             new FrameBudget(settings.Limits.FramesPerSecond, TimeProvider.System));
         var ip = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (!registry.TryAdd(connection, ip, settings.Limits.SocketsPerUser, settings.Limits.SocketsPerIp))
+        if (!services.Registry.TryAdd(connection, ip, settings.Limits.SocketsPerUser, settings.Limits.SocketsPerIp))
         {
             await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "Too many open connections", CancellationToken.None);
             return;
         }
-        if (revocations.IsRevoked(userId, connection.SessionId, identity.IssuedAt))
+        if (services.Revocations.IsRevoked(userId, connection.SessionId, identity.IssuedAt))
         {
             // The session ended between the token check and the registration: the close sweep missed this socket.
-            registry.Remove(connection, ip);
+            services.Registry.Remove(connection, ip);
             await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "Session revoked", CancellationToken.None);
             return;
         }
         var logger = services.Logger;
         Opened(logger, userId, connection.Id);
-        presence.SocketOpened(userId);
+        services.Presence.SocketOpened(userId);
         // A socket registered after the shutdown sweep (see UseWebSocketEndpoint) says goodbye itself.
-        if (lifetime.ApplicationStopping.IsCancellationRequested) CloseForShutdown(connection);
+        if (services.Lifetime.ApplicationStopping.IsCancellationRequested) CloseForShutdown(connection);
         Task writer = Task.CompletedTask;
         try
         {
             // The socket does not count as open (no backlog, no answer to any frame) until every
             // node can see that this one holds the user: what they commit from then on is
             // announced here, and what they committed before is in the backlog.
-            if (await ClaimAsync(bus, userId, connection))
+            if (await ClaimAsync(services.Bus, userId, connection))
             {
                 writer = connection.RunWriterAsync(since is null
-                    ? async () => connection.DeliveredUpTo(await store.CurrentCursorAsync())
-                    : () => SendBacklogAsync(connection, events, since));
-                await ReceiveLoopAsync(socket, connection, protocol, settings.Limits.MaxJsonBodyBytes, logger);
+                    ? async () => connection.DeliveredUpTo(await services.Store.CurrentCursorAsync())
+                    : () => SendBacklogAsync(connection, services.Events, since));
+                await ReceiveLoopAsync(socket, connection, services.Protocol, settings.Limits.MaxJsonBodyBytes, logger);
             }
         }
         finally
         {
-            registry.Remove(connection, ip);
-            bus.Release(userId);
-            presence.SocketClosed(userId);
+            services.Registry.Remove(connection, ip);
+            services.Bus.Release(userId);
+            services.Presence.SocketClosed(userId);
             connection.ReaderFinished();
             connection.Close(WebSocketCloseStatus.NormalClosure, "Bye");
             await writer;

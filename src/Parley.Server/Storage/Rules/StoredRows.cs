@@ -69,7 +69,7 @@ public static class StoredRows
     private static MessageRecord UpdatedStub(string messageId, string chatId) =>
         new(messageId, chatId, 0, 0, "", "", null, MessageTypes.Text, null, 0, null, null, null, null, null, null, null, false);
 
-    private static string? Text(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+    private static string? Text(DbDataReader r, int i) => new DbRow(r).TextOrNull(i);
 }
 
 /// <summary>The columns of one row, by position.</summary>

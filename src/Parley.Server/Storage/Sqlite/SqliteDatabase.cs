@@ -59,7 +59,6 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         // A larger page cache and memory-mapped reads keep hot index pages out of read() calls.
         writer.Execute("PRAGMA cache_size = -65536");
         writer.Execute("PRAGMA mmap_size = 268435456");
-        writer.Execute("PRAGMA busy_timeout = 30000");
         SqliteMigrations.Apply(writer, _blobs);
         // Checkpoints run beside the writer, not inside its batches (see SqliteCheckpointer).
         writer.Execute("PRAGMA wal_autocheckpoint = 0");
@@ -130,7 +129,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
         SQLitePCL.raw.sqlite3_db_config(connection.Handle, SQLitePCL.raw.SQLITE_DBCONFIG_ENABLE_QPSG, 1, out _);
-        // Statements run outside ADO.NET (SqliteRows) wait for a lock as its commands do.
+        // A statement waits up to 30 s for a lock, those run outside ADO.NET (SqliteRows) included.
         SQLitePCL.raw.sqlite3_busy_timeout(connection.Handle, 30_000);
         return connection;
     }
