@@ -32,6 +32,9 @@ public sealed class SetupAndParsingTests
         var conns = BenchOptions.Parse(["conns", "--steps", "1k,5k,10k,19k", "--procs", "auto"]);
         Assert.Equal([1000, 5000, 10000, 19000], conns.Steps);
         Assert.Null(conns.Procs);
+        Assert.False(conns.WsTokenInHeader);
+        Assert.True(BenchOptions.Parse(["conns", "--ws-token", "header"]).WsTokenInHeader);
+        Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["conns", "--ws-token", "cookie"]));
 
         var history = BenchOptions.Parse(["history", "--messages=1_000_000", "--send-via", "rest"]);
         Assert.Equal(1_000_000, history.Messages);

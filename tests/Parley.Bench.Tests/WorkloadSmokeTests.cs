@@ -146,13 +146,14 @@ public sealed class WorkloadSmokeTests(WorkloadSmokeTests.ServerFixture fixture)
     }
 
     [Fact]
-    public async Task Conns_spreads_sockets_over_child_processes()
+    public async Task Conns_spreads_sockets_over_child_processes_that_send_tokens_in_a_header()
     {
         var report = await BenchRunner.RunAsync(Options("conns", o =>
         {
             o.Steps = [4, 7];
             o.PerUser = 2;
             o.Procs = 2;
+            o.WsTokenInHeader = true;
             o.SettleSeconds = 0.2;
             o.HoldSeconds = 0.5;
         }));

@@ -24,6 +24,8 @@ public sealed class BenchOptions
                                  has arrived for this long (default 10)
           --timeout SECONDS      hard cap on the whole run (default 900)
           --seed N               random seed (default 1)
+          --ws-token query|header  how sockets carry their access token: /ws?token= (default) or the
+                                 Authorization header, as a native client may send it
 
         pairs      U users online in pairs, each sending to its partner
           --users U              default 1000 (even)
@@ -90,6 +92,8 @@ public sealed class BenchOptions
     /// <summary>Child processes for conns; null = automatic.</summary>
     public int? Procs { get; set; }
     public int ConnectConcurrency { get; set; } = 64;
+    /// <summary>Sockets send their token in the Authorization header rather than the URL.</summary>
+    public bool WsTokenInHeader { get; set; }
     public double SettleSeconds { get; set; } = 3;
     public double HoldSeconds { get; set; } = 10;
 
@@ -193,6 +197,10 @@ public sealed class BenchOptions
                 case "--send-via":
                     var via = Value();
                     o.SendViaRest = via switch { "rest" => true, "ws" => false, _ => throw new ArgumentException("--send-via is ws or rest") };
+                    break;
+                case "--ws-token":
+                    var carrier = Value();
+                    o.WsTokenInHeader = carrier switch { "header" => true, "query" => false, _ => throw new ArgumentException("--ws-token is query or header") };
                     break;
                 case "--page-size": o.PageSize = Positive(name, Int(name, Value())); break;
                 case "--reads": o.Reads = Int(name, Value()); break;

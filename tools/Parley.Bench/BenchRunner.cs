@@ -17,7 +17,7 @@ public static class BenchRunner
         var report = new BenchReport { Workload = options.Workload, Url = options.Url.ToString() };
         if (options.ServerPid is { } pid && !ProcStats.Exists(pid)) report.Notes.Add($"--server-pid {pid}: no such process; server figures left out");
         var maxHttp = Math.Max(options.SetupConcurrency, options.Concurrency) + 8;
-        using var api = new ApiClient(options.Url, maxHttp);
+        using var api = new ApiClient(options.Url, maxHttp, options.WsTokenInHeader);
         await using var monitor = new ProcessMonitor(options.ServerPid, () =>
         {
             lock (ChildHolder.LivePids) return ChildHolder.LivePids.ToArray();

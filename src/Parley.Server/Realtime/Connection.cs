@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net.WebSockets;
-using System.Threading.Channels;
 using Parley.Server.Storage;
 
 namespace Parley.Server.Realtime;
@@ -19,7 +18,7 @@ public sealed class Connection
     private const int ReplySlots = 16;
     private readonly SemaphoreSlim _replySlots = new(ReplySlots);
     private readonly WebSocket _socket;
-    private readonly Channel<OutboundFrame> _queue;
+    private readonly SendQueue _queue;
     private readonly CancellationTokenSource _closed = new();
     private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     /// <summary>What this connection has sent of the event stream (its cursor): frames it covers are
@@ -36,14 +35,24 @@ public sealed class Connection
         UserId = userId;
         SessionId = sessionId;
         _socket = socket;
-        _queue = Channel.CreateBounded<OutboundFrame>(new BoundedChannelOptions(queueFrames + ReplySlots)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        _queue = new SendQueue(queueFrames);
     }
 
-    public string Id { get; } = Guid.NewGuid().ToString("N");
+    private string? _id;
+
+    /// <summary>Names the connection in logs and marks the events it sent (so they are not echoed
+    /// back to it). Made on first use: most sockets never need one.</summary>
+    public string Id
+    {
+        get
+        {
+            if (_id is null) Interlocked.CompareExchange(ref _id, Guid.NewGuid().ToString("N"), null);
+            return _id;
+        }
+    }
+
+    /// <summary>True when this connection sent the event (an event names the connection it came from).</summary>
+    public bool IsOrigin(string? originConnectionId) => _id is { } id && id == originConnectionId;
     public string UserId { get; }
     /// <summary>The client's frames per second on this socket.</summary>
     public FrameBudget Frames { get; }
@@ -58,7 +67,7 @@ public sealed class Connection
     /// client is too slow to keep up.</summary>
     public bool Enqueue(OutboundFrame frame)
     {
-        if (_queue.Writer.TryWrite(frame)) return true;
+        if (_queue.TryWrite(frame)) return true;
         // A full queue means a slow consumer; a completed one means the connection is closing anyway.
         if (CloseRequest is null && !_closed.IsCancellationRequested) Abort();
         return false;
@@ -92,22 +101,17 @@ public sealed class Connection
     {
         // One answer that failed must not hold back the ones after it.
         await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        try
-        {
-            if (await answer is { } frame) await _queue.Writer.WriteAsync(OutboundFrame.Reply(frame), _closed.Token);
-            else _replySlots.Release();
-        }
-        catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
-        {
-            // Closing: the answer has nowhere to go.
-        }
+        // A completed queue (closing) refuses the answer: it has nowhere to go. Answers are never
+        // refused for room: the reply slots bound them.
+        if (await answer is { } frame) _queue.TryWrite(OutboundFrame.Reply(frame));
+        else _replySlots.Release();
     }
 
     /// <summary>Asks the writer to send a close frame after what is queued, then end.</summary>
     public void Close(WebSocketCloseStatus status, string reason)
     {
         CloseRequest ??= (status, reason);
-        _queue.Writer.TryComplete();
+        _queue.Complete();
     }
 
     /// <summary>Ends the connection once its backlog is sent, without the live events queued
@@ -122,7 +126,7 @@ public sealed class Connection
     /// <summary>Drops the connection at once (slow consumer, revoked session).</summary>
     public void Abort()
     {
-        _queue.Writer.TryComplete();
+        _queue.Complete();
         _closed.Cancel();
         _socket.Abort();
     }
@@ -159,10 +163,10 @@ public sealed class Connection
         try
         {
             if (backlog is not null) await backlog();
-            var reader = _queue.Reader;
-            while (await reader.WaitToReadAsync(_closed.Token))
+            backlog = null; // an idle socket's writer keeps nothing it no longer needs
+            while (await _queue.WaitToReadAsync())
             {
-                while (reader.TryRead(out var frame))
+                while (_queue.TryRead(out var frame))
                 {
                     if (frame.IsReply) _replySlots.Release();
                     if (frame.Position != 0 && (_noLive || !_sent.Advance(frame.Writer, frame.Position))) continue;
@@ -189,6 +193,9 @@ public sealed class Connection
         finally
         {
             _closed.Cancel();
+            // The reader waits for the client's next frame without a cancellation token (one fewer
+            // registration per idle socket): a client that has not answered the close by now is cut off.
+            if (!_readerDone.Task.IsCompleted) _socket.Abort();
         }
     }
 }

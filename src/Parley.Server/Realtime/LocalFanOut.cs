@@ -42,7 +42,7 @@ public sealed class LocalFanOut
         {
             foreach (var connection in _registry.For(userId))
             {
-                if (connection.Id == e.OriginConnectionId) continue;
+                if (connection.IsOrigin(e.OriginConnectionId)) continue;
                 frame ??= Frame(e);
                 var wasOpen = !connection.IsClosing;
                 if (connection.Enqueue(frame))

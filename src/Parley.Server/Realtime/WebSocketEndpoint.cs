@@ -136,7 +136,8 @@ public static partial class WebSocketEndpoint
             return;
         }
         var logger = services.Logger;
-        Opened(logger, userId, connection.Id);
+        // The connection's id is made only when asked for: ask only when the line is written.
+        if (logger.IsEnabled(LogLevel.Debug)) Opened(logger, userId, connection.Id);
         services.Presence.SocketOpened(userId);
         // A socket registered after the shutdown sweep (see UseWebSocketEndpoint) says goodbye itself.
         if (services.Lifetime.ApplicationStopping.IsCancellationRequested) CloseForShutdown(connection);
@@ -162,7 +163,7 @@ public static partial class WebSocketEndpoint
             connection.ReaderFinished();
             connection.Close(WebSocketCloseStatus.NormalClosure, "Bye");
             await writer;
-            Closed(logger, userId, connection.Id);
+            if (logger.IsEnabled(LogLevel.Debug)) Closed(logger, userId, connection.Id);
         }
     }
 
@@ -185,14 +186,15 @@ public static partial class WebSocketEndpoint
         }
     }
 
-    /// <summary>Lets go of the request's copies of the token (the query string, the raw request
-    /// target, the Authorization header): the request object lives as long as the socket, and a
+    /// <summary>Lets go of the request's copies of the token (the query string and its parsed
+    /// values, the raw request target, the Authorization header): the request object lives as long as the socket, and a
     /// token is about a kilobyte. Kestrel still keeps its own copy of a request line it parsed
     /// (the target and its query, about 2 KiB with a token in it) for the connection's lifetime;
     /// a token in the Authorization header, or a one-use ticket, leaves none.</summary>
     private static void ForgetCredentials(HttpContext http)
     {
-        http.Request.QueryString = QueryString.Empty;
+        // Setting the query (rather than its text) also drops the parsed one, which would keep the token.
+        http.Request.Query = QueryCollection.Empty;
         http.Request.Headers.Authorization = default;
         if (http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>() is { } request) request.RawTarget = request.Path;
     }
@@ -256,8 +258,9 @@ public static partial class WebSocketEndpoint
             while (!connection.Closed.IsCancellationRequested)
             {
                 // Idle sockets hold no receive buffer: wait for the next frame with an empty read,
-                // and rent one only to read the frame that arrived.
-                var next = await socket.ReceiveAsync(Memory<byte>.Empty, connection.Closed);
+                // and rent one only to read the frame that arrived. The wait takes no cancellation
+                // token (a registration per idle socket): the writer aborts the socket when it ends.
+                var next = await socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
                 if (next.MessageType == WebSocketMessageType.Close) return;
                 var frame = await ReadFrameAsync(socket, connection, next, maxFrameBytes);
                 if (frame is null) return;

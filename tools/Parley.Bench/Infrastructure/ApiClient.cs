@@ -25,9 +25,13 @@ public sealed class ApiClient : IDisposable
 
     public Uri BaseAddress { get; }
 
-    public ApiClient(Uri baseAddress, int maxConnections)
+    /// <summary>Sockets carry their token in the Authorization header instead of <c>?token=</c>.</summary>
+    public bool WsTokenInHeader { get; }
+
+    public ApiClient(Uri baseAddress, int maxConnections, bool wsTokenInHeader = false)
     {
         BaseAddress = baseAddress;
+        WsTokenInHeader = wsTokenInHeader;
         var handler = new SocketsHttpHandler
         {
             MaxConnectionsPerServer = Math.Max(1, maxConnections),
@@ -39,11 +43,20 @@ public sealed class ApiClient : IDisposable
         _http = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
     }
 
+    /// <summary>Where a socket for <paramref name="accessToken"/> connects; in header mode the token
+    /// goes in the socket's Authorization header instead (<see cref="Authorize"/>).</summary>
     public Uri WebSocketUri(string accessToken, string? since)
     {
         var scheme = BaseAddress.Scheme == "https" ? "wss" : "ws";
-        var query = "token=" + Uri.EscapeDataString(accessToken) + (since is null ? "" : "&since=" + Uri.EscapeDataString(since));
-        return new Uri($"{scheme}://{BaseAddress.Authority}/ws?{query}");
+        var parameters = new List<string>();
+        if (!WsTokenInHeader) parameters.Add("token=" + Uri.EscapeDataString(accessToken));
+        if (since is not null) parameters.Add("since=" + Uri.EscapeDataString(since));
+        return new Uri($"{scheme}://{BaseAddress.Authority}/ws{(parameters.Count == 0 ? "" : "?" + string.Join('&', parameters))}");
+    }
+
+    public void Authorize(System.Net.WebSockets.ClientWebSocket socket, string accessToken)
+    {
+        if (WsTokenInHeader) socket.Options.SetRequestHeader("Authorization", "Bearer " + accessToken);
     }
 
     /// <summary>Registers and signs in a user; retries a 429 after its Retry-After.</summary>

@@ -90,6 +90,7 @@ public sealed class WsConnection : IAsyncDisposable
         var ws = new ClientWebSocket();
         ws.Options.KeepAliveInterval = TimeSpan.Zero; // the server pings; the pending receive answers
         ws.Options.CollectHttpResponseDetails = true;
+        _api.Authorize(ws, User.AccessToken);
         try
         {
             await ws.ConnectAsync(_api.WebSocketUri(User.AccessToken, since), ct);

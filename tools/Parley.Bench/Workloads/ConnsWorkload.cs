@@ -114,7 +114,7 @@ internal static class ConnsWorkload
         }
     }
 
-    /// <summary>The child side: <c>__child-conns --url URL --tokens FILE --connect-concurrency N --timeout T</c>.
+    /// <summary>The child side: <c>__child-conns --url URL --tokens FILE --connect-concurrency N --timeout T --ws-token query|header</c>.
     /// Reads commands on stdin (<c>open N</c>, <c>count</c>, <c>exit</c>), answers on stdout; exits
     /// when stdin closes (the parent went away) or the timeout passes.</summary>
     public static async Task<int> ChildMainAsync(string[] args)
@@ -122,6 +122,7 @@ internal static class ConnsWorkload
         string? url = null, tokens = null;
         var concurrency = 64;
         var timeout = 900.0;
+        var inHeader = false;
         for (var i = 1; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
@@ -130,6 +131,7 @@ internal static class ConnsWorkload
                 case "--tokens": tokens = args[i + 1]; break;
                 case "--connect-concurrency": concurrency = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--timeout": timeout = double.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--ws-token": inHeader = args[i + 1] == "header"; break;
             }
         }
         if (url is null || tokens is null)
@@ -139,7 +141,7 @@ internal static class ConnsWorkload
         }
         var uri = new Uri(url);
         if (!BenchOptions.IsLoopback(uri)) return 2;
-        using var api = new ApiClient(uri, 4);
+        using var api = new ApiClient(uri, 4, inHeader);
         await using var holder = new InProcessHolder(api, await File.ReadAllLinesAsync(tokens), concurrency);
         using var lifetime = new CancellationTokenSource(TimeSpan.FromSeconds(timeout));
         var stdout = Console.Out;
@@ -273,7 +275,8 @@ internal sealed class ChildHolder : IConnHolder
         var start = ChildStartInfo();
         foreach (var a in new[] { "--url", ctx.Api.BaseAddress.ToString(), "--tokens", file,
                      "--connect-concurrency", Math.Max(1, ctx.Options.ConnectConcurrency / count).ToString(CultureInfo.InvariantCulture),
-                     "--timeout", ctx.Options.TimeoutSeconds.ToString(CultureInfo.InvariantCulture) })
+                     "--timeout", ctx.Options.TimeoutSeconds.ToString(CultureInfo.InvariantCulture),
+                     "--ws-token", ctx.Api.WsTokenInHeader ? "header" : "query" })
         {
             start.ArgumentList.Add(a);
         }
