@@ -57,7 +57,7 @@ run() {
   stop_server
 }
 
-all=(pairs-2000 pairs-5000 pairs-max one-socket-1 one-socket-16 group-200 group-max history conns reconnect reconnect-10k)
+all=(pairs-2000 pairs-5000 pairs-max one-socket-1 one-socket-16 group-200 group-max history conns conns-header reconnect reconnect-10k)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 for w in "${selected[@]}"; do
@@ -72,6 +72,8 @@ for w in "${selected[@]}"; do
     group-max)  run group-max group --members 1000 --senders 10 --rate max --window 4 --duration 20 --warmup 5 ;;
     history)    run history history --messages 1000000 --chats 100 --reads 10000 --concurrency 8 ;;
     conns)      run conns conns --steps 1000,5000,10000,19000 --settle 5 --hold 30 ;;
+    # The same sockets with their token in the Authorization header (a native client) rather than the URL.
+    conns-header) run conns-header conns --steps 1000,5000,10000,19000 --settle 5 --hold 30 --ws-token header ;;
     reconnect)  run reconnect reconnect --users 1000 --rate 2000 --duration 5 --offline-messages 2 ;;
     reconnect-10k) run reconnect-10k reconnect --users 10000 --rate 2000 --duration 5 --offline-messages 2 ;;
     *) echo "unknown run $w (known: ${all[*]})" >&2; exit 2 ;;
