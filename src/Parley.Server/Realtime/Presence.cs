@@ -17,6 +17,11 @@ public sealed class Presence(IOptions<ParleyOptions> options, TimeProvider clock
     private readonly ConcurrentDictionary<string, int> _sockets = new();
     private readonly ConcurrentDictionary<string, long> _lastSeen = new();
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _pendingOffline = new();
+    /// <summary>Each change is decided and queued for announcement (<see cref="Changed"/>) under this
+    /// lock, so the announcements leave in the order of the changes: a socket opening here while
+    /// another node's departure is being applied cannot have its "online" overtaken by that stale
+    /// "offline", which would leave contacts seeing the user offline while they are online.</summary>
+    private readonly Lock _gate = new();
 
     /// <summary>Raised with (userId, online, lastSeen) when a user comes online or goes offline.</summary>
     public event Action<string, bool, long>? Changed;
@@ -29,21 +34,27 @@ public sealed class Presence(IOptions<ParleyOptions> options, TimeProvider clock
 
     public void SocketOpened(string userId)
     {
-        var wasOnline = IsOnline(userId);
-        var wasHere = IsOnlineHere(userId);
-        _sockets.AddOrUpdate(userId, 1, (_, n) => n + 1);
-        if (_pendingOffline.TryRemove(userId, out var pending)) pending.Cancel();
-        if (!wasHere) cluster?.PresenceChangedHere(userId, true, clock.NowMs());
-        if (!wasOnline) Changed?.Invoke(userId, true, clock.NowMs());
+        lock (_gate)
+        {
+            var wasOnline = IsOnline(userId);
+            var wasHere = IsOnlineHere(userId);
+            _sockets.AddOrUpdate(userId, 1, (_, n) => n + 1);
+            if (_pendingOffline.TryRemove(userId, out var pending)) pending.Cancel();
+            if (!wasHere) cluster?.PresenceChangedHere(userId, true, clock.NowMs());
+            if (!wasOnline) Changed?.Invoke(userId, true, clock.NowMs());
+        }
     }
 
     public void SocketClosed(string userId)
     {
-        var remaining = _sockets.AddOrUpdate(userId, 0, (_, n) => Math.Max(0, n - 1));
-        if (remaining > 0) return;
-        var cancel = new CancellationTokenSource();
-        _pendingOffline[userId] = cancel;
-        _ = GoOfflineLater(userId, cancel);
+        lock (_gate)
+        {
+            var remaining = _sockets.AddOrUpdate(userId, 0, (_, n) => Math.Max(0, n - 1));
+            if (remaining > 0) return;
+            var cancel = new CancellationTokenSource();
+            _pendingOffline[userId] = cancel;
+            _ = GoOfflineLater(userId, cancel);
+        }
     }
 
     private async Task GoOfflineLater(string userId, CancellationTokenSource cancel)
@@ -56,13 +67,17 @@ public sealed class Presence(IOptions<ParleyOptions> options, TimeProvider clock
         {
             return;
         }
-        if (!_pendingOffline.TryRemove(new KeyValuePair<string, CancellationTokenSource>(userId, cancel))) return;
-        if (_sockets.TryGetValue(userId, out var count) && count > 0) return;
-        _sockets.TryRemove(new KeyValuePair<string, int>(userId, 0));
-        var now = clock.NowMs();
-        _lastSeen[userId] = now;
-        cluster?.PresenceChangedHere(userId, false, now);
-        if (cluster?.IsOnlineElsewhere(userId) != true) Changed?.Invoke(userId, false, now);
+        long now;
+        lock (_gate)
+        {
+            if (!_pendingOffline.TryRemove(new KeyValuePair<string, CancellationTokenSource>(userId, cancel))) return;
+            if (_sockets.TryGetValue(userId, out var count) && count > 0) return;
+            _sockets.TryRemove(new KeyValuePair<string, int>(userId, 0));
+            now = clock.NowMs();
+            _lastSeen[userId] = now;
+            cluster?.PresenceChangedHere(userId, false, now);
+            if (cluster?.IsOnlineElsewhere(userId) != true) Changed?.Invoke(userId, false, now);
+        }
         await store.SetLastSeenAsync(userId, now);
     }
 
@@ -70,8 +85,11 @@ public sealed class Presence(IOptions<ParleyOptions> options, TimeProvider clock
     /// else, or go offline on the last other node: announced here unless this node holds them.</summary>
     public void RemoteChanged(string userId, bool online, long lastSeen)
     {
-        if (IsOnlineHere(userId)) return;
-        if (!online) _lastSeen.AddOrUpdate(userId, lastSeen, (_, seen) => Math.Max(seen, lastSeen));
-        Changed?.Invoke(userId, online, lastSeen);
+        lock (_gate)
+        {
+            if (IsOnlineHere(userId)) return;
+            if (!online) _lastSeen.AddOrUpdate(userId, lastSeen, (_, seen) => Math.Max(seen, lastSeen));
+            Changed?.Invoke(userId, online, lastSeen);
+        }
     }
 }

@@ -188,6 +188,36 @@ public sealed class WsLimitsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_client_that_never_answers_the_servers_close_is_cut_off_and_goes_offline()
+    {
+        // Keep-alive pings far off, so only the close handshake's own deadline can end the socket.
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Realtime:PresenceGraceSeconds"] = "0",
+            ["Parley:Realtime:KeepAliveSeconds"] = "600",
+        });
+        var alice = await ApiClient.CreateUserAsync(server, "Watcher");
+        var bob = await ApiClient.CreateUserAsync(server, "Silent");
+        await alice.OpenChatWithAsync(bob);
+        await using var watcher = await alice.ConnectAsync(server, name: "alice");
+        // Bob's client never reads again, so it never answers a close frame either.
+        await using var silent = await WsClient.ConnectAsync(server, bob.AccessToken, startReceiving: false, name: "bob-silent");
+        await watcher.WaitForAsync(f => f.Type == "presence" && f.Str("userId") == bob.Id && f.Data.GetProperty("online").GetBoolean(), what: "Bob online");
+
+        // Ending the session closes its socket (1008): the server sends its close and waits for the answer.
+        using var anonymous = server.Api();
+        (await anonymous.PostAsync("/auth/logout", new { refreshToken = bob.RefreshToken })).AssertStatus(HttpStatusCode.NoContent, "logout");
+
+        // No answer comes: the server cuts the socket off, and Bob goes offline for those who see him.
+        await watcher.WaitForAsync(f => f.Type == "presence" && f.Str("userId") == bob.Id && !f.Data.GetProperty("online").GetBoolean(),
+            TimeSpan.FromSeconds(30), what: "Bob offline once his unanswered close was given up on");
+        silent.StartReceiving();
+        await silent.WaitForEndAsync(TimeSpan.FromSeconds(30));
+        Assert.True(silent.Aborted || silent.CloseStatus == WebSocketCloseStatus.PolicyViolation,
+            $"the silent socket ended with {(int?)silent.CloseStatus}, aborted {silent.Aborted}");
+    }
+
+    [Fact]
     public async Task Clients_that_pipeline_sends_and_read_everything_are_not_cut_off_as_slow_consumers()
     {
         // A small queue, as in the slow-consumer test: only a client that stops reading may be cut
