@@ -597,7 +597,7 @@ public abstract class NodeFailureTests : NodesOnOwnDatabase
         await ClusterWait.WaitUntilAsync(async () => !await ClusterWait.OnlineAsync(ann, chatId, bob.Id),
             "the survivor stops counting Bob online through the dead node", seconds: 20);
         // Ann is told (the announcement may leave a moment after the survivor's count changes).
-        await annSocket.WaitForAsync(f => f.Type == "presence" && f.Str("userId") == bob.Id && !f.Data.GetProperty("online").GetBoolean(),
+        await annSocket.WaitForAsync(f => f.IsPresenceOf(bob.Id, false),
             TimeSpan.FromSeconds(20), what: "Bob offline with his node");
 
         // Bob resumes on the survivor from the last cursor he saw: every missed message once, in order, then live ones.

@@ -14,6 +14,10 @@ public sealed record WsFrame(string Type, JsonElement Data, string? Cursor, stri
     public string? MessageId => Str("messageId") ?? (Type is "message" or "messageUpdated" ? Str("id") : null);
     public string? Str(string name) =>
         Data.ValueKind == JsonValueKind.Object && Data.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+    /// <summary>A presence frame saying <paramref name="userId"/> came online (or went offline).</summary>
+    public bool IsPresenceOf(string userId, bool online) =>
+        Type == "presence" && Str("userId") == userId && Data.TryGetProperty("online", out var value)
+        && value.ValueKind is JsonValueKind.True or JsonValueKind.False && value.GetBoolean() == online;
     public override string ToString() => Text.Length > 400 ? Text[..400] + "..." : Text;
 }
 

@@ -19,9 +19,6 @@ public sealed class TypingAndPresenceTests(NoGraceServer fixture) : IClassFixtur
 {
     private ParleyServer Server => fixture.Server;
 
-    private static Func<WsFrame, bool> Presence(string userId, bool online) => f =>
-        f.Type == "presence" && f.Str("userId") == userId && f.Data.TryGetProperty("online", out var o) && o.GetBoolean() == online;
-
     [Fact]
     public async Task Typing_goes_to_the_other_members_only()
     {
@@ -101,7 +98,7 @@ public sealed class TypingAndPresenceTests(NoGraceServer fixture) : IClassFixtur
         await using var strangerSocket = await stranger.ConnectAsync(Server, name: "stranger");
 
         var phone = await alice.ConnectAsync(Server, name: "alice-phone");
-        var online = await bobSocket.WaitForAsync(Presence(alice.Id, true), what: "Alice online");
+        var online = await bobSocket.WaitForAsync(f => f.IsPresenceOf(alice.Id, true), what: "Alice online");
         Assert.True(online.Data.TryGetProperty("lastSeen", out _), $"presence without lastSeen: {online}");
 
         // A second device does not announce her again, and closing one of two does not take her offline.
@@ -110,7 +107,7 @@ public sealed class TypingAndPresenceTests(NoGraceServer fixture) : IClassFixtur
         await bobSocket.ExpectNothingAsync(f => f.Type == "presence" && f.Str("userId") == alice.Id, what: "a presence change while a socket remains");
 
         await laptop.DisposeAsync();
-        var offline = await bobSocket.WaitForAsync(Presence(alice.Id, false), what: "Alice offline");
+        var offline = await bobSocket.WaitForAsync(f => f.IsPresenceOf(alice.Id, false), what: "Alice offline");
         Assert.True(offline.Data.GetProperty("lastSeen").GetInt64() > 0);
 
         // Someone who shares no chat with her hears nothing of it.
@@ -126,12 +123,12 @@ public sealed class TypingAndPresenceTests(NoGraceServer fixture) : IClassFixtur
         await using var bobWatch = await bob.ConnectAsync(Server, name: "bob");
 
         var aliceSocket = await alice.ConnectAsync(Server, name: "alice");
-        await bobWatch.WaitForAsync(Presence(alice.Id, true), what: "Alice online");
+        await bobWatch.WaitForAsync(f => f.IsPresenceOf(alice.Id, true), what: "Alice online");
         var participant = (await bob.ChatAsync(chatId)).GetProperty("participants").EnumerateArray().Single(p => p.Str("id") == alice.Id);
         Assert.True(participant.Bool("online"));
 
         await aliceSocket.DisposeAsync();
-        await bobWatch.WaitForAsync(Presence(alice.Id, false), what: "Alice offline");
+        await bobWatch.WaitForAsync(f => f.IsPresenceOf(alice.Id, false), what: "Alice offline");
         participant = (await bob.ChatAsync(chatId)).GetProperty("participants").EnumerateArray().Single(p => p.Str("id") == alice.Id);
         Assert.False(participant.Bool("online"));
     }
@@ -145,7 +142,7 @@ public sealed class TypingAndPresenceTests(NoGraceServer fixture) : IClassFixtur
         await alice.OpenChatWithAsync(bob);
         await using var bobSocket = await bob.ConnectAsync(server, name: "bob");
         var first = await alice.ConnectAsync(server, name: "alice-1");
-        await bobSocket.WaitForAsync(Presence(alice.Id, true), what: "Alice online");
+        await bobSocket.WaitForAsync(f => f.IsPresenceOf(alice.Id, true), what: "Alice online");
 
         await first.DisposeAsync();
         await using var second = await alice.ConnectAsync(server, name: "alice-2");
@@ -175,8 +172,8 @@ public sealed class TypingAndPresenceTests(NoGraceServer fixture) : IClassFixtur
 
         var aliceSocket = await alice.ConnectAsync(server, name: "alice");
         // Carol shares a group of three with her, Dan a 1:1 chat: both hear it once.
-        await carolSocket.WaitForAsync(Presence(alice.Id, true), what: "Alice online, through the small group");
-        await danSocket.WaitForAsync(Presence(alice.Id, true), what: "Alice online, through the 1:1 chat");
+        await carolSocket.WaitForAsync(f => f.IsPresenceOf(alice.Id, true), what: "Alice online, through the small group");
+        await danSocket.WaitForAsync(f => f.IsPresenceOf(alice.Id, true), what: "Alice online, through the 1:1 chat");
         // Bob shares only the group of four with her: he hears nothing, and reads it when he asks.
         await bobSocket.AssertAliveAsync();
         await bobSocket.ExpectNothingAsync(f => f.Type == "presence" && f.Str("userId") == alice.Id, TimeSpan.Zero, "presence through a big group");
@@ -184,13 +181,13 @@ public sealed class TypingAndPresenceTests(NoGraceServer fixture) : IClassFixtur
         Assert.True(seen.Bool("online"));
 
         await aliceSocket.DisposeAsync();
-        await carolSocket.WaitForAsync(Presence(alice.Id, false), what: "Alice offline, through the small group");
-        await danSocket.WaitForAsync(Presence(alice.Id, false), what: "Alice offline, through the 1:1 chat");
+        await carolSocket.WaitForAsync(f => f.IsPresenceOf(alice.Id, false), what: "Alice offline, through the small group");
+        await danSocket.WaitForAsync(f => f.IsPresenceOf(alice.Id, false), what: "Alice offline, through the 1:1 chat");
         await bobSocket.AssertAliveAsync();
         await bobSocket.ExpectNothingAsync(f => f.Type == "presence" && f.Str("userId") == alice.Id, TimeSpan.Zero, "presence through a big group");
         seen = (await bob.ChatAsync(big)).GetProperty("participants").EnumerateArray().Single(p => p.Str("id") == alice.Id);
         Assert.False(seen.Bool("online"));
         // Dan shares the 1:1 chat and the big group with her: one frame each time, not one per chat.
-        Assert.Single(danSocket.AllFrames, f => Presence(alice.Id, true)(f));
+        Assert.Single(danSocket.AllFrames, f => f.IsPresenceOf(alice.Id, true));
     }
 }

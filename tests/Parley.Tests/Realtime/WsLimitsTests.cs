@@ -202,14 +202,14 @@ public sealed class WsLimitsTests(ITestOutputHelper output)
         await using var watcher = await alice.ConnectAsync(server, name: "alice");
         // Bob's client never reads again, so it never answers a close frame either.
         await using var silent = await WsClient.ConnectAsync(server, bob.AccessToken, startReceiving: false, name: "bob-silent");
-        await watcher.WaitForAsync(f => f.Type == "presence" && f.Str("userId") == bob.Id && f.Data.GetProperty("online").GetBoolean(), what: "Bob online");
+        await watcher.WaitForAsync(f => f.IsPresenceOf(bob.Id, true), what: "Bob online");
 
         // Ending the session closes its socket (1008): the server sends its close and waits for the answer.
         using var anonymous = server.Api();
         (await anonymous.PostAsync("/auth/logout", new { refreshToken = bob.RefreshToken })).AssertStatus(HttpStatusCode.NoContent, "logout");
 
         // No answer comes: the server cuts the socket off, and Bob goes offline for those who see him.
-        await watcher.WaitForAsync(f => f.Type == "presence" && f.Str("userId") == bob.Id && !f.Data.GetProperty("online").GetBoolean(),
+        await watcher.WaitForAsync(f => f.IsPresenceOf(bob.Id, false),
             TimeSpan.FromSeconds(30), what: "Bob offline once his unanswered close was given up on");
         silent.StartReceiving();
         await silent.WaitForEndAsync(TimeSpan.FromSeconds(30));
