@@ -35,7 +35,8 @@ public sealed class Connection
         UserId = userId;
         SessionId = sessionId;
         _socket = socket;
-        _queue = new SendQueue(queueFrames);
+        // Events may use the answers' room while it is free, as they always could.
+        _queue = new SendQueue(queueFrames + ReplySlots);
     }
 
     private string? _id;

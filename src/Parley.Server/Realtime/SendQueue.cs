@@ -3,16 +3,16 @@ using System.Threading.Tasks.Sources;
 namespace Parley.Server.Realtime;
 
 /// <summary>
-/// A connection's outbound frames, read by its one writer. Events are bounded (a full queue
-/// refuses them: the consumer is too slow); answers to the client's own frames are not, because
-/// the connection already bounds how many it has outstanding. An idle connection holds this
-/// object, an empty queue and one reusable wait: a general-purpose channel would also keep its
-/// preallocated reader and writer operations and a cancellation registration per socket.
+/// A connection's outbound frames, read by its one writer. An event is refused once the queue
+/// holds <c>capacity</c> frames (the consumer is too slow); an answer to the client's own frame is
+/// never refused for room, because the connection already bounds how many it has outstanding.
+/// An idle connection holds this object, an empty queue and one reusable wait: a general-purpose
+/// channel would also keep its preallocated reader and writer operations and a cancellation
+/// registration per socket.
 /// </summary>
-internal sealed class SendQueue(int eventCapacity) : IValueTaskSource<bool>
+internal sealed class SendQueue(int capacity) : IValueTaskSource<bool>
 {
     private readonly Queue<OutboundFrame> _frames = new();
-    private int _events;
     private bool _completed;
     /// <summary>True while the writer waits; whoever adds a frame or completes the queue wakes it.</summary>
     private bool _waiting;
@@ -20,14 +20,13 @@ internal sealed class SendQueue(int eventCapacity) : IValueTaskSource<bool>
 
     private object Gate => _frames;
 
-    /// <summary>Adds a frame; false when the queue is completed, or full of events.</summary>
+    /// <summary>Adds a frame; false when the queue is completed, or (for an event) full.</summary>
     public bool TryWrite(OutboundFrame frame)
     {
         lock (Gate)
         {
-            if (_completed || (!frame.IsReply && _events >= eventCapacity)) return false;
+            if (_completed || (!frame.IsReply && _frames.Count >= capacity)) return false;
             _frames.Enqueue(frame);
-            if (!frame.IsReply) _events++;
             if (!_waiting) return true;
             _waiting = false;
         }
@@ -52,9 +51,7 @@ internal sealed class SendQueue(int eventCapacity) : IValueTaskSource<bool>
     {
         lock (Gate)
         {
-            if (!_frames.TryDequeue(out frame!)) return false;
-            if (!frame.IsReply) _events--;
-            return true;
+            return _frames.TryDequeue(out frame!);
         }
     }
 
