@@ -36,6 +36,10 @@ public static class TestRedis
     /// different tests sharing the server never hear each other.</summary>
     public static string ConnectionFor(string cluster) =>
         $"{Address ?? "127.0.0.1:6379"},channelPrefix={cluster}:";
+
+    /// <summary>The name a node of <paramref name="cluster"/> gives its Redis connections (the
+    /// server's default: <c>parley-</c>, the cluster's prefix, the node id).</summary>
+    public static string ClientName(string cluster, string nodeId) => $"parley-{cluster}:{nodeId}";
 }
 
 /// <summary>Marks a cluster suite subclass whose nodes talk over Redis.</summary>

@@ -530,14 +530,14 @@ public sealed class CrossNodeDeliveryOnPostgresBus(TwoNodesOnPostgresBus nodes) 
 
 public sealed class CrossNodeDeliveryOnRedisBus(TwoNodesOnRedisBus nodes) : CrossNodeDeliveryOnPostgresTests<TwoNodesOnRedisBus>(nodes), IRequiresRedis
 {
-    protected override async Task DropBusConnectionAsync(string nodeId) => await RedisAdmin.KillClientsAsync("parley-" + nodeId);
+    protected override async Task DropBusConnectionAsync(string nodeId) => await RedisAdmin.KillClientsAsync(TestRedis.ClientName(Nodes.Cluster, nodeId));
 }
 
 /// <summary>Two nodes on one set of DynamoDB tables over Redis: announcements carry the events,
 /// since nodes cannot read each other's back by writer.</summary>
 public sealed class CrossNodeDeliveryOnDynamoDb(TwoNodesOnDynamoDb nodes) : CrossNodeDeliveryTests<TwoNodesOnDynamoDb>(nodes), IRequiresDynamoDb
 {
-    protected override async Task DropBusConnectionAsync(string nodeId) => await RedisAdmin.KillClientsAsync("parley-" + nodeId);
+    protected override async Task DropBusConnectionAsync(string nodeId) => await RedisAdmin.KillClientsAsync(TestRedis.ClientName(Nodes.Cluster, nodeId));
 
     [ClusterFact]
     public async Task A_node_whose_bus_connection_drops_closes_its_sockets_and_their_clients_resume_with_nothing_lost()

@@ -227,6 +227,8 @@ public abstract class TwoNodes : IAsyncLifetime
     public NodeProcess One { get; private set; } = null!;
     public NodeProcess Two { get; private set; } = null!;
     public string ConnectionString { get; private set; } = "";
+    /// <summary>The cluster's name on a shared Redis (its channel and key prefix).</summary>
+    public string Cluster { get; private set; } = "";
 
     public async Task InitializeAsync()
     {
@@ -242,8 +244,8 @@ public abstract class TwoNodes : IAsyncLifetime
             address = ConnectionString = TestPostgres.ConnectionStringFor(_database);
         }
         // Both at once: migrations (or tables) and the signing key must be safe when nodes start together.
-        var cluster = _database ?? address;
-        var nodes = await Task.WhenAll(NodeProcess.StartAsync(address, "node-one", Bus, cluster, Store), NodeProcess.StartAsync(address, "node-two", Bus, cluster, Store));
+        Cluster = _database ?? address;
+        var nodes = await Task.WhenAll(NodeProcess.StartAsync(address, "node-one", Bus, Cluster, Store), NodeProcess.StartAsync(address, "node-two", Bus, Cluster, Store));
         One = nodes[0];
         Two = nodes[1];
     }

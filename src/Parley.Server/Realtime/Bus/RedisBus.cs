@@ -1,5 +1,6 @@
 using Parley.Server.Configuration;
 using StackExchange.Redis;
+using StackExchange.Redis.KeyspaceIsolation;
 
 namespace Parley.Server.Realtime.Bus;
 
@@ -9,12 +10,18 @@ namespace Parley.Server.Realtime.Bus;
 /// <c>parley:nodes</c> scored by when their registration expires, and a node's claims are the set
 /// <c>parley:claims:&lt;id&gt;</c>, which expires with it. Redis runs one command at a time, so a
 /// claim acknowledged by Redis is seen by every lookup that starts afterwards.
+/// <para>
+/// A connection's <c>channelPrefix</c> names the cluster on a shared Redis: it prefixes the keys
+/// as well as the channels, so clusters whose nodes share ids (two environments, or two test
+/// clusters) never read or clear each other's registrations and claims.
+/// </para>
 /// </summary>
 internal sealed class RedisBus : RemoteBus
 {
     private readonly string _configuration;
     private readonly Lock _dispatch = new();
     private ConnectionMultiplexer? _redis;
+    private string _keyPrefix = "";
 
     public RedisBus(string nodeId, string configuration, ClusterOptions options, TimeProvider clock, ILogger<RedisBus> logger)
         : base(nodeId, options, clock, logger)
@@ -24,7 +31,11 @@ internal sealed class RedisBus : RemoteBus
 
     public override string Name => "Redis";
 
-    private IDatabase Db => _redis!.GetDatabase();
+    /// <summary>For publishing: the multiplexer prefixes channels itself.</summary>
+    private IDatabase Publisher => _redis!.GetDatabase();
+
+    /// <summary>For keys: under the cluster's prefix, if it has one.</summary>
+    private IDatabase Keys => _keyPrefix.Length == 0 ? _redis!.GetDatabase() : _redis!.GetDatabase().WithKeyPrefix(_keyPrefix);
 
     private long NowMs => Clock.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -32,7 +43,9 @@ internal sealed class RedisBus : RemoteBus
     {
         var settings = ConfigurationOptions.Parse(_configuration);
         settings.AbortOnConnectFail = false;
-        settings.ClientName ??= "parley-" + NodeId;
+        _keyPrefix = settings.ChannelPrefix is { } prefix ? prefix.ToString() : "";
+        // Named for operators (CLIENT LIST), with the cluster's prefix where several share the server.
+        settings.ClientName ??= "parley-" + _keyPrefix + NodeId;
         _redis = await ConnectionMultiplexer.ConnectAsync(settings).ConfigureAwait(false);
         _redis.ConnectionFailed += (_, e) => BusLog.ConnectionFailed(Logger, e.Exception ?? new InvalidOperationException("Redis connection lost: " + e.FailureType), Name);
         // Subscriptions come back by themselves; what was published meanwhile is lost.
@@ -50,12 +63,12 @@ internal sealed class RedisBus : RemoteBus
                 lock (_dispatch) Dispatch(message.Message.ToString());
             });
         }
-        await Db.KeyDeleteAsync(BusChannels.RedisClaims(NodeId)).ConfigureAwait(false);
+        await Keys.KeyDeleteAsync(BusChannels.RedisClaims(NodeId)).ConfigureAwait(false);
     }
 
     protected override async Task PublishAsync(IReadOnlyList<Outgoing> batch)
     {
-        var db = Db;
+        var db = Publisher;
         var sends = new Task[batch.Count];
         // Pipelined on one connection: they leave, and are published, in this order.
         for (var i = 0; i < batch.Count; i++)
@@ -71,7 +84,7 @@ internal sealed class RedisBus : RemoteBus
         var key = (RedisKey)BusChannels.RedisClaims(NodeId);
         var add = users.Where((_, i) => held[i]).Select(u => (RedisValue)u).ToArray();
         var remove = users.Where((_, i) => !held[i]).Select(u => (RedisValue)u).ToArray();
-        var db = Db;
+        var db = Keys;
         var writes = new List<Task>();
         if (add.Length > 0) writes.Add(db.SetAddAsync(key, add));
         if (remove.Length > 0) writes.Add(db.SetRemoveAsync(key, remove));
@@ -81,7 +94,7 @@ internal sealed class RedisBus : RemoteBus
 
     protected override async Task<HashSet<string>> HeartbeatAsync()
     {
-        var db = Db;
+        var db = Keys;
         var now = NowMs;
         var register = db.SortedSetAddAsync(BusChannels.RedisNodes, NodeId, now + (long)Ttl.TotalMilliseconds);
         var renew = db.KeyExpireAsync(BusChannels.RedisClaims(NodeId), Ttl);
@@ -99,16 +112,16 @@ internal sealed class RedisBus : RemoteBus
 
     protected override async Task LeaveAsync()
     {
-        var db = Db;
+        var db = Keys;
         await Task.WhenAll(
             db.KeyDeleteAsync(BusChannels.RedisClaims(NodeId)),
             db.SortedSetRemoveAsync(BusChannels.RedisNodes, NodeId),
-            db.PublishAsync(RedisChannel.Literal(BusChannels.RedisAll), BusChannels.Encode(BusChannels.Leaving, NodeId, ""))).ConfigureAwait(false);
+            Publisher.PublishAsync(RedisChannel.Literal(BusChannels.RedisAll), BusChannels.Encode(BusChannels.Leaving, NodeId, ""))).ConfigureAwait(false);
     }
 
     protected override async Task<IReadOnlyDictionary<string, string[]>> LocateCoreAsync(IReadOnlyCollection<string> userIds)
     {
-        var db = Db;
+        var db = Keys;
         var nodes = (await LiveNodesAsync(db).ConfigureAwait(false)).ToArray();
         var users = userIds.Select(u => (RedisValue)u).ToArray();
         var lookups = nodes.Select(n => users.Length == 0 ? Task.FromResult(Array.Empty<bool>()) : db.SetContainsAsync(BusChannels.RedisClaims(n), users)).ToArray();
@@ -123,7 +136,7 @@ internal sealed class RedisBus : RemoteBus
 
     protected override async Task<IReadOnlyList<(string NodeId, string UserId)>> ClaimsElsewhereCoreAsync()
     {
-        var db = Db;
+        var db = Keys;
         var nodes = (await LiveNodesAsync(db).ConfigureAwait(false)).ToArray();
         var members = await Task.WhenAll(nodes.Select(n => db.SetMembersAsync(BusChannels.RedisClaims(n)))).ConfigureAwait(false);
         return nodes.SelectMany((n, i) => members[i].Select(u => (n, u.ToString()))).ToList();
