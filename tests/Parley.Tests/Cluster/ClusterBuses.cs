@@ -74,6 +74,13 @@ public sealed class ClusterFactDiscoverer(IMessageSink diagnosticMessageSink) : 
 /// <summary>What a test does to the Redis server behind a cluster's back.</summary>
 public static class RedisAdmin
 {
+    /// <summary>Puts a string where the bus keeps a set, so every command on it fails (WRONGTYPE).</summary>
+    public static async Task SpoilKeyAsync(string key)
+    {
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestRedis.Address!);
+        await redis.GetDatabase().StringSetAsync(key, "not a set");
+    }
+
     /// <summary>Kills every connection a client opened under <paramref name="clientName"/>; returns how many.</summary>
     public static async Task<int> KillClientsAsync(string clientName)
     {

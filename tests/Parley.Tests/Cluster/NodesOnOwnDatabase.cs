@@ -26,7 +26,10 @@ public abstract class NodesOnOwnDatabase : IAsyncLifetime
     }
 
     /// <summary>Starts a node on this test's database (or tables) and bus.</summary>
-    protected Task<NodeProcess> StartNodeAsync(string nodeId) => NodeProcess.StartAsync(ConnectionString, nodeId, Bus, Database ?? ConnectionString, Store);
+    protected Task<NodeProcess> StartNodeAsync(string nodeId) => NodeProcess.StartAsync(ConnectionString, nodeId, Bus, Cluster, Store);
+
+    /// <summary>The cluster's name on a shared Redis (its channel and key prefix).</summary>
+    protected string Cluster => Database ?? ConnectionString;
 
     public async Task DisposeAsync()
     {

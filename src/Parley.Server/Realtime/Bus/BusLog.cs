@@ -38,4 +38,7 @@ internal static partial class BusLog
 
     [LoggerMessage(EventId = 4012, Level = LogLevel.Information, Message = "Cluster node {NodeId} stopped: sockets closed, bus drained")]
     public static partial void Stopped(ILogger logger, string nodeId);
+
+    [LoggerMessage(EventId = 4013, Level = LogLevel.Warning, Message = "Settling this node's committed positions failed; their announcement waits for the next run")]
+    public static partial void SettleFailed(ILogger logger, Exception ex);
 }

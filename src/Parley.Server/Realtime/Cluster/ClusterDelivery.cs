@@ -196,36 +196,54 @@ internal sealed class ClusterDelivery
         var first = (announced > 0 ? announced : start.Pos) + 1;
         var last = events[^1].Pos;
         _announced[writer] = last;
-        IReadOnlyDictionary<string, string[]> nodes;
         try
         {
             // Settled before the recipients are looked up: a socket that opens elsewhere after
             // the lookup finds these events in its backlog.
             await _source.SettleAsync(writer, last).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Unsettled, they must not reach a socket that has not seen what precedes them: the
+            // other nodes read these positions from the store once a later run shows them missing
+            // (where events are carried, they close their sockets so clients resume from the store).
+            BusLog.SettleFailed(_logger, ex);
+            return;
+        }
+        var run = string.Create(CultureInfo.InvariantCulture, $"{(fresh ? "!" : "")}{writer}:{first}-{last}");
+        IReadOnlyDictionary<string, string[]> nodes;
+        try
+        {
             nodes = await _bus.LocateAsync(events.SelectMany(e => e.Recipients).ToHashSet()).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // The other nodes read these positions from the store once they have waited long enough
-            // (where events are carried, they close their sockets so clients resume from the store).
+            // Not knowing who is where, every node is told of every event: one that misses a run
+            // only learns of it from the next, which a quiet chat may not send for a long time.
             BusLog.LocateFailed(_logger, ex);
+            _bus.SendToAll(BusChannels.Events, Announcement(run, events, null));
             return;
         }
-        if (nodes.Count == 0) return;
-        var run = string.Create(CultureInfo.InvariantCulture, $"{(fresh ? "!" : "")}{writer}:{first}-{last}");
         foreach (var (nodeId, users) in nodes)
         {
-            var there = users.ToHashSet();
-            var positions = events.Where(e => e.Recipients.Any(there.Contains)).Select(e => e.Pos).ToList();
-            var body = new StringBuilder(run.Length + 16).Append(run).Append('|');
-            if (positions.Count == events.Count) body.Append('*');
-            else body.AppendJoin(',', positions.Select(p => p.ToString(CultureInfo.InvariantCulture)));
-            if (_reader is null && positions.Count > 0)
-            {
-                body.Append('\n').Append(CarriedEvents.Write(events.Where(e => e.Recipients.Any(there.Contains)).ToList(), there));
-            }
-            _bus.Send(nodeId, BusChannels.Events, body.ToString());
+            _bus.Send(nodeId, BusChannels.Events, Announcement(run, events, users.ToHashSet()));
         }
+    }
+
+    /// <summary>The announcement of <paramref name="run"/> to a node holding <paramref name="there"/>
+    /// (null: any of the events' recipients): the positions that concern it, and where events are
+    /// carried, those events with their recipients there.</summary>
+    private string Announcement(string run, List<StoredEvent> events, HashSet<string>? there)
+    {
+        var concerned = there is null ? events : events.Where(e => e.Recipients.Any(there.Contains)).ToList();
+        var body = new StringBuilder(run.Length + 16).Append(run).Append('|');
+        if (concerned.Count == events.Count) body.Append('*');
+        else body.AppendJoin(',', concerned.Select(e => e.Pos.ToString(CultureInfo.InvariantCulture)));
+        if (_reader is null && concerned.Count > 0)
+        {
+            body.Append('\n').Append(CarriedEvents.Write(concerned, there ?? concerned.SelectMany(e => e.Recipients).ToHashSet()));
+        }
+        return body.ToString();
     }
 
     // ---- other nodes' commits -------------------------------------------------------------------
