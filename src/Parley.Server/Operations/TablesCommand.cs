@@ -30,9 +30,10 @@ public static class TablesCommand
             }
             return 0;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or Amazon.Runtime.AmazonServiceException or HttpRequestException or TimeoutException)
+        catch (Exception ex) when (ex is InvalidOperationException or Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException
+                                       or HttpRequestException or TimeoutException)
         {
-            Console.Error.WriteLine($"The tables could not be created: {ex.Message}");
+            Console.Error.WriteLine($"The tables could not be created: {StartupFailure.Describe(ex)}");
             return 1;
         }
     }
