@@ -98,7 +98,7 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            SendFailed(logger, ex, connection.Id);
+            LogSendFailed(logger, ex, connection.Id);
             await Reply(connection, Frames.Error(StoreFailed, "internal_error", clientMessageId));
             return;
         }
@@ -119,7 +119,7 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // A client with several sends in flight must learn which one failed.
-            SendFailed(logger, ex, connection.Id);
+            LogSendFailed(logger, ex, connection.Id);
             return Frames.Error(StoreFailed, "internal_error", clientMessageId);
         }
         if (refusal is not null)
@@ -210,6 +210,16 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "A send on socket {ConnectionId} failed")]
     private static partial void SendFailed(ILogger logger, Exception ex, string connectionId);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "A send on socket {ConnectionId} failed: the store is not answering ({Failure}: {Reason})")]
+    private static partial void SendFailedStoreNotAnswering(ILogger logger, string connectionId, string failure, string reason);
+
+    /// <summary>One line when the store is not answering (the client is told to send again), the whole exception otherwise.</summary>
+    private static void LogSendFailed(ILogger logger, Exception ex, string connectionId)
+    {
+        if (Storage.StoreUnavailable.Is(ex)) SendFailedStoreNotAnswering(logger, connectionId, ex.GetType().Name, Common.LogText.Escape(ex.Message));
+        else SendFailed(logger, ex, connectionId);
+    }
 }
 
 /// <summary>Per-connection protocol state.</summary>

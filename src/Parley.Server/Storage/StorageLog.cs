@@ -5,6 +5,17 @@ internal static partial class StorageLog
     [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "A write batch of {Count} operations failed and was rolled back")]
     public static partial void BatchFailed(ILogger logger, Exception ex, int count);
 
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "A write batch of {Count} operations failed: the store is not answering ({Failure}: {Reason})")]
+    private static partial void BatchFailedStoreNotAnswering(ILogger logger, int count, string failure, string reason);
+
+    /// <summary>A failed batch: one line when the store is not answering (the requests answer 503),
+    /// the whole exception otherwise.</summary>
+    public static void WriteBatchFailed(ILogger logger, Exception ex, int count)
+    {
+        if (StoreUnavailable.Is(ex)) BatchFailedStoreNotAnswering(logger, count, ex.GetType().Name, Common.LogText.Escape(ex.Message));
+        else BatchFailed(logger, ex, count);
+    }
+
     [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Publishing committed events failed; clients will catch up through sync")]
     public static partial void PublishFailed(ILogger logger, Exception ex);
 

@@ -202,7 +202,7 @@ internal sealed class PostgresDatabase : IAsyncDisposable
             }
             catch (Exception ex)
             {
-                StorageLog.BatchFailed(_logger, ex, batch.Count);
+                StorageLog.WriteBatchFailed(_logger, ex, batch.Count);
                 foreach (var operation in batch) operation.Fail(ex);
             }
         }

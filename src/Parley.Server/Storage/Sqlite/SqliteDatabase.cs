@@ -183,7 +183,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             }
             catch (Exception ex)
             {
-                StorageLog.BatchFailed(_logger, ex, batch.Count);
+                StorageLog.WriteBatchFailed(_logger, ex, batch.Count);
                 try { connection.Execute("ROLLBACK"); } catch (SqliteException) { /* no transaction left */ }
                 Interlocked.Exchange(ref _lastPos, startPos);
                 context.Reset();
