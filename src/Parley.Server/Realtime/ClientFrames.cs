@@ -98,15 +98,13 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            LogSendFailed(logger, ex, connection.Id);
-            await Reply(connection, Frames.Error(StoreFailed, "internal_error", clientMessageId));
+            await Reply(connection, SendFailedFrame(ex, connection.Id, clientMessageId));
             return;
         }
         // The next frame is read while this send commits; its ack still comes before the next one's.
         await connection.ReplyWhenReadyAsync(AnswerSendAsync(connection, pending, clientMessageId, state));
     }
 
-    private const string StoreFailed = "The server could not store this message; send it again.";
 
     private async Task<byte[]?> AnswerSendAsync(Connection connection, PendingSend pending, string? clientMessageId, ConnectionState state)
     {
@@ -119,8 +117,7 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // A client with several sends in flight must learn which one failed.
-            LogSendFailed(logger, ex, connection.Id);
-            return Frames.Error(StoreFailed, "internal_error", clientMessageId);
+            return SendFailedFrame(ex, connection.Id, clientMessageId);
         }
         if (refusal is not null)
         {
@@ -214,11 +211,18 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
     [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "A send on socket {ConnectionId} failed: the store is not answering ({Failure}: {Reason})")]
     private static partial void SendFailedStoreNotAnswering(ILogger logger, string connectionId, string failure, string reason);
 
-    /// <summary>One line when the store is not answering (the client is told to send again), the whole exception otherwise.</summary>
-    private static void LogSendFailed(ILogger logger, Exception ex, string connectionId)
+    /// <summary>The error frame for a send that failed, logged: a store that is not answering is
+    /// <c>unavailable</c> and one log line, anything else <c>internal_error</c> with the whole exception.
+    /// Either way the client sends it again, with the same <c>clientMessageId</c>.</summary>
+    private byte[] SendFailedFrame(Exception ex, string connectionId, string? clientMessageId)
     {
-        if (Storage.StoreUnavailable.Is(ex)) SendFailedStoreNotAnswering(logger, connectionId, ex.GetType().Name, Common.LogText.Escape(ex.Message));
-        else SendFailed(logger, ex, connectionId);
+        if (Storage.StoreUnavailable.Is(ex))
+        {
+            SendFailedStoreNotAnswering(logger, connectionId, ex.GetType().Name, Common.LogText.Escape(ex.Message));
+            return Frames.Error("The server's store is not answering at the moment; send this message again shortly.", "unavailable", clientMessageId);
+        }
+        SendFailed(logger, ex, connectionId);
+        return Frames.Error("The server could not store this message; send it again.", "internal_error", clientMessageId);
     }
 }
 

@@ -204,9 +204,10 @@ internal sealed class ClusterDelivery
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // Unsettled, they must not reach a socket that has not seen what precedes them: the
-            // other nodes read these positions from the store once a later run shows them missing
-            // (where events are carried, they close their sockets so clients resume from the store).
+            // Never announced unsettled: a socket opening elsewhere meanwhile would read a backlog
+            // that stops below them, and never get them. The other nodes read these positions from
+            // the store once a later run shows them missing (where events are carried, they close
+            // their sockets so clients resume from the store).
             BusLog.SettleFailed(_logger, ex);
             return;
         }
