@@ -44,7 +44,8 @@ public static class StartupFailure
         var parts = new List<string>();
         for (var e = ex; e is not null && parts.Count < 4; e = e.InnerException)
         {
-            if (!parts.Contains(e.Message)) parts.Add(e.Message.TrimEnd('.'));
+            var message = e.Message.TrimEnd('.');
+            if (!parts.Contains(message)) parts.Add(message);
         }
         return string.Join(": ", parts) + ".";
     }

@@ -105,7 +105,6 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
         await connection.ReplyWhenReadyAsync(AnswerSendAsync(connection, pending, clientMessageId, state));
     }
 
-
     private async Task<byte[]?> AnswerSendAsync(Connection connection, PendingSend pending, string? clientMessageId, ConnectionState state)
     {
         SendResult? result;

@@ -20,7 +20,7 @@ public abstract class ShutdownTests : NodesOnOwnDatabase
         await using var annSocket = await ann.ConnectAsync(stays.Server, name: "ann on the node that stays");
         var bobSocket = await bob.ConnectAsync(stops.Server, name: "bob on the node that stops");
         await using var bobTyping = await bob.ConnectAsync(stops.Server, name: "bob's second device");
-        await annSocket.WaitForTypeAsync("presence", f => f.Str("userId") == bob.Id && f.Data.GetProperty("online").GetBoolean());
+        await annSocket.WaitForAsync(f => f.IsPresenceOf(bob.Id, true), what: "Bob online");
         // Traffic right up to the stop: a message each way and typing.
         await ann.SendTextAsync(chatId, "are you there?");
         await bobSocket.WaitForMessageAsync(chatId, "are you there?");
@@ -34,7 +34,7 @@ public abstract class ShutdownTests : NodesOnOwnDatabase
         Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, bobSocket.CloseStatus);
         await bobSocket.DisposeAsync();
         // The node that stays hears it go: Bob is offline there.
-        await annSocket.WaitForTypeAsync("presence", f => f.Str("userId") == bob.Id && !f.Data.GetProperty("online").GetBoolean());
+        await annSocket.WaitForAsync(f => f.IsPresenceOf(bob.Id, false), what: "Bob offline");
         var log = stops.Output[before..];
         Assert.DoesNotContain("ObjectDisposedException", log);
         Assert.DoesNotContain("fail:", log);

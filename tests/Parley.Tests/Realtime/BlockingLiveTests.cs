@@ -17,7 +17,7 @@ public sealed class BlockingLiveTests(NoGraceServer fixture) : IClassFixture<NoG
         var chatId = await alice.OpenChatWithAsync(bob);
         await using var bobSocket = await bob.ConnectAsync(Server, name: "bob");
         await using var aliceSocket = await alice.ConnectAsync(Server, name: "alice");
-        await bobSocket.WaitForTypeAsync("presence", f => f.Str("userId") == alice.Id && f.Data.Bool("online"));
+        await bobSocket.WaitForAsync(f => f.IsPresenceOf(alice.Id, true), what: "Alice online");
         await aliceSocket.SendAsync(new { action = "typing", chatId, isTyping = true });
         await bobSocket.WaitForTypeAsync("typing", f => f.Str("userId") == alice.Id && f.Data.Bool("isTyping"));
 

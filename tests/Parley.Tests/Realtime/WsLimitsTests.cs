@@ -159,7 +159,7 @@ public sealed class WsLimitsTests(ITestOutputHelper output)
                 response.AssertStatus(HttpStatusCode.Created, $"flood message {n}");
             }));
             sent += batch;
-            bobWentOffline = watcher.AllFrames.Any(f => f.Type == "presence" && f.Str("userId") == bob.Id && f.Data.TryGetProperty("online", out var online) && !online.GetBoolean());
+            bobWentOffline = watcher.AllFrames.Any(f => f.IsPresenceOf(bob.Id, false));
         }
 
         // Now read what did reach the slow socket, up to the server's close.

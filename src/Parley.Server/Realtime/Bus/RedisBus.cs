@@ -21,7 +21,8 @@ internal sealed class RedisBus : RemoteBus
     private readonly string _configuration;
     private readonly Lock _dispatch = new();
     private ConnectionMultiplexer? _redis;
-    private string _keyPrefix = "";
+    /// <summary>For keys: under the cluster's prefix, if it has one (set once connected).</summary>
+    private IDatabase? _keys;
 
     public RedisBus(string nodeId, string configuration, ClusterOptions options, TimeProvider clock, ILogger<RedisBus> logger)
         : base(nodeId, options, clock, logger)
@@ -34,8 +35,7 @@ internal sealed class RedisBus : RemoteBus
     /// <summary>For publishing: the multiplexer prefixes channels itself.</summary>
     private IDatabase Publisher => _redis!.GetDatabase();
 
-    /// <summary>For keys: under the cluster's prefix, if it has one.</summary>
-    private IDatabase Keys => _keyPrefix.Length == 0 ? _redis!.GetDatabase() : _redis!.GetDatabase().WithKeyPrefix(_keyPrefix);
+    private IDatabase Keys => _keys!;
 
     private long NowMs => Clock.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -43,10 +43,11 @@ internal sealed class RedisBus : RemoteBus
     {
         var settings = ConfigurationOptions.Parse(_configuration);
         settings.AbortOnConnectFail = false;
-        _keyPrefix = settings.ChannelPrefix is { } prefix ? prefix.ToString() : "";
+        var prefix = settings.ChannelPrefix is { } channelPrefix ? channelPrefix.ToString() : "";
         // Named for operators (CLIENT LIST), with the cluster's prefix where several share the server.
-        settings.ClientName ??= "parley-" + _keyPrefix + NodeId;
+        settings.ClientName ??= "parley-" + prefix + NodeId;
         _redis = await ConnectionMultiplexer.ConnectAsync(settings).ConfigureAwait(false);
+        _keys = prefix.Length == 0 ? _redis.GetDatabase() : _redis.GetDatabase().WithKeyPrefix(prefix);
         _redis.ConnectionFailed += (_, e) => BusLog.ConnectionFailed(Logger, e.Exception ?? new InvalidOperationException("Redis connection lost: " + e.FailureType), Name);
         // Subscriptions come back by themselves; what was published meanwhile is lost.
         _redis.ConnectionRestored += (_, e) =>
