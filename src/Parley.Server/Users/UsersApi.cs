@@ -66,12 +66,19 @@ public static class UsersApi
             });
             http.Response.Headers.Link = $"<{http.Request.PathBase}{http.Request.Path}{query}>; rel=\"next\"";
         }
-        // Someone who blocked the caller shows no presence to them.
-        // In the contacts directory, someone found by their phone number does not show their email.
-        string? EmailOf(UserRecord u) => contacts is null || contacts.Contains(u.Id) || u.Email == Validation.NormalizeEmail(trimmed ?? "") ? u.Email : null;
-        return TypedResults.Json(users.Select(u => blockers.Contains(u.Id)
-            ? new UserListItem(u.Id, u.Name, EmailOf(u), u.Avatar, Profile.PhotoUrlOf(u), false, 0, u.About, blocks.Blocked.Contains(u.Id))
-            : new UserListItem(u.Id, u.Name, EmailOf(u), u.Avatar, Profile.PhotoUrlOf(u), presence.IsOnline(u.Id), presence.LastSeen(u), u.About, blocks.Blocked.Contains(u.Id))).ToList(), AppJson.Options);
+        // Someone who blocked the caller shows no presence to them. In the contacts directory, someone
+        // found by an exact address without a shared chat is a stranger: their name and photo show (so
+        // the caller knows whom they found), their presence and about do not, nor their email when it
+        // was their phone number that was named.
+        bool IsStranger(UserRecord u) => contacts is not null && !contacts.Contains(u.Id);
+        string? EmailOf(UserRecord u) => !IsStranger(u) || u.Email == Validation.NormalizeEmail(trimmed ?? "") ? u.Email : null;
+        UserListItem ItemOf(UserRecord u)
+        {
+            var hidden = IsStranger(u) || blockers.Contains(u.Id);
+            return new UserListItem(u.Id, u.Name, EmailOf(u), u.Avatar, Profile.PhotoUrlOf(u), !hidden && presence.IsOnline(u.Id),
+                hidden ? 0 : presence.LastSeen(u), IsStranger(u) ? null : u.About, blocks.Blocked.Contains(u.Id));
+        }
+        return TypedResults.Json(users.Select(ItemOf).ToList(), AppJson.Options);
     }
 
     private static string EncodeCursor(string name, string id) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(name + "\n" + id));

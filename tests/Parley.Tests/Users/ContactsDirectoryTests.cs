@@ -49,6 +49,40 @@ public sealed class ContactsDirectoryTests
     }
 
     [Fact]
+    public async Task A_stranger_found_by_an_exact_address_shows_no_presence_or_about()
+    {
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?> { ["Parley:Users:Directory"] = "Contacts" });
+        var tag = "Tag" + Guid.NewGuid().ToString("N")[..10];
+        var alice = await ApiClient.CreateUserAsync(server, tag + " Alice");
+        var bob = await ApiClient.CreateUserAsync(server, tag + " Bob");
+        var stranger = await ApiClient.CreateUserAsync(server, tag + " Stranger");
+        await alice.OpenChatWithAsync(bob);
+        foreach (var user in new[] { bob, stranger })
+            (await user.Api.PatchAsync("/users/me", new { about = "About " + user.Name })).AssertStatus(HttpStatusCode.OK, "PATCH /users/me");
+        await using var aliceSocket = await alice.ConnectAsync(server, name: "alice");
+        await using var strangerSocket = await stranger.ConnectAsync(server, name: "stranger");
+        await using var bobSocket = await bob.ConnectAsync(server, name: "bob");
+        await aliceSocket.WaitForAsync(f => f.IsPresenceOf(bob.Id, true), what: "Bob online");
+
+        var contact = (await alice.Api.GetAsync("/users?search=" + tag)).Json.EnumerateArray().Single();
+        var found = (await alice.Api.GetAsync("/users?search=" + Uri.EscapeDataString(stranger.Email))).Json.EnumerateArray().Single();
+
+        Assert.Equal(bob.Id, contact.Str("userId"));
+        Assert.True(contact.Bool("online"));
+        Assert.Equal("About " + bob.Name, contact.Str("about"));
+        Assert.Equal(stranger.Id, found.Str("userId"));
+        Assert.Equal(stranger.Name, found.Str("name"));
+        Assert.False(found.Bool("online"));
+        Assert.Equal(0, found.GetProperty("lastSeen").GetInt64());
+        Assert.Null(found.Str("about"));
+        // Once they share a chat, the stranger is a contact and shows both.
+        await alice.OpenChatWithAsync(stranger);
+        var nowContact = (await alice.Api.GetAsync("/users?search=" + Uri.EscapeDataString(stranger.Email))).Json.EnumerateArray().Single();
+        Assert.True(nowContact.Bool("online"));
+        Assert.Equal("About " + stranger.Name, nowContact.Str("about"));
+    }
+
+    [Fact]
     public async Task The_default_directory_lists_every_account()
     {
         await using var server = await ParleyServer.StartAsync();
