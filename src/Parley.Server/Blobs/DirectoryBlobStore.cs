@@ -8,6 +8,7 @@ namespace Parley.Server.Blobs;
 /// temporary name and renamed, so a reader never sees half of one.</summary>
 public sealed class DirectoryBlobStore : IBlobStore
 {
+    private const string TemporarySuffix = ".tmp";
     private readonly string _root;
 
     public DirectoryBlobStore(IOptions<ParleyOptions> options)
@@ -31,7 +32,7 @@ public sealed class DirectoryBlobStore : IBlobStore
     {
         var path = PathOf(key);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        var temporary = path + "." + Guid.NewGuid().ToString("N") + TemporarySuffix;
         await File.WriteAllBytesAsync(temporary, data, ct).ConfigureAwait(false);
         File.Move(temporary, path, overwrite: true);
     }
@@ -68,6 +69,28 @@ public sealed class DirectoryBlobStore : IBlobStore
             }
             yield return new StoredBlob(key, new DateTimeOffset(written, TimeSpan.Zero));
         }
+    }
+
+    /// <summary>A process killed between writing a temporary file and renaming it leaves the file
+    /// behind, with (part of) an upload's bytes in it.</summary>
+    public Task<int> DeleteAbandonedWritesAsync(DateTimeOffset writtenBefore, CancellationToken ct = default)
+    {
+        var removed = 0;
+        foreach (var file in Directory.EnumerateFiles(_root, "*" + TemporarySuffix, SearchOption.AllDirectories))
+        {
+            ct.ThrowIfCancellationRequested();
+            try
+            {
+                if (File.GetLastWriteTimeUtc(file) >= writtenBefore.UtcDateTime) continue;
+                File.Delete(file);
+                removed++;
+            }
+            catch (IOException)
+            {
+                // Renamed or deleted meanwhile.
+            }
+        }
+        return Task.FromResult(removed);
     }
 
     public Task DeleteAsync(string key, CancellationToken ct = default)

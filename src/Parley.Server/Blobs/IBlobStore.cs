@@ -15,6 +15,10 @@ public interface IBlobStore
 
     /// <summary>Every key held, with when its bytes were written, in no particular order.</summary>
     IAsyncEnumerable<StoredBlob> ListAsync(CancellationToken ct = default);
+
+    /// <summary>Removes what writes that died half-way left behind, if older than
+    /// <paramref name="writtenBefore"/> (a younger one may be a write in progress); returns how many.</summary>
+    Task<int> DeleteAbandonedWritesAsync(DateTimeOffset writtenBefore, CancellationToken ct = default);
 }
 
 /// <summary>A key the blob store holds and when its bytes were written.</summary>

@@ -9,6 +9,7 @@ namespace Parley.Server.Blobs;
 /// commit that deleted the row (<see cref="BlobDeletions"/>); a node that dies in between, or an
 /// upload whose row never committed, leaves them behind, and deleted content must not stay. Bytes
 /// younger than the grace period are left alone: an upload writes its bytes before its row.
+/// Writes that died half-way (a killed process) are removed after the same grace period.
 /// Every node may sweep; deleting the same bytes twice is harmless.
 /// </summary>
 public sealed partial class OrphanBlobSweep(IBlobStore blobs, IMediaStore media, BlobDeletions deletions,
@@ -42,7 +43,7 @@ public sealed partial class OrphanBlobSweep(IBlobStore blobs, IMediaStore media,
         }
     }
 
-    /// <summary>One pass over the blob store; returns how many orphans it deleted.</summary>
+    /// <summary>One pass over the blob store; returns how many orphans and abandoned writes it deleted.</summary>
     public async Task<int> SweepAsync(CancellationToken ct)
     {
         var cutoff = clock.GetUtcNow() - TimeSpan.FromSeconds(options.Value.Blobs.OrphanGraceSeconds);
@@ -56,7 +57,7 @@ public sealed partial class OrphanBlobSweep(IBlobStore blobs, IMediaStore media,
             if (page.Count == PageSize) removed += await DeleteOrphansAsync(page, ct);
         }
         if (page.Count > 0) removed += await DeleteOrphansAsync(page, ct);
-        return removed;
+        return removed + await blobs.DeleteAbandonedWritesAsync(cutoff, ct);
     }
 
     private async Task<int> DeleteOrphansAsync(List<string> keys, CancellationToken ct)
@@ -68,7 +69,7 @@ public sealed partial class OrphanBlobSweep(IBlobStore blobs, IMediaStore media,
         return orphans.Count;
     }
 
-    [LoggerMessage(EventId = 2211, Level = LogLevel.Information, Message = "Deleted the bytes of {Count} media that no row describes")]
+    [LoggerMessage(EventId = 2211, Level = LogLevel.Information, Message = "Deleted the bytes of {Count} media that no row describes, or of writes that died half-way")]
     private static partial void Swept(ILogger logger, int count);
 
     [LoggerMessage(EventId = 2212, Level = LogLevel.Warning, Message = "A sweep for bytes that no media row describes failed; the next one retries")]

@@ -135,6 +135,9 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         }
     }
 
+    /// <summary>A put is atomic in S3: a failed one leaves nothing behind.</summary>
+    public Task<int> DeleteAbandonedWritesAsync(DateTimeOffset writtenBefore, CancellationToken ct = default) => Task.FromResult(0);
+
     public void Dispose()
     {
         _client.Dispose();
