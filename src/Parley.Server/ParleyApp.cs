@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Parley.Server.Auth;
@@ -38,7 +37,7 @@ public static class ParleyApp
         // Tests (and embedders) add configuration and services first, so everything below sees them.
         configure?.Invoke(builder);
         var options = builder.Configuration.GetSection(ParleyOptions.Section).Get<ParleyOptions>() ?? new ParleyOptions();
-        if (options.Users.Problem() is { } problem) throw new InvalidOperationException(problem);
+        if ((options.Users.Problem() ?? options.Network.Problem()) is { } problem) throw new InvalidOperationException(problem);
         builder.Services.Configure<ParleyOptions>(builder.Configuration.GetSection(ParleyOptions.Section));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -63,9 +62,9 @@ public static class ParleyApp
         var app = builder.Build();
         // A mistake in the external issuers' settings stops the start, not the first request.
         app.Services.GetRequiredService<ExternalTokens>();
-        // Behind a reverse proxy on this host (nginx, see README), take the client's address from
-        // X-Forwarded-For so per-IP limits apply per client. Only loopback proxies are trusted.
-        app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto });
+        // Behind a reverse proxy (nginx on this host, a load balancer), take the client's address from
+        // X-Forwarded-For so per-IP limits apply per client; only the trusted proxies are believed.
+        app.UseForwardedHeaders(options.Network.ForwardedHeaders());
         app.UseWebSocketEndpoint(options.Realtime.KeepAliveSeconds);
         // Outermost, so the logged status is the one the client got, after error handling.
         app.UseRequestLogging();

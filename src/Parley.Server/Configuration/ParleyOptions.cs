@@ -23,6 +23,7 @@ public sealed class ParleyOptions
     public Push.PushOptions Push { get; set; } = new();
     public Operations.MetricsOptions Metrics { get; set; } = new();
     public CorsOptions Cors { get; set; } = new();
+    public NetworkOptions Network { get; set; } = new();
 }
 
 public sealed class RetentionOptions
