@@ -244,4 +244,18 @@ public sealed class PushNotificationTests : IAsyncLifetime
         (await bob.Api.PostAsync("/push/subscriptions", Https(3))).AssertError(HttpStatusCode.BadRequest);
         (await bob.Api.DeleteAsync("/push/subscriptions")).AssertError(HttpStatusCode.BadRequest);
     }
+
+    [Fact]
+    public async Task Subscriptions_added_all_at_once_still_keep_to_the_cap()
+    {
+        await using var strict = await ParleyServer.StartAsync(new Dictionary<string, string?> { ["Parley:Push:MaxSubscriptionsPerUser"] = "3" });
+        var bob = await ApiClient.CreateUserAsync(strict, "Bob");
+        var keys = _push.NewSubscription();
+
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 12).Select(async i => (await bob.Api.PostAsync("/push/subscriptions",
+            new { endpoint = $"https://push.example.com/{i}", keys = new { p256dh = keys.P256dh, auth = keys.Auth } })).Status));
+
+        Assert.Equal(3, statuses.Count(s => s == HttpStatusCode.Created));
+        Assert.Equal(9, statuses.Count(s => s == HttpStatusCode.BadRequest));
+    }
 }

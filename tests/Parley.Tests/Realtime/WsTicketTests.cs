@@ -103,4 +103,15 @@ public sealed class WsTicketTests(SharedServer shared) : IClassFixture<SharedSer
         Assert.Equal(20, statuses.Count(s => s == HttpStatusCode.OK));
         Assert.Equal(HttpStatusCode.TooManyRequests, statuses[^1]);
     }
+
+    [Fact]
+    public async Task Tickets_asked_for_all_at_once_still_keep_to_the_cap()
+    {
+        var ann = await ApiClient.CreateUserAsync(Server, "Ann");
+
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 40).Select(async _ => (await ann.Api.PostAsync("/ws/ticket", null)).Status));
+
+        Assert.Equal(20, statuses.Count(s => s == HttpStatusCode.OK));
+        Assert.Equal(20, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+    }
 }

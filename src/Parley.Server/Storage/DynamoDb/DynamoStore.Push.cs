@@ -13,9 +13,11 @@ internal sealed partial class DynamoStore
 
     private static Dictionary<string, AttributeValue> EndpointKey(string endpoint) => Item.Record("pushep#" + endpoint, "-");
 
-    public async Task<bool> AddPushSubscriptionAsync(PushSubscriptionRecord s, int maxPerUser)
+    public Task<bool> AddPushSubscriptionAsync(PushSubscriptionRecord s, int maxPerUser) =>
+        UnderCapLockAsync("push", s.UserId, s.CreatedAt, () => AddPushSubscriptionLockedAsync(s, maxPerUser));
+
+    private async Task<bool> AddPushSubscriptionLockedAsync(PushSubscriptionRecord s, int maxPerUser)
     {
-        // Counting, then adding, as on PostgreSQL: a bound on what one account holds.
         var held = await QueryRecordsAsync("push#" + s.UserId).ConfigureAwait(false);
         if (held.Count(i => i.Str("sk") != s.Endpoint) >= maxPerUser) return false;
         // An endpoint moving to this user (one browser, another account) leaves its old holder

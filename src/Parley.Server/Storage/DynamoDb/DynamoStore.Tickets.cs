@@ -11,10 +11,11 @@ internal sealed partial class DynamoStore
 
     private static Dictionary<string, AttributeValue> OpenTicketKey(string userId, string hash) => Item.Record("wst#" + userId, hash);
 
-    public async Task<bool> AddWsTicketAsync(string ticketHash, string userId, string? sessionId, long issuedAt, long expiresAt, long now, int maxOpen)
+    public Task<bool> AddWsTicketAsync(string ticketHash, string userId, string? sessionId, long issuedAt, long expiresAt, long now, int maxOpen) =>
+        UnderCapLockAsync("wstickets", userId, now, () => AddWsTicketLockedAsync(ticketHash, userId, sessionId, issuedAt, expiresAt, now, maxOpen));
+
+    private async Task<bool> AddWsTicketLockedAsync(string ticketHash, string userId, string? sessionId, long issuedAt, long expiresAt, long now, int maxOpen)
     {
-        // Counting, then adding: as on PostgreSQL, requests of one user in the same moment may pass
-        // the cap together. It bounds what one account can hold, it is not an exact count.
         var open = await QueryRecordsAsync("wst#" + userId).ConfigureAwait(false);
         if (open.Count(t => t.IsLive(now)) >= maxOpen) return false;
         // The entry the cap counts first, so no ticket exists uncounted.

@@ -4,6 +4,8 @@ internal sealed partial class PostgresStore
 {
     public Task<bool> AddPushSubscriptionAsync(PushSubscriptionRecord s, int maxPerUser) => db.WriteAsync(false, async w =>
     {
+        // Writers on other nodes add subscriptions too: the user's lock makes count-then-insert exact.
+        await w.ExecuteAsync(UserCapLock, "push:" + s.UserId).ConfigureAwait(false);
         var others = await w.ScalarAsync("SELECT count(*) FROM push_subscriptions WHERE user_id = $1 AND endpoint <> $2", s.UserId, s.Endpoint)
             .ConfigureAwait(false);
         if (others >= maxPerUser) return (Value: false, Events: NoEvents);

@@ -22,15 +22,19 @@ internal sealed partial class PostgresStore
     }
 
     public Task<bool> AddWsTicketAsync(string ticketHash, string userId, string? sessionId, long issuedAt, long expiresAt, long now, int maxOpen) =>
-        db.ReadAsync(async c =>
+        db.ReadConnectionAsync(async c =>
         {
-            // On a pooled connection, not the writer: a ticket takes no stream position.
+            // On a pooled connection, not the writer: a ticket takes no stream position. Its own short
+            // transaction holds the user's lock, so requests on every node count the same tickets.
+            await using var transaction = await c.BeginTransactionAsync().ConfigureAwait(false);
+            await c.ExecuteAsync(UserCapLock, "ws-tickets:" + userId).ConfigureAwait(false);
             await c.ExecuteAsync("DELETE FROM ws_tickets WHERE expires_at <= $1", now).ConfigureAwait(false);
             var added = await c.ExecuteAsync(
                 """
                 INSERT INTO ws_tickets (ticket_hash, user_id, session_id, issued_at, expires_at)
                 SELECT $1, $2, $3::text, $4, $5 WHERE (SELECT count(*) FROM ws_tickets WHERE user_id = $2) < $6
                 """, ticketHash, userId, sessionId, issuedAt, expiresAt, maxOpen).ConfigureAwait(false);
+            await transaction.CommitAsync().ConfigureAwait(false);
             return added == 1;
         });
 

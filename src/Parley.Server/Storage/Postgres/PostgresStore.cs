@@ -33,4 +33,9 @@ internal sealed partial class PostgresStore(PostgresDatabase db, IOptions<Parley
     private Task<T> WriteAndPublish<T>(Func<PgWrite, Task<(T Value, StoredEvent[] Events)>> work) => db.WriteAsync(true, work);
 
     private static readonly StoredEvent[] NoEvents = [];
+
+    /// <summary>Takes a transaction's lock on one of a user's capped collections ($1, e.g.
+    /// <c>push:&lt;user id&gt;</c>), so that counting what the user holds and adding one more is not
+    /// raced by another node doing the same.</summary>
+    private const string UserCapLock = "SELECT pg_advisory_xact_lock(hashtextextended('parley.cap:' || $1, 0))";
 }
