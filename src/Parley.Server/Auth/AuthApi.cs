@@ -48,10 +48,10 @@ public static class AuthApi
         if (body.Email.Any(LogText.IsHidden)) return ApiError.BadRequest("email must not contain control or invisible characters.");
         if (string.IsNullOrEmpty(body.Password)) return ApiError.BadRequest("password is required.");
         var email = Validation.NormalizeEmail(body.Email);
-        if (!throttle.TryBeginSignIn(email, out wait)) return ApiError.TooManyRequests(wait);
+        if (await throttle.BeginSignInAsync(email) is { } lockedFor) return ApiError.TooManyRequests(lockedFor);
         var user = await auth.CheckPasswordAsync(await store.FindUserByEmailAsync(email), body.Password);
         if (user is null) return ApiError.Unauthorized(WrongCredentials);
-        throttle.Succeeded(email);
+        await throttle.SucceededAsync(email);
         return await TwoStepApi.SignedInAsync(user, auth, twoStep, tokens);
     }
 
@@ -143,10 +143,10 @@ public static class AuthApi
         if (string.IsNullOrWhiteSpace(body.PhoneNumber)) return ApiError.BadRequest("phoneNumber is required.");
         if (string.IsNullOrEmpty(body.Password)) return ApiError.BadRequest("password is required.");
         var phone = body.PhoneNumber.Trim();
-        if (!throttle.TryBeginSignIn(phone, out wait)) return ApiError.TooManyRequests(wait);
+        if (await throttle.BeginSignInAsync(phone) is { } lockedFor) return ApiError.TooManyRequests(lockedFor);
         var user = await auth.CheckPasswordAsync(await store.FindUserByPhoneAsync(phone), body.Password);
         if (user is null) return ApiError.Unauthorized(WrongPhoneCredentials);
-        throttle.Succeeded(phone);
+        await throttle.SucceededAsync(phone);
         if (!user.Confirmed) return ApiError.Forbidden("Confirm your phone number first: send the code to /auth/account-confirmation.");
         return await TwoStepApi.SignedInAsync(user, auth, twoStep, tokens);
     }
@@ -175,15 +175,17 @@ public static class AuthApi
         if (user is null) return ApiError.BadRequest(BadCode);
         return await auth.CheckCodeAsync(user, AuthService.ResetPurpose, body.Code!) switch
         {
-            CodeCheck.Accepted => await Reset(auth, user, body.NewPassword!, confirmsPhone: destination == user.PhoneNumber),
+            CodeCheck.Accepted => await Reset(auth, throttle, user, body.NewPassword!, confirmsPhone: destination == user.PhoneNumber),
             CodeCheck.TooManyAttempts => ApiError.TooManyRequests(TimeSpan.FromMinutes(10), "Too many wrong codes; ask for a new one."),
             _ => ApiError.BadRequest(BadCode),
         };
 
-        static async Task<IResult> Reset(AuthService auth, UserRecord user, string password, bool confirmsPhone)
+        static async Task<IResult> Reset(AuthService auth, AuthThrottle throttle, UserRecord user, string password, bool confirmsPhone)
         {
             // A code that reached the phone proves the number as well as a confirmation code does.
             await auth.ResetPasswordAsync(user, password, confirmsPhone);
+            // Someone else's wrong guesses no longer keep the owner out, with the new password.
+            foreach (var account in new[] { user.Email, user.PhoneNumber }) if (account is not null) await throttle.ForgetFailuresAsync(account);
             return TypedResults.NoContent();
         }
     }

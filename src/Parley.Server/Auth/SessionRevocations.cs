@@ -72,8 +72,8 @@ public sealed class SessionRevocations(IAccountStore accounts, ISecurityStore st
 
 /// <summary>Loads the revocations before the server takes requests, then reads new ones from the
 /// store every few seconds (what another node revoked, should its notification not have arrived)
-/// and prunes old ones now and then.</summary>
-internal sealed partial class SessionRevocationSync(SessionRevocations revocations, TimeProvider clock, ILogger<SessionRevocationSync> logger)
+/// and prunes old ones (and ended windows of failed sign-ins) now and then.</summary>
+internal sealed partial class SessionRevocationSync(SessionRevocations revocations, AuthThrottle throttle, TimeProvider clock, ILogger<SessionRevocationSync> logger)
     : BackgroundService
 {
     private static readonly TimeSpan ReadEvery = TimeSpan.FromSeconds(2);
@@ -108,6 +108,7 @@ internal sealed partial class SessionRevocationSync(SessionRevocations revocatio
                     {
                         lastPrune = clock.GetUtcNow();
                         await revocations.ForgetOldAsync();
+                        await throttle.ForgetOldFailuresAsync();
                     }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)

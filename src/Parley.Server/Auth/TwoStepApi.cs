@@ -49,10 +49,10 @@ public static class TwoStepApi
     {
         if (string.IsNullOrWhiteSpace(body.Code)) return ApiError.BadRequest("code is required.");
         var userId = principal.UserId();
-        if (!throttle.TryBeginSignIn(ThrottleKey(userId), out var wait)) return ApiError.TooManyRequests(wait);
+        if (await throttle.BeginSignInAsync(ThrottleKey(userId)) is { } wait) return ApiError.TooManyRequests(wait);
         var codes = await twoStep.ConfirmAsync(userId, body.Code);
         if (codes is null) return ApiError.BadRequest("The code is wrong, or there is no enrolment to confirm (POST /users/me/mfa first).");
-        throttle.Succeeded(ThrottleKey(userId));
+        await throttle.SucceededAsync(ThrottleKey(userId));
         return TypedResults.Json(new MfaEnabled(true, codes), AppJson.Options);
     }
 
@@ -60,7 +60,7 @@ public static class TwoStepApi
     {
         if (string.IsNullOrWhiteSpace(body.Code)) return ApiError.BadRequest("code is required: a current code from the app, or a recovery code.");
         var userId = principal.UserId();
-        if (!throttle.TryBeginSignIn(ThrottleKey(userId), out var wait)) return ApiError.TooManyRequests(wait);
+        if (await throttle.BeginSignInAsync(ThrottleKey(userId)) is { } wait) return ApiError.TooManyRequests(wait);
         switch (await twoStep.VerifyAsync(userId, body.Code))
         {
             case TwoStep.Check.NotEnabled:
@@ -68,7 +68,7 @@ public static class TwoStepApi
                 await twoStep.DisableAsync(userId);
                 return TypedResults.NoContent();
             case TwoStep.Check.Accepted:
-                throttle.Succeeded(ThrottleKey(userId));
+                await throttle.SucceededAsync(ThrottleKey(userId));
                 await twoStep.DisableAsync(userId);
                 return TypedResults.NoContent();
             default:
@@ -84,11 +84,11 @@ public static class TwoStepApi
         if (string.IsNullOrWhiteSpace(body.Code)) return ApiError.BadRequest("code is required.");
         var userId = tokens.ValidateMfaToken(body.MfaToken);
         if (userId is null) return ApiError.Unauthorized("The sign-in has expired or is invalid; sign in again.");
-        if (!throttle.TryBeginSignIn(ThrottleKey(userId), out wait)) return ApiError.TooManyRequests(wait);
+        if (await throttle.BeginSignInAsync(ThrottleKey(userId)) is { } lockedFor) return ApiError.TooManyRequests(lockedFor);
         var user = await store.GetUserAsync(userId);
         if (user is null) return ApiError.Unauthorized("The sign-in has expired or is invalid; sign in again.");
         if (await twoStep.VerifyAsync(userId, body.Code) != TwoStep.Check.Accepted) return ApiError.Unauthorized(WrongCode);
-        throttle.Succeeded(ThrottleKey(userId));
+        await throttle.SucceededAsync(ThrottleKey(userId));
         return TypedResults.Json(await auth.IssueSessionAsync(user), AppJson.Options);
     }
 

@@ -37,4 +37,15 @@ public interface ISecurityStore
     /// <summary>Spends a recovery code; false when it is unknown or spent.</summary>
     Task<bool> UseRecoveryCodeAsync(string userId, string codeHash, long now);
     Task DisableMfaAsync(string userId);
+
+    /// <summary>Takes one failure from the allowance of <paramref name="key"/> (a hashed account or
+    /// second-step key) in its window of <paramref name="windowMs"/>, starting a new window when the
+    /// last one has passed. Null when taken; else when the full window ends. Shared by every node.</summary>
+    Task<long?> TakeSignInFailureAsync(string key, long now, long windowMs, int allowed);
+    /// <summary>Gives back one failure taken for an attempt that succeeded.</summary>
+    Task ReturnSignInFailureAsync(string key);
+    /// <summary>Forgets the failures of <paramref name="key"/> (its password was just reset).</summary>
+    Task ClearSignInFailuresAsync(string key);
+    /// <summary>Forgets windows that started before <paramref name="before"/>.</summary>
+    Task PruneSignInFailuresAsync(long before);
 }

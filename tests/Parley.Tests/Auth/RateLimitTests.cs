@@ -1,4 +1,5 @@
 using System.Net;
+using Parley.Testing;
 using Parley.Tests.Infrastructure;
 
 namespace Parley.Tests.Auth;
@@ -85,6 +86,61 @@ public sealed class RateLimitTests
         // ...while the guessed-at account stays closed even to the right password (and to other spellings of its email).
         AssertRetryAfter(await api.PostAsync("/auth/login", new { email = victim, password = Accounts.Password }));
         AssertRetryAfter(await api.PostAsync("/auth/login", new { email = victim.ToUpperInvariant(), password = Accounts.Password }));
+    }
+
+    [Fact]
+    public async Task Failed_sign_ins_are_counted_in_the_store_so_every_node_and_a_restart_keep_the_lock()
+    {
+        var settings = new Dictionary<string, string?> { ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = Limit.ToString() };
+        var shared = Path.Combine(Path.GetTempPath(), "parley-tests", Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using var first = await ParleyServer.StartAsync(settings, shared);
+            var victim = Accounts.NewEmail();
+            await Accounts.RegisterAsync(first, victim);
+            using (var api = first.Api())
+            {
+                for (var i = 0; i < Limit - 1; i++) (await api.PostAsync("/auth/login", new { email = victim, password = "guess-" + i })).AssertError(HttpStatusCode.Unauthorized);
+            }
+            // A second node on the same store (on SQLite, where one process owns the file: the same node restarted).
+            if (TestBackend.Store == TestStore.Sqlite) await first.DisposeAsync();
+            await using var second = await ParleyServer.StartAsync(settings, shared);
+            using var secondApi = second.Api();
+
+            (await secondApi.PostAsync("/auth/login", new { email = victim, password = "last-guess" })).AssertError(HttpStatusCode.Unauthorized);
+            AssertRetryAfter(await secondApi.PostAsync("/auth/login", new { email = victim, password = Accounts.Password }));
+            if (TestBackend.Store != TestStore.Sqlite)
+            {
+                using var firstApi = first.Api();
+                AssertRetryAfter(await firstApi.PostAsync("/auth/login", new { email = victim, password = Accounts.Password }));
+            }
+        }
+        finally
+        {
+            await TestBackend.ReleaseAsync(shared);
+            if (Directory.Exists(shared)) Directory.Delete(shared, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_password_reset_lets_the_owner_of_a_locked_account_sign_in_at_once()
+    {
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = Limit.ToString(),
+        });
+        var victim = Accounts.NewEmail();
+        await Accounts.RegisterAsync(server, victim);
+        using var api = server.Api();
+        await SpendUntilRefused(_ => api.PostAsync("/auth/login", new { email = victim, password = "guess-" + Guid.NewGuid() }));
+        AssertRetryAfter(await api.PostAsync("/auth/login", new { email = victim, password = Accounts.Password }));
+
+        (await api.PostAsync("/auth/forgot-password", new { email = victim })).AssertStatus(HttpStatusCode.Accepted, "forgot-password");
+        var code = LoggedCodes.Required(server, "reset", victim);
+        (await api.PostAsync("/auth/reset-password", new { email = victim, code, newPassword = "a-brand-new-passphrase" }))
+            .AssertStatus(HttpStatusCode.NoContent, "reset-password");
+
+        (await api.PostAsync("/auth/login", new { email = victim, password = "a-brand-new-passphrase" })).AssertStatus(HttpStatusCode.OK, "login after the reset");
     }
 
     [Fact]

@@ -335,6 +335,12 @@ internal static class PostgresMigrations
         ALTER TABLE chats ADD COLUMN last_event_pos bigint NOT NULL DEFAULT 0, ADD COLUMN last_event_writer integer,
             ADD COLUMN prev_event_pos bigint NOT NULL DEFAULT 0, ADD COLUMN prev_event_writer integer;
         """,
+
+        // 16: failed sign-ins per account (hashed) in the store, so every node counts the same ones.
+        """
+        CREATE TABLE sign_in_failures (key text PRIMARY KEY, window_start bigint NOT NULL, failures integer NOT NULL);
+        CREATE INDEX sign_in_failures_by_start ON sign_in_failures (window_start);
+        """,
     ];
 
     /// <summary>The step that moves media bytes to the blob store.</summary>

@@ -323,6 +323,12 @@ internal static class SqliteMigrations
             DELETE FROM message_search WHERE rowid = old.pos;
         END;
         """,
+
+        // 16: failed sign-ins per account (hashed) in the store, so every node counts the same ones.
+        """
+        CREATE TABLE sign_in_failures (key TEXT PRIMARY KEY, window_start INTEGER NOT NULL, failures INTEGER NOT NULL);
+        CREATE INDEX sign_in_failures_by_start ON sign_in_failures (window_start);
+        """,
     ];
 
     /// <summary>The step that moves media bytes to the blob store.</summary>

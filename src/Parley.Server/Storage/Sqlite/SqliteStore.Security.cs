@@ -55,4 +55,30 @@ internal sealed partial class SqliteStore
         w.Connection.Execute("DELETE FROM mfa_recovery_codes WHERE user_id = $1", userId);
         return w.Connection.Execute("DELETE FROM mfa WHERE user_id = $1", userId);
     });
+
+    public Task<long?> TakeSignInFailureAsync(string key, long now, long windowMs, int allowed) => db.WriteAsync(w =>
+    {
+        // The single writer runs this whole, so two attempts cannot both take the last failure.
+        var c = w.Connection;
+        var (start, failures) = c.QueryFirst(r => (r.GetInt64(0), r.GetInt64(1)), "SELECT window_start, failures FROM sign_in_failures WHERE key = $1", key);
+        if (now - start < windowMs)
+        {
+            if (failures >= allowed) return start + windowMs;
+            c.Execute("UPDATE sign_in_failures SET failures = failures + 1 WHERE key = $1", key);
+            return (long?)null;
+        }
+        c.Execute("""
+            INSERT INTO sign_in_failures (key, window_start, failures) VALUES ($1, $2, 1)
+            ON CONFLICT (key) DO UPDATE SET window_start = $2, failures = 1
+            """, key, now);
+        return null;
+    });
+
+    public Task ReturnSignInFailureAsync(string key) => db.WriteAsync(w =>
+        w.Connection.Execute("UPDATE sign_in_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0", key));
+
+    public Task ClearSignInFailuresAsync(string key) => db.WriteAsync(w => w.Connection.Execute("DELETE FROM sign_in_failures WHERE key = $1", key));
+
+    public Task PruneSignInFailuresAsync(long before) => db.WriteAsync(w =>
+        w.Connection.Execute("DELETE FROM sign_in_failures WHERE window_start < $1", before));
 }
