@@ -3,6 +3,7 @@ using Parley.Server.Operations;
 
 if (BackupCommand.Matches(args)) return BackupCommand.Run(args);
 if (TablesCommand.Matches(args)) return await TablesCommand.RunAsync(args);
+if (TwoStepCommand.Matches(args)) return await TwoStepCommand.RunAsync(args);
 
 WebApplication app;
 try
