@@ -88,7 +88,7 @@ public static class AuthApi
             // never locks the number out. Whoever confirms with the code has proved they hold it.
             var existing = await store.FindUserByPhoneAsync(body.PhoneNumber!.Trim());
             if (existing is null || existing.Confirmed) return ApiError.Conflict("An account with this phone number already exists.");
-            if (!throttle.TryAccount(ResendKey(existing.PhoneNumber!), out wait)) return ApiError.TooManyRequests(wait);
+            if (await throttle.TakeAccountAttemptAsync(ResendKey(existing.PhoneNumber!)) is { } resendWait) return ApiError.TooManyRequests(resendWait);
             user = await auth.ReclaimUnconfirmedAsync(existing, body.Password!, body.Name!);
         }
         await auth.SendCodeAsync(user, AuthService.ConfirmPurpose, user.PhoneNumber!);
@@ -105,7 +105,7 @@ public static class AuthApi
         if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
         if (Validation.Phone(body.PhoneNumber) is { } error) return ApiError.BadRequest(error);
         var phone = body.PhoneNumber!.Trim();
-        if (!throttle.TryAccount(ResendKey(phone), out wait)) return ApiError.TooManyRequests(wait);
+        if (await throttle.TakeAccountAttemptAsync(ResendKey(phone)) is { } resendWait) return ApiError.TooManyRequests(resendWait);
         var user = await store.FindUserByPhoneAsync(phone);
         if (user is { Confirmed: false }) await auth.SendCodeAsync(user, AuthService.ConfirmPurpose, phone);
         return TypedResults.Json(new NoticeAnswer("If the number awaits confirmation, a new code has been sent."), AppJson.Options,
@@ -118,7 +118,7 @@ public static class AuthApi
         var error = Validation.Phone(body.PhoneNumber) ?? (string.IsNullOrWhiteSpace(body.Code) ? "code is required." : null);
         if (error is not null) return ApiError.BadRequest(error);
         var phone = body.PhoneNumber!.Trim();
-        if (!throttle.TryAccount(phone, out wait)) return ApiError.TooManyRequests(wait);
+        if (await throttle.TakeAccountAttemptAsync("confirm:" + phone) is { } codeWait) return ApiError.TooManyRequests(codeWait);
         var user = await store.FindUserByPhoneAsync(phone);
         // A confirmed number has no code waiting: any code is answered as a spent one.
         if (user is null || user.Confirmed) return ApiError.BadRequest(BadCode);
@@ -158,7 +158,7 @@ public static class AuthApi
         if (error is not null) return ApiError.BadRequest(error);
         // Answer the same whether or not the account exists, and cap codes per account.
         // An account made from an external identity signs in there only: it gets no Parley password.
-        if (user is not null && user.PasswordHash != External.ExternalAccounts.NoPassword && throttle.TryAccount("reset:" + destination, out _))
+        if (user is not null && user.PasswordHash != External.ExternalAccounts.NoPassword && await throttle.TakeAccountAttemptAsync("reset:" + destination) is null)
         {
             await auth.SendCodeAsync(user, AuthService.ResetPurpose, destination!);
         }
@@ -171,7 +171,7 @@ public static class AuthApi
         var (user, destination, error) = await FindByEmailOrPhone(store, body.Email, body.PhoneNumber);
         error ??= string.IsNullOrWhiteSpace(body.Code) ? "code is required." : PasswordPolicy.Check(body.NewPassword, "newPassword");
         if (error is not null) return ApiError.BadRequest(error);
-        if (!throttle.TryAccount("code:" + destination, out wait)) return ApiError.TooManyRequests(wait);
+        if (await throttle.TakeAccountAttemptAsync("code:" + destination) is { } codeWait) return ApiError.TooManyRequests(codeWait);
         if (user is null) return ApiError.BadRequest(BadCode);
         return await auth.CheckCodeAsync(user, AuthService.ResetPurpose, body.Code!) switch
         {

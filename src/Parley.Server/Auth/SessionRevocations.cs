@@ -72,7 +72,7 @@ public sealed class SessionRevocations(IAccountStore accounts, ISecurityStore st
 
 /// <summary>Loads the revocations before the server takes requests, then reads new ones from the
 /// store every few seconds (what another node revoked, should its notification not have arrived)
-/// and prunes old ones (and ended windows of failed sign-ins) now and then.</summary>
+/// and prunes old ones (and ended windows of attempts per account) now and then.</summary>
 internal sealed partial class SessionRevocationSync(SessionRevocations revocations, AuthThrottle throttle, TimeProvider clock, ILogger<SessionRevocationSync> logger)
     : BackgroundService
 {
@@ -108,7 +108,7 @@ internal sealed partial class SessionRevocationSync(SessionRevocations revocatio
                     {
                         lastPrune = clock.GetUtcNow();
                         await revocations.ForgetOldAsync();
-                        await throttle.ForgetOldFailuresAsync();
+                        await throttle.ForgetOldAttemptsAsync();
                     }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)

@@ -38,14 +38,15 @@ public interface ISecurityStore
     Task<bool> UseRecoveryCodeAsync(string userId, string codeHash, long now);
     Task DisableMfaAsync(string userId);
 
-    /// <summary>Takes one failure from the allowance of <paramref name="key"/> (a hashed account or
-    /// second-step key) in its window of <paramref name="windowMs"/>, starting a new window when the
-    /// last one has passed. Null when taken; else when the full window ends. Shared by every node.</summary>
-    Task<long?> TakeSignInFailureAsync(string key, long now, long windowMs, int allowed);
-    /// <summary>Gives back one failure taken for an attempt that succeeded.</summary>
-    Task ReturnSignInFailureAsync(string key);
-    /// <summary>Forgets the failures of <paramref name="key"/> (its password was just reset).</summary>
-    Task ClearSignInFailuresAsync(string key);
+    /// <summary>Takes one attempt from the allowance of <paramref name="key"/> (hashed: an account's
+    /// failed sign-ins, or the codes sent to it) in its window of <paramref name="windowMs"/>, starting
+    /// a new window when the last one has passed. Null when taken; else when the full window ends.
+    /// Shared by every node.</summary>
+    Task<long?> TakeAttemptAsync(string key, long now, long windowMs, int allowed);
+    /// <summary>Gives back one attempt (a sign-in that succeeded).</summary>
+    Task ReturnAttemptAsync(string key);
+    /// <summary>Forgets the attempts of <paramref name="key"/> (its password was just reset).</summary>
+    Task ClearAttemptsAsync(string key);
     /// <summary>Forgets windows that started before <paramref name="before"/>.</summary>
-    Task PruneSignInFailuresAsync(long before);
+    Task PruneAttemptsAsync(long before);
 }

@@ -89,7 +89,7 @@ public sealed class RateLimitTests
     }
 
     [Fact]
-    public async Task Failed_sign_ins_are_counted_in_the_store_so_every_node_and_a_restart_keep_the_lock()
+    public async Task Attempts_per_account_are_counted_in_the_store_so_every_node_and_a_restart_keep_the_lock()
     {
         var settings = new Dictionary<string, string?> { ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = Limit.ToString() };
         var shared = Path.Combine(Path.GetTempPath(), "parley-tests", Guid.NewGuid().ToString("N"));
@@ -98,9 +98,12 @@ public sealed class RateLimitTests
             await using var first = await ParleyServer.StartAsync(settings, shared);
             var victim = Accounts.NewEmail();
             await Accounts.RegisterAsync(first, victim);
+            var phone = Accounts.NewPhone();
             using (var api = first.Api())
             {
                 for (var i = 0; i < Limit - 1; i++) (await api.PostAsync("/auth/login", new { email = victim, password = "guess-" + i })).AssertError(HttpStatusCode.Unauthorized);
+                // Codes sent to one number are counted the same way.
+                for (var i = 0; i < Limit; i++) (await api.PostAsync("/auth/resend-code", new { phoneNumber = phone })).AssertStatus(HttpStatusCode.Accepted, "resend-code");
             }
             // A second node on the same store (on SQLite, where one process owns the file: the same node restarted).
             if (TestBackend.Store == TestStore.Sqlite) await first.DisposeAsync();
@@ -109,6 +112,7 @@ public sealed class RateLimitTests
 
             (await secondApi.PostAsync("/auth/login", new { email = victim, password = "last-guess" })).AssertError(HttpStatusCode.Unauthorized);
             AssertRetryAfter(await secondApi.PostAsync("/auth/login", new { email = victim, password = Accounts.Password }));
+            AssertRetryAfter(await secondApi.PostAsync("/auth/resend-code", new { phoneNumber = phone }));
             if (TestBackend.Store != TestStore.Sqlite)
             {
                 using var firstApi = first.Api();

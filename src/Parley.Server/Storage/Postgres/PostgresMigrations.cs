@@ -336,10 +336,10 @@ internal static class PostgresMigrations
             ADD COLUMN prev_event_pos bigint NOT NULL DEFAULT 0, ADD COLUMN prev_event_writer integer;
         """,
 
-        // 16: failed sign-ins per account (hashed) in the store, so every node counts the same ones.
+        // 16: attempts per account (failed sign-ins, codes sent; hashed keys), so every node counts the same ones.
         """
-        CREATE TABLE sign_in_failures (key text PRIMARY KEY, window_start bigint NOT NULL, failures integer NOT NULL);
-        CREATE INDEX sign_in_failures_by_start ON sign_in_failures (window_start);
+        CREATE TABLE account_attempts (key text PRIMARY KEY, window_start bigint NOT NULL, attempts integer NOT NULL);
+        CREATE INDEX account_attempts_by_start ON account_attempts (window_start);
         """,
     ];
 

@@ -69,26 +69,26 @@ internal sealed partial class PostgresStore
         await w.ExecuteAsync("DELETE FROM mfa WHERE user_id = $1", userId).ConfigureAwait(false);
     });
 
-    public Task<long?> TakeSignInFailureAsync(string key, long now, long windowMs, int allowed) => db.ReadAsync(async c =>
+    public Task<long?> TakeAttemptAsync(string key, long now, long windowMs, int allowed) => db.ReadAsync(async c =>
     {
         // One statement on a pooled connection: the row's lock makes it atomic across nodes. It takes
-        // a failure in the running window, or starts a new one, or changes nothing when none is left.
+        // an attempt in the running window, or starts a new one, or changes nothing when none is left.
         var taken = await c.ExecuteAsync(
             """
-            INSERT INTO sign_in_failures AS f (key, window_start, failures) VALUES ($1, $2, 1)
+            INSERT INTO account_attempts AS f (key, window_start, attempts) VALUES ($1, $2, 1)
             ON CONFLICT (key) DO UPDATE SET
                 window_start = CASE WHEN f.window_start <= $2 - $3 THEN $2 ELSE f.window_start END,
-                failures = CASE WHEN f.window_start <= $2 - $3 THEN 1 ELSE f.failures + 1 END
-            WHERE f.window_start <= $2 - $3 OR f.failures < $4
+                attempts = CASE WHEN f.window_start <= $2 - $3 THEN 1 ELSE f.attempts + 1 END
+            WHERE f.window_start <= $2 - $3 OR f.attempts < $4
             """, key, now, windowMs, allowed).ConfigureAwait(false);
         if (taken > 0) return (long?)null;
-        return await c.ScalarAsync("SELECT window_start FROM sign_in_failures WHERE key = $1", key).ConfigureAwait(false) + windowMs;
+        return await c.ScalarAsync("SELECT window_start FROM account_attempts WHERE key = $1", key).ConfigureAwait(false) + windowMs;
     });
 
-    public Task ReturnSignInFailureAsync(string key) => db.ReadAsync(c =>
-        c.ExecuteAsync("UPDATE sign_in_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0", key));
+    public Task ReturnAttemptAsync(string key) => db.ReadAsync(c =>
+        c.ExecuteAsync("UPDATE account_attempts SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0", key));
 
-    public Task ClearSignInFailuresAsync(string key) => db.ReadAsync(c => c.ExecuteAsync("DELETE FROM sign_in_failures WHERE key = $1", key));
+    public Task ClearAttemptsAsync(string key) => db.ReadAsync(c => c.ExecuteAsync("DELETE FROM account_attempts WHERE key = $1", key));
 
-    public Task PruneSignInFailuresAsync(long before) => db.ReadAsync(c => c.ExecuteAsync("DELETE FROM sign_in_failures WHERE window_start < $1", before));
+    public Task PruneAttemptsAsync(long before) => db.ReadAsync(c => c.ExecuteAsync("DELETE FROM account_attempts WHERE window_start < $1", before));
 }

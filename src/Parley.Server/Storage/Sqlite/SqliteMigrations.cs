@@ -324,10 +324,10 @@ internal static class SqliteMigrations
         END;
         """,
 
-        // 16: failed sign-ins per account (hashed) in the store, so every node counts the same ones.
+        // 16: attempts per account (failed sign-ins, codes sent; hashed keys), so every node counts the same ones.
         """
-        CREATE TABLE sign_in_failures (key TEXT PRIMARY KEY, window_start INTEGER NOT NULL, failures INTEGER NOT NULL);
-        CREATE INDEX sign_in_failures_by_start ON sign_in_failures (window_start);
+        CREATE TABLE account_attempts (key TEXT PRIMARY KEY, window_start INTEGER NOT NULL, attempts INTEGER NOT NULL);
+        CREATE INDEX account_attempts_by_start ON account_attempts (window_start);
         """,
     ];
 

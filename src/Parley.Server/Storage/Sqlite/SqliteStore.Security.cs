@@ -56,29 +56,29 @@ internal sealed partial class SqliteStore
         return w.Connection.Execute("DELETE FROM mfa WHERE user_id = $1", userId);
     });
 
-    public Task<long?> TakeSignInFailureAsync(string key, long now, long windowMs, int allowed) => db.WriteAsync(w =>
+    public Task<long?> TakeAttemptAsync(string key, long now, long windowMs, int allowed) => db.WriteAsync(w =>
     {
-        // The single writer runs this whole, so two attempts cannot both take the last failure.
+        // The single writer runs this whole, so two attempts cannot both take the last one left.
         var c = w.Connection;
-        var (start, failures) = c.QueryFirst(r => (r.GetInt64(0), r.GetInt64(1)), "SELECT window_start, failures FROM sign_in_failures WHERE key = $1", key);
+        var (start, attempts) = c.QueryFirst(r => (r.GetInt64(0), r.GetInt64(1)), "SELECT window_start, attempts FROM account_attempts WHERE key = $1", key);
         if (now - start < windowMs)
         {
-            if (failures >= allowed) return start + windowMs;
-            c.Execute("UPDATE sign_in_failures SET failures = failures + 1 WHERE key = $1", key);
+            if (attempts >= allowed) return start + windowMs;
+            c.Execute("UPDATE account_attempts SET attempts = attempts + 1 WHERE key = $1", key);
             return (long?)null;
         }
         c.Execute("""
-            INSERT INTO sign_in_failures (key, window_start, failures) VALUES ($1, $2, 1)
-            ON CONFLICT (key) DO UPDATE SET window_start = $2, failures = 1
+            INSERT INTO account_attempts (key, window_start, attempts) VALUES ($1, $2, 1)
+            ON CONFLICT (key) DO UPDATE SET window_start = $2, attempts = 1
             """, key, now);
         return null;
     });
 
-    public Task ReturnSignInFailureAsync(string key) => db.WriteAsync(w =>
-        w.Connection.Execute("UPDATE sign_in_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0", key));
+    public Task ReturnAttemptAsync(string key) => db.WriteAsync(w =>
+        w.Connection.Execute("UPDATE account_attempts SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0", key));
 
-    public Task ClearSignInFailuresAsync(string key) => db.WriteAsync(w => w.Connection.Execute("DELETE FROM sign_in_failures WHERE key = $1", key));
+    public Task ClearAttemptsAsync(string key) => db.WriteAsync(w => w.Connection.Execute("DELETE FROM account_attempts WHERE key = $1", key));
 
-    public Task PruneSignInFailuresAsync(long before) => db.WriteAsync(w =>
-        w.Connection.Execute("DELETE FROM sign_in_failures WHERE window_start < $1", before));
+    public Task PruneAttemptsAsync(long before) => db.WriteAsync(w =>
+        w.Connection.Execute("DELETE FROM account_attempts WHERE window_start < $1", before));
 }
