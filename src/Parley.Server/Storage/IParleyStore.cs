@@ -66,10 +66,8 @@ public interface IAccountStore
     Task<string?> FindLiveRefreshTokenAsync(string presentedHash, long now);
     Task RevokeRefreshFamilyAsync(string presentedHash);
     /// <summary>Revokes every refresh token of the user and records <paramref name="now"/> as the
-    /// moment before which their access tokens no longer count.</summary>
+    /// moment before which their access tokens no longer count (a revocation without a session).</summary>
     Task RevokeAllSessionsAsync(string userId, long now);
-    /// <summary>When the user's sessions were last revoked (0: never).</summary>
-    Task<long> GetSessionsRevokedAtAsync(string userId);
 
     Task SaveCodeAsync(string userId, string purpose, string codeHash, long expiresAt);
     /// <summary>Checks a one-time code, counting the attempt; an accepted code is spent.</summary>

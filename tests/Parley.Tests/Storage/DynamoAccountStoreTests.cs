@@ -162,8 +162,6 @@ public sealed class DynamoAccountStoreTests : IAsyncLifetime
 
         Assert.Equal(new[] { new SessionRevocation(a.Id, "session-a", 1_000), new SessionRevocation(b.Id, null, 2_000) }, await _store.GetRevocationsAsync(0));
         Assert.Equal(new[] { new SessionRevocation(b.Id, null, 2_000) }, await _store.GetRevocationsAsync(1_001));
-        Assert.Equal(2_000, await _store.GetSessionsRevokedAtAsync(b.Id));
-        Assert.Equal(0, await _store.GetSessionsRevokedAtAsync(a.Id));
         Assert.Null(await _store.FindLiveRefreshTokenAsync("ta", 5));
         Assert.Null(await _store.FindLiveRefreshTokenAsync("tb", 5));
         Assert.Equal((a.Id, "session-a"), await _store.FindRefreshSessionAsync("ta"));

@@ -60,7 +60,7 @@ internal sealed partial class DynamoStore
         if (item is null) return [];
         var user = UserItems.User(item);
         await db.UpdateAsync(db.Users, UserItems.Key(userId),
-            "SET #n = :name, searchName = :empty, passwordHash = :none, deletedAt = :now, sessionsRevokedAt = :now REMOVE email, phoneNumber, about, avatar, photoMediaId",
+            "SET #n = :name, searchName = :empty, passwordHash = :none, deletedAt = :now REMOVE email, phoneNumber, about, avatar, photoMediaId",
             "attribute_exists(userId)",
             new() { [":name"] = Item.S(AccountNames.Deleted), [":empty"] = Item.S(""), [":none"] = Item.S("!"), [":now"] = Item.N(now) },
             new() { ["#n"] = "name" }).ConfigureAwait(false);

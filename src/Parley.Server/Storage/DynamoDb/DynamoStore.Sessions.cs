@@ -108,12 +108,8 @@ internal sealed partial class DynamoStore
         {
             if (!family.Bool("revoked")) await RevokeFamilyAsync(userId, family.Str("sk")).ConfigureAwait(false);
         }
-        await UpdateUserAsync(userId, "sessionsRevokedAt", Item.N(now), "(attribute_not_exists(#a) OR #a < :v)").ConfigureAwait(false);
         await AddRevocationAsync(userId, null, now).ConfigureAwait(false);
     }
-
-    public async Task<long> GetSessionsRevokedAtAsync(string userId) =>
-        (await db.GetAsync(db.Users, UserItems.Key(userId)).ConfigureAwait(false))?.Long("sessionsRevokedAt") ?? 0;
 
     public async Task RevokeSessionAsync(string userId, string sessionId, long now)
     {

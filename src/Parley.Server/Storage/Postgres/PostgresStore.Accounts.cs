@@ -148,7 +148,7 @@ internal sealed partial class PostgresStore
         await w.ExecuteAsync(
             """
             UPDATE users SET email = NULL, phone = NULL, name = $2, search_name = '', about = NULL, avatar = NULL,
-                photo_media_id = NULL, password_hash = '!', deleted_at = $3, sessions_revoked_at = greatest(sessions_revoked_at, $3)
+                photo_media_id = NULL, password_hash = '!', deleted_at = $3
             WHERE id = $1
             """, userId, AccountNames.Deleted, now).ConfigureAwait(false);
         await w.ExecuteAsync("DELETE FROM refresh_tokens WHERE user_id = $1", userId).ConfigureAwait(false);
@@ -213,13 +213,9 @@ internal sealed partial class PostgresStore
 
     public Task RevokeAllSessionsAsync(string userId, long now) => db.WriteAsync(async w =>
     {
-        await w.ExecuteAsync("UPDATE users SET sessions_revoked_at = greatest(sessions_revoked_at, $2) WHERE id = $1", userId, now).ConfigureAwait(false);
         await w.ExecuteAsync("INSERT INTO session_revocations (user_id, session_id, revoked_at) VALUES ($1, NULL, $2)", userId, now).ConfigureAwait(false);
         await w.ExecuteAsync("UPDATE refresh_tokens SET revoked = true WHERE user_id = $1", userId).ConfigureAwait(false);
     });
-
-    public Task<long> GetSessionsRevokedAtAsync(string userId) =>
-        db.ReadAsync(c => c.ScalarAsync("SELECT sessions_revoked_at FROM users WHERE id = $1", userId));
 
     public Task SaveCodeAsync(string userId, string purpose, string codeHash, long expiresAt) => db.WriteAsync(w => w.ExecuteAsync(
         """

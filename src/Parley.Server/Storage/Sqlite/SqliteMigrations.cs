@@ -156,7 +156,9 @@ internal static class SqliteMigrations
         ) WITHOUT ROWID;
         """,
 
-        // 5: when a user's sessions were last revoked (ms); older access tokens are refused.
+        // 5: when a user's sessions were last revoked (ms). No longer written or read: revocations are
+        // rows of session_revocations. The column stays until a later release can drop it without
+        // breaking the nodes of this one during a rolling upgrade.
         """
         ALTER TABLE users ADD COLUMN sessions_revoked_at INTEGER NOT NULL DEFAULT 0;
         """,

@@ -142,7 +142,7 @@ internal sealed partial class SqliteStore
         c.Execute(
             """
             UPDATE users SET email = NULL, phone = NULL, name = $2, search_name = '', about = NULL, avatar = NULL,
-                photo_media_id = NULL, password_hash = '!', deleted_at = $3, sessions_revoked_at = $3
+                photo_media_id = NULL, password_hash = '!', deleted_at = $3
             WHERE id = $1
             """, userId, AccountNames.Deleted, now);
         c.Execute("DELETE FROM refresh_tokens WHERE user_id = $1", userId);
@@ -204,13 +204,9 @@ internal sealed partial class SqliteStore
 
     public Task RevokeAllSessionsAsync(string userId, long now) => db.WriteAsync(w =>
     {
-        w.Connection.Execute("UPDATE users SET sessions_revoked_at = max(sessions_revoked_at, $2) WHERE id = $1", userId, now);
         w.Connection.Execute("INSERT INTO session_revocations (user_id, session_id, revoked_at) VALUES ($1, NULL, $2)", userId, now);
         return w.Connection.Execute("UPDATE refresh_tokens SET revoked = 1 WHERE user_id = $1", userId);
     });
-
-    public Task<long> GetSessionsRevokedAtAsync(string userId) =>
-        db.ReadAsync(c => c.Scalar("SELECT sessions_revoked_at FROM users WHERE id = $1", userId));
 
     public Task SaveCodeAsync(string userId, string purpose, string codeHash, long expiresAt) => db.WriteAsync(w => w.Connection.Execute(
         """
