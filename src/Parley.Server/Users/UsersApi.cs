@@ -70,13 +70,13 @@ public static class UsersApi
         // found by an exact address without a shared chat is a stranger: their name and photo show (so
         // the caller knows whom they found), their presence and about do not, nor their email when it
         // was their phone number that was named.
-        bool IsStranger(UserRecord u) => contacts is not null && !contacts.Contains(u.Id);
-        string? EmailOf(UserRecord u) => !IsStranger(u) || u.Email == Validation.NormalizeEmail(trimmed ?? "") ? u.Email : null;
+        var namedEmail = Validation.NormalizeEmail(trimmed ?? "");
         UserListItem ItemOf(UserRecord u)
         {
-            var hidden = IsStranger(u) || blockers.Contains(u.Id);
-            return new UserListItem(u.Id, u.Name, EmailOf(u), u.Avatar, Profile.PhotoUrlOf(u), !hidden && presence.IsOnline(u.Id),
-                hidden ? 0 : presence.LastSeen(u), IsStranger(u) ? null : u.About, blocks.Blocked.Contains(u.Id));
+            var stranger = contacts is not null && !contacts.Contains(u.Id);
+            var hidden = stranger || blockers.Contains(u.Id);
+            return new UserListItem(u.Id, u.Name, !stranger || u.Email == namedEmail ? u.Email : null, u.Avatar, Profile.PhotoUrlOf(u),
+                !hidden && presence.IsOnline(u.Id), hidden ? 0 : presence.LastSeen(u), stranger ? null : u.About, blocks.Blocked.Contains(u.Id));
         }
         return TypedResults.Json(users.Select(ItemOf).ToList(), AppJson.Options);
     }

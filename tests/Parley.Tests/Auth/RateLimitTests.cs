@@ -12,6 +12,8 @@ public sealed class RateLimitTests
 {
     private const int Limit = 3;
 
+    private static readonly Dictionary<string, string?> AccountLimit = new() { ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = Limit.ToString() };
+
     private static async Task<ApiClient.Response> SpendUntilRefused(Func<int, Task<ApiClient.Response>> attempt)
     {
         for (var i = 0; i < Limit; i++)
@@ -68,10 +70,7 @@ public sealed class RateLimitTests
     [Fact]
     public async Task Login_answers_429_with_Retry_After_over_the_per_account_limit_while_other_accounts_still_log_in()
     {
-        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
-        {
-            ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = Limit.ToString(),
-        });
+        await using var server = await ParleyServer.StartAsync(AccountLimit);
         var victim = Accounts.NewEmail();
         var bystander = Accounts.NewEmail();
         await Accounts.RegisterAsync(server, victim);
@@ -91,11 +90,10 @@ public sealed class RateLimitTests
     [Fact]
     public async Task Attempts_per_account_are_counted_in_the_store_so_every_node_and_a_restart_keep_the_lock()
     {
-        var settings = new Dictionary<string, string?> { ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = Limit.ToString() };
         var shared = Path.Combine(Path.GetTempPath(), "parley-tests", Guid.NewGuid().ToString("N"));
         try
         {
-            await using var first = await ParleyServer.StartAsync(settings, shared);
+            await using var first = await ParleyServer.StartAsync(AccountLimit, shared);
             var victim = Accounts.NewEmail();
             await Accounts.RegisterAsync(first, victim);
             var phone = Accounts.NewPhone();
@@ -107,7 +105,7 @@ public sealed class RateLimitTests
             }
             // A second node on the same store (on SQLite, where one process owns the file: the same node restarted).
             if (TestBackend.Store == TestStore.Sqlite) await first.DisposeAsync();
-            await using var second = await ParleyServer.StartAsync(settings, shared);
+            await using var second = await ParleyServer.StartAsync(AccountLimit, shared);
             using var secondApi = second.Api();
 
             (await secondApi.PostAsync("/auth/login", new { email = victim, password = "last-guess" })).AssertError(HttpStatusCode.Unauthorized);
@@ -129,10 +127,7 @@ public sealed class RateLimitTests
     [Fact]
     public async Task A_password_reset_lets_the_owner_of_a_locked_account_sign_in_at_once()
     {
-        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
-        {
-            ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = Limit.ToString(),
-        });
+        await using var server = await ParleyServer.StartAsync(AccountLimit);
         var victim = Accounts.NewEmail();
         await Accounts.RegisterAsync(server, victim);
         using var api = server.Api();
@@ -150,10 +145,7 @@ public sealed class RateLimitTests
     [Fact]
     public async Task Phone_sign_in_answers_429_with_Retry_After_over_the_per_account_limit()
     {
-        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
-        {
-            ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = Limit.ToString(),
-        });
+        await using var server = await ParleyServer.StartAsync(AccountLimit);
         using var api = server.Api();
         var phone = Accounts.NewPhone();
         Assert.Equal(HttpStatusCode.Created, (await api.PostAsync("/auth/sign-up", new { phoneNumber = phone, password = Accounts.Password, name = "Target" })).Status);
@@ -167,10 +159,7 @@ public sealed class RateLimitTests
     public async Task Unknown_accounts_are_limited_like_known_ones()
     {
         // Otherwise the 429 itself would tell an attacker which emails have accounts.
-        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
-        {
-            ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = Limit.ToString(),
-        });
+        await using var server = await ParleyServer.StartAsync(AccountLimit);
         using var api = server.Api();
         var nobody = Accounts.NewEmail();
 
@@ -182,10 +171,7 @@ public sealed class RateLimitTests
     [Fact]
     public async Task Successful_sign_ins_do_not_count_toward_the_per_account_limit()
     {
-        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
-        {
-            ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = Limit.ToString(),
-        });
+        await using var server = await ParleyServer.StartAsync(AccountLimit);
         var email = Accounts.NewEmail();
         await Accounts.RegisterAsync(server, email);
         using var api = server.Api();

@@ -6,8 +6,9 @@ namespace Parley.Server.Storage.DynamoDb;
 /// How a user is laid out in its <c>Users</c> item: <c>userId, email, phoneNumber, name,
 /// searchName</c> (the name in lower case, what search compares), <c>about, avatar, photoMediaId,
 /// passwordHash, confirmed, createdAt, lastSeen</c>, and once set <c>deletedAt</c> (items written
-/// before revocations had their own records may also carry an unused <c>sessionsRevokedAt</c>). An address is owned through its claim in <c>Records</c>
-/// (<see cref="EmailClaim"/>, <see cref="PhoneClaim"/>); the item still carries it for the indexes.
+/// before revocations had their own records may also carry an unused <c>sessionsRevokedAt</c>). An
+/// address is owned through its claim in <c>Records</c> (<see cref="EmailClaim"/>,
+/// <see cref="PhoneClaim"/>); the item still carries it for the indexes.
 /// </summary>
 internal static class UserItems
 {
