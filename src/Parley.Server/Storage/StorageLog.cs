@@ -26,7 +26,17 @@ internal static partial class StorageLog
     public static partial void CheckpointFailed(ILogger logger, Exception ex);
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "This node's writer lease could not be renewed or taken; the next round retries")]
-    public static partial void LeaseRenewalFailed(ILogger logger, Exception ex);
+    private static partial void LeaseFailed(ILogger logger, Exception ex);
+
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Warning, Message = "This node's writer lease could not be renewed or taken: the store is not answering ({Failure}: {Reason}); the next round retries")]
+    private static partial void LeaseFailedStoreNotAnswering(ILogger logger, string failure, string reason);
+
+    /// <summary>A failed lease round: one line when the store is not answering, the whole exception otherwise.</summary>
+    public static void LeaseRenewalFailed(ILogger logger, Exception ex)
+    {
+        if (StoreUnavailable.Is(ex)) LeaseFailedStoreNotAnswering(logger, ex.GetType().Name, Common.LogText.Escape(ex.Message));
+        else LeaseFailed(logger, ex);
+    }
 
     [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "Indexing messages for search failed; the next batch or search retries")]
     public static partial void SearchIndexFailed(ILogger logger, Exception ex);
