@@ -120,6 +120,9 @@ public static partial class WebSocketEndpoint
             KeepAliveInterval = TimeSpan.FromSeconds(settings.Realtime.KeepAliveSeconds),
             KeepAliveTimeout = TimeSpan.FromSeconds(settings.Realtime.KeepAliveSeconds * 2),
         });
+        // Nothing reads the request's headers after the upgrade, and the open socket would keep
+        // them (a browser's cookies, user agent and languages) for as long as it stays open.
+        http.Request.Headers.Clear();
         var connection = new Connection(userId, identity.SessionId, socket, settings.Realtime.SendQueueFrames,
             new FrameBudget(settings.Limits.FramesPerSecond, TimeProvider.System));
         var ip = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
