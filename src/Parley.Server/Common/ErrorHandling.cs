@@ -41,10 +41,10 @@ public static partial class ErrorHandling
     private static async Task AnswerAsync(HttpContext context)
     {
         var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-        if (error is not null && StoreUnavailable.Is(error))
+        if (error is not null && StoreUnavailable.Describe(error) is { } outage)
         {
             StoreNotAnsweringLogged(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Parley.Requests"),
-                context.Request.Method, LogText.Escape(context.Request.Path.Value), error.GetType().Name, LogText.Escape(error.Message));
+                context.Request.Method, LogText.Escape(context.Request.Path.Value), outage.Failure, outage.Reason);
             context.Response.Headers.RetryAfter = "1";
             await ApiError.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, StoreNotAnswering);
             return;

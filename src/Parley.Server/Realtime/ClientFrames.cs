@@ -215,9 +215,9 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
     /// Either way the client sends it again, with the same <c>clientMessageId</c>.</summary>
     private byte[] SendFailedFrame(Exception ex, string connectionId, string? clientMessageId)
     {
-        if (Storage.StoreUnavailable.Is(ex))
+        if (Storage.StoreUnavailable.Describe(ex) is { } outage)
         {
-            SendFailedStoreNotAnswering(logger, connectionId, ex.GetType().Name, Common.LogText.Escape(ex.Message));
+            SendFailedStoreNotAnswering(logger, connectionId, outage.Failure, outage.Reason);
             return Frames.Error("The server's store is not answering at the moment; send this message again shortly.", "unavailable", clientMessageId);
         }
         SendFailed(logger, ex, connectionId);

@@ -12,7 +12,7 @@ internal static partial class StorageLog
     /// the whole exception otherwise.</summary>
     public static void WriteBatchFailed(ILogger logger, Exception ex, int count)
     {
-        if (StoreUnavailable.Is(ex)) BatchFailedStoreNotAnswering(logger, count, ex.GetType().Name, Common.LogText.Escape(ex.Message));
+        if (StoreUnavailable.Describe(ex) is { } outage) BatchFailedStoreNotAnswering(logger, count, outage.Failure, outage.Reason);
         else BatchFailed(logger, ex, count);
     }
 
@@ -34,7 +34,7 @@ internal static partial class StorageLog
     /// <summary>A failed lease round: one line when the store is not answering, the whole exception otherwise.</summary>
     public static void LeaseRenewalFailed(ILogger logger, Exception ex)
     {
-        if (StoreUnavailable.Is(ex)) LeaseFailedStoreNotAnswering(logger, ex.GetType().Name, Common.LogText.Escape(ex.Message));
+        if (StoreUnavailable.Describe(ex) is { } outage) LeaseFailedStoreNotAnswering(logger, outage.Failure, outage.Reason);
         else LeaseFailed(logger, ex);
     }
 

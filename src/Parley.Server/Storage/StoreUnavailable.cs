@@ -22,4 +22,10 @@ public static class StoreUnavailable
         HttpRequestException or TimeoutException or System.Net.Sockets.SocketException => true,
         _ => ex.InnerException is { } inner && Is(inner),
     };
+
+    /// <summary>For an outage, what its one log line says: the failure's type and its message,
+    /// escaped (a message may quote what a client sent); null for any other failure, which is
+    /// logged with the whole exception.</summary>
+    public static (string Failure, string Reason)? Describe(Exception ex) =>
+        Is(ex) ? (ex.GetType().Name, Common.LogText.Escape(ex.Message)) : null;
 }
