@@ -220,11 +220,13 @@ public sealed class WsLimitsTests(ITestOutputHelper output)
     [Fact]
     public async Task Clients_that_pipeline_sends_and_read_everything_are_not_cut_off_as_slow_consumers()
     {
-        // A small queue, as in the slow-consumer test: only a client that stops reading may be cut
-        // off. It holds a few of the bursts a peer with a full pipeline of sends commits at once.
+        // A queue a quarter of the default: only a client that stops reading may be cut off. Each
+        // side is sent a thousand frames (the peer's 500 messages and its own 500 acks), four times
+        // what the queue holds, so the server must drain while it commits. The queue still holds
+        // the bursts committed while a busy machine keeps the reading thread waiting.
         await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
         {
-            ["Parley:Realtime:SendQueueFrames"] = "64",
+            ["Parley:Realtime:SendQueueFrames"] = "256",
             ["Parley:Limits:MessagesPerSecond"] = "100000",
             ["Parley:Limits:FramesPerSecond"] = "100000",
         });
