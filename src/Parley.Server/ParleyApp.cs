@@ -107,6 +107,7 @@ public static class ParleyApp
     private static IServiceCollection AddParleyAuth(this IServiceCollection services)
     {
         services.AddSingleton<PasswordHasher>();
+        services.AddSingleton<SecretSeal>();
         services.AddSingleton<TokenService>();
         services.AddSingleton<AuthThrottle>();
         services.AddSingleton<SessionRevocations>();

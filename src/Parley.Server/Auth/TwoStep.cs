@@ -14,7 +14,7 @@ public sealed record MfaChallenge(bool MfaRequired, string MfaToken);
 /// <summary>Two-step verification: TOTP codes from an authenticator app, or single-use recovery
 /// codes (stored hashed). Each TOTP time step is accepted once per account, on any node, so a
 /// code seen over someone's shoulder cannot be used again.</summary>
-public sealed class TwoStep(ISecurityStore store, TimeProvider clock)
+public sealed class TwoStep(ISecurityStore store, SecretSeal seal, TimeProvider clock)
 {
     public const int RecoveryCodeCount = 10;
     public const string Issuer = "Parley";
@@ -27,7 +27,7 @@ public sealed class TwoStep(ISecurityStore store, TimeProvider clock)
     public async Task<MfaEnrolment?> EnrolAsync(UserRecord user)
     {
         var secret = Totp.NewSecret();
-        if (!await store.BeginMfaAsync(user.Id, secret)) return null;
+        if (!await store.BeginMfaAsync(user.Id, seal.SealBytes(secret, SecretSeal.TotpPurpose(user.Id)))) return null;
         return new MfaEnrolment(Totp.Base32(secret), Totp.Uri(secret, Issuer, user.Email ?? user.PhoneNumber ?? user.Id));
     }
 
@@ -36,7 +36,7 @@ public sealed class TwoStep(ISecurityStore store, TimeProvider clock)
     public async Task<IReadOnlyList<string>?> ConfirmAsync(string userId, string code)
     {
         var mfa = await store.GetMfaAsync(userId);
-        if (mfa is null || mfa.Enabled || Totp.MatchingStep(mfa.Secret, code.Trim(), clock.NowMs()) is not long step) return null;
+        if (mfa is null || mfa.Enabled || Totp.MatchingStep(SecretOf(mfa), code.Trim(), clock.NowMs()) is not long step) return null;
         var codes = Enumerable.Range(0, RecoveryCodeCount).Select(_ => NewRecoveryCode()).ToList();
         return await store.EnableMfaAsync(userId, codes.Select(c => HashRecoveryCode(userId, c)).ToList(), step) ? codes : null;
     }
@@ -47,7 +47,7 @@ public sealed class TwoStep(ISecurityStore store, TimeProvider clock)
         var mfa = await store.GetMfaAsync(userId);
         if (mfa is not { Enabled: true }) return Check.NotEnabled;
         code = code.Trim();
-        if (Totp.MatchingStep(mfa.Secret, code, clock.NowMs()) is long step)
+        if (Totp.MatchingStep(SecretOf(mfa), code, clock.NowMs()) is long step)
         {
             return await store.UseMfaStepAsync(userId, step) ? Check.Accepted : Check.Wrong;
         }
@@ -57,6 +57,8 @@ public sealed class TwoStep(ISecurityStore store, TimeProvider clock)
     }
 
     public Task DisableAsync(string userId) => store.DisableMfaAsync(userId);
+
+    private byte[] SecretOf(MfaRecord mfa) => seal.OpenBytes(mfa.Secret, SecretSeal.TotpPurpose(mfa.UserId));
 
     private const string RecoveryAlphabet = "abcdefghjkmnpqrstuvwxyz23456789";
 

@@ -63,6 +63,11 @@ public sealed class AuthOptions
     /// <summary>OIDC issuers (a Cognito user pool or any other) whose access tokens Parley accepts
     /// beside its own. A subject signing in for the first time gets a Parley account.</summary>
     public List<ExternalIssuerOptions> ExternalIssuers { get; set; } = [];
+    /// <summary>Random text (at least 32 characters) from which the key is made that seals the
+    /// secrets the server must read back (its signing and VAPID keys, TOTP secrets) before they are
+    /// stored; see <see cref="Auth.SecretSeal"/>. Every node of a cluster needs the same one. Empty:
+    /// they are stored as they are.</summary>
+    public string? SecretsKey { get; set; }
 }
 
 public sealed class UsersOptions

@@ -9,9 +9,10 @@ namespace Parley.Server.Push;
 
 /// <summary>The server's VAPID key pair (RFC 8292): made on first start and kept in the store, so
 /// every node and every restart signs with the same key and browsers' subscriptions stay valid.</summary>
-public sealed class VapidKeys(IParleyStore store, TimeProvider clock)
+public sealed class VapidKeys(IParleyStore store, Auth.SecretSeal seal, TimeProvider clock)
 {
     private const string SecretName = "vapid";
+    private const string KeyPurpose = "VAPID key";
     private ECDsa? _key;
 
     /// <summary>The public key as browsers take it (<c>applicationServerKey</c>): base64url of the uncompressed point.</summary>
@@ -20,9 +21,9 @@ public sealed class VapidKeys(IParleyStore store, TimeProvider clock)
     public async Task InitializeAsync()
     {
         using var candidate = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var stored = await store.GetOrAddServerSecretAsync(SecretName, Convert.ToBase64String(candidate.ExportPkcs8PrivateKey()), clock.NowMs());
+        var stored = await store.GetOrAddServerSecretAsync(SecretName, seal.SealText(Convert.ToBase64String(candidate.ExportPkcs8PrivateKey()), KeyPurpose), clock.NowMs());
         var key = ECDsa.Create();
-        key.ImportPkcs8PrivateKey(Convert.FromBase64String(stored), out _);
+        key.ImportPkcs8PrivateKey(Convert.FromBase64String(seal.OpenText(stored, KeyPurpose)), out _);
         PublicKey = Base64Url.EncodeToString(WebPushEncryption.PublicKeyBytes(key.ExportParameters(false)));
         _key = key;
     }

@@ -9,9 +9,9 @@ namespace Parley.Tests.Auth;
 /// completes it, no code accepted twice, codes limited per account, and turning it off with a code.</summary>
 public sealed class TwoStepTests
 {
-    private sealed record Enrolled(TestUser User, string Secret, List<string> RecoveryCodes, long ConfirmedStep);
+    internal sealed record Enrolled(TestUser User, string Secret, List<string> RecoveryCodes, long ConfirmedStep);
 
-    private static async Task<Enrolled> EnrolAsync(ParleyServer server)
+    internal static async Task<Enrolled> EnrolAsync(ParleyServer server)
     {
         var user = await ApiClient.CreateUserAsync(server, "Two Step");
         var enrol = await user.Api.PostAsync("/users/me/mfa", null);

@@ -212,6 +212,31 @@ public sealed class CloudFormationTemplateTests
         Assert.Contains("s3:ListBucket", onBucket);
     }
 
+    [Fact]
+    public void The_secrets_key_is_a_generated_secret_the_stack_keeps_and_only_the_task_start_reads()
+    {
+        // Without it the tables' signing key and TOTP secrets cannot be opened: it outlives the stack.
+        var secrets = ResourcesOfType("AWS::SecretsManager::Secret").ToList();
+        var (secretName, properties) = Assert.Single(secrets);
+        Assert.Equal("Retain", Resource(secretName).GetProperty("DeletionPolicy").GetString());
+        Assert.Equal("Retain", Resource(secretName).GetProperty("UpdateReplacePolicy").GetString());
+        var generated = properties.GetProperty("GenerateSecretString");
+        Assert.True(generated.GetProperty("PasswordLength").GetInt32() >= Parley.Server.Auth.SecretSeal.MinKeyLength);
+
+        // Handed to the container as a secret, never written into its environment.
+        var secret = Assert.Single(Container().GetProperty("Secrets").EnumerateArray());
+        Assert.Equal("Parley__Auth__SecretsKey", secret.GetProperty("Name").GetString());
+        Assert.Equal("{Ref " + secretName + "}", Text(secret.GetProperty("ValueFrom")));
+        Assert.DoesNotContain(Environment(Container(), cognito: true).Keys, k => k.Contains("SecretsKey"));
+
+        // The execution role (which starts the task) reads that one secret; the task role cannot.
+        var statement = Assert.Single(Resource("ExecutionRole").GetProperty("Properties").GetProperty("Policies")[0]
+            .GetProperty("PolicyDocument").GetProperty("Statement").EnumerateArray());
+        Assert.Equal("secretsmanager:GetSecretValue", statement.GetProperty("Action").GetString());
+        Assert.Equal("{Ref " + secretName + "}", Text(statement.GetProperty("Resource")));
+        Assert.DoesNotContain("secretsmanager", Resource("TaskRole").GetRawText());
+    }
+
     private JsonElement Container() =>
         Resource("TaskDefinition").GetProperty("Properties").GetProperty("ContainerDefinitions")[0];
 

@@ -107,6 +107,11 @@ public static class ServerDatabase
         return (key, reader.GetString(0));
     }
 
+    /// <summary>The server's private keys as the store holds them: the token signing key and the VAPID key.</summary>
+    public static (string SigningKey, string VapidKey) StoredKeys(ParleyServer server) => TestDynamo.Enabled
+        ? (ServerDynamo.Text(ServerDynamo.Record(server, "signing-key", "-")!, "privateKey")!, ServerDynamo.Text(ServerDynamo.Record(server, "secret#vapid", "-")!, "value")!)
+        : (Scalar(server, "SELECT private_key FROM signing_keys ORDER BY created_at, kid LIMIT 1")!, Scalar(server, "SELECT value FROM server_secrets WHERE name = 'vapid'")!);
+
     /// <summary>Every byte of the database and its write-ahead log, as they are on disk right now.</summary>
     public static byte[] RawFiles(ParleyServer server)
     {
