@@ -71,6 +71,17 @@ public sealed class SecretSeal
             ? Open(stored[BytesMark.Length..], purpose)
             : stored;
 
+    /// <summary>Refuses a key other than the one the store's secrets were sealed with, at start
+    /// rather than at some user's next sign-in: the first start with a key leaves a value sealed
+    /// with it in the store, and every start with a key opens it. (A store whose signing key was
+    /// made before any key was set has no sealed key to catch a changed one.)</summary>
+    public async Task CheckKeyAsync(Storage.IParleyStore store, long now)
+    {
+        if (_key is null) return;
+        const string purpose = "sealed secrets";
+        OpenText(await store.GetOrAddServerSecretAsync("secrets-key-check", SealText("Parley", purpose), now), purpose);
+    }
+
     /// <summary>The purpose of an account's TOTP secret: the account's id binds it to that account.</summary>
     public static string TotpPurpose(string userId) => "totp:" + userId;
 
@@ -88,7 +99,7 @@ public sealed class SecretSeal
     {
         if (_key is null)
         {
-            throw new InvalidOperationException($"The store's {Describe(purpose)} is sealed, and Parley:Auth:SecretsKey is not set: set it to the key it was sealed with.");
+            throw new InvalidOperationException($"The store's {Describe(purpose)} is sealed, and Parley:Auth:SecretsKey is not set: set it to the value the store's secrets were sealed with.");
         }
         if (sealedValue.Length < NonceSize + TagSize) throw new InvalidOperationException($"The store's {Describe(purpose)} is damaged.");
         var clear = new byte[sealedValue.Length - NonceSize - TagSize];
@@ -100,7 +111,7 @@ public sealed class SecretSeal
         }
         catch (AuthenticationTagMismatchException)
         {
-            throw new InvalidOperationException($"Parley:Auth:SecretsKey does not open the store's {Describe(purpose)}: set it to the key it was sealed with.");
+            throw new InvalidOperationException($"Parley:Auth:SecretsKey does not open the store's {Describe(purpose)}: set it to the value the store's secrets were sealed with.");
         }
         return clear;
     }

@@ -1,3 +1,4 @@
+using Parley.Server.Common;
 using Parley.Server.Configuration;
 using Parley.Server.Storage.DynamoDb;
 using Parley.Server.Storage.Postgres;
@@ -51,12 +52,13 @@ public static class StorageSetup
     }
 }
 
-/// <summary>Opens and migrates the store and loads the signing and VAPID keys before the server takes requests.</summary>
-internal sealed class StoreStartup(IParleyStore store, Auth.TokenService tokens, Push.VapidKeys vapid) : IHostedService
+/// <summary>Opens and migrates the store, checks the secrets key, and loads the signing and VAPID keys before the server takes requests.</summary>
+internal sealed class StoreStartup(IParleyStore store, Auth.SecretSeal seal, Auth.TokenService tokens, Push.VapidKeys vapid, TimeProvider clock) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await store.InitializeAsync(cancellationToken);
+        await seal.CheckKeyAsync(store, clock.NowMs());
         await tokens.InitializeAsync();
         await vapid.InitializeAsync();
     }

@@ -62,11 +62,11 @@ public sealed class SealedSecretTests
         var withoutKey = await Assert.ThrowsAsync<InvalidOperationException>(() => ParleyServer.StartAsync(dataDirectory: first.DataDirectory));
         Assert.Contains("is sealed, and Parley:Auth:SecretsKey is not set", withoutKey.Message);
         var otherKey = await Assert.ThrowsAsync<InvalidOperationException>(() => ParleyServer.StartAsync(WithKey(NewKey()), dataDirectory: first.DataDirectory));
-        Assert.Contains("Parley:Auth:SecretsKey does not open the store's signing key", otherKey.Message);
+        Assert.Contains("Parley:Auth:SecretsKey does not open the store's", otherKey.Message);
     }
 
     [Fact]
-    public async Task Secrets_stored_before_a_key_was_set_stay_readable_and_new_ones_are_sealed()
+    public async Task Secrets_stored_before_a_key_was_set_stay_readable_new_ones_are_sealed_and_the_key_cannot_change()
     {
         await using var first = await ParleyServer.StartAsync();
         var before = await TwoStepTests.EnrolAsync(first);
@@ -83,5 +83,11 @@ public sealed class SealedSecretTests
         var after = await TwoStepTests.EnrolAsync(second);
         var raw = ServerDatabase.RawFiles(second);
         Assert.True(raw.AsSpan().IndexOf(TestTotp.FromBase32(after.Secret)) < 0, "a TOTP secret enrolled with the key set is in the store in clear");
+        await second.StopAsync();
+
+        // The signing key is still in clear, yet another key is refused at start, before a sign-in
+        // would meet a TOTP secret it cannot open.
+        var otherKey = await Assert.ThrowsAsync<InvalidOperationException>(() => ParleyServer.StartAsync(WithKey(NewKey()), dataDirectory: first.DataDirectory));
+        Assert.Contains("Parley:Auth:SecretsKey does not open the store's sealed secrets", otherKey.Message);
     }
 }
