@@ -4,6 +4,7 @@ using Parley.Server.Operations;
 if (BackupCommand.Matches(args)) return BackupCommand.Run(args);
 if (TablesCommand.Matches(args)) return await TablesCommand.RunAsync(args);
 if (TwoStepCommand.Matches(args)) return await TwoStepCommand.RunAsync(args);
+if (SecretsCommand.Matches(args)) return await SecretsCommand.RunAsync(args);
 
 WebApplication app;
 try

@@ -41,9 +41,6 @@ public sealed class SecretSeal
         _key = HKDF.DeriveKey(HashAlgorithmName.SHA256, System.Text.Encoding.UTF8.GetBytes(setting), 32, info: "parley sealed secrets v1"u8.ToArray());
     }
 
-    /// <summary>True when secrets are sealed before they are stored.</summary>
-    public bool IsOn => _key is not null;
-
     public string SealText(string clear, string purpose) =>
         _key is null ? clear : TextMark + Convert.ToBase64String(Seal(System.Text.Encoding.UTF8.GetBytes(clear), purpose));
 
@@ -79,8 +76,11 @@ public sealed class SecretSeal
     {
         if (_key is null) return;
         const string purpose = "sealed secrets";
-        OpenText(await store.GetOrAddServerSecretAsync("secrets-key-check", SealText("Parley", purpose), now), purpose);
+        OpenText(await store.GetOrAddServerSecretAsync(CheckName, SealText("Parley", purpose), now), purpose);
     }
+
+    /// <summary>The name of the value <see cref="CheckKeyAsync"/> leaves among the server's secrets.</summary>
+    public const string CheckName = "secrets-key-check";
 
     /// <summary>The purpose of an account's TOTP secret: the account's id binds it to that account.</summary>
     public static string TotpPurpose(string userId) => "totp:" + userId;

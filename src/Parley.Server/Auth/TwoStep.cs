@@ -14,7 +14,7 @@ public sealed record MfaChallenge(bool MfaRequired, string MfaToken);
 /// <summary>Two-step verification: TOTP codes from an authenticator app, or single-use recovery
 /// codes (stored hashed). Each TOTP time step is accepted once per account, on any node, so a
 /// code seen over someone's shoulder cannot be used again.</summary>
-public sealed class TwoStep(ISecurityStore store, SecretSeal seal, TimeProvider clock)
+public sealed partial class TwoStep(ISecurityStore store, SecretSeal seal, TimeProvider clock, ILogger<TwoStep> logger)
 {
     public const int RecoveryCodeCount = 10;
     public const string Issuer = "Parley";
@@ -36,7 +36,7 @@ public sealed class TwoStep(ISecurityStore store, SecretSeal seal, TimeProvider 
     public async Task<IReadOnlyList<string>?> ConfirmAsync(string userId, string code)
     {
         var mfa = await store.GetMfaAsync(userId);
-        if (mfa is null || mfa.Enabled || Totp.MatchingStep(SecretOf(mfa), code.Trim(), clock.NowMs()) is not long step) return null;
+        if (mfa is null || mfa.Enabled || SecretOf(mfa) is not { } secret || Totp.MatchingStep(secret, code.Trim(), clock.NowMs()) is not long step) return null;
         var codes = Enumerable.Range(0, RecoveryCodeCount).Select(_ => NewRecoveryCode()).ToList();
         return await store.EnableMfaAsync(userId, codes.Select(c => HashRecoveryCode(userId, c)).ToList(), step) ? codes : null;
     }
@@ -47,7 +47,7 @@ public sealed class TwoStep(ISecurityStore store, SecretSeal seal, TimeProvider 
         var mfa = await store.GetMfaAsync(userId);
         if (mfa is not { Enabled: true }) return Check.NotEnabled;
         code = code.Trim();
-        if (Totp.MatchingStep(SecretOf(mfa), code, clock.NowMs()) is long step)
+        if (SecretOf(mfa) is { } secret && Totp.MatchingStep(secret, code, clock.NowMs()) is long step)
         {
             return await store.UseMfaStepAsync(userId, step) ? Check.Accepted : Check.Wrong;
         }
@@ -58,7 +58,24 @@ public sealed class TwoStep(ISecurityStore store, SecretSeal seal, TimeProvider 
 
     public Task DisableAsync(string userId) => store.DisableMfaAsync(userId);
 
-    private byte[] SecretOf(MfaRecord mfa) => seal.OpenBytes(mfa.Secret, SecretSeal.TotpPurpose(mfa.UserId));
+    /// <summary>The account's TOTP secret; null when it was sealed with a secrets key the server no
+    /// longer has (after <c>secrets reset</c>). Then only a recovery code signs the account in, and
+    /// it may enrol again: a sign-in answers as for a wrong code, never an error.</summary>
+    private byte[]? SecretOf(MfaRecord mfa)
+    {
+        try
+        {
+            return seal.OpenBytes(mfa.Secret, SecretSeal.TotpPurpose(mfa.UserId));
+        }
+        catch (InvalidOperationException ex)
+        {
+            UnreadableSecret(logger, mfa.UserId, ex.Message);
+            return null;
+        }
+    }
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Warning, Message = "The TOTP secret of {UserId} cannot be opened ({Reason}); only a recovery code, or the two-step off command, lets the account in")]
+    private static partial void UnreadableSecret(ILogger logger, string userId, string reason);
 
     private const string RecoveryAlphabet = "abcdefghjkmnpqrstuvwxyz23456789";
 

@@ -11,7 +11,8 @@ namespace Parley.Server.Push;
 /// every node and every restart signs with the same key and browsers' subscriptions stay valid.</summary>
 public sealed class VapidKeys(IParleyStore store, Auth.SecretSeal seal, TimeProvider clock)
 {
-    private const string SecretName = "vapid";
+    /// <summary>The key's name among the server's secrets in the store.</summary>
+    public const string SecretName = "vapid";
     private const string KeyPurpose = "VAPID key";
     private ECDsa? _key;
 

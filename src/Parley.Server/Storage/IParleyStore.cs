@@ -16,6 +16,11 @@ public interface IParleyStore : IAccountStore, IMediaStore, IChatStore, IEventLo
     Task InitializeAsync(CancellationToken ct);
 
     Task<bool> PingAsync(CancellationToken ct);
+
+    /// <summary>Forgets the server's own keys: the token signing key and the named server secrets
+    /// (see <see cref="IPushStore.GetOrAddServerSecretAsync"/>), so the next start makes new ones.
+    /// The way out of a lost <c>Parley:Auth:SecretsKey</c> (the <c>secrets reset</c> command).</summary>
+    Task ForgetServerKeysAsync(IReadOnlyCollection<string> secretNames);
 }
 
 public interface IAccountStore

@@ -10,9 +10,9 @@ namespace Parley.Tests.Auth;
 /// them, and a server without the right key refuses to start on it instead of failing later.</summary>
 public sealed class SealedSecretTests
 {
-    private static Dictionary<string, string?> WithKey(string key) => new() { ["Parley:Auth:SecretsKey"] = key };
+    internal static Dictionary<string, string?> WithKey(string key) => new() { ["Parley:Auth:SecretsKey"] = key };
 
-    private static string NewKey() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+    internal static string NewKey() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
     [Fact]
     public async Task With_a_secrets_key_the_store_holds_the_keys_and_totp_secrets_sealed_and_they_still_work_after_a_restart()

@@ -187,6 +187,14 @@ public sealed class NodeProcess : IAsyncDisposable
         return ((IPEndPoint)any.LocalEndpoint).Port;
     }
 
+    /// <summary>Runs a command of the server in its own process on the same store as <paramref name="server"/>.</summary>
+    internal static async Task<(int ExitCode, string Output)> RunCommandOnAsync(ParleyServer server, params string[] args)
+    {
+        var settings = await TestBackend.SettingsForAsync(server.DataDirectory);
+        settings["Parley:DataDirectory"] = server.DataDirectory;
+        return await RunCommandAsync(null, [.. args, .. settings.Select(s => $"--{s.Key}={s.Value}")]);
+    }
+
     /// <summary>Runs a command of the server (<c>backup</c>, <c>tables create</c>) to its end: its exit code and output.</summary>
     internal static async Task<(int ExitCode, string Output)> RunCommandAsync(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {

@@ -61,7 +61,16 @@ public sealed class ParleyServer : IAsyncDisposable
             builder.Logging.AddProvider(new CapturingLoggerProvider(logs));
             if (clock is not null) builder.Services.AddSingleton(clock);
         });
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            // A start that fails (a test of a refused start) lets go of what it opened.
+            await app.DisposeAsync();
+            throw;
+        }
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ParleyServer(app, dataDirectory, ownsDirectory, new Uri(address), logs);
     }

@@ -1,5 +1,4 @@
 using System.Net;
-using Parley.Testing;
 using Parley.Tests.Cluster;
 using Parley.Tests.Infrastructure;
 
@@ -9,14 +8,6 @@ namespace Parley.Tests.Operations;
 /// lost their authenticator and their recovery codes, run by an operator beside the running server.</summary>
 public sealed class TwoStepCommandTests
 {
-    /// <summary>The command, in its own process, on the same store as <paramref name="server"/>.</summary>
-    private static async Task<(int ExitCode, string Output)> RunAsync(ParleyServer server, params string[] args)
-    {
-        var settings = await TestBackend.SettingsForAsync(server.DataDirectory);
-        settings["Parley:DataDirectory"] = server.DataDirectory;
-        return await NodeProcess.RunCommandAsync(null, [.. args, .. settings.Select(s => $"--{s.Key}={s.Value}")]);
-    }
-
     [Fact]
     public async Task Two_step_off_lets_the_user_sign_in_with_the_password_alone()
     {
@@ -29,7 +20,7 @@ public sealed class TwoStepCommandTests
         var challenge = await api.PostAsync("/auth/login", new { email = user.Email, password = user.Password });
         Assert.True(challenge.Json.Bool("mfaRequired"));
 
-        var (exitCode, output) = await RunAsync(server, "two-step", "off", user.Email.ToUpperInvariant());
+        var (exitCode, output) = await NodeProcess.RunCommandOnAsync(server, "two-step", "off", user.Email.ToUpperInvariant());
 
         Assert.True(exitCode == 0, output);
         Assert.Contains("off for " + user.Id, output);
@@ -44,7 +35,7 @@ public sealed class TwoStepCommandTests
     {
         await using var server = await ParleyServer.StartAsync();
 
-        var (unknownCode, unknown) = await RunAsync(server, "two-step", "off", Accounts.NewEmail());
+        var (unknownCode, unknown) = await NodeProcess.RunCommandOnAsync(server, "two-step", "off", Accounts.NewEmail());
         var (malformedCode, malformed) = await NodeProcess.RunCommandAsync(null, "two-step", "off", "not an address");
         var (usageCode, usage) = await NodeProcess.RunCommandAsync(null, "two-step", "on", "someone@example.com");
 

@@ -79,4 +79,10 @@ internal sealed partial class DynamoStore
         return (await db.GetAsync(db.Records, key).ConfigureAwait(false))?.Str("value")
             ?? throw new InvalidOperationException($"The server secret {name} vanished after it was found to exist.");
     }
+
+    public async Task ForgetServerKeysAsync(IReadOnlyCollection<string> secretNames)
+    {
+        foreach (var name in secretNames) await db.DeleteAsync(db.Records, Item.Record("secret#" + name, "-")).ConfigureAwait(false);
+        await db.DeleteAsync(db.Records, SigningKeyItemKey).ConfigureAwait(false);
+    }
 }

@@ -38,6 +38,12 @@ internal sealed partial class PostgresStore
             Events: NoEvents);
     });
 
+    public Task ForgetServerKeysAsync(IReadOnlyCollection<string> secretNames) => db.WriteAsync(async w =>
+    {
+        await w.ExecuteAsync("DELETE FROM server_secrets WHERE name = ANY($1)", (object)secretNames.ToArray()).ConfigureAwait(false);
+        await w.ExecuteAsync("DELETE FROM signing_keys").ConfigureAwait(false);
+    });
+
     public async Task<IReadOnlyDictionary<string, ChatSettings>> GetMemberSettingsAsync(string chatId) =>
         (await db.ReadAsync(c => c.QueryAsync(
             r => (UserId: r.GetString(0), Settings: new ChatSettings(chatId, r.GetInt64(1), r.GetBoolean(2), r.GetBoolean(3), r.GetBoolean(4), r.GetInt32(5))),

@@ -41,6 +41,13 @@ internal sealed partial class SqliteStore
         return c.QueryFirst(r => r.GetString(0), "SELECT value FROM server_secrets WHERE name = $1", name)!;
     });
 
+    public Task ForgetServerKeysAsync(IReadOnlyCollection<string> secretNames) => db.WriteAsync(w =>
+    {
+        var c = w.Connection;
+        foreach (var name in secretNames) c.Execute("DELETE FROM server_secrets WHERE name = $1", name);
+        return c.Execute("DELETE FROM signing_keys");
+    });
+
     public Task<IReadOnlyDictionary<string, ChatSettings>> GetMemberSettingsAsync(string chatId) =>
         db.ReadAsync<IReadOnlyDictionary<string, ChatSettings>>(c => c.Query(
             r => (UserId: r.GetString(0), Settings: new ChatSettings(chatId, r.GetInt64(1), r.GetInt64(2) != 0, r.GetInt64(3) != 0, r.GetInt64(4) != 0, (int)r.GetInt64(5))),
