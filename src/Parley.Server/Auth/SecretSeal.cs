@@ -55,7 +55,7 @@ public sealed class SecretSeal
         }
         catch (FormatException)
         {
-            throw new InvalidOperationException($"The store's {purpose} is damaged.");
+            throw new InvalidOperationException($"The store's {Describe(purpose)} is damaged.");
         }
         return System.Text.Encoding.UTF8.GetString(Open(sealedValue, purpose));
     }

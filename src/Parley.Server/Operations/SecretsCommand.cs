@@ -1,6 +1,5 @@
 using Parley.Server.Auth;
 using Parley.Server.Push;
-using Parley.Server.Storage;
 
 namespace Parley.Server.Operations;
 
@@ -27,22 +26,13 @@ public static class SecretsCommand
             Console.Error.WriteLine(Usage);
             return 2;
         }
-        try
+        return await StoreCommand.RunAsync(args[2..], "The server's keys could not be reset", async store =>
         {
-            // The server's own services, not started: only the store is opened.
-            await using var app = ParleyApp.Build([.. args[2..], "--Logging:LogLevel:Default=Warning"]);
-            var store = app.Services.GetRequiredService<IParleyStore>();
-            await store.InitializeAsync(CancellationToken.None);
             await store.ForgetServerKeysAsync([VapidKeys.SecretName, SecretSeal.CheckName]);
             Console.WriteLine("The signing key, the VAPID key and the secrets key check are forgotten; the next start makes new ones, "
                 + "sealed with Parley:Auth:SecretsKey when it is set. Clients refresh their access tokens, browsers subscribe to push again, "
                 + "and accounts whose TOTP secret was sealed with another value sign in with a recovery code and enrol again.");
             return 0;
-        }
-        catch (Exception ex) when (StoreUnavailable.Is(ex) || ex is InvalidOperationException)
-        {
-            Console.Error.WriteLine($"The server's keys could not be reset: {StartupFailure.Describe(ex)}");
-            return 1;
-        }
+        });
     }
 }

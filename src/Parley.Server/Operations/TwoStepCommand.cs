@@ -1,5 +1,4 @@
 using Parley.Server.Common;
-using Parley.Server.Storage;
 
 namespace Parley.Server.Operations;
 
@@ -30,12 +29,8 @@ public static class TwoStepCommand
             Console.Error.WriteLine(problem);
             return 2;
         }
-        try
+        return await StoreCommand.RunAsync(args[3..], "Two-step verification could not be turned off", async store =>
         {
-            // The server's own services, not started: only the store is opened.
-            await using var app = ParleyApp.Build([.. args[3..], "--Logging:LogLevel:Default=Warning"]);
-            var store = app.Services.GetRequiredService<IParleyStore>();
-            await store.InitializeAsync(CancellationToken.None);
             var user = byPhone ? await store.FindUserByPhoneAsync(address) : await store.FindUserByEmailAsync(Validation.NormalizeEmail(address));
             if (user is null)
             {
@@ -48,11 +43,6 @@ public static class TwoStepCommand
                 ? $"Two-step verification is off for {user.Id} ({address}): they sign in with their password and may turn it on again."
                 : $"Two-step verification was not on for {user.Id} ({address}); nothing changed.");
             return 0;
-        }
-        catch (Exception ex) when (StoreUnavailable.Is(ex) || ex is InvalidOperationException)
-        {
-            Console.Error.WriteLine($"Two-step verification could not be turned off: {StartupFailure.Describe(ex)}");
-            return 1;
-        }
+        });
     }
 }
