@@ -56,6 +56,9 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         var writer = OpenConnection();
         writer.Execute("PRAGMA journal_mode = WAL");
         writer.Execute($"PRAGMA synchronous = {_synchronous}");
+        // What a write frees in a page (a deleted message, a secret sealed in place) is zeroed, so the
+        // file does not keep it until the space is reused; FAST adds no I/O to do so.
+        writer.Execute("PRAGMA secure_delete = FAST");
         // A larger page cache and memory-mapped reads keep hot index pages out of read() calls.
         writer.Execute("PRAGMA cache_size = -65536");
         writer.Execute("PRAGMA mmap_size = 268435456");

@@ -331,6 +331,40 @@ internal static class SqliteMigrations
         CREATE TABLE account_attempts (key TEXT PRIMARY KEY, window_start INTEGER NOT NULL, attempts INTEGER NOT NULL);
         CREATE INDEX account_attempts_by_start ON account_attempts (window_start);
         """,
+
+        // 17: the words of a message deleted or edited away leave the full-text index's pages at once,
+        // not when a later merge drops them. A contentless_delete index only records a tombstone on
+        // a DELETE (it has no text to find the words by), so the index is made again as a plain
+        // contentless one, whose 'delete' command is given the text that was indexed; with
+        // secure-delete the words are then removed from the pages, and the writer's secure_delete
+        // zeroes the space they freed. The WHEN clauses name exactly the rows in the index: at or
+        // below the watermark, and indexable as they were. Everything below the watermark is indexed
+        // again here, once.
+        """
+        DROP TRIGGER message_search_change;
+        DROP TRIGGER message_search_remove;
+        DROP TABLE message_search;
+        CREATE VIRTUAL TABLE message_search USING fts5 (
+            content, content = '', tokenize = 'unicode61 remove_diacritics 0'
+        );
+        INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1);
+        INSERT INTO message_search (rowid, content)
+        SELECT pos, content FROM messages
+        WHERE pos <= (SELECT indexed_pos FROM search_index) AND type <> 'system' AND content IS NOT NULL AND deleted = 0;
+        CREATE TRIGGER message_search_change AFTER UPDATE OF content, deleted, type ON messages
+        WHEN old.pos <= (SELECT indexed_pos FROM search_index)
+        BEGIN
+            INSERT INTO message_search (message_search, rowid, content)
+            SELECT 'delete', old.pos, old.content WHERE old.type <> 'system' AND old.content IS NOT NULL AND old.deleted = 0;
+            INSERT INTO message_search (rowid, content)
+            SELECT new.pos, new.content WHERE new.type <> 'system' AND new.content IS NOT NULL AND new.deleted = 0;
+        END;
+        CREATE TRIGGER message_search_remove AFTER DELETE ON messages
+        WHEN old.pos <= (SELECT indexed_pos FROM search_index) AND old.type <> 'system' AND old.content IS NOT NULL AND old.deleted = 0
+        BEGIN
+            INSERT INTO message_search (message_search, rowid, content) VALUES ('delete', old.pos, old.content);
+        END;
+        """,
     ];
 
     /// <summary>The step that moves media bytes to the blob store.</summary>
