@@ -67,4 +67,59 @@ public sealed class NotificationTests(BrowserFixture browser)
         Assert.Equal("chat:chat_a_b", notification.GetProperty("tag").GetString());
         Assert.Equal("chat_a_b", notification.GetProperty("chatId").GetString());
     });
+    /// <summary>Stands in for the browser's vendor push service, which this machine cannot reach: the
+    /// page's PushManager answers with the subscription kept in localStorage ("test-push"), and a new
+    /// subscription gets the same endpoint with "-renewed" appended.</summary>
+    private const string FakeSubscriptions =
+        """
+        (() => {
+          const config = JSON.parse(localStorage.getItem('test-push') ?? 'null');
+          if (!config) return;
+          const bytes = b64 => Uint8Array.from(atob(b64.replace(/-/g, '+').replace(/_/g, '/')), c => c.charCodeAt(0)).buffer;
+          const make = (endpoint, key) => ({
+            endpoint,
+            options: { applicationServerKey: key },
+            toJSON: () => ({ endpoint, keys: { p256dh: config.p256dh, auth: config.auth } }),
+            unsubscribe: async () => { window.testPush.current = null; window.testPush.unsubscribed = true; return true; },
+          });
+          window.testPush = { current: make(config.endpoint, config.key ? bytes(config.key) : null), unsubscribed: false };
+          PushManager.prototype.getSubscription = async () => window.testPush.current;
+          PushManager.prototype.subscribe = async options => (window.testPush.current = make(config.endpoint + '-renewed', options.applicationServerKey));
+        })();
+        """;
+
+    [Fact(Timeout = Limits.TestMs)]
+    public Task A_browser_with_a_subscription_registers_it_again_at_each_start_and_subscribes_anew_when_the_server_key_changed() => Scenario.RunAsync(browser, async s =>
+    {
+        var bob = await s.RegisterAsync("Bob Baker");
+        await bob.Context.GrantPermissionsAsync(["notifications"], new() { Origin = s.Server.Url().GetLeftPart(UriPartial.Authority) });
+        await bob.Context.AddInitScriptAsync(FakeSubscriptions);
+        using var browserKey = System.Security.Cryptography.ECDiffieHellman.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var point = browserKey.ExportParameters(false).Q;
+        var p256dh = System.Buffers.Text.Base64Url.EncodeToString([0x04, .. point.X!, .. point.Y!]);
+        var auth = System.Buffers.Text.Base64Url.EncodeToString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        var serverKey = await bob.Page.EvaluateAsync<string>("async () => (await (await fetch('/push/vapid-public-key', { headers: { authorization: 'Bearer ' + JSON.parse(localStorage.getItem('parley.session')).accessToken } })).json()).publicKey");
+        await bob.Page.EvaluateAsync("() => navigator.serviceWorker.register('/sw.js', { scope: '/' }).then(() => navigator.serviceWorker.ready)");
+
+        // Made with the server's key: the same subscription is registered again, and push shows as on.
+        var endpoint = "https://push.example.invalid/sub/" + Guid.NewGuid().ToString("N");
+        await bob.Page.EvaluateAsync("c => localStorage.setItem('test-push', JSON.stringify(c))", new { endpoint, p256dh, auth, key = serverKey });
+        var registered = bob.Page.WaitForResponseAsync(r => r.Url.EndsWith("/push/subscriptions") && r.Request.Method == "POST");
+        await bob.Page.ReloadAsync();
+        var response = await registered;
+        Assert.Equal(201, response.Status);
+        Assert.Equal(endpoint, JsonDocument.Parse(response.Request.PostData!).RootElement.GetProperty("endpoint").GetString());
+        await bob.ExpectSignedInAsync();
+        await Expect(bob.Page.GetByRole(AriaRole.Button, new() { Name = "Turn on notifications" })).ToBeHiddenAsync();
+
+        // Made with a key the server no longer has (its keys were reset): subscribed anew with the new key.
+        var otherKey = System.Buffers.Text.Base64Url.EncodeToString([0x04, .. System.Security.Cryptography.RandomNumberGenerator.GetBytes(64)]);
+        await bob.Page.EvaluateAsync("c => localStorage.setItem('test-push', JSON.stringify(c))", new { endpoint, p256dh, auth, key = otherKey });
+        registered = bob.Page.WaitForResponseAsync(r => r.Url.EndsWith("/push/subscriptions") && r.Request.Method == "POST");
+        await bob.Page.ReloadAsync();
+        response = await registered;
+        Assert.Equal(201, response.Status);
+        Assert.Equal(endpoint + "-renewed", JsonDocument.Parse(response.Request.PostData!).RootElement.GetProperty("endpoint").GetString());
+        Assert.True(await bob.Page.EvaluateAsync<bool>("() => window.testPush.unsubscribed"));
+    });
 }

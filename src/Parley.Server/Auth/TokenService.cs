@@ -15,11 +15,10 @@ namespace Parley.Server.Auth;
 /// Verification pins the algorithm: the header must say ES256 and name our key; anything else
 /// (alg "none", HS256 keyed with the public key, a foreign kid) is refused before any crypto.
 /// </summary>
-public sealed class TokenService(IAccountStore store, SecretSeal seal, IOptions<ParleyOptions> options, TimeProvider clock)
+public sealed class TokenService(IParleyStore store, SecretSeal seal, IOptions<ParleyOptions> options, TimeProvider clock)
 {
     private static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
     private const string Algorithm = "ES256";
-    private const string KeyPurpose = "signing key";
 
     /// <summary>Tokens whose signature was verified, so a token sent with every request costs one
     /// ECDSA verification (about a tenth of a history page's CPU), not one per request. The key is
@@ -39,10 +38,11 @@ public sealed class TokenService(IAccountStore store, SecretSeal seal, IOptions<
         var candidate = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var record = await store.GetOrAddSigningKeyAsync(new SigningKeyRecord(
             Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)),
-            seal.SealText(Convert.ToBase64String(candidate.ExportPkcs8PrivateKey()), KeyPurpose),
+            seal.SealText(Convert.ToBase64String(candidate.ExportPkcs8PrivateKey()), SecretSeal.SigningKeyPurpose),
             clock.NowMs()));
         var key = ECDsa.Create();
-        key.ImportPkcs8PrivateKey(Convert.FromBase64String(seal.OpenText(record.PrivateKeyPkcs8, KeyPurpose)), out _);
+        var stored = StoredSecret.Text(StoredSecretKind.SigningKey, record.KeyId, null, record.PrivateKeyPkcs8);
+        key.ImportPkcs8PrivateKey(Convert.FromBase64String(await seal.OpenServerKeyAsync(store, stored)), out _);
         _keyId = record.KeyId;
         _headerPrefix = Encoding.ASCII.GetBytes(Base64Url.EncodeToString(
             JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["alg"] = Algorithm, ["typ"] = "JWT", ["kid"] = _keyId })) + ".");

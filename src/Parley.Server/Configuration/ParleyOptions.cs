@@ -68,6 +68,11 @@ public sealed class AuthOptions
     /// stored; see <see cref="Auth.SecretSeal"/>. Every node of a cluster needs the same one. Empty:
     /// they are stored as they are.</summary>
     public string? SecretsKey { get; set; }
+    /// <summary>The value <see cref="SecretsKey"/> had before it was changed: secrets sealed with it
+    /// are still opened, and are sealed again with the new value (the server's own keys at start,
+    /// TOTP secrets and push subscriptions by the <c>secrets seal</c> command). Remove it once that
+    /// has run.</summary>
+    public string? PreviousSecretsKey { get; set; }
 }
 
 public sealed class UsersOptions

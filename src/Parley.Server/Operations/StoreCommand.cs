@@ -8,14 +8,14 @@ namespace Parley.Server.Operations;
 /// not answer, or a setting it refuses, is one line on standard error and exit code 1.</summary>
 internal static class StoreCommand
 {
-    public static async Task<int> RunAsync(string[] settings, string failure, Func<IParleyStore, Task<int>> work)
+    public static async Task<int> RunAsync(string[] settings, string failure, Func<IParleyStore, IServiceProvider, Task<int>> work)
     {
         try
         {
             await using var app = ParleyApp.Build([.. settings, "--Logging:LogLevel:Default=Warning"]);
             var store = app.Services.GetRequiredService<IParleyStore>();
             await store.InitializeAsync(CancellationToken.None);
-            return await work(store);
+            return await work(store, app.Services);
         }
         catch (Exception ex) when (StoreUnavailable.Is(ex) || ex is InvalidOperationException)
         {

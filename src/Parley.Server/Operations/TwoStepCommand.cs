@@ -29,7 +29,7 @@ public static class TwoStepCommand
             Console.Error.WriteLine(problem);
             return 2;
         }
-        return await StoreCommand.RunAsync(args[3..], "Two-step verification could not be turned off", async store =>
+        return await StoreCommand.RunAsync(args[3..], "Two-step verification could not be turned off", async (store, _) =>
         {
             var user = byPhone ? await store.FindUserByPhoneAsync(address) : await store.FindUserByEmailAsync(Validation.NormalizeEmail(address));
             if (user is null)

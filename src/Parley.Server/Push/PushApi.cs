@@ -29,7 +29,7 @@ public static class PushApi
     }
 
     private static async Task<IResult> Subscribe(PushSubscriptionRequest body, ClaimsPrincipal principal, IParleyStore store,
-        IOptions<ParleyOptions> options, TimeProvider clock)
+        SecretSeal seal, IOptions<ParleyOptions> options, TimeProvider clock)
     {
         var push = options.Value.Push;
         if (CheckEndpoint(body.Endpoint, push.AllowInsecureEndpoints) is { } endpointError) return ApiError.BadRequest(endpointError);
@@ -38,7 +38,9 @@ public static class PushApi
             return ApiError.BadRequest("keys.p256dh must be the browser's P-256 public key, base64url encoded.");
         }
         if (!IsKey(body.Keys?.Auth, 16, out _)) return ApiError.BadRequest("keys.auth must be the browser's 16-byte auth secret, base64url encoded.");
-        var record = new PushSubscriptionRecord(body.Endpoint!, principal.UserId(), body.Keys!.P256dh!, body.Keys.Auth!, clock.NowMs());
+        // The auth secret is what keeps the push service from reading notifications: sealed like the server's own keys.
+        var record = new PushSubscriptionRecord(body.Endpoint!, principal.UserId(), body.Keys!.P256dh!,
+            seal.SealText(body.Keys.Auth!, SecretSeal.PushPurpose(body.Endpoint!)), clock.NowMs());
         if (!await store.AddPushSubscriptionAsync(record, push.MaxSubscriptionsPerUser))
         {
             return ApiError.BadRequest($"At most {push.MaxSubscriptionsPerUser} push subscriptions per account; remove one first.");

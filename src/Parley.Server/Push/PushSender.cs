@@ -20,6 +20,7 @@ public sealed partial class PushSender : BackgroundService
     private readonly IHttpClientFactory _http;
     private readonly VapidKeys _vapid;
     private readonly IParleyStore _store;
+    private readonly Auth.SecretSeal _seal;
     private readonly PushOptions _options;
     private readonly ParleyMetrics _metrics;
     private readonly ILogger<PushSender> _logger;
@@ -27,12 +28,13 @@ public sealed partial class PushSender : BackgroundService
 
     private sealed record Notification(PushSubscriptionRecord Subscription, byte[] Payload, string Topic, int Attempt);
 
-    public PushSender(IHttpClientFactory http, VapidKeys vapid, IParleyStore store, IOptions<ParleyOptions> options, ParleyMetrics metrics,
+    public PushSender(IHttpClientFactory http, VapidKeys vapid, IParleyStore store, Auth.SecretSeal seal, IOptions<ParleyOptions> options, ParleyMetrics metrics,
         ILogger<PushSender> logger)
     {
         _http = http;
         _vapid = vapid;
         _store = store;
+        _seal = seal;
         _options = options.Value.Push;
         _metrics = metrics;
         _logger = logger;
@@ -68,12 +70,26 @@ public sealed partial class PushSender : BackgroundService
     private async Task SendAsync(Notification n, CancellationToken ct)
     {
         var endpoint = new Uri(n.Subscription.Endpoint);
+        string auth;
+        try
+        {
+            auth = _seal.OpenText(n.Subscription.Auth, Auth.SecretSeal.PushPurpose(n.Subscription.Endpoint));
+        }
+        catch (InvalidOperationException)
+        {
+            // Sealed with a secrets key that is gone (after 'secrets reset'): no notification can be
+            // encrypted for it again, and the browser subscribes anew when its user turns push on.
+            _metrics.PushFailed();
+            await _store.DeletePushSubscriptionAsync(n.Subscription.Endpoint);
+            PushLog.SubscriptionUnreadable(_logger, endpoint.Host);
+            return;
+        }
         HttpStatusCode? status = null;
         TimeSpan? retryAfter = null;
         try
         {
             var body = WebPushEncryption.Encrypt(n.Payload, Base64Url.DecodeFromChars(n.Subscription.P256dh.TrimEnd('=')),
-                Base64Url.DecodeFromChars(n.Subscription.Auth.TrimEnd('=')));
+                Base64Url.DecodeFromChars(auth.TrimEnd('=')));
             using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new ByteArrayContent(body) };
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
             request.Content.Headers.ContentEncoding.Add("aes128gcm");
@@ -140,4 +156,8 @@ internal static partial class PushLog
 
     [LoggerMessage(EventId = 2204, Level = LogLevel.Warning, Message = "Push service {Host} refused a notification with status {Status}")]
     public static partial void Refused(ILogger logger, string host, int status);
+
+    [LoggerMessage(EventId = 2205, Level = LogLevel.Warning,
+        Message = "A push subscription at {Host} was sealed with another Parley:Auth:SecretsKey and cannot be opened; deleted it")]
+    public static partial void SubscriptionUnreadable(ILogger logger, string host);
 }

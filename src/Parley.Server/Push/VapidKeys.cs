@@ -13,7 +13,6 @@ public sealed class VapidKeys(IParleyStore store, Auth.SecretSeal seal, TimeProv
 {
     /// <summary>The key's name among the server's secrets in the store.</summary>
     public const string SecretName = "vapid";
-    private const string KeyPurpose = "VAPID key";
     private ECDsa? _key;
 
     /// <summary>The public key as browsers take it (<c>applicationServerKey</c>): base64url of the uncompressed point.</summary>
@@ -22,9 +21,10 @@ public sealed class VapidKeys(IParleyStore store, Auth.SecretSeal seal, TimeProv
     public async Task InitializeAsync()
     {
         using var candidate = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var stored = await store.GetOrAddServerSecretAsync(SecretName, seal.SealText(Convert.ToBase64String(candidate.ExportPkcs8PrivateKey()), KeyPurpose), clock.NowMs());
+        var stored = await store.GetOrAddServerSecretAsync(SecretName, seal.SealText(Convert.ToBase64String(candidate.ExportPkcs8PrivateKey()), Auth.SecretSeal.VapidKeyPurpose), clock.NowMs());
         var key = ECDsa.Create();
-        key.ImportPkcs8PrivateKey(Convert.FromBase64String(seal.OpenText(stored, KeyPurpose)), out _);
+        key.ImportPkcs8PrivateKey(Convert.FromBase64String(
+            await seal.OpenServerKeyAsync(store, StoredSecret.Text(StoredSecretKind.ServerSecret, SecretName, null, stored))), out _);
         PublicKey = Base64Url.EncodeToString(WebPushEncryption.PublicKeyBytes(key.ExportParameters(false)));
         _key = key;
     }

@@ -21,6 +21,15 @@ public interface IParleyStore : IAccountStore, IMediaStore, IChatStore, IEventLo
     /// (see <see cref="IPushStore.GetOrAddServerSecretAsync"/>), so the next start makes new ones.
     /// The way out of a lost <c>Parley:Auth:SecretsKey</c> (the <c>secrets reset</c> command).</summary>
     Task ForgetServerKeysAsync(IReadOnlyCollection<string> secretNames);
+
+    /// <summary>Every secret the server reads back: the signing key, the server secrets, each
+    /// TOTP secret and each push subscription's auth secret, read a page at a time (the
+    /// <c>secrets seal</c> command walks them to seal them with the current key).</summary>
+    IAsyncEnumerable<StoredSecret> ReadStoredSecretsAsync(CancellationToken ct);
+
+    /// <summary>Stores <paramref name="replacement"/> in place of <paramref name="stored"/> while the
+    /// secret is still that value; false when it changed meanwhile (or is gone).</summary>
+    Task<bool> ReplaceStoredSecretAsync(StoredSecret stored, byte[] replacement);
 }
 
 public interface IAccountStore

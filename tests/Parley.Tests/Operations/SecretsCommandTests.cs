@@ -54,13 +54,14 @@ public sealed class SecretsCommandTests
     }
 
     [Fact]
-    public async Task A_command_other_than_reset_changes_nothing_and_shows_the_usage()
+    public async Task A_command_other_than_seal_or_reset_changes_nothing_and_shows_the_usage()
     {
         var (bareCode, bare) = await NodeProcess.RunCommandAsync(null, "secrets");
         var (otherCode, other) = await NodeProcess.RunCommandAsync(null, "secrets", "rotate");
         var (extraCode, extra) = await NodeProcess.RunCommandAsync(null, "secrets", "reset", "now");
+        var (sealExtraCode, sealExtra) = await NodeProcess.RunCommandAsync(null, "secrets", "seal", "everything");
 
-        Assert.Equal([2, 2, 2], new[] { bareCode, otherCode, extraCode });
-        Assert.All(new[] { bare, other, extra }, o => Assert.Contains("Usage: dotnet Parley.Server.dll secrets reset", o));
+        Assert.Equal([2, 2, 2, 2], new[] { bareCode, otherCode, extraCode, sealExtraCode });
+        Assert.All(new[] { bare, other, extra, sealExtra }, o => Assert.Contains("Usage: dotnet Parley.Server.dll secrets seal|reset", o));
     }
 }

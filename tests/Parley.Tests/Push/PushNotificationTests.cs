@@ -32,7 +32,7 @@ public sealed class PushNotificationTests : IAsyncLifetime
         await _push.DisposeAsync();
     }
 
-    private static async Task<string> VapidKeyAsync(ParleyServer server)
+    internal static async Task<string> VapidKeyAsync(ParleyServer server)
     {
         var user = await ApiClient.CreateUserAsync(server);
         var response = await user.Api.GetAsync("/push/vapid-public-key");

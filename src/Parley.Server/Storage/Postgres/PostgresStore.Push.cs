@@ -44,6 +44,13 @@ internal sealed partial class PostgresStore
         await w.ExecuteAsync("DELETE FROM signing_keys").ConfigureAwait(false);
     });
 
+    public IAsyncEnumerable<StoredSecret> ReadStoredSecretsAsync(CancellationToken ct) =>
+        StoredSecretSql.WalkAsync((map, sql, args) => db.ReadAsync(c => c.QueryAsync(r => map(r), sql, args)), ct);
+
+    public Task<bool> ReplaceStoredSecretAsync(StoredSecret stored, byte[] replacement) => db.WriteAsync(false, async w =>
+        (Value: await w.ExecuteAsync(StoredSecretSql.Replace(stored.Kind), stored.Name, stored.Column(stored.Value), stored.Column(replacement))
+            .ConfigureAwait(false) > 0, Events: NoEvents));
+
     public async Task<IReadOnlyDictionary<string, ChatSettings>> GetMemberSettingsAsync(string chatId) =>
         (await db.ReadAsync(c => c.QueryAsync(
             r => (UserId: r.GetString(0), Settings: new ChatSettings(chatId, r.GetInt64(1), r.GetBoolean(2), r.GetBoolean(3), r.GetBoolean(4), r.GetInt32(5))),

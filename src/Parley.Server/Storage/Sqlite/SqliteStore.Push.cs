@@ -48,6 +48,12 @@ internal sealed partial class SqliteStore
         return c.Execute("DELETE FROM signing_keys");
     });
 
+    public IAsyncEnumerable<StoredSecret> ReadStoredSecretsAsync(CancellationToken ct) =>
+        StoredSecretSql.WalkAsync((map, sql, args) => db.ReadAsync(c => c.Query(r => map(r), sql, args)), ct);
+
+    public Task<bool> ReplaceStoredSecretAsync(StoredSecret stored, byte[] replacement) => db.WriteAsync(w =>
+        w.Connection.Execute(StoredSecretSql.Replace(stored.Kind), stored.Name, stored.Column(stored.Value), stored.Column(replacement)) > 0);
+
     public Task<IReadOnlyDictionary<string, ChatSettings>> GetMemberSettingsAsync(string chatId) =>
         db.ReadAsync<IReadOnlyDictionary<string, ChatSettings>>(c => c.Query(
             r => (UserId: r.GetString(0), Settings: new ChatSettings(chatId, r.GetInt64(1), r.GetInt64(2) != 0, r.GetInt64(3) != 0, r.GetInt64(4) != 0, (int)r.GetInt64(5))),

@@ -6,7 +6,7 @@ import { closeChatOptions, openChatOptions } from './chat-options.js';
 import { openContactInfo } from './contact-panel.js';
 import { modal, openGroupInfo, openNewChat, openNewGroup, openProfile } from './dialogs.js';
 import { openDisappearing, disappearLabel } from './chat-settings.js';
-import { disablePush, enablePush, pushState, pushSupported } from './push.js';
+import { disablePush, enablePush, pushState, pushSupported, renewPush } from './push.js';
 import { openViewer } from './media.js';
 import { closeMessageMenu, openMessageInfo, openMessageMenu } from './message-menu.js';
 import { conversationRows, previewText, senderName, ticks, updateTicks, updateUploadProgress } from './messages.js';
@@ -116,7 +116,8 @@ class ChatApp {
     // Once the banner has had its answer: shown until this browser gets push notifications (hidden where it cannot).
     this.notifyButton = el('button', { type: 'button', class: 'icon-button notify-button', 'aria-label': 'Turn on notifications', title: 'Turn on notifications',
       hidden: true, onclick: () => this.turnOnNotifications() }, icon(icons.bell));
-    this.updateNotifyControls();
+    // A subscription the server dropped is registered again; one that cannot be shows the button.
+    renewPush(api).catch(() => {}).finally(() => this.updateNotifyControls());
     const sidebar = el('aside', { class: 'sidebar', 'aria-label': 'Chat list' },
       el('header', { class: 'sidebar-header' },
         this.meButton,

@@ -29,7 +29,23 @@ export async function enablePush(api) {
   if (!pushSupported()) throw new Error('This browser cannot show notifications.');
   const permission = await Notification.requestPermission();
   if (permission !== 'granted') throw new Error('Notifications are blocked for this site.');
-  const reg = await registration();
+  return register(api, await registration());
+}
+
+/**
+ * On each start while this browser has a subscription: tells the server again, since the server
+ * drops one its push service reports gone, or one it can no longer decrypt for (its secrets key
+ * was reset), and subscribes anew when the server's VAPID key changed. Without this the browser
+ * would think push is on, hide the button that turns it on, and never be notified.
+ */
+export async function renewPush(api) {
+  if (!pushSupported() || Notification.permission !== 'granted') return;
+  const reg = await navigator.serviceWorker.getRegistration('/');
+  if (!(await reg?.pushManager.getSubscription())) return;
+  await register(api, reg);
+}
+
+async function register(api, reg) {
   const { publicKey } = await api.get('/push/vapid-public-key');
   let subscription = await reg.pushManager.getSubscription();
   if (subscription && !sameKey(subscription, publicKey)) {
