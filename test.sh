@@ -62,9 +62,12 @@ fi
 pg_failed=0
 pg_dir=$(mktemp -d /tmp/parley-pg.XXXXXX)
 pg_run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-stop_pg() { pg_run "$(pg_bin)/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$pg_dir"; }
+stop_pg() { pg_run "$(pg_bin)/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$pg_dir" 2>/dev/null; }
 redis_dir=$(mktemp -d /tmp/parley-redis.XXXXXX)
-stop_redis() { [ -f "$redis_dir/redis.pid" ] && kill "$(cat "$redis_dir/redis.pid")" 2>/dev/null; rm -rf "$redis_dir"; }
+# The summary must stay the last line: wait for a stopped server to let go of its directory, and
+# keep a removal that still races with it quiet.
+stop_and_wait() { kill "$1" 2>/dev/null || return 0; for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; }
+stop_redis() { [ -f "$redis_dir/redis.pid" ] && stop_and_wait "$(cat "$redis_dir/redis.pid")"; rm -rf "$redis_dir" 2>/dev/null; }
 trap 'stop_pg; stop_redis' EXIT
 free_port() {
   for _ in $(seq 1 50); do
@@ -107,7 +110,7 @@ fi
 s3_failed=0
 s3_dir=$(mktemp -d /tmp/parley-s3.XXXXXX)
 s3_pid=""
-stop_s3() { [ -n "$s3_pid" ] && kill "$s3_pid" 2>/dev/null; rm -rf "$s3_dir"; }
+stop_s3() { [ -n "$s3_pid" ] && stop_and_wait "$s3_pid"; rm -rf "$s3_dir" 2>/dev/null; }
 trap 'stop_pg; stop_redis; stop_s3' EXIT
 s3_port=$(free_port)
 echo "== starting a throwaway S3 (s3rver) on port $s3_port"

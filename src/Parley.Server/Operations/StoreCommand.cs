@@ -2,7 +2,7 @@ using Parley.Server.Storage;
 
 namespace Parley.Server.Operations;
 
-/// <summary>Runs a command that works on the store beside the running server (<c>two-step off</c>,
+/// <summary>Runs a command that works on the store beside the running server (<c>two-step off</c>, <c>secrets seal</c>,
 /// <c>secrets reset</c>): the server's own services, not started, on the store its settings name
 /// (its own settings, or <c>--Parley:...</c> arguments). Only the store is opened. A store that does
 /// not answer, or a setting it refuses, is one line on standard error and exit code 1.</summary>

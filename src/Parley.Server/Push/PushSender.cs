@@ -78,7 +78,7 @@ public sealed partial class PushSender : BackgroundService
         catch (InvalidOperationException)
         {
             // Sealed with a secrets key that is gone (after 'secrets reset'): no notification can be
-            // encrypted for it again, and the browser subscribes anew when its user turns push on.
+            // encrypted for it again. The web client registers its subscription anew at its next start.
             _metrics.PushFailed();
             await _store.DeletePushSubscriptionAsync(n.Subscription.Endpoint);
             PushLog.SubscriptionUnreadable(_logger, endpoint.Host);
