@@ -20,9 +20,14 @@ public sealed class Scenario : IAsyncDisposable
         Server = server;
     }
 
-    public static async Task RunAsync(BrowserFixture browser, Func<Scenario, Task> body, [CallerMemberName] string test = "")
+    public static Task RunAsync(BrowserFixture browser, Func<Scenario, Task> body, [CallerMemberName] string test = "") =>
+        RunAsync(browser, null, body, test);
+
+    /// <summary>The same, on a server with settings of its own (another store, for example).</summary>
+    public static async Task RunAsync(BrowserFixture browser, IReadOnlyDictionary<string, string?>? settings, Func<Scenario, Task> body,
+        [CallerMemberName] string test = "")
     {
-        await using var scenario = new Scenario(browser, await TestServer.StartAsync());
+        await using var scenario = new Scenario(browser, await TestServer.StartAsync(settings));
         try
         {
             await body(scenario);
