@@ -38,6 +38,6 @@ internal static partial class StorageLog
         else LeaseFailed(logger, ex);
     }
 
-    [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "Indexing messages for search failed; the next batch or search retries")]
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "Indexing messages for search failed; later batches and searches retry (logged once a minute while it fails)")]
     public static partial void SearchIndexFailed(ILogger logger, Exception ex);
 }

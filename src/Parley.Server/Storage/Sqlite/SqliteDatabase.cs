@@ -29,6 +29,9 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     private Task? _completionLoop;
     private SqliteCheckpointer? _checkpointer;
     private readonly SqliteSearchIndex _search = new();
+    /// <summary>When the writer last logged a failure to index for search (writer thread only).</summary>
+    private long? _searchFailureLoggedAt;
+    private const long SearchFailureLogIntervalMs = 60_000;
     private long _lastPos;
     private long _committedPos;
 
@@ -213,7 +216,14 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         }
         catch (SqliteException ex)
         {
-            StorageLog.SearchIndexFailed(_logger, ex);
+            // A broken index fails every batch that tries it: one line a minute says so, not a
+            // stack trace per batch.
+            var now = Environment.TickCount64;
+            if (_searchFailureLoggedAt is not { } logged || now - logged >= SearchFailureLogIntervalMs)
+            {
+                _searchFailureLoggedAt = now;
+                StorageLog.SearchIndexFailed(_logger, ex);
+            }
             connection.Execute("ROLLBACK TO search_index");
             connection.Execute("RELEASE search_index");
             return null;
