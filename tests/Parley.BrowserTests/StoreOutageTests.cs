@@ -4,17 +4,6 @@ using static Microsoft.Playwright.Assertions;
 
 namespace Parley.BrowserTests;
 
-/// <summary>A test that needs PostgreSQL (its server runs on a database of its own whatever the suite's
-/// backend): skipped with the reason outside CI when none is configured, run (and failing) under CI.</summary>
-public sealed class PostgresBrowserFactAttribute : FactAttribute
-{
-    public PostgresBrowserFactAttribute()
-    {
-        Timeout = Limits.TestMs;
-        if (TestPostgres.SkipReason is { } reason) Skip = reason;
-    }
-}
-
 /// <summary>The store stops answering while the server stays up: a message sent meanwhile waits in
 /// the outbox with its clock (the server answers each try with "unavailable", which the client
 /// retries), never marked failed, and arrives once when the store is back.</summary>

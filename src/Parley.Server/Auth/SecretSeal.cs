@@ -63,7 +63,9 @@ public sealed class SecretSeal
     }
 
     public string SealText(string clear, string purpose) =>
-        _key is null ? clear : TextMark + Convert.ToBase64String(Seal(System.Text.Encoding.UTF8.GetBytes(clear), purpose));
+        _key is null ? clear : SealedText(System.Text.Encoding.UTF8.GetBytes(clear), purpose);
+
+    private string SealedText(byte[] clear, string purpose) => TextMark + Convert.ToBase64String(Seal(clear, purpose));
 
     /// <summary>The clear text of a stored value; a value stored in clear is returned as it is.</summary>
     public string OpenText(string stored, string purpose) => System.Text.Encoding.UTF8.GetString(OpenStoredText(stored, purpose).Clear);
@@ -76,26 +78,29 @@ public sealed class SecretSeal
     /// <summary>What to store in place of a stored secret that is in clear or sealed with the previous
     /// key: the same secret sealed with the current key. Null when it is sealed with the current key
     /// already, when no key is set, or for a server secret this server does not seal.</summary>
-    public byte[]? Reseal(Storage.StoredSecret stored)
-    {
-        if (_key is null || PurposeOf(stored) is not { } purpose) return null;
-        if (stored.Kind == Storage.StoredSecretKind.TotpSecret)
-        {
-            var (clearBytes, current) = OpenStoredBytes(stored.Value, purpose);
-            return current ? null : SealBytes(clearBytes, purpose);
-        }
-        var (clear, withCurrentKey) = OpenStoredText(System.Text.Encoding.UTF8.GetString(stored.Value), purpose);
-        return withCurrentKey ? null : System.Text.Encoding.UTF8.GetBytes(SealText(System.Text.Encoding.UTF8.GetString(clear), purpose));
-    }
+    public byte[]? Reseal(Storage.StoredSecret stored) =>
+        _key is null || PurposeOf(stored) is not { } purpose ? null : Reopen(stored, purpose).Resealed;
 
     /// <summary>Opens one of the server's own keys as read at start and, when it is in clear or sealed
     /// with the previous key, stores it sealed with the current one: a key set (or changed) later
     /// covers the keys made before it at the next start.</summary>
     public async Task<string> OpenServerKeyAsync(Storage.IParleyStore store, Storage.StoredSecret stored)
     {
-        var clear = OpenText(System.Text.Encoding.UTF8.GetString(stored.Value), PurposeOf(stored)!);
-        if (Reseal(stored) is { } resealed) await store.ReplaceStoredSecretAsync(stored, resealed);
-        return clear;
+        var (clear, resealed) = Reopen(stored, PurposeOf(stored)!);
+        if (resealed is not null) await store.ReplaceStoredSecretAsync(stored, resealed);
+        return System.Text.Encoding.UTF8.GetString(clear);
+    }
+
+    /// <summary>A stored secret opened once: its clear value, and what to store in its place when a
+    /// key is set and it is in clear or sealed with the previous key (null otherwise).</summary>
+    private (byte[] Clear, byte[]? Resealed) Reopen(Storage.StoredSecret stored, string purpose)
+    {
+        var isBytes = stored.Kind == Storage.StoredSecretKind.TotpSecret;
+        var (clear, withCurrentKey) = isBytes
+            ? OpenStoredBytes(stored.Value, purpose)
+            : OpenStoredText(System.Text.Encoding.UTF8.GetString(stored.Value), purpose);
+        if (_key is null || withCurrentKey) return (clear, null);
+        return (clear, isBytes ? SealBytes(clear, purpose) : System.Text.Encoding.UTF8.GetBytes(SealedText(clear, purpose)));
     }
 
     /// <summary>Refuses a key other than the one the store's secrets were sealed with, at start

@@ -62,12 +62,6 @@ public sealed class MediaBlobLifecycleTests
         return (response.StatusCode, await response.Content.ReadAsByteArrayAsync());
     }
 
-    private static async Task<TestUser> ReloginAsync(ParleyServer server, TestUser user)
-    {
-        var session = await Accounts.LoginAsync(server, user.Email, user.Password);
-        return user with { Api = server.Api(session.AccessToken) };
-    }
-
     [Fact]
     public Task An_expired_messages_attachment_leaves_the_blob_store() => ExpiredAttachmentLeavesAsync(s3: false);
 
@@ -97,8 +91,8 @@ public sealed class MediaBlobLifecycleTests
         await WaitUntilGoneAsync(server, mediaId);
 
         Assert.Equal(0, ServerDatabase.MediaCount(server, mediaId));
-        var annNow = await ReloginAsync(server, ann);
-        var bobNow = await ReloginAsync(server, bob);
+        var annNow = await ApiClient.SignInAgainAsync(server, ann);
+        var bobNow = await ApiClient.SignInAgainAsync(server, bob);
         Assert.Equal(HttpStatusCode.NotFound, (await DownloadAsync(annNow, mediaId)).Status); // the sender's expired photo
         Assert.Equal(HttpStatusCode.NotFound, (await DownloadAsync(bobNow, mediaId)).Status); // the receiver's expired photo
         Assert.Equal(Png, await StoredBytesAsync(server, keptId));

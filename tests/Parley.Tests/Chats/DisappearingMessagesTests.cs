@@ -53,8 +53,8 @@ public sealed class DisappearingMessagesTests
         Assert.Equal("", requoted.Data.GetProperty("quote").Str("content"));
 
         // Tokens issued a day ago have expired: sign in again, as a client would.
-        var annNow = await ReloginAsync(server, ann);
-        var bobNow = await ReloginAsync(server, bob);
+        var annNow = await ApiClient.SignInAgainAsync(server, ann);
+        var bobNow = await ApiClient.SignInAgainAsync(server, bob);
         var history = await bobNow.HistoryAsync(chatId);
         var ids = history.Select(m => m.Str("id")).ToList();
         Assert.DoesNotContain(secret.Str("id"), ids);
@@ -84,11 +84,5 @@ public sealed class DisappearingMessagesTests
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", user.AccessToken);
         using var response = await user.Api.Http.SendAsync(request);
         return response.StatusCode;
-    }
-
-    private static async Task<TestUser> ReloginAsync(ParleyServer server, TestUser user)
-    {
-        var session = await Accounts.LoginAsync(server, user.Email, user.Password);
-        return user with { Api = server.Api(session.AccessToken) };
     }
 }

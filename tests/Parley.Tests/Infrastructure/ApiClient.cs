@@ -64,6 +64,14 @@ public sealed class ApiClient(HttpClient http, string? accessToken) : IDisposabl
             login.Json.GetProperty("refreshToken").GetString()!);
     }
 
+    /// <summary>A user made on another server (or before a restart), signed in on this one: a client
+    /// holding the new session's tokens.</summary>
+    public static async Task<TestUser> SignInAgainAsync(ParleyServer server, TestUser user)
+    {
+        var session = await Accounts.LoginAsync(server, user.Email, user.Password);
+        return user with { Api = server.Api(session.AccessToken), RefreshToken = session.RefreshToken };
+    }
+
     public void Dispose() => Http.Dispose();
 }
 

@@ -66,19 +66,12 @@ public sealed class SecretsSealTests : IAsyncLifetime
             (await api.PostAsync("/auth/mfa", new { mfaToken = challenge.Json.Str("mfaToken"), code = TestTotp.Code(secrets.Enrolled.Secret, secrets.Enrolled.ConfirmedStep + 1) }))
                 .AssertStatus(HttpStatusCode.OK, "the second step with a code from the resealed secret");
         }
-        var sender = await SignInAsync(server, secrets.Sender);
-        var subscriber = await SignInAsync(server, secrets.Subscriber);
+        var sender = await ApiClient.SignInAgainAsync(server, secrets.Sender);
+        var subscriber = await ApiClient.SignInAgainAsync(server, secrets.Subscriber);
         var chatId = await sender.OpenChatWithAsync(subscriber);
         var text = "Sealed " + Guid.NewGuid().ToString("N");
         await sender.SendTextAsync(chatId, text);
         await _push.WaitForAsync(secrets.Subscription, p => p.Str("body") == text);
-    }
-
-    /// <summary>A user of the tests' earlier server, signed in on this one.</summary>
-    private static async Task<TestUser> SignInAsync(ParleyServer server, TestUser user)
-    {
-        var session = await Accounts.LoginAsync(server, user.Email, user.Password);
-        return user with { Api = server.Api(session.AccessToken), RefreshToken = session.RefreshToken };
     }
 
     [Fact]
@@ -160,8 +153,8 @@ public sealed class SecretsSealTests : IAsyncLifetime
 
         await using var second = await ParleyServer.StartAsync(Settings(SealedSecretTests.NewKey()), dataDirectory: first.DataDirectory);
         _push.ExpectedVapidKey = await PushNotificationTests.VapidKeyAsync(second);
-        var sender = await SignInAsync(second, secrets.Sender);
-        var subscriber = await SignInAsync(second, secrets.Subscriber);
+        var sender = await ApiClient.SignInAgainAsync(second, secrets.Sender);
+        var subscriber = await ApiClient.SignInAgainAsync(second, secrets.Subscriber);
         var chatId = await sender.OpenChatWithAsync(subscriber);
         await sender.SendTextAsync(chatId, "Not for the old subscription");
         await ClusterWait.WaitUntilAsync(() => Task.FromResult(second.Logs.Any(l => l.Contains("cannot be opened; deleted it"))), "the unreadable subscription is dropped");

@@ -77,8 +77,8 @@ public sealed class SearchIndexMigrationTests
         }
 
         await using var second = await ParleyServer.StartAsync(Sqlite, directory);
-        var annAgain = ann with { Api = second.Api((await Accounts.LoginAsync(second, ann.Email, ann.Password)).AccessToken) };
-        var bobAgain = bob with { Api = second.Api((await Accounts.LoginAsync(second, bob.Email, bob.Password)).AccessToken) };
+        var annAgain = await ApiClient.SignInAgainAsync(second, ann);
+        var bobAgain = await ApiClient.SignInAgainAsync(second, bob);
         Assert.Equal(5, await FoundAsync(bobAgain, early));
         Assert.Equal(1, await FoundAsync(bobAgain, removed));
         (await annAgain.Api.DeleteAsync($"/messages/{toDelete}?for=everyone")).AssertStatus(HttpStatusCode.NoContent, "delete after");

@@ -44,14 +44,14 @@ internal sealed partial class DynamoStore
     private static StoredSecret? SecretOf(Dictionary<string, AttributeValue> item)
     {
         var pk = item.Str("pk");
-        if (pk == SecretPlace(StoredSecretKind.SigningKey).Prefix) return StoredSecret.Text(StoredSecretKind.SigningKey, item.Str("kid"), null, item.Str("privateKey"));
         foreach (var kind in SecretKinds)
         {
             var (prefix, attribute) = SecretPlace(kind);
-            if (kind == StoredSecretKind.SigningKey || !pk.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            if (!pk.StartsWith(prefix, StringComparison.Ordinal)) continue;
             var name = pk[prefix.Length..];
             return kind switch
             {
+                StoredSecretKind.SigningKey => StoredSecret.Text(kind, item.Str("kid"), null, item.Str(attribute)),
                 StoredSecretKind.TotpSecret => item.BytesOrNull(attribute) is { } bytes ? new StoredSecret(kind, name, null, bytes) : null,
                 StoredSecretKind.PushAuth => StoredSecret.Text(kind, item.Str("sk"), name, item.Str(attribute)),
                 _ => StoredSecret.Text(kind, name, null, item.Str(attribute)),
