@@ -19,10 +19,9 @@ public sealed class GroupTests(BrowserFixture browser)
         await alice.Page.GetByRole(AriaRole.Button, new() { Name = "New group" }).ClickAsync();
         var dialog = alice.Page.GetByRole(AriaRole.Dialog, new() { Name = "New group" });
         await dialog.GetByLabel("Group name").FillAsync("Weekend trip");
-        var search = dialog.GetByLabel("Search people to add");
-        await search.FillAsync("Bob");
+        await ChatUser.SearchPeopleAsync(dialog, "Search people to add", "Bob");
         await dialog.Locator("label.person", new() { HasText = bob.Email }).Locator("input[type=checkbox]").CheckAsync();
-        await search.FillAsync("Carol");
+        await ChatUser.SearchPeopleAsync(dialog, "Search people to add", "Carol");
         await dialog.Locator("label.person", new() { HasText = carol.Email }).Locator("input[type=checkbox]").CheckAsync();
         await Expect(dialog.GetByRole(AriaRole.List, new() { Name = "Selected members" }).GetByRole(AriaRole.Listitem)).ToHaveCountAsync(2);
         await alice.ScreenshotAsync("06-new-group");
@@ -83,7 +82,7 @@ public sealed class GroupTests(BrowserFixture browser)
         await Expect(bob.SystemLine("Alice Archer removed Carol Cooper")).ToBeVisibleAsync();
 
         // Add her back from the info panel.
-        await info.GetByLabel("Search people to add to the group").FillAsync("Carol");
+        await ChatUser.SearchPeopleAsync(info, "Search people to add to the group", "Carol");
         await info.GetByRole(AriaRole.Button, new() { Name = "Add Carol Cooper" }).ClickAsync();
         await Expect(info.GetByRole(AriaRole.List, new() { Name = "Members" }).GetByRole(AriaRole.Listitem)).ToHaveCountAsync(3);
         await Expect(carol.ChatItem("Ski weekend")).ToBeVisibleAsync();

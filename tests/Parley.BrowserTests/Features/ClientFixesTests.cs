@@ -5,7 +5,8 @@ using static Microsoft.Playwright.Assertions;
 namespace Parley.BrowserTests.Features;
 
 /// <summary>Avatars with photos, live profile changes, signing out with unsent messages, Escape,
-/// text contrast, and no access token in a WebSocket URL.</summary>
+/// text contrast, no access token in a WebSocket URL, and a people search that keeps a pressed row
+/// in place.</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class ClientFixesTests(BrowserFixture browser)
 {
@@ -179,5 +180,31 @@ public sealed class ClientFixesTests(BrowserFixture browser)
         // Not the whole token, nor a piece of it (a console may shorten a long URL).
         var piece = token[^32..];
         Assert.DoesNotContain(console, line => line.Contains(piece, StringComparison.Ordinal));
+    });
+
+    [Fact(Timeout = Limits.TestMs)]
+    public Task A_person_pressed_in_the_search_list_is_picked_though_a_new_answer_comes_before_the_release() => Scenario.RunAsync(browser, async s =>
+    {
+        var alice = await s.RegisterAsync("Alice Archer");
+        var bob = await s.RegisterAsync("Bob Baker");
+        await alice.Page.GetByRole(AriaRole.Button, new() { Name = "New chat" }).ClickAsync();
+        var dialog = alice.Page.GetByRole(AriaRole.Dialog, new() { Name = "New chat" });
+        const string label = "Search people by name or email";
+        await ChatUser.SearchPeopleAsync(dialog, label, bob.Email);
+        var row = dialog.Locator("button.person", new() { HasText = bob.Email });
+        var box = await row.BoundingBoxAsync() ?? throw new InvalidOperationException("Bob's row has no box.");
+        await alice.Page.Mouse.MoveAsync(box.X + box.Width / 2, box.Y + box.Height / 2);
+        await alice.Page.Mouse.DownAsync();
+
+        // While the button is held, a search typed a moment earlier answers: no one matches it.
+        var answer = alice.Page.WaitForResponseAsync(r => r.Url.Contains("/users?search=nobody-matches"));
+        await dialog.GetByLabel(label).EvaluateAsync("input => { input.value = 'nobody-matches'; input.dispatchEvent(new Event('input')); }");
+        await (await answer).FinishedAsync();
+        await alice.Page.EvaluateAsync("() => new Promise(done => requestAnimationFrame(() => setTimeout(done)))");
+
+        // Bob's row stayed under the pointer, so the release picks him.
+        await alice.Page.Mouse.UpAsync();
+        await ChatUser.ExpectClosedAsync(dialog);
+        await alice.ExpectConversationAsync("Bob Baker");
     });
 }

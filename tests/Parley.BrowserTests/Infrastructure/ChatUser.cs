@@ -81,10 +81,35 @@ public sealed class ChatUser : IAsyncDisposable
     {
         await Page.GetByRole(AriaRole.Button, new() { Name = "New chat" }).ClickAsync();
         var dialog = Page.GetByRole(AriaRole.Dialog, new() { Name = "New chat" });
-        await dialog.GetByLabel("Search people by name or email").FillAsync(other.Name);
+        await SearchPeopleAsync(dialog, "Search people by name or email", other.Name);
         await dialog.Locator("button.person", new() { HasText = other.Email }).ClickAsync();
-        await Expect(dialog).ToBeHiddenAsync();
+        await ExpectClosedAsync(dialog);
         await ExpectConversationAsync(other.Name);
+    }
+
+    /// <summary>Types into a dialog's people search and waits until its list answers what was typed:
+    /// a click on a list still being reordered may land on the row that slid under the pointer.</summary>
+    public static async Task SearchPeopleAsync(ILocator dialog, string label, string text)
+    {
+        await dialog.GetByLabel(label).FillAsync(text);
+        await Expect(dialog.GetByRole(AriaRole.List, new() { Name = "People", Exact = true })).ToHaveAttributeAsync("aria-busy", "false");
+    }
+
+    /// <summary>Waits for a dialog to close; when it stays open, the failure says what it shows
+    /// (an error line from the server, most likely).</summary>
+    public static async Task ExpectClosedAsync(ILocator dialog)
+    {
+        try
+        {
+            await Expect(dialog).ToBeHiddenAsync();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            string shown;
+            try { shown = await dialog.InnerTextAsync(new() { Timeout = 2000 }); }
+            catch (PlaywrightException) { shown = "(nothing readable)"; }
+            throw new Exception($"{e.Message}\nThe dialog still shows: {shown}", e);
+        }
     }
 
     /// <summary>New group → name it → pick each member by name; the group's conversation opens.</summary>
@@ -93,15 +118,14 @@ public sealed class ChatUser : IAsyncDisposable
         await Page.GetByRole(AriaRole.Button, new() { Name = "New group" }).ClickAsync();
         var dialog = Page.GetByRole(AriaRole.Dialog, new() { Name = "New group" });
         await dialog.GetByLabel("Group name").FillAsync(name);
-        var search = dialog.GetByLabel("Search people to add");
         foreach (var member in members)
         {
-            await search.FillAsync(member.Name.Split(' ')[0]);
+            await SearchPeopleAsync(dialog, "Search people to add", member.Name.Split(' ')[0]);
             await dialog.Locator("label.person", new() { HasText = member.Email }).Locator("input[type=checkbox]").CheckAsync();
         }
         await Expect(dialog.GetByRole(AriaRole.List, new() { Name = "Selected members" }).GetByRole(AriaRole.Listitem)).ToHaveCountAsync(members.Length);
         await dialog.GetByRole(AriaRole.Button, new() { Name = "Create group" }).ClickAsync();
-        await Expect(dialog).ToBeHiddenAsync();
+        await ExpectClosedAsync(dialog);
         await ExpectConversationAsync(name);
     }
 

@@ -53,26 +53,59 @@ function userSearch(store, { label, placeholder, exclude = () => false, renderIt
   // One row per person for the search's life: a new answer reorders rows instead of replacing
   // them, so a row being clicked is never swapped out from under the pointer.
   const rows = new Map();
+  // An answer that arrives while a pointer is pressed in the list waits for its release: moving
+  // rows between press and release would send the click to whatever row slid under the pointer.
+  let pressed = false;
+  let held = null;
+  list.addEventListener('pointerdown', () => {
+    if (pressed) return;
+    pressed = true;
+    const done = new AbortController();
+    const release = () => {
+      done.abort();
+      pressed = false;
+      // After the click this release leads to, which fires in a later task.
+      setTimeout(() => { const show = held; held = null; show?.(); });
+    };
+    for (const type of ['pointerup', 'pointercancel']) document.addEventListener(type, release, { capture: true, signal: done.signal });
+  });
+  // aria-busy says the list does not yet answer what is typed (waiting to search, or searching).
+  let typed = 0;
+  const settle = () => list.setAttribute('aria-busy', 'false');
+  settle();
   let generation = 0;
   const run = async () => {
     const mine = ++generation;
+    const asked = typed;
     const query = input.value.trim();
     status.textContent = 'Searching…';
     try {
       const users = (await store.searchUsers(query, 30)).filter(u => !exclude(u));
       if (mine !== generation) return;
-      list.replaceChildren(...users.map(u => {
-        let row = rows.get(u.id);
-        if (!row) rows.set(u.id, row = el('li', {}, renderItem(u)));
-        return row;
-      }));
-      status.textContent = users.length ? '' : query ? `No one matches “${query}”.` : 'No one else is here yet.';
+      const show = () => {
+        if (mine !== generation) return;
+        list.replaceChildren(...users.map(u => {
+          let row = rows.get(u.id);
+          if (!row) rows.set(u.id, row = el('li', {}, renderItem(u)));
+          return row;
+        }));
+        status.textContent = users.length ? '' : query ? `No one matches “${query}”.` : 'No one else is here yet.';
+        if (asked === typed) settle();
+      };
+      if (pressed) held = show;
+      else show();
     } catch (error) {
-      if (mine === generation) status.textContent = error.message;
+      if (mine !== generation) return;
+      status.textContent = error.message;
+      if (asked === typed) settle();
     }
   };
   const debounced = debounce(run, 200);
-  input.addEventListener('input', debounced);
+  input.addEventListener('input', () => {
+    typed++;
+    list.setAttribute('aria-busy', 'true');
+    debounced();
+  });
   input.addEventListener('keydown', event => {
     if (event.key === 'ArrowDown') {
       list.querySelector('button, input')?.focus();
