@@ -8,27 +8,44 @@ namespace Parley.Server.Storage.Sqlite;
 /// would stop a batch every thousand pages to copy and sync them, and every send queued behind
 /// that batch would wait. A PASSIVE checkpoint never waits for the writer or the readers, and the
 /// writer starts the log over once everything in it has been copied.
+///
+/// Starting over overwrites the log from its beginning but leaves the rest of the file as it was,
+/// so earlier versions of changed pages (a deleted message's text among them) would stay in it until
+/// the log wraps that far. After a commit that removed content, the next tick empties the log
+/// instead: a TRUNCATE checkpoint copies what is left, waits for readers to leave the log, and cuts
+/// the file to nothing. It holds the writer for that time, so it runs only when content was removed,
+/// and gives up after <see cref="EmptyWaitMs"/> (trying again at the next tick) rather than stall the
+/// writer behind a long reader.
 /// </summary>
 internal sealed class SqliteCheckpointer : IAsyncDisposable
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(1000);
+    private const int EmptyWaitMs = 50;
 
     private readonly SqliteConnection _connection;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private int _committed;
+    private int _emptyDue;
 
     public SqliteCheckpointer(string connectionString, ILogger logger)
     {
         _logger = logger;
         _connection = new SqliteConnection(connectionString);
         _connection.Open();
+        // Only a TRUNCATE checkpoint waits (for the writer and the readers); PASSIVE never does.
+        SQLitePCL.raw.sqlite3_busy_timeout(_connection.Handle, EmptyWaitMs);
         _loop = Task.Run(RunAsync);
     }
 
-    /// <summary>The writer committed: there is something to copy at the next tick.</summary>
-    public void Committed() => Volatile.Write(ref _committed, 1);
+    /// <summary>The writer committed: there is something to copy at the next tick, and with
+    /// <paramref name="emptyLog"/> the commit removed content, so the log is emptied.</summary>
+    public void Committed(bool emptyLog)
+    {
+        if (emptyLog) Volatile.Write(ref _emptyDue, 1);
+        Volatile.Write(ref _committed, 1);
+    }
 
     private async Task RunAsync()
     {
@@ -37,10 +54,18 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(_stop.Token))
             {
-                if (Interlocked.Exchange(ref _committed, 0) == 0) continue;
+                if (Interlocked.Exchange(ref _committed, 0) == 0 && Volatile.Read(ref _emptyDue) == 0) continue;
                 try
                 {
-                    _connection.Execute("PRAGMA wal_checkpoint(PASSIVE)");
+                    // Taken before the checkpoint: a removal committed meanwhile asks again.
+                    if (Interlocked.Exchange(ref _emptyDue, 0) == 1)
+                    {
+                        if (!TryEmptyLog()) Volatile.Write(ref _emptyDue, 1);
+                    }
+                    else
+                    {
+                        _connection.Execute("PRAGMA wal_checkpoint(PASSIVE)");
+                    }
                 }
                 catch (SqliteException ex)
                 {
@@ -53,6 +78,10 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
             // Stopping: the database's own shutdown checkpoints what is left.
         }
     }
+
+    /// <summary>False when a reader or the writer held on past the wait: the log is not empty yet.</summary>
+    private bool TryEmptyLog() =>
+        _connection.QueryFirst(r => r.GetInt64(0), "PRAGMA wal_checkpoint(TRUNCATE)") == 0;
 
     public async ValueTask DisposeAsync()
     {

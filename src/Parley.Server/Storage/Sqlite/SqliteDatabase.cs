@@ -184,7 +184,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                 connection.Execute("COMMIT");
                 Interlocked.Exchange(ref _committedPos, _lastPos);
                 if (indexedPos is { } indexed) _search.Committed(indexed);
-                _checkpointer?.Committed();
+                _checkpointer?.Committed(emptyLog: context.TakeContentRemoved());
                 StoreInstruments.BatchCommitted(started, batch.Count);
             }
             catch (Exception ex)
@@ -353,6 +353,21 @@ internal sealed class WriteContext(SqliteConnection connection, SqliteDatabase d
     }
 
     public void UserChanged(string userId) => _users.Remove(userId);
+
+    private bool _contentRemoved;
+
+    /// <summary>This write removes what a user deleted (or an operator replaced): once it commits,
+    /// the write-ahead log, which still holds the pages as they were, is emptied (see
+    /// <see cref="SqliteCheckpointer"/>). Set even if the write later rolls back: an extra emptying
+    /// costs little.</summary>
+    public void ContentRemoved() => _contentRemoved = true;
+
+    internal bool TakeContentRemoved()
+    {
+        var removed = _contentRemoved;
+        _contentRemoved = false;
+        return removed;
+    }
 
     public void Reset()
     {

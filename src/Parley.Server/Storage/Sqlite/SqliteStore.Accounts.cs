@@ -158,6 +158,7 @@ internal sealed partial class SqliteStore
             RETURNING id
             """, userId);
         w.UserChanged(userId);
+        w.ContentRemoved();
         return forgotten;
     });
 

@@ -141,6 +141,7 @@ internal sealed partial class SqliteStore
             var outcome = MessageRules.CheckChange(message, member, userId);
             if (outcome != ChangeOutcome.Done) return (Value: new MessageChange(outcome, null), Events: Array.Empty<StoredEvent>());
             var updated = change(c, message!);
+            w.ContentRemoved(); // the text as it was: an edit or a delete for everyone
             var recipients = w.MemberIds(message!.ChatId);
             var e = AddEvent(w, EventKind.MessageUpdated, message.ChatId, null, messageId, recipients) with { Message = updated };
             StoredEvent[] events = afterwards is null ? [e] : [e, .. afterwards(w, message, recipients)];

@@ -45,6 +45,7 @@ internal sealed partial class SqliteStore
     {
         var c = w.Connection;
         foreach (var name in secretNames) c.Execute("DELETE FROM server_secrets WHERE name = $1", name);
+        w.ContentRemoved();
         return c.Execute("DELETE FROM signing_keys");
     });
 
@@ -52,7 +53,10 @@ internal sealed partial class SqliteStore
         StoredSecretSql.WalkAsync((map, sql, args) => db.ReadAsync(c => c.Query(r => map(r), sql, args)), ct);
 
     public Task<bool> ReplaceStoredSecretAsync(StoredSecret stored, byte[] replacement) => db.WriteAsync(w =>
-        w.Connection.Execute(StoredSecretSql.Replace(stored.Kind), stored.Name, stored.Column(stored.Value), stored.Column(replacement)) > 0);
+    {
+        w.ContentRemoved(); // a secret in clear, or sealed with a key being retired
+        return w.Connection.Execute(StoredSecretSql.Replace(stored.Kind), stored.Name, stored.Column(stored.Value), stored.Column(replacement)) > 0;
+    });
 
     public Task<IReadOnlyDictionary<string, ChatSettings>> GetMemberSettingsAsync(string chatId) =>
         db.ReadAsync<IReadOnlyDictionary<string, ChatSettings>>(c => c.Query(

@@ -72,6 +72,7 @@ internal sealed partial class SqliteStore
             "SELECT pos, id, chat_id, media FROM messages WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2", now, max);
         var events = new List<StoredEvent>();
         var forgotten = new List<string>();
+        if (expired.Count > 0) w.ContentRemoved();
         foreach (var m in expired)
         {
             c.Execute("DELETE FROM messages WHERE pos = $1", m.Pos);
