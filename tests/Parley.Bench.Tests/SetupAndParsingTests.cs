@@ -41,6 +41,9 @@ public sealed class SetupAndParsingTests
         Assert.True(history.SendViaRest);
 
         Assert.Equal(200, BenchOptions.Parse(["group"]).Rate);
+
+        Assert.Equal(2, BenchOptions.Parse(["pairs", "--deletes-per-second", "2"]).DeletesPerSecond);
+        Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["pairs", "--deletes-per-second", "-1"]));
     }
 
     [Theory]

@@ -54,6 +54,20 @@ public sealed class WorkloadSmokeTests(WorkloadSmokeTests.ServerFixture fixture)
     }
 
     [Fact]
+    public async Task Pairs_with_deletes_beside_them_deliver_every_message_exactly_once_and_count_the_deletes()
+    {
+        var report = await BenchRunner.RunAsync(Options("pairs", o =>
+        {
+            o.Users = 4;
+            o.Rate = 100;
+            o.DurationSeconds = 1;
+            o.DeletesPerSecond = 10;
+        }));
+        AssertAllDeliveredOnce(report);
+        Assert.True(report.Figures["messages deleted for everyone"] > 0, "no message was deleted:\n" + report.ToTable());
+    }
+
+    [Fact]
     public async Task Pairs_at_saturation_deliver_every_message_exactly_once()
     {
         var report = await BenchRunner.RunAsync(Options("pairs", o =>

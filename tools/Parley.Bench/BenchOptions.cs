@@ -34,6 +34,8 @@ public sealed class BenchOptions
           --duration T           seconds of sending (default 10)
           --warmup T             seconds of the same load before measuring, so the server's JIT has
                                  settled (default 5; counted nowhere)
+          --deletes-per-second D  meanwhile, two more users send a message over REST and delete it for
+                                 everyone D times a second (default 0): the cost of deletes to the load
 
         conns      idle authenticated WebSockets opened in steps and held
           --steps LIST           cumulative connection counts (default 1000,5000,10000,19000)
@@ -86,6 +88,7 @@ public sealed class BenchOptions
     public int Window { get; set; } = 4;
     public double DurationSeconds { get; set; } = 10;
     public double WarmupSeconds { get; set; } = 5;
+    public double DeletesPerSecond { get; set; }
 
     public int[] Steps { get; set; } = [1000, 5000, 10000, 19000];
     public int PerUser { get; set; } = 1;
@@ -176,6 +179,7 @@ public sealed class BenchOptions
                 case "--window": o.Window = Positive(name, Int(name, Value())); break;
                 case "--duration": o.DurationSeconds = Dbl(name, Value()); break;
                 case "--warmup": o.WarmupSeconds = Dbl(name, Value()); break;
+                case "--deletes-per-second": o.DeletesPerSecond = Dbl(name, Value()); break;
                 case "--steps":
                     o.Steps = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                         .Select(s => Positive(name, Int(name, s.Replace("k", "000", StringComparison.OrdinalIgnoreCase)))).ToArray();
@@ -224,6 +228,7 @@ public sealed class BenchOptions
         if (Workload == "reconnect" && Rate is null) throw new ArgumentException("reconnect needs a finite --rate");
         if (DurationSeconds < 0 || WarmupSeconds < 0 || DrainSeconds < 0 || HoldSeconds < 0 || SettleSeconds < 0) throw new ArgumentException("times must not be negative");
         if (TimeoutSeconds <= 0) throw new ArgumentException("--timeout must be positive");
+        if (DeletesPerSecond < 0 || DeletesPerSecond > 1000) throw new ArgumentException("--deletes-per-second must be between 0 and 1000");
         if (Workload == "history" && Messages < Chats) throw new ArgumentException("--messages must be at least --chats");
     }
 

@@ -21,8 +21,8 @@ public sealed class DeletedTextOnDiskTests
     }
 
     /// <summary>While the server runs too: the write-ahead log still holds the pages as they were
-    /// before the delete, so it is emptied soon after the commit (a second or two, at the
-    /// checkpointer's next tick), not only at a stop.</summary>
+    /// before the delete, so it is emptied soon after the commit (at the checkpointer's next tick,
+    /// at most one emptying per 10 s), not only at a stop.</summary>
     [Fact]
     public async Task The_text_of_a_message_deleted_or_edited_leaves_the_files_soon_while_the_server_runs()
     {

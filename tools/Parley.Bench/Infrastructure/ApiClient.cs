@@ -98,6 +98,18 @@ public sealed class ApiClient : IDisposable
         return doc.RootElement.GetProperty("seq").GetInt64();
     }
 
+    /// <summary>Sends a message over REST and deletes it for everyone.</summary>
+    public async Task SendAndDeleteAsync(BenchUser sender, string chatId, string content, CancellationToken ct)
+    {
+        string id;
+        using (var sent = await SendJsonAsync(HttpMethod.Post, $"/chats/{Uri.EscapeDataString(chatId)}/messages", sender.AccessToken,
+            new Dictionary<string, string> { ["content"] = content }, ct))
+        {
+            id = sent.RootElement.GetProperty("id").GetString()!;
+        }
+        using var _ = await SendJsonAsync(HttpMethod.Delete, $"/messages/{Uri.EscapeDataString(id)}?for=everyone", sender.AccessToken, null, ct);
+    }
+
     /// <summary>The current sync cursor of a user (GET /sync without since).</summary>
     public async Task<string?> CurrentCursorAsync(BenchUser user, CancellationToken ct)
     {

@@ -16,9 +16,11 @@ internal static class DeliveryWorkloads
         report.Parameters["duration"] = o.DurationSeconds;
         report.Parameters["warmup"] = o.WarmupSeconds;
         report.Parameters["size"] = o.MessageSize;
+        if (o.DeletesPerSecond > 0) report.Parameters["deletes per second"] = o.DeletesPerSecond;
 
         var users = await ctx.CreateUsersAsync(o.Users, report);
         var chats = await ctx.CreatePairChatsAsync(users, report);
+        await using var deletes = o.DeletesPerSecond > 0 ? await BackgroundDeletes.StartAsync(ctx, report) : null;
         var tracker = new DeliveryTracker();
         var conns = users.Select(u => new WsConnection(u, ctx.Api, tracker, o.MessageSize) { AutoResume = true }).ToArray();
         var senders = new List<(WsConnection, ChatState)>();

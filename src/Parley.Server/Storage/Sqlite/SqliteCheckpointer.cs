@@ -11,16 +11,21 @@ namespace Parley.Server.Storage.Sqlite;
 ///
 /// Starting over overwrites the log from its beginning but leaves the rest of the file as it was,
 /// so earlier versions of changed pages (a deleted message's text among them) would stay in it until
-/// the log wraps that far. After a commit that removed content, the next tick empties the log
-/// instead: a TRUNCATE checkpoint copies what is left, waits for readers to leave the log, and cuts
-/// the file to nothing. It holds the writer for that time, so it runs only when content was removed,
-/// and gives up after <see cref="EmptyWaitMs"/> (trying again at the next tick) rather than stall the
-/// writer behind a long reader.
+/// the log wraps that far. After a commit that removed content, the next tick also empties the log:
+/// once the PASSIVE checkpoint has copied nearly everything beside the writer, a TRUNCATE checkpoint
+/// copies what was committed since, waits for readers to leave the log, and cuts the file to
+/// nothing. It holds the writer for that time, so it runs only when content was removed, at most
+/// once per <see cref="EmptyInterval"/>, and gives up after <see cref="EmptyWaitMs"/> (trying again
+/// at the next tick) rather than stall the writer behind a long reader.
 /// </summary>
 internal sealed class SqliteCheckpointer : IAsyncDisposable
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(1000);
     private const int EmptyWaitMs = 50;
+    /// <summary>The log grows back from nothing after each emptying, and each holds the writer for a
+    /// moment: on a server where someone deletes something every second, at most one per this
+    /// interval (BENCHMARKS.md, "deletes beside the load").</summary>
+    private static readonly TimeSpan EmptyInterval = TimeSpan.FromSeconds(10);
 
     private readonly SqliteConnection _connection;
     private readonly ILogger _logger;
@@ -28,6 +33,7 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
     private readonly Task _loop;
     private int _committed;
     private int _emptyDue;
+    private long? _emptiedAt;
 
     public SqliteCheckpointer(string connectionString, ILogger logger)
     {
@@ -54,23 +60,22 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(_stop.Token))
             {
-                if (Interlocked.Exchange(ref _committed, 0) == 0 && Volatile.Read(ref _emptyDue) == 0) continue;
+                // Taken before the checkpoints: a removal committed meanwhile asks again.
+                var empty = (_emptiedAt is not { } at || Environment.TickCount64 - at >= (long)EmptyInterval.TotalMilliseconds)
+                    && Interlocked.Exchange(ref _emptyDue, 0) == 1;
+                if (Interlocked.Exchange(ref _committed, 0) == 0 && !empty) continue;
+                var emptied = false;
                 try
                 {
-                    // Taken before the checkpoint: a removal committed meanwhile asks again.
-                    if (Interlocked.Exchange(ref _emptyDue, 0) == 1)
-                    {
-                        if (!TryEmptyLog()) Volatile.Write(ref _emptyDue, 1);
-                    }
-                    else
-                    {
-                        _connection.Execute("PRAGMA wal_checkpoint(PASSIVE)");
-                    }
+                    _connection.Execute("PRAGMA wal_checkpoint(PASSIVE)");
+                    emptied = empty && TryEmptyLog();
+                    if (emptied) _emptiedAt = Environment.TickCount64;
                 }
                 catch (SqliteException ex)
                 {
                     StorageLog.CheckpointFailed(_logger, ex);
                 }
+                if (empty && !emptied) Volatile.Write(ref _emptyDue, 1);
             }
         }
         catch (OperationCanceledException)
