@@ -4,8 +4,8 @@ namespace Parley.Bench.Workloads;
 
 /// <summary>Two users outside the measured load: one sends a message over REST and deletes it for
 /// everyone, <c>--deletes-per-second</c> times a second, from before the warm-up to the end of the
-/// run. It shows what deletes cost the load around them (on SQLite each one empties the write-ahead
-/// log soon after it commits).</summary>
+/// run. It shows what deletes cost the load around them (on SQLite each one has the write-ahead
+/// log emptied once the writer is idle).</summary>
 internal sealed class BackgroundDeletes : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop;

@@ -11,21 +11,18 @@ namespace Parley.Server.Storage.Sqlite;
 ///
 /// Starting over overwrites the log from its beginning but leaves the rest of the file as it was,
 /// so earlier versions of changed pages (a deleted message's text among them) would stay in it until
-/// the log wraps that far. After a commit that removed content, the next tick also empties the log:
-/// once the PASSIVE checkpoint has copied nearly everything beside the writer, a TRUNCATE checkpoint
-/// copies what was committed since, waits for readers to leave the log, and cuts the file to
-/// nothing. It holds the writer for that time, so it runs only when content was removed, at most
-/// once per <see cref="EmptyInterval"/>, and gives up after <see cref="EmptyWaitMs"/> (trying again
-/// at the next tick) rather than stall the writer behind a long reader.
+/// the log wraps that far. After a commit that removed content, the first tick that finds the writer
+/// idle (nothing committed for a second) empties the log: a TRUNCATE checkpoint copies what is left,
+/// waits for readers to leave the log, and cuts the file to nothing. It is not done while the writer
+/// is busy: it needs the writer's lock and holds it while it copies, syncs and waits for readers,
+/// which stalled sends for up to 0.9 s at saturation (BENCHMARKS.md, "deletes beside the load").
+/// It gives up after <see cref="EmptyWaitMs"/> rather than hold a send behind a long read, and
+/// tries again at the next idle tick.
 /// </summary>
 internal sealed class SqliteCheckpointer : IAsyncDisposable
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(1000);
-    private const int EmptyWaitMs = 50;
-    /// <summary>The log grows back from nothing after each emptying, and each holds the writer for a
-    /// moment: on a server where someone deletes something every second, at most one per this
-    /// interval (BENCHMARKS.md, "deletes beside the load").</summary>
-    private static readonly TimeSpan EmptyInterval = TimeSpan.FromSeconds(10);
+    private const int EmptyWaitMs = 20;
 
     private readonly SqliteConnection _connection;
     private readonly ILogger _logger;
@@ -33,7 +30,6 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
     private readonly Task _loop;
     private int _committed;
     private int _emptyDue;
-    private long? _emptiedAt;
 
     public SqliteCheckpointer(string connectionString, ILogger logger)
     {
@@ -46,37 +42,23 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
     }
 
     /// <summary>The writer committed: there is something to copy at the next tick, and with
-    /// <paramref name="emptyLog"/> the commit removed content, so the log is emptied.</summary>
-    public void Committed(bool emptyLog)
+    /// <paramref name="removedContent"/> the commit removed content, so the log is emptied once
+    /// the writer is idle.</summary>
+    public void Committed(bool removedContent)
     {
-        if (emptyLog) Volatile.Write(ref _emptyDue, 1);
+        if (removedContent) Volatile.Write(ref _emptyDue, 1);
         Volatile.Write(ref _committed, 1);
     }
+
+    /// <summary>A TRUNCATE checkpoint; false when it gave up waiting for a writer or a reader.</summary>
+    private bool TryEmptyLog() => _connection.QueryFirst(r => r.GetInt64(0), "PRAGMA wal_checkpoint(TRUNCATE)") == 0;
 
     private async Task RunAsync()
     {
         using var timer = new PeriodicTimer(Interval);
         try
         {
-            while (await timer.WaitForNextTickAsync(_stop.Token))
-            {
-                // Taken before the checkpoints: a removal committed meanwhile asks again.
-                var empty = (_emptiedAt is not { } at || Environment.TickCount64 - at >= (long)EmptyInterval.TotalMilliseconds)
-                    && Interlocked.Exchange(ref _emptyDue, 0) == 1;
-                if (Interlocked.Exchange(ref _committed, 0) == 0 && !empty) continue;
-                var emptied = false;
-                try
-                {
-                    _connection.Execute("PRAGMA wal_checkpoint(PASSIVE)");
-                    emptied = empty && TryEmptyLog();
-                    if (emptied) _emptiedAt = Environment.TickCount64;
-                }
-                catch (SqliteException ex)
-                {
-                    StorageLog.CheckpointFailed(_logger, ex);
-                }
-                if (empty && !emptied) Volatile.Write(ref _emptyDue, 1);
-            }
+            while (await timer.WaitForNextTickAsync(_stop.Token)) Tick();
         }
         catch (OperationCanceledException)
         {
@@ -84,9 +66,25 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
         }
     }
 
-    /// <summary>False when a reader or the writer held on past the wait: the log is not empty yet.</summary>
-    private bool TryEmptyLog() =>
-        _connection.QueryFirst(r => r.GetInt64(0), "PRAGMA wal_checkpoint(TRUNCATE)") == 0;
+    private void Tick()
+    {
+        try
+        {
+            if (Interlocked.Exchange(ref _committed, 0) == 1)
+            {
+                _connection.Execute("PRAGMA wal_checkpoint(PASSIVE)");
+            }
+            else if (Interlocked.Exchange(ref _emptyDue, 0) == 1 && !TryEmptyLog())
+            {
+                // Taken before the emptying, so a removal committed meanwhile asks again anyway.
+                Volatile.Write(ref _emptyDue, 1);
+            }
+        }
+        catch (SqliteException ex)
+        {
+            StorageLog.CheckpointFailed(_logger, ex);
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -59,9 +59,10 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         var writer = OpenConnection();
         writer.Execute("PRAGMA journal_mode = WAL");
         writer.Execute($"PRAGMA synchronous = {_synchronous}");
-        // What a write frees in a page (a deleted message, a secret sealed in place) is zeroed, so the
-        // file does not keep it until the space is reused; FAST adds no I/O to do so.
-        writer.Execute("PRAGMA secure_delete = FAST");
+        // What a write frees (a deleted message, a secret sealed in place) is zeroed, so the file does
+        // not keep it until the space is reused. FAST would zero space freed inside a page but leave
+        // whole freed pages as they were: a long message's overflow pages, for one.
+        writer.Execute("PRAGMA secure_delete = ON");
         // A larger page cache and memory-mapped reads keep hot index pages out of read() calls.
         writer.Execute("PRAGMA cache_size = -65536");
         writer.Execute("PRAGMA mmap_size = 268435456");
@@ -184,7 +185,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                 connection.Execute("COMMIT");
                 Interlocked.Exchange(ref _committedPos, _lastPos);
                 if (indexedPos is { } indexed) _search.Committed(indexed);
-                _checkpointer?.Committed(emptyLog: context.TakeContentRemoved());
+                _checkpointer?.Committed(removedContent: context.TakeContentRemoved());
                 StoreInstruments.BatchCommitted(started, batch.Count);
             }
             catch (Exception ex)
@@ -356,10 +357,10 @@ internal sealed class WriteContext(SqliteConnection connection, SqliteDatabase d
 
     private bool _contentRemoved;
 
-    /// <summary>This write removes what a user deleted (or an operator replaced): once it commits,
-    /// the write-ahead log, which still holds the pages as they were, is emptied (see
-    /// <see cref="SqliteCheckpointer"/>). Set even if the write later rolls back: an extra emptying
-    /// costs little.</summary>
+    /// <summary>This write removes what a user deleted (or an operator replaced): once it commits
+    /// and the writer is idle, the write-ahead log, which still holds the pages as they were, is
+    /// emptied (see <see cref="SqliteCheckpointer"/>). Set even if the write later rolls back: an
+    /// extra emptying costs little.</summary>
     public void ContentRemoved() => _contentRemoved = true;
 
     internal bool TakeContentRemoved()
