@@ -5,8 +5,8 @@ using static Microsoft.Playwright.Assertions;
 namespace Parley.BrowserTests.Features;
 
 /// <summary>Avatars with photos, live profile changes, signing out with unsent messages, Escape,
-/// text contrast, no access token in a WebSocket URL, and a people search that keeps a pressed row
-/// in place.</summary>
+/// text contrast, no access token in a WebSocket URL, and lists (people search, chats) that keep a
+/// pressed row in place.</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class ClientFixesTests(BrowserFixture browser)
 {
@@ -191,10 +191,7 @@ public sealed class ClientFixesTests(BrowserFixture browser)
         var dialog = alice.Page.GetByRole(AriaRole.Dialog, new() { Name = "New chat" });
         const string label = "Search people by name or email";
         await ChatUser.SearchPeopleAsync(dialog, label, bob.Email);
-        var row = dialog.Locator("button.person", new() { HasText = bob.Email });
-        var box = await row.BoundingBoxAsync() ?? throw new InvalidOperationException("Bob's row has no box.");
-        await alice.Page.Mouse.MoveAsync(box.X + box.Width / 2, box.Y + box.Height / 2);
-        await alice.Page.Mouse.DownAsync();
+        await alice.PressAsync(dialog.Locator("button.person", new() { HasText = bob.Email }));
 
         // While the button is held, a search typed a moment earlier answers: no one matches it.
         var answer = alice.Page.WaitForResponseAsync(r => r.Url.Contains("/users?search=nobody-matches"));
@@ -206,5 +203,31 @@ public sealed class ClientFixesTests(BrowserFixture browser)
         await alice.Page.Mouse.UpAsync();
         await ChatUser.ExpectClosedAsync(dialog);
         await alice.ExpectConversationAsync("Bob Baker");
+    });
+
+    [Fact(Timeout = Limits.TestMs)]
+    public Task A_chat_pressed_in_the_list_opens_though_a_message_from_another_chat_comes_before_the_release() => Scenario.RunAsync(browser, async s =>
+    {
+        var alice = await s.RegisterAsync("Alice Archer");
+        var bob = await s.RegisterAsync("Bob Baker");
+        var carol = await s.RegisterAsync("Carol Cooper");
+        await alice.StartChatWithAsync(bob);
+        await alice.SendAsync("Hello Bob");
+        await alice.StartChatWithAsync(carol);
+        await alice.SendAsync("Hello Carol");
+        await carol.ChatItem("Alice Archer").ClickAsync();
+        await carol.ExpectConversationAsync("Alice Archer");
+
+        await alice.PressAsync(alice.ChatItem("Bob Baker"));
+
+        // While the button is held, Carol's message reaches Alice's page, which would redraw the list.
+        await carol.SendAsync("News from Carol");
+        await carol.ExpectTicksAsync("News from Carol", "read"); // Alice has Carol's chat open
+        await alice.Page.EvaluateAsync("() => new Promise(done => requestAnimationFrame(() => setTimeout(done)))");
+
+        // The release opens the chat that was pressed; then the list shows Carol's message.
+        await alice.Page.Mouse.UpAsync();
+        await alice.ExpectConversationAsync("Bob Baker");
+        await Expect(alice.ChatItem("Carol Cooper")).ToContainTextAsync("News from Carol");
     });
 }

@@ -95,6 +95,24 @@ public sealed class ChatUser : IAsyncDisposable
         await Expect(dialog.GetByRole(AriaRole.List, new() { Name = "People", Exact = true })).ToHaveAttributeAsync("aria-busy", "false");
     }
 
+    /// <summary>Moves the mouse to the middle of <paramref name="target"/> and presses the button (the
+    /// caller releases it). A list redrawn at that moment detaches the element found, so it is found
+    /// again.</summary>
+    public async Task PressAsync(ILocator target)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await Expect(target).ToBeVisibleAsync();
+            if (await target.BoundingBoxAsync() is { } box)
+            {
+                await Page.Mouse.MoveAsync(box.X + box.Width / 2, box.Y + box.Height / 2);
+                await Page.Mouse.DownAsync();
+                return;
+            }
+            if (attempt == 10) throw new InvalidOperationException("The element to press never stayed in place long enough to be found.");
+        }
+    }
+
     /// <summary>Waits for a dialog to close; when it stays open, the failure says what it shows
     /// (an error line from the server, most likely).</summary>
     public static async Task ExpectClosedAsync(ILocator dialog)

@@ -13,7 +13,7 @@ import { conversationRows, previewText, senderName, ticks, updateTicks, updateUp
 import { askNotificationPermission, notificationPermission, Notifier } from './notify.js';
 import { MessageSearch } from './search.js';
 import { ChatStore, MAX_MESSAGE_CHARS, messageId } from './store.js';
-import { el, icon, icons, formatListTime, formatLastSeen } from './util.js';
+import { el, icon, icons, formatListTime, formatLastSeen, pressGuard } from './util.js';
 
 const root = document.getElementById('app');
 const toasts = document.getElementById('toasts');
@@ -111,6 +111,9 @@ class ChatApp {
       el('button', { type: 'button', class: 'link-button', onclick: () => this.turnOnNotifications() }, 'Turn on notifications'));
     this.chatList = el('ul', { class: 'chat-list', 'aria-label': 'Chats' });
     this.chatList.addEventListener('keydown', event => this.listKey(event));
+    // Typing, presence and new messages re-render the list with new rows; a click pressed on one
+    // row must not be released on its replacement.
+    this.holdChatList = pressGuard(this.chatList);
     this.emptyList = el('div', { class: 'empty-list' });
 
     // Once the banner has had its answer: shown until this browser gets push notifications (hidden where it cannot).
@@ -480,6 +483,7 @@ class ChatApp {
   }
 
   renderChatList() {
+    if (this.holdChatList(() => this.renderChatList())) return;
     const s = this.store;
     // Archived chats live in their own view (a search looks through all chats).
     const archived = chat => !!chat.settings?.archived;

@@ -1,6 +1,6 @@
 // Modal dialogs: start a chat, create a group, group info.
 import { avatar } from './avatar.js';
-import { el, icon, icons, debounce, formatLastSeen } from './util.js';
+import { el, icon, icons, debounce, formatLastSeen, pressGuard } from './util.js';
 
 let dialogCount = 0;
 
@@ -53,22 +53,8 @@ function userSearch(store, { label, placeholder, exclude = () => false, renderIt
   // One row per person for the search's life: a new answer reorders rows instead of replacing
   // them, so a row being clicked is never swapped out from under the pointer.
   const rows = new Map();
-  // An answer that arrives while a pointer is pressed in the list waits for its release: moving
-  // rows between press and release would send the click to whatever row slid under the pointer.
-  let pressed = false;
-  let held = null;
-  list.addEventListener('pointerdown', () => {
-    if (pressed) return;
-    pressed = true;
-    const done = new AbortController();
-    const release = () => {
-      done.abort();
-      pressed = false;
-      // After the click this release leads to, which fires in a later task.
-      setTimeout(() => { const show = held; held = null; show?.(); });
-    };
-    for (const type of ['pointerup', 'pointercancel']) document.addEventListener(type, release, { capture: true, signal: done.signal });
-  });
+  // An answer that arrives while a pointer is pressed in the list waits for its release.
+  const hold = pressGuard(list);
   // aria-busy says the list does not yet answer what is typed (waiting to search, or searching).
   let typed = 0;
   const settle = () => list.setAttribute('aria-busy', 'false');
@@ -92,8 +78,7 @@ function userSearch(store, { label, placeholder, exclude = () => false, renderIt
         status.textContent = users.length ? '' : query ? `No one matches “${query}”.` : 'No one else is here yet.';
         if (asked === typed) settle();
       };
-      if (pressed) held = show;
-      else show();
+      if (!hold(show)) show();
     } catch (error) {
       if (mine !== generation) return;
       status.textContent = error.message;

@@ -85,6 +85,34 @@ export function randomId() {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+/**
+ * Holds a list's re-renders while a pointer is pressed in it: rows moved or replaced between a press
+ * and its release would send the click to whatever slid under the pointer, or to no row at all.
+ * Returns hold(render): true when it kept render for the release (the latest one wins), false
+ * when the caller should render now.
+ */
+export function pressGuard(element) {
+  let pressed = false;
+  let held = null;
+  element.addEventListener('pointerdown', () => {
+    if (pressed) return;
+    pressed = true;
+    const done = new AbortController();
+    const release = () => {
+      done.abort();
+      pressed = false;
+      // After the click this release leads to, which fires in a later task.
+      setTimeout(() => { const render = held; held = null; render?.(); });
+    };
+    for (const type of ['pointerup', 'pointercancel']) document.addEventListener(type, release, { capture: true, signal: done.signal });
+  });
+  return render => {
+    if (!pressed) return false;
+    held = render;
+    return true;
+  };
+}
+
 export function debounce(fn, ms) {
   let timer = 0;
   const wrapped = (...args) => {
