@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Parley.Tests.Cluster;
 using Parley.Tests.Infrastructure;
 
 namespace Parley.Tests.Messages;
@@ -29,17 +30,12 @@ public sealed class DeletedTextOnDiskTests
         await using var server = await ParleyServer.StartAsync();
         var words = await DeleteAndEditAsync(server);
 
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        string[] left;
-        while (true)
+        await ClusterWait.WaitUntilAsync(() =>
         {
             var raw = ServerDatabase.RawFiles(server);
             Assert.True(Holds(raw, words.Kept), "the text of the messages kept is in the files (the check can see text)");
-            left = [.. words.Gone.Where(form => Holds(raw, form))];
-            if (left.Length == 0 || DateTime.UtcNow > deadline) break;
-            await Task.Delay(200);
-        }
-        Assert.True(left.Length == 0, $"still in the store's files 30 s after the change: {string.Join(", ", left)}");
+            return Task.FromResult(!words.Gone.Any(form => Holds(raw, form)));
+        }, "the deleted and edited words leave the store's files", seconds: 30);
 
         // The store goes on: a send after the log was emptied is stored and read back.
         var ann = words.Ann;
@@ -70,7 +66,7 @@ public sealed class DeletedTextOnDiskTests
         var deletedLong = await ann.SendTextAsync(chatId, string.Join(' ', Enumerable.Repeat("padding", 480)) + " " + longWord);
         var edited = await ann.SendTextAsync(chatId, $"{editedWord} is a typo");
         for (var i = 0; i < 20; i++) await bob.SendTextAsync(chatId, $"{keptWord} number {i} stays");
-        // A search catches the index up, so all three words are in it before they change.
+        // A search catches the index up, so every word is in it before it changes.
         foreach (var word in new[] { deletedWord, editedWord, keptWord, longWord })
         {
             var found = await bob.Api.GetAsync("/search?q=" + word);
