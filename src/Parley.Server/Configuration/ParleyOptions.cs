@@ -124,6 +124,12 @@ public sealed class StorageOptions
     /// <summary>SQLite: <c>Normal</c> survives a process kill (the default); <c>Full</c> fsyncs every commit
     /// and also survives a power cut.</summary>
     public string Synchronous { get; set; } = "Normal";
+    /// <summary>SQLite: the write-ahead log is started over once it holds this many MiB, also while
+    /// writes never pause. Each start stalls the writer for a copy and two syncs (tens of
+    /// milliseconds under load): a larger log starts over less often and takes more disk.</summary>
+    public int LogRestartMiB { get; set; } = 64;
+
+    public const int MaxLogRestartMiB = 4096;
     public string? ConnectionString { get; set; }
     /// <summary>PostgreSQL: writers per node, each with its own connection, queue and row of the
     /// event stream (one connection runs one statement at a time). 1 to <see cref="MaxWriters"/>.</summary>

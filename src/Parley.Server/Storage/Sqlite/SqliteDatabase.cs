@@ -18,6 +18,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
 
     private readonly string _connectionString;
     private readonly string _synchronous;
+    private readonly int _logRestartMiB;
     private readonly Channel<WriteOperation> _queue = Channel.CreateUnbounded<WriteOperation>(
         new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<List<WriteOperation>> _committed = Channel.CreateUnbounded<List<WriteOperation>>(
@@ -50,6 +51,11 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             DefaultTimeout = 30,
         }.ToString();
         _synchronous = options.Value.Storage.Synchronous.Equals("Full", StringComparison.OrdinalIgnoreCase) ? "FULL" : "NORMAL";
+        _logRestartMiB = options.Value.Storage.LogRestartMiB;
+        if (_logRestartMiB is < 1 or > StorageOptions.MaxLogRestartMiB)
+        {
+            throw new InvalidOperationException($"Parley:Storage:LogRestartMiB must be between 1 and {StorageOptions.MaxLogRestartMiB} (it is {_logRestartMiB}).");
+        }
         _logger = logger;
     }
 
@@ -69,7 +75,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         SqliteMigrations.Apply(writer, _blobs);
         // Checkpoints run beside the writer, not inside its batches (see SqliteCheckpointer).
         writer.Execute("PRAGMA wal_autocheckpoint = 0");
-        _checkpointer = new SqliteCheckpointer(_connectionString, _logger);
+        _checkpointer = new SqliteCheckpointer(_connectionString, _logRestartMiB, _logger);
         _search.Load(writer);
         _lastPos = writer.Scalar("SELECT max(coalesce((SELECT max(pos) FROM messages), 0), coalesce((SELECT max(pos) FROM events), 0))");
         _committedPos = _lastPos;
@@ -153,8 +159,10 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         var context = new WriteContext(connection, this);
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            _checkpointer?.CopyRestIfAsked(connection);
+            var limit = _checkpointer?.BatchLimit(MaxBatch) ?? MaxBatch;
             var batch = new List<WriteOperation>();
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var operation))
+            while (batch.Count < limit && _queue.Reader.TryRead(out var operation))
             {
                 batch.Add(operation);
             }
