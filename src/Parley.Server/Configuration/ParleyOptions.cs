@@ -127,7 +127,7 @@ public sealed class StorageOptions
     /// <summary>SQLite: the write-ahead log is started over once it holds this many MiB, also while
     /// writes never pause. Each start stalls the writer for a copy and two syncs (tens of
     /// milliseconds under load): a larger log starts over less often and takes more disk.</summary>
-    public int LogRestartMiB { get; set; } = 64;
+    public int LogRestartMiB { get; set; } = 256;
 
     public const int MaxLogRestartMiB = 4096;
     public string? ConnectionString { get; set; }

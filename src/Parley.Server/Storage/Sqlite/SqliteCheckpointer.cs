@@ -25,10 +25,10 @@ namespace Parley.Server.Storage.Sqlite;
 /// written (1.8 GB after 90,000 sends at 3,000 a second), and each append grew the file. So once the
 /// log holds <c>Parley:Storage:LogRestartMiB</c> or more, it is started over in three steps
 /// (<see cref="RestartStep"/>): the writer is asked for short batches; the checkpointer copies
-/// again until at most <see cref="HandOverFrames"/> are left behind a short batch; then the writer
-/// copies that rest itself between two batches, when nothing is appended, and its next transaction
-/// starts the log over. Copying the rest of a full batch instead (thousands of pages, two syncs)
-/// stalled the writer 80-120 ms.
+/// again until a pass finds at most <see cref="HandOverFrames"/> new frames; then the writer copies
+/// the rest itself between two batches, when nothing is appended, and its next transaction starts
+/// the log over. Copying the rest of a full batch instead (thousands of pages, then two syncs)
+/// stalled the writer 80-120 ms at every start (BENCHMARKS.md, "the write-ahead log starts over").
 /// </summary>
 internal sealed class SqliteCheckpointer : IAsyncDisposable
 {
@@ -37,7 +37,7 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
     /// <summary>The writer copies at most this many frames, and one short batch's, itself.</summary>
     private const int HandOverFrames = 256;
     /// <summary>The writer's batches while the log is being started over.</summary>
-    internal const int ShortBatch = 16;
+    private const int ShortBatch = 16;
     /// <summary>How long the checkpointer tries to bring the writer's part down before it gives up until the next tick.</summary>
     private static readonly TimeSpan RestartTimeout = TimeSpan.FromMilliseconds(500);
 
@@ -96,7 +96,7 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
         }
         finally
         {
-            Volatile.Write(ref _restartStep, (int)RestartStep.None);
+            Interlocked.CompareExchange(ref _restartStep, (int)RestartStep.None, (int)RestartStep.WriterCopies);
         }
     }
 
