@@ -32,7 +32,7 @@ public static class AuthApi
 
     private static async Task<IResult> Register(RegisterRequest body, AuthService auth, AuthThrottle throttle, HttpContext http)
     {
-        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        if (await throttle.TakeIpAttemptAsync(http) is { } wait) return ApiError.TooManyRequests(wait);
         var error = Validation.Email(body.Email) ?? PasswordPolicy.Check(body.Password) ?? Validation.Text(body.Name, "name", Validation.MaxNameLength, required: true);
         if (error is not null) return ApiError.BadRequest(error);
         var user = await auth.CreateUserAsync(body.Email, null, body.Password!, body.Name!, confirmed: true);
@@ -43,7 +43,7 @@ public static class AuthApi
     private static async Task<IResult> Login(LoginRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http,
         TwoStep twoStep, TokenService tokens)
     {
-        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        if (await throttle.TakeIpAttemptAsync(http) is { } wait) return ApiError.TooManyRequests(wait);
         if (string.IsNullOrWhiteSpace(body.Email)) return ApiError.BadRequest("email is required.");
         if (body.Email.Any(LogText.IsHidden)) return ApiError.BadRequest("email must not contain control or invisible characters.");
         if (string.IsNullOrEmpty(body.Password)) return ApiError.BadRequest("password is required.");
@@ -57,7 +57,7 @@ public static class AuthApi
 
     private static async Task<IResult> Refresh(RefreshRequest body, AuthService auth, AuthThrottle throttle, HttpContext http)
     {
-        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        if (await throttle.TakeIpAttemptAsync(http) is { } wait) return ApiError.TooManyRequests(wait);
         if (string.IsNullOrWhiteSpace(body.RefreshToken)) return ApiError.BadRequest("refreshToken is required.");
         var (outcome, response) = await auth.RefreshAsync(body.RefreshToken);
         return outcome switch
@@ -77,7 +77,7 @@ public static class AuthApi
 
     private static async Task<IResult> PhoneSignUp(PhoneSignUpRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
     {
-        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        if (await throttle.TakeIpAttemptAsync(http) is { } wait) return ApiError.TooManyRequests(wait);
         var error = Validation.Phone(body.PhoneNumber) ?? PasswordPolicy.Check(body.Password) ?? Validation.Text(body.Name, "name", Validation.MaxNameLength, required: true);
         if (error is not null) return ApiError.BadRequest(error);
         var user = await auth.CreateUserAsync(null, body.PhoneNumber, body.Password!, body.Name!, confirmed: false);
@@ -102,7 +102,7 @@ public static class AuthApi
     /// numbers are registered; requests are limited per IP and per number alike.</summary>
     private static async Task<IResult> ResendCode(ResendCodeRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
     {
-        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        if (await throttle.TakeIpAttemptAsync(http) is { } wait) return ApiError.TooManyRequests(wait);
         if (Validation.Phone(body.PhoneNumber) is { } error) return ApiError.BadRequest(error);
         var phone = body.PhoneNumber!.Trim();
         if (await throttle.TakeAccountAttemptAsync(ResendKey(phone)) is { } resendWait) return ApiError.TooManyRequests(resendWait);
@@ -114,7 +114,7 @@ public static class AuthApi
 
     private static async Task<IResult> ConfirmPhone(PhoneConfirmRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
     {
-        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        if (await throttle.TakeIpAttemptAsync(http) is { } wait) return ApiError.TooManyRequests(wait);
         var error = Validation.Phone(body.PhoneNumber) ?? (string.IsNullOrWhiteSpace(body.Code) ? "code is required." : null);
         if (error is not null) return ApiError.BadRequest(error);
         var phone = body.PhoneNumber!.Trim();
@@ -139,7 +139,7 @@ public static class AuthApi
     private static async Task<IResult> PhoneSignIn(PhoneSignInRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http,
         TwoStep twoStep, TokenService tokens)
     {
-        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        if (await throttle.TakeIpAttemptAsync(http) is { } wait) return ApiError.TooManyRequests(wait);
         if (string.IsNullOrWhiteSpace(body.PhoneNumber)) return ApiError.BadRequest("phoneNumber is required.");
         if (string.IsNullOrEmpty(body.Password)) return ApiError.BadRequest("password is required.");
         var phone = body.PhoneNumber.Trim();
@@ -153,7 +153,7 @@ public static class AuthApi
 
     private static async Task<IResult> ForgotPassword(ForgotPasswordRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
     {
-        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        if (await throttle.TakeIpAttemptAsync(http) is { } wait) return ApiError.TooManyRequests(wait);
         var (user, destination, error) = await FindByEmailOrPhone(store, body.Email, body.PhoneNumber);
         if (error is not null) return ApiError.BadRequest(error);
         // Answer the same whether or not the account exists, and cap codes per account.
@@ -167,7 +167,7 @@ public static class AuthApi
 
     private static async Task<IResult> ResetPassword(ResetPasswordRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
     {
-        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        if (await throttle.TakeIpAttemptAsync(http) is { } wait) return ApiError.TooManyRequests(wait);
         var (user, destination, error) = await FindByEmailOrPhone(store, body.Email, body.PhoneNumber);
         error ??= string.IsNullOrWhiteSpace(body.Code) ? "code is required." : PasswordPolicy.Check(body.NewPassword, "newPassword");
         if (error is not null) return ApiError.BadRequest(error);

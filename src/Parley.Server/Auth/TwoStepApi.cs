@@ -79,7 +79,7 @@ public static class TwoStepApi
     private static async Task<IResult> SignIn(MfaSignInRequest body, AuthService auth, TwoStep twoStep, TokenService tokens, AuthThrottle throttle,
         IAccountStore store, HttpContext http)
     {
-        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        if (await throttle.TakeIpAttemptAsync(http) is { } wait) return ApiError.TooManyRequests(wait);
         if (string.IsNullOrWhiteSpace(body.MfaToken)) return ApiError.BadRequest("mfaToken is required.");
         if (string.IsNullOrWhiteSpace(body.Code)) return ApiError.BadRequest("code is required.");
         var userId = tokens.ValidateMfaToken(body.MfaToken);

@@ -125,6 +125,41 @@ public sealed class RateLimitTests
     }
 
     [Fact]
+    public async Task Attempts_per_IP_are_counted_in_the_store_so_nodes_share_one_allowance()
+    {
+        var shared = Path.Combine(Path.GetTempPath(), "parley-tests", Guid.NewGuid().ToString("N"));
+        var ipLimit = new Dictionary<string, string?> { ["Parley:Auth:AttemptsPerIpPerMinute"] = Limit.ToString() };
+        static Task<ApiClient.Response> Guess(ApiClient api) => api.PostAsync("/auth/login", new { email = Accounts.NewEmail(), password = "wrong" });
+        try
+        {
+            await using var first = await ParleyServer.StartAsync(ipLimit, shared);
+            using (var api = first.Api())
+            {
+                for (var i = 0; i < Limit - 1; i++) (await Guess(api)).AssertError(HttpStatusCode.Unauthorized);
+            }
+            // A second node on the same store (on SQLite, where one process owns the file: the same
+            // node restarted, which forgets what it counted in memory).
+            if (TestBackend.Store == TestStore.Sqlite) await first.DisposeAsync();
+            await using var second = await ParleyServer.StartAsync(ipLimit, shared);
+            using var secondApi = second.Api();
+
+            // One attempt of the minute's allowance is left for this IP, on any node.
+            (await Guess(secondApi)).AssertError(HttpStatusCode.Unauthorized);
+            AssertRetryAfter(await Guess(secondApi));
+            if (TestBackend.Store != TestStore.Sqlite)
+            {
+                using var firstApi = first.Api();
+                AssertRetryAfter(await Guess(firstApi));
+            }
+        }
+        finally
+        {
+            await TestBackend.ReleaseAsync(shared);
+            if (Directory.Exists(shared)) Directory.Delete(shared, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_password_reset_lets_the_owner_of_a_locked_account_sign_in_at_once()
     {
         await using var server = await ParleyServer.StartAsync(AccountLimit);

@@ -19,7 +19,7 @@ public static class ExternalAuthApi
     private static async Task<IResult> SignIn(ExternalSignInRequest body, ExternalTokens tokens, ExternalAccounts accounts,
         SessionRevocations revocations, IAccountStore store, AuthThrottle throttle, HttpContext http)
     {
-        if (!throttle.TryIp(http, out var wait)) return ApiError.TooManyRequests(wait);
+        if (await throttle.TakeIpAttemptAsync(http) is { } wait) return ApiError.TooManyRequests(wait);
         if (!tokens.Enabled) return ApiError.NotFound("No external issuer is configured.");
         if (string.IsNullOrWhiteSpace(body.IdToken)) return ApiError.BadRequest("idToken is required.");
         var (token, failure) = await tokens.ValidateAsync(body.IdToken, ExternalTokenKind.Id, http.RequestAborted);
