@@ -69,8 +69,9 @@ public sealed class AuthThrottle : IDisposable
     /// <summary>The account's password was just reset by a code: its owner may sign in at once.</summary>
     public Task ForgetFailuresAsync(string account) => _store.ClearAttemptsAsync(StoredKey(FailuresOf(account)));
 
-    /// <summary>Forgets windows that have ended, in the store (the per-IP ones, shorter, a little later).</summary>
-    public Task ForgetOldAttemptsAsync() => _store.PruneAttemptsAsync(_clock.NowMs() - (long)AccountWindow.TotalMilliseconds);
+    /// <summary>Forgets windows that have ended, in the store: those that began before the longest
+    /// window of any allowance kept there (an hour, for exports; shorter ones a little later).</summary>
+    public Task ForgetOldAttemptsAsync() => _store.PruneAttemptsAsync(_clock.NowMs() - (long)Users.ExportThrottle.Window.TotalMilliseconds);
 
     private static string FailuresOf(string account) => "failures:" + account;
 

@@ -1,20 +1,29 @@
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Parley.Server.Configuration;
+using Parley.Server.Realtime.Cluster;
 
 namespace Parley.Server.Messages;
 
-/// <summary>Messages per user per second, across all of the user's devices and REST, with a burst of twice the rate.</summary>
+/// <summary>Messages per user per second, across all of the user's devices and REST, with a burst of
+/// twice the rate. In a cluster each node keeps its own bucket, and a user whose sockets are on k
+/// nodes pays k tokens a message on each of them: the nodes share the one allowance without asking
+/// each other on every send. (A REST client on a node that holds none of the user's sockets counts
+/// that node in too.)</summary>
 public sealed class MessageRateLimiter : IDisposable
 {
     private readonly PartitionedRateLimiter<string> _limiter;
+    private readonly IPresenceCluster? _cluster;
+    private readonly int _burst;
 
-    public MessageRateLimiter(IOptions<ParleyOptions> options)
+    public MessageRateLimiter(IOptions<ParleyOptions> options, IPresenceCluster? cluster = null)
     {
         var perSecond = Math.Max(1, options.Value.Limits.MessagesPerSecond);
+        _burst = perSecond * 2;
+        _cluster = cluster;
         _limiter = PartitionedRateLimiter.Create<string, string>(userId => RateLimitPartition.GetTokenBucketLimiter(userId, _ => new TokenBucketRateLimiterOptions
         {
-            TokenLimit = perSecond * 2,
+            TokenLimit = _burst,
             TokensPerPeriod = perSecond,
             ReplenishmentPeriod = TimeSpan.FromSeconds(1),
             QueueLimit = 0,
@@ -24,7 +33,8 @@ public sealed class MessageRateLimiter : IDisposable
 
     public bool TryTake(string userId)
     {
-        using var lease = _limiter.AttemptAcquire(userId);
+        var nodes = 1 + (_cluster?.NodesElsewhere(userId) ?? 0);
+        using var lease = _limiter.AttemptAcquire(userId, Math.Min(nodes, _burst));
         return lease.IsAcquired;
     }
 

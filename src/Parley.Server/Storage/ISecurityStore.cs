@@ -38,8 +38,9 @@ public interface ISecurityStore
     Task<bool> UseRecoveryCodeAsync(string userId, string codeHash, long now);
     Task DisableMfaAsync(string userId);
 
-    /// <summary>Takes one attempt from the allowance of <paramref name="key"/> (hashed: an account's
-    /// failed sign-ins, or the codes sent to it) in its window of <paramref name="windowMs"/>, starting
+    /// <summary>Takes one attempt from the allowance of <paramref name="key"/> (an account's failed
+    /// sign-ins or the codes sent to it, a client IP's credential attempts, all hashed; a user's
+    /// exports) in its window of <paramref name="windowMs"/>, starting
     /// a new window when the last one has passed. Null when taken; else when the full window ends.
     /// Shared by every node.</summary>
     Task<long?> TakeAttemptAsync(string key, long now, long windowMs, int allowed);

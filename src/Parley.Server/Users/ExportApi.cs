@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Claims;
 using System.Text.Json;
 using Parley.Server.Auth;
@@ -27,7 +26,7 @@ public static class ExportApi
         var userId = principal.UserId();
         var user = await store.GetUserAsync(userId);
         if (user is null) return ApiError.NotFound("No such user.");
-        if (!throttle.TryTake(userId, out var retryAfter)) return ApiError.TooManyRequests(retryAfter, $"At most {ExportsPerHour} exports an hour; try again later.");
+        if (await throttle.TakeAsync(userId) is { } retryAfter) return ApiError.TooManyRequests(retryAfter, $"At most {ExportsPerHour} exports an hour; try again later.");
         var now = clock.NowMs();
         var chatIds = await store.GetChatIdsEverJoinedAsync(userId);
         var views = (await store.ListChatsAsync(userId)).ToDictionary(v => v.Chat.Id);
@@ -113,26 +112,17 @@ public static class ExportApi
     }
 }
 
-/// <summary>A few exports per user per hour (an export reads a user's whole history).</summary>
-public sealed class ExportThrottle(TimeProvider clock)
+/// <summary>A few exports per user per hour (an export reads a user's whole history), counted in
+/// the store, so every node refuses the same user at once and a restart forgets nothing.</summary>
+public sealed class ExportThrottle(ISecurityStore store, TimeProvider clock)
 {
-    private readonly ConcurrentDictionary<string, Queue<long>> _recent = new();
+    public static readonly TimeSpan Window = TimeSpan.FromHours(1);
 
-    public bool TryTake(string userId, out TimeSpan retryAfter)
+    /// <summary>Null when the export may go ahead, else how long to wait.</summary>
+    public async Task<TimeSpan?> TakeAsync(string userId)
     {
         var now = clock.NowMs();
-        var times = _recent.GetOrAdd(userId, _ => new Queue<long>());
-        lock (times)
-        {
-            while (times.Count > 0 && times.Peek() <= now - 3_600_000) times.Dequeue();
-            if (times.Count >= ExportApi.ExportsPerHour)
-            {
-                retryAfter = TimeSpan.FromMilliseconds(times.Peek() + 3_600_000 - now);
-                return false;
-            }
-            times.Enqueue(now);
-            retryAfter = TimeSpan.Zero;
-            return true;
-        }
+        var windowEnd = await store.TakeAttemptAsync("export:" + userId, now, (long)Window.TotalMilliseconds, ExportApi.ExportsPerHour);
+        return windowEnd is { } end ? TimeSpan.FromMilliseconds(Math.Max(1_000, end - now)) : null;
     }
 }

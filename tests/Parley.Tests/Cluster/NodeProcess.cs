@@ -51,15 +51,16 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <param name="store">Where the node keeps its data: <paramref name="address"/> is a PostgreSQL
     /// connection string, or the prefix of the DynamoDB tables.</param>
     /// <param name="cluster">Names the cluster on a shared Redis (its channel and key prefix).</param>
+    /// <param name="settings">Environment settings over the defaults (<c>Parley__Limits__...</c>).</param>
     public static async Task<NodeProcess> StartAsync(string address, string nodeId, ClusterBus bus = ClusterBus.Postgres, string? cluster = null,
-        ClusterStore store = ClusterStore.Postgres)
+        ClusterStore store = ClusterStore.Postgres, IReadOnlyDictionary<string, string>? settings = null)
     {
         // A port found free can be taken by someone else before the node binds it: try another.
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await StartOnceAsync(address, store, nodeId, bus, cluster ?? address.GetHashCode().ToString("x"));
+                return await StartOnceAsync(address, store, nodeId, bus, cluster ?? address.GetHashCode().ToString("x"), settings);
             }
             catch (PortTakenException) when (attempt < 5)
             {
@@ -69,7 +70,8 @@ public sealed class NodeProcess : IAsyncDisposable
 
     private sealed class PortTakenException(string message) : Exception(message);
 
-    private static async Task<NodeProcess> StartOnceAsync(string address, ClusterStore store, string nodeId, ClusterBus bus, string cluster)
+    private static async Task<NodeProcess> StartOnceAsync(string address, ClusterStore store, string nodeId, ClusterBus bus, string cluster,
+        IReadOnlyDictionary<string, string>? settings)
     {
         var port = FreePort();
         var dll = ServerDll();
@@ -84,6 +86,7 @@ public sealed class NodeProcess : IAsyncDisposable
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add($"http://127.0.0.1:{port}");
         foreach (var (key, value) in Defaults) start.Environment[key] = value;
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>()) start.Environment[key] = value;
         var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-tests", "node-" + Guid.NewGuid().ToString("N"));
         start.Environment["Parley__DataDirectory"] = dataDirectory;
         if (store == ClusterStore.DynamoDb)

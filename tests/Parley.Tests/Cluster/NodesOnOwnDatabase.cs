@@ -26,7 +26,8 @@ public abstract class NodesOnOwnDatabase : IAsyncLifetime
     }
 
     /// <summary>Starts a node on this test's database (or tables) and bus.</summary>
-    protected Task<NodeProcess> StartNodeAsync(string nodeId) => NodeProcess.StartAsync(ConnectionString, nodeId, Bus, Cluster, Store);
+    protected Task<NodeProcess> StartNodeAsync(string nodeId, IReadOnlyDictionary<string, string>? settings = null) =>
+        NodeProcess.StartAsync(ConnectionString, nodeId, Bus, Cluster, Store, settings);
 
     /// <summary>The cluster's name on a shared Redis (its channel and key prefix).</summary>
     protected string Cluster => Database ?? ConnectionString;

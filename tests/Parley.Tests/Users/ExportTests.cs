@@ -1,12 +1,14 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Parley.Testing;
 using Parley.Tests.Infrastructure;
 
 namespace Parley.Tests.Users;
 
 public sealed class ExportTests
 {
+    private const int ExportsPerHour = 3;
     private static readonly byte[] Png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 4, 5, 6];
 
     [Fact]
@@ -68,11 +70,43 @@ public sealed class ExportTests
         await using var server = await ParleyServer.StartAsync();
         var ann = await ApiClient.CreateUserAsync(server, "Ann");
         Assert.Equal(HttpStatusCode.Unauthorized, (await server.Api().GetAsync("/users/me/export")).Status);
-        for (var i = 0; i < 3; i++) (await ann.Api.GetAsync("/users/me/export")).AssertStatus(HttpStatusCode.OK, $"export {i + 1}");
+        for (var i = 0; i < ExportsPerHour; i++) (await ann.Api.GetAsync("/users/me/export")).AssertStatus(HttpStatusCode.OK, $"export {i + 1}");
         var refused = await ann.Api.GetAsync("/users/me/export");
         refused.AssertError(HttpStatusCode.TooManyRequests);
         Assert.NotNull(refused.Raw.Headers.RetryAfter);
         var bob = await ApiClient.CreateUserAsync(server, "Bob");
         (await bob.Api.GetAsync("/users/me/export")).AssertStatus(HttpStatusCode.OK, "another user");
+    }
+
+    [Fact]
+    public async Task Exports_are_counted_in_the_store_so_every_node_and_a_restart_share_the_allowance()
+    {
+        var shared = Path.Combine(Path.GetTempPath(), "parley-tests", Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using var first = await ParleyServer.StartAsync(null, shared);
+            var ann = await ApiClient.CreateUserAsync(first, "Ann");
+            for (var i = 0; i < ExportsPerHour - 1; i++) (await ann.Api.GetAsync("/users/me/export")).AssertStatus(HttpStatusCode.OK, $"export {i + 1}");
+            // A second node on the same store (on SQLite, where one process owns the file: the same
+            // node restarted, which forgets what it counted in memory).
+            if (TestBackend.Store == TestStore.Sqlite) await first.DisposeAsync();
+            await using var second = await ParleyServer.StartAsync(null, shared);
+            using var onSecond = second.Api(ann.AccessToken);
+
+            (await onSecond.GetAsync("/users/me/export")).AssertStatus(HttpStatusCode.OK, "the hour's last export, on another node");
+            var refused = await onSecond.GetAsync("/users/me/export");
+            refused.AssertError(HttpStatusCode.TooManyRequests);
+            Assert.True(refused.Raw.Headers.RetryAfter?.Delta > TimeSpan.FromMinutes(50), $"Retry-After is {refused.Raw.Headers.RetryAfter?.Delta}");
+            if (TestBackend.Store != TestStore.Sqlite)
+            {
+                using var onFirst = first.Api(ann.AccessToken);
+                (await onFirst.GetAsync("/users/me/export")).AssertError(HttpStatusCode.TooManyRequests);
+            }
+        }
+        finally
+        {
+            await TestBackend.ReleaseAsync(shared);
+            if (Directory.Exists(shared)) Directory.Delete(shared, recursive: true);
+        }
     }
 }

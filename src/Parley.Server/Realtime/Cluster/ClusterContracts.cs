@@ -7,6 +7,8 @@ public interface IPresenceCluster
     /// <summary>The user came online or went offline on this node (after the grace period).</summary>
     void PresenceChangedHere(string userId, bool online, long lastSeen);
     bool IsOnlineElsewhere(string userId);
+    /// <summary>How many other nodes hold a socket of the user.</summary>
+    int NodesElsewhere(string userId);
 }
 
 /// <summary>Carries ephemeral frames (typing) to the users' sockets on other nodes.</summary>

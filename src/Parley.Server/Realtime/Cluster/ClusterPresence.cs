@@ -31,6 +31,8 @@ internal sealed class ClusterPresence : IPresenceCluster
 
     public bool IsOnlineElsewhere(string userId) => _elsewhere.ContainsKey(userId);
 
+    public int NodesElsewhere(string userId) => _elsewhere.TryGetValue(userId, out var nodes) ? nodes.Length : 0;
+
     public void PresenceChangedHere(string userId, bool online, long lastSeen) =>
         _bus.SendToAll(BusChannels.Presence, string.Create(CultureInfo.InvariantCulture, $"{(online ? 1 : 0)}:{lastSeen}:{userId}"));
 

@@ -1,0 +1,47 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using Parley.Tests.Infrastructure;
+
+namespace Parley.Tests.Cluster;
+
+/// <summary>A limit holds for the whole cluster, not for each node apart.</summary>
+public abstract class ClusterLimitTests : NodesOnOwnDatabase
+{
+    private const int PerSecond = 2;
+
+    [ClusterFact]
+    public async Task A_user_on_two_nodes_has_one_message_allowance_between_them()
+    {
+        var settings = new Dictionary<string, string> { ["Parley__Limits__MessagesPerSecond"] = PerSecond.ToString(CultureInfo.InvariantCulture) };
+        await using var one = await StartNodeAsync("one", settings);
+        await using var two = await StartNodeAsync("two", settings);
+        var sender = await ApiClient.CreateUserAsync(one.Server, "Sender");
+        var watcher = await ApiClient.CreateUserAsync(one.Server, "Watcher");
+        var chatId = await sender.OpenChatWithAsync(watcher);
+        await using var watching = await watcher.ConnectAsync(one.Server, await watcher.CurrentCursorAsync());
+        // The sender's phone is on node two; node one knows it once the watcher there hears the sender come online.
+        await using var phone = await sender.ConnectAsync(two.Server, await sender.CurrentCursorAsync(), "sender on two");
+        await watching.WaitForAsync(f => f.IsPresenceOf(sender.Id, true), TimeSpan.FromSeconds(15), what: "the sender online on node two");
+
+        var clock = Stopwatch.StartNew();
+        var accepted = 0;
+        for (var i = 0; i < 4 * PerSecond; i++)
+        {
+            var answer = await sender.Api.PostAsync($"/chats/{chatId}/messages", new { content = "quick " + i });
+            if (answer.Status == HttpStatusCode.Created) accepted++;
+            else answer.AssertError(HttpStatusCode.TooManyRequests);
+        }
+        var started = (int)clock.Elapsed.TotalSeconds + 1;
+
+        // Node one lets this user through at half the rate, the other half being node two's: a
+        // message costs two of the bucket's tokens (a burst of 2 × PerSecond, PerSecond more in each
+        // second started). On its own, node one would have let the whole burst through at once.
+        Assert.InRange(accepted, PerSecond, (2 * PerSecond + PerSecond * started) / 2);
+    }
+}
+
+public sealed class ClusterLimitsOnPostgresBus : ClusterLimitTests
+{
+    protected override ClusterBus Bus => ClusterBus.Postgres;
+}
