@@ -30,6 +30,9 @@ public sealed class Presence(IOptions<ParleyOptions> options, TimeProvider clock
 
     private bool IsOnlineHere(string userId) => _sockets.TryGetValue(userId, out var count) && count > 0 || _pendingOffline.ContainsKey(userId);
 
+    /// <summary>The user's sockets on other nodes (none without a cluster).</summary>
+    public int SocketsElsewhere(string userId) => cluster?.SocketsElsewhere(userId) ?? 0;
+
     public long LastSeen(UserRecord user) => _lastSeen.TryGetValue(user.Id, out var seen) ? Math.Max(seen, user.LastSeen) : user.LastSeen;
 
     public void SocketOpened(string userId)
@@ -38,9 +41,10 @@ public sealed class Presence(IOptions<ParleyOptions> options, TimeProvider clock
         {
             var wasOnline = IsOnline(userId);
             var wasHere = IsOnlineHere(userId);
-            _sockets.AddOrUpdate(userId, 1, (_, n) => n + 1);
+            var count = _sockets.AddOrUpdate(userId, 1, (_, n) => n + 1);
             if (_pendingOffline.TryRemove(userId, out var pending)) pending.Cancel();
             if (!wasHere) cluster?.PresenceChangedHere(userId, true, clock.NowMs());
+            if (count >= 2) cluster?.SocketsChangedHere(userId, count);
             if (!wasOnline) Changed?.Invoke(userId, true, clock.NowMs());
         }
     }
@@ -50,7 +54,11 @@ public sealed class Presence(IOptions<ParleyOptions> options, TimeProvider clock
         lock (_gate)
         {
             var remaining = _sockets.AddOrUpdate(userId, 0, (_, n) => Math.Max(0, n - 1));
-            if (remaining > 0) return;
+            if (remaining > 0)
+            {
+                cluster?.SocketsChangedHere(userId, remaining);
+                return;
+            }
             var cancel = new CancellationTokenSource();
             _pendingOffline[userId] = cancel;
             _ = GoOfflineLater(userId, cancel);

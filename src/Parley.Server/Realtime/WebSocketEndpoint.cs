@@ -109,7 +109,8 @@ public static partial class WebSocketEndpoint
             since = position;
         }
         ForgetCredentials(http);
-        if (services.Registry.Count(userId) >= settings.Limits.SocketsPerUser)
+        // The user's sockets on every node: another node's count is as fresh as the bus.
+        if (services.Registry.Count(userId) + services.Presence.SocketsElsewhere(userId) >= settings.Limits.SocketsPerUser)
         {
             await ApiError.WriteAsync(http, StatusCodes.Status429TooManyRequests, "Too many open connections for this user.");
             return;

@@ -39,6 +39,43 @@ public abstract class ClusterLimitTests : NodesOnOwnDatabase
         // second started). On its own, node one would have let the whole burst through at once.
         Assert.InRange(accepted, PerSecond, (2 * PerSecond + PerSecond * started) / 2);
     }
+
+    [ClusterFact]
+    public async Task A_users_sockets_on_every_node_count_toward_one_cap()
+    {
+        var settings = new Dictionary<string, string> { ["Parley__Limits__SocketsPerUser"] = "3" };
+        await using var one = await StartNodeAsync("one", settings);
+        await using var two = await StartNodeAsync("two", settings);
+        var roamer = await ApiClient.CreateUserAsync(one.Server, "Roamer");
+        await using var firstOnTwo = await roamer.ConnectAsync(two.Server, name: "roamer 1 on two");
+        var secondOnTwo = await roamer.ConnectAsync(two.Server, name: "roamer 2 on two");
+        await using var onOne = await roamer.ConnectAsync(one.Server, name: "roamer 3 on one");
+
+        // A fourth is refused on either node once it has heard of the others' sockets.
+        await ClusterWait.WaitUntilAsync(() => RefusedAsync(one.Server, roamer.AccessToken), "node one refuses a fourth socket");
+        await ClusterWait.WaitUntilAsync(() => RefusedAsync(two.Server, roamer.AccessToken), "node two refuses a fourth socket");
+
+        // A socket closed on node two frees its place on node one.
+        await secondOnTwo.CloseAsync();
+        await secondOnTwo.DisposeAsync();
+        await ClusterWait.WaitUntilAsync(async () => !await RefusedAsync(one.Server, roamer.AccessToken), "node one opens a socket in the freed place");
+    }
+
+    /// <summary>Whether a socket of the user is refused (429) on the node; one that opens is closed again.</summary>
+    private static async Task<bool> RefusedAsync(ParleyServer node, string token)
+    {
+        try
+        {
+            await using var extra = await WsClient.ConnectAsync(node, token, name: "extra");
+            await extra.CloseAsync();
+            return false;
+        }
+        catch (WsRefusedException refused)
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.Status);
+            return true;
+        }
+    }
 }
 
 public sealed class ClusterLimitsOnPostgresBus : ClusterLimitTests

@@ -14,6 +14,9 @@ public static class BusChannels
     public const string Relay = "relay";
     /// <summary>A user came online or went offline on the sending node.</summary>
     public const string Presence = "presence";
+    /// <summary>How many sockets a user holds on the sending node, sent when it becomes two or more
+    /// and when it falls back to one (one is what being online there already says).</summary>
+    public const string Sockets = "sockets";
     /// <summary>A session, or all of a user's, ended: refuse its tokens and close its sockets.</summary>
     public const string SessionEnded = "session-ended";
     /// <summary>The sending node is leaving.</summary>

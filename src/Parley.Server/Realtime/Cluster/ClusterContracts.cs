@@ -9,6 +9,11 @@ public interface IPresenceCluster
     bool IsOnlineElsewhere(string userId);
     /// <summary>How many other nodes hold a socket of the user.</summary>
     int NodesElsewhere(string userId);
+    /// <summary>The user holds <paramref name="count"/> sockets on this node: said when it becomes
+    /// two or more, and when it falls back to one.</summary>
+    void SocketsChangedHere(string userId, int count);
+    /// <summary>How many sockets the user holds on the other nodes, as far as this node has heard.</summary>
+    int SocketsElsewhere(string userId);
 }
 
 /// <summary>Carries ephemeral frames (typing) to the users' sockets on other nodes.</summary>

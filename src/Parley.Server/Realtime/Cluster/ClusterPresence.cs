@@ -8,19 +8,24 @@ namespace Parley.Server.Realtime.Cluster;
 /// <summary>Who is online on the other nodes. Each node tells all the others when a user comes
 /// online or goes offline there (<c>online:lastSeen:userId</c>); a user counts as online while any
 /// node holds them, and <see cref="ElsewhereChanged"/> fires only when that whole picture changes.
-/// After the bus reconnects, or on start, the picture is reloaded from the other nodes' claims.</summary>
+/// After the bus reconnects, or on start, the picture is reloaded from the other nodes' claims.
+/// A node that holds two or more of a user's sockets also says how many (<c>count:userId</c>), so
+/// the per-user socket limit holds across nodes; a node online for the user says one.</summary>
 internal sealed class ClusterPresence : IPresenceCluster
 {
     private readonly IClusterBus _bus;
     private readonly TimeProvider _clock;
     private readonly Lock _gate = new();
     private readonly ConcurrentDictionary<string, string[]> _elsewhere = new();
+    /// <summary>Sockets of a user on another node, where that node said two or more.</summary>
+    private readonly ConcurrentDictionary<(string UserId, string NodeId), int> _sockets = new();
 
     public ClusterPresence(IClusterBus bus, TimeProvider clock)
     {
         _bus = bus;
         _clock = clock;
         bus.Subscribe(BusChannels.Presence, OnPresence);
+        bus.Subscribe(BusChannels.Sockets, OnSockets);
         bus.NodeLeft += DropNode;
         bus.Reconnected += () => _ = ReloadSafelyAsync();
     }
@@ -35,6 +40,28 @@ internal sealed class ClusterPresence : IPresenceCluster
 
     public void PresenceChangedHere(string userId, bool online, long lastSeen) =>
         _bus.SendToAll(BusChannels.Presence, string.Create(CultureInfo.InvariantCulture, $"{(online ? 1 : 0)}:{lastSeen}:{userId}"));
+
+    public void SocketsChangedHere(string userId, int count) =>
+        _bus.SendToAll(BusChannels.Sockets, string.Create(CultureInfo.InvariantCulture, $"{count}:{userId}"));
+
+    public int SocketsElsewhere(string userId)
+    {
+        if (!_elsewhere.TryGetValue(userId, out var nodes)) return 0;
+        var total = 0;
+        foreach (var nodeId in nodes) total += _sockets.TryGetValue((userId, nodeId), out var count) ? count : 1;
+        return total;
+    }
+
+    private void OnSockets(BusMessage message)
+    {
+        var parts = message.Body.Split(':', 2);
+        if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var count)) return;
+        lock (_gate)
+        {
+            if (count >= 2) _sockets[(parts[1], message.FromNode)] = count;
+            else _sockets.TryRemove((parts[1], message.FromNode), out _);
+        }
+    }
 
     private void OnPresence(BusMessage message)
     {
@@ -56,6 +83,7 @@ internal sealed class ClusterPresence : IPresenceCluster
                 : before.Where(n => n != nodeId).ToArray();
             if (after.Length == 0) _elsewhere.TryRemove(userId, out _);
             else _elsewhere[userId] = after;
+            if (!online) _sockets.TryRemove((userId, nodeId), out _);
             flipped = (before.Length == 0) != (after.Length == 0);
         }
         if (flipped) ElsewhereChanged?.Invoke(userId, online, lastSeen);
@@ -75,6 +103,9 @@ internal sealed class ClusterPresence : IPresenceCluster
     public async Task ReloadAsync()
     {
         var claims = await _bus.ClaimsElsewhereAsync().ConfigureAwait(false);
+        // Counts may have been lost with the messages: each node counts as one socket until it says
+        // more, so a stale count never keeps a user out.
+        _sockets.Clear();
         var loaded = claims.GroupBy(c => c.UserId).ToDictionary(g => g.Key, g => g.Select(c => c.NodeId).Distinct().ToArray());
         var now = _clock.NowMs();
         foreach (var (userId, nodes) in _elsewhere)
