@@ -11,9 +11,8 @@ namespace Parley.Server.Auth;
 /// <summary>Limits on credential endpoints, so that password and code guessing are slow from one
 /// place and against one account. Attempts per client IP and per account (failed sign-ins, codes
 /// sent or tried) are counted in the store, so every node refuses the same IP and the same account
-/// at once and a restart forgets nothing. Sign-ins count only their
-/// failures, so a user signing in on several devices is never locked out, and a password reset
-/// ends the lock.</summary>
+/// at once and a restart forgets nothing. Sign-ins count only their failures, so a user signing in
+/// on several devices is never locked out, and a password reset ends the lock.</summary>
 public sealed class AuthThrottle : IDisposable
 {
     private static readonly TimeSpan AccountWindow = TimeSpan.FromMinutes(15);

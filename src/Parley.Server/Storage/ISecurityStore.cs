@@ -40,9 +40,8 @@ public interface ISecurityStore
 
     /// <summary>Takes one attempt from the allowance of <paramref name="key"/> (an account's failed
     /// sign-ins or the codes sent to it, a client IP's credential attempts, all hashed; a user's
-    /// exports) in its window of <paramref name="windowMs"/>, starting
-    /// a new window when the last one has passed. Null when taken; else when the full window ends.
-    /// Shared by every node.</summary>
+    /// exports) in its window of <paramref name="windowMs"/>, starting a new window when the last
+    /// one has passed. Null when taken; else when the full window ends. Shared by every node.</summary>
     Task<long?> TakeAttemptAsync(string key, long now, long windowMs, int allowed);
     /// <summary>Gives back one attempt (a sign-in that succeeded).</summary>
     Task ReturnAttemptAsync(string key);
