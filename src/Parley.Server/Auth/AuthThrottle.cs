@@ -77,12 +77,8 @@ public sealed class AuthThrottle : IDisposable
     /// <summary>The store holds no addresses: keys are hashed.</summary>
     private static string StoredKey(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToLowerInvariant())));
 
-    private async Task<TimeSpan?> TakeAsync(string key, TimeSpan window, int allowed)
-    {
-        var now = _clock.NowMs();
-        var windowEnd = await _store.TakeAttemptAsync(StoredKey(key), now, (long)window.TotalMilliseconds, allowed);
-        return windowEnd is { } end ? TimeSpan.FromMilliseconds(Math.Max(1_000, end - now)) : null;
-    }
+    private Task<TimeSpan?> TakeAsync(string key, TimeSpan window, int allowed) =>
+        _store.TakeAllowanceAsync(StoredKey(key), window, allowed, _clock);
 
     public void Dispose() => _perIp.Dispose();
 }

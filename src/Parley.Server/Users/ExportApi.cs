@@ -119,10 +119,6 @@ public sealed class ExportThrottle(ISecurityStore store, TimeProvider clock)
     public static readonly TimeSpan Window = TimeSpan.FromHours(1);
 
     /// <summary>Null when the export may go ahead, else how long to wait.</summary>
-    public async Task<TimeSpan?> TakeAsync(string userId)
-    {
-        var now = clock.NowMs();
-        var windowEnd = await store.TakeAttemptAsync("export:" + userId, now, (long)Window.TotalMilliseconds, ExportApi.ExportsPerHour);
-        return windowEnd is { } end ? TimeSpan.FromMilliseconds(Math.Max(1_000, end - now)) : null;
-    }
+    public Task<TimeSpan?> TakeAsync(string userId) =>
+        store.TakeAllowanceAsync("export:" + userId, Window, ExportApi.ExportsPerHour, clock);
 }
