@@ -42,6 +42,10 @@ public sealed class BenchReport
     public double DeliveredPerSecond { get; set; }
 
     public LatencySummary? EndToEnd { get; set; }
+    /// <summary>The seconds of the measured phase with the largest end-to-end latencies, slowest first.</summary>
+    public IReadOnlyList<SlowSecond>? SlowestSeconds { get; set; }
+    /// <summary>Seconds of the measured phase in which some message took over 5 ms end to end.</summary>
+    public int? SecondsOver5Ms { get; set; }
     public LatencySummary? AckLatency { get; set; }
     public LatencySummary? SendLag { get; set; }
     public ResourceUse? Resources { get; set; }
@@ -75,6 +79,11 @@ public sealed class BenchReport
         Delivered = tracker.UniqueDelivered;
         Duplicates += tracker.Duplicates;
         EndToEnd = tracker.EndToEnd.Count > 0 ? tracker.EndToEnd.Summary() : null;
+        if (tracker.EndToEnd.Count > 0)
+        {
+            SlowestSeconds = tracker.EndToEndBySecond.Slowest(3);
+            SecondsOver5Ms = tracker.EndToEndBySecond.SecondsAbove(5);
+        }
         AckLatency = tracker.AckLatency.Count > 0 ? tracker.AckLatency.Summary() : null;
         SendLag = tracker.SendLag.Count > 0 ? tracker.SendLag.Summary() : null;
         foreach (var type in Enum.GetValues<FrameType>())
@@ -156,6 +165,11 @@ public sealed class BenchReport
             Row("lost / duplicated", $"{Lost:N0} / {Duplicates:N0}");
         }
         if (EndToEnd is { } e) Row("end-to-end latency", Latency(e));
+        if (SlowestSeconds is { Count: > 0 } slowest)
+        {
+            Row("slowest seconds (largest end-to-end)", string.Join(", ", slowest.Select(s => $"{s.Second} s: {s.MaxMs:F1} ms")) +
+                $"; {SecondsOver5Ms} s with one over 5 ms");
+        }
         if (AckLatency is { } a) Row("ack latency", Latency(a));
         if (SendLag is { } l) Row("generator send lag", Latency(l));
         if (Timings is not null)

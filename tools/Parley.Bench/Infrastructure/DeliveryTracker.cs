@@ -78,6 +78,8 @@ public sealed class DeliveryTracker
     private readonly Dictionary<string, long> _errors = new();
 
     public Histogram EndToEnd { get; private set; } = new();
+    /// <summary>The largest end-to-end latency in each second of the measured phase.</summary>
+    public LatencyBySecond EndToEndBySecond { get; private set; } = new();
     public Histogram AckLatency { get; private set; } = new();
     /// <summary>How far behind its schedule the generator sent (open-loop rate mode).</summary>
     public Histogram SendLag { get; private set; } = new();
@@ -91,6 +93,7 @@ public sealed class DeliveryTracker
         Array.Clear(_frames);
         lock (_errorGate) _errors.Clear();
         EndToEnd = new Histogram();
+        EndToEndBySecond = new LatencyBySecond();
         AckLatency = new Histogram();
         SendLag = new Histogram();
         Thread.MemoryBarrier();
@@ -160,7 +163,11 @@ public sealed class DeliveryTracker
         if (fresh)
         {
             Interlocked.Increment(ref _unique);
-            if (RecordLatency && sendTicks > 0) EndToEnd.RecordTicks(now - sendTicks);
+            if (RecordLatency && sendTicks > 0)
+            {
+                EndToEnd.RecordTicks(now - sendTicks);
+                EndToEndBySecond.Record(now, Histogram.TicksToMicros(now - sendTicks));
+            }
             var last = Interlocked.Read(ref _lastDeliveryTs);
             if (now > last) Interlocked.CompareExchange(ref _lastDeliveryTs, now, last);
         }
