@@ -80,7 +80,7 @@ public sealed partial class PushSender : BackgroundService
             // Sealed with a secrets key that is gone (after 'secrets reset'): no notification can be
             // encrypted for it again. The web client registers its subscription anew at its next start.
             _metrics.PushFailed();
-            await _store.DeletePushSubscriptionAsync(n.Subscription.Endpoint);
+            await _store.DeletePushSubscriptionAsync(n.Subscription);
             PushLog.SubscriptionUnreadable(_logger, endpoint.Host);
             return;
         }
@@ -114,7 +114,7 @@ public sealed partial class PushSender : BackgroundService
                 return;
             case HttpStatusCode.NotFound or HttpStatusCode.Gone:
                 _metrics.PushFailed();
-                await _store.DeletePushSubscriptionAsync(n.Subscription.Endpoint);
+                await _store.DeletePushSubscriptionAsync(n.Subscription);
                 PushLog.SubscriptionGone(_logger, endpoint.Host);
                 return;
             case null or HttpStatusCode.TooManyRequests or >= HttpStatusCode.InternalServerError when n.Attempt < _options.MaxAttempts:

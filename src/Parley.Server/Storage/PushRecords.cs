@@ -14,8 +14,11 @@ public interface IPushStore
     /// <summary>Removes the user's subscription of this endpoint; false when there was none.</summary>
     Task<bool> RemovePushSubscriptionAsync(string userId, string endpoint);
 
-    /// <summary>Removes a subscription the push service says is gone (404/410), whoever owns it.</summary>
-    Task DeletePushSubscriptionAsync(string endpoint);
+    /// <summary>Removes a subscription that can no longer be sent to (the push service said it is
+    /// gone, or its keys can no longer be read), only while the store holds it as it was read: the
+    /// same endpoint, user and sealed auth secret. A browser that registered its endpoint again
+    /// meanwhile (after a secrets reset, say) keeps its new subscription.</summary>
+    Task DeletePushSubscriptionAsync(PushSubscriptionRecord subscription);
 
     Task<IReadOnlyList<PushSubscriptionRecord>> GetPushSubscriptionsAsync(IReadOnlyCollection<string> userIds);
 

@@ -41,12 +41,12 @@ internal sealed partial class DynamoStore
         return true;
     }
 
-    public async Task DeletePushSubscriptionAsync(string endpoint)
+    public async Task DeletePushSubscriptionAsync(PushSubscriptionRecord s)
     {
-        if (await db.GetAsync(db.Records, EndpointKey(endpoint)).ConfigureAwait(false) is not { } holder) return;
-        var userId = holder.Str("userId");
-        await db.DeleteAsync(db.Records, SubscriptionKey(userId, endpoint)).ConfigureAwait(false);
-        await ForgetEndpointAsync(endpoint, userId).ConfigureAwait(false);
+        var removed = await db.DeleteAsync(db.Records, SubscriptionKey(s.UserId, s.Endpoint), "#a = :a", new() { [":a"] = Item.S(s.Auth) },
+            new() { ["#a"] = "auth" }).ConfigureAwait(false);
+        if (removed is null) return;
+        await ForgetEndpointAsync(s.Endpoint, s.UserId).ConfigureAwait(false);
     }
 
     /// <summary>Only while it still names this user: the endpoint may have moved on meanwhile.</summary>

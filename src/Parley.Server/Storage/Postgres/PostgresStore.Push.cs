@@ -21,8 +21,9 @@ internal sealed partial class PostgresStore
         (Value: await w.ExecuteAsync("DELETE FROM push_subscriptions WHERE endpoint = $1 AND user_id = $2", endpoint, userId).ConfigureAwait(false) > 0,
          Events: NoEvents));
 
-    public Task DeletePushSubscriptionAsync(string endpoint) => db.WriteAsync(false, async w =>
-        (Value: await w.ExecuteAsync("DELETE FROM push_subscriptions WHERE endpoint = $1", endpoint).ConfigureAwait(false), Events: NoEvents));
+    public Task DeletePushSubscriptionAsync(PushSubscriptionRecord s) => db.WriteAsync(false, async w =>
+        (Value: await w.ExecuteAsync("DELETE FROM push_subscriptions WHERE endpoint = $1 AND user_id = $2 AND auth = $3", s.Endpoint, s.UserId, s.Auth)
+            .ConfigureAwait(false), Events: NoEvents));
 
     public async Task<IReadOnlyList<PushSubscriptionRecord>> GetPushSubscriptionsAsync(IReadOnlyCollection<string> userIds) =>
         await db.ReadAsync(c => c.QueryAsync(

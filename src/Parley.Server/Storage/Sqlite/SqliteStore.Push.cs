@@ -18,8 +18,8 @@ internal sealed partial class SqliteStore
     public Task<bool> RemovePushSubscriptionAsync(string userId, string endpoint) => db.WriteAsync(w =>
         w.Connection.Execute("DELETE FROM push_subscriptions WHERE endpoint = $1 AND user_id = $2", endpoint, userId) > 0);
 
-    public Task DeletePushSubscriptionAsync(string endpoint) => db.WriteAsync(w =>
-        w.Connection.Execute("DELETE FROM push_subscriptions WHERE endpoint = $1", endpoint));
+    public Task DeletePushSubscriptionAsync(PushSubscriptionRecord s) => db.WriteAsync(w =>
+        w.Connection.Execute("DELETE FROM push_subscriptions WHERE endpoint = $1 AND user_id = $2 AND auth = $3", s.Endpoint, s.UserId, s.Auth));
 
     public Task<IReadOnlyList<PushSubscriptionRecord>> GetPushSubscriptionsAsync(IReadOnlyCollection<string> userIds) =>
         db.ReadAsync<IReadOnlyList<PushSubscriptionRecord>>(c =>
