@@ -68,9 +68,8 @@ public sealed class AuthThrottle : IDisposable
     /// <summary>The account's password was just reset by a code: its owner may sign in at once.</summary>
     public Task ForgetFailuresAsync(string account) => _store.ClearAttemptsAsync(StoredKey(FailuresOf(account)));
 
-    /// <summary>Forgets windows that have ended, in the store: those that began before the longest
-    /// window of any allowance kept there (an hour, for exports; shorter ones a little later).</summary>
-    public Task ForgetOldAttemptsAsync() => _store.PruneAttemptsAsync(_clock.NowMs() - (long)Users.ExportThrottle.Window.TotalMilliseconds);
+    /// <summary>Forgets windows that have ended, in the store (see <see cref="StoredAllowance.ForgetEndedWindowsAsync"/>).</summary>
+    public Task ForgetOldAttemptsAsync() => _store.ForgetEndedWindowsAsync(_clock);
 
     private static string FailuresOf(string account) => "failures:" + account;
 
