@@ -91,23 +91,22 @@ public sealed class ApiClient : IDisposable
     }
 
     /// <summary>Sends a message over REST; returns its seq.</summary>
-    public async Task<long> PostMessageAsync(BenchUser sender, string chatId, string content, string clientMessageId, CancellationToken ct)
-    {
-        using var doc = await SendJsonAsync(HttpMethod.Post, $"/chats/{Uri.EscapeDataString(chatId)}/messages", sender.AccessToken,
-            new Dictionary<string, string> { ["content"] = content, ["clientMessageId"] = clientMessageId }, ct);
-        return doc.RootElement.GetProperty("seq").GetInt64();
-    }
+    public async Task<long> PostMessageAsync(BenchUser sender, string chatId, string content, string clientMessageId, CancellationToken ct) =>
+        (await PostTextAsync(sender, chatId, content, clientMessageId, ct)).Seq;
 
     /// <summary>Sends a message over REST and deletes it for everyone.</summary>
     public async Task SendAndDeleteAsync(BenchUser sender, string chatId, string content, CancellationToken ct)
     {
-        string id;
-        using (var sent = await SendJsonAsync(HttpMethod.Post, $"/chats/{Uri.EscapeDataString(chatId)}/messages", sender.AccessToken,
-            new Dictionary<string, string> { ["content"] = content }, ct))
-        {
-            id = sent.RootElement.GetProperty("id").GetString()!;
-        }
+        var (id, _) = await PostTextAsync(sender, chatId, content, null, ct);
         using var _ = await SendJsonAsync(HttpMethod.Delete, $"/messages/{Uri.EscapeDataString(id)}?for=everyone", sender.AccessToken, null, ct);
+    }
+
+    private async Task<(string Id, long Seq)> PostTextAsync(BenchUser sender, string chatId, string content, string? clientMessageId, CancellationToken ct)
+    {
+        var body = new Dictionary<string, string> { ["content"] = content };
+        if (clientMessageId is not null) body["clientMessageId"] = clientMessageId;
+        using var doc = await SendJsonAsync(HttpMethod.Post, $"/chats/{Uri.EscapeDataString(chatId)}/messages", sender.AccessToken, body, ct);
+        return (doc.RootElement.GetProperty("id").GetString()!, doc.RootElement.GetProperty("seq").GetInt64());
     }
 
     /// <summary>The current sync cursor of a user (GET /sync without since).</summary>
