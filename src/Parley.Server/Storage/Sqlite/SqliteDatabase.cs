@@ -174,7 +174,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                 {
                     // One of them failed: the batch runs again from the start, each operation in a
                     // savepoint of its own, so that only the failing one fails.
-                    connection.Execute("ROLLBACK");
+                    RollBack(connection);
                     Interlocked.Exchange(ref _lastPos, startPos);
                     context.Reset();
                     RunOperations(connection, context, batch, alone: true);
@@ -189,7 +189,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             catch (Exception ex)
             {
                 StorageLog.WriteBatchFailed(_logger, ex, batch.Count);
-                try { connection.Execute("ROLLBACK"); } catch (SqliteException) { /* no transaction left */ }
+                RollBack(connection);
                 Interlocked.Exchange(ref _lastPos, startPos);
                 context.Reset();
                 foreach (var operation in batch) operation.Fail(ex);
@@ -235,6 +235,12 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             }
         }
         return true;
+    }
+
+    /// <summary>Some failures (a full disk, an I/O error) end the transaction by themselves.</summary>
+    private static void RollBack(SqliteConnection connection)
+    {
+        try { connection.Execute("ROLLBACK"); } catch (SqliteException) { /* no transaction left */ }
     }
 
     /// <summary>Indexes the messages of this batch and the ones before it for search, in the batch's
