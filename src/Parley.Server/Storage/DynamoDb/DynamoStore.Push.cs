@@ -32,21 +32,20 @@ internal sealed partial class DynamoStore
         return true;
     }
 
-    public async Task<bool> RemovePushSubscriptionAsync(string userId, string endpoint)
+    public Task<bool> RemovePushSubscriptionAsync(string userId, string endpoint) =>
+        RemoveSubscriptionAsync(userId, endpoint, "attribute_exists(#pk)", null, new() { ["#pk"] = "pk" });
+
+    public Task DeletePushSubscriptionAsync(PushSubscriptionRecord s) =>
+        RemoveSubscriptionAsync(s.UserId, s.Endpoint, "#a = :a", new() { [":a"] = Item.S(s.Auth) }, new() { ["#a"] = "auth" });
+
+    /// <summary>Deletes the user's subscription of the endpoint if <paramref name="condition"/> holds,
+    /// then its endpoint item; false when the condition did not hold (or there was none).</summary>
+    private async Task<bool> RemoveSubscriptionAsync(string userId, string endpoint, string condition,
+        Dictionary<string, AttributeValue>? values, Dictionary<string, string> names)
     {
-        var removed = await db.DeleteAsync(db.Records, SubscriptionKey(userId, endpoint), "attribute_exists(#pk)", names: new() { ["#pk"] = "pk" })
-            .ConfigureAwait(false);
-        if (removed is null) return false;
+        if (await db.DeleteAsync(db.Records, SubscriptionKey(userId, endpoint), condition, values, names).ConfigureAwait(false) is null) return false;
         await ForgetEndpointAsync(endpoint, userId).ConfigureAwait(false);
         return true;
-    }
-
-    public async Task DeletePushSubscriptionAsync(PushSubscriptionRecord s)
-    {
-        var removed = await db.DeleteAsync(db.Records, SubscriptionKey(s.UserId, s.Endpoint), "#a = :a", new() { [":a"] = Item.S(s.Auth) },
-            new() { ["#a"] = "auth" }).ConfigureAwait(false);
-        if (removed is null) return;
-        await ForgetEndpointAsync(s.Endpoint, s.UserId).ConfigureAwait(false);
     }
 
     /// <summary>Only while it still names this user: the endpoint may have moved on meanwhile.</summary>
