@@ -52,9 +52,12 @@ internal sealed partial class SqliteStore
     {
         var c = w.Connection;
         var pos = w.NextPosition();
-        var chat = c.QueryFirst(r => (Seq: r.GetInt64(0), DisappearAfter: r.GetInt64(1)),
-            "UPDATE chats SET last_seq = last_seq + 1, last_message_pos = $2, last_activity = max(last_activity, $3) WHERE id = $1 RETURNING last_seq, disappear_after_seconds",
+        // Not UPDATE ... RETURNING: SQLite gathers returned rows in a temporary b-tree, opened and
+        // closed for each send; the row read back is in the writer's page cache already.
+        c.Execute("UPDATE chats SET last_seq = last_seq + 1, last_message_pos = $2, last_activity = max(last_activity, $3) WHERE id = $1",
             chatId, pos, timestamp);
+        var chat = c.QueryFirst(r => (Seq: r.GetInt64(0), DisappearAfter: r.GetInt64(1)),
+            "SELECT last_seq, disappear_after_seconds FROM chats WHERE id = $1", chatId);
         var seq = chat.Seq;
         var id = MessageRules.NewMessageId();
         c.Execute(
