@@ -69,8 +69,8 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         // not keep it until the space is reused. FAST would zero space freed inside a page but leave
         // whole freed pages as they were: a long message's overflow pages, for one.
         writer.Execute("PRAGMA secure_delete = ON");
-        // A larger page cache and memory-mapped reads keep hot index pages out of read() calls.
-        writer.Execute("PRAGMA cache_size = -65536");
+        // A page cache and memory-mapped reads keep hot index pages out of read() calls.
+        writer.Execute($"PRAGMA cache_size = -{WriterCacheKiB(writer)}");
         writer.Execute("PRAGMA mmap_size = 268435456");
         SqliteMigrations.Apply(writer, _blobs);
         // Checkpoints run beside the writer, not inside its batches (see SqliteCheckpointer).
@@ -83,6 +83,21 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         _writerLoop = Task.Run(RunWriter);
         _completionLoop = Task.Run(RunCompletions);
     }
+
+    /// <summary>
+    /// The writer's page cache. While SQLite rebalances a b-tree it gives a page, for a moment, the
+    /// number of the page that holds the lock byte at 1 GiB; in a file smaller than that, the commit
+    /// after it then walks the whole cache for pages past the end of the file. Under load that is
+    /// nearly every commit, and the walk costs in proportion to the cache (5% of the server's CPU
+    /// at 5,000 sends a second with 64 MiB, 1% with 16 MiB; see BENCHMARKS.md). A file under 1 GiB
+    /// gets the smaller cache, which holds its hot pages; a larger one never walks it and gets the
+    /// larger cache (chosen when the store opens).
+    /// </summary>
+    private static long WriterCacheKiB(SqliteConnection writer) =>
+        writer.Scalar("PRAGMA page_count") * writer.Scalar("PRAGMA page_size") > LockBytePageOffset ? 65536 : 16384;
+
+    /// <summary>Where SQLite's lock byte lies in every database file.</summary>
+    private const long LockBytePageOffset = 1L << 30;
 
     /// <summary>The newest committed position: every position up to it is committed or abandoned,
     /// so a reader that reads up to it (and no further) can never skip an event still in flight.</summary>
