@@ -94,10 +94,10 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     /// larger cache (chosen when the store opens).
     /// </summary>
     private static long WriterCacheKiB(SqliteConnection writer) =>
-        writer.Scalar("PRAGMA page_count") * writer.Scalar("PRAGMA page_size") > LockBytePageOffset ? 65536 : 16384;
+        writer.Scalar("PRAGMA page_count") * writer.Scalar("PRAGMA page_size") > LockByteOffset ? 65536 : 16384;
 
     /// <summary>Where SQLite's lock byte lies in every database file.</summary>
-    private const long LockBytePageOffset = 1L << 30;
+    private const long LockByteOffset = 1L << 30;
 
     /// <summary>The newest committed position: every position up to it is committed or abandoned,
     /// so a reader that reads up to it (and no further) can never skip an event still in flight.</summary>
