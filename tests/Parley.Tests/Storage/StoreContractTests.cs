@@ -667,6 +667,59 @@ public sealed class SqliteStoreContractTests : StoreContractTests
         Assert.Equal(39, history.Count);
         Assert.DoesNotContain(history, m => m.Content == "m20");
     }
+
+    /// <summary>The sends' keys reach their table a chunk of positions at a time, behind a watermark;
+    /// before that the writer holds them in memory. A retry finds its original on either side, and
+    /// one sent in the same batch as its original finds it too.</summary>
+    [StoreFact]
+    public async Task A_retry_finds_its_original_before_and_after_its_key_is_written_to_its_table()
+    {
+        var (a, b, chat) = await TwoUsersInADirectChatAsync();
+        Task<SendResult> Send(string sender, string content, string key) =>
+            Store.SendMessageAsync(new NewMessage(chat, sender, MessageTypes.Text, content, key, null, null, 2), null);
+
+        var first = (await Send(a, "first", "k-first")).Message!;
+        var inMemory = await Send(a, "first again", "k-first");
+        Assert.Equal((SendOutcome.Duplicate, first.Id), (inMemory.Outcome, inMemory.Message!.Id));
+
+        // Enough sends to pass the chunk, queued at once (so in batches); one key twice in a row.
+        const int chunk = Parley.Server.Storage.Sqlite.SqliteClientIds.Chunk;
+        var sends = Enumerable.Range(0, chunk + 100)
+            .SelectMany(i => i == 5000
+                ? new[] { Send(a, "m5000", "k-twice"), Send(a, "m5000 again", "k-twice") }
+                : [Send(i % 2 == 0 ? a : b, $"m{i}", $"k-{i}")])
+            .ToList();
+        var results = await Task.WhenAll(sends);
+        Assert.Equal(chunk + 100, results.Count(r => r.Outcome == SendOutcome.Stored));
+        var twice = results.Where(r => r.Message!.ClientMessageId == "k-twice").ToList();
+        Assert.Equal([SendOutcome.Stored, SendOutcome.Duplicate], twice.Select(r => r.Outcome).Order());
+        Assert.Single(twice.Select(r => r.Message!.Id).Distinct());
+
+        // The first key is in the table now, and the last one is not yet.
+        var last = results.Single(r => r.Message!.ClientMessageId == $"k-{chunk + 99}").Message!;
+        await using (var file = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_directory, "parley.db")};Mode=ReadOnly;Pooling=False"))
+        {
+            await file.OpenAsync();
+            long? StoredPos(string key)
+            {
+                using var command = file.CreateCommand();
+                command.CommandText = "SELECT pos FROM client_ids WHERE client_message_id = $key";
+                command.Parameters.AddWithValue("$key", key);
+                return command.ExecuteScalar() as long?;
+            }
+            Assert.Equal(first.Pos, StoredPos("k-first"));
+            Assert.Null(StoredPos(last.ClientMessageId!));
+        }
+
+        foreach (var (sender, original) in new[] { (a, first), (last.SenderId, last) })
+        {
+            var retry = await Send(sender, "again", original.ClientMessageId!);
+            Assert.Equal((SendOutcome.Duplicate, original.Id), (retry.Outcome, retry.Message!.Id));
+        }
+        // The key is the sender's: the other member's same key is a new message.
+        Assert.Equal(SendOutcome.Stored, (await Send(b, "mine", "k-first")).Outcome);
+        Assert.Equal(chunk + 102, (await Store.GetChatAsync(chat))!.LastSeq);
+    }
 }
 
 public sealed class PostgresStoreContractTests : StoreContractTests, IRequiresPostgres

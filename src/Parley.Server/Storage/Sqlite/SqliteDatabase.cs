@@ -30,9 +30,11 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     private Task? _completionLoop;
     private SqliteCheckpointer? _checkpointer;
     private readonly SqliteSearchIndex _search = new();
-    /// <summary>When the writer last logged a failure to index for search (writer thread only).</summary>
-    private long? _searchFailureLoggedAt;
-    private const long SearchFailureLogIntervalMs = 60_000;
+    private readonly SqliteClientIds _clientIds = new();
+    /// <summary>When the writer last logged a failure to index for search, or to write the sends'
+    /// keys (writer thread only).</summary>
+    private long? _searchFailureLoggedAt, _clientIdsFailureLoggedAt;
+    private const long IndexFailureLogIntervalMs = 60_000;
     private long _lastPos;
     private long _committedPos;
 
@@ -77,6 +79,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         writer.Execute("PRAGMA wal_autocheckpoint = 0");
         _checkpointer = new SqliteCheckpointer(_connectionString, _logRestartMiB, _logger);
         _search.Load(writer);
+        _clientIds.Load(writer);
         _lastPos = writer.Scalar("SELECT max(coalesce((SELECT max(pos) FROM messages), 0), coalesce((SELECT max(pos) FROM events), 0))");
         _committedPos = _lastPos;
         _writer = writer;
@@ -106,6 +109,8 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     /// <summary>The newest position handed out (committed or not); read inside a write operation,
     /// every position up to it is in the open transaction.</summary>
     internal long LastPosition => Interlocked.Read(ref _lastPos);
+
+    internal SqliteClientIds ClientIds => _clientIds;
 
     /// <summary>Makes the full-text index cover every committed message (before a search).</summary>
     public Task CatchUpSearchIndexAsync() => _search.CatchUpAsync(this);
@@ -194,10 +199,16 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                     context.Reset();
                     RunOperations(connection, context, batch, alone: true);
                 }
-                var indexedPos = _search.Due(_lastPos) ? IndexInBatch(connection) : null;
+                var indexedPos = _search.Due(_lastPos)
+                    ? IndexInBatch(connection, SqliteSearchIndex.IndexUpTo, ref _searchFailureLoggedAt, StorageLog.SearchIndexFailed)
+                    : null;
+                var clientIdsPos = _clientIds.Due(_lastPos)
+                    ? IndexInBatch(connection, SqliteClientIds.IndexUpTo, ref _clientIdsFailureLoggedAt, StorageLog.ClientIdsFailed)
+                    : null;
                 connection.Execute("COMMIT");
                 Interlocked.Exchange(ref _committedPos, _lastPos);
                 if (indexedPos is { } indexed) _search.Committed(indexed);
+                if (clientIdsPos is { } clientIdsIndexed) _clientIds.Committed(clientIdsIndexed);
                 _checkpointer?.Committed(removedContent: context.TakeContentRemoved());
                 StoreInstruments.BatchCommitted(started, batch.Count);
             }
@@ -258,15 +269,16 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         try { connection.Execute("ROLLBACK"); } catch (SqliteException) { /* no transaction left */ }
     }
 
-    /// <summary>Indexes the messages of this batch and the ones before it for search, in the batch's
-    /// transaction; a failure leaves them for the next batch or search, and fails no send.</summary>
-    private long? IndexInBatch(SqliteConnection connection)
+    /// <summary>Brings an index kept behind a watermark (search, the sends' keys) up to this batch,
+    /// in the batch's transaction; a failure leaves the work for a later batch and fails no send.</summary>
+    private long? IndexInBatch(SqliteConnection connection, Func<SqliteConnection, long, long> indexUpTo,
+        ref long? failureLoggedAt, Action<ILogger, Exception> logFailure)
     {
-        connection.Execute("SAVEPOINT search_index");
+        connection.Execute("SAVEPOINT index_in_batch");
         try
         {
-            var indexed = SqliteSearchIndex.IndexUpTo(connection, _lastPos);
-            connection.Execute("RELEASE search_index");
+            var indexed = indexUpTo(connection, _lastPos);
+            connection.Execute("RELEASE index_in_batch");
             return indexed;
         }
         catch (SqliteException ex)
@@ -274,13 +286,13 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             // A broken index fails every batch that tries it: one line a minute says so, not a
             // stack trace per batch.
             var now = Environment.TickCount64;
-            if (_searchFailureLoggedAt is not { } logged || now - logged >= SearchFailureLogIntervalMs)
+            if (failureLoggedAt is not { } logged || now - logged >= IndexFailureLogIntervalMs)
             {
-                _searchFailureLoggedAt = now;
-                StorageLog.SearchIndexFailed(_logger, ex);
+                failureLoggedAt = now;
+                logFailure(_logger, ex);
             }
-            connection.Execute("ROLLBACK TO search_index");
-            connection.Execute("RELEASE search_index");
+            connection.Execute("ROLLBACK TO index_in_batch");
+            connection.Execute("RELEASE index_in_batch");
             return null;
         }
     }
@@ -379,6 +391,9 @@ internal sealed class WriteContext(SqliteConnection connection, SqliteDatabase d
     private readonly Dictionary<string, (string Name, string? Avatar)> _users = new();
 
     public SqliteConnection Connection { get; } = connection;
+
+    /// <summary>The sends' idempotency keys (looked up and added by the writer only).</summary>
+    public SqliteClientIds ClientIds => database.ClientIds;
 
     /// <summary>Takes the next position in the event stream (the one writer hands them out in commit order).</summary>
     public long NextPosition() => database.NextPosition();

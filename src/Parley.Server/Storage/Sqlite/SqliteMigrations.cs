@@ -365,10 +365,31 @@ internal static class SqliteMigrations
             INSERT INTO message_search (message_search, rowid, content) VALUES ('delete', old.pos, old.content);
         END;
         """,
+
+        // 18: the sends' idempotency keys leave the unique index on the messages for a table of their
+        // own, written in sorted batches behind a watermark (see SqliteClientIds).
+        new("""
+        CREATE TABLE client_ids (
+            chat_id TEXT NOT NULL,
+            sender_id TEXT NOT NULL,
+            client_message_id TEXT NOT NULL,
+            pos INTEGER NOT NULL,
+            PRIMARY KEY (chat_id, sender_id, client_message_id)
+        ) WITHOUT ROWID;
+        INSERT INTO client_ids (chat_id, sender_id, client_message_id, pos)
+        SELECT chat_id, sender_id, client_message_id, pos FROM messages WHERE client_message_id IS NOT NULL
+        ORDER BY chat_id, sender_id, client_message_id;
+        CREATE TABLE client_ids_indexed (indexed_pos INTEGER NOT NULL);
+        INSERT INTO client_ids_indexed (indexed_pos) SELECT coalesce(max(pos), 0) FROM messages;
+        DROP INDEX messages_by_client_id;
+        """) { Number = ClientIdsStep },
     ];
 
     /// <summary>The step that moves media bytes to the blob store.</summary>
     public const int MediaBytesStep = 14;
+
+    /// <summary>The step that gives the sends' idempotency keys a table of their own.</summary>
+    public const int ClientIdsStep = 18;
 
     private static readonly int[] Numbers = MigrationNumbers.Assign([.. Steps.Select(step => step.Number)]);
 

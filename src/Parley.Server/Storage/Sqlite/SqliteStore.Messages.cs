@@ -15,9 +15,7 @@ internal sealed partial class SqliteStore
     {
         var c = w.Connection;
         var isMember = w.MemberIds(m.ChatId).Contains(m.SenderId);
-        var original = !isMember || m.ClientMessageId is null ? null : c.QueryFirst(ReadMessage,
-            $"SELECT {MessageColumns} FROM messages WHERE chat_id = $1 AND sender_id = $2 AND client_message_id = $3",
-            m.ChatId, m.SenderId, m.ClientMessageId);
+        var original = !isMember || m.ClientMessageId is null ? null : FindOriginal(w, m.ChatId, m.SenderId, m.ClientMessageId);
         var replied = !isMember || m.ReplyTo is null ? default : c.QueryFirst(r => (Content: r.StringOrNull(0), Deleted: r.GetBoolean(1), Found: true),
             "SELECT content, deleted FROM messages WHERE id = $1 AND chat_id = $2", m.ReplyTo, m.ChatId);
         if (MessageRules.CheckSend(isMember, original is not null, m.ReplyTo is null || replied.Found) is { } refused)
@@ -35,6 +33,19 @@ internal sealed partial class SqliteStore
         var e = MessageEvent(message, w.MemberIds(m.ChatId)) with { OriginConnectionId = originConnectionId };
         return (Value: new SendResult(SendOutcome.Stored, message), Events: new[] { e });
     });
+
+    /// <summary>The message stored by an earlier send with the same key, if any (see <see cref="SqliteClientIds"/>).</summary>
+    private static MessageRecord? FindOriginal(WriteContext w, string chatId, string senderId, string clientMessageId)
+    {
+        foreach (var pos in w.ClientIds.Candidates(w.Connection, chatId, senderId, clientMessageId))
+        {
+            var found = w.Connection.QueryFirst(ReadMessage,
+                $"SELECT {MessageColumns} FROM messages WHERE pos = $1 AND chat_id = $2 AND sender_id = $3 AND client_message_id = $4",
+                pos, chatId, senderId, clientMessageId);
+            if (found is not null) return found;
+        }
+        return null;
+    }
 
     private static MessageRecord InsertSystemMessage(WriteContext w, string chatId, string actorId, string action, string? content, string? affectedUserName, long now)
     {
@@ -68,6 +79,7 @@ internal sealed partial class SqliteStore
             pos, id, chatId, seq, senderId, senderName, senderAvatar, type, content, timestamp, clientMessageId,
             replyTo, replyQuote, systemAction, affectedUserName, media, MessageRules.ExpiresAt(type, timestamp, chat.DisappearAfter));
         c.Execute("UPDATE members SET own_after_read = own_after_read + 1 WHERE chat_id = $1 AND user_id = $2", chatId, senderId);
+        if (clientMessageId is not null) w.ClientIds.Added(chatId, senderId, clientMessageId, pos);
         return new MessageRecord(id, chatId, seq, pos, senderId, senderName, senderAvatar, type, content, timestamp, clientMessageId,
             replyTo, replyQuote, systemAction, affectedUserName, media, null, false);
     }

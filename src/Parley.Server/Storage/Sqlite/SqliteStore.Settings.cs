@@ -68,14 +68,21 @@ internal sealed partial class SqliteStore
     private Task<ExpiredMessages> DeleteExpiredAsync(long now, int max) => WriteAndPublish(w =>
     {
         var c = w.Connection;
-        var expired = c.Query(r => (Pos: r.GetInt64(0), Id: r.GetString(1), ChatId: r.GetString(2), Media: r.StringOrNull(3)),
-            "SELECT pos, id, chat_id, media FROM messages WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2", now, max);
+        var expired = c.Query(r => (Pos: r.GetInt64(0), Id: r.GetString(1), ChatId: r.GetString(2), Media: r.StringOrNull(3),
+                SenderId: r.GetString(4), ClientMessageId: r.StringOrNull(5)),
+            "SELECT pos, id, chat_id, media, sender_id, client_message_id FROM messages WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2", now, max);
         var events = new List<StoredEvent>();
         var forgotten = new List<string>();
         if (expired.Count > 0) w.ContentRemoved();
         foreach (var m in expired)
         {
             c.Execute("DELETE FROM messages WHERE pos = $1", m.Pos);
+            // Its key goes too (a key still in memory names a message no longer there, and is passed over).
+            if (m.ClientMessageId is not null)
+            {
+                c.Execute("DELETE FROM client_ids WHERE chat_id = $1 AND sender_id = $2 AND client_message_id = $3 AND pos = $4",
+                    m.ChatId, m.SenderId, m.ClientMessageId, m.Pos);
+            }
             c.Execute("DELETE FROM hidden_messages WHERE message_id = $1", m.Id);
             if (MediaIdOf(m.Media) is { } mediaId && ForgetMedia(c, mediaId, m.ChatId)) forgotten.Add(mediaId);
             var recipients = w.MemberIds(m.ChatId);

@@ -1,0 +1,70 @@
+using System.Net;
+using Microsoft.Data.Sqlite;
+using Parley.Server.Storage.Sqlite;
+using Parley.Testing;
+using Parley.Tests.Infrastructure;
+
+namespace Parley.Tests.Storage;
+
+/// <summary>A database from before the sends' keys had a table of their own (a unique index on the
+/// messages held them): the step that moves them keeps every retry finding its original.</summary>
+public sealed class ClientIdsMigrationTests : IAsyncLifetime
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "parley-tests", "client-ids-" + Guid.NewGuid().ToString("N"));
+    private static readonly Dictionary<string, string?> Sqlite = new() { ["Parley:Storage:Provider"] = "Sqlite" };
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        await TestBackend.ReleaseAsync(_directory);
+        try { Directory.Delete(_directory, recursive: true); } catch (IOException) { /* best effort */ }
+    }
+
+    [Fact]
+    public async Task Keys_held_by_the_old_index_move_to_their_table_and_retries_still_find_their_originals()
+    {
+        TestUser alice, bob;
+        string chatId, originalId;
+        await using (var before = await ParleyServer.StartAsync(Sqlite, _directory))
+        {
+            alice = await ApiClient.CreateUserAsync(before, "Alice");
+            bob = await ApiClient.CreateUserAsync(before, "Bob");
+            chatId = await alice.OpenChatWithAsync(bob);
+            originalId = (await alice.SendTextAsync(chatId, "from the old days", "old-key")).Str("id")!;
+            await before.StopAsync();
+        }
+        await TestBackend.ReleaseAsync(_directory);
+
+        // Back to the step before: the keys in the unique index, no table.
+        var file = Path.Combine(_directory, "parley.db");
+        using (var connection = new SqliteConnection($"Data Source={file};Pooling=false"))
+        {
+            connection.Open();
+            using var back = connection.CreateCommand();
+            back.CommandText = $"""
+                DROP TABLE client_ids;
+                DROP TABLE client_ids_indexed;
+                CREATE UNIQUE INDEX messages_by_client_id ON messages (chat_id, sender_id, client_message_id)
+                    WHERE client_message_id IS NOT NULL;
+                PRAGMA user_version = {SqliteMigrations.ClientIdsStep - 1};
+                """;
+            back.ExecuteNonQuery();
+        }
+
+        await using var after = await ParleyServer.StartAsync(Sqlite, _directory);
+        alice = alice with { Api = after.Api(alice.AccessToken) };
+        var retry = await alice.Api.PostAsync($"/chats/{chatId}/messages", new { content = "again", clientMessageId = "old-key" });
+        Assert.True(retry.Status is HttpStatusCode.OK or HttpStatusCode.Created, $"retry answered {(int)retry.Status} {retry.Json}");
+        Assert.Equal(originalId, retry.Json.Str("id"));
+        Assert.Single(await alice.HistoryAsync(chatId));
+
+        using var check = new SqliteConnection($"Data Source={file};Mode=ReadOnly;Pooling=false");
+        check.Open();
+        using var query = check.CreateCommand();
+        query.CommandText = "SELECT (SELECT count(*) FROM client_ids WHERE client_message_id = 'old-key'), (SELECT count(*) FROM sqlite_master WHERE name = 'messages_by_client_id')";
+        using var row = query.ExecuteReader();
+        Assert.True(row.Read());
+        Assert.Equal((1L, 0L), (row.GetInt64(0), row.GetInt64(1)));
+    }
+}
