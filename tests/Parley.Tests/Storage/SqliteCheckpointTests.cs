@@ -9,6 +9,15 @@ namespace Parley.Tests.Storage;
 /// not grow for as long as they go on.</summary>
 public sealed class SqliteCheckpointTests
 {
+    /// <summary>The writer's cache is 16 MiB while the file lies below SQLite's lock byte at 1 GiB and
+    /// 64 MiB beyond it; the writer looks again as the file grows (see SqliteDatabase.WriterCacheKiB).</summary>
+    [Theory]
+    [InlineData(0L, 16384L)]
+    [InlineData(1L << 30, 16384L)]
+    [InlineData((1L << 30) + 4096, 65536L)]
+    public void The_writer_cache_is_the_larger_one_once_the_file_passes_1_GiB(long fileBytes, long cacheKiB) =>
+        Assert.Equal(cacheKiB, Parley.Server.Storage.Sqlite.SqliteDatabase.WriterCacheKiB(fileBytes));
+
     [Fact]
     public async Task Committed_messages_reach_the_database_file_while_the_server_runs()
     {

@@ -72,7 +72,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         // whole freed pages as they were: a long message's overflow pages, for one.
         writer.Execute("PRAGMA secure_delete = ON");
         // A page cache and memory-mapped reads keep hot index pages out of read() calls.
-        writer.Execute($"PRAGMA cache_size = -{WriterCacheKiB(writer)}");
+        SizeWriterCache(writer);
         writer.Execute("PRAGMA mmap_size = 268435456");
         SqliteMigrations.Apply(writer, _blobs);
         // Checkpoints run beside the writer, not inside its batches (see SqliteCheckpointer).
@@ -94,10 +94,23 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     /// nearly every commit, and the walk costs in proportion to the cache (5% of the server's CPU
     /// at 5,000 sends a second with 64 MiB, 1% with 16 MiB; see BENCHMARKS.md). A file under 1 GiB
     /// gets the smaller cache, which holds its hot pages; a larger one never walks it and gets the
-    /// larger cache (chosen when the store opens).
+    /// larger cache. Chosen when the store opens, and again every <see cref="CacheCheckCommits"/>
+    /// commits, for a file that grows past 1 GiB while the server runs.
     /// </summary>
-    private static long WriterCacheKiB(SqliteConnection writer) =>
-        writer.Scalar("PRAGMA page_count") * writer.Scalar("PRAGMA page_size") > LockByteOffset ? 65536 : 16384;
+    internal static long WriterCacheKiB(long fileBytes) => fileBytes > LockByteOffset ? 65536 : 16384;
+
+    /// <summary>Commits between two looks at the file's size (two pragmas answered from the header).</summary>
+    private const int CacheCheckCommits = 1024;
+    private int _commitsSinceCacheCheck;
+    private long _writerCacheKiB;
+
+    private void SizeWriterCache(SqliteConnection writer)
+    {
+        var kib = WriterCacheKiB(writer.Scalar("PRAGMA page_count") * writer.Scalar("PRAGMA page_size"));
+        if (kib == _writerCacheKiB) return;
+        writer.Execute($"PRAGMA cache_size = -{kib}");
+        _writerCacheKiB = kib;
+    }
 
     /// <summary>Where SQLite's lock byte lies in every database file.</summary>
     private const long LockByteOffset = 1L << 30;
@@ -211,6 +224,11 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                 if (clientIdsPos is { } clientIdsIndexed) _clientIds.Committed(clientIdsIndexed);
                 _checkpointer?.Committed(removedContent: context.TakeContentRemoved());
                 StoreInstruments.BatchCommitted(started, batch.Count);
+                if (++_commitsSinceCacheCheck >= CacheCheckCommits)
+                {
+                    _commitsSinceCacheCheck = 0;
+                    SizeWriterCache(connection);
+                }
             }
             catch (Exception ex)
             {
