@@ -72,7 +72,8 @@ public sealed class SearchIndexMigrationTests
         {
             connection.Open();
             using var downgrade = connection.CreateCommand();
-            downgrade.CommandText = IndexOfStep16;
+            // The later steps are undone too, so that they run again after this one.
+            downgrade.CommandText = Storage.ClientIdsMigrationTests.UndoStep + IndexOfStep16;
             downgrade.ExecuteNonQuery();
         }
 

@@ -13,6 +13,15 @@ public sealed class ClientIdsMigrationTests : IAsyncLifetime
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "parley-tests", "client-ids-" + Guid.NewGuid().ToString("N"));
     private static readonly Dictionary<string, string?> Sqlite = new() { ["Parley:Storage:Provider"] = "Sqlite" };
 
+    /// <summary>Takes a database back to before the step: the keys in the unique index, no table.</summary>
+    internal const string UndoStep =
+        """
+        DROP TABLE client_ids;
+        DROP TABLE client_ids_indexed;
+        CREATE UNIQUE INDEX messages_by_client_id ON messages (chat_id, sender_id, client_message_id)
+            WHERE client_message_id IS NOT NULL;
+        """;
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
@@ -36,19 +45,12 @@ public sealed class ClientIdsMigrationTests : IAsyncLifetime
         }
         await TestBackend.ReleaseAsync(_directory);
 
-        // Back to the step before: the keys in the unique index, no table.
         var file = Path.Combine(_directory, "parley.db");
         using (var connection = new SqliteConnection($"Data Source={file};Pooling=false"))
         {
             connection.Open();
             using var back = connection.CreateCommand();
-            back.CommandText = $"""
-                DROP TABLE client_ids;
-                DROP TABLE client_ids_indexed;
-                CREATE UNIQUE INDEX messages_by_client_id ON messages (chat_id, sender_id, client_message_id)
-                    WHERE client_message_id IS NOT NULL;
-                PRAGMA user_version = {SqliteMigrations.ClientIdsStep - 1};
-                """;
+            back.CommandText = UndoStep + $"PRAGMA user_version = {SqliteMigrations.ClientIdsStep - 1};";
             back.ExecuteNonQuery();
         }
 
