@@ -37,7 +37,7 @@ public sealed class ParleyMetrics : IDisposable
         });
     }
 
-    public void MessageDelivered() => _messagesDelivered.Add(1);
+    public void MessagesDelivered(int sockets) => _messagesDelivered.Add(sockets);
     public void SendQueueDrop() => _sendQueueDrops.Add(1);
     public void SlowConsumerClosed() => _slowConsumersClosed.Add(1);
     public void SyncPage() => _syncPages.Add(1);

@@ -57,7 +57,7 @@ public sealed partial class PushDispatcher : BackgroundService
         var count = 0;
         foreach (var userId in e.Recipients)
         {
-            if (userId == m.SenderId || _registry.For(userId).Any()) continue;
+            if (userId == m.SenderId || _registry.For(userId).Count > 0) continue;
             candidates ??= new string[e.Recipients.Count];
             candidates[count++] = userId;
         }

@@ -38,6 +38,7 @@ public sealed class LocalFanOut
     public void Publish(StoredEvent e)
     {
         OutboundFrame? frame = null;
+        var queued = 0;
         foreach (var userId in e.Recipients)
         {
             foreach (var connection in _registry.For(userId))
@@ -47,7 +48,7 @@ public sealed class LocalFanOut
                 var wasOpen = !connection.IsClosing;
                 if (connection.Enqueue(frame))
                 {
-                    if (e.Kind == EventKind.Message) _metrics?.MessageDelivered();
+                    queued++;
                 }
                 else if (wasOpen)
                 {
@@ -57,6 +58,8 @@ public sealed class LocalFanOut
                 }
             }
         }
+        // Counted once per event, not per socket: a group message reaches a thousand queues.
+        if (queued > 0 && e.Kind == EventKind.Message) _metrics?.MessagesDelivered(queued);
     }
 
     private OutboundFrame Frame(StoredEvent e)
