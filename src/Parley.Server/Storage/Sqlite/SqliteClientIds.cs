@@ -42,8 +42,8 @@ internal sealed class SqliteClientIds
         }
     }
 
-    /// <summary>Where the key may be: its position in memory, else in the table, else null. The
-    /// caller checks that the message there carries the key.</summary>
+    /// <summary>Where the key may be: its position in memory, then its position in the table (looked
+    /// up only if the caller asks for more). The caller checks that the message there carries the key.</summary>
     public IEnumerable<long> Candidates(SqliteConnection connection, string chatId, string senderId, string clientMessageId)
     {
         if (_recent.TryGetValue((chatId, senderId, clientMessageId), out var recent)) yield return recent;
