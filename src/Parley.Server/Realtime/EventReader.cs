@@ -13,42 +13,78 @@ public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries s
 {
     public const int MaxPage = 1000;
 
-    /// <summary>Writes each event of a sync page as a frame object (<c>{type, data, cursor}</c>).</summary>
+    /// <summary>Writes each event of a sync page as a frame object (<c>{type, data, cursor}</c>), one
+    /// array each (the socket backlog sends them one by one).</summary>
     public async Task<List<byte[]>> RenderAsync(SyncPage page, string userId, StreamCursor since)
     {
-        metrics.SyncPage();
-        var members = new Dictionary<string, IReadOnlyList<MemberRecord>>();
+        var lookups = await LookUpAsync(page, userId);
         var frames = new List<byte[]>(page.Events.Count);
         // Each event's cursor: the page's starting cursor moved past it and the events before it.
         var cursor = since;
         foreach (var e in page.Events)
         {
             cursor = cursor.Advance(e.Writer, e.Pos);
-            var frame = await RenderAsync(e, userId, members, cursor.ToString());
-            if (frame is not null) frames.Add(frame);
+            if (lookups.Renders(e)) frames.Add(JsonBytes.Build(w => lookups.WriteFrame(w, e, cursor)));
         }
         return frames;
     }
 
-    private async Task<byte[]?> RenderAsync(StoredEvent e, string userId, Dictionary<string, IReadOnlyList<MemberRecord>> members, string cursor)
+    /// <summary>What rendering a page needs beyond its events, read before any frame is written so
+    /// that the frames are written in one pass, straight into the answer: each message's chat
+    /// members (the sender's status) and each chat event's summary as the reader sees it now.</summary>
+    private async Task<PageLookups> LookUpAsync(SyncPage page, string userId)
     {
-        switch (e.Kind)
+        metrics.SyncPage();
+        var lookups = new PageLookups();
+        foreach (var e in page.Events)
         {
-            case EventKind.Message:
-            case EventKind.MessageUpdated:
-                if (!members.TryGetValue(e.ChatId, out var chatMembers))
-                {
-                    chatMembers = await store.GetMembersAsync(e.ChatId);
-                    members[e.ChatId] = chatMembers;
-                }
-                var m = e.Message!;
-                var type = e.Kind == EventKind.Message ? Frames.Message : Frames.MessageUpdated;
-                return Frames.Build(type, w => MessageJson.Write(w, m, MessageStatus.ForSender(chatMembers, m.SenderId, m.Seq)), cursor);
-            case EventKind.Chat:
-                var summary = await summaries.RenderAsync(e.ChatId, userId);
-                return summary is null ? null : Frames.Build(Frames.Chat, w => w.WriteRawValue(summary, skipInputValidation: true), cursor);
-            default:
-                return Frames.Shared(e, cursor);
+            if (e.Kind is EventKind.Message or EventKind.MessageUpdated && !lookups.Members.ContainsKey(e.ChatId))
+            {
+                lookups.Members[e.ChatId] = await store.GetMembersAsync(e.ChatId);
+            }
+            else if (e.Kind == EventKind.Chat && !lookups.Summaries.ContainsKey(e.ChatId))
+            {
+                lookups.Summaries[e.ChatId] = await summaries.RenderAsync(e.ChatId, userId);
+            }
+        }
+        return lookups;
+    }
+
+    private sealed class PageLookups
+    {
+        public readonly Dictionary<string, IReadOnlyList<MemberRecord>> Members = [];
+        public readonly Dictionary<string, byte[]?> Summaries = [];
+
+        /// <summary>False for an event the reader gets no frame for (a chat they can no longer see).</summary>
+        public bool Renders(StoredEvent e) => e.Kind switch
+        {
+            EventKind.Chat => Summaries.GetValueOrDefault(e.ChatId) is not null,
+            _ => Frames.HasSharedData(e.Kind) || e.Kind is EventKind.MessageUpdated,
+        };
+
+        public void WriteFrame(Utf8JsonWriter w, StoredEvent e, StreamCursor cursor)
+        {
+            w.WriteStartObject();
+            switch (e.Kind)
+            {
+                case EventKind.Message:
+                case EventKind.MessageUpdated:
+                    var m = e.Message!;
+                    w.WriteString(Frames.TypeName, e.Kind == EventKind.Message ? Frames.Message : Frames.MessageUpdated);
+                    w.WritePropertyName(Frames.DataName);
+                    MessageJson.Write(w, m, MessageStatus.ForSender(Members[e.ChatId], m.SenderId, m.Seq));
+                    break;
+                case EventKind.Chat:
+                    w.WriteString(Frames.TypeName, Frames.Chat);
+                    w.WritePropertyName(Frames.DataName);
+                    w.WriteRawValue(Summaries[e.ChatId]!, skipInputValidation: true);
+                    break;
+                default:
+                    Frames.WriteShared(w, e);
+                    break;
+            }
+            Frames.WriteCursor(w, cursor);
+            w.WriteEndObject();
         }
     }
 
@@ -75,16 +111,22 @@ public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries s
         }
     }
 
-    /// <summary>The <c>/sync</c> answer: <c>{events, cursor, hasMore}</c>.</summary>
+    /// <summary>The <c>/sync</c> answer: <c>{events, cursor, hasMore}</c>, its frames written
+    /// straight into it.</summary>
     public async Task<byte[]> SyncBodyAsync(string userId, StreamCursor since, int limit)
     {
         var page = await SettledPageAsync(userId, since, limit);
-        var frames = await RenderAsync(page, userId, since);
+        var lookups = await LookUpAsync(page, userId);
         return JsonBytes.Build(w =>
         {
             w.WriteStartObject();
             w.WriteStartArray("events");
-            foreach (var frame in frames) w.WriteRawValue(frame, skipInputValidation: true);
+            var cursor = since;
+            foreach (var e in page.Events)
+            {
+                cursor = cursor.Advance(e.Writer, e.Pos);
+                if (lookups.Renders(e)) lookups.WriteFrame(w, e, cursor);
+            }
             w.WriteEndArray();
             w.WriteString("cursor", page.Cursor.ToString());
             w.WriteBoolean("hasMore", page.HasMore);

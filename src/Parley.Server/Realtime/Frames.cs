@@ -13,15 +13,20 @@ public static class Frames
     public const string Status = "status";
     public const string Chat = "chat";
 
+    /// <summary>A frame's member names, encoded once (a page of a sync answer writes three a frame).</summary>
+    public static readonly JsonEncodedText TypeName = JsonEncodedText.Encode("type");
+    public static readonly JsonEncodedText DataName = JsonEncodedText.Encode("data");
+    public static readonly JsonEncodedText CursorName = JsonEncodedText.Encode("cursor");
+
     public static byte[] Build(string type, Action<Utf8JsonWriter> writeData, string? cursor = null) => JsonBytes.Build(w => Write(w, type, writeData, cursor));
 
     public static void Write(Utf8JsonWriter w, string type, Action<Utf8JsonWriter> writeData, string? cursor = null)
     {
         w.WriteStartObject();
-        w.WriteString("type", type);
-        w.WritePropertyName("data");
+        w.WriteString(TypeName, type);
+        w.WritePropertyName(DataName);
         writeData(w);
-        if (cursor is not null) w.WriteString("cursor", cursor);
+        if (cursor is not null) w.WriteString(CursorName, cursor);
         w.WriteEndObject();
     }
 
@@ -89,13 +94,50 @@ public static class Frames
         w.WriteEndObject();
     }
 
+    /// <summary>Whether an event of this kind reads the same for every recipient (a chat summary
+    /// and an edit's sender status are per reader).</summary>
+    public static bool HasSharedData(EventKind kind) => kind is EventKind.Message or EventKind.Status or EventKind.ChatRemoved;
+
     /// <summary>The bytes of an event that reads the same for every recipient, or null when it is
-    /// per reader (a chat summary).</summary>
-    public static byte[]? Shared(StoredEvent e, string? cursor) => e.Kind switch
+    /// per reader.</summary>
+    public static byte[]? Shared(StoredEvent e, string? cursor) => !HasSharedData(e.Kind) ? null : JsonBytes.Build(w =>
     {
-        EventKind.Message => Build(Message, w => MessageJson.Write(w, e.Message!, MessageStatus.Sent), cursor),
-        EventKind.Status => Build(Status, w => WriteStatus(w, e.Status!), cursor),
-        EventKind.ChatRemoved => Build(Chat, w => WriteRemoved(w, e.ChatId), cursor),
-        _ => null,
-    };
+        w.WriteStartObject();
+        WriteShared(w, e);
+        if (cursor is not null) w.WriteString(CursorName, cursor);
+        w.WriteEndObject();
+    });
+
+    /// <summary>The <c>type</c> and <c>data</c> of an event of a kind <see cref="HasSharedData"/>.</summary>
+    public static void WriteShared(Utf8JsonWriter w, StoredEvent e)
+    {
+        switch (e.Kind)
+        {
+            case EventKind.Message:
+                w.WriteString(TypeName, Message);
+                w.WritePropertyName(DataName);
+                MessageJson.Write(w, e.Message!, MessageStatus.Sent);
+                break;
+            case EventKind.Status:
+                w.WriteString(TypeName, Status);
+                w.WritePropertyName(DataName);
+                WriteStatus(w, e.Status!);
+                break;
+            case EventKind.ChatRemoved:
+                w.WriteString(TypeName, Chat);
+                w.WritePropertyName(DataName);
+                WriteRemoved(w, e.ChatId);
+                break;
+            default:
+                throw new ArgumentException($"A {e.Kind} event reads differently for each recipient.", nameof(e));
+        }
+    }
+
+    /// <summary>A frame's <c>cursor</c>, written from the cursor without a string in between.</summary>
+    public static void WriteCursor(Utf8JsonWriter w, StreamCursor cursor)
+    {
+        var room = StreamCursor.MaxTextBytes(cursor.Entries.Count);
+        Span<byte> text = room <= 256 ? stackalloc byte[256] : new byte[room];
+        w.WriteString(CursorName, text[..cursor.WriteText(text)]);
+    }
 }

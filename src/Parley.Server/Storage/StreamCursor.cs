@@ -101,6 +101,10 @@ public sealed class StreamCursor : IEquatable<StreamCursor>
         return Encoding.ASCII.GetString(text, 0, WriteText(Floor, _entries, text));
     }
 
+    /// <summary>Writes this cursor's text as UTF-8 into <paramref name="into"/> (room for
+    /// <see cref="MaxTextBytes"/> of its writers) and returns its length.</summary>
+    public int WriteText(Span<byte> into) => WriteText(Floor, _entries, into);
+
     /// <summary>Room enough for the text of a cursor with <paramref name="writers"/> writers ahead of its floor.</summary>
     public static int MaxTextBytes(int writers) => 20 + 32 * writers;
 
