@@ -43,9 +43,12 @@ public static class StoredRows
         r.GetString(o), r.GetBoolean(o + 1), Text(r, o + 2), Text(r, o + 3), Text(r, o + 4),
         r.GetInt64(o + 5), r.GetInt64(o + 6), r.GetInt64(o + 7));
 
-    public static MemberRecord Member(DbDataReader r, int o = 0) => new(
-        r.GetString(o), r.GetString(o + 1), r.GetString(o + 2), r.GetInt64(o + 3), r.GetInt64(o + 4), r.GetInt64(o + 5),
-        r.GetInt64(o + 6), r.GetInt64(o + 7), r.GetInt64(o + 8), r.GetInt64(o + 9), r.GetInt64(o + 10));
+    public static MemberRecord Member(DbDataReader r, int o = 0) => Member(new DbRow(r), o);
+
+    /// <summary>A member from <see cref="MemberColumns"/> at <paramref name="o"/>, read through any row reader.</summary>
+    public static MemberRecord Member<TRow>(TRow r, int o = 0) where TRow : IStoredRow => new(
+        r.Text(o), r.Text(o + 1), r.Text(o + 2), r.Int64(o + 3), r.Int64(o + 4), r.Int64(o + 5),
+        r.Int64(o + 6), r.Int64(o + 7), r.Int64(o + 8), r.Int64(o + 9), r.Int64(o + 10));
 
     /// <summary>An event row (pos, kind, chat_id, data at <paramref name="o"/>..o+3). A status event
     /// carries its <see cref="StatusData"/> as JSON; an edit or delete carries the message id, read

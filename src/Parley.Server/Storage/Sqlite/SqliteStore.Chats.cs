@@ -15,11 +15,15 @@ internal sealed partial class SqliteStore
     private static ChatRecord? FindChat(SqliteConnection c, string chatId) =>
         c.QueryFirst(r => ReadChat(r, 0), $"SELECT {ChatColumns} FROM chats WHERE id = $1", chatId);
 
+    // Members are read on most requests (each history page, each sync page, each receipt), so
+    // through prepared statements read column by column (see SqliteRows).
     private static MemberRecord? FindMember(SqliteConnection c, string chatId, string userId) =>
-        c.QueryFirst(r => ReadMember(r, 0), $"SELECT {MemberColumns} FROM members WHERE chat_id = $1 AND user_id = $2", chatId, userId);
+        c.QueryRows(ReadMember, $"SELECT {MemberColumns} FROM members WHERE chat_id = $1 AND user_id = $2", chatId, userId) is [var member] ? member : null;
 
     private static List<MemberRecord> FindMembers(SqliteConnection c, string chatId) =>
-        c.Query(r => ReadMember(r, 0), $"SELECT {MemberColumns} FROM members WHERE chat_id = $1 ORDER BY joined_at, user_id", chatId);
+        c.QueryRows(ReadMember, $"SELECT {MemberColumns} FROM members WHERE chat_id = $1 ORDER BY joined_at, user_id", chatId);
+
+    private static MemberRecord ReadMember(SqliteRow r) => StoredRows.Member(r);
 
     public Task<StreamCursor> CurrentCursorAsync() => Task.FromResult(StreamCursor.AtFloor(db.CommittedPosition));
 

@@ -20,13 +20,13 @@ internal sealed partial class SqliteStore
             JOIN messages m ON m.chat_id = mb.chat_id AND m.pos > max($2, mb.joined_pos) AND m.pos <= $3
             WHERE mb.user_id = $1 ORDER BY m.pos LIMIT $4
             """, userId, sincePos, upTo, limit + 1));
-        events.AddRange(c.Query(ReadEvent,
+        events.AddRange(c.QueryRows(ReadEvent,
             """
             SELECT e.pos, e.kind, e.chat_id, e.data FROM members mb
             JOIN events e ON e.chat_id = mb.chat_id AND e.target_user_id IS NULL AND e.pos > max($2, mb.joined_pos) AND e.pos <= $3
             WHERE mb.user_id = $1 ORDER BY e.pos LIMIT $4
             """, userId, sincePos, upTo, limit + 1));
-        events.AddRange(c.Query(ReadEvent,
+        events.AddRange(c.QueryRows(ReadEvent,
             """
             SELECT pos, kind, chat_id, data FROM events
             WHERE target_user_id = $1 AND pos > $2 AND pos <= $3 ORDER BY pos LIMIT $4
@@ -38,7 +38,7 @@ internal sealed partial class SqliteStore
             JOIN messages m ON m.chat_id = pm.chat_id AND m.pos > max($2, pm.joined_pos) AND m.pos <= min(pm.left_pos, $3)
             WHERE pm.user_id = $1 AND pm.left_pos > $2 ORDER BY m.pos LIMIT $4
             """, userId, sincePos, upTo, limit + 1));
-        events.AddRange(c.Query(ReadEvent,
+        events.AddRange(c.QueryRows(ReadEvent,
             """
             SELECT e.pos, e.kind, e.chat_id, e.data FROM past_members pm
             JOIN events e ON e.chat_id = pm.chat_id AND e.target_user_id IS NULL AND e.pos > max($2, pm.joined_pos) AND e.pos <= min(pm.left_pos, $3)
@@ -48,14 +48,14 @@ internal sealed partial class SqliteStore
         var current = new Dictionary<string, MessageRecord>();
         foreach (var id in SyncPages.UpdatedMessageIds(page))
         {
-            if (c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", id) is { } message) current[id] = message;
+            if (c.QueryRows(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", id) is [var message]) current[id] = message;
         }
         return SyncPages.Complete(page, hasMore, cursor, current);
     });
 
     private static StoredEvent ReadMessageEvent(SqliteRow r) => new(r.Int64(3), EventKind.Message, r.Text(1), [], ReadMessage(r));
 
-    private static StoredEvent ReadEvent(Microsoft.Data.Sqlite.SqliteDataReader r) => StoredRows.Event(r, []);
+    private static StoredEvent ReadEvent(SqliteRow r) => StoredRows.Event(r.Int64(0), (EventKind)r.Int64(1), r.Text(2), r.TextOrNull(3), []);
 
     private static readonly string MessageColumnsOfM = StoredRows.Prefixed("m.", MessageColumns);
 }
