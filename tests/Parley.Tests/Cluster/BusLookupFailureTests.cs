@@ -23,7 +23,7 @@ public abstract class BusLookupFailureTests : NodesOnOwnDatabase
         await RedisAdmin.SpoilKeyAsync($"{Cluster}:{BusChannels.RedisClaims("node-two")}");
         await ann.SendTextAsync(chatId, "while lookups fail");
         await bobSocket.WaitForMessageAsync(chatId, "while lookups fail");
-        Assert.Contains("Locating users on the other nodes failed", one.Output);
+        await one.WaitForOutputAsync("Locating users on the other nodes failed");
     }
 }
 

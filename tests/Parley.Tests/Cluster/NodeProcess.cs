@@ -30,6 +30,15 @@ public sealed class NodeProcess : IAsyncDisposable
     public ParleyServer Server { get; }
     public string Output { get { lock (_output) return _output.ToString(); } }
 
+    /// <summary>Waits for a line the node logs: its logger writes in the background and its output
+    /// is read as it comes, so a line can arrive after what the node did next.</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (!Output.Contains(text, StringComparison.Ordinal) && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.Contains(text, Output);
+    }
+
     /// <summary>Settings that keep the tests quick: cheap password hashes, a short presence grace,
     /// and a fast heartbeat with a short expiry so a killed node is noticed within seconds.</summary>
     private static readonly Dictionary<string, string> Defaults = new()
