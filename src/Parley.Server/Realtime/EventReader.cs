@@ -70,13 +70,11 @@ public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries s
                 case EventKind.Message:
                 case EventKind.MessageUpdated:
                     var m = e.Message!;
-                    w.WriteString(Frames.TypeName, e.Kind == EventKind.Message ? Frames.Message : Frames.MessageUpdated);
-                    w.WritePropertyName(Frames.DataName);
+                    Frames.WriteType(w, e.Kind == EventKind.Message ? Frames.Message : Frames.MessageUpdated);
                     MessageJson.Write(w, m, MessageStatus.ForSender(Members[e.ChatId], m.SenderId, m.Seq));
                     break;
                 case EventKind.Chat:
-                    w.WriteString(Frames.TypeName, Frames.Chat);
-                    w.WritePropertyName(Frames.DataName);
+                    Frames.WriteType(w, Frames.Chat);
                     w.WriteRawValue(Summaries[e.ChatId]!, skipInputValidation: true);
                     break;
                 default:
@@ -128,7 +126,7 @@ public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries s
                 if (lookups.Renders(e)) lookups.WriteFrame(w, e, cursor);
             }
             w.WriteEndArray();
-            w.WriteString("cursor", page.Cursor.ToString());
+            Frames.WriteCursor(w, page.Cursor);
             w.WriteBoolean("hasMore", page.HasMore);
             w.WriteEndObject();
         });

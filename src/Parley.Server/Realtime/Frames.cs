@@ -14,17 +14,16 @@ public static class Frames
     public const string Chat = "chat";
 
     /// <summary>A frame's member names, encoded once (a page of a sync answer writes three a frame).</summary>
-    public static readonly JsonEncodedText TypeName = JsonEncodedText.Encode("type");
-    public static readonly JsonEncodedText DataName = JsonEncodedText.Encode("data");
-    public static readonly JsonEncodedText CursorName = JsonEncodedText.Encode("cursor");
+    private static readonly JsonEncodedText TypeName = JsonEncodedText.Encode("type");
+    private static readonly JsonEncodedText DataName = JsonEncodedText.Encode("data");
+    private static readonly JsonEncodedText CursorName = JsonEncodedText.Encode("cursor");
 
     public static byte[] Build(string type, Action<Utf8JsonWriter> writeData, string? cursor = null) => JsonBytes.Build(w => Write(w, type, writeData, cursor));
 
     public static void Write(Utf8JsonWriter w, string type, Action<Utf8JsonWriter> writeData, string? cursor = null)
     {
         w.WriteStartObject();
-        w.WriteString(TypeName, type);
-        w.WritePropertyName(DataName);
+        WriteType(w, type);
         writeData(w);
         if (cursor is not null) w.WriteString(CursorName, cursor);
         w.WriteEndObject();
@@ -114,23 +113,27 @@ public static class Frames
         switch (e.Kind)
         {
             case EventKind.Message:
-                w.WriteString(TypeName, Message);
-                w.WritePropertyName(DataName);
+                WriteType(w, Message);
                 MessageJson.Write(w, e.Message!, MessageStatus.Sent);
                 break;
             case EventKind.Status:
-                w.WriteString(TypeName, Status);
-                w.WritePropertyName(DataName);
+                WriteType(w, Status);
                 WriteStatus(w, e.Status!);
                 break;
             case EventKind.ChatRemoved:
-                w.WriteString(TypeName, Chat);
-                w.WritePropertyName(DataName);
+                WriteType(w, Chat);
                 WriteRemoved(w, e.ChatId);
                 break;
             default:
                 throw new ArgumentException($"A {e.Kind} event reads differently for each recipient.", nameof(e));
         }
+    }
+
+    /// <summary>A frame's <c>type</c>, then the name of its <c>data</c>, whose value the caller writes next.</summary>
+    public static void WriteType(Utf8JsonWriter w, string type)
+    {
+        w.WriteString(TypeName, type);
+        w.WritePropertyName(DataName);
     }
 
     /// <summary>A frame's <c>cursor</c>, written from the cursor without a string in between.</summary>

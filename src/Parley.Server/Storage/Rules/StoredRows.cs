@@ -53,8 +53,11 @@ public static class StoredRows
     /// <summary>An event row (pos, kind, chat_id, data at <paramref name="o"/>..o+3). A status event
     /// carries its <see cref="StatusData"/> as JSON; an edit or delete carries the message id, read
     /// back as a stub that <see cref="SyncPages.Complete"/> replaces with the message as it is now.</summary>
-    public static StoredEvent Event(DbDataReader r, IReadOnlyList<string> recipients, int o = 0) =>
-        Event(r.GetInt64(o), (EventKind)r.GetInt32(o + 1), r.GetString(o + 2), Text(r, o + 3), recipients);
+    public static StoredEvent Event(DbDataReader r, IReadOnlyList<string> recipients, int o = 0) => Event(new DbRow(r), recipients, o);
+
+    /// <summary>An event row, read through any row reader.</summary>
+    public static StoredEvent Event<TRow>(TRow r, IReadOnlyList<string> recipients, int o = 0) where TRow : IStoredRow =>
+        Event(r.Int64(o), (EventKind)r.Int64(o + 1), r.Text(o + 2), r.TextOrNull(o + 3), recipients);
 
     public static StoredEvent Event(long pos, EventKind kind, string chatId, string? data, IReadOnlyList<string> recipients)
     {

@@ -55,7 +55,7 @@ internal sealed partial class SqliteStore
 
     private static StoredEvent ReadMessageEvent(SqliteRow r) => new(r.Int64(3), EventKind.Message, r.Text(1), [], ReadMessage(r));
 
-    private static StoredEvent ReadEvent(SqliteRow r) => StoredRows.Event(r.Int64(0), (EventKind)r.Int64(1), r.Text(2), r.TextOrNull(3), []);
+    private static StoredEvent ReadEvent(SqliteRow r) => StoredRows.Event(r, []);
 
     private static readonly string MessageColumnsOfM = StoredRows.Prefixed("m.", MessageColumns);
 }
