@@ -191,16 +191,18 @@ public static partial class WebSocketEndpoint
     }
 
     /// <summary>Lets go of the request's copies of the token (the query string and its parsed
-    /// values, the raw request target, the Authorization header): the request object lives as long
-    /// as the socket, and a token is about a kilobyte. Kestrel still keeps its own copy of a request
-    /// line it parsed (the target and its query, about 2 KiB with a token in it) for the
-    /// connection's lifetime; a token in the Authorization header, or a one-use ticket, leaves none.</summary>
+    /// values, the raw request target, Kestrel's cached copy of the target, the Authorization
+    /// header): the request lives as long as the socket, and a token is about a kilobyte in each.</summary>
     private static void ForgetCredentials(HttpContext http)
     {
         // Setting the query (rather than its text) also drops the parsed one, which would keep the token.
         http.Request.Query = QueryCollection.Empty;
         http.Request.Headers.Authorization = default;
-        if (http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>() is { } request) request.RawTarget = request.Path;
+        if (http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>() is { } request)
+        {
+            request.RawTarget = request.Path;
+            KestrelRequestLine.Forget(request);
+        }
     }
 
     /// <summary>Who a socket is for, and the session and issue time of the access token behind it.</summary>

@@ -45,8 +45,10 @@ public sealed class ParleyServer : IAsyncDisposable
         Logs = logs;
     }
 
+    /// <param name="services">Services a test adds to the server's own (for example a startup
+    /// filter that watches requests from inside the server).</param>
     public static async Task<ParleyServer> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, string? dataDirectory = null,
-        TimeProvider? clock = null)
+        TimeProvider? clock = null, Action<IServiceCollection>? services = null)
     {
         var ownsDirectory = dataDirectory is null;
         dataDirectory ??= Path.Combine(Path.GetTempPath(), "parley-tests", Guid.NewGuid().ToString("N"));
@@ -60,6 +62,7 @@ public sealed class ParleyServer : IAsyncDisposable
             builder.Configuration.AddInMemoryCollection(merged);
             builder.Logging.AddProvider(new CapturingLoggerProvider(logs));
             if (clock is not null) builder.Services.AddSingleton(clock);
+            services?.Invoke(builder.Services);
         });
         try
         {
