@@ -28,9 +28,10 @@ public static class ChatIds
     public static string? OtherMember(string chatId, string userId)
     {
         if (!chatId.StartsWith(DirectPrefix, StringComparison.Ordinal) || chatId.Length < DirectPrefix.Length + userId.Length * 2 + 1) return null;
-        var pair = chatId[DirectPrefix.Length..];
-        if (pair.StartsWith(userId + "_", StringComparison.Ordinal)) return pair[(userId.Length + 1)..];
-        if (pair.EndsWith("_" + userId, StringComparison.Ordinal)) return pair[..^(userId.Length + 1)];
+        // Read in place: every send to a 1:1 chat asks, and only the answer needs a string.
+        var pair = chatId.AsSpan(DirectPrefix.Length);
+        if (pair.StartsWith(userId, StringComparison.Ordinal) && pair[userId.Length] == '_') return pair[(userId.Length + 1)..].ToString();
+        if (pair.EndsWith(userId, StringComparison.Ordinal) && pair[^(userId.Length + 1)] == '_') return pair[..^(userId.Length + 1)].ToString();
         return null;
     }
 

@@ -16,17 +16,16 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
 
     public async Task HandleAsync(Connection connection, ReadOnlyMemory<byte> payload, ConnectionState state)
     {
-        JsonElement frame;
-        try
-        {
-            using var document = JsonDocument.Parse(payload);
-            frame = document.RootElement.Clone();
-        }
-        catch (JsonException)
+        // The document reads the received frame in place, and lives until the frame is handled:
+        // every handler takes what it needs from it before this returns, and the frame's buffer
+        // goes back to its pool only after that.
+        using var document = ParseOrNull(payload);
+        if (document is null)
         {
             await Reply(connection, Frames.Error("The frame is not valid JSON.", "bad_request"));
             return;
         }
+        var frame = document.RootElement;
         if (frame.ValueKind != JsonValueKind.Object)
         {
             await Reply(connection, Frames.Error("A frame must be a JSON object with an action.", "bad_request"));
@@ -191,6 +190,18 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
     }
 
     private static ValueTask Reply(Connection connection, byte[] frame) => connection.ReplyAsync(frame);
+
+    private static JsonDocument? ParseOrNull(ReadOnlyMemory<byte> payload)
+    {
+        try
+        {
+            return JsonDocument.Parse(payload);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>A string member, or null when absent; <paramref name="wrongType"/> names it when present but not a string.</summary>
     private static string? OptionalString(JsonElement frame, string name, out string? wrongType)

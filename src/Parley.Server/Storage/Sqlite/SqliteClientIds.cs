@@ -47,7 +47,7 @@ internal sealed class SqliteClientIds
     public IEnumerable<long> Candidates(SqliteConnection connection, string chatId, string senderId, string clientMessageId)
     {
         if (_recent.TryGetValue((chatId, senderId, clientMessageId), out var recent)) yield return recent;
-        var stored = connection.QueryFirst(r => (long?)r.GetInt64(0),
+        var stored = connection.QueryRow(r => (long?)r.Int64(0),
             "SELECT pos FROM client_ids WHERE chat_id = $1 AND sender_id = $2 AND client_message_id = $3",
             chatId, senderId, clientMessageId);
         if (stored is long pos) yield return pos;

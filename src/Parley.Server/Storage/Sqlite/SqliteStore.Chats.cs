@@ -230,9 +230,21 @@ internal sealed partial class SqliteStore
     {
         var result = await db.WriteAsync(work, r =>
         {
-            // Connections skip positions at or below the last one they sent, so order matters.
-            foreach (var e in r.Events.OrderBy(e => e.Pos)) publisher.Publish(e);
+            // Connections skip positions at or below the last one they sent, so order matters. An
+            // operation's events are nearly always one (a send), or already in order.
+            var events = r.Events;
+            if (!InPositionOrder(events)) events = [.. events.OrderBy(e => e.Pos)];
+            foreach (var e in events) publisher.Publish(e);
         }).ConfigureAwait(false);
         return result.Value;
+    }
+
+    private static bool InPositionOrder(StoredEvent[] events)
+    {
+        for (var i = 1; i < events.Length; i++)
+        {
+            if (events[i].Pos < events[i - 1].Pos) return false;
+        }
+        return true;
     }
 }

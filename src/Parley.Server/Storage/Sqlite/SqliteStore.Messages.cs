@@ -16,7 +16,7 @@ internal sealed partial class SqliteStore
         var c = w.Connection;
         var isMember = w.MemberIds(m.ChatId).Contains(m.SenderId);
         var original = !isMember || m.ClientMessageId is null ? null : FindOriginal(w, m.ChatId, m.SenderId, m.ClientMessageId);
-        var replied = !isMember || m.ReplyTo is null ? default : c.QueryFirst(r => (Content: r.StringOrNull(0), Deleted: r.GetBoolean(1), Found: true),
+        var replied = !isMember || m.ReplyTo is null ? default : c.QueryRow(r => (Content: r.TextOrNull(0), Deleted: r.Bool(1), Found: true),
             "SELECT content, deleted FROM messages WHERE id = $1 AND chat_id = $2", m.ReplyTo, m.ChatId);
         if (MessageRules.CheckSend(isMember, original is not null, m.ReplyTo is null || replied.Found) is { } refused)
         {
@@ -28,7 +28,7 @@ internal sealed partial class SqliteStore
             m.ClientMessageId, m.ReplyTo, quote, null, null, m.MediaJson);
         if (m.MediaId is not null)
         {
-            c.Execute("INSERT INTO media_chats (media_id, chat_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", m.MediaId, m.ChatId);
+            c.Run("INSERT INTO media_chats (media_id, chat_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", m.MediaId, m.ChatId);
         }
         var e = MessageEvent(message, w.MemberIds(m.ChatId)) with { OriginConnectionId = originConnectionId };
         return (Value: new SendResult(SendOutcome.Stored, message), Events: new[] { e });
@@ -39,7 +39,7 @@ internal sealed partial class SqliteStore
     {
         foreach (var pos in w.ClientIds.Candidates(w.Connection, chatId, senderId, clientMessageId))
         {
-            var found = w.Connection.QueryFirst(ReadMessage,
+            var found = w.Connection.QueryRow(ReadMessage,
                 $"SELECT {MessageColumns} FROM messages WHERE pos = $1 AND chat_id = $2 AND sender_id = $3 AND client_message_id = $4",
                 pos, chatId, senderId, clientMessageId);
             if (found is not null) return found;
@@ -65,20 +65,20 @@ internal sealed partial class SqliteStore
         var pos = w.NextPosition();
         // Not UPDATE ... RETURNING: SQLite gathers returned rows in a temporary b-tree, opened and
         // closed for each send; the row read back is in the writer's page cache already.
-        c.Execute("UPDATE chats SET last_seq = last_seq + 1, last_message_pos = $2, last_activity = max(last_activity, $3) WHERE id = $1",
+        c.Run("UPDATE chats SET last_seq = last_seq + 1, last_message_pos = $2, last_activity = max(last_activity, $3) WHERE id = $1",
             chatId, pos, timestamp);
-        var chat = c.QueryFirst(r => (Seq: r.GetInt64(0), DisappearAfter: r.GetInt64(1)),
+        var chat = c.QueryRow(r => (Seq: r.Int64(0), DisappearAfter: r.Int64(1)),
             "SELECT last_seq, disappear_after_seconds FROM chats WHERE id = $1", chatId);
         var seq = chat.Seq;
         var id = MessageRules.NewMessageId();
-        c.Execute(
+        c.Run(
             $"""
             INSERT INTO messages (pos, {MessageColumns}, expires_at)
             VALUES ($1, $2, $3, $4, $1, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, 0, $17)
             """,
             pos, id, chatId, seq, senderId, senderName, senderAvatar, type, content, timestamp, clientMessageId,
             replyTo, replyQuote, systemAction, affectedUserName, media, MessageRules.ExpiresAt(type, timestamp, chat.DisappearAfter));
-        c.Execute("UPDATE members SET own_after_read = own_after_read + 1 WHERE chat_id = $1 AND user_id = $2", chatId, senderId);
+        c.Run("UPDATE members SET own_after_read = own_after_read + 1 WHERE chat_id = $1 AND user_id = $2", chatId, senderId);
         if (clientMessageId is not null) w.ClientIds.Added(chatId, senderId, clientMessageId, pos);
         return new MessageRecord(id, chatId, seq, pos, senderId, senderName, senderAvatar, type, content, timestamp, clientMessageId,
             replyTo, replyQuote, systemAction, affectedUserName, media, null, false);
