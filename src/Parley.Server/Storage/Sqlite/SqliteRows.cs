@@ -23,7 +23,7 @@ internal static class SqliteRows
     /// parameter (SQLite numbers parameters in the order they first appear in the text).</summary>
     private sealed record Prepared(sqlite3_stmt Statement, int[] ParameterIndexes);
 
-    public static List<T> QueryRows<T>(this SqliteConnection connection, Func<SqliteRow, T> map, string sql, params object?[] args)
+    public static List<T> QueryRows<T>(this SqliteConnection connection, Func<SqliteRow, T> map, string sql, params ReadOnlySpan<object?> args)
     {
         var (statement, indexes) = Prepare(connection, sql);
         try
@@ -41,7 +41,7 @@ internal static class SqliteRows
     }
 
     /// <summary>The first row, mapped; <c>default</c> when there is none.</summary>
-    public static T? QueryRow<T>(this SqliteConnection connection, Func<SqliteRow, T> map, string sql, params object?[] args)
+    public static T? QueryRow<T>(this SqliteConnection connection, Func<SqliteRow, T> map, string sql, params ReadOnlySpan<object?> args)
     {
         var (statement, indexes) = Prepare(connection, sql);
         try
@@ -56,7 +56,7 @@ internal static class SqliteRows
     }
 
     /// <summary>Runs a statement that returns no rows; returns how many rows it changed.</summary>
-    public static int Run(this SqliteConnection connection, string sql, params object?[] args)
+    public static int Run(this SqliteConnection connection, string sql, params ReadOnlySpan<object?> args)
     {
         var (statement, indexes) = Prepare(connection, sql);
         try
@@ -98,7 +98,7 @@ internal static class SqliteRows
         return prepared;
     }
 
-    private static void Bind(sqlite3_stmt statement, int[] indexes, object?[] args)
+    private static void Bind(sqlite3_stmt statement, int[] indexes, ReadOnlySpan<object?> args)
     {
         if (args.Length != indexes.Length) throw new ArgumentException($"The query has {indexes.Length} parameters, not {args.Length}.", nameof(args));
         for (var i = 0; i < args.Length; i++)
