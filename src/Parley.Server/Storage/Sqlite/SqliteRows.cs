@@ -11,7 +11,7 @@ namespace Parley.Server.Storage.Sqlite;
 /// (history and sync pages: 50 messages of 18 columns) and the statements of every send. Through
 /// ADO.NET each column costs two or three calls into SQLite, each taking and releasing a handle
 /// reference, and each execution allocates a binder per parameter, a UTF-8 copy of each text
-/// argument, a reader and its row record (a third of the bytes a send allocated). Here a column
+/// argument, a reader and its row record (over a third of the bytes a send allocated). Here a column
 /// is one direct call and text is handed to SQLite as it is. Statements are prepared once per
 /// connection and finalized by <see cref="Forget"/> before the connection closes.
 /// </summary>
