@@ -294,7 +294,7 @@ public static partial class WebSocketEndpoint
 
     /// <summary>Reads the rest of the frame whose arrival <paramref name="first"/> announced; null when
     /// the socket is closing or the frame is over the limit (the connection is then closed, 1009).</summary>
-    private static async Task<ReceivedFrame?> ReadFrameAsync(WebSocket socket, Connection connection, ValueWebSocketReceiveResult first,
+    private static async ValueTask<ReceivedFrame?> ReadFrameAsync(WebSocket socket, Connection connection, ValueWebSocketReceiveResult first,
         int maxFrameBytes)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(ReceiveChunk);

@@ -130,14 +130,17 @@ internal sealed class SqliteDatabase : IAsyncDisposable
 
     /// <summary>Runs <paramref name="work"/> in the writer's transaction. <paramref name="afterCommit"/>
     /// runs after the commit on the publishing thread, in queue order, so committed events leave in position order.</summary>
-    public Task<T> WriteAsync<T>(Func<WriteContext, T> work, Action<T>? afterCommit = null)
+    public Task<T> WriteAsync<T>(Func<WriteContext, T> work, Action<T>? afterCommit = null) =>
+        WriteAsync(work, afterCommit, static result => result);
+
+    /// <summary>As above, with the caller given only <paramref name="answer"/>'s part of the result
+    /// (a value without the events the commit published), without a second task to project it.</summary>
+    public Task<TAnswer> WriteAsync<T, TAnswer>(Func<WriteContext, T> work, Action<T>? afterCommit, Func<T, TAnswer> answer)
     {
-        var operation = new WriteOperation<T>(work, afterCommit);
-        if (!_queue.Writer.TryWrite(operation))
-        {
-            throw new InvalidOperationException("The store is shutting down.");
-        }
-        return operation.Task;
+        var operation = new WriteOperation<T, TAnswer>(work, afterCommit, answer);
+        return _queue.Writer.TryWrite(operation)
+            ? operation.Task
+            : Task.FromException<TAnswer>(new InvalidOperationException("The store is shutting down."));
     }
 
     /// <summary>Reads on a pooled connection, inline on the caller's thread: reads are short and
@@ -352,13 +355,13 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         public abstract void Fail(Exception ex);
     }
 
-    private sealed class WriteOperation<T>(Func<WriteContext, T> work, Action<T>? afterCommit) : WriteOperation
+    private sealed class WriteOperation<T, TAnswer>(Func<WriteContext, T> work, Action<T>? afterCommit, Func<T, TAnswer> answer) : WriteOperation
     {
-        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource<TAnswer> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T? _result;
         private Exception? _error;
 
-        public Task<T> Task => _completion.Task;
+        public Task<TAnswer> Task => _completion.Task;
 
         public override bool Execute(WriteContext context)
         {
@@ -391,7 +394,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                 // The write is durable; a failed publish only delays live delivery (clients resume from the store).
                 StorageLog.PublishFailed(logger, ex);
             }
-            _completion.TrySetResult(_result!);
+            _completion.TrySetResult(answer(_result!));
         }
 
         public override void Fail(Exception ex) => _completion.TrySetException(ex);

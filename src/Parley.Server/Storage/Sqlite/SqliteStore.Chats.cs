@@ -226,18 +226,15 @@ internal sealed partial class SqliteStore
 
     /// <summary>Runs a write whose events are published right after the commit, in commit order, so
     /// they leave in position order (see <see cref="SqliteDatabase.WriteAsync{T}"/>).</summary>
-    private async Task<T> WriteAndPublish<T>(Func<WriteContext, (T Value, StoredEvent[] Events)> work)
-    {
-        var result = await db.WriteAsync(work, r =>
+    private Task<T> WriteAndPublish<T>(Func<WriteContext, (T Value, StoredEvent[] Events)> work) =>
+        db.WriteAsync(work, r =>
         {
             // Connections skip positions at or below the last one they sent, so order matters. An
             // operation's events are nearly always one (a send), or already in order.
             var events = r.Events;
             if (!InPositionOrder(events)) events = [.. events.OrderBy(e => e.Pos)];
             foreach (var e in events) publisher.Publish(e);
-        }).ConfigureAwait(false);
-        return result.Value;
-    }
+        }, static r => r.Value);
 
     private static bool InPositionOrder(StoredEvent[] events)
     {
