@@ -19,12 +19,10 @@ internal static class KestrelRequestLine
     private static readonly ConcurrentDictionary<Type, FieldInfo[]> FieldsByType = new();
 
     /// <summary>Clears the cached target of the connection behind <paramref name="requestFeature"/>
-    /// (Kestrel's request feature is its connection object); returns how many fields it cleared.</summary>
-    public static int Forget(object requestFeature)
+    /// (Kestrel's request feature is its connection object).</summary>
+    public static void Forget(object requestFeature)
     {
-        var fields = FieldsOf(requestFeature.GetType());
-        foreach (var field in fields) field.SetValue(requestFeature, null);
-        return fields.Length;
+        foreach (var field in FieldsOf(requestFeature.GetType())) field.SetValue(requestFeature, null);
     }
 
     /// <summary>The cached-target fields of a type or of its base types; empty when it has none.</summary>

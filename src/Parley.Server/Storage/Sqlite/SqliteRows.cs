@@ -25,10 +25,9 @@ internal static class SqliteRows
 
     public static List<T> QueryRows<T>(this SqliteConnection connection, Func<SqliteRow, T> map, string sql, params ReadOnlySpan<object?> args)
     {
-        var (statement, indexes) = Prepare(connection, sql);
+        var statement = Bound(connection, sql, args);
         try
         {
-            Bind(statement, indexes, args);
             var row = new SqliteRow(statement.DangerousGetHandle());
             var rows = new List<T>();
             while (Step(connection, statement)) rows.Add(map(row));
@@ -43,10 +42,9 @@ internal static class SqliteRows
     /// <summary>The first row, mapped; <c>default</c> when there is none.</summary>
     public static T? QueryRow<T>(this SqliteConnection connection, Func<SqliteRow, T> map, string sql, params ReadOnlySpan<object?> args)
     {
-        var (statement, indexes) = Prepare(connection, sql);
+        var statement = Bound(connection, sql, args);
         try
         {
-            Bind(statement, indexes, args);
             return Step(connection, statement) ? map(new SqliteRow(statement.DangerousGetHandle())) : default;
         }
         finally
@@ -58,10 +56,9 @@ internal static class SqliteRows
     /// <summary>Runs a statement that returns no rows; returns how many rows it changed.</summary>
     public static int Run(this SqliteConnection connection, string sql, params ReadOnlySpan<object?> args)
     {
-        var (statement, indexes) = Prepare(connection, sql);
+        var statement = Bound(connection, sql, args);
         try
         {
-            Bind(statement, indexes, args);
             while (Step(connection, statement)) { }
             return raw.sqlite3_changes(connection.Handle);
         }
@@ -79,6 +76,15 @@ internal static class SqliteRows
         if (!Statements.TryGetValue(connection, out var statements)) return;
         Statements.Remove(connection);
         foreach (var prepared in statements.Values) prepared.Statement.Dispose();
+    }
+
+    /// <summary>The connection's prepared statement for <paramref name="sql"/>, with the arguments bound;
+    /// the caller steps it and resets it.</summary>
+    private static sqlite3_stmt Bound(SqliteConnection connection, string sql, ReadOnlySpan<object?> args)
+    {
+        var (statement, indexes) = Prepare(connection, sql);
+        Bind(statement, indexes, args);
+        return statement;
     }
 
     private static Prepared Prepare(SqliteConnection connection, string sql)
