@@ -70,6 +70,27 @@ public sealed class SetupAndParsingTests
     }
 
     [Fact]
+    public void Store_transactions_are_read_from_the_metrics_page_and_counted_per_phase()
+    {
+        static string Page(long fast, long upTo25, long upTo50, long upTo100, long all) => $$"""
+            # TYPE parley_store_commit_duration_seconds histogram
+            parley_store_commit_duration_seconds_bucket{otel_scope_name="Parley.Store",le="0.01"} {{fast}}
+            parley_store_commit_duration_seconds_bucket{otel_scope_name="Parley.Store",le="0.025"} {{upTo25}}
+            parley_store_commit_duration_seconds_bucket{otel_scope_name="Parley.Store",le="0.05"} {{upTo50}}
+            parley_store_commit_duration_seconds_bucket{otel_scope_name="Parley.Store",le="0.1"} {{upTo100}}
+            parley_store_commit_duration_seconds_bucket{otel_scope_name="Parley.Store",le="+Inf"} {{all}}
+            parley_store_commit_duration_seconds_count{otel_scope_name="Parley.Store"} {{all}}
+            parley_store_commit_batch_size_bucket{otel_scope_name="Parley.Store",le="+Inf"} 999999
+            """;
+        var before = StoreTransactions.Parse(Page(90, 95, 97, 99, 100))!;
+        var after = StoreTransactions.Parse(Page(1000, 1040, 1050, 1055, 1060))!;
+        Assert.Equal((100L, 5L, 3L, 1L), (before.Total, before.Over(0.025), before.Over(0.05), before.Over(0.1)));
+        var phase = after.Since(before);
+        Assert.Equal((960L, 15L, 7L, 4L), (phase.Total, phase.Over(0.025), phase.Over(0.05), phase.Over(0.1)));
+        Assert.Null(StoreTransactions.Parse("# no store here\nhttp_requests_total 5\n"));
+    }
+
+    [Fact]
     public void Histogram_percentiles_are_within_two_percent()
     {
         var h = new Histogram();

@@ -51,6 +51,9 @@ public sealed class WorkloadSmokeTests(WorkloadSmokeTests.ServerFixture fixture)
         Assert.Equal(report.Stored, report.Expected);
         Assert.NotNull(report.EndToEnd);
         Assert.NotNull(report.Resources?.Server);
+        // The server's write transactions of the measured phase, read from its /metrics.
+        Assert.True(report.Figures["store write transactions"] > 0, report.ToTable());
+        Assert.InRange(report.Figures["store write transactions over 25 ms"], 0, report.Figures["store write transactions"]);
     }
 
     [Fact]

@@ -103,6 +103,20 @@ public sealed class BenchReport
         }
     }
 
+    /// <summary>The server's write transactions during the measured phase, and how many held its
+    /// writer over 25, 50 and 100 ms (see <see cref="StoreTransactions"/>); nothing when either
+    /// reading is missing.</summary>
+    internal void AddStoreTransactions(StoreTransactions? before, StoreTransactions? after)
+    {
+        if (before is null || after is null) return;
+        var phase = after.Since(before);
+        Figures["store write transactions"] = phase.Total;
+        foreach (var t in StoreTransactions.Thresholds)
+        {
+            Figures[$"store write transactions over {t * 1000:0} ms"] = phase.Over(t);
+        }
+    }
+
     /// <summary>CPU per unit of work: far steadier than throughput on a shared machine, and what
     /// capacity can be projected from (cores / (server + generator CPU per message)).</summary>
     internal void AddCpuCost(string unit, long count)

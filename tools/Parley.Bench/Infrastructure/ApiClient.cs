@@ -127,6 +127,20 @@ public sealed class ApiClient : IDisposable
         return body;
     }
 
+    /// <summary>The server's <c>/metrics</c> page; null when it does not serve one here.</summary>
+    public async Task<string?> GetMetricsTextAsync(CancellationToken ct)
+    {
+        try
+        {
+            using var response = await _http.GetAsync("/metrics", ct);
+            return response.IsSuccessStatusCode ? await response.Content.ReadAsStringAsync(ct) : null;
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>A JSON member as the string to send back (cursors and keys may be strings or numbers).</summary>
     public static string? RawValue(JsonElement element, string name)
     {

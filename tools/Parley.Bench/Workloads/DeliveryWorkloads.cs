@@ -104,6 +104,7 @@ internal static class DeliveryWorkloads
                 report.Duplicates += warmDuplicates;
                 tracker.Reset(chats);
             }
+            var transactionsBefore = await StoreTransactions.ReadAsync(ctx.Api, ctx.Cancel);
             var window = ctx.Monitor.StartWindow();
             var started = Stopwatch.GetTimestamp();
             await using (ctx.Progress.Every(BenchContext.DeliveryStatus(tracker, window)))
@@ -117,6 +118,7 @@ internal static class DeliveryWorkloads
             }
             foreach (var c in conns) c.Freeze();
             report.Resources = window.Finish();
+            report.AddStoreTransactions(transactionsBefore, await StoreTransactions.ReadAsync(ctx.Api, ctx.Cancel));
             var first = tracker.FirstSendTimestamp == 0 ? started : tracker.FirstSendTimestamp;
             var last = Math.Max(tracker.LastDeliveryTimestamp, first + 1);
             report.DurationSeconds = Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 2);
