@@ -15,7 +15,11 @@ public static class JsonBytes
     /// several times (each growth a new zeroed array and a copy), which cost more than writing it.</summary>
     [ThreadStatic] private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? t_kept;
 
-    public static byte[] Build(Action<Utf8JsonWriter> write)
+    public static byte[] Build(Action<Utf8JsonWriter> write) => Build(write, static json => json.ToArray());
+
+    /// <summary>Writes the JSON, then hands it to <paramref name="copy"/>, which keeps what it needs
+    /// (the span is the thread's buffer, reused by the next build).</summary>
+    private static T Build<T>(Action<Utf8JsonWriter> write, Func<ReadOnlySpan<byte>, T> copy)
     {
         // Taken out while in use: a build inside another's callback gets buffers of its own.
         var (buffer, writer) = t_kept ?? NewKept();
@@ -24,7 +28,7 @@ public static class JsonBytes
         {
             write(writer);
             writer.Flush();
-            return buffer.WrittenSpan.ToArray();
+            return copy(buffer.WrittenSpan);
         }
         finally
         {
@@ -45,7 +49,36 @@ public static class JsonBytes
 
     public static IResult Result(byte[] json, int status = StatusCodes.Status200OK) => new BytesResult(json, status);
 
-    public static IResult Result(Action<Utf8JsonWriter> write, int status = StatusCodes.Status200OK) => new BytesResult(Build(write), status);
+    /// <summary>An answer built by <paramref name="write"/>, in an array lent by the shared pool
+    /// until it is sent: a page of history is about 20 KB, and a fresh array for each was a sixth of
+    /// the bytes a page allocated.</summary>
+    public static IResult Result(Action<Utf8JsonWriter> write, int status = StatusCodes.Status200OK) =>
+        Build(write, json =>
+        {
+            var lent = ArrayPool<byte>.Shared.Rent(json.Length);
+            json.CopyTo(lent);
+            return new LentBytesResult(lent, json.Length, status);
+        });
+
+    /// <summary>Sends the first <paramref name="length"/> bytes of <paramref name="lent"/> and gives
+    /// the array back to the pool (an answer never sent leaves it to the collector).</summary>
+    private sealed class LentBytesResult(byte[] lent, int length, int status) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext context)
+        {
+            try
+            {
+                context.Response.StatusCode = status;
+                context.Response.ContentType = "application/json; charset=utf-8";
+                context.Response.ContentLength = length;
+                await context.Response.Body.WriteAsync(lent.AsMemory(0, length));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(lent);
+            }
+        }
+    }
 
     private sealed class BytesResult(byte[] json, int status) : IResult
     {

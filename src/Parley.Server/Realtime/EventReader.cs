@@ -111,11 +111,11 @@ public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries s
 
     /// <summary>The <c>/sync</c> answer: <c>{events, cursor, hasMore}</c>, its frames written
     /// straight into it.</summary>
-    public async Task<byte[]> SyncBodyAsync(string userId, StreamCursor since, int limit)
+    public async Task<IResult> SyncAnswerAsync(string userId, StreamCursor since, int limit)
     {
         var page = await SettledPageAsync(userId, since, limit);
         var lookups = await LookUpAsync(page, userId);
-        return JsonBytes.Build(w =>
+        return JsonBytes.Result(w =>
         {
             w.WriteStartObject();
             w.WriteStartArray("events");

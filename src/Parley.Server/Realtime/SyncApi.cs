@@ -38,7 +38,7 @@ public static class SyncApi
         // While this node's claim on the user (a socket opening) is not yet visible to the other
         // nodes, what they commit may not be announced here: read only once it is.
         await bus.WaitClaimedAsync(principal.UserId());
-        return JsonBytes.Result(await events.SyncBodyAsync(principal.UserId(), position, pageSize));
+        return await events.SyncAnswerAsync(principal.UserId(), position, pageSize);
     }
 
     /// <summary>A cursor is known when it parses and does not lie beyond what this store has handed out.</summary>

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Text;
 using Microsoft.Data.Sqlite;
 using Parley.Server.Storage.Rules;
 using SQLitePCL;
@@ -28,7 +29,7 @@ internal static class SqliteRows
         var statement = Bound(connection, sql, args);
         try
         {
-            var row = new SqliteRow(statement.DangerousGetHandle());
+            var row = new SqliteRow(statement.DangerousGetHandle(), new string?[raw.sqlite3_column_count(statement)]);
             var rows = new List<T>();
             while (Step(connection, statement)) rows.Add(map(row));
             return rows;
@@ -138,8 +139,12 @@ internal static class SqliteRows
         new(raw.sqlite3_errmsg(connection.Handle).utf8_to_string(), rc);
 }
 
-/// <summary>The current row of a statement being stepped; valid until the next step.</summary>
-internal readonly struct SqliteRow(nint statement) : IStoredRow
+/// <summary>The current row of a statement being stepped; valid until the next step. With
+/// <paramref name="previous"/> (one slot a column), a text equal to the one the previous row had in
+/// that column is that same string: the rows of a page repeat most of their text (a history page's
+/// chat, senders, their names and the message type; a member list's chat), and those strings were
+/// over a third of the bytes a page allocated.</summary>
+internal readonly struct SqliteRow(nint statement, string?[]? previous = null) : IStoredRow
 {
     public string Text(int column) => TextOrNull(column) ?? throw new InvalidOperationException($"Column {column} is NULL.");
 
@@ -147,8 +152,18 @@ internal readonly struct SqliteRow(nint statement) : IStoredRow
     {
         // NULL has no text; any other value (an empty string included) has a pointer to it.
         var text = SqliteColumns.Text(statement, column);
-        return text == 0 ? null : Marshal.PtrToStringUTF8(text, SqliteColumns.Bytes(statement, column));
+        if (text == 0) return null;
+        var length = SqliteColumns.Bytes(statement, column);
+        if (previous is null) return Marshal.PtrToStringUTF8(text, length);
+        var last = previous[column];
+        // Compared as ASCII (ids, types, most names): equal ASCII bytes are equal text, and any
+        // other text simply gets a string of its own.
+        if (last is not null && last.Length == length && SameAscii(text, length, last)) return last;
+        return previous[column] = Marshal.PtrToStringUTF8(text, length);
     }
+
+    private static unsafe bool SameAscii(nint text, int length, string value) =>
+        Ascii.Equals(new ReadOnlySpan<byte>((void*)text, length), value);
 
     public long Int64(int column) => SqliteColumns.Int64(statement, column);
 
