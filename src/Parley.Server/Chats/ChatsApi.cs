@@ -54,13 +54,10 @@ public static class ChatsApi
     {
         if (!Paging.TryParseLimit(limit, DefaultPageSize, MaxPageSize, out var pageSize, out var refusal)) return refusal!;
         if (!Paging.TryParseLastKey(lastKey, out var before, out refusal)) return refusal!;
-        var userId = principal.UserId();
         // The members are needed for each message's status anyway: the reader's own row among
         // them is the membership check, one query fewer than asking for it apart.
-        var members = await store.GetMembersAsync(chatId);
-        var me = members.FirstOrDefault(m => m.UserId == userId);
-        if (me is null) return Refusal.ChatNotFound.ToResult();
-        var page = await store.GetMessagesAsync(chatId, userId, me.JoinedPos, before, pageSize + 1);
+        var (members, page) = await store.GetHistoryPageAsync(chatId, principal.UserId(), before, pageSize + 1);
+        if (page is null) return Refusal.ChatNotFound.ToResult();
         var hasMore = page.Count > pageSize;
         var shown = hasMore ? page.Take(pageSize).ToList() : page;
         return JsonBytes.Result(w =>

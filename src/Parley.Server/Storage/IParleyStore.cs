@@ -139,6 +139,17 @@ public interface IChatStore
     /// pos in (<paramref name="afterPos"/>, <paramref name="beforePos"/>), without those the viewer hid.</summary>
     Task<IReadOnlyList<MessageRecord>> GetMessagesAsync(string chatId, string viewerId, long afterPos, long beforePos, int limit);
 
+    /// <summary>The chat's members and, when <paramref name="viewerId"/> is one of them, a page of
+    /// history as <see cref="GetMessagesAsync"/> gives it from when they joined (null otherwise).
+    /// A store may read both at once.</summary>
+    async Task<(IReadOnlyList<MemberRecord> Members, IReadOnlyList<MessageRecord>? Messages)> GetHistoryPageAsync(
+        string chatId, string viewerId, long beforePos, int limit)
+    {
+        var members = await GetMembersAsync(chatId);
+        var viewer = members.FirstOrDefault(m => m.UserId == viewerId);
+        return (members, viewer is null ? null : await GetMessagesAsync(chatId, viewerId, viewer.JoinedPos, beforePos, limit));
+    }
+
     /// <summary>Moves a member's delivered (or read, which implies delivered) watermark forward to
     /// <paramref name="upToSeq"/>; never backward. Returns false when nothing moved.</summary>
     Task<bool> AdvanceWatermarkAsync(string chatId, string userId, long upToSeq, bool read, long now);

@@ -88,14 +88,27 @@ internal sealed partial class SqliteStore
         db.ReadAsync(c => c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId));
 
     public Task<IReadOnlyList<MessageRecord>> GetMessagesAsync(string chatId, string viewerId, long afterPos, long beforePos, int limit) =>
-        db.ReadAsync<IReadOnlyList<MessageRecord>>(c => c.QueryRows(ReadMessage,
+        db.ReadAsync(c => ReadHistory(c, chatId, viewerId, afterPos, beforePos, limit));
+
+    /// <summary>The members and the page in one read transaction (a history request needs both).</summary>
+    public Task<(IReadOnlyList<MemberRecord> Members, IReadOnlyList<MessageRecord>? Messages)> GetHistoryPageAsync(
+        string chatId, string viewerId, long beforePos, int limit) =>
+        db.ReadTogetherAsync<(IReadOnlyList<MemberRecord>, IReadOnlyList<MessageRecord>?)>(c =>
+        {
+            var members = FindMembers(c, chatId);
+            var viewer = members.FirstOrDefault(m => m.UserId == viewerId);
+            return (members, viewer is null ? null : ReadHistory(c, chatId, viewerId, viewer.JoinedPos, beforePos, limit));
+        });
+
+    private static IReadOnlyList<MessageRecord> ReadHistory(SqliteConnection c, string chatId, string viewerId, long afterPos, long beforePos, int limit) =>
+        c.QueryRows(ReadMessage,
             $"""
             SELECT {MessageColumns} FROM messages m
             WHERE chat_id = $1 AND pos > $2 AND pos < $3
               AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = $5 AND h.message_id = m.id)
             ORDER BY pos DESC LIMIT $4
             """,
-            chatId, afterPos, beforePos, limit, viewerId));
+            chatId, afterPos, beforePos, limit, viewerId);
 
     public Task<MessageChange> EditMessageAsync(string messageId, string userId, string content, long now) =>
         ChangeMessage(messageId, userId, now, (c, m) =>

@@ -7,7 +7,7 @@ internal sealed partial class SqliteStore
     /// <summary>Fan-out on read: the user's missed events are the messages and chat-wide events of
     /// the chats they belong to (from when they joined), plus events addressed to them, each found
     /// through an index on (chat, position). Nothing is written per recipient.</summary>
-    public Task<SyncPage> SyncAsync(string userId, StreamCursor since, int limit) => db.ReadAsync(c =>
+    public Task<SyncPage> SyncAsync(string userId, StreamCursor since, int limit) => db.ReadTogetherAsync(c =>
     {
         // One writer commits positions in order: the floor is the whole cursor.
         var sincePos = since.Floor;
