@@ -117,6 +117,21 @@ public sealed class BenchReport
         }
     }
 
+    /// <summary>What the server's runtime did for each unit of work in the measured phase: bytes
+    /// allocated, thread-pool work items run, and the collections and their pauses (see
+    /// <see cref="ServerRuntime"/>); nothing when either reading is missing.</summary>
+    internal void AddServerRuntime(ServerRuntime? before, ServerRuntime? after, string unit, long count)
+    {
+        if (before is null || after is null || count <= 0) return;
+        var phase = after.Since(before);
+        Figures[$"server bytes allocated per {unit}"] = Math.Round((double)phase.AllocatedBytes / count);
+        Figures[$"server thread-pool work items per {unit}"] = Math.Round((double)phase.WorkItems / count, 2);
+        Figures["server collections, gen0"] = phase.Gen0Collections;
+        Figures["server collections, gen1"] = phase.Gen1Collections;
+        Figures["server collections, gen2"] = phase.Gen2Collections;
+        Figures["server collection pauses (ms)"] = Math.Round(phase.PauseSeconds * 1000, 1);
+    }
+
     /// <summary>CPU per unit of work: far steadier than throughput on a shared machine, and what
     /// capacity can be projected from (cores / (server + generator CPU per message)).</summary>
     internal void AddCpuCost(string unit, long count)

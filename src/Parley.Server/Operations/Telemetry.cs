@@ -32,7 +32,9 @@ public static class Telemetry
         if (options.Metrics.Enabled)
         {
             telemetry.WithMetrics(metrics => metrics
-                .AddMeter(ParleyMetrics.MeterName, StoreInstruments.Name, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+                // System.Runtime: the runtime's own meter (collections and their pauses, bytes
+                // allocated, heap size, thread-pool queue, CPU time), read only when scraped.
+                .AddMeter(ParleyMetrics.MeterName, StoreInstruments.Name, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
                 .AddPrometheusExporter());
         }
         if (!string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))

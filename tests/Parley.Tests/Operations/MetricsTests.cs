@@ -56,6 +56,10 @@ public sealed class MetricsTests
         Assert.True(m.GetValueOrDefault("parley_store_commit_batch_size_count") >= 5, "batch sizes");
         Assert.True(m.GetValueOrDefault("parley_store_commit_batch_size_sum") >= 5, "operations committed");
         Assert.Contains(m.Keys, k => k.StartsWith("http_server_request_duration_seconds"));
+        // The runtime's own meter: what the work above allocated, and the pool threads that ran it.
+        Assert.True(m.GetValueOrDefault("dotnet_gc_heap_total_allocated_bytes_total") > 0, "bytes allocated");
+        Assert.True(m.GetValueOrDefault("dotnet_thread_pool_work_item_count_total") > 0, "pool work items");
+        Assert.Contains("dotnet_gc_pause_time_seconds_total", m.Keys);
     }
 
     [Theory]

@@ -67,6 +67,7 @@ internal static class HistoryWorkload
         var storedSeqs = chats.Select(c => c.Stored().Select(s => s.Seq).ToHashSet()).ToArray();
         report.Expected = storedSeqs.Sum(s => (long)s.Count) * 2; // each message once by history, once by sync
 
+        var runtimeBefore = await ServerRuntime.ReadAsync(ctx.Api, ctx.Cancel);
         var readWindow = ctx.Monitor.StartWindow();
         var readsStarted = Stopwatch.GetTimestamp();
         report.Timings = new Dictionary<string, LatencySummary>();
@@ -111,11 +112,13 @@ internal static class HistoryWorkload
         report.Timings["sync page at random, one reader"] = syncSingle.Summary();
 
         report.Resources = readWindow.Finish();
+        var runtimeAfter = await ServerRuntime.ReadAsync(ctx.Api, ctx.Cancel);
         report.DurationSeconds = Math.Round(Stopwatch.GetElapsedTime(readsStarted).TotalSeconds, 2);
         report.Lost = report.Expected - report.Delivered;
         var reads = walk.Count + random.Count + single.Count + syncWalk.Count + syncRandom.Count + syncSingle.Count;
         report.Figures["reads: pages per second"] = Math.Round(reads / report.DurationSeconds, 1);
         report.AddCpuCost("page read", reads);
+        report.AddServerRuntime(runtimeBefore, runtimeAfter, "page read", reads);
         report.Notes.Add("delivered/expected here: each stored message must come back exactly once in the history walk and once in the sync walk; CPU and RSS cover the read phase (fill figures are listed separately)");
         report.NoteSaturation();
     }
