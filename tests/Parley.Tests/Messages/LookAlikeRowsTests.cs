@@ -4,8 +4,8 @@ namespace Parley.Tests.Messages;
 
 /// <summary>The rows of a page repeat most of their text (the chat, the senders, their names), and the
 /// embedded store hands the next row the previous row's string when the text is the same. Neighbours
-/// that differ by one letter, have the same length, are not ASCII or match only as bytes of another
-/// alphabet must each still come back exactly as sent, through history and through sync.</summary>
+/// that differ by one letter, have the same length or are not ASCII must each still come back exactly
+/// as sent, through history and through sync.</summary>
 public sealed class LookAlikeRowsTests(SharedServer shared) : IClassFixture<SharedServer>
 {
     private ParleyServer Server => shared.Server;
