@@ -68,10 +68,7 @@ public static class JsonBytes
         {
             try
             {
-                context.Response.StatusCode = status;
-                context.Response.ContentType = "application/json; charset=utf-8";
-                context.Response.ContentLength = length;
-                await context.Response.Body.WriteAsync(lent.AsMemory(0, length));
+                await Send(context.Response, lent.AsMemory(0, length), status);
             }
             finally
             {
@@ -82,12 +79,14 @@ public static class JsonBytes
 
     private sealed class BytesResult(byte[] json, int status) : IResult
     {
-        public Task ExecuteAsync(HttpContext context)
-        {
-            context.Response.StatusCode = status;
-            context.Response.ContentType = "application/json; charset=utf-8";
-            context.Response.ContentLength = json.Length;
-            return context.Response.Body.WriteAsync(json).AsTask();
-        }
+        public Task ExecuteAsync(HttpContext context) => Send(context.Response, json, status).AsTask();
+    }
+
+    private static ValueTask Send(HttpResponse response, ReadOnlyMemory<byte> json, int status)
+    {
+        response.StatusCode = status;
+        response.ContentType = "application/json; charset=utf-8";
+        response.ContentLength = json.Length;
+        return response.Body.WriteAsync(json);
     }
 }

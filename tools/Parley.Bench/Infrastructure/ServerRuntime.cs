@@ -30,10 +30,12 @@ public sealed partial class ServerRuntime
         WorkItems = WorkItems - before.WorkItems,
     };
 
-    /// <summary>Reads the counters out of a Prometheus text page; null when the page lacks any of them
-    /// (the runtime's meter is not exported there).</summary>
-    public static ServerRuntime? Parse(string metrics)
+    /// <summary>Reads the counters out of a Prometheus text page
+    /// (<see cref="ApiClient.GetMetricsTextAsync"/>); null when there is no page or it lacks any of
+    /// them (the runtime's meter is not exported there).</summary>
+    public static ServerRuntime? Parse(string? metrics)
     {
+        if (metrics is null) return null;
         var values = new Dictionary<string, double>();
         foreach (Match m in Sample().Matches(metrics))
         {
@@ -55,13 +57,6 @@ public sealed partial class ServerRuntime
             PauseSeconds = values[needed[4]],
             WorkItems = (long)values[needed[5]],
         };
-    }
-
-    /// <summary>Reads the server's <c>/metrics</c>; null when it does not answer with the counters.</summary>
-    public static async Task<ServerRuntime?> ReadAsync(ApiClient api, CancellationToken ct)
-    {
-        var text = await api.GetMetricsTextAsync(ct);
-        return text is null ? null : Parse(text);
     }
 
     [GeneratedRegex("""^(?<name>dotnet_gc_heap_total_allocated_bytes_total|dotnet_gc_collections_total|dotnet_gc_pause_time_seconds_total|dotnet_thread_pool_work_item_count_total)\{[^}]*?(?:\bgc_heap_generation="(?<gen>gen[012])"[^}]*)?\} (?<value>[0-9.eE+-]+)""", RegexOptions.Multiline)]

@@ -33,10 +33,12 @@ public sealed partial class StoreTransactions
     public StoreTransactions Since(StoreTransactions before) =>
         new(Total - before.Total, Thresholds.ToDictionary(t => t, t => _atMost[t] - before._atMost[t]));
 
-    /// <summary>Reads the histogram out of a Prometheus text page; null when the page has no such
-    /// histogram, or lacks one of the thresholds.</summary>
-    public static StoreTransactions? Parse(string metrics)
+    /// <summary>Reads the histogram out of a Prometheus text page
+    /// (<see cref="ApiClient.GetMetricsTextAsync"/>); null when there is no page (metrics turned off,
+    /// kept to another port, or another server), no such histogram, or one of the thresholds missing.</summary>
+    public static StoreTransactions? Parse(string? metrics)
     {
+        if (metrics is null) return null;
         var buckets = new Dictionary<double, long>();
         foreach (Match m in Bucket().Matches(metrics))
         {
@@ -45,14 +47,6 @@ public sealed partial class StoreTransactions
         }
         if (!buckets.TryGetValue(double.PositiveInfinity, out var total) || !Thresholds.All(buckets.ContainsKey)) return null;
         return new StoreTransactions(total, Thresholds.ToDictionary(t => t, t => buckets[t]));
-    }
-
-    /// <summary>Reads the server's <c>/metrics</c>; null when it does not answer with the histogram
-    /// (metrics turned off, kept to another port, or another server).</summary>
-    public static async Task<StoreTransactions?> ReadAsync(ApiClient api, CancellationToken ct)
-    {
-        var text = await api.GetMetricsTextAsync(ct);
-        return text is null ? null : Parse(text);
     }
 
     [GeneratedRegex("""^parley_store_commit_duration_seconds_bucket\{[^}]*\ble="(?<le>[^"]+)"[^}]*\} (?<count>\d+)""", RegexOptions.Multiline)]

@@ -104,8 +104,8 @@ internal static class DeliveryWorkloads
                 report.Duplicates += warmDuplicates;
                 tracker.Reset(chats);
             }
-            var transactionsBefore = await StoreTransactions.ReadAsync(ctx.Api, ctx.Cancel);
-            var runtimeBefore = await ServerRuntime.ReadAsync(ctx.Api, ctx.Cancel);
+            // The server's /metrics, read once at each end of the measured phase.
+            var metricsBefore = await ctx.Api.GetMetricsTextAsync(ctx.Cancel);
             var window = ctx.Monitor.StartWindow();
             var started = Stopwatch.GetTimestamp();
             await using (ctx.Progress.Every(BenchContext.DeliveryStatus(tracker, window)))
@@ -119,8 +119,8 @@ internal static class DeliveryWorkloads
             }
             foreach (var c in conns) c.Freeze();
             report.Resources = window.Finish();
-            report.AddStoreTransactions(transactionsBefore, await StoreTransactions.ReadAsync(ctx.Api, ctx.Cancel));
-            var runtimeAfter = await ServerRuntime.ReadAsync(ctx.Api, ctx.Cancel);
+            var metricsAfter = await ctx.Api.GetMetricsTextAsync(ctx.Cancel);
+            report.AddStoreTransactions(StoreTransactions.Parse(metricsBefore), StoreTransactions.Parse(metricsAfter));
             var first = tracker.FirstSendTimestamp == 0 ? started : tracker.FirstSendTimestamp;
             var last = Math.Max(tracker.LastDeliveryTimestamp, first + 1);
             report.DurationSeconds = Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 2);
@@ -129,7 +129,7 @@ internal static class DeliveryWorkloads
             report.DeliveredPerSecond = Math.Round(tracker.UniqueDelivered / Stopwatch.GetElapsedTime(first, last).TotalSeconds, 1);
             report.Lost += tracker.CountLost(chats);
             report.AddCpuCost("message stored", report.Stored);
-            report.AddServerRuntime(runtimeBefore, runtimeAfter, "message stored", report.Stored);
+            report.AddServerRuntime(ServerRuntime.Parse(metricsBefore), ServerRuntime.Parse(metricsAfter), "message stored", report.Stored);
             if (chats.Length == 1) report.AddCpuCost("delivery", report.Delivered);
             report.NoteSaturation();
         }

@@ -67,7 +67,7 @@ internal static class HistoryWorkload
         var storedSeqs = chats.Select(c => c.Stored().Select(s => s.Seq).ToHashSet()).ToArray();
         report.Expected = storedSeqs.Sum(s => (long)s.Count) * 2; // each message once by history, once by sync
 
-        var runtimeBefore = await ServerRuntime.ReadAsync(ctx.Api, ctx.Cancel);
+        var runtimeBefore = ServerRuntime.Parse(await ctx.Api.GetMetricsTextAsync(ctx.Cancel));
         var readWindow = ctx.Monitor.StartWindow();
         var readsStarted = Stopwatch.GetTimestamp();
         report.Timings = new Dictionary<string, LatencySummary>();
@@ -112,7 +112,7 @@ internal static class HistoryWorkload
         report.Timings["sync page at random, one reader"] = syncSingle.Summary();
 
         report.Resources = readWindow.Finish();
-        var runtimeAfter = await ServerRuntime.ReadAsync(ctx.Api, ctx.Cancel);
+        var runtimeAfter = ServerRuntime.Parse(await ctx.Api.GetMetricsTextAsync(ctx.Cancel));
         report.DurationSeconds = Math.Round(Stopwatch.GetElapsedTime(readsStarted).TotalSeconds, 2);
         report.Lost = report.Expected - report.Delivered;
         var reads = walk.Count + random.Count + single.Count + syncWalk.Count + syncRandom.Count + syncSingle.Count;
