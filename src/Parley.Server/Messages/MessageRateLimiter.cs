@@ -21,14 +21,17 @@ public sealed class MessageRateLimiter : IDisposable
         var perSecond = Math.Max(1, options.Value.Limits.MessagesPerSecond);
         _burst = perSecond * 2;
         _cluster = cluster;
-        _limiter = PartitionedRateLimiter.Create<string, string>(userId => RateLimitPartition.GetTokenBucketLimiter(userId, _ => new TokenBucketRateLimiterOptions
+        // Made once: the partitioner runs on every send, and a lambda written inside it would be a
+        // new delegate each time (the options themselves are made only for a user's first send).
+        Func<string, TokenBucketRateLimiterOptions> bucket = _ => new TokenBucketRateLimiterOptions
         {
             TokenLimit = _burst,
             TokensPerPeriod = perSecond,
             ReplenishmentPeriod = TimeSpan.FromSeconds(1),
             QueueLimit = 0,
             AutoReplenishment = true,
-        }));
+        };
+        _limiter = PartitionedRateLimiter.Create<string, string>(userId => RateLimitPartition.GetTokenBucketLimiter(userId, bucket));
     }
 
     public bool TryTake(string userId)

@@ -55,10 +55,12 @@ public sealed partial class PushDispatcher : BackgroundService
         if (e.Kind != EventKind.Message || e.Message is not { Type: not MessageTypes.System } m) return;
         string[]? candidates = null;
         var count = 0;
-        foreach (var userId in e.Recipients)
+        var recipients = e.Recipients;
+        for (var i = 0; i < recipients.Count; i++)
         {
-            if (userId == m.SenderId || _registry.For(userId).Count > 0) continue;
-            candidates ??= new string[e.Recipients.Count];
+            var userId = recipients[i];
+            if (userId == m.SenderId || _registry.For(userId).Length > 0) continue;
+            candidates ??= new string[recipients.Count];
             candidates[count++] = userId;
         }
         if (candidates is null) return;

@@ -13,7 +13,9 @@ public sealed class ConnectionRegistry
 
     public int Count(string userId) => _byUser.TryGetValue(userId, out var list) ? list.Length : 0;
 
-    public IReadOnlyList<Connection> For(string userId) => _byUser.TryGetValue(userId, out var list) ? list : [];
+    /// <summary>The user's sockets here. An array, not a list interface: a fan-out walks it once
+    /// for each member of a group, and an interface's enumerator would be an allocation each time.</summary>
+    public Connection[] For(string userId) => _byUser.TryGetValue(userId, out var list) ? list : [];
 
     /// <summary>Every socket this node holds.</summary>
     public IReadOnlyList<Connection> All() => _byUser.Values.SelectMany(list => list).ToList();
@@ -38,7 +40,7 @@ public sealed class ConnectionRegistry
         }
         while (true)
         {
-            var current = For(connection.UserId) as Connection[] ?? [];
+            var current = For(connection.UserId);
             if (current.Length >= maxPerUser)
             {
                 ReleaseIp(ip);

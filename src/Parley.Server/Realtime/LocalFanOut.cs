@@ -39,9 +39,11 @@ public sealed class LocalFanOut
     {
         OutboundFrame? frame = null;
         var queued = 0;
-        foreach (var userId in e.Recipients)
+        // Indexed, not foreach: the recipients are a list interface, whose enumerator is an allocation.
+        var recipients = e.Recipients;
+        for (var i = 0; i < recipients.Count; i++)
         {
-            foreach (var connection in _registry.For(userId))
+            foreach (var connection in _registry.For(recipients[i]))
             {
                 if (connection.IsOrigin(e.OriginConnectionId)) continue;
                 frame ??= Frame(e);
