@@ -115,6 +115,13 @@ public static partial class WebSocketEndpoint
             await ApiError.WriteAsync(http, StatusCodes.Status429TooManyRequests, "Too many open connections for this user.");
             return;
         }
+        // The address's sockets on every node, likewise.
+        var ip = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        if (services.Registry.CountForAddress(ip) >= settings.Limits.SocketsPerIp)
+        {
+            await ApiError.WriteAsync(http, StatusCodes.Status429TooManyRequests, "Too many open connections from this address.");
+            return;
+        }
 
         using var socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {
@@ -126,7 +133,6 @@ public static partial class WebSocketEndpoint
         http.Request.Headers.Clear();
         var connection = new Connection(userId, identity.SessionId, socket, settings.Realtime.SendQueueFrames,
             new FrameBudget(settings.Limits.FramesPerSecond, TimeProvider.System));
-        var ip = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (!services.Registry.TryAdd(connection, ip, settings.Limits.SocketsPerUser, settings.Limits.SocketsPerIp))
         {
             await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "Too many open connections", CancellationToken.None);

@@ -52,29 +52,37 @@ public abstract class ClusterLimitTests : NodesOnOwnDatabase
         await using var onOne = await roamer.ConnectAsync(one.Server, name: "roamer 3 on one");
 
         // A fourth is refused on either node once it has heard of the others' sockets.
-        await ClusterWait.WaitUntilAsync(() => RefusedAsync(one.Server, roamer.AccessToken), "node one refuses a fourth socket");
-        await ClusterWait.WaitUntilAsync(() => RefusedAsync(two.Server, roamer.AccessToken), "node two refuses a fourth socket");
+        await ClusterWait.WaitUntilAsync(() => WsClient.RefusedAsync(one.Server, roamer.AccessToken), "node one refuses a fourth socket");
+        await ClusterWait.WaitUntilAsync(() => WsClient.RefusedAsync(two.Server, roamer.AccessToken), "node two refuses a fourth socket");
 
         // A socket closed on node two frees its place on node one.
         await secondOnTwo.CloseAsync();
         await secondOnTwo.DisposeAsync();
-        await ClusterWait.WaitUntilAsync(async () => !await RefusedAsync(one.Server, roamer.AccessToken), "node one opens a socket in the freed place");
+        await ClusterWait.WaitUntilAsync(async () => !await WsClient.RefusedAsync(one.Server, roamer.AccessToken), "node one opens a socket in the freed place");
     }
 
-    /// <summary>Whether a socket of the user is refused (429) on the node; one that opens is closed again.</summary>
-    private static async Task<bool> RefusedAsync(ParleyServer node, string token)
+    [ClusterFact]
+    public async Task Sockets_from_one_address_on_every_node_count_toward_one_cap()
     {
-        try
-        {
-            await using var extra = await WsClient.ConnectAsync(node, token, name: "extra");
-            await extra.CloseAsync();
-            return false;
-        }
-        catch (WsRefusedException refused)
-        {
-            Assert.Equal(HttpStatusCode.TooManyRequests, refused.Status);
-            return true;
-        }
+        // Every client of the test comes from 127.0.0.1.
+        var settings = new Dictionary<string, string> { ["Parley__Limits__SocketsPerIp"] = "4" };
+        await using var one = await StartNodeAsync("one", settings);
+        await using var two = await StartNodeAsync("two", settings);
+        var users = new List<TestUser>();
+        for (var i = 0; i < 5; i++) users.Add(await ApiClient.CreateUserAsync(one.Server, "Neighbour " + i));
+        await using var firstOnOne = await users[0].ConnectAsync(one.Server, name: "neighbour 0 on one");
+        await using var secondOnOne = await users[1].ConnectAsync(one.Server, name: "neighbour 1 on one");
+        await using var firstOnTwo = await users[2].ConnectAsync(two.Server, name: "neighbour 2 on two");
+        var secondOnTwo = await users[3].ConnectAsync(two.Server, name: "neighbour 3 on two");
+
+        // A fifth user from the address is refused on either node once it has heard of the other's sockets.
+        await ClusterWait.WaitUntilAsync(() => WsClient.RefusedAsync(one.Server, users[4].AccessToken), "node one refuses a fifth socket from the address");
+        await ClusterWait.WaitUntilAsync(() => WsClient.RefusedAsync(two.Server, users[4].AccessToken), "node two refuses a fifth socket from the address");
+
+        // A socket closed on node two frees its place on node one.
+        await secondOnTwo.CloseAsync();
+        await secondOnTwo.DisposeAsync();
+        await ClusterWait.WaitUntilAsync(async () => !await WsClient.RefusedAsync(one.Server, users[4].AccessToken), "node one opens a socket in the freed place");
     }
 }
 

@@ -68,6 +68,23 @@ public sealed class WsClient : IAsyncDisposable
         Name = name;
     }
 
+    /// <summary>Whether a socket with the token is refused for being over a cap (429) on the server;
+    /// one that opens is closed again.</summary>
+    public static async Task<bool> RefusedAsync(ParleyServer server, string token)
+    {
+        try
+        {
+            await using var extra = await ConnectAsync(server, token, name: "extra");
+            await extra.CloseAsync();
+            return false;
+        }
+        catch (WsRefusedException refused)
+        {
+            Xunit.Assert.Equal(HttpStatusCode.TooManyRequests, refused.Status);
+            return true;
+        }
+    }
+
     /// <summary>
     /// Connects with a token (query string) and an optional resume cursor. By default it starts
     /// reading and then exchanges a ping/pong, so the server is known to have registered the

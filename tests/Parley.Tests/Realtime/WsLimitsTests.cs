@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.WebSockets;
+using Parley.Tests.Cluster;
 using Parley.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -9,6 +10,24 @@ namespace Parley.Tests.Realtime;
 /// <summary>The limits the server enforces on upgraded connections, each on a server configured to make it easy to reach.</summary>
 public sealed class WsLimitsTests(ITestOutputHelper output)
 {
+    [Fact]
+    public async Task Sockets_from_one_address_are_capped_and_a_closed_one_frees_its_place()
+    {
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?> { ["Parley:Limits:SocketsPerIp"] = "2" });
+        var first = await ApiClient.CreateUserAsync(server);
+        var second = await ApiClient.CreateUserAsync(server);
+        var third = await ApiClient.CreateUserAsync(server);
+        await using var one = await first.ConnectAsync(server);
+        var two = await second.ConnectAsync(server);
+
+        // Every client of the test comes from 127.0.0.1: another user's socket is over the cap.
+        Assert.True(await WsClient.RefusedAsync(server, third.AccessToken));
+
+        await two.CloseAsync();
+        await two.DisposeAsync();
+        await ClusterWait.WaitUntilAsync(async () => !await WsClient.RefusedAsync(server, third.AccessToken), "a socket opens in the freed place");
+    }
+
     [Fact]
     public async Task A_user_sending_too_fast_gets_an_error_frame_and_then_a_1008_close_if_it_continues()
     {

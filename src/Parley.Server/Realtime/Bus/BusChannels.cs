@@ -17,6 +17,9 @@ public static class BusChannels
     /// <summary>How many sockets a user holds on the sending node, sent when it becomes two or more
     /// and when it falls back to one (one is what being online there already says).</summary>
     public const string Sockets = "sockets";
+    /// <summary>How many sockets the sending node holds from one client address, sent when it
+    /// becomes two or more and when it falls back below two.</summary>
+    public const string AddressSockets = "address-sockets";
     /// <summary>A session, or all of a user's, ended: refuse its tokens and close its sockets.</summary>
     public const string SessionEnded = "session-ended";
     /// <summary>The sending node is leaving.</summary>

@@ -14,6 +14,13 @@ public interface IPresenceCluster
     void SocketsChangedHere(string userId, int count);
     /// <summary>How many sockets the user holds on the other nodes, as far as this node has heard.</summary>
     int SocketsElsewhere(string userId);
+    /// <summary>This node holds <paramref name="count"/> sockets from the client address: said when it
+    /// becomes two or more, and when it falls back below two.</summary>
+    void AddressSocketsChangedHere(string address, int count);
+    /// <summary>How many sockets the other nodes hold from the address, as far as this node has heard.
+    /// A node's lone socket from an address is not announced, so the per-address cap holds across
+    /// the cluster to within one socket per other node.</summary>
+    int AddressSocketsElsewhere(string address);
 }
 
 /// <summary>Carries ephemeral frames (typing) to the users' sockets on other nodes.</summary>

@@ -10,7 +10,9 @@ namespace Parley.Server.Realtime.Cluster;
 /// node holds them, and <see cref="ElsewhereChanged"/> fires only when that whole picture changes.
 /// After the bus reconnects, or on start, the picture is reloaded from the other nodes' claims.
 /// A node that holds two or more of a user's sockets also says how many (<c>count:userId</c>), so
-/// the per-user socket limit holds across nodes; a node online for the user says one.</summary>
+/// the per-user socket limit holds across nodes; a node online for the user says one. A node that
+/// holds two or more sockets from one client address says that too (<c>count:address</c>), for the
+/// per-address limit.</summary>
 internal sealed class ClusterPresence : IPresenceCluster
 {
     private readonly IClusterBus _bus;
@@ -19,6 +21,9 @@ internal sealed class ClusterPresence : IPresenceCluster
     private readonly ConcurrentDictionary<string, string[]> _elsewhere = new();
     /// <summary>Sockets of a user on another node, where that node said two or more.</summary>
     private readonly ConcurrentDictionary<(string UserId, string NodeId), int> _sockets = new();
+    /// <summary>Sockets from a client address on other nodes, by node, where that node said two or
+    /// more (under <see cref="_gate"/>).</summary>
+    private readonly Dictionary<string, Dictionary<string, int>> _addressSockets = new();
 
     public ClusterPresence(IClusterBus bus, TimeProvider clock)
     {
@@ -26,6 +31,7 @@ internal sealed class ClusterPresence : IPresenceCluster
         _clock = clock;
         bus.Subscribe(BusChannels.Presence, OnPresence);
         bus.Subscribe(BusChannels.Sockets, OnSockets);
+        bus.Subscribe(BusChannels.AddressSockets, OnAddressSockets);
         bus.NodeLeft += DropNode;
         bus.Reconnected += () => _ = ReloadSafelyAsync();
     }
@@ -50,6 +56,37 @@ internal sealed class ClusterPresence : IPresenceCluster
         var total = 0;
         foreach (var nodeId in nodes) total += _sockets.TryGetValue((userId, nodeId), out var count) ? count : 1;
         return total;
+    }
+
+    public void AddressSocketsChangedHere(string address, int count) =>
+        _bus.SendToAll(BusChannels.AddressSockets, string.Create(CultureInfo.InvariantCulture, $"{count}:{address}"));
+
+    public int AddressSocketsElsewhere(string address)
+    {
+        lock (_gate)
+        {
+            return _addressSockets.TryGetValue(address, out var byNode) ? byNode.Values.Sum() : 0;
+        }
+    }
+
+    private void OnAddressSockets(BusMessage message)
+    {
+        // The count comes first: an IPv6 address has colons of its own.
+        var parts = message.Body.Split(':', 2);
+        if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var count)) return;
+        var address = parts[1];
+        lock (_gate)
+        {
+            if (count >= 2)
+            {
+                if (!_addressSockets.TryGetValue(address, out var byNode)) _addressSockets[address] = byNode = [];
+                byNode[message.FromNode] = count;
+            }
+            else if (_addressSockets.TryGetValue(address, out var byNode) && byNode.Remove(message.FromNode) && byNode.Count == 0)
+            {
+                _addressSockets.Remove(address);
+            }
+        }
     }
 
     private void OnSockets(BusMessage message)
@@ -92,6 +129,13 @@ internal sealed class ClusterPresence : IPresenceCluster
     /// <summary>Forgets a node that left or stopped heartbeating.</summary>
     private void DropNode(string nodeId)
     {
+        lock (_gate)
+        {
+            foreach (var (address, byNode) in _addressSockets.ToList())
+            {
+                if (byNode.Remove(nodeId) && byNode.Count == 0) _addressSockets.Remove(address);
+            }
+        }
         var now = _clock.NowMs();
         foreach (var (userId, nodes) in _elsewhere)
         {
@@ -106,6 +150,7 @@ internal sealed class ClusterPresence : IPresenceCluster
         // Counts may have been lost with the messages: each node counts as one socket until it says
         // more, so a stale count never keeps a user out.
         _sockets.Clear();
+        lock (_gate) _addressSockets.Clear();
         var loaded = claims.GroupBy(c => c.UserId).ToDictionary(g => g.Key, g => g.Select(c => c.NodeId).Distinct().ToArray());
         var now = _clock.NowMs();
         foreach (var (userId, nodes) in _elsewhere)
