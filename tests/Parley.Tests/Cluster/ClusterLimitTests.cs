@@ -90,3 +90,8 @@ public sealed class ClusterLimitsOnPostgresBus : ClusterLimitTests
 {
     protected override ClusterBus Bus => ClusterBus.Postgres;
 }
+
+public sealed class ClusterLimitsOnRedisBus : ClusterLimitTests, IRequiresRedis
+{
+    protected override ClusterBus Bus => ClusterBus.Redis;
+}
