@@ -47,8 +47,7 @@ internal sealed class ClusterPresence : IPresenceCluster
     public void PresenceChangedHere(string userId, bool online, long lastSeen) =>
         _bus.SendToAll(BusChannels.Presence, string.Create(CultureInfo.InvariantCulture, $"{(online ? 1 : 0)}:{lastSeen}:{userId}"));
 
-    public void SocketsChangedHere(string userId, int count) =>
-        _bus.SendToAll(BusChannels.Sockets, string.Create(CultureInfo.InvariantCulture, $"{count}:{userId}"));
+    public void SocketsChangedHere(string userId, int count) => SendCount(BusChannels.Sockets, count, userId);
 
     public int SocketsElsewhere(string userId)
     {
@@ -58,8 +57,21 @@ internal sealed class ClusterPresence : IPresenceCluster
         return total;
     }
 
-    public void AddressSocketsChangedHere(string address, int count) =>
-        _bus.SendToAll(BusChannels.AddressSockets, string.Create(CultureInfo.InvariantCulture, $"{count}:{address}"));
+    public void AddressSocketsChangedHere(string address, int count) => SendCount(BusChannels.AddressSockets, count, address);
+
+    /// <summary>A socket count of this node's, as <c>count:key</c> (the key last: an IPv6 address
+    /// has colons of its own).</summary>
+    private void SendCount(string topic, int count, string key) =>
+        _bus.SendToAll(topic, string.Create(CultureInfo.InvariantCulture, $"{count}:{key}"));
+
+    /// <summary>Reads what <see cref="SendCount"/> wrote; false for a malformed body.</summary>
+    private static bool TryReadCount(BusMessage message, out int count, out string key)
+    {
+        var parts = message.Body.Split(':', 2);
+        key = parts.Length == 2 ? parts[1] : "";
+        count = 0;
+        return parts.Length == 2 && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out count);
+    }
 
     public int AddressSocketsElsewhere(string address)
     {
@@ -71,10 +83,7 @@ internal sealed class ClusterPresence : IPresenceCluster
 
     private void OnAddressSockets(BusMessage message)
     {
-        // The count comes first: an IPv6 address has colons of its own.
-        var parts = message.Body.Split(':', 2);
-        if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var count)) return;
-        var address = parts[1];
+        if (!TryReadCount(message, out var count, out var address)) return;
         lock (_gate)
         {
             if (count >= 2)
@@ -91,12 +100,11 @@ internal sealed class ClusterPresence : IPresenceCluster
 
     private void OnSockets(BusMessage message)
     {
-        var parts = message.Body.Split(':', 2);
-        if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var count)) return;
+        if (!TryReadCount(message, out var count, out var userId)) return;
         lock (_gate)
         {
-            if (count >= 2) _sockets[(parts[1], message.FromNode)] = count;
-            else _sockets.TryRemove((parts[1], message.FromNode), out _);
+            if (count >= 2) _sockets[(userId, message.FromNode)] = count;
+            else _sockets.TryRemove((userId, message.FromNode), out _);
         }
     }
 
