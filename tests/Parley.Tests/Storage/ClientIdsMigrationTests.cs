@@ -50,7 +50,8 @@ public sealed class ClientIdsMigrationTests : IAsyncLifetime
         {
             connection.Open();
             using var back = connection.CreateCommand();
-            back.CommandText = UndoStep + $"PRAGMA user_version = {SqliteMigrations.ClientIdsStep - 1};";
+            // Later steps are undone first, so the file is as the step before this one left it.
+            back.CommandText = ChatPositionsMigrationTests.UndoStep + UndoStep + $"PRAGMA user_version = {SqliteMigrations.ClientIdsStep - 1};";
             back.ExecuteNonQuery();
         }
 

@@ -47,7 +47,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         await DropBackendAsync();
     }
 
-    private long Now() => Interlocked.Increment(ref _clock);
+    protected long Now() => Interlocked.Increment(ref _clock);
 
     private async Task<UserRecord> UserAsync(string name = "Test User")
     {
@@ -71,9 +71,9 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         return result.Message!;
     }
 
-    private static long Unread(MemberRecord me, ChatRecord chat) => chat.LastSeq - me.ReadSeq - me.OwnAfterRead;
+    protected static long Unread(MemberRecord me, ChatRecord chat) => chat.LastSeq - me.ReadSeq - me.OwnAfterRead;
 
-    private async Task<List<StoredEvent>> SyncAllAsync(string userId, StreamCursor since, int limit = 1000)
+    protected async Task<List<StoredEvent>> SyncAllAsync(string userId, StreamCursor since, int limit = 1000)
     {
         var all = new List<StoredEvent>();
         while (true)
@@ -721,6 +721,67 @@ public sealed class SqliteStoreContractTests : StoreContractTests
         // The key is the sender's: the other member's same key is a new message.
         Assert.Equal(SendOutcome.Stored, (await Send(b, "mine", "k-first")).Outcome);
         Assert.Equal(chunk + 102, (await Store.GetChatAsync(chat))!.LastSeq);
+    }
+
+    /// <summary>A chat's positions reach their table a chunk at a time, behind a watermark; the
+    /// newer ones are held in memory. History, sync, receipts and the export read both halves as one:
+    /// every message once, in order, and nothing of another chat.</summary>
+    [StoreFact]
+    public async Task A_chats_messages_are_read_whole_on_both_sides_of_the_watermark_of_its_positions()
+    {
+        var (a, b, chat) = await TwoUsersInADirectChatAsync();
+        var (c, _, other) = await TwoUsersInADirectChatAsync();
+        var start = await Store.CurrentCursorAsync();
+        async Task<MessageRecord> Send(string chatId, string sender, string content) =>
+            (await Store.SendMessageAsync(new NewMessage(chatId, sender, MessageTypes.Text, content, null, null, null, 2), null)).Message!;
+
+        var sent = new List<MessageRecord>();
+        for (var i = 0; i < 3; i++) sent.Add(await Send(chat, i % 2 == 0 ? a : b, $"before {i}"));
+        // A chunk of sends to another chat, queued at once (so in batches), moves the watermark past the first three.
+        await Task.WhenAll(Enumerable.Range(0, Parley.Server.Storage.Sqlite.SqliteChatPositions.Chunk).Select(i => Send(other, c, $"filler {i}")));
+        for (var i = 0; i < 3; i++) sent.Add(await Send(chat, i % 2 == 0 ? a : b, $"after {i}"));
+
+        await using (var file = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_directory, "parley.db")};Mode=ReadOnly;Pooling=False"))
+        {
+            await file.OpenAsync();
+            using var command = file.CreateCommand();
+            command.CommandText = "SELECT pos FROM chat_positions WHERE chat_id = $chat ORDER BY pos";
+            command.Parameters.AddWithValue("$chat", chat);
+            var inTable = new List<long>();
+            await using (var reader = await command.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync()) inTable.Add(reader.GetInt64(0));
+            }
+            Assert.Equal(sent.Take(3).Select(m => m.Pos), inTable);
+        }
+
+        // History, two at a time from the newest, one of the old ones hidden from b.
+        Assert.Equal(ChangeOutcome.Done, await Store.HideMessageAsync(sent[1].Id, b));
+        var history = new List<MessageRecord>();
+        for (var before = long.MaxValue; ;)
+        {
+            var page = await Store.GetMessagesAsync(chat, b, 0, before, 2);
+            history.AddRange(page);
+            if (page.Count < 2) break;
+            before = page[^1].Pos;
+        }
+        Assert.Equal(sent.Where(m => m.Id != sent[1].Id).Select(m => m.Id).Reverse(), history.Select(m => m.Id));
+
+        // Sync, two events a page: the chat's messages in order; none of the other chat.
+        var synced = (await SyncAllAsync(b, start, limit: 2)).Where(e => e.Kind == EventKind.Message).Select(e => e.Message!.Id);
+        Assert.Equal(sent.Select(m => m.Id), synced);
+
+        // A read up to the third message (in the table) leaves unread exactly b's messages after it.
+        Assert.True(await Store.AdvanceWatermarkAsync(chat, a, sent[2].Seq, read: true, Now()));
+        var chatRecord = (await Store.GetChatAsync(chat))!;
+        Assert.Equal(sent.Skip(3).Count(m => m.SenderId == b), Unread((await Store.GetMemberAsync(chat, a))!, chatRecord));
+        Assert.True(await Store.AdvanceWatermarkAsync(chat, b, sent[^1].Seq, read: true, Now()));
+        Assert.Equal(0, Unread((await Store.GetMemberAsync(chat, b))!, chatRecord));
+
+        // The export's own messages, oldest first, one at a time.
+        var own = new List<MessageRecord>();
+        for (long after = 0; (await Store.GetOwnMessagesAsync(a, chat, after, 1)) is [var next]; after = next.Pos) own.Add(next);
+        Assert.Equal(sent.Where(m => m.SenderId == a).Select(m => m.Id), own.Select(m => m.Id));
     }
 }
 

@@ -31,9 +31,10 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     private SqliteCheckpointer? _checkpointer;
     private readonly SqliteSearchIndex _search = new();
     private readonly SqliteClientIds _clientIds = new();
-    /// <summary>When the writer last logged a failure to index for search, or to write the sends'
-    /// keys (writer thread only).</summary>
-    private long? _searchFailureLoggedAt, _clientIdsFailureLoggedAt;
+    private readonly SqliteChatPositions _chatPositions = new();
+    /// <summary>When the writer last logged a failure to index for search, to write the sends'
+    /// keys, or to write the chats' positions (writer thread only).</summary>
+    private long? _searchFailureLoggedAt, _clientIdsFailureLoggedAt, _chatPositionsFailureLoggedAt;
     private const long IndexFailureLogIntervalMs = 60_000;
     private long _lastPos;
     private long _committedPos;
@@ -80,6 +81,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         _checkpointer = new SqliteCheckpointer(_connectionString, _logRestartMiB, _logger);
         _search.Load(writer);
         _clientIds.Load(writer);
+        _chatPositions.Load(writer);
         _lastPos = writer.Scalar("SELECT max(coalesce((SELECT max(pos) FROM messages), 0), coalesce((SELECT max(pos) FROM events), 0))");
         _committedPos = _lastPos;
         _writer = writer;
@@ -125,6 +127,9 @@ internal sealed class SqliteDatabase : IAsyncDisposable
 
     internal SqliteClientIds ClientIds => _clientIds;
 
+    /// <summary>Where each chat's messages are (see <see cref="SqliteChatPositions"/>).</summary>
+    internal SqliteChatPositions ChatPositions => _chatPositions;
+
     /// <summary>Makes the full-text index cover every committed message (before a search).</summary>
     public Task CatchUpSearchIndexAsync() => _search.CatchUpAsync(this);
 
@@ -167,7 +172,19 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         }
         try
         {
-            return together ? InOneTransaction(connection, read) : read(connection);
+            if (!together) return read(connection);
+            // A snapshot older than the chats' positions held in memory is taken again (seldom: it
+            // has to last while a whole chunk of sends commits).
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    return InOneTransaction(connection, read);
+                }
+                catch (SnapshotTooOldException) when (attempt < 3)
+                {
+                }
+            }
         }
         finally
         {
@@ -239,7 +256,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                     // One of them failed: the batch runs again from the start, each operation in a
                     // savepoint of its own, so that only the failing one fails.
                     RollBack(connection);
-                    Interlocked.Exchange(ref _lastPos, startPos);
+                    HandOutAgainAfter(startPos);
                     context.Reset();
                     RunOperations(connection, context, batch, alone: true);
                 }
@@ -249,10 +266,14 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                 var clientIdsPos = _clientIds.Due(_lastPos)
                     ? IndexInBatch(connection, SqliteClientIds.IndexUpTo, ref _clientIdsFailureLoggedAt, StorageLog.ClientIdsFailed)
                     : null;
+                var chatPositionsPos = _chatPositions.Due(_lastPos)
+                    ? IndexInBatch(connection, SqliteChatPositions.IndexUpTo, ref _chatPositionsFailureLoggedAt, StorageLog.ChatPositionsFailed)
+                    : null;
                 connection.Execute("COMMIT");
                 Interlocked.Exchange(ref _committedPos, _lastPos);
                 if (indexedPos is { } indexed) _search.Committed(indexed);
                 if (clientIdsPos is { } clientIdsIndexed) _clientIds.Committed(clientIdsIndexed);
+                if (chatPositionsPos is { } chatPositionsIndexed) _chatPositions.Committed(chatPositionsIndexed);
                 _checkpointer?.Committed(removedContent: context.TakeContentRemoved());
                 StoreInstruments.BatchCommitted(started, batch.Count);
                 if (++_commitsSinceCacheCheck >= CacheCheckCommits)
@@ -265,7 +286,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             {
                 StorageLog.WriteBatchFailed(_logger, ex, batch.Count);
                 RollBack(connection);
-                Interlocked.Exchange(ref _lastPos, startPos);
+                HandOutAgainAfter(startPos);
                 context.Reset();
                 foreach (var operation in batch) operation.Fail(ex);
                 continue;
@@ -305,7 +326,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             {
                 connection.Execute("ROLLBACK TO op");
                 connection.Execute("RELEASE op");
-                Interlocked.Exchange(ref _lastPos, opStartPos);
+                HandOutAgainAfter(opStartPos);
                 context.Reset();
             }
         }
@@ -318,7 +339,8 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         try { connection.Execute("ROLLBACK"); } catch (SqliteException) { /* no transaction left */ }
     }
 
-    /// <summary>Brings an index kept behind a watermark (search, the sends' keys) up to this batch,
+    /// <summary>Brings an index kept behind a watermark (search, the sends' keys, the chats'
+    /// positions) up to this batch,
     /// in the batch's transaction; a failure leaves the work for a later batch and fails no send.</summary>
     private long? IndexInBatch(SqliteConnection connection, Func<SqliteConnection, long, long> indexUpTo,
         ref long? failureLoggedAt, Action<ILogger, Exception> logFailure)
@@ -358,6 +380,14 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     }
 
     internal long NextPosition() => Interlocked.Increment(ref _lastPos);
+
+    /// <summary>What the writer wrote above <paramref name="pos"/> was rolled back: the positions are
+    /// handed out again, and the chats' entries in memory for them go.</summary>
+    private void HandOutAgainAfter(long pos)
+    {
+        Interlocked.Exchange(ref _lastPos, pos);
+        _chatPositions.ForgetAbove(pos);
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -443,6 +473,9 @@ internal sealed class WriteContext(SqliteConnection connection, SqliteDatabase d
 
     /// <summary>The sends' idempotency keys (looked up and added by the writer only).</summary>
     public SqliteClientIds ClientIds => database.ClientIds;
+
+    /// <summary>Where each chat's messages are (the writer adds each message's entry).</summary>
+    public SqliteChatPositions ChatPositions => database.ChatPositions;
 
     /// <summary>Takes the next position in the event stream (the one writer hands them out in commit order).</summary>
     public long NextPosition() => database.NextPosition();

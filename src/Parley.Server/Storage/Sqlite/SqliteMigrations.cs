@@ -383,6 +383,20 @@ internal static class SqliteMigrations
         INSERT INTO client_ids_indexed (indexed_pos) SELECT coalesce(max(pos), 0) FROM messages;
         DROP INDEX messages_by_client_id;
         """) { Number = ClientIdsStep },
+
+        // 19: the index of the messages by chat leaves for a table of (chat, position), written in
+        // chat order a chunk at a time behind a watermark (see SqliteChatPositions).
+        new("""
+        CREATE TABLE chat_positions (
+            chat_id TEXT NOT NULL,
+            pos INTEGER NOT NULL,
+            PRIMARY KEY (chat_id, pos)
+        ) WITHOUT ROWID;
+        INSERT INTO chat_positions (chat_id, pos) SELECT chat_id, pos FROM messages ORDER BY chat_id, pos;
+        CREATE TABLE chat_positions_indexed (indexed_pos INTEGER NOT NULL);
+        INSERT INTO chat_positions_indexed (indexed_pos) SELECT coalesce(max(pos), 0) FROM messages;
+        DROP INDEX messages_by_chat;
+        """) { Number = ChatPositionsStep },
     ];
 
     /// <summary>The step that moves media bytes to the blob store.</summary>
@@ -390,6 +404,9 @@ internal static class SqliteMigrations
 
     /// <summary>The step that gives the sends' idempotency keys a table of their own.</summary>
     public const int ClientIdsStep = 18;
+
+    /// <summary>The step that gives the chats' message positions a table of their own.</summary>
+    public const int ChatPositionsStep = 19;
 
     private static readonly int[] Numbers = MigrationNumbers.Assign([.. Steps.Select(step => step.Number)]);
 

@@ -80,6 +80,7 @@ internal sealed partial class SqliteStore
             replyTo, replyQuote, systemAction, affectedUserName, media, MessageRules.ExpiresAt(type, timestamp, chat.DisappearAfter));
         c.Run("UPDATE members SET own_after_read = own_after_read + 1 WHERE chat_id = $1 AND user_id = $2", chatId, senderId);
         if (clientMessageId is not null) w.ClientIds.Added(chatId, senderId, clientMessageId, pos);
+        w.ChatPositions.Added(chatId, pos);
         return new MessageRecord(id, chatId, seq, pos, senderId, senderName, senderAvatar, type, content, timestamp, clientMessageId,
             replyTo, replyQuote, systemAction, affectedUserName, media, null, false);
     }
@@ -88,7 +89,7 @@ internal sealed partial class SqliteStore
         db.ReadAsync(c => c.QueryFirst(ReadMessage, $"SELECT {MessageColumns} FROM messages WHERE id = $1", messageId));
 
     public Task<IReadOnlyList<MessageRecord>> GetMessagesAsync(string chatId, string viewerId, long afterPos, long beforePos, int limit) =>
-        db.ReadAsync(c => ReadHistory(c, chatId, viewerId, afterPos, beforePos, limit));
+        db.ReadTogetherAsync(c => ReadHistory(c, chatId, viewerId, afterPos, beforePos, limit));
 
     /// <summary>The members and the page in one read transaction (a history request needs both).</summary>
     public Task<(IReadOnlyList<MemberRecord> Members, IReadOnlyList<MessageRecord>? Messages)> GetHistoryPageAsync(
@@ -100,15 +101,8 @@ internal sealed partial class SqliteStore
             return (members, viewer is null ? null : ReadHistory(c, chatId, viewerId, viewer.JoinedPos, beforePos, limit));
         });
 
-    private static IReadOnlyList<MessageRecord> ReadHistory(SqliteConnection c, string chatId, string viewerId, long afterPos, long beforePos, int limit) =>
-        c.QueryRows(ReadMessage,
-            $"""
-            SELECT {MessageColumns} FROM messages m
-            WHERE chat_id = $1 AND pos > $2 AND pos < $3
-              AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = $5 AND h.message_id = m.id)
-            ORDER BY pos DESC LIMIT $4
-            """,
-            chatId, afterPos, beforePos, limit, viewerId);
+    private IReadOnlyList<MessageRecord> ReadHistory(SqliteConnection c, string chatId, string viewerId, long afterPos, long beforePos, int limit) =>
+        SqliteChatQueries.History.Run(c, db.ChatPositions, chatId, afterPos, beforePos, limit, viewerId);
 
     public Task<MessageChange> EditMessageAsync(string messageId, string userId, string content, long now) =>
         ChangeMessage(messageId, userId, now, (c, m) =>
@@ -130,13 +124,10 @@ internal sealed partial class SqliteStore
     private static IEnumerable<StoredEvent> DeleteCopies(WriteContext w, MessageRecord original, IReadOnlyList<string> recipients)
     {
         var c = w.Connection;
-        if (DeletedContent.MediaIdOf(original.MediaJson) is { } mediaId)
+        if (DeletedContent.MediaIdOf(original.MediaJson) is { } mediaId
+            && SqliteChatQueries.Showing.Run(c, w.ChatPositions, original.ChatId, 0, long.MaxValue, 1, mediaId).Count == 0)
         {
-            c.Execute(
-                """
-                DELETE FROM media_chats WHERE media_id = $1 AND chat_id = $2
-                  AND NOT EXISTS (SELECT 1 FROM messages WHERE chat_id = $2 AND deleted = 0 AND json_extract(media, '$.mediaId') = $1)
-                """, mediaId, original.ChatId);
+            c.Execute("DELETE FROM media_chats WHERE media_id = $1 AND chat_id = $2", mediaId, original.ChatId);
         }
         return Requote(w, original, null, recipients);
     }
@@ -199,15 +190,14 @@ internal sealed partial class SqliteStore
 
             // The messages in (from, target] are the newest (target - from) rows at or below target's position.
             // (Disappearing messages leave holes: the newest message at or below target stands for it.)
-            var targetPos = c.Scalar("SELECT pos FROM messages WHERE chat_id = $1 AND seq <= $2 AND pos <= $3 ORDER BY pos DESC LIMIT 1",
-                chatId, target, LastPosOf(c, chatId));
-            var covered = c.Query(r => new ReachedMessage(r.GetString(0), r.GetString(1), r.GetInt64(2)),
-                "SELECT id, sender_id, seq FROM messages WHERE chat_id = $1 AND pos <= $2 AND seq > $4 ORDER BY pos DESC LIMIT $3",
-                chatId, targetPos, target - from, from);
+            var positions = w.ChatPositions;
+            var targetPos = SqliteChatQueries.PositionsUpToSeq.Run(c, positions, chatId, 0, LastPosOf(c, chatId) + 1, 1, target)
+                is [var newest] ? newest : 0;
+            var covered = SqliteChatQueries.ReachedAboveSeq.Run(c, positions, chatId, 0, targetPos + 1, (int)Math.Min(target - from, int.MaxValue), from);
 
             if (read)
             {
-                var ownAfter = c.Scalar("SELECT count(*) FROM messages WHERE chat_id = $1 AND pos > $2 AND sender_id = $3", chatId, targetPos, userId);
+                var ownAfter = SqliteChatQueries.SentBy.Run(c, positions, chatId, targetPos, long.MaxValue, int.MaxValue, userId).Count;
                 c.Execute(
                     """
                     UPDATE members SET read_seq = $3, read_at = $4, own_after_read = $5,

@@ -75,7 +75,6 @@ internal sealed partial class SqliteStore
         "SELECT chat_id FROM members WHERE user_id = $1 UNION SELECT chat_id FROM past_members WHERE user_id = $1 ORDER BY 1", userId));
 
     public Task<IReadOnlyList<MessageRecord>> GetOwnMessagesAsync(string userId, string chatId, long afterPos, int limit) =>
-        db.ReadAsync<IReadOnlyList<MessageRecord>>(c => c.Query(ReadMessage,
-            $"SELECT {MessageColumns} FROM messages WHERE chat_id = $1 AND pos > $2 AND sender_id = $3 AND deleted = 0 AND type <> 'system' ORDER BY pos LIMIT $4",
-            chatId, afterPos, userId, limit));
+        db.ReadTogetherAsync<IReadOnlyList<MessageRecord>>(c =>
+            SqliteChatQueries.OwnShown.Run(c, db.ChatPositions, chatId, afterPos, long.MaxValue, limit, userId));
 }

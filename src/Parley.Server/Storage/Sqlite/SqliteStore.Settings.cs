@@ -77,6 +77,7 @@ internal sealed partial class SqliteStore
         foreach (var m in expired)
         {
             c.Execute("DELETE FROM messages WHERE pos = $1", m.Pos);
+            c.Execute("DELETE FROM chat_positions WHERE chat_id = $1 AND pos = $2", m.ChatId, m.Pos);
             // Its key goes too (a key still in memory names a message no longer there, and is passed over).
             if (m.ClientMessageId is not null)
             {
@@ -93,9 +94,8 @@ internal sealed partial class SqliteStore
                 events.Add(AddEvent(w, EventKind.MessageUpdated, m.ChatId, null, reply.Id, recipients) with { Message = reply });
             }
             // The chat list shows the newest message that is left.
-            c.Execute(
-                "UPDATE chats SET last_message_pos = (SELECT max(pos) FROM messages WHERE chat_id = $1) WHERE id = $1 AND last_message_pos = $2",
-                m.ChatId, m.Pos);
+            var newest = SqliteChatQueries.Newest.Run(c, w.ChatPositions, m.ChatId, 0, long.MaxValue, 1) is [var pos] ? (long?)pos : null;
+            c.Execute("UPDATE chats SET last_message_pos = $3 WHERE id = $1 AND last_message_pos = $2", m.ChatId, m.Pos, newest);
             events.Add(AddEvent(w, EventKind.MessageUpdated, m.ChatId, null, m.Id, recipients) with { Message = MessageRecord.Tombstone(m.Id, m.ChatId) });
         }
         return (Value: new ExpiredMessages(expired.Count, forgotten), Events: events.ToArray());
