@@ -20,10 +20,11 @@ internal sealed partial class SqliteStore
         var events = new List<StoredEvent>();
         events.AddRange(MessageEvents(c, watermark, limit + 1,
             $"""
-            SELECT {MessageColumnsOfM} FROM members mb
-            JOIN chat_positions cp ON cp.chat_id = mb.chat_id AND cp.pos > max($2, mb.joined_pos) AND cp.pos <= min($3, $5)
-            CROSS JOIN messages m ON m.pos = cp.pos
-            WHERE mb.user_id = $1 ORDER BY cp.pos LIMIT $4
+            SELECT {MessageColumnsOfM} FROM (
+                SELECT cp.pos FROM members mb
+                JOIN chat_positions cp ON cp.chat_id = mb.chat_id AND cp.pos > max($2, mb.joined_pos) AND cp.pos <= min($3, $5)
+                WHERE mb.user_id = $1 ORDER BY cp.pos LIMIT $4
+            ) p CROSS JOIN messages m ON m.pos = p.pos ORDER BY p.pos
             """,
             () => c.QueryRows(r => (r.Text(0), Math.Max(sincePos, r.Int64(1)), upTo),
                 "SELECT chat_id, joined_pos FROM members WHERE user_id = $1", userId),
@@ -42,10 +43,11 @@ internal sealed partial class SqliteStore
         // Chats the user has left since the cursor: what came before they left.
         events.AddRange(MessageEvents(c, watermark, limit + 1,
             $"""
-            SELECT {MessageColumnsOfM} FROM past_members pm
-            JOIN chat_positions cp ON cp.chat_id = pm.chat_id AND cp.pos > max($2, pm.joined_pos) AND cp.pos <= min(pm.left_pos, $3, $5)
-            CROSS JOIN messages m ON m.pos = cp.pos
-            WHERE pm.user_id = $1 AND pm.left_pos > $2 ORDER BY cp.pos LIMIT $4
+            SELECT {MessageColumnsOfM} FROM (
+                SELECT cp.pos FROM past_members pm
+                JOIN chat_positions cp ON cp.chat_id = pm.chat_id AND cp.pos > max($2, pm.joined_pos) AND cp.pos <= min(pm.left_pos, $3, $5)
+                WHERE pm.user_id = $1 AND pm.left_pos > $2 ORDER BY cp.pos LIMIT $4
+            ) p CROSS JOIN messages m ON m.pos = p.pos ORDER BY p.pos
             """,
             () => c.QueryRows(r => (r.Text(0), Math.Max(sincePos, r.Int64(1)), Math.Min(r.Int64(2), upTo)),
                 "SELECT chat_id, joined_pos, left_pos FROM past_members WHERE user_id = $1 AND left_pos > $2", userId, sincePos),
@@ -66,9 +68,10 @@ internal sealed partial class SqliteStore
     });
 
     /// <summary>The first <paramref name="limit"/> messages, in position order, of some chats' ranges:
-    /// those at or below the watermark through <paramref name="indexed"/> (a join with
-    /// <c>chat_positions</c>: $1 the user, $2 the cursor, $3 the committed position, $4 the limit, $5
-    /// the watermark), then, while the limit is not met, the newer ones in memory, in the ranges
+    /// those at or below the watermark through <paramref name="indexed"/> ($1 the user, $2 the cursor,
+    /// $3 the committed position, $4 the limit, $5 the watermark: the positions chosen first, in a
+    /// subquery of <c>chat_positions</c> alone, so that SQLite stops each chat's range once it has
+    /// the limit and fetches only the rows it returns), then, while the limit is not met, the newer ones in memory, in the ranges
     /// <paramref name="ranges"/> gives (chat, after, up to and including).</summary>
     private List<StoredEvent> MessageEvents(SqliteConnection c, long watermark, int limit, string indexed,
         Func<List<(string Chat, long After, long UpTo)>> ranges, string userId, long sincePos, long upTo)
