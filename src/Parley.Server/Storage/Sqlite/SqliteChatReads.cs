@@ -27,7 +27,7 @@ internal static class SqliteChatReads
 
     /// <summary>How many positions a read takes from memory at a time: about what it still needs (a
     /// few more, for entries it cannot see), within bounds.</summary>
-    public static int SliceFor(int wanted) => Math.Clamp(wanted + 8, 16, 512);
+    public static int SliceFor(int wanted) => (int)Math.Clamp(wanted + 8L, 16, 512);
 }
 
 /// <summary>
