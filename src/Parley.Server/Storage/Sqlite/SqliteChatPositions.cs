@@ -132,6 +132,9 @@ internal sealed class SqliteChatPositions
     /// of them: the newest when <paramref name="newestFirst"/>, else the oldest; in that order.</summary>
     public long[] Take(string chatId, long watermark, long after, long before, int max, bool newestFirst)
     {
+        // A range wholly at or below the watermark (an older history page) is the table's alone:
+        // no lock for it.
+        if (before - 1 <= Math.Max(after, watermark)) return [];
         lock (_gate)
         {
             if (_floor > watermark) throw new SnapshotTooOldException();
