@@ -8,6 +8,11 @@ internal static class SqliteChatQueries
 {
     public static readonly string MessageColumnsOfM = StoredRows.Prefixed("m.", StoredRows.MessageColumns);
 
+    /// <summary>The messages at the positions of a JSON array ($1), oldest first (whatever their chat:
+    /// the caller checks it).</summary>
+    public static readonly string MessagesAt =
+        $"SELECT {MessageColumnsOfM} FROM json_each($1) j CROSS JOIN messages m ON m.pos = j.value ORDER BY m.pos";
+
     /// <summary>A history page, newest first, without the viewer's hidden messages ($6 the viewer).</summary>
     public static readonly ChatMessageQuery<MessageRecord> History = new(MessageColumnsOfM,
         "NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = $6 AND h.message_id = m.id)",

@@ -20,7 +20,7 @@ internal sealed partial class SqliteStore
         var events = new List<StoredEvent>();
         events.AddRange(MessageEvents(c, watermark, limit + 1,
             $"""
-            SELECT {MessageColumnsOfM} FROM (
+            SELECT {SqliteChatQueries.MessageColumnsOfM} FROM (
                 SELECT cp.pos FROM members mb
                 JOIN chat_positions cp ON cp.chat_id = mb.chat_id AND cp.pos > max($2, mb.joined_pos) AND cp.pos <= min($3, $5)
                 WHERE mb.user_id = $1 ORDER BY cp.pos LIMIT $4
@@ -43,7 +43,7 @@ internal sealed partial class SqliteStore
         // Chats the user has left since the cursor: what came before they left.
         events.AddRange(MessageEvents(c, watermark, limit + 1,
             $"""
-            SELECT {MessageColumnsOfM} FROM (
+            SELECT {SqliteChatQueries.MessageColumnsOfM} FROM (
                 SELECT cp.pos FROM past_members pm
                 JOIN chat_positions cp ON cp.chat_id = pm.chat_id AND cp.pos > max($2, pm.joined_pos) AND cp.pos <= min(pm.left_pos, $3, $5)
                 WHERE pm.user_id = $1 AND pm.left_pos > $2 ORDER BY cp.pos LIMIT $4
@@ -101,9 +101,7 @@ internal sealed partial class SqliteStore
             }
             var positions = candidates.Keys.Where(pos => pos <= bound).Order().ToArray();
             if (positions.Length == 0) break;
-            foreach (var e in c.QueryRows(ReadMessageEvent,
-                $"SELECT {MessageColumnsOfM} FROM json_each($1) j CROSS JOIN messages m ON m.pos = j.value ORDER BY m.pos",
-                SqliteChatReads.Json(positions)))
+            foreach (var e in c.QueryRows(ReadMessageEvent, SqliteChatQueries.MessagesAt, SqliteChatReads.Json(positions)))
             {
                 // A position held in memory names a message of its chat, or one the snapshot cannot see.
                 if (events.Count < limit && candidates[e.Pos] == e.ChatId) events.Add(e);
@@ -117,6 +115,4 @@ internal sealed partial class SqliteStore
     private static StoredEvent ReadMessageEvent(SqliteRow r) => new(r.Int64(3), EventKind.Message, r.Text(1), [], ReadMessage(r));
 
     private static StoredEvent ReadEvent(SqliteRow r) => StoredRows.Event(r, []);
-
-    private static readonly string MessageColumnsOfM = StoredRows.Prefixed("m.", MessageColumns);
 }
