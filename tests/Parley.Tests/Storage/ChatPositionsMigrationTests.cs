@@ -8,10 +8,8 @@ namespace Parley.Tests.Storage;
 /// <summary>A database from before the chats' positions had a table of their own (an index on the
 /// messages by chat held them): the step that moves them keeps every chat's history, sync and
 /// receipts whole, and the server then keeps new positions in memory until a chunk is written.</summary>
-public sealed class ChatPositionsMigrationTests : IAsyncLifetime
+public sealed class ChatPositionsMigrationTests() : SqliteMigrationTest("chat-positions")
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "parley-tests", "chat-positions-" + Guid.NewGuid().ToString("N"));
-    private static readonly Dictionary<string, string?> Sqlite = new() { ["Parley:Storage:Provider"] = "Sqlite" };
 
     /// <summary>Takes a database back to before the step: the positions in an index on the messages.</summary>
     internal const string UndoStep =
@@ -21,21 +19,13 @@ public sealed class ChatPositionsMigrationTests : IAsyncLifetime
         CREATE INDEX messages_by_chat ON messages (chat_id, pos);
         """;
 
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        await TestBackend.ReleaseAsync(_directory);
-        try { Directory.Delete(_directory, recursive: true); } catch (IOException) { /* best effort */ }
-    }
-
     [Fact]
     public async Task Positions_held_by_the_old_index_move_to_their_table_and_every_message_is_still_found()
     {
         TestUser alice, bob, carol;
         string withBob, withCarol, bobCursor;
         var sent = new List<string>();
-        await using (var before = await ParleyServer.StartAsync(Sqlite, _directory))
+        await using (var before = await ParleyServer.StartAsync(Sqlite, DataDirectory))
         {
             alice = await ApiClient.CreateUserAsync(before, "Alice");
             bob = await ApiClient.CreateUserAsync(before, "Bob");
@@ -50,18 +40,9 @@ public sealed class ChatPositionsMigrationTests : IAsyncLifetime
             }
             await before.StopAsync();
         }
-        await TestBackend.ReleaseAsync(_directory);
+        await TakeBackAsync(UndoStep, SqliteMigrations.ChatPositionsStep - 1);
 
-        var file = Path.Combine(_directory, "parley.db");
-        using (var connection = new SqliteConnection($"Data Source={file};Pooling=false"))
-        {
-            connection.Open();
-            using var back = connection.CreateCommand();
-            back.CommandText = UndoStep + $"PRAGMA user_version = {SqliteMigrations.ChatPositionsStep - 1};";
-            back.ExecuteNonQuery();
-        }
-
-        await using var after = await ParleyServer.StartAsync(Sqlite, _directory);
+        await using var after = await ParleyServer.StartAsync(Sqlite, DataDirectory);
         alice = alice with { Api = after.Api(alice.AccessToken) };
         bob = bob with { Api = after.Api(bob.AccessToken) };
         for (var i = 0; i < 3; i++) sent.Add((await bob.SendTextAsync(withBob, $"new {i}")).Str("id")!);
@@ -76,17 +57,17 @@ public sealed class ChatPositionsMigrationTests : IAsyncLifetime
 
         // Once more after a restart: the positions held in memory are read back from the messages.
         await after.StopAsync();
-        await TestBackend.ReleaseAsync(_directory);
-        await using (var again = await ParleyServer.StartAsync(Sqlite, _directory))
+        await TestBackend.ReleaseAsync(DataDirectory);
+        await using (var again = await ParleyServer.StartAsync(Sqlite, DataDirectory))
         {
             alice = alice with { Api = again.Api(alice.AccessToken) };
             sent.Add((await alice.SendTextAsync(withBob, "after the restart")).Str("id")!);
             Assert.Equal(Enumerable.Reverse(sent), (await alice.HistoryAsync(withBob, limit: 4)).Select(m => m.Str("id")));
             await again.StopAsync();
         }
-        await TestBackend.ReleaseAsync(_directory);
+        await TestBackend.ReleaseAsync(DataDirectory);
 
-        using var check = new SqliteConnection($"Data Source={file};Mode=ReadOnly;Pooling=false");
+        using var check = new SqliteConnection($"Data Source={DatabaseFile};Mode=ReadOnly;Pooling=false");
         check.Open();
         using var query = check.CreateCommand();
         query.CommandText = "SELECT (SELECT count(*) FROM chat_positions), (SELECT count(*) FROM sqlite_master WHERE name = 'messages_by_chat')";

@@ -8,10 +8,8 @@ namespace Parley.Tests.Storage;
 
 /// <summary>A database from before the sends' keys had a table of their own (a unique index on the
 /// messages held them): the step that moves them keeps every retry finding its original.</summary>
-public sealed class ClientIdsMigrationTests : IAsyncLifetime
+public sealed class ClientIdsMigrationTests() : SqliteMigrationTest("client-ids")
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "parley-tests", "client-ids-" + Guid.NewGuid().ToString("N"));
-    private static readonly Dictionary<string, string?> Sqlite = new() { ["Parley:Storage:Provider"] = "Sqlite" };
 
     /// <summary>Takes a database back to before the step: the keys in the unique index, no table.</summary>
     internal const string UndoStep =
@@ -22,20 +20,12 @@ public sealed class ClientIdsMigrationTests : IAsyncLifetime
             WHERE client_message_id IS NOT NULL;
         """;
 
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        await TestBackend.ReleaseAsync(_directory);
-        try { Directory.Delete(_directory, recursive: true); } catch (IOException) { /* best effort */ }
-    }
-
     [Fact]
     public async Task Keys_held_by_the_old_index_move_to_their_table_and_retries_still_find_their_originals()
     {
         TestUser alice, bob;
         string chatId, originalId;
-        await using (var before = await ParleyServer.StartAsync(Sqlite, _directory))
+        await using (var before = await ParleyServer.StartAsync(Sqlite, DataDirectory))
         {
             alice = await ApiClient.CreateUserAsync(before, "Alice");
             bob = await ApiClient.CreateUserAsync(before, "Bob");
@@ -43,26 +33,17 @@ public sealed class ClientIdsMigrationTests : IAsyncLifetime
             originalId = (await alice.SendTextAsync(chatId, "from the old days", "old-key")).Str("id")!;
             await before.StopAsync();
         }
-        await TestBackend.ReleaseAsync(_directory);
+        // Later steps are undone first, so the file is as the step before this one left it.
+        await TakeBackAsync(ChatPositionsMigrationTests.UndoStep + UndoStep, SqliteMigrations.ClientIdsStep - 1);
 
-        var file = Path.Combine(_directory, "parley.db");
-        using (var connection = new SqliteConnection($"Data Source={file};Pooling=false"))
-        {
-            connection.Open();
-            using var back = connection.CreateCommand();
-            // Later steps are undone first, so the file is as the step before this one left it.
-            back.CommandText = ChatPositionsMigrationTests.UndoStep + UndoStep + $"PRAGMA user_version = {SqliteMigrations.ClientIdsStep - 1};";
-            back.ExecuteNonQuery();
-        }
-
-        await using var after = await ParleyServer.StartAsync(Sqlite, _directory);
+        await using var after = await ParleyServer.StartAsync(Sqlite, DataDirectory);
         alice = alice with { Api = after.Api(alice.AccessToken) };
         var retry = await alice.Api.PostAsync($"/chats/{chatId}/messages", new { content = "again", clientMessageId = "old-key" });
         Assert.True(retry.Status is HttpStatusCode.OK or HttpStatusCode.Created, $"retry answered {(int)retry.Status} {retry.Json}");
         Assert.Equal(originalId, retry.Json.Str("id"));
         Assert.Single(await alice.HistoryAsync(chatId));
 
-        using var check = new SqliteConnection($"Data Source={file};Mode=ReadOnly;Pooling=false");
+        using var check = new SqliteConnection($"Data Source={DatabaseFile};Mode=ReadOnly;Pooling=false");
         check.Open();
         using var query = check.CreateCommand();
         query.CommandText = "SELECT (SELECT count(*) FROM client_ids WHERE client_message_id = 'old-key'), (SELECT count(*) FROM sqlite_master WHERE name = 'messages_by_client_id')";

@@ -1,0 +1,35 @@
+using Microsoft.Data.Sqlite;
+using Parley.Testing;
+
+namespace Parley.Tests.Storage;
+
+/// <summary>What a test of one SQLite schema step shares: a data directory of its own, released and
+/// deleted afterwards, and a way to take the file back to before a step.</summary>
+public abstract class SqliteMigrationTest(string name) : IAsyncLifetime
+{
+    protected static readonly Dictionary<string, string?> Sqlite = new() { ["Parley:Storage:Provider"] = "Sqlite" };
+
+    protected string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "parley-tests", name + "-" + Guid.NewGuid().ToString("N"));
+
+    protected string DatabaseFile => Path.Combine(DataDirectory, "parley.db");
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        await TestBackend.ReleaseAsync(DataDirectory);
+        try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { /* best effort */ }
+    }
+
+    /// <summary>Runs <paramref name="undo"/> on the stopped server's file and marks it as at
+    /// <paramref name="version"/>, so the steps after it run again at the next start.</summary>
+    protected async Task TakeBackAsync(string undo, int version)
+    {
+        await TestBackend.ReleaseAsync(DataDirectory);
+        using var connection = new SqliteConnection($"Data Source={DatabaseFile};Pooling=false");
+        connection.Open();
+        using var back = connection.CreateCommand();
+        back.CommandText = undo + $"PRAGMA user_version = {version};";
+        back.ExecuteNonQuery();
+    }
+}
