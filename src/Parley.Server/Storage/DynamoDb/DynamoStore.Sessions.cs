@@ -9,7 +9,8 @@ namespace Parley.Server.Storage.DynamoDb;
 /// <item>A token: <c>rt#{hash}</c> with <c>userId, familyId, createdAt, expiresAtMs</c> and, once
 /// rotated, <c>usedAt</c>.</item>
 /// <item>Its session (family): <c>rtu#{userId}</c>, sk the family id, with <c>revoked</c> once it
-/// ends and the expiry of its newest token. Revocation is a flag on the family, not on each of its
+/// ends (and <c>replayed</c>, the hash of the token whose second use ended it) and the expiry of its
+/// newest token. Revocation is a flag on the family, not on each of its
 /// tokens: a session ends with one write however often it rotated, and every check of a token reads
 /// its family too.</item>
 /// <item>Revocations: the one partition <c>revocations</c>, sk <c>{revokedAt:D20}#{userId}#{session}</c>,
@@ -70,18 +71,32 @@ internal sealed partial class DynamoStore
             "attribute_not_exists(#used)", new() { [":now"] = Item.N(now) }, new() { ["#used"] = "usedAt" }).ConfigureAwait(false) is not null;
         if (!retired)
         {
-            await RevokeFamilyAsync(userId, familyId).ConfigureAwait(false);
+            await RevokeReplayedFamilyAsync(userId, familyId, presentedHash).ConfigureAwait(false);
             return new RefreshRotation(RefreshOutcome.Reused, userId, familyId);
         }
         var next = replacement(userId, familyId);
-        // A session revoked since the read gets no new token.
-        if (await ExtendFamilyAsync(next, "attribute_exists(#pk) AND attribute_not_exists(#revoked)").ConfigureAwait(false) is null)
+        if (await ExtendFamilyAsync(next, "attribute_exists(#pk) AND attribute_not_exists(#revoked)").ConfigureAwait(false) is not null)
         {
-            return new RefreshRotation(RefreshOutcome.Invalid, null);
+            await db.PutAsync(db.Records, TokenItem(next)).ConfigureAwait(false);
+            return new RefreshRotation(RefreshOutcome.Rotated, userId, familyId);
         }
-        await db.PutAsync(db.Records, TokenItem(next)).ConfigureAwait(false);
-        return new RefreshRotation(RefreshOutcome.Rotated, userId, familyId);
+        // The session ended since the read. If a replay of this very token ended it, that replay
+        // came after this rotation retired the token: this rotation went through first (and its
+        // token died with the session), as it does on the SQL stores. Any other ending may have
+        // come first, so the rotation is refused.
+        var family = await db.GetAsync(db.Records, FamilyKey(userId, familyId)).ConfigureAwait(false);
+        return family?.StrOrNull("replayed") == presentedHash
+            ? new RefreshRotation(RefreshOutcome.Rotated, userId, familyId)
+            : new RefreshRotation(RefreshOutcome.Invalid, null);
     }
+
+    /// <summary>Ends a session because <paramref name="tokenHash"/> was used twice, naming that token
+    /// unless the session had already ended for another reason.</summary>
+    private Task RevokeReplayedFamilyAsync(string userId, string familyId, string tokenHash) =>
+        db.UpdateAsync(db.Records, FamilyKey(userId, familyId), "SET #revoked = :true, #replayed = :hash",
+            "attribute_exists(#pk) AND attribute_not_exists(#revoked)",
+            new() { [":true"] = Item.B(true), [":hash"] = Item.S(tokenHash) },
+            new() { ["#revoked"] = "revoked", ["#replayed"] = "replayed", ["#pk"] = "pk" });
 
     public async Task<string?> FindLiveRefreshTokenAsync(string presentedHash, long now)
     {
