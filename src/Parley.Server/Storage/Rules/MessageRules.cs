@@ -7,7 +7,7 @@ public static class MessageRules
     public const int QuoteLength = 100;
 
     /// <summary>A new message id: time-ordered, so ids sort roughly by creation.</summary>
-    public static string NewMessageId() => "msg_" + Guid.CreateVersion7().ToString();
+    public static string NewMessageId() => MessageIds.New();
 
     /// <summary>The quote a reply keeps of the message it answers: its first characters (empty for a
     /// media message without caption), or none (null: "deleted") when that message was deleted for
