@@ -10,9 +10,8 @@ namespace Parley.Server.Storage.DynamoDb;
 /// rotated, <c>usedAt</c>.</item>
 /// <item>Its session (family): <c>rtu#{userId}</c>, sk the family id, with <c>revoked</c> once it
 /// ends (and <c>replayed</c>, the hash of the token whose second use ended it) and the expiry of its
-/// newest token. Revocation is a flag on the family, not on each of its
-/// tokens: a session ends with one write however often it rotated, and every check of a token reads
-/// its family too.</item>
+/// newest token. Revocation is a flag on the family, not on each of its tokens: a session ends with
+/// one write however often it rotated, and every check of a token reads its family too.</item>
 /// <item>Revocations: the one partition <c>revocations</c>, sk <c>{revokedAt:D20}#{userId}#{session}</c>,
 /// so those since a moment are a key condition. Revocations are few (logouts, resets), so one
 /// partition takes them.</item>

@@ -45,7 +45,7 @@ internal sealed class SqliteCheckpointer : IAsyncDisposable
 
     private readonly SqliteConnection _connection;
     private readonly ILogger _logger;
-    /// <summary>Log frames (pages, 8 KiB each in a file created since pages grew from 4 KiB) from which the log is started over under continuous writes.</summary>
+    /// <summary>Log frames (pages: 8 KiB in a new file, 4 KiB in one created before) from which the log is started over under continuous writes.</summary>
     private readonly long _restartFrames;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
