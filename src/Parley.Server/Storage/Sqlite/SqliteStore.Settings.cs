@@ -95,7 +95,7 @@ internal sealed partial class SqliteStore
             }
             // The chat list shows the newest message that is left (looked for only when the chat
             // showed this one: a sweep of a busy chat's old messages reads nothing more).
-            if (c.Scalar("SELECT count(*) FROM chats WHERE id = $1 AND last_message_pos = $2", m.ChatId, m.Pos) > 0)
+            if (LastPosOf(c, m.ChatId) == m.Pos)
             {
                 var newest = SqliteChatQueries.Newest.Run(c, w.ChatPositions, m.ChatId, 0, long.MaxValue, 1) is [var pos] ? (long?)pos : null;
                 c.Execute("UPDATE chats SET last_message_pos = $2 WHERE id = $1", m.ChatId, newest);
