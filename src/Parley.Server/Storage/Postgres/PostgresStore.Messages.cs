@@ -40,7 +40,7 @@ internal sealed partial class PostgresStore
 
     private static (string Sql, object?[] Args, SendState State) SendStatement(PgWrite w, NewMessage m, string? originConnectionId)
     {
-        var state = new SendState(m, MessageRules.NewMessageId(), originConnectionId, w);
+        var state = new SendState(m, MessageIds.New(), originConnectionId, w);
         return (SendSql, [w.Writer, state.Id, m.ChatId, m.SenderId, m.Type, m.Timestamp, m.Content, m.ClientMessageId, m.ReplyTo, m.MediaJson, m.MediaId], state);
     }
 
@@ -111,7 +111,7 @@ internal sealed partial class PostgresStore
         string type, string? content, long timestamp, string? clientMessageId, string? replyTo, string? replyQuote,
         string? systemAction, string? affectedUserName, string? media)
     {
-        var id = MessageRules.NewMessageId();
+        var id = MessageIds.New();
         var stored = await w.QueryFirstAsync(
             r => (Seq: r.GetInt64(0), Name: r.GetString(1), Avatar: r.StringOrNull(2),
                   At: ChatPosition.Read(r, 3)),

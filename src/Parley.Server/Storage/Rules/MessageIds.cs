@@ -14,7 +14,7 @@ namespace Parley.Server.Storage.Rules;
 /// </summary>
 public static class MessageIds
 {
-    public const string Prefix = "msg_";
+    private const string Prefix = "msg_";
     private const int RandomBytesPerId = 10;
     private const int BufferedIds = 100;
 

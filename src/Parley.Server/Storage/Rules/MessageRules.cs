@@ -6,9 +6,6 @@ public static class MessageRules
     /// <summary>How much of the replied-to message a reply carries.</summary>
     public const int QuoteLength = 100;
 
-    /// <summary>A new message id: time-ordered, so ids sort roughly by creation.</summary>
-    public static string NewMessageId() => MessageIds.New();
-
     /// <summary>The quote a reply keeps of the message it answers: its first characters (empty for a
     /// media message without caption), or none (null: "deleted") when that message was deleted for
     /// everyone, as its earlier replies' quotes become (deleted content is not copied anywhere).

@@ -70,7 +70,7 @@ internal sealed partial class SqliteStore
         var chat = c.QueryRow(r => (Seq: r.Int64(0), DisappearAfter: r.Int64(1)),
             "SELECT last_seq, disappear_after_seconds FROM chats WHERE id = $1", chatId);
         var seq = chat.Seq;
-        var id = MessageRules.NewMessageId();
+        var id = MessageIds.New();
         c.Run(
             $"""
             INSERT INTO messages (pos, {MessageColumns}, expires_at)
