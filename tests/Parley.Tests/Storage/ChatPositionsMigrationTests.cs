@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Parley.Server.Storage.Sqlite;
 using Parley.Testing;
 using Parley.Tests.Infrastructure;
@@ -67,8 +66,7 @@ public sealed class ChatPositionsMigrationTests() : SqliteMigrationTest("chat-po
         }
         await TestBackend.ReleaseAsync(DataDirectory);
 
-        using var check = new SqliteConnection($"Data Source={DatabaseFile};Mode=ReadOnly;Pooling=false");
-        check.Open();
+        using var check = OpenFileReadOnly();
         using var query = check.CreateCommand();
         query.CommandText = "SELECT (SELECT count(*) FROM chat_positions), (SELECT count(*) FROM sqlite_master WHERE name = 'messages_by_chat')";
         using var row = query.ExecuteReader();

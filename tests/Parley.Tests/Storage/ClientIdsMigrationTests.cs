@@ -1,5 +1,4 @@
 using System.Net;
-using Microsoft.Data.Sqlite;
 using Parley.Server.Storage.Sqlite;
 using Parley.Testing;
 using Parley.Tests.Infrastructure;
@@ -43,8 +42,7 @@ public sealed class ClientIdsMigrationTests() : SqliteMigrationTest("client-ids"
         Assert.Equal(originalId, retry.Json.Str("id"));
         Assert.Single(await alice.HistoryAsync(chatId));
 
-        using var check = new SqliteConnection($"Data Source={DatabaseFile};Mode=ReadOnly;Pooling=false");
-        check.Open();
+        using var check = OpenFileReadOnly();
         using var query = check.CreateCommand();
         query.CommandText = "SELECT (SELECT count(*) FROM client_ids WHERE client_message_id = 'old-key'), (SELECT count(*) FROM sqlite_master WHERE name = 'messages_by_client_id')";
         using var row = query.ExecuteReader();

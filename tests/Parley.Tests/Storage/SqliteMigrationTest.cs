@@ -3,8 +3,9 @@ using Parley.Testing;
 
 namespace Parley.Tests.Storage;
 
-/// <summary>What a test of one SQLite schema step shares: a data directory of its own, released and
-/// deleted afterwards, and a way to take the file back to before a step.</summary>
+/// <summary>What a test of a SQLite file from before a change (a schema step, a page size) shares: a
+/// data directory of its own, released and deleted afterwards, a way to take the file back to before
+/// a step, and a read-only look at the file.</summary>
 public abstract class SqliteMigrationTest(string name) : IAsyncLifetime
 {
     protected static readonly Dictionary<string, string?> Sqlite = new() { ["Parley:Storage:Provider"] = "Sqlite" };
@@ -31,5 +32,13 @@ public abstract class SqliteMigrationTest(string name) : IAsyncLifetime
         using var back = connection.CreateCommand();
         back.CommandText = undo + $"PRAGMA user_version = {version};";
         back.ExecuteNonQuery();
+    }
+
+    /// <summary>The database file opened read-only, for a look at what a stopped (or running) server left in it.</summary>
+    protected SqliteConnection OpenFileReadOnly()
+    {
+        var connection = new SqliteConnection($"Data Source={DatabaseFile};Mode=ReadOnly;Pooling=false");
+        connection.Open();
+        return connection;
     }
 }

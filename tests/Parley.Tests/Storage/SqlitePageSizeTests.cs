@@ -52,8 +52,7 @@ public sealed class SqlitePageSizeTests() : SqliteMigrationTest("page-size")
 
     private long PageSize()
     {
-        using var connection = new SqliteConnection($"Data Source={DatabaseFile};Mode=ReadOnly;Pooling=false");
-        connection.Open();
+        using var connection = OpenFileReadOnly();
         using var query = connection.CreateCommand();
         query.CommandText = "PRAGMA page_size";
         return (long)query.ExecuteScalar()!;
