@@ -33,7 +33,7 @@ public sealed class ClientIdsMigrationTests() : SqliteMigrationTest("client-ids"
             await before.StopAsync();
         }
         // Later steps are undone first, so the file is as the step before this one left it.
-        await TakeBackAsync(ChatPositionsMigrationTests.UndoStep + UndoStep, SqliteMigrations.ClientIdsStep - 1);
+        await TakeBackAsync(ClientKeysMigrationTests.UndoStep + ChatPositionsMigrationTests.UndoStep + UndoStep, SqliteMigrations.ClientIdsStep - 1);
 
         await using var after = await ParleyServer.StartAsync(Sqlite, DataDirectory);
         alice = alice with { Api = after.Api(alice.AccessToken) };
@@ -44,7 +44,8 @@ public sealed class ClientIdsMigrationTests() : SqliteMigrationTest("client-ids"
 
         using var check = OpenFileReadOnly();
         using var query = check.CreateCommand();
-        query.CommandText = "SELECT (SELECT count(*) FROM client_ids WHERE client_message_id = 'old-key'), (SELECT count(*) FROM sqlite_master WHERE name = 'messages_by_client_id')";
+        // The key went to the table (as text, then as its hash, in the step after this one).
+        query.CommandText = "SELECT (SELECT count(*) FROM client_keys), (SELECT count(*) FROM sqlite_master WHERE name = 'messages_by_client_id')";
         using var row = query.ExecuteReader();
         Assert.True(row.Read());
         Assert.Equal((1L, 0L), (row.GetInt64(0), row.GetInt64(1)));

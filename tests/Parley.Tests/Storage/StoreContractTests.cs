@@ -704,15 +704,18 @@ public sealed class SqliteStoreContractTests : StoreContractTests
         await using (var file = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_directory, "parley.db")};Mode=ReadOnly;Pooling=False"))
         {
             await file.OpenAsync();
-            long? StoredPos(string key)
+            using var seedQuery = file.CreateCommand();
+            seedQuery.CommandText = "SELECT hash_seed FROM client_ids_indexed";
+            var seed = (long)seedQuery.ExecuteScalar()!;
+            long? StoredPos(string sender, string key)
             {
                 using var command = file.CreateCommand();
-                command.CommandText = "SELECT pos FROM client_ids WHERE client_message_id = $key";
-                command.Parameters.AddWithValue("$key", key);
+                command.CommandText = "SELECT pos FROM client_keys WHERE key_hash = $hash";
+                command.Parameters.AddWithValue("$hash", Parley.Server.Storage.Sqlite.SqliteClientIds.KeyHash(seed, chat, sender, key));
                 return command.ExecuteScalar() as long?;
             }
-            Assert.Equal(first.Pos, StoredPos("k-first"));
-            Assert.Null(StoredPos(last.ClientMessageId!));
+            Assert.Equal(first.Pos, StoredPos(a, "k-first"));
+            Assert.Null(StoredPos(last.SenderId, last.ClientMessageId!));
         }
 
         foreach (var (sender, original) in new[] { (a, first), (last.SenderId, last) })

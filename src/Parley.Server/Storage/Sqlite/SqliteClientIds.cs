@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.IO.Hashing;
+using System.Text;
 using Microsoft.Data.Sqlite;
 
 namespace Parley.Server.Storage.Sqlite;
@@ -9,12 +12,20 @@ namespace Parley.Server.Storage.Sqlite;
 /// on the messages (a page in the log for every send of a batch). Written a chunk at a time, in key
 /// order, many keys share a leaf.
 /// <para>
+/// The table (<c>client_keys</c>) holds a 64-bit hash of each key and its position, not the key's
+/// text (about 125 bytes). Random keys land all over the table however they are sorted, so the
+/// pages a chunk rewrites grow with the table; a table six times smaller has six times fewer. The
+/// hash is XxHash64 with a seed drawn once per database (<c>client_ids_indexed.hash_seed</c>), so
+/// a client cannot pick keys that collide with another's. Two keys with one hash are each still
+/// found: a hash names candidate positions, and a key is taken as found only where the message at
+/// that position carries it.
+/// </para>
+/// <para>
 /// <c>client_ids_indexed.indexed_pos</c> is the watermark: the key of every message at or below it
-/// is in <c>client_ids</c>. The keys above it are held in memory by the one writer, which is the only
-/// one to look keys up; they are read back from the messages when the store opens (after a crash
-/// too), so a retry finds its original however late it comes. A key in memory may name a send whose
-/// transaction was rolled back: a key is only taken as found when the message at its position
-/// carries it.
+/// is in <c>client_keys</c>. The keys above it are held in memory by the one writer, which is the
+/// only one to look keys up; they are read back from the messages when the store opens (after a
+/// crash too), so a retry finds its original however late it comes. A key in memory may name a
+/// send whose transaction was rolled back, which the same check passes over.
 /// </para>
 /// </summary>
 internal sealed class SqliteClientIds
@@ -25,13 +36,17 @@ internal sealed class SqliteClientIds
     /// <summary>The watermark as last committed (writer thread only, like everything here).</summary>
     private long _indexedPos;
 
+    /// <summary>This database's seed of the keys' hashes.</summary>
+    private long _seed;
+
     /// <summary>The keys of messages above the watermark.</summary>
     private readonly Dictionary<(string Chat, string Sender, string ClientId), long> _recent = new();
 
     /// <summary>Reads the watermark and the keys above it (once, when the database opens).</summary>
     public void Load(SqliteConnection connection)
     {
-        _indexedPos = connection.Scalar("SELECT indexed_pos FROM client_ids_indexed");
+        (_indexedPos, _seed) = connection.QueryFirst(r => (r.GetInt64(0), r.GetInt64(1)),
+            "SELECT indexed_pos, hash_seed FROM client_ids_indexed");
         _recent.Clear();
         foreach (var (chat, sender, clientId, pos) in connection.Query(
             r => (r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3)),
@@ -42,16 +57,20 @@ internal sealed class SqliteClientIds
         }
     }
 
-    /// <summary>Where the key may be: its position in memory, then its position in the table (looked
-    /// up only if the caller asks for more). The caller checks that the message there carries the key.</summary>
+    /// <summary>Where the key may be: its position in memory, then the positions its hash has in the
+    /// table, newest first (looked up only if the caller asks for more). The caller checks that the
+    /// message there carries the key.</summary>
     public IEnumerable<long> Candidates(SqliteConnection connection, string chatId, string senderId, string clientMessageId)
     {
         if (_recent.TryGetValue((chatId, senderId, clientMessageId), out var recent)) yield return recent;
-        var stored = connection.QueryRow(r => (long?)r.Int64(0),
-            "SELECT pos FROM client_ids WHERE chat_id = $1 AND sender_id = $2 AND client_message_id = $3",
-            chatId, senderId, clientMessageId);
-        if (stored is long pos) yield return pos;
+        var stored = connection.QueryRows(r => r.Int64(0), "SELECT pos FROM client_keys WHERE key_hash = $1 ORDER BY pos DESC",
+            KeyHash(_seed, chatId, senderId, clientMessageId));
+        foreach (var pos in stored) yield return pos;
     }
+
+    /// <summary>Takes an expired message's key out of the table.</summary>
+    public void Forget(SqliteConnection connection, string chatId, string senderId, string clientMessageId, long pos) =>
+        connection.Execute("DELETE FROM client_keys WHERE key_hash = $1 AND pos = $2", KeyHash(_seed, chatId, senderId, clientMessageId), pos);
 
     /// <summary>A message with this key was written at <paramref name="pos"/> in the open transaction.</summary>
     public void Added(string chatId, string senderId, string clientMessageId, long pos) =>
@@ -64,22 +83,46 @@ internal sealed class SqliteClientIds
     /// <summary>Writes the keys of the messages after the stored watermark up to
     /// <paramref name="upToPos"/>, in key order, in the writer's open transaction, and moves the
     /// watermark. Returns the new watermark, for <see cref="Committed"/> once the transaction has
-    /// committed. A key already in the table (its message expired, and a retry was stored anew) is
-    /// moved to the new message.</summary>
+    /// committed.</summary>
     public static long IndexUpTo(SqliteConnection connection, long upToPos)
     {
         var from = connection.Scalar("SELECT indexed_pos FROM client_ids_indexed");
         if (upToPos <= from) return from;
         connection.Execute("""
-            INSERT INTO client_ids (chat_id, sender_id, client_message_id, pos)
-            SELECT chat_id, sender_id, client_message_id, pos FROM messages
+            INSERT INTO client_keys (key_hash, pos)
+            SELECT client_key_hash((SELECT hash_seed FROM client_ids_indexed), chat_id, sender_id, client_message_id), pos
+            FROM messages
             WHERE pos > $1 AND pos <= $2 AND client_message_id IS NOT NULL
-            ORDER BY chat_id, sender_id, client_message_id
-            ON CONFLICT DO UPDATE SET pos = excluded.pos
+            ORDER BY 1, 2
+            ON CONFLICT DO NOTHING
             """, from, upToPos);
         connection.Execute("UPDATE client_ids_indexed SET indexed_pos = $1", upToPos);
         return upToPos;
     }
+
+    /// <summary>A key's hash under <paramref name="seed"/>: XxHash64 of its three parts in UTF-8,
+    /// each followed by a zero byte. The two ids hold none, so the bytes are one key's only.</summary>
+    public static long KeyHash(long seed, string chatId, string senderId, string clientMessageId)
+    {
+        var most = Encoding.UTF8.GetMaxByteCount(chatId.Length + senderId.Length + clientMessageId.Length) + 3;
+        var rented = most > 1024 ? ArrayPool<byte>.Shared.Rent(most) : null;
+        Span<byte> bytes = rented is null ? stackalloc byte[most] : rented;
+        var length = 0;
+        foreach (var part in (ReadOnlySpan<string>)[chatId, senderId, clientMessageId])
+        {
+            length += Encoding.UTF8.GetBytes(part, bytes[length..]);
+            bytes[length++] = 0;
+        }
+        var hash = XxHash64.HashToUInt64(bytes[..length], seed);
+        if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        return unchecked((long)hash);
+    }
+
+    /// <summary>Makes <c>client_key_hash(seed, chat, sender, key)</c> (<see cref="KeyHash"/>) callable
+    /// in SQL on <paramref name="connection"/>, for the chunk's statement and the step that moved
+    /// the table to hashes.</summary>
+    public static void AddHashFunction(SqliteConnection connection) =>
+        connection.CreateFunction<long, string, string, string, long>("client_key_hash", KeyHash, isDeterministic: true);
 
     /// <summary>The transaction that moved the watermark to <paramref name="indexedPos"/> committed:
     /// the keys at or below it are in the table, and leave memory.</summary>

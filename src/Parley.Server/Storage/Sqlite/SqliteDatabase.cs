@@ -238,6 +238,8 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         SQLitePCL.raw.sqlite3_db_config(connection.Handle, SQLitePCL.raw.SQLITE_DBCONFIG_ENABLE_QPSG, 1, out _);
         // A statement waits up to 30 s for a lock, those run outside ADO.NET (SqliteRows) included.
         SQLitePCL.raw.sqlite3_busy_timeout(connection.Handle, 30_000);
+        // The writer's chunk of sends' keys hashes them in SQL.
+        SqliteClientIds.AddHashFunction(connection);
         return connection;
     }
 

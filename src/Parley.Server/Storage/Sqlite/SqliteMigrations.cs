@@ -397,6 +397,23 @@ internal static class SqliteMigrations
         INSERT INTO chat_positions_indexed (indexed_pos) SELECT coalesce(max(pos), 0) FROM messages;
         DROP INDEX messages_by_chat;
         """) { Number = ChatPositionsStep },
+
+        // 20: the sends' keys are held in their table as a 64-bit hash under a seed of this
+        // database's, not as their text: a table six times smaller, so a chunk of keys rewrites
+        // six times fewer pages (see SqliteClientIds).
+        new("""
+        ALTER TABLE client_ids_indexed ADD COLUMN hash_seed INTEGER NOT NULL DEFAULT 0;
+        UPDATE client_ids_indexed SET hash_seed = random();
+        CREATE TABLE client_keys (
+            key_hash INTEGER NOT NULL,
+            pos INTEGER NOT NULL,
+            PRIMARY KEY (key_hash, pos)
+        ) WITHOUT ROWID;
+        INSERT INTO client_keys (key_hash, pos)
+        SELECT client_key_hash((SELECT hash_seed FROM client_ids_indexed), chat_id, sender_id, client_message_id), pos
+        FROM client_ids ORDER BY 1, 2;
+        DROP TABLE client_ids;
+        """, (connection, _) => SqliteClientIds.AddHashFunction(connection)) { Number = ClientKeysStep },
     ];
 
     /// <summary>The step that moves media bytes to the blob store.</summary>
@@ -407,6 +424,9 @@ internal static class SqliteMigrations
 
     /// <summary>The step that gives the chats' message positions a table of their own.</summary>
     public const int ChatPositionsStep = 19;
+
+    /// <summary>The step that holds the sends' idempotency keys as hashes.</summary>
+    public const int ClientKeysStep = 20;
 
     private static readonly int[] Numbers = MigrationNumbers.Assign([.. Steps.Select(step => step.Number)]);
 

@@ -79,11 +79,7 @@ internal sealed partial class SqliteStore
             c.Execute("DELETE FROM messages WHERE pos = $1", m.Pos);
             c.Execute("DELETE FROM chat_positions WHERE chat_id = $1 AND pos = $2", m.ChatId, m.Pos);
             // Its key goes too (a key still in memory names a message no longer there, and is passed over).
-            if (m.ClientMessageId is not null)
-            {
-                c.Execute("DELETE FROM client_ids WHERE chat_id = $1 AND sender_id = $2 AND client_message_id = $3 AND pos = $4",
-                    m.ChatId, m.SenderId, m.ClientMessageId, m.Pos);
-            }
+            if (m.ClientMessageId is not null) w.ClientIds.Forget(c, m.ChatId, m.SenderId, m.ClientMessageId, m.Pos);
             c.Execute("DELETE FROM hidden_messages WHERE message_id = $1", m.Id);
             if (MediaIdOf(m.Media) is { } mediaId && ForgetMedia(c, mediaId, m.ChatId)) forgotten.Add(mediaId);
             var recipients = w.MemberIds(m.ChatId);
