@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Hashing;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Parley.Server.Storage.Sqlite;
 
@@ -105,7 +106,7 @@ internal sealed class SqliteClientIds
     public static long KeyHash(long seed, string chatId, string senderId, string clientMessageId)
     {
         var most = Encoding.UTF8.GetMaxByteCount(chatId.Length + senderId.Length + clientMessageId.Length) + 3;
-        var rented = most > 1024 ? ArrayPool<byte>.Shared.Rent(most) : null;
+        var rented = most > StackBytes ? ArrayPool<byte>.Shared.Rent(most) : null;
         Span<byte> bytes = rented is null ? stackalloc byte[most] : rented;
         var length = 0;
         foreach (var part in (ReadOnlySpan<string>)[chatId, senderId, clientMessageId])
@@ -113,16 +114,47 @@ internal sealed class SqliteClientIds
             length += Encoding.UTF8.GetBytes(part, bytes[length..]);
             bytes[length++] = 0;
         }
-        var hash = XxHash64.HashToUInt64(bytes[..length], seed);
+        return Hash(seed, bytes[..length], rented);
+    }
+
+    private const int StackBytes = 1024;
+
+    private static long Hash(long seed, ReadOnlySpan<byte> bytes, byte[]? rented)
+    {
+        var hash = XxHash64.HashToUInt64(bytes, seed);
         if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         return unchecked((long)hash);
     }
 
     /// <summary>Makes <c>client_key_hash(seed, chat, sender, key)</c> (<see cref="KeyHash"/>) callable
     /// in SQL on <paramref name="connection"/>, for the chunk's statement and the step that moved
-    /// the table to hashes.</summary>
+    /// the table to hashes. Registered with SQLite directly: it hashes the text's UTF-8 bytes where
+    /// they are, where a function through ADO.NET would make three strings a key.</summary>
     public static void AddHashFunction(SqliteConnection connection) =>
-        connection.CreateFunction<long, string, string, string, long>("client_key_hash", KeyHash, isDeterministic: true);
+        raw.sqlite3_create_function(connection.Handle, "client_key_hash", 4, raw.SQLITE_UTF8 | raw.SQLITE_DETERMINISTIC, null, HashInSql);
+
+    private static void HashInSql(sqlite3_context context, object userData, sqlite3_value[] args)
+    {
+        // The text's UTF-8 bytes (the function is declared UTF-8), the same bytes KeyHash encodes.
+        var chat = raw.sqlite3_value_blob(args[1]);
+        var sender = raw.sqlite3_value_blob(args[2]);
+        var key = raw.sqlite3_value_blob(args[3]);
+        var most = chat.Length + sender.Length + key.Length + 3;
+        var rented = most > StackBytes ? ArrayPool<byte>.Shared.Rent(most) : null;
+        Span<byte> bytes = rented is null ? stackalloc byte[most] : rented;
+        var length = Append(bytes, 0, chat);
+        length = Append(bytes, length, sender);
+        length = Append(bytes, length, key);
+        raw.sqlite3_result_int64(context, Hash(raw.sqlite3_value_int64(args[0]), bytes[..length], rented));
+    }
+
+    /// <summary>Writes <paramref name="part"/> and a zero byte at <paramref name="at"/>; returns where they end.</summary>
+    private static int Append(Span<byte> bytes, int at, ReadOnlySpan<byte> part)
+    {
+        part.CopyTo(bytes[at..]);
+        bytes[at + part.Length] = 0;
+        return at + part.Length + 1;
+    }
 
     /// <summary>The transaction that moved the watermark to <paramref name="indexedPos"/> committed:
     /// the keys at or below it are in the table, and leave memory.</summary>
