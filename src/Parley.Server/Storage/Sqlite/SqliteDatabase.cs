@@ -281,7 +281,10 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                 var clientIdsPos = _clientIds.Due(_lastPos)
                     ? IndexInBatch(connection, SqliteClientIds.IndexUpTo, ref _clientIdsFailureLoggedAt, StorageLog.ClientIdsFailed)
                     : null;
-                var chatPositionsPos = _chatPositions.Due(_lastPos)
+                // Never both chunks in one transaction: the positions' waits until the keys' last
+                // one is half a chunk back, so the two alternate and a send waits behind one at most.
+                var chatPositionsPos = clientIdsPos is null && _chatPositions.Due(_lastPos)
+                    && _lastPos - _clientIds.IndexedPos >= SqliteClientIds.Chunk / 2
                     ? IndexInBatch(connection, SqliteChatPositions.IndexUpTo, ref _chatPositionsFailureLoggedAt, StorageLog.ChatPositionsFailed)
                     : null;
                 connection.Execute("COMMIT");
