@@ -742,10 +742,8 @@ public sealed class SqliteStoreContractTests : StoreContractTests
 
         var sent = new List<MessageRecord>();
         for (var i = 0; i < 3; i++) sent.Add(await Send(chat, i % 2 == 0 ? a : b, $"before {i}"));
-        // A chunk and a half of sends to another chat, queued at once (so in batches), moves the
-        // watermark past the first three (the positions' chunk waits until the keys' is half a chunk back).
-        var fillers = Parley.Server.Storage.Sqlite.SqliteChatPositions.Chunk * 3 / 2;
-        await Task.WhenAll(Enumerable.Range(0, fillers).Select(i => Send(other, c, $"filler {i}")));
+        // A chunk of sends to another chat, queued at once (so in batches), moves the watermark past the first three.
+        await Task.WhenAll(Enumerable.Range(0, Parley.Server.Storage.Sqlite.SqliteChatPositions.Chunk).Select(i => Send(other, c, $"filler {i}")));
         for (var i = 0; i < 3; i++) sent.Add(await Send(chat, i % 2 == 0 ? a : b, $"after {i}"));
 
         await using (var file = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_directory, "parley.db")};Mode=ReadOnly;Pooling=False"))
