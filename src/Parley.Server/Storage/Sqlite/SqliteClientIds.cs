@@ -77,9 +77,6 @@ internal sealed class SqliteClientIds
     public void Added(string chatId, string senderId, string clientMessageId, long pos) =>
         _recent[(chatId, senderId, clientMessageId)] = pos;
 
-    /// <summary>The watermark as last committed.</summary>
-    public long IndexedPos => _indexedPos;
-
     /// <summary>Whether the writer, having handed out positions up to <paramref name="lastPos"/>,
     /// should write the keys in this transaction.</summary>
     public bool Due(long lastPos) => lastPos - _indexedPos >= Chunk;

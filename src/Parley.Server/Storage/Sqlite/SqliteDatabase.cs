@@ -281,10 +281,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                 var clientIdsPos = _clientIds.Due(_lastPos)
                     ? IndexInBatch(connection, SqliteClientIds.IndexUpTo, ref _clientIdsFailureLoggedAt, StorageLog.ClientIdsFailed)
                     : null;
-                // Never both chunks in one transaction: the positions' waits until the keys' last
-                // one is half a chunk back, so the two alternate and a send waits behind one at most.
-                var chatPositionsPos = clientIdsPos is null && _chatPositions.Due(_lastPos)
-                    && _lastPos - _clientIds.IndexedPos >= SqliteClientIds.Chunk / 2
+                var chatPositionsPos = _chatPositions.Due(_lastPos)
                     ? IndexInBatch(connection, SqliteChatPositions.IndexUpTo, ref _chatPositionsFailureLoggedAt, StorageLog.ChatPositionsFailed)
                     : null;
                 connection.Execute("COMMIT");
