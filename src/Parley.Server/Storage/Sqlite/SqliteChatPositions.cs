@@ -28,8 +28,10 @@ namespace Parley.Server.Storage.Sqlite;
 /// </summary>
 internal sealed class SqliteChatPositions
 {
-    /// <summary>Positions past the watermark before the writer writes their entries to the table.</summary>
-    public const int Chunk = 16_384;
+    /// <summary>Positions past the watermark before the writer writes their entries to the table. A
+    /// chunk rewrites about a leaf for each chat it holds, however many entries each has, so a
+    /// larger one costs fewer pages a send (BENCHMARKS.md, "the sends' keys as hashes").</summary>
+    public const int Chunk = 32_768;
 
     private readonly object _gate = new();
     private readonly Dictionary<string, List<long>> _recent = new(StringComparer.Ordinal);
