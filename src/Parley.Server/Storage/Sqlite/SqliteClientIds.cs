@@ -15,7 +15,7 @@ namespace Parley.Server.Storage.Sqlite;
 /// <para>
 /// The table (<c>client_keys</c>) holds a 64-bit hash of each key and its position, not the key's
 /// text (about 125 bytes). Random keys land all over the table however they are sorted, so the
-/// pages a chunk rewrites grow with the table; a table six times smaller has six times fewer. The
+/// pages a chunk rewrites grow with the table, and a table a sixth the size has far fewer. The
 /// hash is XxHash64 with a seed drawn once per database (<c>client_ids_indexed.hash_seed</c>), so
 /// a client cannot pick keys that collide with another's. Two keys with one hash are each still
 /// found: a hash names candidate positions, and a key is taken as found only where the message at
@@ -122,6 +122,7 @@ internal sealed class SqliteClientIds
 
     private const int StackBytes = 1024;
 
+    /// <summary>The hash of <paramref name="bytes"/>; gives back the buffer they were rented in, if any.</summary>
     private static long Hash(long seed, ReadOnlySpan<byte> bytes, byte[]? rented)
     {
         var hash = XxHash64.HashToUInt64(bytes, seed);

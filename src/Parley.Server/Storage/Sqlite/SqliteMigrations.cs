@@ -399,8 +399,8 @@ internal static class SqliteMigrations
         """) { Number = ChatPositionsStep },
 
         // 20: the sends' keys are held in their table as a 64-bit hash under a seed of this
-        // database's, not as their text: a table six times smaller, so a chunk of keys rewrites
-        // six times fewer pages (see SqliteClientIds).
+        // database's, not as their text: a table a sixth the size, so a chunk of keys rewrites far
+        // fewer pages (see SqliteClientIds).
         new("""
         ALTER TABLE client_ids_indexed ADD COLUMN hash_seed INTEGER NOT NULL DEFAULT 0;
         UPDATE client_ids_indexed SET hash_seed = random();
