@@ -93,7 +93,7 @@ public sealed class SetupAndParsingTests
     [Fact]
     public void Server_runtime_counters_are_read_from_the_metrics_page_and_counted_per_phase()
     {
-        static string Page(long allocated, long gen0, long gen1, long gen2, double pause, long items) => $$"""
+        static string Page(long allocated, long gen0, long gen1, long gen2, double pause, long items, string jit = "") => $$"""
             # TYPE dotnet_gc_heap_total_allocated_bytes_total counter
             dotnet_gc_heap_total_allocated_bytes_total{otel_scope_name="System.Runtime"} {{allocated}}
             dotnet_gc_collections_total{otel_scope_name="System.Runtime",gc_heap_generation="gen2"} {{gen2}}
@@ -102,12 +102,18 @@ public sealed class SetupAndParsingTests
             dotnet_gc_last_collection_heap_size_bytes{otel_scope_name="System.Runtime",gc_heap_generation="gen0"} 77
             dotnet_gc_pause_time_seconds_total{otel_scope_name="System.Runtime"} {{pause.ToString(System.Globalization.CultureInfo.InvariantCulture)}}
             dotnet_thread_pool_work_item_count_total{otel_scope_name="System.Runtime"} {{items}}
+            {{jit}}
             """;
-        var before = ServerRuntime.Parse(Page(1_000_000, 10, 2, 1, 0.5, 400))!;
-        var after = ServerRuntime.Parse(Page(51_000_000, 35, 4, 1, 0.75, 10_400))!;
+        static string Jit(string seconds) => $$"""dotnet_jit_compilation_time_seconds_total{otel_scope_name="System.Runtime"} {{seconds}}""";
+        var before = ServerRuntime.Parse(Page(1_000_000, 10, 2, 1, 0.5, 400, Jit("2.5")))!;
+        var after = ServerRuntime.Parse(Page(51_000_000, 35, 4, 1, 0.75, 10_400, Jit("3.75")))!;
         var phase = after.Since(before);
         Assert.Equal((50_000_000L, 25L, 2L, 0L, 10_000L), (phase.AllocatedBytes, phase.Gen0Collections, phase.Gen1Collections, phase.Gen2Collections, phase.WorkItems));
         Assert.Equal(0.25, phase.PauseSeconds, 6);
+        Assert.Equal(1.25, phase.JitSeconds, 6);
+        // The JIT counter is optional: a runtime that does not report it still gives the rest.
+        var withoutJit = ServerRuntime.Parse(Page(1_000_000, 10, 2, 1, 0.5, 400))!;
+        Assert.Equal((0.0, 400L), (withoutJit.JitSeconds, withoutJit.WorkItems));
         // A page without the runtime's meter (another server, or metrics exported elsewhere).
         Assert.Null(ServerRuntime.Parse("parley_store_commit_duration_seconds_count 5\n"));
     }

@@ -130,6 +130,7 @@ public sealed class BenchReport
         Figures["server collections, gen1"] = phase.Gen1Collections;
         Figures["server collections, gen2"] = phase.Gen2Collections;
         Figures["server collection pauses (ms)"] = Math.Round(phase.PauseSeconds * 1000, 1);
+        Figures["server JIT compilation (ms)"] = Math.Round(phase.JitSeconds * 1000, 1);
     }
 
     /// <summary>CPU per unit of work: far steadier than throughput on a shared machine, and what

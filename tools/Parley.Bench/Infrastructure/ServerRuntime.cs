@@ -5,10 +5,11 @@ namespace Parley.Bench.Infrastructure;
 
 /// <summary>
 /// The server's runtime counters, from the .NET runtime's meter that Parley serves at
-/// <c>/metrics</c>: bytes allocated, garbage collections and their pauses, and work items run by the
-/// thread pool. Read before and after a phase, the difference divided by the phase's messages or
-/// pages is the work each one cost in allocations and thread hops: figures that hold still from run
-/// to run on a shared machine, where CPU time and latency do not.
+/// <c>/metrics</c>: bytes allocated, garbage collections and their pauses, work items run by the
+/// thread pool, and time spent in the JIT. Read before and after a phase, the difference divided by
+/// the phase's messages or pages is the work each one cost in allocations and thread hops: figures
+/// that hold still from run to run on a shared machine, where CPU time and latency do not. The JIT
+/// time says whether the phase measured a server still warming up.
 /// </summary>
 public sealed partial class ServerRuntime
 {
@@ -18,6 +19,9 @@ public sealed partial class ServerRuntime
     public long Gen2Collections { get; private init; }
     public double PauseSeconds { get; private init; }
     public long WorkItems { get; private init; }
+    /// <summary>Time the JIT spent compiling: a fresh server keeps compiling (tiering up) for a
+    /// while under load, and what it spends there is not yet what the server costs for good.</summary>
+    public double JitSeconds { get; private init; }
 
     /// <summary>The counts between <paramref name="before"/> and this reading.</summary>
     public ServerRuntime Since(ServerRuntime before) => new()
@@ -28,6 +32,7 @@ public sealed partial class ServerRuntime
         Gen2Collections = Gen2Collections - before.Gen2Collections,
         PauseSeconds = PauseSeconds - before.PauseSeconds,
         WorkItems = WorkItems - before.WorkItems,
+        JitSeconds = JitSeconds - before.JitSeconds,
     };
 
     /// <summary>Reads the counters out of a Prometheus text page
@@ -56,9 +61,10 @@ public sealed partial class ServerRuntime
             Gen2Collections = (long)values[needed[3]],
             PauseSeconds = values[needed[4]],
             WorkItems = (long)values[needed[5]],
+            JitSeconds = values.GetValueOrDefault("dotnet_jit_compilation_time_seconds_total"),
         };
     }
 
-    [GeneratedRegex("""^(?<name>dotnet_gc_heap_total_allocated_bytes_total|dotnet_gc_collections_total|dotnet_gc_pause_time_seconds_total|dotnet_thread_pool_work_item_count_total)\{[^}]*?(?:\bgc_heap_generation="(?<gen>gen[012])"[^}]*)?\} (?<value>[0-9.eE+-]+)""", RegexOptions.Multiline)]
+    [GeneratedRegex("""^(?<name>dotnet_gc_heap_total_allocated_bytes_total|dotnet_gc_collections_total|dotnet_gc_pause_time_seconds_total|dotnet_thread_pool_work_item_count_total|dotnet_jit_compilation_time_seconds_total)\{[^}]*?(?:\bgc_heap_generation="(?<gen>gen[012])"[^}]*)?\} (?<value>[0-9.eE+-]+)""", RegexOptions.Multiline)]
     private static partial Regex Sample();
 }
