@@ -67,9 +67,16 @@ internal sealed class SqliteClientIds
     public IEnumerable<long> Candidates(SqliteConnection connection, string chatId, string senderId, string clientMessageId)
     {
         if (_recent.TryGetValue((chatId, senderId, clientMessageId), out var recent)) yield return recent;
-        var stored = connection.QueryRows(r => r.Int64(0), "SELECT pos FROM client_keys WHERE key_hash = $1 ORDER BY pos DESC",
-            KeyHash(_seed, chatId, senderId, clientMessageId));
-        foreach (var pos in stored) yield return pos;
+        // One row at a time, newest first: a hash almost always names one position or none, so the
+        // send that stores a new key reads no list; the next is read only if the caller asks for it.
+        var hash = KeyHash(_seed, chatId, senderId, clientMessageId);
+        var below = long.MaxValue;
+        while (connection.QueryRow(r => (long?)r.Int64(0),
+            "SELECT pos FROM client_keys WHERE key_hash = $1 AND pos < $2 ORDER BY pos DESC LIMIT 1", hash, below) is long pos)
+        {
+            yield return pos;
+            below = pos;
+        }
     }
 
     /// <summary>Takes an expired message's key out of the table.</summary>
