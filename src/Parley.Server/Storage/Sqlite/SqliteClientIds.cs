@@ -28,6 +28,11 @@ namespace Parley.Server.Storage.Sqlite;
 /// crash too), so a retry finds its original however late it comes. A key in memory may name a
 /// send whose transaction was rolled back, which the same check passes over.
 /// </para>
+/// <para>
+/// In memory too a key is held as its hash: a chunk's keys live for seconds, long enough for the
+/// garbage collector to copy their strings from generation to generation, where a map of two
+/// numbers holds no object of its own for them.
+/// </para>
 /// </summary>
 internal sealed class SqliteClientIds
 {
@@ -43,8 +48,13 @@ internal sealed class SqliteClientIds
     /// <summary>This database's seed of the keys' hashes.</summary>
     private long _seed;
 
-    /// <summary>The keys of messages above the watermark.</summary>
-    private readonly Dictionary<(string Chat, string Sender, string ClientId), long> _recent = new();
+    /// <summary>The keys of messages above the watermark: hash → the newest position with it.</summary>
+    private readonly Dictionary<long, long> _recent = new();
+
+    /// <summary>Older positions of a hash in <see cref="_recent"/>: two keys with one hash (about one
+    /// chance in ten billion among a chunk's keys), or one key sent again after its transaction
+    /// rolled back. Almost always empty.</summary>
+    private readonly List<(long Hash, long Pos)> _shadowed = [];
 
     /// <summary>Reads the watermark and the keys above it (once, when the database opens).</summary>
     public void Load(SqliteConnection connection)
@@ -52,12 +62,13 @@ internal sealed class SqliteClientIds
         (_indexedPos, _seed) = connection.QueryFirst(r => (r.GetInt64(0), r.GetInt64(1)),
             "SELECT indexed_pos, hash_seed FROM client_ids_indexed");
         _recent.Clear();
+        _shadowed.Clear();
         foreach (var (chat, sender, clientId, pos) in connection.Query(
             r => (r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3)),
-            "SELECT chat_id, sender_id, client_message_id, pos FROM messages WHERE pos > $1 AND client_message_id IS NOT NULL",
+            "SELECT chat_id, sender_id, client_message_id, pos FROM messages WHERE pos > $1 AND client_message_id IS NOT NULL ORDER BY pos",
             _indexedPos))
         {
-            _recent[(chat, sender, clientId)] = pos;
+            Added(chat, sender, clientId, pos);
         }
     }
 
@@ -66,10 +77,14 @@ internal sealed class SqliteClientIds
     /// message there carries the key.</summary>
     public IEnumerable<long> Candidates(SqliteConnection connection, string chatId, string senderId, string clientMessageId)
     {
-        if (_recent.TryGetValue((chatId, senderId, clientMessageId), out var recent)) yield return recent;
+        var hash = KeyHash(_seed, chatId, senderId, clientMessageId);
+        if (_recent.TryGetValue(hash, out var recent)) yield return recent;
+        for (var i = _shadowed.Count - 1; i >= 0; i--)
+        {
+            if (_shadowed[i].Hash == hash) yield return _shadowed[i].Pos;
+        }
         // One row at a time, newest first: a hash almost always names one position or none, so the
         // send that stores a new key reads no list; the next is read only if the caller asks for it.
-        var hash = KeyHash(_seed, chatId, senderId, clientMessageId);
         var below = long.MaxValue;
         while (connection.QueryRow(r => (long?)r.Int64(0),
             "SELECT pos FROM client_keys WHERE key_hash = $1 AND pos < $2 ORDER BY pos DESC LIMIT 1", hash, below) is long pos)
@@ -84,8 +99,12 @@ internal sealed class SqliteClientIds
         connection.Execute("DELETE FROM client_keys WHERE key_hash = $1 AND pos = $2", KeyHash(_seed, chatId, senderId, clientMessageId), pos);
 
     /// <summary>A message with this key was written at <paramref name="pos"/> in the open transaction.</summary>
-    public void Added(string chatId, string senderId, string clientMessageId, long pos) =>
-        _recent[(chatId, senderId, clientMessageId)] = pos;
+    public void Added(string chatId, string senderId, string clientMessageId, long pos)
+    {
+        var hash = KeyHash(_seed, chatId, senderId, clientMessageId);
+        if (_recent.TryGetValue(hash, out var older)) _shadowed.Add((hash, older));
+        _recent[hash] = pos;
+    }
 
     /// <summary>Whether the writer, having handed out positions up to <paramref name="lastPos"/>,
     /// should write the keys in this transaction.</summary>
@@ -173,9 +192,10 @@ internal sealed class SqliteClientIds
     {
         if (indexedPos <= _indexedPos) return;
         _indexedPos = indexedPos;
-        foreach (var (key, pos) in _recent)
+        foreach (var (hash, pos) in _recent)
         {
-            if (pos <= indexedPos) _recent.Remove(key);
+            if (pos <= indexedPos) _recent.Remove(hash);
         }
+        if (_shadowed.Count > 0) _shadowed.RemoveAll(entry => entry.Pos <= indexedPos);
     }
 }
