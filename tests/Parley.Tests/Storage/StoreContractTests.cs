@@ -49,6 +49,15 @@ public abstract partial class StoreContractTests : IAsyncLifetime
 
     protected long Now() => Interlocked.Increment(ref _clock);
 
+    /// <summary>Closes the store and opens it again on the same settings, as a restarted server
+    /// does (the same data only where the settings name it: the SQLite file).</summary>
+    protected async Task ReopenAsync()
+    {
+        await _services!.DisposeAsync();
+        Published.Clear();
+        await InitializeAsync();
+    }
+
     private async Task<UserRecord> UserAsync(string name = "Test User")
     {
         var id = Guid.NewGuid().ToString();
@@ -632,7 +641,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 }
 
-public sealed class SqliteStoreContractTests : StoreContractTests
+public sealed partial class SqliteStoreContractTests : StoreContractTests
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "parley-tests", Guid.NewGuid().ToString("N"));
 
@@ -697,13 +706,13 @@ public sealed class SqliteStoreContractTests : StoreContractTests
         Assert.Equal([SendOutcome.Stored, SendOutcome.Duplicate], twice.Select(r => r.Outcome).Order());
         Assert.Single(twice.Select(r => r.Message!.Id).Distinct());
 
-        // The batch that passed the chunk wrote every key up to its own; a send after it, in a
-        // later batch, waits for the next chunk. So the first key is in the table now, and the
-        // last one is not yet.
+        // The chunk reaches the table a slice a batch: sends one at a time (a batch each) until it
+        // is whole. A send after that waits for the next chunk. So the first key is in the table
+        // now, and the last one is not yet.
+        var slices = await SendUntilIndexedAsync("client_ids_indexed", first.Pos, i => Send(a, $"slice {i}", $"k-slice-{i}"));
         var last = (await Send(b, "the last", "k-last")).Message!;
-        await using (var file = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_directory, "parley.db")};Mode=ReadOnly;Pooling=False"))
+        await using (var file = await OpenFileAsync())
         {
-            await file.OpenAsync();
             using var seedQuery = file.CreateCommand();
             seedQuery.CommandText = "SELECT hash_seed FROM client_ids_indexed";
             var seed = (long)seedQuery.ExecuteScalar()!;
@@ -725,7 +734,7 @@ public sealed class SqliteStoreContractTests : StoreContractTests
         }
         // The key is the sender's: the other member's same key is a new message.
         Assert.Equal(SendOutcome.Stored, (await Send(b, "mine", "k-first")).Outcome);
-        Assert.Equal(chunk + 102, (await Store.GetChatAsync(chat))!.LastSeq);
+        Assert.Equal(chunk + 102 + slices, (await Store.GetChatAsync(chat))!.LastSeq);
     }
 
     /// <summary>A chat's positions reach their table a chunk at a time, behind a watermark; the
@@ -742,13 +751,14 @@ public sealed class SqliteStoreContractTests : StoreContractTests
 
         var sent = new List<MessageRecord>();
         for (var i = 0; i < 3; i++) sent.Add(await Send(chat, i % 2 == 0 ? a : b, $"before {i}"));
-        // A chunk of sends to another chat, queued at once (so in batches), moves the watermark past the first three.
+        // A chunk of sends to another chat, queued at once (so in batches), then one at a time
+        // until the chunk's slices are all written, moves the watermark past the first three.
         await Task.WhenAll(Enumerable.Range(0, Parley.Server.Storage.Sqlite.SqliteChatPositions.Chunk).Select(i => Send(other, c, $"filler {i}")));
+        await SendUntilIndexedAsync("chat_positions_indexed", sent[^1].Pos, i => Send(other, c, $"slice {i}"));
         for (var i = 0; i < 3; i++) sent.Add(await Send(chat, i % 2 == 0 ? a : b, $"after {i}"));
 
-        await using (var file = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_directory, "parley.db")};Mode=ReadOnly;Pooling=False"))
+        await using (var file = await OpenFileAsync())
         {
-            await file.OpenAsync();
             using var command = file.CreateCommand();
             command.CommandText = "SELECT pos FROM chat_positions WHERE chat_id = $chat ORDER BY pos";
             command.Parameters.AddWithValue("$chat", chat);

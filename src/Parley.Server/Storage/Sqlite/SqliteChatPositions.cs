@@ -42,6 +42,15 @@ internal sealed class SqliteChatPositions
     /// <summary>Every entry above it is in <see cref="_recent"/> (a watermark that committed earlier).</summary>
     private long _floor;
 
+    /// <summary>The chunk under way, a slice a write transaction. Each entry is read from its
+    /// message, so it names the chat the message is in.</summary>
+    private readonly ChunkSlices _slices = new(Chunk, """
+        INSERT INTO chat_positions (chat_id, pos)
+        SELECT m.chat_id, m.pos FROM json_each($1) j JOIN messages m ON m.pos = j.value
+        WHERE true
+        ON CONFLICT DO NOTHING
+        """, "UPDATE chat_positions_indexed SET indexed_pos = $1");
+
     /// <summary>Reads the watermark and the entries above it (once, when the database opens).</summary>
     public void Load(SqliteConnection connection)
     {
@@ -89,34 +98,53 @@ internal sealed class SqliteChatPositions
         }
     }
 
-    /// <summary>Whether the writer, having handed out positions up to <paramref name="lastPos"/>,
-    /// should write the entries in this transaction (writer thread only).</summary>
-    public bool Due(long lastPos) => lastPos - Volatile.Read(ref _indexedPos) >= Chunk;
+    /// <summary>Whether the writer, with every position up to <paramref name="committedPos"/>
+    /// committed, should write a slice of entries in this transaction: a chunk is under way, or one
+    /// is due (writer thread only).</summary>
+    public bool Due(long committedPos) => _slices.UnderWay || committedPos - Volatile.Read(ref _indexedPos) >= Chunk;
 
-    /// <summary>Writes the entries of the messages after the stored watermark up to
-    /// <paramref name="upToPos"/>, in chat order, in the writer's open transaction, and moves the
-    /// watermark. Returns the new watermark, for <see cref="Committed"/> once the transaction has
-    /// committed.</summary>
-    public static long IndexUpTo(SqliteConnection connection, long upToPos)
-    {
-        var from = connection.Scalar("SELECT indexed_pos FROM chat_positions_indexed");
-        if (upToPos <= from) return from;
-        connection.Execute("""
-            INSERT INTO chat_positions (chat_id, pos)
-            SELECT chat_id, pos FROM messages WHERE pos > $1 AND pos <= $2
-            ORDER BY chat_id, pos
-            """, from, upToPos);
-        connection.Execute("UPDATE chat_positions_indexed SET indexed_pos = $1", upToPos);
-        return upToPos;
-    }
+    /// <summary>Writes the next slice of the chunk (<see cref="ChunkSlices"/>) in the writer's open
+    /// transaction; returns the watermark as it leaves it, for <see cref="Committed"/>.</summary>
+    public long WriteSlice(SqliteConnection connection, long committedPos) =>
+        _slices.WriteSlice(connection, _indexedPos, committedPos, TakeChunk);
 
-    /// <summary>The transaction that moved the watermark to <paramref name="indexedPos"/> committed.
-    /// The entries at or below the previous watermark leave memory (see the class's remarks).</summary>
-    public void Committed(long indexedPos)
+    /// <summary>The chunk: the positions above the watermark up to <paramref name="upTo"/>, in the
+    /// table's order (chat, ordinal as SQLite compares the ids Parley makes; then position).</summary>
+    private long[] TakeChunk(long upTo)
     {
+        var chats = new List<(string Chat, int From, int To, List<long> Positions)>();
+        var count = 0;
         lock (_gate)
         {
-            if (indexedPos <= _indexedPos) return;
+            foreach (var (chat, positions) in _recent)
+            {
+                var from = CountAtOrBelow(positions, _indexedPos);
+                var to = CountAtOrBelow(positions, upTo);
+                if (to <= from) continue;
+                chats.Add((chat, from, to, positions));
+                count += to - from;
+            }
+            chats.Sort((x, y) => string.CompareOrdinal(x.Chat, y.Chat));
+            var chunk = new long[count];
+            var at = 0;
+            foreach (var (_, from, to, positions) in chats)
+            {
+                positions.CopyTo(from, chunk, at, to - from);
+                at += to - from;
+            }
+            return chunk;
+        }
+    }
+
+    /// <summary>The transaction of a slice committed, leaving the watermark at
+    /// <paramref name="indexedPos"/>. If that moved it, the entries at or below the previous
+    /// watermark leave memory (see the class's remarks).</summary>
+    public void Committed(long indexedPos)
+    {
+        _slices.Committed();
+        if (indexedPos <= _indexedPos) return;
+        lock (_gate)
+        {
             _floor = _indexedPos;
             Volatile.Write(ref _indexedPos, indexedPos);
             List<string>? emptied = null;

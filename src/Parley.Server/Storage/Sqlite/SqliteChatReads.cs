@@ -23,7 +23,7 @@ internal static class SqliteChatReads
     }
 
     /// <summary>Positions as a JSON array, for <c>json_each</c>.</summary>
-    public static string Json(long[] positions) => "[" + string.Join(',', positions) + "]";
+    public static string Json(IEnumerable<long> positions) => "[" + string.Join(',', positions) + "]";
 
     /// <summary>How many positions a read takes from memory at a time: about what it still needs (a
     /// few more, for entries it cannot see), within bounds.</summary>

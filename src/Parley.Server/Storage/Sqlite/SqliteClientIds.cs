@@ -56,6 +56,16 @@ internal sealed class SqliteClientIds
     /// rolled back. Almost always empty.</summary>
     private readonly List<(long Hash, long Pos)> _shadowed = [];
 
+    /// <summary>The chunk under way, a slice a write transaction. Each key is hashed again from its
+    /// message, so the table holds only keys that messages carry.</summary>
+    private readonly ChunkSlices _slices = new(Chunk, """
+        INSERT INTO client_keys (key_hash, pos)
+        SELECT client_key_hash((SELECT hash_seed FROM client_ids_indexed), m.chat_id, m.sender_id, m.client_message_id), m.pos
+        FROM json_each($1) j JOIN messages m ON m.pos = j.value
+        WHERE m.client_message_id IS NOT NULL
+        ON CONFLICT DO NOTHING
+        """, "UPDATE client_ids_indexed SET indexed_pos = $1");
+
     /// <summary>Reads the watermark and the keys above it (once, when the database opens).</summary>
     public void Load(SqliteConnection connection)
     {
@@ -106,28 +116,34 @@ internal sealed class SqliteClientIds
         _recent[hash] = pos;
     }
 
-    /// <summary>Whether the writer, having handed out positions up to <paramref name="lastPos"/>,
-    /// should write the keys in this transaction.</summary>
-    public bool Due(long lastPos) => lastPos - _indexedPos >= Chunk;
+    /// <summary>Whether the writer, with every position up to <paramref name="committedPos"/>
+    /// committed, should write a slice of keys in this transaction: a chunk is under way, or one is
+    /// due.</summary>
+    public bool Due(long committedPos) => _slices.UnderWay || committedPos - _indexedPos >= Chunk;
 
-    /// <summary>Writes the keys of the messages after the stored watermark up to
-    /// <paramref name="upToPos"/>, in key order, in the writer's open transaction, and moves the
-    /// watermark. Returns the new watermark, for <see cref="Committed"/> once the transaction has
-    /// committed.</summary>
-    public static long IndexUpTo(SqliteConnection connection, long upToPos)
+    /// <summary>Writes the next slice of the chunk (<see cref="ChunkSlices"/>) in the writer's open
+    /// transaction; returns the watermark as it leaves it, for <see cref="Committed"/>.</summary>
+    public long WriteSlice(SqliteConnection connection, long committedPos) =>
+        _slices.WriteSlice(connection, _indexedPos, committedPos, TakeChunk);
+
+    /// <summary>The chunk: the positions of the keys in memory above the watermark up to
+    /// <paramref name="upTo"/>, in the table's order (hash, then position).</summary>
+    private long[] TakeChunk(long upTo)
     {
-        var from = connection.Scalar("SELECT indexed_pos FROM client_ids_indexed");
-        if (upToPos <= from) return from;
-        connection.Execute("""
-            INSERT INTO client_keys (key_hash, pos)
-            SELECT client_key_hash((SELECT hash_seed FROM client_ids_indexed), chat_id, sender_id, client_message_id), pos
-            FROM messages
-            WHERE pos > $1 AND pos <= $2 AND client_message_id IS NOT NULL
-            ORDER BY 1, 2
-            ON CONFLICT DO NOTHING
-            """, from, upToPos);
-        connection.Execute("UPDATE client_ids_indexed SET indexed_pos = $1", upToPos);
-        return upToPos;
+        bool InChunk(long pos) => pos > _indexedPos && pos <= upTo;
+        var keys = new List<(long Hash, long Pos)>(_recent.Count + _shadowed.Count);
+        foreach (var (hash, pos) in _recent)
+        {
+            if (InChunk(pos)) keys.Add((hash, pos));
+        }
+        foreach (var key in _shadowed)
+        {
+            if (InChunk(key.Pos)) keys.Add(key);
+        }
+        keys.Sort();
+        var chunk = new long[keys.Count];
+        for (var i = 0; i < chunk.Length; i++) chunk[i] = keys[i].Pos;
+        return chunk;
     }
 
     /// <summary>A key's hash under <paramref name="seed"/>: XxHash64 of its three parts in UTF-8,
@@ -186,10 +202,12 @@ internal sealed class SqliteClientIds
         return at + part.Length + 1;
     }
 
-    /// <summary>The transaction that moved the watermark to <paramref name="indexedPos"/> committed:
-    /// the keys at or below it are in the table, and leave memory.</summary>
+    /// <summary>The transaction of a slice committed, leaving the watermark at
+    /// <paramref name="indexedPos"/>. If that moved it, the keys at or below it are in the table,
+    /// and leave memory.</summary>
     public void Committed(long indexedPos)
     {
+        _slices.Committed();
         if (indexedPos <= _indexedPos) return;
         _indexedPos = indexedPos;
         foreach (var (hash, pos) in _recent)

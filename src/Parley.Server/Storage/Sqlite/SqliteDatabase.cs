@@ -275,14 +275,16 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                     context.Reset();
                     RunOperations(connection, context, batch, alone: true);
                 }
+                // Search indexes this batch's messages too; the keys and the chats' positions take
+                // only committed ones, the positions a rollback can no longer hand out again.
                 var indexedPos = _search.Due(_lastPos)
-                    ? IndexInBatch(connection, SqliteSearchIndex.IndexUpTo, ref _searchFailureLoggedAt, StorageLog.SearchIndexFailed)
+                    ? IndexInBatch(connection, SqliteSearchIndex.IndexUpTo, _lastPos, ref _searchFailureLoggedAt, StorageLog.SearchIndexFailed)
                     : null;
-                var clientIdsPos = _clientIds.Due(_lastPos)
-                    ? IndexInBatch(connection, SqliteClientIds.IndexUpTo, ref _clientIdsFailureLoggedAt, StorageLog.ClientIdsFailed)
+                var clientIdsPos = _clientIds.Due(startPos)
+                    ? IndexInBatch(connection, _clientIds.WriteSlice, startPos, ref _clientIdsFailureLoggedAt, StorageLog.ClientIdsFailed)
                     : null;
-                var chatPositionsPos = _chatPositions.Due(_lastPos)
-                    ? IndexInBatch(connection, SqliteChatPositions.IndexUpTo, ref _chatPositionsFailureLoggedAt, StorageLog.ChatPositionsFailed)
+                var chatPositionsPos = _chatPositions.Due(startPos)
+                    ? IndexInBatch(connection, _chatPositions.WriteSlice, startPos, ref _chatPositionsFailureLoggedAt, StorageLog.ChatPositionsFailed)
                     : null;
                 connection.Execute("COMMIT");
                 Interlocked.Exchange(ref _committedPos, _lastPos);
@@ -355,15 +357,15 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     }
 
     /// <summary>Brings an index kept behind a watermark (search, the sends' keys, the chats'
-    /// positions) up to this batch,
-    /// in the batch's transaction; a failure leaves the work for a later batch and fails no send.</summary>
-    private long? IndexInBatch(SqliteConnection connection, Func<SqliteConnection, long, long> indexUpTo,
+    /// positions) towards <paramref name="upToPos"/> in the batch's transaction; a failure leaves
+    /// the work for a later batch and fails no send.</summary>
+    private long? IndexInBatch(SqliteConnection connection, Func<SqliteConnection, long, long> indexUpTo, long upToPos,
         ref long? failureLoggedAt, Action<ILogger, Exception> logFailure)
     {
         connection.Execute("SAVEPOINT index_in_batch");
         try
         {
-            var indexed = indexUpTo(connection, _lastPos);
+            var indexed = indexUpTo(connection, upToPos);
             connection.Execute("RELEASE index_in_batch");
             return indexed;
         }
