@@ -29,13 +29,13 @@ public sealed partial class SqliteStoreContractTests
 
     /// <summary>Sends one at a time, each in a batch of its own and so writing a slice, until the
     /// watermark in <paramref name="table"/> reaches <paramref name="pos"/>; returns how many it sent.
-    /// A chunk has 32 slices: more than a few times that is a chunk that never ends.</summary>
+    /// A chunk of single sends has 128 slices: more than a few times that is a chunk that never ends.</summary>
     private async Task<int> SendUntilIndexedAsync(string table, long pos, Func<int, Task> send)
     {
         var sent = 0;
         while (await WatermarkAsync(table) < pos)
         {
-            Assert.True(sent < 4 * SqliteChatPositions.Chunk / ChunkSlices.Entries, $"The watermark of {table} did not reach {pos}.");
+            Assert.True(sent < 4 * SqliteChatPositions.Chunk / ChunkSlices.MinEntries, $"The watermark of {table} did not reach {pos}.");
             await send(sent++);
         }
         return sent;

@@ -105,36 +105,34 @@ internal sealed class SqliteChatPositions
 
     /// <summary>Writes the next slice of the chunk (<see cref="ChunkSlices"/>) in the writer's open
     /// transaction; returns the watermark as it leaves it, for <see cref="Committed"/>.</summary>
-    public long WriteSlice(SqliteConnection connection, long committedPos) =>
-        _slices.WriteSlice(connection, _indexedPos, committedPos, TakeChunk);
+    public long WriteSlice(SqliteConnection connection, long committedPos, int batchOperations) =>
+        _slices.WriteSlice(connection, _indexedPos, committedPos, batchOperations, TakeChunk);
 
-    /// <summary>The chunk: the positions above the watermark up to <paramref name="upTo"/>, in the
-    /// table's order (chat, ordinal as SQLite compares the ids Parley makes; then position).</summary>
-    private long[] TakeChunk(long upTo)
+    /// <summary>Adds the chunk to <paramref name="chunk"/>: the positions above the watermark up to
+    /// <paramref name="upTo"/>, in the table's order (chat, ordinal as SQLite compares the ids
+    /// Parley makes; then position).</summary>
+    private void TakeChunk(long upTo, List<long> chunk)
     {
-        var chats = new List<(string Chat, int From, int To, List<long> Positions)>();
-        var count = 0;
         lock (_gate)
         {
+            _chunkChats.Clear();
             foreach (var (chat, positions) in _recent)
             {
                 var from = CountAtOrBelow(positions, _indexedPos);
                 var to = CountAtOrBelow(positions, upTo);
-                if (to <= from) continue;
-                chats.Add((chat, from, to, positions));
-                count += to - from;
+                if (to > from) _chunkChats.Add((chat, from, to, positions));
             }
-            chats.Sort((x, y) => string.CompareOrdinal(x.Chat, y.Chat));
-            var chunk = new long[count];
-            var at = 0;
-            foreach (var (_, from, to, positions) in chats)
+            _chunkChats.Sort((x, y) => string.CompareOrdinal(x.Chat, y.Chat));
+            foreach (var (_, from, to, positions) in _chunkChats)
             {
-                positions.CopyTo(from, chunk, at, to - from);
-                at += to - from;
+                for (var i = from; i < to; i++) chunk.Add(positions[i]);
             }
-            return chunk;
+            _chunkChats.Clear();
         }
     }
+
+    /// <summary>The chats of a chunk being taken (kept for the next).</summary>
+    private readonly List<(string Chat, int From, int To, List<long> Positions)> _chunkChats = [];
 
     /// <summary>The transaction of a slice committed, leaving the watermark at
     /// <paramref name="indexedPos"/>. If that moved it, the entries at or below the previous

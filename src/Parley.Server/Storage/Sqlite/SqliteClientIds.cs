@@ -123,28 +123,31 @@ internal sealed class SqliteClientIds
 
     /// <summary>Writes the next slice of the chunk (<see cref="ChunkSlices"/>) in the writer's open
     /// transaction; returns the watermark as it leaves it, for <see cref="Committed"/>.</summary>
-    public long WriteSlice(SqliteConnection connection, long committedPos) =>
-        _slices.WriteSlice(connection, _indexedPos, committedPos, TakeChunk);
+    public long WriteSlice(SqliteConnection connection, long committedPos, int batchOperations) =>
+        _slices.WriteSlice(connection, _indexedPos, committedPos, batchOperations, TakeChunk);
 
-    /// <summary>The chunk: the positions of the keys in memory above the watermark up to
-    /// <paramref name="upTo"/>, in the table's order (hash, then position).</summary>
-    private long[] TakeChunk(long upTo)
+    /// <summary>Adds the chunk to <paramref name="chunk"/>: the positions of the keys in memory
+    /// above the watermark up to <paramref name="upTo"/>, in the table's order (hash, then position).</summary>
+    private void TakeChunk(long upTo, List<long> chunk)
     {
         bool InChunk(long pos) => pos > _indexedPos && pos <= upTo;
-        var keys = new List<(long Hash, long Pos)>(_recent.Count + _shadowed.Count);
+        _chunkKeys.Clear();
         foreach (var (hash, pos) in _recent)
         {
-            if (InChunk(pos)) keys.Add((hash, pos));
+            if (InChunk(pos)) _chunkKeys.Add((hash, pos));
         }
         foreach (var key in _shadowed)
         {
-            if (InChunk(key.Pos)) keys.Add(key);
+            if (InChunk(key.Pos)) _chunkKeys.Add(key);
         }
-        keys.Sort();
-        var chunk = new long[keys.Count];
-        for (var i = 0; i < chunk.Length; i++) chunk[i] = keys[i].Pos;
-        return chunk;
+        _chunkKeys.Sort();
+        foreach (var (_, pos) in _chunkKeys) chunk.Add(pos);
+        _chunkKeys.Clear();
     }
+
+    /// <summary>The keys of a chunk being taken (kept for the next, as <see cref="ChunkSlices"/> keeps
+    /// its positions).</summary>
+    private readonly List<(long Hash, long Pos)> _chunkKeys = new(ChunkSlices.ChunkCapacity(Chunk));
 
     /// <summary>A key's hash under <paramref name="seed"/>: XxHash64 of its three parts in UTF-8,
     /// each followed by a zero byte. The two ids hold none, so the bytes are one key's only.</summary>

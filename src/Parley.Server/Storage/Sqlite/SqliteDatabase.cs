@@ -281,10 +281,10 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                     ? IndexInBatch(connection, SqliteSearchIndex.IndexUpTo, _lastPos, ref _searchFailureLoggedAt, StorageLog.SearchIndexFailed)
                     : null;
                 var clientIdsPos = _clientIds.Due(startPos)
-                    ? IndexInBatch(connection, _clientIds.WriteSlice, startPos, ref _clientIdsFailureLoggedAt, StorageLog.ClientIdsFailed)
+                    ? IndexInBatch(connection, (c, pos) => _clientIds.WriteSlice(c, pos, batch.Count), startPos, ref _clientIdsFailureLoggedAt, StorageLog.ClientIdsFailed)
                     : null;
                 var chatPositionsPos = _chatPositions.Due(startPos)
-                    ? IndexInBatch(connection, _chatPositions.WriteSlice, startPos, ref _chatPositionsFailureLoggedAt, StorageLog.ChatPositionsFailed)
+                    ? IndexInBatch(connection, (c, pos) => _chatPositions.WriteSlice(c, pos, batch.Count), startPos, ref _chatPositionsFailureLoggedAt, StorageLog.ChatPositionsFailed)
                     : null;
                 connection.Execute("COMMIT");
                 Interlocked.Exchange(ref _committedPos, _lastPos);
