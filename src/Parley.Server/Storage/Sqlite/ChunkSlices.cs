@@ -26,9 +26,9 @@ namespace Parley.Server.Storage.Sqlite;
 internal sealed class ChunkSlices(int chunk, string insert, string moveWatermark)
 {
     /// <summary>Entries a write transaction takes from a chunk under way: two for each operation in
-    /// its batch, and at least 256. A slice then costs a batch about a fifth of its own work, where
-    /// a fixed one would cost a batch of a few sends several times its own; and the chunk is whole
-    /// after half a chunk of sends, long before the next is due.</summary>
+    /// its batch, and at least 256. A slice then grows with its batch's own work, where a fixed one
+    /// large enough for a batch of 512 sends would cost a batch of a few sends many times its own;
+    /// and the chunk is whole after at most half a chunk of sends, long before the next is due.</summary>
     public static int SliceFor(int batchOperations) => Math.Max(MinEntries, 2 * batchOperations);
 
     public const int MinEntries = 256;
