@@ -10,9 +10,10 @@ namespace Parley.Server.Storage.Sqlite;
 /// chunk in slices"). A slice is a few hundred entries, a few milliseconds (<see cref="SliceFor"/>).
 /// <para>
 /// The pages are the same either way: the chunk is in the table's order, so each slice rewrites
-/// its own run of leaves. Until the watermark moves, the slices already written are above it, where
-/// the reads that take the table's entries only at or below it pass over them, and memory still
-/// holds them. A chunk is the positions of its messages in the table's order, taken from memory;
+/// its own run of leaves. Until the watermark moves, the slices already written are above it, and
+/// memory still holds their entries: the reads of a chat's positions take the table's only at or
+/// below the watermark, and a key's lookup may name a position from both, which does no harm: the
+/// first whose message carries the key is the original. A chunk is the positions of its messages in the table's order, taken from memory;
 /// each slice reads its entries from the messages at those positions, so an entry is written only
 /// for a message still there (not expired since), and one already written (the same slice again
 /// after a rollback, or after a stop that left the watermark where it was) is left as it is.

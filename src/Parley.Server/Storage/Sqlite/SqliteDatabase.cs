@@ -278,13 +278,14 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                 // Search indexes this batch's messages too; the keys and the chats' positions take
                 // only committed ones, the positions a rollback can no longer hand out again.
                 var indexedPos = _search.Due(_lastPos)
-                    ? IndexInBatch(connection, SqliteSearchIndex.IndexUpTo, _lastPos, ref _searchFailureLoggedAt, StorageLog.SearchIndexFailed)
+                    ? IndexInBatch(connection, static (c, pos, _) => SqliteSearchIndex.IndexUpTo(c, pos), _lastPos, batch.Count,
+                        ref _searchFailureLoggedAt, StorageLog.SearchIndexFailed)
                     : null;
                 var clientIdsPos = _clientIds.Due(startPos)
-                    ? IndexInBatch(connection, (c, pos) => _clientIds.WriteSlice(c, pos, batch.Count), startPos, ref _clientIdsFailureLoggedAt, StorageLog.ClientIdsFailed)
+                    ? IndexInBatch(connection, _clientIds.WriteSlice, startPos, batch.Count, ref _clientIdsFailureLoggedAt, StorageLog.ClientIdsFailed)
                     : null;
                 var chatPositionsPos = _chatPositions.Due(startPos)
-                    ? IndexInBatch(connection, (c, pos) => _chatPositions.WriteSlice(c, pos, batch.Count), startPos, ref _chatPositionsFailureLoggedAt, StorageLog.ChatPositionsFailed)
+                    ? IndexInBatch(connection, _chatPositions.WriteSlice, startPos, batch.Count, ref _chatPositionsFailureLoggedAt, StorageLog.ChatPositionsFailed)
                     : null;
                 connection.Execute("COMMIT");
                 Interlocked.Exchange(ref _committedPos, _lastPos);
@@ -357,15 +358,17 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     }
 
     /// <summary>Brings an index kept behind a watermark (search, the sends' keys, the chats'
-    /// positions) towards <paramref name="upToPos"/> in the batch's transaction; a failure leaves
-    /// the work for a later batch and fails no send.</summary>
-    private long? IndexInBatch(SqliteConnection connection, Func<SqliteConnection, long, long> indexUpTo, long upToPos,
-        ref long? failureLoggedAt, Action<ILogger, Exception> logFailure)
+    /// positions) towards <paramref name="upToPos"/> in the batch's transaction (of
+    /// <paramref name="batchOperations"/> operations, which size a chunk's slice); a failure leaves
+    /// the work for a later batch and fails no send. The index is passed its arguments rather than
+    /// capturing the batch, so the writer's loop makes no closure for every batch.</summary>
+    private long? IndexInBatch(SqliteConnection connection, Func<SqliteConnection, long, int, long> indexUpTo, long upToPos,
+        int batchOperations, ref long? failureLoggedAt, Action<ILogger, Exception> logFailure)
     {
         connection.Execute("SAVEPOINT index_in_batch");
         try
         {
-            var indexed = indexUpTo(connection, upToPos);
+            var indexed = indexUpTo(connection, upToPos, batchOperations);
             connection.Execute("RELEASE index_in_batch");
             return indexed;
         }
