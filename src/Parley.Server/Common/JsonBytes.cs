@@ -15,18 +15,24 @@ public static class JsonBytes
     /// several times (each growth a new zeroed array and a copy), which cost more than writing it.</summary>
     [ThreadStatic] private static (ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer)? t_kept;
 
-    public static byte[] Build(Action<Utf8JsonWriter> write) => Build(write, static json => json.ToArray());
+    public static byte[] Build(Action<Utf8JsonWriter> write) => Build(write, static (w, write) => write(w), static json => json.ToArray());
+
+    /// <summary>As above, with what the JSON is written from passed as <paramref name="state"/> to a
+    /// static <paramref name="write"/>: a lambda that captured it would be two objects more for every
+    /// frame (a live message's ack and its delivery are built this way).</summary>
+    public static byte[] Build<TState>(TState state, Action<Utf8JsonWriter, TState> write) =>
+        Build(state, write, static json => json.ToArray());
 
     /// <summary>Writes the JSON, then hands it to <paramref name="copy"/>, which keeps what it needs
     /// (the span is the thread's buffer, reused by the next build).</summary>
-    private static T Build<T>(Action<Utf8JsonWriter> write, Func<ReadOnlySpan<byte>, T> copy)
+    private static T Build<TState, T>(TState state, Action<Utf8JsonWriter, TState> write, Func<ReadOnlySpan<byte>, T> copy)
     {
         // Taken out while in use: a build inside another's callback gets buffers of its own.
         var (buffer, writer) = t_kept ?? NewKept();
         t_kept = null;
         try
         {
-            write(writer);
+            write(writer, state);
             writer.Flush();
             return copy(buffer.WrittenSpan);
         }
@@ -53,7 +59,7 @@ public static class JsonBytes
     /// until it is sent: a page of history is about 20 KB, and a fresh array for each was a sixth of
     /// the bytes a page allocated.</summary>
     public static IResult Result(Action<Utf8JsonWriter> write, int status = StatusCodes.Status200OK) =>
-        Build(write, json =>
+        Build(write, static (w, write) => write(w), json =>
         {
             var lent = ArrayPool<byte>.Shared.Rent(json.Length);
             json.CopyTo(lent);

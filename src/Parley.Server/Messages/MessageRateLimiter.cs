@@ -21,17 +21,21 @@ public sealed class MessageRateLimiter : IDisposable
         var perSecond = Math.Max(1, options.Value.Limits.MessagesPerSecond);
         _burst = perSecond * 2;
         _cluster = cluster;
-        // Made once: the partitioner runs on every send, and a lambda written inside it would be a
-        // new delegate each time (the options themselves are made only for a user's first send).
-        Func<string, TokenBucketRateLimiterOptions> bucket = _ => new TokenBucketRateLimiterOptions
+        // Made once: the partitioner runs on every send, and a lambda made inside it would be a new
+        // delegate each time. RateLimitPartition.GetTokenBucketLimiter wraps its factory in one such
+        // lambda on every call, so the partition is named with the limiter's own factory instead (the
+        // factory itself runs only for a user's first send). As that helper does, the bucket does not
+        // refill itself: the partitioned limiter's one timer refills every bucket, where each
+        // bucket's own would be a timer a user.
+        Func<string, RateLimiter> bucket = _ => new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {
             TokenLimit = _burst,
             TokensPerPeriod = perSecond,
             ReplenishmentPeriod = TimeSpan.FromSeconds(1),
             QueueLimit = 0,
-            AutoReplenishment = true,
-        };
-        _limiter = PartitionedRateLimiter.Create<string, string>(userId => RateLimitPartition.GetTokenBucketLimiter(userId, bucket));
+            AutoReplenishment = false,
+        });
+        _limiter = PartitionedRateLimiter.Create<string, string>(userId => RateLimitPartition.Get(userId, bucket));
     }
 
     public bool TryTake(string userId)

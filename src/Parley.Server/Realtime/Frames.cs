@@ -18,24 +18,29 @@ public static class Frames
     private static readonly JsonEncodedText DataName = JsonEncodedText.Encode("data");
     private static readonly JsonEncodedText CursorName = JsonEncodedText.Encode("cursor");
 
-    public static byte[] Build(string type, Action<Utf8JsonWriter> writeData, string? cursor = null) => JsonBytes.Build(w => Write(w, type, writeData, cursor));
+    public static byte[] Build(string type, Action<Utf8JsonWriter> writeData, string? cursor = null) =>
+        Build(type, writeData, static (w, writeData) => writeData(w), cursor);
 
-    public static void Write(Utf8JsonWriter w, string type, Action<Utf8JsonWriter> writeData, string? cursor = null)
-    {
-        w.WriteStartObject();
-        WriteType(w, type);
-        writeData(w);
-        if (cursor is not null) w.WriteString(CursorName, cursor);
-        w.WriteEndObject();
-    }
+    /// <summary>A frame whose data a static <paramref name="writeData"/> writes from
+    /// <paramref name="state"/>, without a closure (see <see cref="JsonBytes.Build{TState}"/>).</summary>
+    public static byte[] Build<TState>(string type, TState state, Action<Utf8JsonWriter, TState> writeData, string? cursor = null) =>
+        JsonBytes.Build((type, state, writeData, cursor), static (w, f) =>
+        {
+            w.WriteStartObject();
+            WriteType(w, f.type);
+            f.writeData(w, f.state);
+            if (f.cursor is not null) w.WriteString(CursorName, f.cursor);
+            w.WriteEndObject();
+        });
 
     /// <summary>The cursor a live event's frame carries when it is the same for every recipient:
     /// in a store with one writer, the event's position. With several writers each connection's
     /// cursor differs, and the connection adds it (<see cref="SentCursor"/>).</summary>
     public static string? SharedCursor(StoredEvent e) => e.Writer is null ? StreamCursor.AtFloor(e.Pos).ToString() : null;
 
-    public static byte[] Ack(MessageRecord m, string? clientMessageId) => Build("ack", w =>
+    public static byte[] Ack(MessageRecord m, string? clientMessageId) => Build("ack", (m, clientMessageId), static (w, a) =>
     {
+        var (m, clientMessageId) = a;
         w.WriteStartObject();
         w.WriteString("clientMessageId", clientMessageId);
         w.WriteString("messageId", m.Id);
@@ -99,11 +104,11 @@ public static class Frames
 
     /// <summary>The bytes of an event that reads the same for every recipient, or null when it is
     /// per reader.</summary>
-    public static byte[]? Shared(StoredEvent e, string? cursor) => !HasSharedData(e.Kind) ? null : JsonBytes.Build(w =>
+    public static byte[]? Shared(StoredEvent e, string? cursor) => !HasSharedData(e.Kind) ? null : JsonBytes.Build((e, cursor), static (w, s) =>
     {
         w.WriteStartObject();
-        WriteShared(w, e);
-        if (cursor is not null) w.WriteString(CursorName, cursor);
+        WriteShared(w, s.e);
+        if (s.cursor is not null) w.WriteString(CursorName, s.cursor);
         w.WriteEndObject();
     });
 

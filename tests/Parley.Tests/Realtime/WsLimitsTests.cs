@@ -77,6 +77,33 @@ public sealed class WsLimitsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_user_who_hit_the_rate_limit_can_send_again_once_the_bucket_refills()
+    {
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?> { ["Parley:Limits:MessagesPerSecond"] = "2" });
+        var alice = await ApiClient.CreateUserAsync(server);
+        var bob = await ApiClient.CreateUserAsync(server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+
+        ApiClient.Response answer;
+        var sent = 0;
+        do answer = await alice.Api.PostAsync($"/chats/{chatId}/messages", new { content = $"burst {sent++}" });
+        while (answer.Status == HttpStatusCode.Created && sent < 40);
+        Assert.Equal(HttpStatusCode.TooManyRequests, answer.Status);
+
+        // The bucket refills over time (the limiter's own timer does it); a send is accepted again
+        // within a few seconds, without any other request in between.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        do
+        {
+            await Task.Delay(250);
+            answer = await alice.Api.PostAsync($"/chats/{chatId}/messages", new { content = "after the pause" });
+        }
+        while (answer.Status == HttpStatusCode.TooManyRequests && DateTime.UtcNow < deadline);
+        Assert.Equal(HttpStatusCode.Created, answer.Status);
+        Assert.Contains(await bob.HistoryAsync(chatId), m => m.Str("content") == "after the pause");
+    }
+
+    [Fact]
     public async Task Sockets_beyond_the_per_user_cap_are_refused_and_the_others_keep_working()
     {
         await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?> { ["Parley:Limits:SocketsPerUser"] = "2" });

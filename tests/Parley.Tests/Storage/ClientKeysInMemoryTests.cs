@@ -37,10 +37,10 @@ public sealed class ClientKeysInMemoryTests : IDisposable
         ids.Added("chat-1", "user-2", "c1", 11);
         ids.Added("chat-2", "user-1", "c1", 12);
 
-        Assert.Equal([10L], ids.Candidates(_connection, "chat-1", "user-1", "c1"));
-        Assert.Equal([11L], ids.Candidates(_connection, "chat-1", "user-2", "c1"));
-        Assert.Equal([12L], ids.Candidates(_connection, "chat-2", "user-1", "c1"));
-        Assert.Empty(ids.Candidates(_connection, "chat-1", "user-1", "c2"));
+        Assert.Equal([10L], Candidates(ids, "chat-1", "user-1", "c1"));
+        Assert.Equal([11L], Candidates(ids, "chat-1", "user-2", "c1"));
+        Assert.Equal([12L], Candidates(ids, "chat-2", "user-1", "c1"));
+        Assert.Empty(Candidates(ids, "chat-1", "user-1", "c2"));
     }
 
     [Fact]
@@ -51,18 +51,18 @@ public sealed class ClientKeysInMemoryTests : IDisposable
         ids.Added("chat-1", "user-2", "c9", 11);
         ids.Added("chat-1", "user-1", "c1", 12);
 
-        Assert.Equal([12L, 10L], ids.Candidates(_connection, "chat-1", "user-1", "c1"));
+        Assert.Equal([12L, 10L], Candidates(ids, "chat-1", "user-1", "c1"));
 
         // The watermark at 11: the first position is in the table from now on (the chunk's statement
         // wrote it there), and leaves memory.
         InsertKey("chat-1", "user-1", "c1", 10);
         ids.Committed(11);
-        Assert.Equal([12L, 10L], ids.Candidates(_connection, "chat-1", "user-1", "c1"));
-        Assert.Empty(ids.Candidates(_connection, "chat-1", "user-1", "c2"));
+        Assert.Equal([12L, 10L], Candidates(ids, "chat-1", "user-1", "c1"));
+        Assert.Empty(Candidates(ids, "chat-1", "user-1", "c2"));
 
         InsertKey("chat-1", "user-1", "c1", 12);
         ids.Committed(12);
-        Assert.Equal([12L, 10L], ids.Candidates(_connection, "chat-1", "user-1", "c1"));
+        Assert.Equal([12L, 10L], Candidates(ids, "chat-1", "user-1", "c1"));
     }
 
     [Fact]
@@ -72,10 +72,22 @@ public sealed class ClientKeysInMemoryTests : IDisposable
         ids.Added("chat-1", "user-1", "c1", 10);
         ids.Added("chat-1", "user-1", "c1", 12);
         ids.Committed(20);
-        Assert.Empty(ids.Candidates(_connection, "chat-1", "user-1", "c1"));
+        Assert.Empty(Candidates(ids, "chat-1", "user-1", "c1"));
     }
 
     /// <summary>The row the chunk's statement writes for a key (the seed of a store never loaded is 0).</summary>
+    /// <summary>Every position the search offers for the key, in its order: the check takes none.</summary>
+    private List<long> Candidates(SqliteClientIds ids, string chatId, string senderId, string clientMessageId)
+    {
+        var offered = new List<long>();
+        ids.Find(_connection, chatId, senderId, clientMessageId, offered, static (pos, offered) =>
+        {
+            offered.Add(pos);
+            return (string?)null;
+        });
+        return offered;
+    }
+
     private void InsertKey(string chatId, string senderId, string clientMessageId, long pos)
     {
         using var insert = _connection.CreateCommand();

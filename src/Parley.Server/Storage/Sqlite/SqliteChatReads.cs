@@ -64,7 +64,7 @@ internal sealed class ChatMessageQuery<T>
     /// <summary>The chat's messages in (<paramref name="after"/>, <paramref name="before"/>) that meet
     /// the condition, in the query's order, at most <paramref name="limit"/>.</summary>
     public List<T> Run(SqliteConnection c, SqliteChatPositions positions, string chatId, long after, long before, int limit,
-        params object?[] args)
+        params SqlArg[] args)
     {
         var watermark = SqliteChatReads.Watermark(c);
         var rows = new List<T>();
@@ -80,7 +80,7 @@ internal sealed class ChatMessageQuery<T>
     }
 
     private void ReadRecent(SqliteConnection c, SqliteChatPositions positions, long watermark, List<T> rows,
-        string chatId, long after, long before, int limit, object?[] args)
+        string chatId, long after, long before, int limit, SqlArg[] args)
     {
         // Slice after slice of memory's positions, until the limit is met: some may be of messages
         // the snapshot cannot see, or that fail the condition.
@@ -95,9 +95,9 @@ internal sealed class ChatMessageQuery<T>
         }
     }
 
-    private static object?[] Arguments(string chatId, long after, long before, int limit, object fifth, object?[] args)
+    private static SqlArg[] Arguments(string chatId, long after, long before, int limit, SqlArg fifth, SqlArg[] args)
     {
-        var all = new object?[5 + args.Length];
+        var all = new SqlArg[5 + args.Length];
         (all[0], all[1], all[2], all[3], all[4]) = (chatId, after, before, limit, fifth);
         args.CopyTo(all, 5);
         return all;

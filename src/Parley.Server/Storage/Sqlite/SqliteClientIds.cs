@@ -82,26 +82,30 @@ internal sealed class SqliteClientIds
         }
     }
 
-    /// <summary>Where the key may be: its position in memory, then the positions its hash has in the
-    /// table, newest first (looked up only if the caller asks for more). The caller checks that the
-    /// message there carries the key.</summary>
-    public IEnumerable<long> Candidates(SqliteConnection connection, string chatId, string senderId, string clientMessageId)
+    /// <summary>Looks for the key where it may be: its position in memory, then the positions its
+    /// hash has in the table, newest first. <paramref name="check"/> reads the message at each in
+    /// turn (with <paramref name="state"/>, so the caller makes no closure on every send) and answers
+    /// it if it carries the key; the first answer ends the search, and null means the key is not
+    /// stored.</summary>
+    public TAnswer? Find<TState, TAnswer>(SqliteConnection connection, string chatId, string senderId, string clientMessageId,
+        TState state, Func<long, TState, TAnswer?> check) where TAnswer : class
     {
         var hash = KeyHash(_seed, chatId, senderId, clientMessageId);
-        if (_recent.TryGetValue(hash, out var recent)) yield return recent;
+        if (_recent.TryGetValue(hash, out var recent) && check(recent, state) is { } inMemory) return inMemory;
         for (var i = _shadowed.Count - 1; i >= 0; i--)
         {
-            if (_shadowed[i].Hash == hash) yield return _shadowed[i].Pos;
+            if (_shadowed[i].Hash == hash && check(_shadowed[i].Pos, state) is { } shadowed) return shadowed;
         }
         // One row at a time, newest first: a hash almost always names one position or none, so the
-        // send that stores a new key reads no list; the next is read only if the caller asks for it.
+        // send that stores a new key reads no list; the next is read only if the one before failed.
         var below = long.MaxValue;
-        while (connection.QueryRow(r => (long?)r.Int64(0),
+        while (connection.QueryRow(static r => (long?)r.Int64(0),
             "SELECT pos FROM client_keys WHERE key_hash = $1 AND pos < $2 ORDER BY pos DESC LIMIT 1", hash, below) is long pos)
         {
-            yield return pos;
+            if (check(pos, state) is { } stored) return stored;
             below = pos;
         }
+        return null;
     }
 
     /// <summary>Takes an expired message's key out of the table.</summary>

@@ -35,17 +35,11 @@ internal sealed partial class SqliteStore
     });
 
     /// <summary>The message stored by an earlier send with the same key, if any (see <see cref="SqliteClientIds"/>).</summary>
-    private static MessageRecord? FindOriginal(WriteContext w, string chatId, string senderId, string clientMessageId)
-    {
-        foreach (var pos in w.ClientIds.Candidates(w.Connection, chatId, senderId, clientMessageId))
-        {
-            var found = w.Connection.QueryRow(ReadMessage,
+    private static MessageRecord? FindOriginal(WriteContext w, string chatId, string senderId, string clientMessageId) =>
+        w.ClientIds.Find(w.Connection, chatId, senderId, clientMessageId, (w.Connection, chatId, senderId, clientMessageId),
+            static (pos, key) => key.Connection.QueryRow(ReadMessage,
                 $"SELECT {MessageColumns} FROM messages WHERE pos = $1 AND chat_id = $2 AND sender_id = $3 AND client_message_id = $4",
-                pos, chatId, senderId, clientMessageId);
-            if (found is not null) return found;
-        }
-        return null;
-    }
+                pos, key.chatId, key.senderId, key.clientMessageId));
 
     private static MessageRecord InsertSystemMessage(WriteContext w, string chatId, string actorId, string action, string? content, string? affectedUserName, long now)
     {
