@@ -25,14 +25,21 @@ public static class ChatIds
     }
 
     /// <summary>The other user of a 1:1 chat id that names <paramref name="userId"/>, else null.</summary>
-    public static string? OtherMember(string chatId, string userId)
+    public static string? OtherMember(string chatId, string userId) =>
+        TryOtherMember(chatId, userId, out var other) ? other.ToString() : null;
+
+    /// <summary>The other member's id, read in place from a 1:1 chat's id that names
+    /// <paramref name="userId"/>; false for any other id. Every send to a 1:1 chat asks, and the
+    /// block list it looks up is found by these characters, without a string.</summary>
+    public static bool TryOtherMember(string chatId, string userId, out ReadOnlySpan<char> other)
     {
-        if (!chatId.StartsWith(DirectPrefix, StringComparison.Ordinal) || chatId.Length < DirectPrefix.Length + userId.Length * 2 + 1) return null;
-        // Read in place: every send to a 1:1 chat asks, and only the answer needs a string.
+        other = default;
+        if (!chatId.StartsWith(DirectPrefix, StringComparison.Ordinal) || chatId.Length < DirectPrefix.Length + userId.Length * 2 + 1) return false;
         var pair = chatId.AsSpan(DirectPrefix.Length);
-        if (pair.StartsWith(userId, StringComparison.Ordinal) && pair[userId.Length] == '_') return pair[(userId.Length + 1)..].ToString();
-        if (pair.EndsWith(userId, StringComparison.Ordinal) && pair[^(userId.Length + 1)] == '_') return pair[..^(userId.Length + 1)].ToString();
-        return null;
+        if (pair.StartsWith(userId, StringComparison.Ordinal) && pair[userId.Length] == '_') other = pair[(userId.Length + 1)..];
+        else if (pair.EndsWith(userId, StringComparison.Ordinal) && pair[^(userId.Length + 1)] == '_') other = pair[..^(userId.Length + 1)];
+        else return false;
+        return true;
     }
 
     /// <summary>Puts a <c>{chatId}</c> route value in canonical form before the endpoint reads it,

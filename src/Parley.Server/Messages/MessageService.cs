@@ -32,7 +32,7 @@ public sealed record Refusal(int Status, string Code, string Message)
 }
 
 /// <summary>A send handed to the store: <see cref="Completion"/> ends with the stored message or the refusal.</summary>
-public sealed record PendingSend(Task<(SendResult? Result, Refusal? Refusal)> Completion)
+public readonly record struct PendingSend(Task<(SendResult? Result, Refusal? Refusal)> Completion)
 {
     public static PendingSend Refused(Refusal refusal) => new(Task.FromResult<(SendResult?, Refusal?)>((null, refusal)));
 }
@@ -49,7 +49,7 @@ public sealed class MessageService(IChatStore store, IAccountStore accounts, IMe
     /// <summary>Checks a send and hands it to the store's writer, returning once it is queued there:
     /// sends begun one after another are stored in that order, so a socket may begin its next send
     /// while this one commits. <see cref="PendingSend.Completion"/> ends when it is stored or refused.</summary>
-    public async Task<PendingSend> BeginSendAsync(string userId, SendCommand command, string? originConnectionId)
+    public async ValueTask<PendingSend> BeginSendAsync(string userId, SendCommand command, string? originConnectionId)
     {
         var type = command.Type ?? MessageTypes.Text;
         string? mediaJson = null;
@@ -150,11 +150,14 @@ public sealed class MessageService(IChatStore store, IAccountStore accounts, IMe
 
     /// <summary>In a 1:1 chat, whether the other member blocked the sender. The other member is
     /// read off the chat id, and blocks come from a short-lived cache: no store read per send.</summary>
-    private async Task<bool> BlockedByOtherAsync(string userId, string chatId)
+    private ValueTask<bool> BlockedByOtherAsync(string userId, string chatId)
     {
-        var other = Chats.ChatIds.OtherMember(chatId, userId);
-        return other is not null && (await blocks.GetAsync(other)).Blocked.Contains(userId);
+        if (!Chats.ChatIds.TryOtherMember(chatId, userId, out var other)) return ValueTask.FromResult(false);
+        if (blocks.TryGetFresh(other, out var cached)) return ValueTask.FromResult(cached.Blocked.Contains(userId));
+        return BlockedAsync(other.ToString(), userId);
     }
+
+    private async ValueTask<bool> BlockedAsync(string otherId, string userId) => (await blocks.GetAsync(otherId)).Blocked.Contains(userId);
 
     /// <summary>The 1:1 chat with another user, created on first use.</summary>
     public async Task<(string? ChatId, Refusal? Refusal)> DirectChatAsync(string userId, string participantId, bool createIfMissing = true)

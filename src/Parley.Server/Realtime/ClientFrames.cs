@@ -64,13 +64,6 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
         var chatId = OptionalString(frame, "chatId", out var badChat);
         var roomId = OptionalString(frame, "roomId", out var badRoom);
         badChat ??= badRoom;
-        var command = new SendCommand(
-            chatId ?? roomId,
-            OptionalString(frame, "recipientId", out var badRecipient),
-            OptionalString(frame, "content", out var badContent),
-            clientMessageId,
-            OptionalString(frame, "type", out var badType),
-            OptionalString(frame, "replyTo", out var badReply));
         string? mediaId = null, fileName = null, badMedia = null;
         if (frame.TryGetProperty("media", out var media) && media.ValueKind != JsonValueKind.Null)
         {
@@ -82,7 +75,17 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
                 badMedia ??= badFileName;
             }
         }
-        command = command with { MediaId = mediaId, FileName = fileName };
+        var command = new SendCommand(
+            chatId ?? roomId,
+            OptionalString(frame, "recipientId", out var badRecipient),
+            OptionalString(frame, "content", out var badContent),
+            clientMessageId,
+            OptionalString(frame, "type", out var badType),
+            OptionalString(frame, "replyTo", out var badReply))
+        {
+            MediaId = mediaId,
+            FileName = fileName,
+        };
         var wrongType = badField ?? badChat ?? badRecipient ?? badContent ?? badType ?? badReply ?? badMedia;
         if (wrongType is not null)
         {

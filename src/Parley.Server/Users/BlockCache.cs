@@ -11,7 +11,20 @@ public sealed class BlockCache(IAccountStore store, TimeProvider clock)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     private const int MaxEntries = 100_000;
-    private readonly ConcurrentDictionary<string, (BlockList Blocks, DateTimeOffset ReadAt)> _entries = new();
+    private readonly ConcurrentDictionary<string, (BlockList Blocks, DateTimeOffset ReadAt)> _entries = new(StringComparer.Ordinal);
+
+    /// <summary>The user's block list if the cache holds a fresh one, found by the id's characters
+    /// (a send to a 1:1 chat reads the other member's id out of the chat's id).</summary>
+    public bool TryGetFresh(ReadOnlySpan<char> userId, out BlockList blocks)
+    {
+        if (_entries.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(userId, out var entry) && clock.GetUtcNow() - entry.ReadAt < CacheFor)
+        {
+            blocks = entry.Blocks;
+            return true;
+        }
+        blocks = default!;
+        return false;
+    }
 
     public async ValueTask<BlockList> GetAsync(string userId)
     {

@@ -31,7 +31,12 @@ public static class MessageIds
         NextRandom().CopyTo(uuid[6..]);
         uuid[6] = (byte)(0x70 | (uuid[6] & 0x0F)); // version 7
         uuid[8] = (byte)(0x80 | (uuid[8] & 0x3F)); // variant 10
-        return Prefix + new Guid(uuid, bigEndian: true).ToString();
+        // Written straight into the id's one string: "msg_" and the UUID's 36 characters.
+        return string.Create(Prefix.Length + 36, new Guid(uuid, bigEndian: true), static (id, guid) =>
+        {
+            Prefix.CopyTo(id);
+            guid.TryFormat(id[Prefix.Length..], out _);
+        });
     }
 
     private static ReadOnlySpan<byte> NextRandom()

@@ -153,9 +153,16 @@ internal sealed class SqliteDatabase : IAsyncDisposable
 
     /// <summary>As above, with the caller given only <paramref name="answer"/>'s part of the result
     /// (a value without the events the commit published), without a second task to project it.</summary>
-    public Task<TAnswer> WriteAsync<T, TAnswer>(Func<WriteContext, T> work, Action<T>? afterCommit, Func<T, TAnswer> answer)
+    public Task<TAnswer> WriteAsync<T, TAnswer>(Func<WriteContext, T> work, Action<T>? afterCommit, Func<T, TAnswer> answer) =>
+        WriteAsync((Work: work, AfterCommit: afterCommit), static (w, s) => s.Work(w),
+            afterCommit is null ? null : static (s, result) => s.AfterCommit!(result), answer);
+
+    /// <summary>As above, with what the work needs passed as <paramref name="state"/> to static
+    /// delegates: lambdas that captured it would be two or three objects more for every send.</summary>
+    public Task<TAnswer> WriteAsync<TState, T, TAnswer>(TState state, Func<WriteContext, TState, T> work, Action<TState, T>? afterCommit,
+        Func<T, TAnswer> answer)
     {
-        var operation = new WriteOperation<T, TAnswer>(work, afterCommit, answer);
+        var operation = new WriteOperation<TState, T, TAnswer>(state, work, afterCommit, answer);
         return _queue.Writer.TryWrite(operation)
             ? operation.Task
             : Task.FromException<TAnswer>(new InvalidOperationException("The store is shutting down."));
@@ -433,7 +440,8 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         public abstract void Fail(Exception ex);
     }
 
-    private sealed class WriteOperation<T, TAnswer>(Func<WriteContext, T> work, Action<T>? afterCommit, Func<T, TAnswer> answer) : WriteOperation
+    private sealed class WriteOperation<TState, T, TAnswer>(TState state, Func<WriteContext, TState, T> work, Action<TState, T>? afterCommit,
+        Func<T, TAnswer> answer) : WriteOperation
     {
         private readonly TaskCompletionSource<TAnswer> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T? _result;
@@ -446,7 +454,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             try
             {
                 _error = null;
-                _result = work(context);
+                _result = work(context, state);
                 return true;
             }
             catch (Exception ex)
@@ -465,7 +473,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             }
             try
             {
-                afterCommit?.Invoke(_result!);
+                afterCommit?.Invoke(state, _result!);
             }
             catch (Exception ex)
             {

@@ -227,14 +227,21 @@ internal sealed partial class SqliteStore
     /// <summary>Runs a write whose events are published right after the commit, in commit order, so
     /// they leave in position order (see <see cref="SqliteDatabase.WriteAsync{T}"/>).</summary>
     private Task<T> WriteAndPublish<T>(Func<WriteContext, (T Value, StoredEvent[] Events)> work) =>
-        db.WriteAsync(work, r =>
-        {
-            // Connections skip positions at or below the last one they sent, so order matters. An
-            // operation's events are nearly always one (a send), or already in order.
-            var events = r.Events;
-            if (!InPositionOrder(events)) events = [.. events.OrderBy(e => e.Pos)];
-            foreach (var e in events) publisher.Publish(e);
-        }, static r => r.Value);
+        WriteAndPublish(work, static (w, work) => work(w));
+
+    /// <summary>As above, with what the work needs passed as <paramref name="state"/> to a static
+    /// <paramref name="work"/> (a send makes no closure).</summary>
+    private Task<T> WriteAndPublish<TState, T>(TState state, Func<WriteContext, TState, (T Value, StoredEvent[] Events)> work) =>
+        db.WriteAsync((Store: this, State: state, Work: work), static (w, s) => s.Work(w, s.State),
+            static (s, r) => s.Store.PublishInOrder(r.Events), static r => r.Value);
+
+    private void PublishInOrder(StoredEvent[] events)
+    {
+        // Connections skip positions at or below the last one they sent, so order matters. An
+        // operation's events are nearly always one (a send), or already in order.
+        if (!InPositionOrder(events)) events = [.. events.OrderBy(e => e.Pos)];
+        foreach (var e in events) publisher.Publish(e);
+    }
 
     private static bool InPositionOrder(StoredEvent[] events)
     {

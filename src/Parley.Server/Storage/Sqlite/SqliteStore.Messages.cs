@@ -11,8 +11,9 @@ internal sealed partial class SqliteStore
 
     private static MessageRecord ReadMessage(SqliteRow r) => StoredRows.Message(r);
 
-    public Task<SendResult> SendMessageAsync(NewMessage m, string? originConnectionId) => WriteAndPublish(w =>
+    public Task<SendResult> SendMessageAsync(NewMessage m, string? originConnectionId) => WriteAndPublish((m, originConnectionId), static (w, send) =>
     {
+        var (m, originConnectionId) = send;
         var c = w.Connection;
         var isMember = w.MemberIds(m.ChatId).Contains(m.SenderId);
         var original = !isMember || m.ClientMessageId is null ? null : FindOriginal(w, m.ChatId, m.SenderId, m.ClientMessageId);
