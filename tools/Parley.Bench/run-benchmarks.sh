@@ -37,6 +37,7 @@ start_server() {
   Parley__Limits__MessagesPerSecond=100000 Parley__Limits__FramesPerSecond=100000 \
   Parley__Limits__SocketsPerUser=100 \
   Logging__LogLevel__Default=Warning \
+  DOTNET_GCgen0size=0x2000000 \
     dotnet src/Parley.Server/bin/Release/net10.0/Parley.Server.dll --urls "http://127.0.0.1:$PORT" >"$OUT/server-$1.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 120); do

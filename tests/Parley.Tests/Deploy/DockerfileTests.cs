@@ -38,4 +38,25 @@ public sealed class DockerfileTests
             Assert.True(File.Exists(path) || Directory.Exists(path), $"COPY {source}: not in the repository");
         }
     }
+
+    /// <summary>The collector's gen0 floor (README, "Operations") is one setting: the image, <c>dotnet
+    /// run</c> and the benchmark script run the server with the same value.</summary>
+    [Fact]
+    public void The_image_dotnet_run_and_the_benchmarks_set_one_gen0_budget()
+    {
+        const string Budget = "0x2000000";
+        Assert.Contains(_lines, l => l.TrimEnd('\\', ' ') == $"DOTNET_GCgen0size={Budget}");
+
+        var launch = Path.Combine(DeployFiles.RepoRoot, "src", "Parley.Server", "Properties", "launchSettings.json");
+        using var settings = System.Text.Json.JsonDocument.Parse(File.ReadAllText(launch));
+        var profiles = settings.RootElement.GetProperty("profiles").EnumerateObject().ToList();
+        Assert.NotEmpty(profiles);
+        foreach (var profile in profiles)
+        {
+            Assert.Equal(Budget, profile.Value.GetProperty("environmentVariables").GetProperty("DOTNET_GCgen0size").GetString());
+        }
+
+        var bench = File.ReadAllText(Path.Combine(DeployFiles.RepoRoot, "tools", "Parley.Bench", "run-benchmarks.sh"));
+        Assert.Contains($"DOTNET_GCgen0size={Budget}", bench);
+    }
 }
