@@ -161,11 +161,13 @@ public sealed class MediaBlobLifecycleTests
     [Fact]
     public async Task Bytes_that_no_media_row_describes_are_swept_and_young_ones_wait()
     {
-        // A sweep every second, and bytes count as orphans at once (no grace).
+        // A sweep every second, and bytes count as orphans after 5 s. Not at once: an upload writes
+        // its bytes before its row, and a sweep that lists them in between would take them for an
+        // orphan (the grace exists for that), deleting the upload this test keeps.
         await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
         {
             ["Parley:Blobs:OrphanSweepSeconds"] = "1",
-            ["Parley:Blobs:OrphanGraceSeconds"] = "0",
+            ["Parley:Blobs:OrphanGraceSeconds"] = "5",
         });
         var ann = await ApiClient.CreateUserAsync(server, "Ann");
         var mediaId = await UploadAsync(ann);

@@ -266,13 +266,14 @@ public sealed class WsLimitsTests(ITestOutputHelper output)
     [Fact]
     public async Task Clients_that_pipeline_sends_and_read_everything_are_not_cut_off_as_slow_consumers()
     {
-        // A queue a quarter of the default: only a client that stops reading may be cut off. Each
-        // side is sent a thousand frames (the peer's 500 messages and its own 500 acks), four times
-        // what the queue holds, so the server must drain while it commits. The queue still holds
-        // the bursts committed while a busy machine keeps the reading thread waiting.
+        // A queue half the default: only a client that stops reading may be cut off. Each side is
+        // sent a thousand frames (the peer's 500 messages and its own 500 acks), twice what the
+        // queue holds, so the server must drain while it commits. The queue still holds the bursts
+        // committed while a busy machine keeps the reading thread waiting (with a quarter of the
+        // default, a test machine running other suites beside this one once kept it waiting longer).
         await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
         {
-            ["Parley:Realtime:SendQueueFrames"] = "256",
+            ["Parley:Realtime:SendQueueFrames"] = "512",
             ["Parley:Limits:MessagesPerSecond"] = "100000",
             ["Parley:Limits:FramesPerSecond"] = "100000",
         });
