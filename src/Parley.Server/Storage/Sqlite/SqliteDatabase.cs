@@ -288,6 +288,11 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                     ? IndexInBatch(connection, static (c, pos, _) => SqliteSearchIndex.IndexUpTo(c, pos), _lastPos, batch.Count,
                         ref _searchFailureLoggedAt, StorageLog.SearchIndexFailed)
                     : null;
+                // Then a bounded step of the index's segment merging (1 merged, 0 nothing to merge).
+                var searchMerged = _search.MergeDue
+                    ? IndexInBatch(connection, static (c, _, operations) => SqliteSearchIndex.MergeStep(c, operations) ? 1 : 0, _lastPos, batch.Count,
+                        ref _searchFailureLoggedAt, StorageLog.SearchIndexFailed)
+                    : null;
                 var clientIdsPos = _clientIds.Due(startPos)
                     ? IndexInBatch(connection, _clientIds.WriteSlice, startPos, batch.Count, ref _clientIdsFailureLoggedAt, StorageLog.ClientIdsFailed)
                     : null;
@@ -297,6 +302,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                 connection.Execute("COMMIT");
                 Interlocked.Exchange(ref _committedPos, _lastPos);
                 if (indexedPos is { } indexed) _search.Committed(indexed);
+                if (searchMerged is { } merged) _search.MergeCommitted(merged != 0);
                 if (clientIdsPos is { } clientIdsIndexed) _clientIds.Committed(clientIdsIndexed);
                 if (chatPositionsPos is { } chatPositionsIndexed) _chatPositions.Committed(chatPositionsIndexed);
                 _checkpointer?.Committed(removedContent: context.TakeContentRemoved());

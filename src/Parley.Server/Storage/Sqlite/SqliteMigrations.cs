@@ -414,6 +414,13 @@ internal static class SqliteMigrations
         FROM client_ids ORDER BY 1, 2;
         DROP TABLE client_ids;
         """, (connection, _) => SqliteClientIds.AddHashFunction(connection)) { Number = ClientKeysStep },
+
+        // 21: the full-text index no longer merges its segments by itself, a few hundred pages in
+        // whichever transaction fills a level; the writer merges them a few pages a transaction
+        // instead (see SqliteSearchIndex). The setting is stored with the index.
+        """
+        INSERT INTO message_search (message_search, rank) VALUES ('automerge', 0);
+        """,
     ];
 
     /// <summary>The step that moves media bytes to the blob store.</summary>
