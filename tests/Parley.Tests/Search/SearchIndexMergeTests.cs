@@ -14,7 +14,7 @@ public sealed class SearchIndexMergeTests
     public async Task The_writer_merges_the_index_segments_in_steps_and_every_message_is_still_found()
     {
         await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?> { ["Parley:Storage:Provider"] = "Sqlite" });
-        Assert.Equal("0", ServerDatabase.Scalar(server, "SELECT v FROM message_search_config WHERE k = 'automerge'"));
+        Assert.Equal("0", Scalar(server, "SELECT v FROM message_search_config WHERE k = 'automerge'"));
         var ann = await ApiClient.CreateUserAsync(server, "Ann");
         var bob = await ApiClient.CreateUserAsync(server, "Bob");
         var chatId = await ann.OpenChatWithAsync(bob);
@@ -25,25 +25,30 @@ public sealed class SearchIndexMergeTests
         const int Count = Batches * 512 + 64;
         for (var i = 1; i <= Count; i++) await ann.SendTextAsync(chatId, $"filler {i} word{i % 97}");
 
-        var segments = int.Parse(ServerDatabase.Scalar(server, "SELECT count(DISTINCT segid) FROM message_search_idx")!, CultureInfo.InvariantCulture);
+        var segments = int.Parse(Scalar(server, "SELECT count(DISTINCT segid) FROM message_search_idx")!, CultureInfo.InvariantCulture);
         Assert.InRange(segments, 1, Batches / 2);
-        var indexed = int.Parse(ServerDatabase.Scalar(server, "SELECT count(*) FROM message_search WHERE message_search MATCH 'filler'")!, CultureInfo.InvariantCulture);
+        var indexed = int.Parse(Scalar(server, "SELECT count(*) FROM message_search WHERE message_search MATCH 'filler'")!, CultureInfo.InvariantCulture);
         Assert.InRange(indexed, Count - 512, Count);
-        Assert.Equal(ExpectedWithWord(indexed, 5), ServerDatabase.Scalar(server, "SELECT count(*) FROM message_search WHERE message_search MATCH 'word5'"));
-        using (var connection = new SqliteConnection($"Data Source={ServerDatabase.FilePath(server)};Pooling=false"))
-        {
-            // FTS5 checks its segments and fails the statement if one is inconsistent.
-            connection.Open();
-            using var check = connection.CreateCommand();
-            check.CommandText = "INSERT INTO message_search (message_search) VALUES ('integrity-check')";
-            check.ExecuteNonQuery();
-        }
+        Assert.Equal(ExpectedWithWord(indexed, 5), Scalar(server, "SELECT count(*) FROM message_search WHERE message_search MATCH 'word5'"));
+        // FTS5 checks its segments and fails the statement if one is inconsistent.
+        Scalar(server, "INSERT INTO message_search (message_search) VALUES ('integrity-check')");
 
         // Through the API too: the newest message with the word, found after the search catches up.
         var found = await bob.Api.GetAsync("/search?q=word5&limit=1");
         found.AssertStatus(System.Net.HttpStatusCode.OK, "search");
         var newestWithWord = Enumerable.Range(1, Count).Last(i => i % 97 == 5);
         Assert.Equal($"filler {newestWithWord} word5", found.Json.GetProperty("messages")[0].Str("content"));
+    }
+
+    /// <summary>A statement on the server's SQLite file (this test's server is SQLite whatever the
+    /// backend of the test run).</summary>
+    private static string? Scalar(ParleyServer server, string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={ServerDatabase.FilePath(server)};Pooling=false");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToString(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
     /// <summary>How many of the messages 1..<paramref name="indexed"/> carry word<paramref name="word"/>.</summary>
