@@ -29,15 +29,15 @@ internal sealed class SqliteSearchIndex
     /// <summary>Positions past the watermark before the writer indexes them.</summary>
     public const int Chunk = 512;
 
-    /// <summary>Pages of segment merging the writer does at least in one transaction (a millisecond
-    /// or so); a transaction of more operations merges a page for each, so that large batches at
-    /// saturation, which index every time, merge as fast as they add segments.</summary>
+    /// <summary>Pages of segment merging a transaction may do; one of more operations than that may
+    /// merge a page for each, so that the large batches of saturation, nearly all of which index,
+    /// merge as fast as they add segments.</summary>
     public const int MergePages = 16;
 
     private long _indexedPos;
 
-    /// <summary>Whether segments may be waiting to be merged: set when a batch
-    /// is indexed or the database opens, cleared once a merge step finds nothing to do.</summary>
+    /// <summary>Whether segments may be waiting to be merged: set when a batch is indexed or the
+    /// database opens, cleared once a merge step finds nothing to do.</summary>
     private volatile bool _mergeMayBeDue = true;
 
     /// <summary>Whether the writer should run a <see cref="MergeStep"/> in this transaction.</summary>
