@@ -65,13 +65,36 @@ run() {
   stop_server
 }
 
-all=(pairs-2000 pairs-5000 pairs-max one-socket-1 one-socket-16 group-200 group-max history conns conns-header reconnect reconnect-10k)
+# A run with a second observer: latency-probe.mjs (one pair at 200/s, in a Node process of its own)
+# times its own messages through the generator's measured phase, from the send call to the
+# recipient's socket, so that the server's share of the end-to-end latency shows apart from the
+# generator's (the probe's header says more).
+run_with_probe() {
+  local name=$1; shift
+  echo "== $name: $BENCH $* --url http://127.0.0.1:$PORT --server-pid \$SERVER_PID, and latency-probe.mjs beside it"
+  start_server "$name"
+  $BENCH "$@" --url "http://127.0.0.1:$PORT" --server-pid "$server_pid" --json-out "$OUT/$name.json" \
+    2>"$OUT/$name.progress" >"$OUT/$name.txt" &
+  local bench=$!
+  # The measured phase has begun once the warm-up's summary (or, without one, the first count) is out.
+  until grep -qE "warm-up: [0-9,]+ messages|\] sent [0-9]" "$OUT/$name.progress" 2>/dev/null || ! kill -0 "$bench" 2>/dev/null; do
+    sleep 0.2
+  done
+  node --experimental-websocket tools/Parley.Bench/latency-probe.mjs --url "http://127.0.0.1:$PORT" --warmup 2 --duration 15 \
+    --json-out "$OUT/$name-probe.json" | tee "$OUT/$name-probe.txt" || true
+  wait "$bench" || true
+  cat "$OUT/$name.txt"
+  stop_server
+}
+
+all=(pairs-2000 pairs-5000 pairs-5000-probe pairs-max one-socket-1 one-socket-16 group-200 group-max history conns conns-header reconnect reconnect-10k)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 for w in "${selected[@]}"; do
   case $w in
     pairs-2000) run pairs-2000 pairs --users 1000 --rate 2000 --duration 20 --warmup "$WARMUP" ;;
     pairs-5000) run pairs-5000 pairs --users 1000 --rate 5000 --duration 20 --warmup "$WARMUP" ;;
+    pairs-5000-probe) run_with_probe pairs-5000-probe pairs --users 1000 --rate 5000 --duration 20 --warmup "$WARMUP" ;;
     pairs-max)  run pairs-max pairs --users 1000 --rate max --window 4 --duration 20 --warmup "$WARMUP" ;;
     # One busy device: two users, one socket each, 1 or 16 sends in flight on it.
     one-socket-1)  run one-socket-1 pairs --users 2 --rate max --window 1 --duration 20 --warmup "$WARMUP" ;;

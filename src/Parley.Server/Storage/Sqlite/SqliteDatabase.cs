@@ -301,8 +301,10 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                     : null;
                 connection.Execute("COMMIT");
                 Interlocked.Exchange(ref _committedPos, _lastPos);
-                if (indexedPos is { } indexed) _search.Committed(indexed);
+                // A step that found nothing clears the flag before a batch indexed in the same
+                // transaction sets it again: that batch's segment is merged from the next one.
                 if (searchMerged is { } merged) _search.MergeCommitted(merged != 0);
+                if (indexedPos is { } indexed) _search.Committed(indexed);
                 if (clientIdsPos is { } clientIdsIndexed) _clientIds.Committed(clientIdsIndexed);
                 if (chatPositionsPos is { } chatPositionsIndexed) _chatPositions.Committed(chatPositionsIndexed);
                 _checkpointer?.Committed(removedContent: context.TakeContentRemoved());
