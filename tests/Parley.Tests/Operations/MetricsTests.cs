@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Parley.Testing;
 using Parley.Tests.Infrastructure;
 
 namespace Parley.Tests.Operations;
@@ -55,6 +56,12 @@ public sealed class MetricsTests
         Assert.True(m.GetValueOrDefault("parley_store_commit_duration_seconds_count") >= 5, "commit latency");
         Assert.True(m.GetValueOrDefault("parley_store_commit_batch_size_count") >= 5, "batch sizes");
         Assert.True(m.GetValueOrDefault("parley_store_commit_batch_size_sum") >= 5, "operations committed");
+        if (TestBackend.Store != TestStore.DynamoDb)
+        {
+            // The stages around a transaction, where sends queue for a writer (DynamoDB's writes go straight to the table).
+            Assert.True(m.GetValueOrDefault("parley_store_queue_duration_seconds_count") >= 5, "time queued for the writer");
+            Assert.True(m.GetValueOrDefault("parley_store_handover_duration_seconds_count") >= 5, "time from commit to hand-over");
+        }
         Assert.Contains(m.Keys, k => k.StartsWith("http_server_request_duration_seconds"));
         // The runtime's own meter: what the work above allocated, and the pool threads that ran it.
         Assert.True(m.GetValueOrDefault("dotnet_gc_heap_total_allocated_bytes_total") > 0, "bytes allocated");

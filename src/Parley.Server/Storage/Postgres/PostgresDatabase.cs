@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -167,6 +168,8 @@ internal sealed class PostgresDatabase : IAsyncDisposable
                 batch.Add(operation);
                 if (!operation.HasStep) savepoints++;
             }
+            var began = Stopwatch.GetTimestamp();
+            foreach (var operation in batch) StoreInstruments.OperationWaited(operation.QueuedAt, began);
             LockChatsInOrder(batch);
             try
             {
@@ -342,6 +345,8 @@ internal sealed class PostgresDatabase : IAsyncDisposable
             }
             committed = true;
             StoreInstruments.BatchCommitted(started, batch.Count);
+            // Handed on here, on the writer's own task, at once (the SQLite writer hands over to a loop of its own).
+            StoreInstruments.HandingOver(Stopwatch.GetTimestamp());
             if (high > 0)
             {
                 Interlocked.Exchange(ref lane.RenewedAt, Environment.TickCount64);
@@ -481,6 +486,8 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     private abstract class WriteOperation(bool createsEvents, string? chatKey)
     {
         public bool CreatesEvents { get; } = createsEvents;
+        /// <summary>When the operation was queued for its lane's writer.</summary>
+        public long QueuedAt { get; } = Stopwatch.GetTimestamp();
         /// <summary>The chat a one-statement operation locks (see <see cref="LockChatsInOrder"/>).</summary>
         public string? ChatKey { get; } = chatKey;
         /// <summary>What the last run of the work threw, if it did.</summary>

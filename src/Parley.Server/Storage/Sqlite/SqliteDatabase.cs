@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -21,7 +22,8 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     private readonly int _logRestartMiB;
     private readonly Channel<WriteOperation> _queue = Channel.CreateUnbounded<WriteOperation>(
         new UnboundedChannelOptions { SingleReader = true });
-    private readonly Channel<List<WriteOperation>> _committed = Channel.CreateUnbounded<List<WriteOperation>>(
+    /// <summary>Committed batches, each with when it committed (Stopwatch ticks), for the completion loop.</summary>
+    private readonly Channel<(List<WriteOperation> Batch, long CommittedAt)> _committed = Channel.CreateUnbounded<(List<WriteOperation>, long)>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly ILogger _logger;
     private readonly System.Collections.Concurrent.ConcurrentBag<SqliteConnection> _readers = [];
@@ -271,6 +273,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             }
             var startPos = _lastPos;
             var started = StoreInstruments.BatchStarting();
+            foreach (var operation in batch) StoreInstruments.OperationWaited(operation.QueuedAt, started);
             try
             {
                 if (!RunOperations(connection, context, batch, alone: false))
@@ -326,7 +329,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
             }
             // Publishing and waking the callers happen on another thread, in commit order, so the
             // writer can start the next transaction at once.
-            _committed.Writer.TryWrite(batch);
+            _committed.Writer.TryWrite((batch, Stopwatch.GetTimestamp()));
         }
         _committed.Writer.TryComplete();
     }
@@ -407,8 +410,10 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     {
         while (await _committed.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (_committed.Reader.TryRead(out var batch))
+            while (_committed.Reader.TryRead(out var committed))
             {
+                var (batch, committedAt) = committed;
+                StoreInstruments.HandingOver(committedAt);
                 foreach (var operation in batch) operation.Complete(_logger);
             }
         }
@@ -442,6 +447,9 @@ internal sealed class SqliteDatabase : IAsyncDisposable
 
     private abstract class WriteOperation
     {
+        /// <summary>When the operation was queued for the writer.</summary>
+        public long QueuedAt { get; } = Stopwatch.GetTimestamp();
+
         /// <summary>Runs the work; false when it threw (the caller rolls its savepoint back).</summary>
         public abstract bool Execute(WriteContext context);
         public abstract void Complete(ILogger logger);
