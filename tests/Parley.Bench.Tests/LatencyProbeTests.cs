@@ -46,6 +46,14 @@ public sealed class LatencyProbeTests : IAsyncLifetime
         Assert.Contains("--duration", output);
     }
 
+    [Fact]
+    public async Task A_rate_that_is_not_a_positive_number_is_refused()
+    {
+        var (exit, output) = await RunProbeAsync("--rate", "fast");
+        Assert.Equal(2, exit);
+        Assert.Contains("--rate must be a number above 0", output);
+    }
+
     private static async Task<(int Exit, string Output)> RunProbeAsync(params string[] args)
     {
         var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true };

@@ -15,7 +15,18 @@ for (let i = 2; i < process.argv.length; i += 2) {
     console.error(`unknown option ${process.argv[i]}; known: ${Object.keys(options).map(k => '--' + k).join(' ')}`);
     process.exit(2);
   }
-  options[name] = typeof options[name] === 'number' ? Number(process.argv[i + 1]) : process.argv[i + 1];
+  const value = process.argv[i + 1];
+  if (typeof options[name] === 'number') {
+    options[name] = Number(value);
+    // A warm-up may be left out (0); a rate or a duration of nothing measures nothing.
+    const least = name === 'warmup' ? 'at least 0' : 'above 0';
+    if (!Number.isFinite(options[name]) || options[name] < 0 || (options[name] === 0 && name !== 'warmup')) {
+      console.error(`--${name} must be a number ${least} (it is ${JSON.stringify(value)})`);
+      process.exit(2);
+    }
+  } else {
+    options[name] = value;
+  }
 }
 if (typeof WebSocket !== 'function') {
   console.error('This Node has no WebSocket client: run it with --experimental-websocket (Node 20, 21) or on Node 22+.');
@@ -61,7 +72,6 @@ const inbox = await connect(recipient.accessToken);
 const inFlight = new Map();
 const latencies = [];
 let duplicates = 0;
-let arrived = 0;
 inbox.onmessage = event => {
   const now = performance.now();
   const frame = JSON.parse(event.data);
@@ -70,7 +80,6 @@ inbox.onmessage = event => {
   const sentAt = inFlight.get(n);
   if (sentAt === undefined) { duplicates++; return; }
   inFlight.delete(n);
-  arrived++;
   if (sentAt.measured) latencies.push(now - sentAt.at);
 };
 
