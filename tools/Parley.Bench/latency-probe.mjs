@@ -11,8 +11,12 @@ import { writeFileSync } from 'node:fs';
 const options = { url: 'http://127.0.0.1:8080', rate: 200, warmup: 2, duration: 15, 'json-out': null };
 for (let i = 2; i < process.argv.length; i += 2) {
   const name = process.argv[i].replace(/^--/, '');
-  if (!(name in options) || i + 1 >= process.argv.length) {
+  if (!(name in options)) {
     console.error(`unknown option ${process.argv[i]}; known: ${Object.keys(options).map(k => '--' + k).join(' ')}`);
+    process.exit(2);
+  }
+  if (i + 1 >= process.argv.length) {
+    console.error(`${process.argv[i]} needs a value`);
     process.exit(2);
   }
   const value = process.argv[i + 1];
