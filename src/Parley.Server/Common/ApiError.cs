@@ -19,10 +19,21 @@ public static class ApiError
     {
         public Task ExecuteAsync(HttpContext context)
         {
-            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString();
+            context.Response.Headers.RetryAfter = RetryAfterSeconds(retryAfter);
             return inner.ExecuteAsync(context);
         }
     }
+
+    /// <summary>As <see cref="TooManyRequests"/>, written straight to a response (outside an endpoint's result).</summary>
+    public static Task WriteTooManyAsync(HttpContext context, TimeSpan retryAfter, string message)
+    {
+        context.Response.Headers.RetryAfter = RetryAfterSeconds(retryAfter);
+        return WriteAsync(context, StatusCodes.Status429TooManyRequests, message);
+    }
+
+    /// <summary>Whole seconds, at least one: what <c>Retry-After</c> carries.</summary>
+    private static string RetryAfterSeconds(TimeSpan wait) =>
+        Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public static Task WriteAsync(HttpContext context, int status, string message)
     {

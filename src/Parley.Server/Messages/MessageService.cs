@@ -123,6 +123,11 @@ public sealed class MessageService(IChatStore store, IAccountStore accounts, IMe
     {
         if (string.IsNullOrEmpty(command.MediaId)) return (null, Refusal.BadRequest("media.mediaId is required for a media message: upload with POST /media first."));
         if (command.FileName is { Length: > 255 }) return (null, Refusal.BadRequest("media.fileName must be at most 255 characters."));
+        // A line break or a right-to-left override in a name shown to others disguises it ("txt.exe" shown as "exe.txt").
+        if (command.FileName is { } fileName && fileName.Any(Common.LogText.IsHidden))
+        {
+            return (null, Refusal.BadRequest("media.fileName must not contain control or invisible characters."));
+        }
         var media = command.MediaId.Length > 64 ? null : await mediaStore.GetMediaAsync(command.MediaId);
         if (media is null || !await mediaStore.CanSeeMediaAsync(media.Id, userId)) return (null, Refusal.BadRequest("media.mediaId does not name an upload of yours."));
         var json = JsonBytes.Build(w =>

@@ -23,14 +23,12 @@ public static class SearchApi
     {
         if (!SearchTerms.TryParse(q, out var words, out var problem)) return ApiError.BadRequest(problem!);
         if (!Paging.TryParseLimit(limit, DefaultPageSize, MaxPageSize, out var pageSize, out var refusal)) return refusal!;
-        var before = long.MaxValue;
-        if (!string.IsNullOrEmpty(lastKey) && (!long.TryParse(lastKey, NumberStyles.None, CultureInfo.InvariantCulture, out before) || before < 1))
-        {
-            return ApiError.BadRequest("lastKey is not a key this server gave out.");
-        }
+        // The same keys as a history page's: absent, empty, null or undefined is the first page.
+        if (!Paging.TryParseLastKey(lastKey, out var before, out var badKey)) return badKey!;
         var userId = principal.UserId();
         if (string.IsNullOrEmpty(chatId)) chatId = null;
-        else if (chatId.Length > 200 || await store.GetMemberAsync(chatId, userId) is null) return Refusal.ChatNotFound.ToResult();
+        // A 1:1 chat's id names its two members in either order, here as in a path (ChatIds).
+        else if (chatId.Length > 200 || await store.GetMemberAsync(chatId = Chats.ChatIds.Canonical(chatId), userId) is null) return Refusal.ChatNotFound.ToResult();
 
         var found = await search.SearchMessagesAsync(userId, words, chatId, before, pageSize + 1, clock.NowMs());
         var hasMore = found.Count > pageSize;

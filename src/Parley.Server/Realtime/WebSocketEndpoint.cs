@@ -20,6 +20,8 @@ public static partial class WebSocketEndpoint
     private const int ReceiveChunk = 1024;
     /// <summary>Frames refused in a row by the frame limit after which the connection is closed (1008).</summary>
     private const int MaxRejectedFramesInARow = 20;
+    /// <summary>The wait a socket refused for the per-user or per-address limit is told to keep.</summary>
+    private static readonly TimeSpan SocketLimitRetryAfter = TimeSpan.FromSeconds(30);
 
     /// <summary>Answers <c>/ws</c> ahead of the rest of the pipeline. An open socket keeps alive
     /// everything its request passed through and created for as long as it stays open, hours or
@@ -112,14 +114,15 @@ public static partial class WebSocketEndpoint
         // The user's sockets on every node: another node's count is as fresh as the bus.
         if (services.Registry.Count(userId) + services.Presence.SocketsElsewhere(userId) >= settings.Limits.SocketsPerUser)
         {
-            await ApiError.WriteAsync(http, StatusCodes.Status429TooManyRequests, "Too many open connections for this user.");
+            // A socket's place frees when one closes, which no wait predicts; a client retries after a while.
+            await ApiError.WriteTooManyAsync(http, SocketLimitRetryAfter, "Too many open connections for this user.");
             return;
         }
         // The address's sockets on every node, likewise.
         var ip = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (services.Registry.CountForAddress(ip) >= settings.Limits.SocketsPerIp)
         {
-            await ApiError.WriteAsync(http, StatusCodes.Status429TooManyRequests, "Too many open connections from this address.");
+            await ApiError.WriteTooManyAsync(http, SocketLimitRetryAfter, "Too many open connections from this address.");
             return;
         }
 

@@ -38,7 +38,8 @@ public static class WsTickets
         var expiresAt = now + ValidSeconds * 1000L;
         if (!await store.AddWsTicketAsync(Hash(ticket), principal.UserId(), principal.SessionId(), principal.TokenIssuedAt(), expiresAt, now, MaxOpenPerUser))
         {
-            return ApiError.Status(StatusCodes.Status429TooManyRequests, "Too many unused WebSocket tickets; use one or wait 30 seconds.");
+            // The oldest unused ticket lapses within its lifetime, and with it the refusal.
+            return ApiError.TooManyRequests(TimeSpan.FromSeconds(ValidSeconds), "Too many unused WebSocket tickets; use one or wait 30 seconds.");
         }
         return TypedResults.Json(new WsTicketAnswer(ticket, ValidSeconds, expiresAt), AppJson.Options);
     }

@@ -22,10 +22,13 @@ public sealed record WsFrame(string Type, JsonElement Data, string? Cursor, stri
 }
 
 /// <summary>Thrown when the server refused the WebSocket before the upgrade.</summary>
-public sealed class WsRefusedException(HttpStatusCode? status, Exception inner)
+public sealed class WsRefusedException(HttpStatusCode? status, Exception inner, string? retryAfter = null)
     : Exception($"WebSocket refused with HTTP {(int?)status}", inner)
 {
     public HttpStatusCode? Status { get; } = status;
+
+    /// <summary>The refusal's <c>Retry-After</c> header, if it had one.</summary>
+    public string? RetryAfter { get; } = retryAfter;
 }
 
 /// <summary>
@@ -81,6 +84,7 @@ public sealed class WsClient : IAsyncDisposable
         catch (WsRefusedException refused)
         {
             Xunit.Assert.Equal(HttpStatusCode.TooManyRequests, refused.Status);
+            Xunit.Assert.True(int.TryParse(refused.RetryAfter, out var seconds) && seconds >= 1, $"429 with Retry-After '{refused.RetryAfter}'");
             return true;
         }
     }
@@ -133,9 +137,10 @@ public sealed class WsClient : IAsyncDisposable
         catch (Exception e) when (e is WebSocketException or HttpRequestException)
         {
             var status = socket.HttpStatusCode == 0 ? (HttpStatusCode?)null : socket.HttpStatusCode;
+            var retryAfter = socket.HttpResponseHeaders?.FirstOrDefault(h => h.Key.Equals("Retry-After", StringComparison.OrdinalIgnoreCase)).Value?.FirstOrDefault();
             socket.Dispose();
             invoker?.Dispose();
-            throw new WsRefusedException(status, e);
+            throw new WsRefusedException(status, e, retryAfter);
         }
 
         var client = new WsClient(socket, invoker, name ?? "ws");

@@ -16,6 +16,25 @@ public sealed class MediaTests
     }
 
     [Fact]
+    public async Task A_file_name_with_a_line_break_or_a_direction_override_is_refused()
+    {
+        await using var server = await ParleyServer.StartAsync();
+        var ann = await ApiClient.CreateUserAsync(server, "Ann");
+        var bob = await ApiClient.CreateUserAsync(server, "Bob");
+        var chatId = await ann.OpenChatWithAsync(bob);
+        var mediaId = (await UploadAsync(ann, Png, "image/png")).Json.Str("mediaId")!;
+
+        foreach (var name in new[] { "a\r\nb.png", "photo\u202egnp.exe", "tab\there.png", "line\u2028break.png" })
+        {
+            var sent = await ann.Api.PostAsync($"/chats/{chatId}/messages", new { type = "image", content = "look", media = new { mediaId, fileName = name } });
+            Assert.Contains("fileName", sent.AssertError(HttpStatusCode.BadRequest));
+        }
+        Assert.DoesNotContain(await bob.HistoryAsync(chatId), m => m.Str("content") == "look");
+        (await ann.Api.PostAsync($"/chats/{chatId}/messages", new { type = "image", content = "look", media = new { mediaId, fileName = "holiday 🌴.png" } }))
+            .AssertStatus(HttpStatusCode.Created, "a name with an emoji");
+    }
+
+    [Fact]
     public async Task An_uploaded_file_sent_in_a_chat_is_downloadable_by_its_members_only()
     {
         await using var server = await ParleyServer.StartAsync();

@@ -153,6 +153,7 @@ public sealed class WsLimitsTests(ITestOutputHelper output)
         {
             Assert.True(refused.Status is HttpStatusCode.TooManyRequests or HttpStatusCode.Forbidden or HttpStatusCode.ServiceUnavailable,
                 $"refused with an unexpected status {(int?)refused.Status}");
+            if (refused.Status == HttpStatusCode.TooManyRequests) Assert.True(int.TryParse(refused.RetryAfter, out var seconds) && seconds >= 1, "429 without Retry-After");
             return;
         }
         // Accepted at the HTTP level: the server must then close it at once.

@@ -98,10 +98,12 @@ public sealed class WsTicketTests(SharedServer shared) : IClassFixture<SharedSer
     public async Task A_user_cannot_pile_up_unused_tickets()
     {
         var ann = await ApiClient.CreateUserAsync(Server, "Ann");
-        var statuses = new List<HttpStatusCode>();
-        for (var i = 0; i < 25; i++) statuses.Add((await ann.Api.PostAsync("/ws/ticket", null)).Status);
-        Assert.Equal(20, statuses.Count(s => s == HttpStatusCode.OK));
-        Assert.Equal(HttpStatusCode.TooManyRequests, statuses[^1]);
+        var answers = new List<ApiClient.Response>();
+        for (var i = 0; i < 25; i++) answers.Add(await ann.Api.PostAsync("/ws/ticket", null));
+        Assert.Equal(20, answers.Count(a => a.Status == HttpStatusCode.OK));
+        Assert.Equal(HttpStatusCode.TooManyRequests, answers[^1].Status);
+        // The refusal says when to try again, as every 429 does.
+        Assert.True(answers[^1].Raw.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), "429 without Retry-After");
     }
 
     [Fact]

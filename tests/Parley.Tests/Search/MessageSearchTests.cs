@@ -71,6 +71,25 @@ public sealed class MessageSearchTests
     }
 
     [Fact]
+    public async Task A_1to1_chat_id_in_either_order_and_a_null_or_undefined_lastKey_are_taken_as_on_a_history_page()
+    {
+        await using var server = await ParleyServer.StartAsync();
+        var ann = await ApiClient.CreateUserAsync(server, "Ann");
+        var bob = await ApiClient.CreateUserAsync(server, "Bob");
+        var chatId = await ann.OpenChatWithAsync(bob);
+        await ann.SendTextAsync(chatId, "either order finds me");
+        var canonical = ChatHelpers.DirectChatId(ann.Id, bob.Id);
+        var reversed = canonical == $"chat_{ann.Id}_{bob.Id}" ? $"chat_{bob.Id}_{ann.Id}" : $"chat_{ann.Id}_{bob.Id}";
+
+        Assert.Equal(["either order finds me"], Contents(await SearchAsync(ann, "order", chatId: reversed)));
+        Assert.Equal(["either order finds me"], Contents(await SearchAsync(bob, "order", chatId: canonical)));
+        // What a JavaScript client sends for "no key yet" is the first page, not a refusal.
+        Assert.Equal(["either order finds me"], Contents(await SearchAsync(ann, "order", lastKey: "null")));
+        Assert.Equal(["either order finds me"], Contents(await SearchAsync(ann, "order", lastKey: "undefined")));
+        (await ann.Api.GetAsync("/search?q=order&lastKey=abc")).AssertError(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
     public async Task Pages_go_back_through_older_matches_with_lastKey_until_it_is_null()
     {
         await using var server = await ParleyServer.StartAsync();

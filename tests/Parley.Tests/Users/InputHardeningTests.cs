@@ -44,6 +44,42 @@ public sealed class InputHardeningTests(SharedServer shared) : IClassFixture<Sha
         Assert.DoesNotContain(server.Logs, l => l.Any(c => c is '\u001b' or '\u0007' or '\u0000'));
     }
 
+    [Fact]
+    public async Task Line_and_paragraph_separators_in_a_path_reach_the_log_escaped()
+    {
+        await using var server = await ParleyServer.StartAsync();
+        var user = await ApiClient.CreateUserAsync(server);
+
+        // U+2028 and U+2029 break a line in many log viewers: a forged entry could follow them.
+        await user.Api.GetAsync("/chats/a%E2%80%A8forged%E2%80%A9b");
+
+        Assert.Contains(server.Logs, l => l.Contains("a\\u2028forged\\u2029b", StringComparison.Ordinal));
+        Assert.DoesNotContain(server.Logs, l => l.Any(c => c is '\u2028' or '\u2029'));
+    }
+
+    [Fact]
+    public void Log_text_escapes_separators_and_lone_surrogates_but_keeps_whole_pairs()
+    {
+        // In one test, not as theory data: lone surrogates do not survive the runner's serialization.
+        (string Text, string Logged)[] cases =
+        [
+            ("plain", "plain"),
+            ("a\u2028b\u2029c", "a\\u2028b\\u2029c"),
+            ("lone \ud800 high", "lone \\ud800 high"),
+            ("lone \udc00 low", "lone \\udc00 low"),
+            ("reversed \udc00\ud800", "reversed \\udc00\\ud800"),
+            ("an emoji \ud83d\ude00 stays", "an emoji \ud83d\ude00 stays"),
+        ];
+        foreach (var (text, logged) in cases) Assert.Equal(logged, Parley.Server.Common.LogText.Escape(text));
+    }
+
+    [Fact]
+    public void A_pair_cut_in_two_by_the_length_limit_leaves_its_first_half_escaped()
+    {
+        var text = new string('x', Parley.Server.Common.LogText.MaxLength - 1) + "\ud83d\ude00";
+        Assert.Equal(new string('x', Parley.Server.Common.LogText.MaxLength - 1) + "\\ud83d...", Parley.Server.Common.LogText.Escape(text));
+    }
+
     [Theory]
     [InlineData("javascript:alert(1)")]
     [InlineData("ABCDE")]
