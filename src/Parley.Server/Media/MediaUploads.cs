@@ -50,7 +50,8 @@ public static class MediaUploads
         if (string.IsNullOrWhiteSpace(contentType)) return null;
         var bare = contentType.Split(';')[0].Trim().ToLowerInvariant();
         var slash = bare.IndexOf('/');
-        if (slash <= 0 || slash == bare.Length - 1 || bare.Length > 100) return null;
+        // One slash: "a/b/c" is no media type, and a download would be served with it.
+        if (slash <= 0 || slash == bare.Length - 1 || bare.Length > 100 || bare.IndexOf('/', slash + 1) >= 0) return null;
         return bare.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '/' or '.' or '+' or '-') ? bare : null;
     }
 }

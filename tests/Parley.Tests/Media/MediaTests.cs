@@ -80,6 +80,7 @@ public sealed class MediaTests
         Assert.Equal(HttpStatusCode.BadRequest, (await ann.Api.PostAsync($"/chats/{chatId}/messages", new { type = "image" })).Status);
         Assert.Equal(HttpStatusCode.BadRequest, (await ann.Api.PostAsync($"/chats/{chatId}/messages", new { type = "sticker", content = "x" })).Status);
         Assert.Equal(HttpStatusCode.BadRequest, (await UploadAsync(ann, Png, "not a type")).Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await UploadAsync(ann, Png, "a/b/c")).Status);
     }
 
     [Fact]
