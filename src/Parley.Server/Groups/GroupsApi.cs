@@ -89,13 +89,14 @@ public static class GroupsApi
         _ => GroupNotFound(),
     };
 
-    /// <summary>Distinct ids of existing users other than the caller; 400 naming the first unknown one.</summary>
+    /// <summary>Distinct ids of existing users other than the caller; 400 naming the first unknown
+    /// one. A deleted account is unknown here: it cannot join a group.</summary>
     private static async Task<(IReadOnlyList<string> Members, IResult? Refusal)> ExistingUsers(IAccountStore accounts, string[] ids, string callerId)
     {
         if (ids.Length > MaxMembersPerRequest) return ([], ApiError.BadRequest($"At most {MaxMembersPerRequest} members per request."));
         var distinct = ids.Where(id => id != callerId).Distinct().ToList();
         if (distinct.Any(string.IsNullOrWhiteSpace)) return ([], ApiError.BadRequest("memberIds must not contain empty ids."));
-        var found = (await accounts.GetUsersAsync(distinct)).Select(u => u.Id).ToHashSet();
+        var found = (await accounts.GetUsersAsync(distinct)).Where(u => !u.IsDeleted).Select(u => u.Id).ToHashSet();
         var unknown = distinct.FirstOrDefault(id => !found.Contains(id));
         return unknown is null ? (distinct, null) : ([], ApiError.BadRequest($"Unknown user id in memberIds: {unknown}."));
     }

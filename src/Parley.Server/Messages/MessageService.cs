@@ -24,6 +24,9 @@ public sealed record Refusal(int Status, string Code, string Message)
     public static readonly Refusal ChatNotFound = NotFound("Chat not found.");
     public static readonly Refusal MessageNotFound = NotFound("Message not found.");
     public static readonly Refusal Blocked = new(StatusCodes.Status403Forbidden, "blocked", "This user does not accept your messages.");
+    public static readonly Refusal UserNotFound = NotFound("User not found.");
+    /// <summary>A 1:1 chat whose other member deleted their account: its history stays readable, but nobody would receive a new message.</summary>
+    public static readonly Refusal RecipientDeleted = NotFound("This user has deleted their account and can no longer receive messages.");
     public static readonly Refusal RateLimited = new(StatusCodes.Status429TooManyRequests, "rate_limited", "You are sending messages too fast; slow down.");
 
     public IResult ToResult() => Status == StatusCodes.Status429TooManyRequests
@@ -88,7 +91,7 @@ public sealed class MessageService(IChatStore store, IAccountStore accounts, IMe
             if (refusal is not null) return PendingSend.Refused(refusal);
             chatId = directId;
         }
-        if (await BlockedByOtherAsync(userId, chatId!)) return PendingSend.Refused(Refusal.Blocked);
+        if (await OtherMemberRefusalAsync(userId, chatId!) is { } otherRefusal) return PendingSend.Refused(otherRefusal);
         if (!rateLimiter.TryTake(userId)) return PendingSend.Refused(Refusal.RateLimited);
 
         var message = new NewMessage(chatId!, userId, type, command.Content, command.ClientMessageId, command.ReplyTo, mediaJson, clock.NowMs())
@@ -153,22 +156,34 @@ public sealed class MessageService(IChatStore store, IAccountStore accounts, IMe
         return null;
     }
 
-    /// <summary>In a 1:1 chat, whether the other member blocked the sender. The other member is
-    /// read off the chat id, and blocks come from a short-lived cache: no store read per send.</summary>
-    private ValueTask<bool> BlockedByOtherAsync(string userId, string chatId)
+    /// <summary>In a 1:1 chat, why the other member cannot receive the sender's message: they
+    /// blocked the sender, or deleted their account. The other member is read off the chat id, and
+    /// both come from a short-lived cache: no store read per send.</summary>
+    private ValueTask<Refusal?> OtherMemberRefusalAsync(string userId, string chatId)
     {
-        if (!Chats.ChatIds.TryOtherMember(chatId, userId, out var other)) return ValueTask.FromResult(false);
-        if (blocks.TryGetFresh(other, out var cached)) return ValueTask.FromResult(cached.Blocked.Contains(userId));
-        return BlockedAsync(other.ToString(), userId);
+        if (!Chats.ChatIds.TryOtherMember(chatId, userId, out var other)) return ValueTask.FromResult<Refusal?>(null);
+        if (blocks.TryGetFresh(other, out var cached, out var deleted) && !deleted)
+        {
+            return ValueTask.FromResult<Refusal?>(cached.Blocked.Contains(userId) ? Refusal.Blocked : null);
+        }
+        return OtherMemberRefusalAsync(other.ToString(), userId, chatId);
     }
 
-    private async ValueTask<bool> BlockedAsync(string otherId, string userId) => (await blocks.GetAsync(otherId)).Blocked.Contains(userId);
+    private async ValueTask<Refusal?> OtherMemberRefusalAsync(string otherId, string userId, string chatId)
+    {
+        var (otherBlocks, deleted) = await blocks.GetWithDeletedAsync(otherId);
+        if (!deleted) return otherBlocks.Blocked.Contains(userId) ? Refusal.Blocked : null;
+        // Only a member learns that the account is deleted; for anyone else the chat does not exist
+        // (and a deleted account cannot be messaged into a new one).
+        return await store.GetMemberAsync(chatId, userId) is null ? Refusal.ChatNotFound : Refusal.RecipientDeleted;
+    }
 
     /// <summary>The 1:1 chat with another user, created on first use.</summary>
     public async Task<(string? ChatId, Refusal? Refusal)> DirectChatAsync(string userId, string participantId, bool createIfMissing = true)
     {
         if (participantId == userId) return (null, Refusal.BadRequest("You cannot start a chat with yourself."));
-        if (participantId.Length > 64 || await accounts.GetUserAsync(participantId) is null) return (null, Refusal.NotFound("User not found."));
+        // A deleted account is answered as an unknown id: nobody could ever read the chat's messages.
+        if (participantId.Length > 64 || await accounts.GetUserAsync(participantId) is not { IsDeleted: false }) return (null, Refusal.UserNotFound);
         var chatId = DirectChatId(userId, participantId);
         if (createIfMissing) await store.GetOrCreateDirectChatAsync(chatId, userId, participantId, clock.NowMs());
         return (chatId, null);

@@ -12,12 +12,22 @@ public sealed record UserRecord(
     string PasswordHash,
     bool Confirmed,
     long CreatedAt,
-    long LastSeen);
+    long LastSeen)
+{
+    /// <summary>A deleted account: its id stays (old chats and messages point at it) but it is no
+    /// longer a user anyone can message, add to a group or block. Every store marks it by the
+    /// <see cref="AccountNames.DeletedPasswordHash"/> that deletion writes, next to <c>deleted_at</c>.</summary>
+    public bool IsDeleted => PasswordHash == AccountNames.DeletedPasswordHash;
+}
 
 public static class AccountNames
 {
     /// <summary>How a deleted account appears wherever its name used to.</summary>
     public const string Deleted = "Deleted account";
+
+    /// <summary>The password hash a deleted account is left with: no password matches it, and no
+    /// live account has it (a real hash is encoded PBKDF2; an external account's is "!external").</summary>
+    public const string DeletedPasswordHash = "!";
 }
 
 public sealed record RefreshTokenRecord(string TokenHash, string UserId, string FamilyId, long CreatedAt, long ExpiresAt);

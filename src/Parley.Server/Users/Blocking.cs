@@ -31,6 +31,14 @@ public sealed class Blocking
         });
     }
 
+    /// <summary>A deleted account: its cached entry goes on every node, so a send to it is refused
+    /// at once rather than when the entry would have expired.</summary>
+    public void AccountDeleted(string userId)
+    {
+        _cache.Forget(userId);
+        _bus.SendToAll(BusChannels.BlocksChanged, userId);
+    }
+
     public async Task SetBlockedAsync(string userId, string otherId, bool blocked)
     {
         await _cache.SetBlockedAsync(userId, otherId, blocked);

@@ -118,10 +118,11 @@ public static class UsersApi
     }
 
     private static async Task<IResult> DeleteMe(ClaimsPrincipal principal, IAccountStore store, SessionRevocations revocations, TwoStep twoStep,
-        Blobs.BlobDeletions blobDeletions, TimeProvider clock)
+        Blobs.BlobDeletions blobDeletions, Blocking blocking, TimeProvider clock)
     {
         var userId = principal.UserId();
         var forgotten = await store.DeleteUserAsync(userId, clock.NowMs());
+        blocking.AccountDeleted(userId);
         await blobDeletions.DeleteAsync(forgotten);
         await twoStep.DisableAsync(userId);
         await revocations.RevokeAllAsync(userId);
@@ -132,7 +133,12 @@ public static class UsersApi
     {
         var me = principal.UserId();
         if (userId == me) return ApiError.BadRequest("You cannot block yourself.");
-        if (userId.Length > 64 || await store.GetUserAsync(userId) is null) return ApiError.NotFound("User not found.");
+        // A deleted account is no user to block (answered as an unknown id); unblocking one is
+        // allowed, though deletion already dropped every block involving it.
+        if (userId.Length > 64 || await store.GetUserAsync(userId) is not { } other || (blocked && other.IsDeleted))
+        {
+            return ApiError.NotFound("User not found.");
+        }
         await blocks.SetBlockedAsync(me, userId, blocked);
         return TypedResults.NoContent();
     }

@@ -340,6 +340,10 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         await Store.DeleteUserAsync(b.Id, Now());
         var gone = await Store.GetUserAsync(b.Id);
         Assert.Equal(AccountNames.Deleted, gone!.Name);
+        // Still found by id (old chats show it), but marked deleted, singly and in a batch.
+        Assert.True(gone.IsDeleted);
+        Assert.False((await Store.GetUserAsync(a.Id))!.IsDeleted);
+        Assert.True((await Store.GetUsersAsync([b.Id])).Single().IsDeleted);
         Assert.Null(gone.Email);
         Assert.Null(await Store.FindUserByEmailAsync(b.Email!));
         Assert.Equal(AccountNames.Deleted, (await Store.GetMessageAsync(message.Id))!.SenderName);

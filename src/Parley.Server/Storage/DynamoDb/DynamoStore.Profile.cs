@@ -62,7 +62,7 @@ internal sealed partial class DynamoStore
         await db.UpdateAsync(db.Users, UserItems.Key(userId),
             "SET #n = :name, searchName = :empty, passwordHash = :none, deletedAt = :now REMOVE email, phoneNumber, about, avatar, photoMediaId",
             "attribute_exists(userId)",
-            new() { [":name"] = Item.S(AccountNames.Deleted), [":empty"] = Item.S(""), [":none"] = Item.S("!"), [":now"] = Item.N(now) },
+            new() { [":name"] = Item.S(AccountNames.Deleted), [":empty"] = Item.S(""), [":none"] = Item.S(AccountNames.DeletedPasswordHash), [":now"] = Item.N(now) },
             new() { ["#n"] = "name" }).ConfigureAwait(false);
         await ReleaseClaimsAsync(AddressClaim.Of(user), userId).ConfigureAwait(false);
         await RevokeAllSessionsAsync(userId, now).ConfigureAwait(false);

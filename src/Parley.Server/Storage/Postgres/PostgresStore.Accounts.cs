@@ -148,9 +148,9 @@ internal sealed partial class PostgresStore
         await w.ExecuteAsync(
             """
             UPDATE users SET email = NULL, phone = NULL, name = $2, search_name = '', about = NULL, avatar = NULL,
-                photo_media_id = NULL, password_hash = '!', deleted_at = $3
+                photo_media_id = NULL, password_hash = $4, deleted_at = $3
             WHERE id = $1
-            """, userId, AccountNames.Deleted, now).ConfigureAwait(false);
+            """, userId, AccountNames.Deleted, now, AccountNames.DeletedPasswordHash).ConfigureAwait(false);
         await w.ExecuteAsync("DELETE FROM refresh_tokens WHERE user_id = $1", userId).ConfigureAwait(false);
         await w.ExecuteAsync("DELETE FROM codes WHERE user_id = $1", userId).ConfigureAwait(false);
         await w.ExecuteAsync("DELETE FROM blocks WHERE user_id = $1 OR blocked_id = $1", userId).ConfigureAwait(false);

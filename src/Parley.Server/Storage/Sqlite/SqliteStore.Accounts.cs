@@ -142,9 +142,9 @@ internal sealed partial class SqliteStore
         c.Execute(
             """
             UPDATE users SET email = NULL, phone = NULL, name = $2, search_name = '', about = NULL, avatar = NULL,
-                photo_media_id = NULL, password_hash = '!', deleted_at = $3
+                photo_media_id = NULL, password_hash = $4, deleted_at = $3
             WHERE id = $1
-            """, userId, AccountNames.Deleted, now);
+            """, userId, AccountNames.Deleted, now, AccountNames.DeletedPasswordHash);
         c.Execute("DELETE FROM refresh_tokens WHERE user_id = $1", userId);
         c.Execute("DELETE FROM codes WHERE user_id = $1", userId);
         c.Execute("DELETE FROM blocks WHERE user_id = $1 OR blocked_id = $1", userId);
