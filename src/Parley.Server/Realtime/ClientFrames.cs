@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using System.Text.Json;
+using Parley.Server.Common;
 using Parley.Server.Messages;
 using Parley.Server.Storage;
 
@@ -23,6 +24,12 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
         if (document is null)
         {
             await Reply(connection, Frames.Error("The frame is not valid JSON.", "bad_request"));
+            return;
+        }
+        // Checked before anything reads a name or a string of the frame: such a read would throw.
+        if (!JsonUnicode.IsValid(payload.Span))
+        {
+            await Reply(connection, Frames.Error("The frame has text that is not valid Unicode (a lone surrogate such as \\ud800).", "bad_request"));
             return;
         }
         var frame = document.RootElement;
