@@ -56,7 +56,12 @@ public sealed class WsProtocolTests(SharedServer shared) : IClassFixture<SharedS
     [InlineData("{\"action\":\"markRead\",\"chatId\":\"\\ud800\"}", "not valid Unicode")]
     [InlineData("{\"action\":\"updateStatus\",\"messageId\":\"\\ud800\",\"status\":\"read\"}", "not valid Unicode")]
     [InlineData("{\"action\":\"sendMessage\",\"\\udc00x\":1,\"chatId\":\"{chat}\",\"content\":\"k\"}", "not valid Unicode")]
-    public async Task A_frame_with_text_that_is_not_Unicode_is_a_bad_request_and_the_socket_goes_on(string frame, string sentence)
+    [InlineData("{\"action\":\"typing\",\"chatId\":\"{chat}\",\"isTyping\":\"false\"}", "isTyping must be true or false.")]
+    [InlineData("{\"action\":\"typing\",\"chatId\":\"{chat}\",\"isTyping\":0}", "isTyping must be true or false.")]
+    [InlineData("{\"action\":\"typing\",\"chatId\":5}", "chatId must be a string.")]
+    [InlineData("{\"action\":\"markRead\",\"chatId\":5}", "chatId must be a string.")]
+    [InlineData("{\"action\":\"updateStatus\",\"messageId\":5,\"status\":\"read\"}", "messageId must be a string.")]
+    public async Task A_frame_with_text_that_is_not_Unicode_or_a_mistyped_member_is_a_bad_request_and_the_socket_goes_on(string frame, string sentence)
     {
         var alice = await ApiClient.CreateUserAsync(Server);
         var bob = await ApiClient.CreateUserAsync(Server);
@@ -73,6 +78,27 @@ public sealed class WsProtocolTests(SharedServer shared) : IClassFixture<SharedS
         await socket.WaitForAckAsync("after-error");
         Assert.Equal(["still here"], (await alice.HistoryAsync(chatId)).Select(m => m.Field("content")).ToArray());
         Assert.DoesNotContain(Server.Logs.Skip(logsBefore), l => l.StartsWith("Error ", StringComparison.Ordinal) || l.Contains("Exception", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task MarkRead_with_a_message_id_that_is_not_a_string_is_refused_and_marks_nothing_read()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        await bob.SendTextAsync(chatId, "one");
+        await bob.SendTextAsync(chatId, "two");
+        await using var socket = await alice.ConnectAsync(Server);
+
+        await socket.SendTextAsync($"{{\"action\":\"markRead\",\"chatId\":\"{chatId}\",\"messageId\":5}}");
+        var error = await socket.WaitForErrorAsync();
+
+        Assert.Equal("bad_request", error.Str("code"));
+        Assert.Equal("messageId must be a string.", error.Str("error"));
+        Assert.Equal(2, (await alice.ChatAsync(chatId)).Long("unreadCount"));
+        await socket.SendAsync(new { action = "markRead", chatId });
+        await socket.AssertAliveAsync();
+        Assert.Equal(0, (await alice.ChatAsync(chatId)).Long("unreadCount"));
     }
 
     [Fact]
