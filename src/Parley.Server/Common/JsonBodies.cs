@@ -8,8 +8,9 @@ namespace Parley.Server.Common;
 
 /// <summary>
 /// One place that answers bad request bodies on every route, before any endpoint binds them:
-/// an empty body, JSON that does not parse, and a member of the wrong type each get a 400 with a
-/// sentence naming what is wrong, one warning line in the log and no stack trace. Whatever the
+/// an empty body, JSON that does not parse or holds text that is not Unicode, and a member of the
+/// wrong type each get a 400 with a sentence naming what is wrong, one warning line in the log and
+/// no stack trace. Whatever the
 /// framework still refuses while reading a request (a body over the size limit, a content type
 /// that is not JSON) is answered the same way instead of travelling up as an unhandled exception.
 /// </summary>
@@ -76,14 +77,20 @@ public static partial class JsonBodies
             request.Body = new MemoryStream(bytes, writable: false);
         }
         if (bytes.Length == 0) return optional ? null : Empty(bodyType, json);
+        var readerOptions = new JsonReaderOptions
+        {
+            MaxDepth = json.MaxDepth == 0 ? 64 : json.MaxDepth,
+            AllowTrailingCommas = json.AllowTrailingCommas,
+            CommentHandling = json.ReadCommentHandling,
+        };
         JsonDocument document;
         try
         {
             document = JsonDocument.Parse(bytes, new JsonDocumentOptions
             {
-                MaxDepth = json.MaxDepth == 0 ? 64 : json.MaxDepth,
-                AllowTrailingCommas = json.AllowTrailingCommas,
-                CommentHandling = json.ReadCommentHandling,
+                MaxDepth = readerOptions.MaxDepth,
+                AllowTrailingCommas = readerOptions.AllowTrailingCommas,
+                CommentHandling = readerOptions.CommentHandling,
             });
         }
         catch (JsonException ex)
@@ -92,6 +99,11 @@ public static partial class JsonBodies
         }
         using (document)
         {
+            // Checked before anything reads a name or a string of it: such a read would throw.
+            if (!JsonUnicode.IsValid(bytes, readerOptions))
+            {
+                return "The request body is not valid JSON: it has text that is not valid Unicode (bytes that are not UTF-8, or a lone surrogate such as \\ud800).";
+            }
             if (document.RootElement.ValueKind == JsonValueKind.Null) return optional ? null : Empty(bodyType, json);
             return JsonShape.Check(document.RootElement, bodyType, json);
         }

@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using System.Text.Json;
+using Parley.Server.Common;
 using Parley.Server.Messages;
 using Parley.Server.Storage;
 
@@ -23,6 +24,12 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
         if (document is null)
         {
             await Reply(connection, Frames.Error("The frame is not valid JSON.", "bad_request"));
+            return;
+        }
+        // Checked before anything reads a name or a string of the frame: such a read would throw.
+        if (!JsonUnicode.IsValid(payload.Span))
+        {
+            await Reply(connection, Frames.Error("The frame has text that is not valid Unicode (a lone surrogate such as \\ud800).", "bad_request"));
             return;
         }
         var frame = document.RootElement;
@@ -134,14 +141,21 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
 
     private async Task TypingAsync(Connection connection, JsonElement frame)
     {
-        var chatId = OptionalString(frame, "chatId", out _);
-        if (chatId is null)
+        var chatId = RequiredString(frame, "chatId", out var problem);
+        // Absent (or null) isTyping means typing; anything but a boolean is refused, as "false" or 0
+        // would otherwise announce the opposite of what the client meant.
+        var isTyping = true;
+        if (problem is null && frame.TryGetProperty("isTyping", out var value) && value.ValueKind != JsonValueKind.Null)
         {
-            await Reply(connection, Frames.Error("chatId is required.", "bad_request"));
+            if (value.ValueKind is JsonValueKind.True or JsonValueKind.False) isTyping = value.GetBoolean();
+            else problem = "isTyping must be true or false.";
+        }
+        if (problem is not null)
+        {
+            await Reply(connection, Frames.Error(problem, "bad_request"));
             return;
         }
-        chatId = Chats.ChatIds.Canonical(chatId);
-        var isTyping = !frame.TryGetProperty("isTyping", out var value) || value.ValueKind != JsonValueKind.False;
+        chatId = Chats.ChatIds.Canonical(chatId!);
         if (typing.IsRepeat(chatId, connection.UserId, isTyping))
         {
             // Announced less than a second ago: this only keeps the signal alive.
@@ -170,25 +184,29 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
 
     private async Task UpdateStatusAsync(Connection connection, JsonElement frame)
     {
-        var messageId = OptionalString(frame, "messageId", out _);
-        if (messageId is null)
+        var messageId = RequiredString(frame, "messageId", out var problem);
+        if (problem is not null)
         {
-            await Reply(connection, Frames.Error("messageId is required.", "bad_request"));
+            await Reply(connection, Frames.Error(problem, "bad_request"));
             return;
         }
-        var (_, refusal) = await messages.UpdateStatusAsync(connection.UserId, messageId, OptionalString(frame, "status", out _));
+        var (_, refusal) = await messages.UpdateStatusAsync(connection.UserId, messageId!, OptionalString(frame, "status", out _));
         if (refusal is not null) await Reply(connection, Frames.Error(refusal.Message, refusal.Code));
     }
 
     private async Task MarkReadAsync(Connection connection, JsonElement frame)
     {
-        var chatId = OptionalString(frame, "chatId", out _);
-        if (chatId is null)
+        var chatId = RequiredString(frame, "chatId", out var problem);
+        // A messageId that is not a string is refused, as on REST, rather than read as absent,
+        // which would mark the whole chat read.
+        var messageId = OptionalString(frame, "messageId", out var wrongType);
+        problem ??= wrongType is null ? null : MustBeAString(wrongType);
+        if (problem is not null)
         {
-            await Reply(connection, Frames.Error("chatId is required.", "bad_request"));
+            await Reply(connection, Frames.Error(problem, "bad_request"));
             return;
         }
-        var refusal = await messages.MarkReadAsync(connection.UserId, chatId, OptionalString(frame, "messageId", out _));
+        var refusal = await messages.MarkReadAsync(connection.UserId, chatId!, messageId);
         if (refusal is not null) await Reply(connection, Frames.Error(refusal.Message, refusal.Code));
     }
 
@@ -215,6 +233,17 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
         wrongType = name;
         return null;
     }
+
+    /// <summary>A string member that must be present; otherwise <paramref name="problem"/> is the
+    /// sentence for the client: it is missing, or it is not a string.</summary>
+    private static string? RequiredString(JsonElement frame, string name, out string? problem)
+    {
+        var value = OptionalString(frame, name, out var wrongType);
+        problem = wrongType is not null ? MustBeAString(wrongType) : value is null ? $"{name} is required." : null;
+        return value;
+    }
+
+    private static string MustBeAString(string name) => $"{name} must be a string.";
 
     private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "…";
 

@@ -38,14 +38,20 @@ public sealed class MalformedBodyTests
         return routes;
     }
 
-    private static async Task<ApiClient.Response> SendRaw(ApiClient api, JsonRoute route, string body, string? contentType = "application/json")
+    private static async Task<ApiClient.Response> SendRaw(ApiClient api, JsonRoute route, byte[] body, string? contentType = "application/json") =>
+        await SendRaw(api, route.Method, route.Path, body, contentType);
+
+    private static async Task<ApiClient.Response> SendRaw(ApiClient api, string method, string path, byte[] body, string? contentType = "application/json")
     {
-        using var request = new HttpRequestMessage(new HttpMethod(route.Method), route.Path);
-        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        var content = new ByteArrayContent(body);
         if (contentType is not null) content.Headers.ContentType = new MediaTypeHeaderValue(contentType);
         request.Content = content;
         return await api.SendAsync(request);
     }
+
+    /// <summary><c>{"\xff\xfe":"x"}</c>: JSON whose member name is two bytes that are not UTF-8.</summary>
+    private static readonly byte[] NotUtf8MemberName = [.. "{\""u8, 0xff, 0xfe, .. "\":\"x\"}"u8];
 
     /// <summary>A value of the wrong JSON kind for a member of this type, or null when any value fits.</summary>
     private static string? WrongValueFor(Type type)
@@ -74,7 +80,9 @@ public sealed class MalformedBodyTests
         foreach (var route in routes)
         {
             var name = $"{route.Method} {route.Pattern}";
-            async Task Expect(string body, string? contentType, HttpStatusCode status, string? mentions)
+            Task Expect(string body, string? contentType, HttpStatusCode status, string? mentions) =>
+                ExpectBytes(Encoding.UTF8.GetBytes(body), contentType, status, mentions);
+            async Task ExpectBytes(byte[] body, string? contentType, HttpStatusCode status, string? mentions)
             {
                 requests++;
                 var response = await SendRaw(user.Api, route, body, contentType);
@@ -82,7 +90,7 @@ public sealed class MalformedBodyTests
                     mentions is not null && !response.Error.Contains(mentions, StringComparison.Ordinal) ||
                     response.Error.Contains("Implicit body", StringComparison.Ordinal) || response.Error.Contains("parameter", StringComparison.Ordinal))
                 {
-                    failures.Add($"{name} with {contentType ?? "no content type"} '{body}': {(int)response.Status} {response.Json}");
+                    failures.Add($"{name} with {contentType ?? "no content type"} '{Encoding.UTF8.GetString(body)}': {(int)response.Status} {response.Json}");
                 }
             }
 
@@ -91,6 +99,10 @@ public sealed class MalformedBodyTests
             await Expect("[1, 2, 3]", "application/json", HttpStatusCode.BadRequest, "object");
             await Expect("\"a string\"", "application/json", HttpStatusCode.BadRequest, "object");
             await Expect("hello", "text/plain", HttpStatusCode.UnsupportedMediaType, "JSON");
+            // Member names that parse but are not Unicode: bytes that are not UTF-8, and lone surrogates.
+            await ExpectBytes(NotUtf8MemberName, "application/json", HttpStatusCode.BadRequest, "Unicode");
+            await Expect("{\"\\ud800\":\"x\"}", "application/json", HttpStatusCode.BadRequest, "Unicode");
+            await Expect("{\"\\udfff\":\"x\"}", "application/json", HttpStatusCode.BadRequest, "Unicode");
             if (!route.Optional)
             {
                 await Expect("", "application/json", HttpStatusCode.BadRequest, "empty");
@@ -101,6 +113,7 @@ public sealed class MalformedBodyTests
             {
                 if (WrongValueFor(member.PropertyType) is not { } wrong) continue;
                 await Expect($"{{\"{member.Name}\": {wrong}}}", "application/json", HttpStatusCode.BadRequest, member.Name);
+                if (member.PropertyType == typeof(string)) await Expect($"{{\"{member.Name}\": \"a\\ud800b\"}}", "application/json", HttpStatusCode.BadRequest, "Unicode");
             }
         }
 
@@ -157,5 +170,60 @@ public sealed class MalformedBodyTests
 
         Assert.Equal("media.mediaId must be a string.", response.AssertError(HttpStatusCode.BadRequest));
         Assert.Equal("memberIds[1] must be a string.", members.AssertError(HttpStatusCode.BadRequest));
+    }
+
+    [Fact]
+    public async Task Signing_in_with_a_member_name_that_is_not_UTF_8_is_a_400_without_an_error_log()
+    {
+        await using var server = await ParleyServer.StartAsync();
+        var logsBefore = server.Logs.Count;
+
+        var response = await SendRaw(server.Api(), "POST", "/auth/login", NotUtf8MemberName);
+
+        Assert.Contains("not valid Unicode", response.AssertError(HttpStatusCode.BadRequest));
+        AssertNoErrorLogged(server, logsBefore);
+    }
+
+    [Theory]
+    [InlineData("{\"content\":\"a\\ud800b\"}")]
+    [InlineData("{\"content\":\"ok\",\"\\udfff\":\"x\"}")]
+    public async Task A_message_with_a_lone_surrogate_is_a_400_and_is_not_stored(string body)
+    {
+        await using var server = await ParleyServer.StartAsync();
+        var alice = await ApiClient.CreateUserAsync(server);
+        var bob = await ApiClient.CreateUserAsync(server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        var logsBefore = server.Logs.Count;
+
+        var response = await alice.Api.PostAsync($"/chats/{chatId}/messages", body);
+
+        Assert.Contains("not valid Unicode", response.AssertError(HttpStatusCode.BadRequest));
+        Assert.Empty(await bob.HistoryAsync(chatId));
+        AssertNoErrorLogged(server, logsBefore);
+    }
+
+    [Fact]
+    public async Task Chat_settings_with_a_lone_surrogate_member_name_are_a_400_and_change_nothing()
+    {
+        await using var server = await ParleyServer.StartAsync();
+        var alice = await ApiClient.CreateUserAsync(server);
+        var bob = await ApiClient.CreateUserAsync(server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        var logsBefore = server.Logs.Count;
+
+        var response = await alice.Api.PutAsync($"/chats/{chatId}/settings", "{\"muted\":true,\"\\ud800\":1}");
+
+        Assert.Contains("not valid Unicode", response.AssertError(HttpStatusCode.BadRequest));
+        var settings = await alice.Api.GetAsync($"/chats/{chatId}/settings");
+        settings.AssertStatus(HttpStatusCode.OK, "GET settings");
+        Assert.False(settings.Json.Bool("muted"));
+        AssertNoErrorLogged(server, logsBefore);
+    }
+
+    private static void AssertNoErrorLogged(ParleyServer server, int logsBefore)
+    {
+        var lines = server.Logs.Skip(logsBefore).ToList();
+        Assert.DoesNotContain(lines, l => l.StartsWith("Error ", StringComparison.Ordinal) || l.StartsWith("Critical ", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("Exception", StringComparison.Ordinal));
     }
 }

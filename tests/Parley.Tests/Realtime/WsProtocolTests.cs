@@ -49,6 +49,58 @@ public sealed class WsProtocolTests(SharedServer shared) : IClassFixture<SharedS
         Assert.Null(socket.CloseStatus);
     }
 
+    [Theory]
+    [InlineData("{\"action\":\"sendMessage\",\"chatId\":\"{chat}\",\"content\":\"lone \\ud800 surrogate\"}", "not valid Unicode")]
+    [InlineData("{\"action\":\"\\ud800\"}", "not valid Unicode")]
+    [InlineData("{\"action\":\"typing\",\"chatId\":\"\\udc00\"}", "not valid Unicode")]
+    [InlineData("{\"action\":\"markRead\",\"chatId\":\"\\ud800\"}", "not valid Unicode")]
+    [InlineData("{\"action\":\"updateStatus\",\"messageId\":\"\\ud800\",\"status\":\"read\"}", "not valid Unicode")]
+    [InlineData("{\"action\":\"sendMessage\",\"\\udc00x\":1,\"chatId\":\"{chat}\",\"content\":\"k\"}", "not valid Unicode")]
+    [InlineData("{\"action\":\"typing\",\"chatId\":\"{chat}\",\"isTyping\":\"false\"}", "isTyping must be true or false.")]
+    [InlineData("{\"action\":\"typing\",\"chatId\":\"{chat}\",\"isTyping\":0}", "isTyping must be true or false.")]
+    [InlineData("{\"action\":\"typing\",\"chatId\":5}", "chatId must be a string.")]
+    [InlineData("{\"action\":\"markRead\",\"chatId\":5}", "chatId must be a string.")]
+    [InlineData("{\"action\":\"updateStatus\",\"messageId\":5,\"status\":\"read\"}", "messageId must be a string.")]
+    public async Task A_frame_with_text_that_is_not_Unicode_or_a_mistyped_member_is_a_bad_request_and_the_socket_goes_on(string frame, string sentence)
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        await using var socket = await alice.ConnectAsync(Server);
+        var logsBefore = Server.Logs.Count;
+
+        await socket.SendTextAsync(frame.Replace("{chat}", chatId));
+        var error = await socket.WaitForErrorAsync();
+        Assert.Equal("bad_request", error.Str("code"));
+        Assert.Contains(sentence, error.Str("error"));
+
+        await socket.SendAsync(new { action = "sendMessage", chatId, content = "still here", clientMessageId = "after-error" });
+        await socket.WaitForAckAsync("after-error");
+        Assert.Equal(["still here"], (await alice.HistoryAsync(chatId)).Select(m => m.Field("content")).ToArray());
+        Assert.DoesNotContain(Server.Logs.Skip(logsBefore), l => l.StartsWith("Error ", StringComparison.Ordinal) || l.Contains("Exception", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task MarkRead_with_a_message_id_that_is_not_a_string_is_refused_and_marks_nothing_read()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        await bob.SendTextAsync(chatId, "one");
+        await bob.SendTextAsync(chatId, "two");
+        await using var socket = await alice.ConnectAsync(Server);
+
+        await socket.SendTextAsync($"{{\"action\":\"markRead\",\"chatId\":\"{chatId}\",\"messageId\":5}}");
+        var error = await socket.WaitForErrorAsync();
+
+        Assert.Equal("bad_request", error.Str("code"));
+        Assert.Equal("messageId must be a string.", error.Str("error"));
+        Assert.Equal(2, (await alice.ChatAsync(chatId)).Long("unreadCount"));
+        await socket.SendAsync(new { action = "markRead", chatId });
+        await socket.AssertAliveAsync();
+        Assert.Equal(0, (await alice.ChatAsync(chatId)).Long("unreadCount"));
+    }
+
     [Fact]
     public async Task Content_over_4096_characters_gets_an_error_frame_naming_the_client_message_id()
     {
