@@ -15,4 +15,13 @@ public static class ErrorAssertions
         Assert.False(string.IsNullOrWhiteSpace(error), $"error body has no error sentence: {response.Json}");
         return error!;
     }
+
+    /// <summary>Asserts that nothing the server logged after the first <paramref name="logsBefore"/>
+    /// lines is an error, a critical failure or a stack trace: bad input is a warning at most.</summary>
+    public static void AssertNoErrorLoggedSince(this ParleyServer server, int logsBefore)
+    {
+        var lines = server.Logs.Skip(logsBefore).ToList();
+        Assert.DoesNotContain(lines, l => l.Contains("Exception", StringComparison.Ordinal) || l.Contains("   at ", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.StartsWith("Error ", StringComparison.Ordinal) || l.StartsWith("Critical ", StringComparison.Ordinal));
+    }
 }
