@@ -6,7 +6,9 @@ using Parley.Tests.Infrastructure;
 namespace Parley.Tests.Users;
 
 /// <summary>A deleted account leaves its groups as if it had left itself, under the name
-/// "Deleted account" only; a group it led passes to its longest-standing member who can act.</summary>
+/// "Deleted account" only; a group it led passes to its longest-standing member who can act. An
+/// account deleted before deletion left groups is never made an admin, though it can be dismissed
+/// as admin and removed.</summary>
 public sealed class DeletedAccountGroupTests(SharedServer shared) : IClassFixture<SharedServer>
 {
     private const string DeletedName = "Deleted account";
@@ -137,5 +139,39 @@ public sealed class DeletedAccountGroupTests(SharedServer shared) : IClassFixtur
         var left = (await bob.HistoryAsync(groupId)).Where(m => m.Str("systemAction") == "member_left").ToList();
         Assert.Equal(2, left.Count);
         Assert.All(left, m => Assert.Equal(DeletedName, m.Str("affectedUserName")));
+    }
+
+    [Fact]
+    public async Task A_deleted_account_still_in_a_group_is_not_made_admin_but_can_be_dismissed_and_removed()
+    {
+        var ann = await ApiClient.CreateUserAsync(Server, "Ann");
+        var bob = await ApiClient.CreateUserAsync(Server, "Bob");
+        var gone = await ApiClient.CreateUserAsync(Server, "Gone");
+        var goneAdmin = await ApiClient.CreateUserAsync(Server, "Gone Admin");
+        var goneElsewhere = await ApiClient.CreateUserAsync(Server, "Gone Elsewhere");
+        var outsider = await ApiClient.CreateUserAsync(Server, "Outsider");
+        var groupId = await ann.CreateGroupAsync("Left behind", bob, gone, goneAdmin);
+        (await ann.Api.PostAsync($"/groups/{groupId}/admins/{goneAdmin.Id}", null)).AssertStatus(HttpStatusCode.NoContent, "promote Gone Admin");
+        foreach (var user in new[] { gone, goneAdmin, goneElsewhere }) await DeleteLeavingGroupsAsync(user);
+
+        var refused = (await ann.Api.PostAsync($"/groups/{groupId}/admins/{gone.Id}", null)).AssertError(HttpStatusCode.Conflict);
+        Assert.Contains("deleted", refused, StringComparison.OrdinalIgnoreCase);
+        // Whoever may not promote anyone here learns nothing of the account.
+        (await bob.Api.PostAsync($"/groups/{groupId}/admins/{gone.Id}", null)).AssertStatus(HttpStatusCode.Forbidden, "a member promotes");
+        var notFound = (await outsider.Api.PostAsync($"/groups/{groupId}/admins/{outsider.Id}", null)).AssertError(HttpStatusCode.NotFound);
+        Assert.Equal(notFound, (await outsider.Api.PostAsync($"/groups/{groupId}/admins/{gone.Id}", null)).AssertError(HttpStatusCode.NotFound));
+        var notMember = (await ann.Api.PostAsync($"/groups/{groupId}/admins/{outsider.Id}", null)).AssertError(HttpStatusCode.NotFound);
+        Assert.Equal(notMember, (await ann.Api.PostAsync($"/groups/{groupId}/admins/{goneElsewhere.Id}", null)).AssertError(HttpStatusCode.NotFound));
+        Assert.Equal(Sorted(ann, goneAdmin), (await ann.ChatAsync(groupId)).Strings("admins").Order(StringComparer.Ordinal));
+
+        // The ways out: dismissing, removing; promoting a live member still works.
+        (await ann.Api.DeleteAsync($"/groups/{groupId}/admins/{goneAdmin.Id}")).AssertStatus(HttpStatusCode.NoContent, "dismiss Gone Admin");
+        (await ann.Api.DeleteAsync($"/groups/{groupId}/members/{gone.Id}")).AssertStatus(HttpStatusCode.OK, "remove Gone");
+        (await ann.Api.PostAsync($"/groups/{groupId}/admins/{bob.Id}", null)).AssertStatus(HttpStatusCode.NoContent, "promote Bob");
+        var group = await ann.ChatAsync(groupId);
+        Assert.Equal(Sorted(ann, bob), group.Strings("admins").Order(StringComparer.Ordinal));
+        Assert.Equal(Sorted(ann, bob, goneAdmin), group.Strings("members").Order(StringComparer.Ordinal));
+        var removed = (await ann.MessagesOldestFirstAsync(groupId)).Last();
+        Assert.Equal(("member_removed", DeletedName), (removed.Str("systemAction"), removed.Str("affectedUserName")));
     }
 }
