@@ -56,6 +56,7 @@ public static class ParleyApp
         builder.Services.AddParleyTelemetry(options, builder.Configuration);
         builder.Services.AddParleyPush();
         builder.Services.AddSingleton<ExportThrottle>();
+        builder.Services.AddSingleton<AccountDeletion>();
         builder.Services.AddParleyOpenApi();
         builder.Services.AddParleyCors(options);
 

@@ -4,7 +4,8 @@ using static Microsoft.Playwright.Assertions;
 
 namespace Parley.BrowserTests;
 
-/// <summary>A group of three: create, talk, read receipts over everyone, rename, admins, remove, leave.</summary>
+/// <summary>A group of three: create, talk, read receipts over everyone, rename, admins, remove, leave;
+/// and a group whose only admin deletes their account.</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class GroupTests(BrowserFixture browser)
 {
@@ -97,5 +98,34 @@ public sealed class GroupTests(BrowserFixture browser)
         await Expect(bob.Page.Locator(".placeholder")).ToBeVisibleAsync();
         await Expect(alice.SystemLine("Bob Baker left")).ToBeVisibleAsync();
         await Expect(alice.HeaderStatus).Not.ToContainTextAsync("Bob Baker");
+    });
+
+    [Fact(Timeout = Limits.TestMs)]
+    public Task When_the_only_admin_deletes_their_account_the_member_left_leads_the_group() => Scenario.RunAsync(browser, async s =>
+    {
+        var alice = await s.RegisterAsync("Alice Archer");
+        var bob = await s.RegisterAsync("Bob Baker");
+        await alice.CreateGroupAsync("Book club", bob);
+        await alice.SendAsync("Chapter one tonight");
+        await bob.OpenChatAsync("Book club");
+        await Expect(bob.Message("Chapter one tonight")).ToBeVisibleAsync();
+        await bob.Page.GetByRole(AriaRole.Button, new() { Name = "Group info" }).ClickAsync();
+        var info = bob.Page.GetByRole(AriaRole.Dialog, new() { Name = "Group info" });
+        var members = info.GetByRole(AriaRole.List, new() { Name = "Members" }).GetByRole(AriaRole.Listitem);
+        await Expect(members).ToHaveCountAsync(2);
+        await Expect(info.GetByLabel("Group name")).ToHaveCountAsync(0);
+
+        // Alice deletes her account, through the API: the web client offers no account deletion.
+        using (var rest = new RestClient(s.Server)) await rest.DeleteAsync(await alice.AccessTokenAsync(), "/users/me");
+
+        // Bob sees her go under no name but "Deleted account", and leads the group now.
+        await Expect(bob.SystemLine("Deleted account left")).ToBeVisibleAsync();
+        await Expect(bob.Page.Locator(".msg-row", new() { HasText = "Chapter one tonight" }).Locator(".sender")).ToHaveTextAsync("Deleted account");
+        await Expect(members).ToHaveCountAsync(1);
+        await Expect(info.Locator("li.member", new() { HasText = "Alice Archer" })).ToHaveCountAsync(0);
+        await Expect(members.Locator(".badge-admin")).ToHaveTextAsync("Admin");
+        await info.GetByLabel("Group name").FillAsync("Book club two");
+        await info.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await bob.ExpectConversationAsync("Book club two");
     });
 }

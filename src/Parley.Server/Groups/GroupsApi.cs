@@ -3,6 +3,7 @@ using Parley.Server.Auth;
 using Parley.Server.Chats;
 using Parley.Server.Common;
 using Parley.Server.Storage;
+using Parley.Server.Storage.Rules;
 
 namespace Parley.Server.Groups;
 
@@ -25,8 +26,7 @@ public static class GroupsApi
         group.MapPost("/{groupId}/members", AddMembers).Produces<MembersAnswer>();
         group.MapDelete("/{groupId}/members/{memberId}", RemoveMember).Produces<MembersAnswer>();
         group.MapPut("/{groupId}/info", UpdateInfo).Produces<SuccessAnswer>();
-        group.MapPost("/{groupId}/admins/{memberId}", (string groupId, string memberId, ClaimsPrincipal principal, IChatStore store, TimeProvider clock) =>
-            SetAdmin(groupId, memberId, true, principal, store, clock)).Produces(StatusCodes.Status204NoContent);
+        group.MapPost("/{groupId}/admins/{memberId}", MakeAdmin).Produces(StatusCodes.Status204NoContent);
         group.MapDelete("/{groupId}/admins/{memberId}", (string groupId, string memberId, ClaimsPrincipal principal, IChatStore store, TimeProvider clock) =>
             SetAdmin(groupId, memberId, false, principal, store, clock)).Produces(StatusCodes.Status204NoContent);
         return routes;
@@ -72,10 +72,33 @@ public static class GroupsApi
         return Answer(outcome, () => TypedResults.Json(new SuccessAnswer(true), AppJson.Options));
     }
 
+    private static async Task<IResult> MakeAdmin(string groupId, string memberId, ClaimsPrincipal principal, IChatStore store, IAccountStore accounts,
+        TimeProvider clock)
+    {
+        if (await DeletedAccountRefusal(groupId, memberId, principal.UserId(), store, accounts) is { } refusal) return refusal;
+        return await SetAdmin(groupId, memberId, true, principal, store, clock);
+    }
+
     private static async Task<IResult> SetAdmin(string groupId, string memberId, bool admin, ClaimsPrincipal principal, IChatStore store, TimeProvider clock)
     {
         var outcome = await store.SetAdminAsync(groupId, principal.UserId(), memberId, admin, clock.NowMs());
         return Answer(outcome, TypedResults.NoContent);
+    }
+
+    /// <summary>A deleted account leads no group. It leaves its groups when it is deleted, but one
+    /// deleted before that was so (or while the server stopped half-way) may still be a member: it
+    /// may be dismissed as admin or removed, never made one. Answered after the checks the store
+    /// makes, so a caller who may not promote anyone here learns nothing of the account.</summary>
+    private static async Task<IResult?> DeletedAccountRefusal(string groupId, string memberId, string callerId, IChatStore store, IAccountStore accounts)
+    {
+        if (memberId.Length > 64 || await accounts.GetUserAsync(memberId) is not { IsDeleted: true }) return null;
+        var chat = await store.GetChatAsync(groupId);
+        var caller = chat is { IsGroup: true } ? await store.GetMemberAsync(groupId, callerId) : null;
+        var check = GroupRules.CheckActor(chat, caller, requireAdmin: true);
+        if (check == GroupOutcome.Done && await store.GetMemberAsync(groupId, memberId) is null) check = GroupOutcome.NotMember;
+        return check == GroupOutcome.Done
+            ? ApiError.Status(StatusCodes.Status409Conflict, "A deleted account cannot be made an admin.")
+            : Answer(check, TypedResults.NoContent);
     }
 
     private static IResult GroupNotFound() => ApiError.NotFound("Group not found.");

@@ -117,15 +117,9 @@ public static class UsersApi
         return user is null ? ApiError.NotFound("This account no longer exists.") : TypedResults.Json(Profile.From(user), AppJson.Options);
     }
 
-    private static async Task<IResult> DeleteMe(ClaimsPrincipal principal, IAccountStore store, SessionRevocations revocations, TwoStep twoStep,
-        Blobs.BlobDeletions blobDeletions, Blocking blocking, TimeProvider clock)
+    private static async Task<IResult> DeleteMe(ClaimsPrincipal principal, AccountDeletion deletion)
     {
-        var userId = principal.UserId();
-        var forgotten = await store.DeleteUserAsync(userId, clock.NowMs());
-        blocking.AccountDeleted(userId);
-        await blobDeletions.DeleteAsync(forgotten);
-        await twoStep.DisableAsync(userId);
-        await revocations.RevokeAllAsync(userId);
+        await deletion.DeleteAsync(principal.UserId());
         return TypedResults.NoContent();
     }
 
