@@ -10,6 +10,31 @@ namespace Parley.BrowserTests;
 public sealed class GroupTests(BrowserFixture browser)
 {
     [Fact(Timeout = Limits.TestMs)]
+    public Task A_group_name_of_100_emoji_is_taken_whole_and_101_are_refused_with_the_servers_sentence() => Scenario.RunAsync(browser, async s =>
+    {
+        var alice = await s.RegisterAsync("Alice Archer");
+        var bob = await s.RegisterAsync("Bob Baker");
+        var tooLong = string.Concat(Enumerable.Repeat("😀", 101));
+        var longest = string.Concat(Enumerable.Repeat("😀", 100));
+
+        await alice.Page.GetByRole(AriaRole.Button, new() { Name = "New group" }).ClickAsync();
+        var dialog = alice.Page.GetByRole(AriaRole.Dialog, new() { Name = "New group" });
+        var name = dialog.GetByLabel("Group name");
+        await name.FillAsync(tooLong);
+        await ChatUser.SearchPeopleAsync(dialog, "Search people to add", "Bob");
+        await dialog.Locator("label.person", new() { HasText = bob.Email }).Locator("input[type=checkbox]").CheckAsync();
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Create group" }).ClickAsync();
+        await Expect(dialog).ToContainTextAsync("name must be at most 100 characters.");
+        // The field is never cut: it still holds every emoji typed.
+        await Expect(name).ToHaveValueAsync(tooLong);
+
+        await name.FillAsync(longest);
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Create group" }).ClickAsync();
+        await alice.ExpectConversationAsync(longest);
+        await Expect(bob.ChatItem(longest)).ToBeVisibleAsync();
+    });
+
+    [Fact(Timeout = Limits.TestMs)]
     public Task A_group_of_three_talks_and_is_managed_from_the_info_panel() => Scenario.RunAsync(browser, async s =>
     {
         var alice = await s.RegisterAsync("Alice Archer");

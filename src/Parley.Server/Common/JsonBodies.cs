@@ -62,19 +62,25 @@ public static partial class JsonBodies
         });
     }
 
+    private static ReadOnlySpan<byte> Utf8ByteOrderMark => [0xEF, 0xBB, 0xBF];
+
     private static async Task<string?> CheckAsync(HttpContext context, Type bodyType, bool optional, JsonSerializerOptions json)
     {
         var request = context.Request;
         var canHaveBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? true;
         // A body that is not JSON by its content type is the framework's 415.
         if (canHaveBody && !request.HasJsonContentType()) return null;
-        byte[] bytes = [];
+        ReadOnlyMemory<byte> bytes = default;
         if (canHaveBody)
         {
             using var buffer = new MemoryStream();
             await request.Body.CopyToAsync(buffer, context.RequestAborted);
-            bytes = buffer.ToArray();
-            request.Body = new MemoryStream(bytes, writable: false);
+            var all = buffer.ToArray();
+            // Some Windows tools begin UTF-8 with a byte order mark. JSON (RFC 8259) lets a parser
+            // ignore one, and this check's parser would refuse it: neither it nor the endpoint sees it.
+            var start = all.AsSpan().StartsWith(Utf8ByteOrderMark) ? Utf8ByteOrderMark.Length : 0;
+            bytes = all.AsMemory(start);
+            request.Body = new MemoryStream(all, start, all.Length - start, writable: false);
         }
         if (bytes.Length == 0) return optional ? null : Empty(bodyType, json);
         var readerOptions = new JsonReaderOptions
@@ -100,7 +106,7 @@ public static partial class JsonBodies
         using (document)
         {
             // Checked before anything reads a name or a string of it: such a read would throw.
-            if (!JsonUnicode.IsValid(bytes, readerOptions))
+            if (!JsonUnicode.IsValid(bytes.Span, readerOptions))
             {
                 return "The request body is not valid JSON: it has text that is not valid Unicode (bytes that are not UTF-8, or a lone surrogate such as \\ud800).";
             }

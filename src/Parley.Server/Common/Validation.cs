@@ -40,7 +40,7 @@ public static partial class Validation
         if (value is null) return required ? $"{field} is required." : null;
         var trimmed = value.Trim();
         if (required && trimmed.Length == 0) return $"{field} must not be empty.";
-        if (trimmed.Length > maxLength) return $"{field} must be at most {maxLength} characters.";
+        if (TextLength.Exceeds(trimmed, maxLength)) return $"{field} must be at most {maxLength} characters.";
         if (trimmed.Any(char.IsControl)) return $"{field} must not contain control characters.";
         return null;
     }

@@ -125,7 +125,7 @@ public sealed class MessageService(IChatStore store, IAccountStore accounts, IMe
     private async Task<(string? Json, Refusal? Refusal)> MediaJsonAsync(string userId, SendCommand command)
     {
         if (string.IsNullOrEmpty(command.MediaId)) return (null, Refusal.BadRequest("media.mediaId is required for a media message: upload with POST /media first."));
-        if (command.FileName is { Length: > 255 }) return (null, Refusal.BadRequest("media.fileName must be at most 255 characters."));
+        if (command.FileName is not null && TextLength.Exceeds(command.FileName, 255)) return (null, Refusal.BadRequest("media.fileName must be at most 255 characters."));
         // A line break or a right-to-left override in a name shown to others disguises it ("txt.exe" shown as "exe.txt").
         if (command.FileName is { } fileName && fileName.Any(Common.LogText.IsHidden))
         {
@@ -146,12 +146,12 @@ public sealed class MessageService(IChatStore store, IAccountStore accounts, IMe
         return (System.Text.Encoding.UTF8.GetString(json), null);
     }
 
-    /// <summary>Message text: present, not blank, within the configured length.</summary>
+    /// <summary>Message text: present, not blank, within the configured length (in characters, see <see cref="TextLength"/>).</summary>
     public Refusal? CheckContent(string? content)
     {
         var maxChars = options.Value.Limits.MaxMessageChars;
         if (content is null || string.IsNullOrWhiteSpace(content)) return Refusal.BadRequest("content is required.");
-        if (content.Length > maxChars) return Refusal.BadRequest($"content must be at most {maxChars} characters.");
+        if (TextLength.Exceeds(content, maxChars)) return Refusal.BadRequest($"content must be at most {maxChars} characters.");
         if (content.Contains('\0')) return Refusal.BadRequest("content must not contain NUL characters.");
         return null;
     }

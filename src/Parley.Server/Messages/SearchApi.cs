@@ -65,7 +65,7 @@ public static class SearchTerms
             problem = "q is required: the words to look for.";
             return false;
         }
-        if (query.Length > MaxQueryLength)
+        if (TextLength.Exceeds(query, MaxQueryLength))
         {
             problem = $"q is limited to {MaxQueryLength} characters.";
             return false;
@@ -73,7 +73,7 @@ public static class SearchTerms
         var found = new List<string>();
         foreach (var word in Words(query))
         {
-            if (word.Length > MaxWordLength)
+            if (TextLength.Exceeds(word, MaxWordLength))
             {
                 problem = $"Words in q are limited to {MaxWordLength} characters.";
                 return false;

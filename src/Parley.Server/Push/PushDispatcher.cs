@@ -143,7 +143,7 @@ public sealed partial class PushDispatcher : BackgroundService
         };
         if (m.Type != MessageTypes.Text && !string.IsNullOrWhiteSpace(m.Content)) text += ": " + m.Content;
         if (group) text = m.SenderName + ": " + text;
-        return text.Length <= PreviewChars ? text : text[..PreviewChars] + "…";
+        return TextLength.Shorten(text, PreviewChars);
     }
 
     /// <summary>The <c>Topic</c> header: one per chat, so a push service keeps only a chat's newest

@@ -59,7 +59,7 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
                 await Reply(connection, Frames.Error("The frame has no action.", "bad_request"));
                 break;
             case var other:
-                await Reply(connection, Frames.Error($"Unknown action '{Truncate(other)}'.", "unknown_action"));
+                await Reply(connection, Frames.Error($"Unknown action '{TextLength.Shorten(other, 40)}'.", "unknown_action"));
                 break;
         }
     }
@@ -244,8 +244,6 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
     }
 
     private static string MustBeAString(string name) => $"{name} must be a string.";
-
-    private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "…";
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "A send on socket {ConnectionId} failed")]
     private static partial void SendFailed(ILogger logger, Exception ex, string connectionId);

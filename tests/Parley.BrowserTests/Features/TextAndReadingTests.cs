@@ -69,6 +69,42 @@ public sealed class TextAndReadingTests(BrowserFixture browser)
     });
 
     [Fact(Timeout = Limits.TestMs)]
+    public Task The_counter_counts_an_emoji_as_one_character_as_the_server_does() => Scenario.RunAsync(browser, async s =>
+    {
+        const string emoji = "😀";
+        var alice = await s.RegisterAsync("Alice Archer");
+        var bob = await s.RegisterAsync("Bob Baker");
+        await alice.StartChatWithAsync(bob);
+        var counter = alice.Page.Locator(".composer-counter");
+        var send = alice.Page.GetByRole(AriaRole.Button, new() { Name = "Send", Exact = true });
+
+        var tooLong = string.Concat(Enumerable.Repeat(emoji, 4097));
+        await alice.Composer.FillAsync(tooLong);
+        await Expect(counter).ToHaveTextAsync("4,097 / 4,096");
+        await Expect(counter).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("over"));
+        await Expect(send).ToBeDisabledAsync();
+        await alice.Composer.PressAsync("Enter");
+        await Expect(alice.Page.Locator(".toast", new() { HasText = "at most 4,096 characters" })).ToBeVisibleAsync();
+        await Expect(alice.Composer).ToHaveValueAsync(tooLong);
+        await Expect(alice.Page.Locator(".message-list .msg-row")).ToHaveCountAsync(0);
+
+        // 4,096 emoji are 8,192 UTF-16 units, and within the limit.
+        var longest = string.Concat(Enumerable.Repeat(emoji, 4096));
+        await alice.Composer.FillAsync(longest);
+        await Expect(counter).ToHaveTextAsync("4,096 / 4,096");
+        await Expect(counter).Not.ToHaveClassAsync(new System.Text.RegularExpressions.Regex("over"));
+        await Expect(send).ToBeEnabledAsync();
+        await alice.Composer.PressAsync("Enter");
+        await Expect(alice.Composer).ToHaveValueAsync("");
+        await Expect(counter).ToBeHiddenAsync();
+        await Expect(bob.ChatItem("Alice Archer")).ToBeVisibleAsync();
+        await bob.OpenChatAsync("Alice Archer");
+        var bubble = bob.Page.Locator(".message-list .msg-row .text").Last;
+        await Expect(bubble).ToHaveTextAsync(longest);
+        Assert.Empty(alice.ConsoleErrors);
+    });
+
+    [Fact(Timeout = Limits.TestMs)]
     public Task Unread_messages_open_at_a_divider_and_new_ones_wait_below_while_scrolled_up() => Scenario.RunAsync(browser, async s =>
     {
         var alice = await s.RegisterAsync("Alice Archer");

@@ -77,6 +77,14 @@ public sealed class ExternalIssuerTests(ExternalIssuerFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task A_name_over_the_limit_is_cut_to_64_characters_and_never_inside_an_emoji()
+    {
+        var me = await MeWith(Pool.Sign(Pool.CognitoAccessClaims(NewSubject(), ClientId, username: Texts.Repeat(Texts.Emoji, 70))));
+        me.AssertStatus(HttpStatusCode.OK, "GET /users/me with a long emoji user name");
+        Assert.Equal(Texts.Repeat(Texts.Emoji, 64), me.Json.Str("name"));
+    }
+
+    [Fact]
     public async Task An_id_token_at_auth_external_makes_the_account_from_its_profile_and_access_tokens_then_use_it()
     {
         var subject = NewSubject();

@@ -152,4 +152,25 @@ public sealed class GroupLifecycleTests(SharedServer shared) : IClassFixture<Sha
         Assert.Equal("c", list.GetProperty("lastMessage").Str("content"));
         Assert.NotEqual(JsonValueKind.Null, list.GetProperty("lastMessage").ValueKind);
     }
+
+    [Theory]
+    [InlineData("x")]
+    [InlineData(Texts.Emoji)]
+    public async Task A_group_name_of_100_characters_is_taken_and_one_more_is_refused(string character)
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+
+        var tooLong = await alice.Api.PostAsync("/groups", new { name = Texts.Repeat(character, 101), memberIds = new[] { bob.Id } });
+        Assert.Equal("name must be at most 100 characters.", tooLong.AssertError(HttpStatusCode.BadRequest));
+
+        var longest = Texts.Repeat(character, 100);
+        var groupId = await alice.CreateGroupAsync(longest, bob);
+        Assert.Equal(longest, (await bob.ChatAsync(groupId)).Str("groupName"));
+        var rename = await alice.Api.PutAsync($"/groups/{groupId}/info", new { name = Texts.Repeat(character, 101) });
+        Assert.Equal("name must be at most 100 characters.", rename.AssertError(HttpStatusCode.BadRequest));
+        var renamed = Texts.Repeat(character, 99) + "!";
+        (await alice.Api.PutAsync($"/groups/{groupId}/info", new { name = renamed })).AssertStatus(HttpStatusCode.OK, "PUT /groups/{id}/info with 100 characters");
+        Assert.Equal(renamed, (await bob.ChatAsync(groupId)).Str("groupName"));
+    }
 }

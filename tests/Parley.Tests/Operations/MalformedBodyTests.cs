@@ -218,4 +218,34 @@ public sealed class MalformedBodyTests
         Assert.False(settings.Json.Bool("muted"));
         server.AssertNoErrorLoggedSince(logsBefore);
     }
+
+    /// <summary>The byte order mark some Windows tools write before UTF-8 text.</summary>
+    private static readonly byte[] Utf8ByteOrderMark = [0xEF, 0xBB, 0xBF];
+
+    [Fact]
+    public async Task A_body_that_starts_with_a_byte_order_mark_is_read_as_the_JSON_after_it()
+    {
+        await using var server = await ParleyServer.StartAsync();
+        var alice = await ApiClient.CreateUserAsync(server);
+        var bob = await ApiClient.CreateUserAsync(server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        var logsBefore = server.Logs.Count;
+
+        var login = await SendRaw(server.Api(), "POST", "/auth/login",
+            [.. Utf8ByteOrderMark, .. JsonSerializer.SerializeToUtf8Bytes(new { email = alice.Email, password = alice.Password })]);
+        login.AssertStatus(HttpStatusCode.OK, "POST /auth/login with a byte order mark");
+        Assert.Equal(alice.Id, login.Json.GetProperty("user").Str("id"));
+
+        var sent = await SendRaw(alice.Api, "POST", $"/chats/{chatId}/messages", [.. Utf8ByteOrderMark, .. "{\"content\":\"héllo 😀\"}"u8]);
+        sent.AssertStatus(HttpStatusCode.Created, "POST a message with a byte order mark");
+        Assert.Equal("héllo 😀", Assert.Single(await bob.HistoryAsync(chatId)).Str("content"));
+
+        // The mark alone is an empty body, and a second mark is not JSON.
+        var markOnly = await SendRaw(alice.Api, "POST", $"/chats/{chatId}/messages", Utf8ByteOrderMark);
+        Assert.Contains("empty", markOnly.AssertError(HttpStatusCode.BadRequest));
+        var twoMarks = await SendRaw(alice.Api, "POST", $"/chats/{chatId}/messages", [.. Utf8ByteOrderMark, .. Utf8ByteOrderMark, .. "{\"content\":\"x\"}"u8]);
+        Assert.Contains("not valid JSON", twoMarks.AssertError(HttpStatusCode.BadRequest));
+        Assert.Single(await bob.HistoryAsync(chatId));
+        server.AssertNoErrorLoggedSince(logsBefore);
+    }
 }

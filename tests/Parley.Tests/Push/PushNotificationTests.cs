@@ -99,6 +99,18 @@ public sealed class PushNotificationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_long_preview_is_cut_to_100_characters_and_never_inside_an_emoji()
+    {
+        var ann = await ApiClient.CreateUserAsync(_server, "Ann");
+        var bob = await ApiClient.CreateUserAsync(_server, "Bob");
+        var bobs = await SubscribeAsync(bob);
+        var chatId = await ann.OpenChatWithAsync(bob);
+        await ann.SendTextAsync(chatId, "x" + Texts.Repeat(Texts.Emoji, 150));
+        var push = await _push.WaitForAsync(bobs);
+        Assert.Equal("x" + Texts.Repeat(Texts.Emoji, 99) + "…", push.Payload.Str("body"));
+    }
+
+    [Fact]
     public async Task Group_pushes_name_the_group_and_the_sender_and_previews_off_leaves_the_text_out()
     {
         var ann = await ApiClient.CreateUserAsync(_server, "Ann");

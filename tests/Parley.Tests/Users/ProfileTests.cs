@@ -138,8 +138,10 @@ public sealed class ProfileTests(SharedServer shared) : IClassFixture<SharedServ
         { JsonSerializer.Serialize(new { name = "" }), "name" },
         { JsonSerializer.Serialize(new { name = "   " }), "name" },
         { JsonSerializer.Serialize(new { name = new string('n', 65) }), "name" },
+        { JsonSerializer.Serialize(new { name = Texts.Repeat(Texts.Emoji, 65) }), "name" },
         { JsonSerializer.Serialize(new { name = "Line\nBreak" }), "name" },
         { JsonSerializer.Serialize(new { about = new string('a', 257) }), "about" },
+        { JsonSerializer.Serialize(new { about = Texts.Repeat(Texts.Emoji, 257) }), "about" },
         { JsonSerializer.Serialize(new { about = "bell\u0007" }), "about" },
         { JsonSerializer.Serialize(new { avatar = new string('v', 513) }), "avatar" },
         { JsonSerializer.Serialize(new { avatar = "nul\u0000" }), "avatar" },
@@ -169,6 +171,12 @@ public sealed class ProfileTests(SharedServer shared) : IClassFixture<SharedServ
         Assert.Equal(64, response.Json.GetProperty("name").GetString()!.Length);
         Assert.Equal(256, response.Json.GetProperty("about").GetString()!.Length);
         Assert.Equal("AB12", response.Json.GetProperty("avatar").GetString());
+
+        // Characters, not UTF-16 units: an emoji counts as one.
+        var emoji = await user.Api.PatchAsync("/users/me", new { name = Texts.Repeat(Texts.Emoji, 64), about = Texts.Repeat(Texts.Emoji, 256) });
+        emoji.AssertStatus(HttpStatusCode.OK, "PATCH /users/me with 64 and 256 emoji");
+        Assert.Equal(Texts.Repeat(Texts.Emoji, 64), emoji.Json.Str("name"));
+        Assert.Equal(Texts.Repeat(Texts.Emoji, 256), emoji.Json.Str("about"));
     }
 
     [Fact]

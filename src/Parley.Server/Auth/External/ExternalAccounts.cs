@@ -103,7 +103,7 @@ public sealed class ExternalAccounts
             ?? "User";
         name = new string(name.Where(c => !char.IsControl(c)).ToArray()).Trim();
         if (name.Length == 0) name = "User";
-        return name.Length > Validation.MaxNameLength ? name[..Validation.MaxNameLength].Trim() : name;
+        return TextLength.First(name, Validation.MaxNameLength).Trim();
     }
 
     private static string? Claim(JsonWebToken jwt, string name) =>

@@ -1,3 +1,5 @@
+using Parley.Server.Common;
+
 namespace Parley.Server.Storage.Rules;
 
 /// <summary>What may be sent, edited and deleted, and what a reply quotes: the same on every backend.</summary>
@@ -14,13 +16,7 @@ public static class MessageRules
     public static string? Quote(string? content, bool deleted)
     {
         if (deleted) return null;
-        if (content is null) return "";
-        var end = 0;
-        for (var taken = 0; taken < QuoteLength && end < content.Length; taken++)
-        {
-            end += char.IsSurrogatePair(content, end) ? 2 : 1;
-        }
-        return end == content.Length ? content : content[..end];
+        return content is null ? "" : TextLength.First(content, QuoteLength);
     }
 
     /// <summary>Whether a send may be stored: the sender must be a member, a retried client id gives

@@ -12,7 +12,7 @@ import { closeMessageMenu, openMessageInfo, openMessageMenu } from './message-me
 import { conversationRows, previewText, senderName, ticks, updateTicks, updateUploadProgress } from './messages.js';
 import { askNotificationPermission, notificationPermission, Notifier } from './notify.js';
 import { MessageSearch } from './search.js';
-import { ChatStore, MAX_MESSAGE_CHARS, messageId } from './store.js';
+import { ChatStore, MAX_MESSAGE_CHARS, charCount, messageId } from './store.js';
 import { el, icon, icons, formatListTime, formatLastSeen, pressGuard } from './util.js';
 
 const root = document.getElementById('app');
@@ -745,7 +745,7 @@ class ChatApp {
     const chatId = this.store.activeChatId;
     const text = this.input.value;
     if (!chatId || !text.trim()) return;
-    if (text.trim().length > MAX_MESSAGE_CHARS) {
+    if (charCount(text.trim()) > MAX_MESSAGE_CHARS) {
       this.renderCounter();
       toast(`Messages can have at most ${MAX_MESSAGE_CHARS.toLocaleString('en')} characters. Shorten it or send it in parts.`);
       return;
@@ -782,7 +782,7 @@ class ChatApp {
 
   /** Shows the length near the limit and refuses text over it (the send button is disabled). */
   renderCounter() {
-    const length = this.input.value.trim().length;
+    const length = charCount(this.input.value.trim());
     const over = length > MAX_MESSAGE_CHARS;
     this.counter.hidden = length < MAX_MESSAGE_CHARS - 500;
     this.counter.textContent = `${length.toLocaleString('en')} / ${MAX_MESSAGE_CHARS.toLocaleString('en')}`;

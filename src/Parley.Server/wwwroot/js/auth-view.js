@@ -116,7 +116,7 @@ export function renderAuth(root, api, { onSignedIn, notice = null }) {
   }
 
   function register(by) {
-    const name = field('auth-name', 'Your name', { autocomplete: 'name', maxlength: '100', required: true });
+    const name = field('auth-name', 'Your name', { autocomplete: 'name', required: true });
     const id = by === 'email'
       ? field('auth-email', 'Email', { type: 'email', autocomplete: 'username', required: true })
       : field('auth-phone', 'Phone number', { type: 'tel', autocomplete: 'tel', required: true, placeholder: '+44 7700 900123' }, 'With the country code. We send a code to confirm it.');

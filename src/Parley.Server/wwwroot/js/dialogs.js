@@ -135,8 +135,10 @@ export function openNewGroup(store, { onOpen }) {
   const m = modal('New group');
   const selected = new Map();
   const error = errorLine();
-  const nameInput = el('input', { id: 'group-name', required: true, maxlength: '100', autocomplete: 'off' });
-  const descriptionInput = el('input', { id: 'group-description', maxlength: '500', autocomplete: 'off' });
+  // Names, descriptions and "about" have no maxlength, here nor in group info, the profile or sign-up:
+  // it counts UTF-16 units, so an emoji would count twice. The server's sentence refuses text over its limit.
+  const nameInput = el('input', { id: 'group-name', required: true, autocomplete: 'off' });
+  const descriptionInput = el('input', { id: 'group-description', autocomplete: 'off' });
   const chips = el('ul', { class: 'chips', 'aria-label': 'Selected members' });
   const create = el('button', { type: 'submit', class: 'button primary', disabled: true }, 'Create group');
 
@@ -227,8 +229,8 @@ export function openGroupInfo(store, chatId) {
       || Number(store.isAdmin(chat, b)) - Number(store.isAdmin(chat, a))
       || String(person(a).name ?? '').localeCompare(String(person(b).name ?? '')));
 
-    const nameInput = el('input', { id: 'info-name', value: chat.groupName ?? '', maxlength: '100', autocomplete: 'off' });
-    const descriptionInput = el('input', { id: 'info-description', value: chat.groupDescription ?? '', maxlength: '500', autocomplete: 'off' });
+    const nameInput = el('input', { id: 'info-name', value: chat.groupName ?? '', autocomplete: 'off' });
+    const descriptionInput = el('input', { id: 'info-description', value: chat.groupDescription ?? '', autocomplete: 'off' });
     const renameForm = el('form', { class: 'stack rename-form' },
       el('div', { class: 'field' }, el('label', { for: 'info-name' }, 'Group name'), nameInput),
       el('div', { class: 'field' }, el('label', { for: 'info-description' }, 'Description'), descriptionInput),
@@ -370,8 +372,8 @@ export function openProfile(store) {
       file.value = '';
     }
   });
-  const nameInput = el('input', { id: 'profile-name', value: me.name ?? '', maxlength: '100', autocomplete: 'name', required: true });
-  const aboutInput = el('input', { id: 'profile-about', value: me.about ?? '', maxlength: '200', autocomplete: 'off' });
+  const nameInput = el('input', { id: 'profile-name', value: me.name ?? '', autocomplete: 'name', required: true });
+  const aboutInput = el('input', { id: 'profile-about', value: me.about ?? '', autocomplete: 'off' });
   const save = el('button', { type: 'submit', class: 'button primary' }, 'Save');
   // Your data to take with you: profile, chats and your own messages, as one JSON file.
   const exportButton = el('button', { type: 'button', class: 'button' }, 'Download my data');

@@ -13,6 +13,27 @@ const TYPING_IDLE_MS = 4_000;
 const RESEND_AFTER_MS = 15_000;
 /** The server's limit on message text (API.md "Limits"); the composer refuses longer text, it never cuts it. */
 export const MAX_MESSAGE_CHARS = 4096;
+/** How many characters the server's reply quotes keep of the message they answer. */
+const QUOTE_CHARS = 100;
+
+/** The number of characters of a text as the server counts them (API.md "Limits"): Unicode code
+ * points, so an emoji is one character, not the two UTF-16 units `length` counts. */
+export function charCount(text) {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
+/** The first `count` characters of a text, never half an emoji. */
+function firstChars(text, count) {
+  if (text.length <= count) return text;
+  let end = 0;
+  for (const character of text) {
+    if (count-- === 0) break;
+    end += character.length;
+  }
+  return text.slice(0, end);
+}
 
 export const STATUS_LEVEL = { failed: -2, pending: -1, sent: 0, delivered: 1, read: 2 };
 const LEVEL_STATUS = ['sent', 'delivered', 'read'];
@@ -631,7 +652,7 @@ export class ChatStore extends EventTarget {
     if (conv?.byId.has(m.id)) conv.upsert(m);
     // Replies quoting it show the edit, or lose the quote of a deleted message (as the server's copies do).
     for (const reply of conv?.messages ?? []) {
-      if (reply.replyTo === m.id && reply.quote) reply.quote = { ...reply.quote, content: m.deleted ? '' : (m.content ?? '').slice(0, 100) };
+      if (reply.replyTo === m.id && reply.quote) reply.quote = { ...reply.quote, content: m.deleted ? '' : firstChars(m.content ?? '', QUOTE_CHARS) };
     }
     const chat = this.chats.get(m.chatId);
     if (chat?.lastMessage && messageId(chat.lastMessage) === m.id) chat.lastMessage = { ...chat.lastMessage, ...m };
@@ -820,7 +841,7 @@ export class ChatStore extends EventTarget {
   send(chatId, content, extra = {}) {
     const text = (content ?? '').trim();
     if (!text && !extra.media) return;
-    if (text.length > MAX_MESSAGE_CHARS) throw new Error(`A message can have at most ${MAX_MESSAGE_CHARS.toLocaleString('en')} characters.`);
+    if (charCount(text) > MAX_MESSAGE_CHARS) throw new Error(`A message can have at most ${MAX_MESSAGE_CHARS.toLocaleString('en')} characters.`);
     this.stopTyping();
     const entry = { clientMessageId: extra.clientMessageId ?? `c_${randomId()}`, chatId, content: text, createdAt: Date.now(), sentAt: 0 };
     if (extra.replyTo) {
@@ -863,7 +884,7 @@ export class ChatStore extends EventTarget {
 
   /** Uploads a file with progress, then sends it as a photo, video, voice or file message. */
   sendFile(chatId, file, { caption = '', replyTo = null } = {}) {
-    if (caption.length > MAX_MESSAGE_CHARS) throw new Error(`A caption can have at most ${MAX_MESSAGE_CHARS.toLocaleString('en')} characters.`);
+    if (charCount(caption.trim()) > MAX_MESSAGE_CHARS) throw new Error(`A caption can have at most ${MAX_MESSAGE_CHARS.toLocaleString('en')} characters.`);
     const upload = {
       clientMessageId: `c_${randomId()}`, chatId, file, kind: kindOf(file), name: file.name || 'file', size: file.size,
       progress: 0, caption: caption.trim(), replyTo, error: null, createdAt: Date.now(), previewUrl: null,
@@ -928,7 +949,7 @@ export class ChatStore extends EventTarget {
   async editMessage(id, content) {
     const text = content.trim();
     if (!text) throw new Error('A message cannot be empty.');
-    if (text.length > MAX_MESSAGE_CHARS) throw new Error(`A message can have at most ${MAX_MESSAGE_CHARS.toLocaleString('en')} characters.`);
+    if (charCount(text) > MAX_MESSAGE_CHARS) throw new Error(`A message can have at most ${MAX_MESSAGE_CHARS.toLocaleString('en')} characters.`);
     const updated = await this.api.patch(`/messages/${encodeURIComponent(id)}`, { content: text });
     if (updated) this._onMessageUpdated(updated);
   }
