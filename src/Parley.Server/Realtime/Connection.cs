@@ -10,17 +10,29 @@ namespace Parley.Server.Realtime;
 /// its events are safe in the store and it resumes with <c>since</c>. Answers to the client's own
 /// frames have slots of their own, so a client pipelining requests never crowds out its events; a
 /// client may send up to that many frames without waiting for their answers.
+/// <para>The writer is a thread-pool work item that runs while the queue has frames and stops when
+/// it is empty (see <see cref="SendQueue"/>): an idle socket holds no waiting writer.</para>
 /// </summary>
-public sealed class Connection
+public sealed class Connection : IThreadPoolWorkItem
 {
     /// <summary>Answers a client may have outstanding: its sends in flight (stored one writer batch
     /// after another) plus answers it has not read yet. Past this, the reader waits.</summary>
     private const int ReplySlots = 16;
+    /// <summary>Stands for a side of the connection that has ended (see <see cref="_readerDone"/>, <see cref="_writerDone"/>).</summary>
+    private static readonly TaskCompletionSource Ended = CompletedSource();
     private readonly SemaphoreSlim _replySlots = new(ReplySlots);
     private readonly WebSocket _socket;
     private readonly SendQueue _queue;
     private readonly CancellationTokenSource _closed = new();
-    private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Null while the reader runs and nobody waits for it; <see cref="Ended"/> once it has
+    /// ended; otherwise what the closing writer waits on. Made only when needed: most sockets never close
+    /// from the server's side.</summary>
+    private TaskCompletionSource? _readerDone;
+    /// <summary>The same for the writer's end, which the request waits for before it lets the socket go.</summary>
+    private TaskCompletionSource? _writerDone;
+    private bool _writerStarted;
+    /// <summary>What the writer sends before the first queued frame (the resume backlog), once.</summary>
+    private Func<Task>? _backlog;
     /// <summary>What this connection has sent of the event stream (its cursor): frames it covers are
     /// skipped. Events of a single-writer store move only the floor, which costs nothing per frame.</summary>
     private SentCursor _sent;
@@ -68,7 +80,7 @@ public sealed class Connection
     /// client is too slow to keep up.</summary>
     public bool Enqueue(OutboundFrame frame)
     {
-        if (_queue.TryWrite(frame)) return true;
+        if (Write(frame)) return true;
         // A full queue means a slow consumer; a completed one means the connection is closing anyway.
         if (CloseRequest is null && !_closed.IsCancellationRequested) Abort();
         return false;
@@ -104,7 +116,7 @@ public sealed class Connection
         await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         // A completed queue (closing) refuses the answer: it has nowhere to go. Answers are never
         // refused for room: the reply slots bound them.
-        if (await answer is { } frame) _queue.TryWrite(OutboundFrame.Reply(frame));
+        if (await answer is { } frame) Write(OutboundFrame.Reply(frame));
         else _replySlots.Release();
     }
 
@@ -112,7 +124,7 @@ public sealed class Connection
     public void Close(WebSocketCloseStatus status, string reason)
     {
         CloseRequest ??= (status, reason);
-        _queue.Complete();
+        if (_queue.Complete()) WakeWriter();
     }
 
     /// <summary>Ends the connection once its backlog is sent, without the live events queued
@@ -127,13 +139,13 @@ public sealed class Connection
     /// <summary>Drops the connection at once (slow consumer, revoked session).</summary>
     public void Abort()
     {
-        _queue.Complete();
+        if (_queue.Complete()) WakeWriter();
         _closed.Cancel();
         _socket.Abort();
     }
 
     /// <summary>The reader calls this when the client's side has ended.</summary>
-    public void ReaderFinished() => _readerDone.TrySetResult();
+    public void ReaderFinished() => Interlocked.Exchange(ref _readerDone, Ended)?.TrySetResult();
 
     /// <summary>Marks what the resume backlog delivered (or, without one, what was committed before
     /// the socket opened) so live copies are skipped. Call before the live queue is drained.</summary>
@@ -158,14 +170,48 @@ public sealed class Connection
         }
     }
 
-    /// <summary>The single writer: sends queued frames in order until the queue completes.</summary>
-    public async Task RunWriterAsync(Func<Task>? backlog)
+    /// <summary>Queues a frame, starting the writer if it was paused; false when the queue refuses it.</summary>
+    private bool Write(OutboundFrame frame)
     {
+        var written = _queue.TryWrite(frame);
+        if (written == SendQueue.Written.WakeWriter) WakeWriter();
+        return written != SendQueue.Written.Refused;
+    }
+
+    /// <summary>Starts the single writer: it sends <paramref name="backlog"/> (when given), then the
+    /// queued frames in order, and from then on whatever is queued, until the queue completes.</summary>
+    public void StartWriter(Func<Task>? backlog)
+    {
+        _backlog = backlog;
+        _writerStarted = true;
+        _queue.Start();
+        WakeWriter();
+    }
+
+    /// <summary>Completes once the writer has ended (at once if it never started).</summary>
+    public Task WriterEnded() => _writerStarted ? WhenDone(ref _writerDone) : Task.CompletedTask;
+
+    /// <summary>Runs the writer on the pool, after the code that woke it (a fan-out wakes many).</summary>
+    private void WakeWriter() => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+
+    /// <summary>Only <see cref="WakeWriter"/> queues the connection, and only while no other run of the writer is
+    /// under way (<see cref="SendQueue"/> says when), so the writer is single.</summary>
+    void IThreadPoolWorkItem.Execute() => _ = WriteAsync();
+
+    /// <summary>The single writer: sends queued frames in order until the queue is empty, then pauses
+    /// until woken; once the queue completes, says goodbye and ends. Allocates nothing while every send
+    /// completes at once.</summary>
+    private async Task WriteAsync()
+    {
+        Exception? failure = null;
         try
         {
-            if (backlog is not null) await backlog();
-            backlog = null; // an idle socket's writer keeps nothing it no longer needs
-            while (await _queue.WaitToReadAsync())
+            if (_backlog is { } backlog)
+            {
+                _backlog = null;
+                await backlog();
+            }
+            while (true)
             {
                 while (_queue.TryRead(out var frame))
                 {
@@ -178,25 +224,54 @@ public sealed class Connection
                         else await _socket.SendAsync(payload, WebSocketMessageType.Text, true, _closed.Token);
                     }
                 }
+                var next = _queue.Pause();
+                if (next == SendQueue.AfterEmpty.Paused) return;
+                if (next == SendQueue.AfterEmpty.End) break;
             }
             if (CloseRequest is { } close && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
                 await _socket.CloseOutputAsync(close.Status, close.Reason, timeout.Token);
                 // Let the reader see the client's answering close frame before anything is torn down.
-                await Task.WhenAny(_readerDone.Task, Task.Delay(TimeSpan.FromSeconds(5)));
+                await Task.WhenAny(WhenDone(ref _readerDone), Task.Delay(TimeSpan.FromSeconds(5)));
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException)
+        catch (Exception ex)
         {
-            // The socket is gone; the reader side notices and cleans up.
+            // Nothing more is written: completing the queue refuses new frames and wakes no other
+            // writer (this one runs). A gone socket is the reader's to notice and clean up; anything
+            // else reaches the request through WriterEnded.
+            _queue.Complete();
+            if (ex is not (OperationCanceledException or WebSocketException or ObjectDisposedException)) failure = ex;
         }
-        finally
-        {
-            _closed.Cancel();
-            // The reader waits for the client's next frame without a cancellation token (one fewer
-            // registration per idle socket): a client that has not answered the close by now is cut off.
-            if (!_readerDone.Task.IsCompleted) _socket.Abort();
-        }
+        _closed.Cancel();
+        // The reader waits for the client's next frame without a cancellation token (one fewer
+        // registration per idle socket): a client that has not answered the close by now is cut off.
+        if (Volatile.Read(ref _readerDone) != Ended) _socket.Abort();
+        var waiting = Interlocked.Exchange(ref _writerDone, failure is null ? Ended : FailedSource(failure));
+        if (failure is null) waiting?.TrySetResult();
+        else waiting?.TrySetException(failure);
+    }
+
+    /// <summary>A task that completes when the side that <paramref name="done"/> tracks has ended:
+    /// the side's <see cref="Ended"/> if it has, else a source it completes when it does.</summary>
+    private static Task WhenDone(ref TaskCompletionSource? done)
+    {
+        var waiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return (Interlocked.CompareExchange(ref done, waiting, null) ?? waiting).Task;
+    }
+
+    private static TaskCompletionSource FailedSource(Exception failure)
+    {
+        var source = new TaskCompletionSource();
+        source.SetException(failure);
+        return source;
+    }
+
+    private static TaskCompletionSource CompletedSource()
+    {
+        var source = new TaskCompletionSource();
+        source.SetResult();
+        return source;
     }
 }

@@ -66,13 +66,95 @@ public static partial class WebSocketEndpoint
     }
 
     /// <summary>Serves one <c>/ws</c> request: an error before the upgrade is answered with a 500
-    /// and logged; the request's line is logged when it ends (as for every other request).</summary>
+    /// and logged; the request's line is logged when it ends (as for every other request).
+    /// <para>An open socket waits in this one method (checks, upgrade, then its receive loop) rather
+    /// than in a chain of awaiting ones: each method awaiting another while the socket is idle would
+    /// keep a state machine of its own for as long as the socket stays open.</para></summary>
     private static async Task ServeAsync(HttpContext http, WebSocketServices services)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            await Handle(http, services);
+            var settings = services.Options.Value;
+            if (await AdmitAsync(http, services, settings) is not { } admitted) return;
+            var userId = admitted.UserId;
+            using var socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            {
+                KeepAliveInterval = TimeSpan.FromSeconds(settings.Realtime.KeepAliveSeconds),
+                KeepAliveTimeout = TimeSpan.FromSeconds(settings.Realtime.KeepAliveSeconds * 2),
+            });
+            // Nothing reads the request's headers after the upgrade, and the open socket would keep
+            // them (a browser's cookies, user agent and languages) for as long as it stays open.
+            http.Request.Headers.Clear();
+            var connection = new Connection(userId, admitted.SessionId, socket, settings.Realtime.SendQueueFrames,
+                new FrameBudget(settings.Limits.FramesPerSecond, TimeProvider.System));
+            if (!services.Registry.TryAdd(connection, admitted.Ip, settings.Limits.SocketsPerUser, settings.Limits.SocketsPerIp))
+            {
+                await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "Too many open connections", CancellationToken.None);
+                return;
+            }
+            if (services.Revocations.IsRevoked(userId, connection.SessionId, admitted.IssuedAt))
+            {
+                // The session ended between the token check and the registration: the close sweep missed this socket.
+                services.Registry.Remove(connection, admitted.Ip);
+                await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "Session revoked", CancellationToken.None);
+                return;
+            }
+            var logger = services.Logger;
+            // The connection's id is made only when asked for: ask only when the line is written.
+            if (logger.IsEnabled(LogLevel.Debug)) Opened(logger, userId, connection.Id);
+            services.Presence.SocketOpened(userId);
+            // A socket registered after the shutdown sweep (see UseWebSocketEndpoint) says goodbye itself.
+            if (services.Lifetime.ApplicationStopping.IsCancellationRequested) CloseForShutdown(connection);
+            try
+            {
+                // The socket does not count as open (no backlog, no answer to any frame) until every
+                // node can see that this one holds the user: what they commit from then on is
+                // announced here, and what they committed before is in the backlog.
+                if (await ClaimAsync(services.Bus, userId, connection))
+                {
+                    // Without a cursor, live frames start after what was committed by now; marked
+                    // before the reader runs, so nothing the client sends can commit before the mark.
+                    if (admitted.Since is null) connection.DeliveredUpTo(await services.Store.CurrentCursorAsync());
+                    connection.StartWriter(admitted.Since is { } since ? Backlog(connection, services.Events, since) : null);
+                    var state = new ConnectionState();
+                    var maxFrameBytes = settings.Limits.MaxJsonBodyBytes;
+                    try
+                    {
+                        while (!connection.Closed.IsCancellationRequested)
+                        {
+                            // Idle sockets hold no receive buffer: wait for the next frame with an empty read,
+                            // and rent one only to read the frame that arrived. The wait takes no cancellation
+                            // token (a registration per idle socket): the writer aborts the socket when it ends.
+                            var next = await socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
+                            if (next.MessageType == WebSocketMessageType.Close) break;
+                            if (await ReadFrameAsync(socket, connection, next, maxFrameBytes) is not { } frame) break;
+                            try
+                            {
+                                await HandleFrameAsync(connection, services.Protocol, frame, state, logger);
+                            }
+                            finally
+                            {
+                                ArrayPool<byte>.Shared.Return(frame.Buffer);
+                            }
+                        }
+                    }
+                    catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException)
+                    {
+                        // The client went away or the server closed the connection.
+                    }
+                }
+            }
+            finally
+            {
+                services.Registry.Remove(connection, admitted.Ip);
+                services.Bus.Release(userId);
+                services.Presence.SocketClosed(userId);
+                connection.ReaderFinished();
+                connection.Close(WebSocketCloseStatus.NormalClosure, "Bye");
+                await connection.WriterEnded();
+                if (logger.IsEnabled(LogLevel.Debug)) Closed(logger, userId, connection.Id);
+            }
         }
         catch (Exception ex) when (!http.Response.HasStarted)
         {
@@ -85,20 +167,24 @@ public static partial class WebSocketEndpoint
         }
     }
 
-    private static async Task Handle(HttpContext http, WebSocketServices services)
+    /// <summary>Who may open a socket, as the checks before the upgrade found: the user, the session
+    /// and issue time of the access token behind it, the resume cursor and the client's address.</summary>
+    private readonly record struct Admission(string UserId, string? SessionId, long IssuedAt, StreamCursor? Since, string Ip);
+
+    /// <summary>The checks before the upgrade: token, Origin, cursor and the connection caps. Null
+    /// when one failed, after answering it.</summary>
+    private static async Task<Admission?> AdmitAsync(HttpContext http, WebSocketServices services, ParleyOptions settings)
     {
-        var settings = services.Options.Value;
         if (!http.WebSockets.IsWebSocketRequest)
         {
             await ApiError.WriteAsync(http, StatusCodes.Status400BadRequest, "This endpoint only accepts WebSocket upgrades.");
-            return;
+            return null;
         }
-        if (await AuthenticateAsync(http, services) is not { } identity) return;
-        var userId = identity.UserId;
+        if (await AuthenticateAsync(http, services) is not { } identity) return null;
         if (!OriginAllowed(http, [.. settings.Realtime.AllowedOrigins, .. CorsSetup.Origins(settings)]))
         {
             await ApiError.WriteAsync(http, StatusCodes.Status403Forbidden, "This Origin is not allowed to open a WebSocket here.");
-            return;
+            return null;
         }
         StreamCursor? since = null;
         if (http.Request.Query.TryGetValue("since", out var sinceText) && !string.IsNullOrEmpty(sinceText))
@@ -106,79 +192,33 @@ public static partial class WebSocketEndpoint
             if (!SyncApi.IsKnown(sinceText!, await services.Store.CurrentCursorAsync(), out var position))
             {
                 await ApiError.WriteAsync(http, StatusCodes.Status410Gone, SyncApi.UnknownCursor);
-                return;
+                return null;
             }
             since = position;
         }
         ForgetCredentials(http);
         // The user's sockets on every node: another node's count is as fresh as the bus.
-        if (services.Registry.Count(userId) + services.Presence.SocketsElsewhere(userId) >= settings.Limits.SocketsPerUser)
+        if (services.Registry.Count(identity.UserId) + services.Presence.SocketsElsewhere(identity.UserId) >= settings.Limits.SocketsPerUser)
         {
             // A socket's place frees when one closes, which no wait predicts; a client retries after a while.
             await ApiError.WriteTooManyAsync(http, SocketLimitRetryAfter, "Too many open connections for this user.");
-            return;
+            return null;
         }
         // The address's sockets on every node, likewise.
         var ip = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (services.Registry.CountForAddress(ip) >= settings.Limits.SocketsPerIp)
         {
             await ApiError.WriteTooManyAsync(http, SocketLimitRetryAfter, "Too many open connections from this address.");
-            return;
+            return null;
         }
-
-        using var socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-        {
-            KeepAliveInterval = TimeSpan.FromSeconds(settings.Realtime.KeepAliveSeconds),
-            KeepAliveTimeout = TimeSpan.FromSeconds(settings.Realtime.KeepAliveSeconds * 2),
-        });
-        // Nothing reads the request's headers after the upgrade, and the open socket would keep
-        // them (a browser's cookies, user agent and languages) for as long as it stays open.
-        http.Request.Headers.Clear();
-        var connection = new Connection(userId, identity.SessionId, socket, settings.Realtime.SendQueueFrames,
-            new FrameBudget(settings.Limits.FramesPerSecond, TimeProvider.System));
-        if (!services.Registry.TryAdd(connection, ip, settings.Limits.SocketsPerUser, settings.Limits.SocketsPerIp))
-        {
-            await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "Too many open connections", CancellationToken.None);
-            return;
-        }
-        if (services.Revocations.IsRevoked(userId, connection.SessionId, identity.IssuedAt))
-        {
-            // The session ended between the token check and the registration: the close sweep missed this socket.
-            services.Registry.Remove(connection, ip);
-            await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "Session revoked", CancellationToken.None);
-            return;
-        }
-        var logger = services.Logger;
-        // The connection's id is made only when asked for: ask only when the line is written.
-        if (logger.IsEnabled(LogLevel.Debug)) Opened(logger, userId, connection.Id);
-        services.Presence.SocketOpened(userId);
-        // A socket registered after the shutdown sweep (see UseWebSocketEndpoint) says goodbye itself.
-        if (services.Lifetime.ApplicationStopping.IsCancellationRequested) CloseForShutdown(connection);
-        Task writer = Task.CompletedTask;
-        try
-        {
-            // The socket does not count as open (no backlog, no answer to any frame) until every
-            // node can see that this one holds the user: what they commit from then on is
-            // announced here, and what they committed before is in the backlog.
-            if (await ClaimAsync(services.Bus, userId, connection))
-            {
-                writer = connection.RunWriterAsync(since is null
-                    ? async () => connection.DeliveredUpTo(await services.Store.CurrentCursorAsync())
-                    : () => SendBacklogAsync(connection, services.Events, since));
-                await ReceiveLoopAsync(socket, connection, services.Protocol, settings.Limits.MaxJsonBodyBytes, logger);
-            }
-        }
-        finally
-        {
-            services.Registry.Remove(connection, ip);
-            services.Bus.Release(userId);
-            services.Presence.SocketClosed(userId);
-            connection.ReaderFinished();
-            connection.Close(WebSocketCloseStatus.NormalClosure, "Bye");
-            await writer;
-            if (logger.IsEnabled(LogLevel.Debug)) Closed(logger, userId, connection.Id);
-        }
+        return new Admission(identity.UserId, identity.SessionId, identity.IssuedAt, since, ip);
     }
+
+    /// <summary>The writer's first task for a socket that resumes: every stored event after
+    /// <paramref name="since"/>. (A method of its own so that the socket's long-lived method keeps
+    /// no captured variables for it.)</summary>
+    private static Func<Task> Backlog(Connection connection, EventReader events, StreamCursor since) =>
+        () => SendBacklogAsync(connection, events, since);
 
     private static void CloseForShutdown(Connection connection) =>
         connection.Close(WebSocketCloseStatus.EndpointUnavailable, "Server shutting down");
@@ -194,7 +234,8 @@ public static partial class WebSocketEndpoint
         catch (TimeoutException)
         {
             connection.Close(WebSocketCloseStatus.EndpointUnavailable, "Reconnect and resume");
-            await connection.RunWriterAsync(null);
+            connection.StartWriter(null);
+            await connection.WriterEnded();
             return false;
         }
     }
@@ -262,36 +303,6 @@ public static partial class WebSocketEndpoint
             // is not settled until its lease runs out): going live would move the cursor past them.
             if (page.HeldBackAt != 0) connection.CloseAfterBacklog(WebSocketCloseStatus.EndpointUnavailable, "Reconnect and resume");
             return;
-        }
-    }
-
-    private static async Task ReceiveLoopAsync(WebSocket socket, Connection connection, ClientFrames protocol, int maxFrameBytes, ILogger logger)
-    {
-        var state = new ConnectionState();
-        try
-        {
-            while (!connection.Closed.IsCancellationRequested)
-            {
-                // Idle sockets hold no receive buffer: wait for the next frame with an empty read,
-                // and rent one only to read the frame that arrived. The wait takes no cancellation
-                // token (a registration per idle socket): the writer aborts the socket when it ends.
-                var next = await socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
-                if (next.MessageType == WebSocketMessageType.Close) return;
-                var frame = await ReadFrameAsync(socket, connection, next, maxFrameBytes);
-                if (frame is null) return;
-                try
-                {
-                    await HandleFrameAsync(connection, protocol, frame.Value, state, logger);
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(frame.Value.Buffer);
-                }
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException)
-        {
-            // The client went away or the server closed the connection.
         }
     }
 
