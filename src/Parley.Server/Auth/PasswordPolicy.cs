@@ -1,11 +1,16 @@
 using System.Reflection;
+using Parley.Server.Common;
 
 namespace Parley.Server.Auth;
 
-/// <summary>NIST SP 800-63B style rules: length 8 to 128, and not one of the passwords attackers try first.</summary>
+/// <summary>NIST SP 800-63B style rules: length 8 to 128 characters, and not one of the passwords
+/// attackers try first. Characters are code points, as in every other limit (<see cref="TextLength"/>),
+/// so an emoji counts once, as the person typing it counts it.</summary>
 public static class PasswordPolicy
 {
     public const int MinLength = 8;
+    /// <summary>128 code points are at most 512 bytes of UTF-8 for the hasher, which hashes a long
+    /// password into its HMAC key once, not once per iteration.</summary>
     public const int MaxLength = 128;
 
     private static readonly Lazy<HashSet<string>> Common = new(LoadCommonPasswords);
@@ -14,8 +19,9 @@ public static class PasswordPolicy
     public static string? Check(string? password, string field = "password")
     {
         if (string.IsNullOrEmpty(password)) return $"{field} is required.";
-        if (password.Length < MinLength) return $"{field} must be at least {MinLength} characters.";
-        if (password.Length > MaxLength) return $"{field} must be at most {MaxLength} characters.";
+        var length = TextLength.Count(password);
+        if (length < MinLength) return $"{field} must be at least {MinLength} characters.";
+        if (length > MaxLength) return $"{field} must be at most {MaxLength} characters.";
         if (Common.Value.Contains(password.ToLowerInvariant())) return $"{field} is too common; choose a less guessable one.";
         return null;
     }

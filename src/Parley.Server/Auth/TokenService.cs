@@ -97,7 +97,8 @@ public sealed class TokenService(IParleyStore store, SecretSeal seal, IOptions<P
     public const int MfaTokenSeconds = 300;
 
     /// <summary>Proof that the password was right, exchanged with a code at <c>/auth/mfa</c> for the
-    /// session's tokens. It is no access token (<c>token_use</c> says so) and lives five minutes.</summary>
+    /// session's tokens. It is no access token (<c>token_use</c> says so) and lives five minutes; the
+    /// session it produces, or five wrong codes, spend it sooner (<see cref="MfaTokenUses"/>).</summary>
     public string CreateMfaToken(string userId)
     {
         var now = clock.GetUtcNow().ToUnixTimeSeconds();
@@ -110,8 +111,16 @@ public sealed class TokenService(IParleyStore store, SecretSeal seal, IOptions<P
         });
     }
 
-    /// <summary>The user id of a valid, unexpired sign-in token from <see cref="CreateMfaToken"/>, or null.</summary>
-    public string? ValidateMfaToken(string token) => Validate(token, "mfa", out _, out _, out _);
+    /// <summary>The user id of a valid, unexpired sign-in token from <see cref="CreateMfaToken"/>, or
+    /// null; <paramref name="tokenId"/> is its <c>jti</c>, which names the token for its uses
+    /// (<see cref="MfaTokenUses"/>). The signed claim, not the token's text: an ECDSA signature can be
+    /// rewritten into another valid one, so the same token can be sent in more than one spelling.</summary>
+    public string? ValidateMfaToken(string token, out string tokenId)
+    {
+        var userId = Validate(token, "mfa", out _, out _, out _, out var jti);
+        tokenId = jti ?? "";
+        return string.IsNullOrEmpty(jti) ? null : userId;
+    }
 
     private void WriteStandardClaims(Utf8JsonWriter writer, long now, int? lifetimeSeconds = null)
     {
@@ -143,13 +152,14 @@ public sealed class TokenService(IParleyStore store, SecretSeal seal, IOptions<P
 
     /// <summary>As above, also giving when the token was issued (milliseconds since the epoch) and its session.</summary>
     public string? ValidateAccessToken(string token, out string failure, out long issuedAt, out string? sessionId) =>
-        Validate(token, "access", out failure, out issuedAt, out sessionId);
+        Validate(token, "access", out failure, out issuedAt, out sessionId, out _);
 
-    private string? Validate(string token, string use, out string failure, out long issuedAt, out string? sessionId)
+    private string? Validate(string token, string use, out string failure, out long issuedAt, out string? sessionId, out string? tokenId)
     {
         failure = "The access token is invalid.";
         issuedAt = 0;
         sessionId = null;
+        tokenId = null;
         var parts = token.Split('.');
         if (parts.Length != 3 || token.Length > 4096) return null;
         try
@@ -200,6 +210,7 @@ public sealed class TokenService(IParleyStore store, SecretSeal seal, IOptions<P
                 ? issuedMs
                 : (ClaimSeconds(claims, "iat") ?? 0) * 1000;
             sessionId = ClaimString(claims, "sid");
+            tokenId = ClaimString(claims, "jti");
             var sub = ClaimString(claims, "sub");
             return string.IsNullOrEmpty(sub) ? null : sub;
         }

@@ -10,6 +10,8 @@ namespace Parley.Server.Auth;
 public static class TwoStepApi
 {
     private const string WrongCode = "The code is wrong or was already used.";
+    private const string TokenSpent =
+        "This sign-in was already completed or saw too many wrong codes; sign in again with your password.";
 
     public static IEndpointRouteBuilder MapTwoStepApi(this IEndpointRouteBuilder routes)
     {
@@ -77,18 +79,22 @@ public static class TwoStepApi
     }
 
     private static async Task<IResult> SignIn(MfaSignInRequest body, AuthService auth, TwoStep twoStep, TokenService tokens, AuthThrottle throttle,
-        IAccountStore store, HttpContext http)
+        IAccountStore store, ISecurityStore security, TimeProvider clock, HttpContext http)
     {
         if (await throttle.TakeIpAttemptAsync(http) is { } wait) return ApiError.TooManyRequests(wait);
         if (string.IsNullOrWhiteSpace(body.MfaToken)) return ApiError.BadRequest("mfaToken is required.");
         if (string.IsNullOrWhiteSpace(body.Code)) return ApiError.BadRequest("code is required.");
-        var userId = tokens.ValidateMfaToken(body.MfaToken);
+        var userId = tokens.ValidateMfaToken(body.MfaToken, out var tokenId);
         if (userId is null) return ApiError.Unauthorized("The sign-in has expired or is invalid; sign in again.");
+        // The token's own count comes before the account's, so a spent token costs the account nothing.
+        if (!await security.TakeTryAsync(tokenId, clock)) return ApiError.Unauthorized(TokenSpent);
         if (await throttle.BeginSignInAsync(ThrottleKey(userId)) is { } lockedFor) return ApiError.TooManyRequests(lockedFor);
         var user = await store.GetUserAsync(userId);
         if (user is null) return ApiError.Unauthorized("The sign-in has expired or is invalid; sign in again.");
         if (await twoStep.VerifyAsync(userId, body.Code) != TwoStep.Check.Accepted) return ApiError.Unauthorized(WrongCode);
         await throttle.SucceededAsync(ThrottleKey(userId));
+        // Two right codes (two recovery codes) sent at once with one token: only one gets a session.
+        if (!await security.SpendAsync(tokenId, clock)) return ApiError.Unauthorized(TokenSpent);
         return TypedResults.Json(await auth.IssueSessionAsync(user), AppJson.Options);
     }
 

@@ -27,6 +27,52 @@ public static class JsonUnicode
         return true;
     }
 
+    /// <summary>The top-level member <paramref name="name"/> of a JSON object that parsed with the
+    /// same <paramref name="options"/>, when it is a string of valid Unicode; else null (absent, not
+    /// a string, not Unicode). Safe on JSON that <see cref="IsValid"/> refused: nothing else in it is
+    /// read as text, so a bad frame can still be answered with the id the client gave it. The last
+    /// such member counts, as with <see cref="JsonElement.TryGetProperty(string, out JsonElement)"/>.</summary>
+    public static string? ValidTopLevelString(ReadOnlySpan<byte> json, ReadOnlySpan<byte> name, JsonReaderOptions options = default)
+    {
+        var reader = new Utf8JsonReader(json, options);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
+        string? value = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var named = NameEquals(ref reader, name);
+            reader.Read();
+            if (named) value = reader.TokenType == JsonTokenType.String ? TextOrNull(ref reader) : null;
+            reader.Skip();
+        }
+        return value;
+    }
+
+    private static bool NameEquals(ref Utf8JsonReader reader, ReadOnlySpan<byte> name)
+    {
+        try
+        {
+            return reader.ValueTextEquals(name);
+        }
+        catch (InvalidOperationException)
+        {
+            // An escaped name that is not Unicode is no name we look for.
+            return false;
+        }
+    }
+
+    private static string? TextOrNull(ref Utf8JsonReader reader)
+    {
+        if (!reader.ValueIsEscaped && !Utf8.IsValid(reader.ValueSpan)) return null;
+        try
+        {
+            return reader.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     private static bool IsValidText(ref Utf8JsonReader reader)
     {
         // Most text has no escapes: its bytes are checked where they lie, with no copy.

@@ -29,7 +29,9 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
         // Checked before anything reads a name or a string of the frame: such a read would throw.
         if (!JsonUnicode.IsValid(payload.Span))
         {
-            await Reply(connection, Frames.Error("The frame has text that is not valid Unicode (a lone surrogate such as \\ud800).", "bad_request"));
+            // A client with several sends in flight must learn which one this was, when its id can tell.
+            await Reply(connection, Frames.Error("The frame has text that is not valid Unicode (a lone surrogate such as \\ud800).", "bad_request",
+                JsonUnicode.ValidTopLevelString(payload.Span, "clientMessageId"u8)));
             return;
         }
         var frame = document.RootElement;

@@ -47,6 +47,21 @@ public interface ISecurityStore
     Task ReturnAttemptAsync(string key);
     /// <summary>Forgets the attempts of <paramref name="key"/> (its password was just reset).</summary>
     Task ClearAttemptsAsync(string key);
+    /// <summary>Spends all that is left of <paramref name="key"/>'s allowance for the rest of its
+    /// running window of <paramref name="windowMs"/> (a one-use token has done its work): every later
+    /// <see cref="TakeAttemptAsync"/> on it is refused until that window ends (allowances are far below
+    /// <see cref="AttemptCounts.Spent"/>).
+    /// False when it was spent already or no such window is running, so of two nodes spending it at
+    /// once only one is told true.</summary>
+    Task<bool> SpendAttemptsAsync(string key, long now, long windowMs);
     /// <summary>Forgets windows that started before <paramref name="before"/>.</summary>
     Task PruneAttemptsAsync(long before);
+}
+
+/// <summary>Values shared by the backends' attempt counts.</summary>
+public static class AttemptCounts
+{
+    /// <summary>The count <see cref="ISecurityStore.SpendAttemptsAsync"/> leaves: above any allowance,
+    /// and within a 32-bit column.</summary>
+    public const int Spent = 1_000_000_000;
 }

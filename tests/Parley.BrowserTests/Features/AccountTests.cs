@@ -4,7 +4,8 @@ using static Microsoft.Playwright.Assertions;
 
 namespace Parley.BrowserTests.Features;
 
-/// <summary>Phone sign-up with its code, and a forgotten password by email and by phone.</summary>
+/// <summary>Phone sign-up with its code, a forgotten password by email and by phone, and password
+/// lengths counted in characters as the server counts them.</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class AccountTests(BrowserFixture browser)
 {
@@ -110,5 +111,41 @@ public sealed class AccountTests(BrowserFixture browser)
         await pat.Page.GetByLabel("Password").FillAsync("phone-reset-passphrase");
         await pat.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await pat.ExpectSignedInAsync();
+    });
+
+    /// <summary>A password of <paramref name="characters"/> emoji: each one character, two UTF-16 units.</summary>
+    private static string EmojiPassword(int characters) =>
+        string.Concat(Enumerable.Range(0, characters).Select(i => char.ConvertFromUtf32(0x1F600 + i % 64)));
+
+    [Fact(Timeout = Limits.TestMs)]
+    public Task A_password_counts_an_emoji_as_one_character_as_the_server_does() => Scenario.RunAsync(browser, async s =>
+    {
+        var emma = await s.OpenAsync("Emma Emoji");
+        var page = emma.Page;
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create an account" }).ClickAsync();
+        await page.GetByLabel("Your name").FillAsync(emma.Name);
+        await page.GetByLabel("Email").FillAsync(emma.Email);
+        var create = page.GetByRole(AriaRole.Button, new() { Name = "Create account", Exact = true });
+
+        // Four emoji are eight UTF-16 units but four characters: refused here, with the page's own sentence.
+        await page.GetByLabel("Password").FillAsync(EmojiPassword(4));
+        await create.ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToHaveTextAsync("The password must be at least 8 characters.");
+        // 129 are refused whole rather than cut to fit.
+        await page.GetByLabel("Password").FillAsync(EmojiPassword(129));
+        await create.ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToHaveTextAsync("The password must be at most 128 characters.");
+
+        // 128 emoji (256 units) are the longest password: all of it is the password.
+        var longest = EmojiPassword(128);
+        await page.GetByLabel("Password").FillAsync(longest);
+        Assert.Equal(longest, await page.GetByLabel("Password").InputValueAsync());
+        await create.ClickAsync();
+        await emma.ExpectSignedInAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await page.GetByLabel("Email or phone number").FillAsync(emma.Email);
+        await page.GetByLabel("Password").FillAsync(longest);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+        await emma.ExpectSignedInAsync();
     });
 }

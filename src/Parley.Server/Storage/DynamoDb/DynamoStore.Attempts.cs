@@ -41,6 +41,10 @@ internal sealed partial class DynamoStore
     public async Task ClearAttemptsAsync(string key) =>
         await db.DeleteAsync(db.Records, AttemptsKey(key)).ConfigureAwait(false);
 
+    public async Task<bool> SpendAttemptsAsync(string key, long now, long windowMs) =>
+        await db.UpdateAsync(db.Records, AttemptsKey(key), "SET attempts = :spent", "windowStart > :cut AND attempts < :spent",
+            new() { [":spent"] = Item.N(AttemptCounts.Spent), [":cut"] = Item.N(now - windowMs) }).ConfigureAwait(false) is not null;
+
     /// <summary>The table's time to live removes ended windows.</summary>
     public Task PruneAttemptsAsync(long before) => Task.CompletedTask;
 }

@@ -90,5 +90,9 @@ internal sealed partial class PostgresStore
 
     public Task ClearAttemptsAsync(string key) => db.ReadAsync(c => c.ExecuteAsync("DELETE FROM account_attempts WHERE key = $1", key));
 
+    public Task<bool> SpendAttemptsAsync(string key, long now, long windowMs) => db.ReadAsync(async c => await c.ExecuteAsync(
+        "UPDATE account_attempts SET attempts = $3 WHERE key = $1 AND window_start > $2 - $4 AND attempts < $3",
+        key, now, AttemptCounts.Spent, windowMs).ConfigureAwait(false) > 0);
+
     public Task PruneAttemptsAsync(long before) => db.ReadAsync(c => c.ExecuteAsync("DELETE FROM account_attempts WHERE window_start < $1", before));
 }

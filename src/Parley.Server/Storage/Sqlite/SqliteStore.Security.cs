@@ -79,6 +79,10 @@ internal sealed partial class SqliteStore
 
     public Task ClearAttemptsAsync(string key) => db.WriteAsync(w => w.Connection.Execute("DELETE FROM account_attempts WHERE key = $1", key));
 
+    public Task<bool> SpendAttemptsAsync(string key, long now, long windowMs) => db.WriteAsync(w => w.Connection.Execute(
+        "UPDATE account_attempts SET attempts = $3 WHERE key = $1 AND window_start > $2 - $4 AND attempts < $3",
+        key, now, AttemptCounts.Spent, windowMs) > 0);
+
     public Task PruneAttemptsAsync(long before) => db.WriteAsync(w =>
         w.Connection.Execute("DELETE FROM account_attempts WHERE window_start < $1", before));
 }

@@ -1,7 +1,20 @@
 // Sign in, create an account (by email, or by phone with a confirmation code), and reset a
 // forgotten password (by email or phone). Each step renders its own form, so only its fields exist.
 import { ApiError, NetworkError } from './api.js';
+import { charCount } from './store.js';
 import { el } from './util.js';
+
+/** The server's password lengths (PasswordPolicy), in characters as it counts them: an emoji is one.
+ * The inputs carry no minlength/maxlength, which count UTF-16 units and would cut a long paste. */
+const PASSWORD_MIN_CHARS = 8;
+const PASSWORD_MAX_CHARS = 128;
+
+function passwordProblem(password) {
+  const length = charCount(password);
+  if (length < PASSWORD_MIN_CHARS) return `The password must be at least ${PASSWORD_MIN_CHARS} characters.`;
+  if (length > PASSWORD_MAX_CHARS) return `The password must be at most ${PASSWORD_MAX_CHARS} characters.`;
+  return null;
+}
 
 export function logo(size = 40) {
   const ns = 'http://www.w3.org/2000/svg';
@@ -120,11 +133,12 @@ export function renderAuth(root, api, { onSignedIn, notice = null }) {
     const id = by === 'email'
       ? field('auth-email', 'Email', { type: 'email', autocomplete: 'username', required: true })
       : field('auth-phone', 'Phone number', { type: 'tel', autocomplete: 'tel', required: true, placeholder: '+44 7700 900123' }, 'With the country code. We send a code to confirm it.');
-    const password = field('auth-password', 'Password', { type: 'password', autocomplete: 'new-password', required: true, minlength: '8', maxlength: '128' }, 'At least 8 characters.');
+    const password = field('auth-password', 'Password', { type: 'password', autocomplete: 'new-password', required: true }, 'At least 8 characters.');
     const form = stepForm('Create your account', [name, id, password], 'Create account', async fail => {
       const yourName = name.input.value.trim();
       if (!yourName) return fail('Please enter your name.');
-      if (password.input.value.length < 8) return fail('The password must be at least 8 characters.');
+      const problem = passwordProblem(password.input.value);
+      if (problem) return fail(problem);
       if (by === 'email') {
         const email = id.input.value.trim();
         if (!email || !id.input.checkValidity()) return fail('Please enter a valid email address.');
@@ -224,10 +238,11 @@ export function renderAuth(root, api, { onSignedIn, notice = null }) {
 
   function reset(target) {
     const code = field('auth-code', 'Code', { inputmode: 'numeric', autocomplete: 'one-time-code', required: true, maxlength: '10' });
-    const password = field('auth-new-password', 'New password', { type: 'password', autocomplete: 'new-password', required: true, minlength: '8', maxlength: '128' }, 'At least 8 characters.');
+    const password = field('auth-new-password', 'New password', { type: 'password', autocomplete: 'new-password', required: true }, 'At least 8 characters.');
     const form = stepForm('Reset your password', [code, password], 'Change password', async fail => {
       if (!code.input.value.trim()) return fail('Please enter the code.');
-      if (password.input.value.length < 8) return fail('The password must be at least 8 characters.');
+      const problem = passwordProblem(password.input.value);
+      if (problem) return fail(problem);
       await api.resetPassword(target, code.input.value.trim(), password.input.value);
       signIn('Your password is changed. Sign in with the new one.');
     });
