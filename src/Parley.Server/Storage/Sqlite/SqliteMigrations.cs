@@ -421,6 +421,15 @@ internal static class SqliteMigrations
         """
         INSERT INTO message_search (message_search, rank) VALUES ('automerge', 0);
         """,
+
+        // 22: a system message records whose name it carries as the member added, removed or left,
+        // so deleting that account rewrites the name (see StoredRows.ForgetAffectedName). Rows
+        // stored before have none. Adding a nullable column rewrites no row; the partial index
+        // holds only the rows that have one (none yet), so sends of other messages never touch it.
+        """
+        ALTER TABLE messages ADD COLUMN affected_user_id TEXT;
+        CREATE INDEX messages_by_affected_user ON messages (affected_user_id) WHERE affected_user_id IS NOT NULL;
+        """,
     ];
 
     /// <summary>The step that moves media bytes to the blob store.</summary>
