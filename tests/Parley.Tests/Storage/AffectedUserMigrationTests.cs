@@ -1,4 +1,5 @@
 using System.Net;
+using Parley.Server.Storage.Sqlite;
 using Parley.Testing;
 using Parley.Tests.Infrastructure;
 
@@ -12,14 +13,16 @@ public sealed class AffectedUserMigrationTests() : SqliteMigrationTest("affected
 {
     private const string DayTimer = "turned on disappearing messages: new messages disappear after 24 hours";
 
-    /// <summary>Takes a database back to before the step; the disappearing-messages lines get the
-    /// actor's name in front, as they were stored then.</summary>
-    private const string UndoStep =
+    /// <summary>Takes a database back to before the step.</summary>
+    internal const string UndoStep =
         """
         DROP INDEX messages_by_affected_user;
         ALTER TABLE messages DROP COLUMN affected_user_id;
-        UPDATE messages SET content = sender_name || ' ' || content WHERE system_action = 'disappearing_messages';
         """;
+
+    /// <summary>The disappearing-messages lines get the actor's name in front, as they were stored then.</summary>
+    private const string NamedTimerLines =
+        "UPDATE messages SET content = sender_name || ' ' || content WHERE system_action = 'disappearing_messages';";
 
     [Fact]
     public async Task Old_lines_read_as_before_and_a_deletion_rewrites_what_it_can_match()
@@ -36,7 +39,7 @@ public sealed class AffectedUserMigrationTests() : SqliteMigrationTest("affected
             (await quill.Api.PutAsync($"/chats/{groupId}/settings", new { disappearAfterSeconds = 86400 })).AssertStatus(HttpStatusCode.OK, "timer");
             await before.StopAsync();
         }
-        await TakeBackAsync(UndoStep, 21);
+        await TakeBackAsync(UndoStep + NamedTimerLines, SqliteMigrations.AffectedUserStep - 1);
 
         await using var after = await ParleyServer.StartAsync(Sqlite, DataDirectory);
         ann = ann with { Api = after.Api(ann.AccessToken) };

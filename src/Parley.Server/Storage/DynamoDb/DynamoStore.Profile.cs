@@ -123,9 +123,9 @@ internal sealed partial class DynamoStore
                     sets.Add("senderName = :name");
                     removes.Add("senderAvatar");
                     if (message.StrOrNull("systemAction") == SystemActions.DisappearingMessages
-                        && message.StrOrNull("content") is { } content && DisappearTimers.Unnamed(content) != content)
+                        && message.StrOrNull("content") is { } content && DisappearTimers.Unnamed(content) is var unnamed && unnamed != content)
                     {
-                        if (DisappearTimers.Unnamed(content) is { } unnamed)
+                        if (unnamed is not null)
                         {
                             sets.Add("#content = :unnamed");
                             values[":unnamed"] = Item.S(unnamed);
