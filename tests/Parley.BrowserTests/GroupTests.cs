@@ -1,11 +1,13 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Parley.BrowserTests.Infrastructure;
+using Parley.Server.Storage;
 using static Microsoft.Playwright.Assertions;
 
 namespace Parley.BrowserTests;
 
 /// <summary>A group of three: create, talk, read receipts over everyone, rename, admins, remove, leave;
-/// and a group whose only admin deletes their account.</summary>
+/// a group whose only admin deletes their account; and a deleted account still in a group.</summary>
 [Collection(BrowserCollection.Name)]
 public sealed class GroupTests(BrowserFixture browser)
 {
@@ -152,5 +154,35 @@ public sealed class GroupTests(BrowserFixture browser)
         await info.GetByLabel("Group name").FillAsync("Book club two");
         await info.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
         await bob.ExpectConversationAsync("Book club two");
+    });
+
+    [Fact(Timeout = Limits.TestMs)]
+    public Task A_deleted_account_still_in_a_group_is_offered_no_Make_admin_but_can_be_removed() => Scenario.RunAsync(browser, async s =>
+    {
+        var alice = await s.RegisterAsync("Alice Archer");
+        using (var rest = new RestClient(s.Server))
+        {
+            var (carolId, _) = await rest.RegisterAsync("Carol Cooper", $"carol-{Guid.NewGuid():N}@example.com", "Carol's long passphrase 1");
+            var (daveId, _) = await rest.RegisterAsync("Dave Dunn", $"dave-{Guid.NewGuid():N}@example.com", "Dave's long passphrase 1");
+            await rest.PostAsync(await alice.AccessTokenAsync(), "/groups", new { name = "Left behind", memberIds = new[] { carolId, daveId } });
+            // Carol's account as deletion left it before it left groups: anonymized, still a member.
+            await s.Server.Services.GetRequiredService<IAccountStore>().DeleteUserAsync(carolId, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        }
+
+        await alice.Page.ReloadAsync();
+        await alice.OpenChatAsync("Left behind");
+        await alice.Page.GetByRole(AriaRole.Button, new() { Name = "Group info" }).ClickAsync();
+        var info = alice.Page.GetByRole(AriaRole.Dialog, new() { Name = "Group info" });
+        var members = info.GetByRole(AriaRole.List, new() { Name = "Members" }).GetByRole(AriaRole.Listitem);
+        await Expect(members).ToHaveCountAsync(3);
+        await Expect(info.GetByRole(AriaRole.Button, new() { Name = "Make admin: Dave Dunn" })).ToBeVisibleAsync();
+        var deleted = info.Locator("li.member", new() { HasText = "Deleted account" });
+        await Expect(deleted.GetByRole(AriaRole.Button, new() { Name = "Remove Deleted account" })).ToBeVisibleAsync();
+        await Expect(deleted.GetByRole(AriaRole.Button, new() { NameRegex = new System.Text.RegularExpressions.Regex("admin") })).ToHaveCountAsync(0);
+        await alice.ScreenshotAsync("group-info-deleted-member");
+
+        await deleted.GetByRole(AriaRole.Button, new() { Name = "Remove Deleted account" }).ClickAsync();
+        await Expect(members).ToHaveCountAsync(2);
+        await Expect(alice.SystemLine("You removed Deleted account")).ToBeVisibleAsync();
     });
 }

@@ -11,8 +11,9 @@ public sealed record ChatSummary(
     long UnreadCount, bool IsTyping, IReadOnlyList<string> Members, long CreatedAt, ChatSettingsView Settings, string? RoomId = null,
     string? GroupName = null, string? GroupDescription = null, IReadOnlyList<string>? Admins = null, string? CreatedBy = null);
 
-/// <summary>Another member of the chat (the reader is left out).</summary>
-public sealed record Participant(string Id, string Name, string? Email, string? Avatar, string? PhotoUrl, bool Online, long LastSeen);
+/// <summary>Another member of the chat (the reader is left out). <c>deleted</c>: the account was
+/// deleted (its name is then "Deleted account"; such an account cannot be made an admin).</summary>
+public sealed record Participant(string Id, string Name, string? Email, string? Avatar, string? PhotoUrl, bool Online, long LastSeen, bool Deleted);
 
 /// <summary>The reader's settings for a chat, and the chat-wide disappearing timer.
 /// <c>mutedUntil</c> is null when not muted or muted until turned back on.</summary>

@@ -68,6 +68,9 @@ public sealed class ChatSummaries(IChatStore store, IAccountStore accounts, ICha
             w.WriteString("photoUrl", user is null ? null : Users.Profile.PhotoUrlOf(user));
             w.WriteBoolean("online", !hidden && presence.IsOnline(member.UserId));
             w.WriteNumber("lastSeen", hidden || user is null ? 0 : presence.LastSeen(user));
+            // So a client offers no admin actions the server would refuse (a deleted account may
+            // still be a member: one deleted before deletion left groups, or one mid-deletion).
+            w.WriteBoolean("deleted", user is null || user.IsDeleted);
             w.WriteEndObject();
         }
         w.WriteEndArray();

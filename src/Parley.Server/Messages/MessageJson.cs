@@ -11,6 +11,7 @@ public static class MessageJson
     /// for escaping on every write, and a page of 50 messages writes 600 of them.</summary>
     private static class Names
     {
+        public static readonly JsonEncodedText AffectedUserId = JsonEncodedText.Encode("affectedUserId");
         public static readonly JsonEncodedText AffectedUserName = JsonEncodedText.Encode("affectedUserName");
         public static readonly JsonEncodedText ChatId = JsonEncodedText.Encode("chatId");
         public static readonly JsonEncodedText ClientMessageId = JsonEncodedText.Encode("clientMessageId");
@@ -70,6 +71,9 @@ public static class MessageJson
         {
             w.WriteString(Names.SystemAction, m.SystemAction);
             w.WriteString(Names.AffectedUserName, m.AffectedUserName);
+            // Whose name that is, so a client can show the name as it is now (messages stored
+            // before the id was recorded have none).
+            if (m.AffectedUserId is not null) w.WriteString(Names.AffectedUserId, m.AffectedUserId);
             if (SystemText.GroupNameOf(m) is { } groupName) w.WriteString(Names.GroupName, groupName);
         }
         if (m.MediaJson is not null && !m.Deleted)

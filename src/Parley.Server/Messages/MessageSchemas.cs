@@ -13,7 +13,7 @@ public sealed record Message(
     string Id, string MessageId, string ChatId, string? Content, long? Seq = null, string? SenderId = null, string? SenderName = null,
     string? SenderAvatar = null, long? Timestamp = null, string? Status = null, string? Type = null, string? ClientMessageId = null,
     string? ReplyTo = null, Quote? Quote = null, string? SystemAction = null, string? AffectedUserName = null, string? GroupName = null,
-    MediaAttachment? Media = null, long? EditedAt = null, bool? Deleted = null, bool? Expired = null);
+    MediaAttachment? Media = null, long? EditedAt = null, bool? Deleted = null, bool? Expired = null, string? AffectedUserId = null);
 
 /// <summary>The short quote a reply carries of the message it answers (<c>content</c> null and
 /// <c>deleted: true</c> once that message is deleted for everyone).</summary>

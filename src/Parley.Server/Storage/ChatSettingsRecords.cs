@@ -35,6 +35,17 @@ public static class DisappearTimers
 {
     public static readonly int[] Allowed = [0, 86_400, 604_800, 7_776_000];
 
+    /// <summary>What a <c>disappearing_messages</c> message may say after the actor's name.</summary>
+    public static readonly string[] Descriptions = [.. Allowed.Select(Describe)];
+
+    /// <summary>A <c>disappearing_messages</c> message's stored content without an actor's name: the
+    /// message is shown with the sender's name as the message carries it (so a deleted account's
+    /// shows "Deleted account", as its other system messages do). It stores the description alone;
+    /// messages stored before that begin with the actor's name at the time ("Ann turned on …"),
+    /// which is cut off here. Null for a content that ends with no known description.</summary>
+    public static string? Unnamed(string? content) =>
+        content is null ? null : Array.Find(Descriptions, d => content.EndsWith(d, StringComparison.Ordinal));
+
     /// <summary>The system message's text after the actor's name: "turned on disappearing messages: …".</summary>
     public static string Describe(int seconds) => seconds switch
     {

@@ -123,6 +123,12 @@ public sealed record MessageRecord(
     /// (and chat) is left, so clients can drop it.</summary>
     public bool Expired { get; init; }
 
+    /// <summary>Whose name <see cref="AffectedUserName"/> is (the member a <c>member_added</c>,
+    /// <c>member_removed</c> or <c>member_left</c> message names), so deleting that account can
+    /// rewrite the copy. Null on other messages, and on those stored before the id was recorded:
+    /// those cannot be matched to an account.</summary>
+    public string? AffectedUserId { get; init; }
+
     /// <summary>What is left of a message the server deleted for good.</summary>
     public static MessageRecord Tombstone(string messageId, string chatId) =>
         new(messageId, chatId, 0, 0, "", "", null, MessageTypes.Text, null, 0, null, null, null, null, null, null, null, true) { Expired = true };

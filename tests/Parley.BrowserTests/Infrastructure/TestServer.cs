@@ -38,6 +38,9 @@ public sealed class TestServer : IAsyncDisposable
     public ConcurrentQueue<string> Logs { get; } = new();
     /// <summary>The server's clock: real time until a test moves it forward.</summary>
     public ShiftedClock Clock { get; } = new();
+    /// <summary>The running server's services, for what no route can do (an account left as deletion
+    /// left it before it left groups).</summary>
+    public IServiceProvider Services => (_app ?? throw new InvalidOperationException("The server is not running.")).Services;
     /// <summary>How long the last <see cref="StopAsync"/> took (open sockets can hold a shutdown up).</summary>
     public TimeSpan LastStopDuration { get; private set; }
 

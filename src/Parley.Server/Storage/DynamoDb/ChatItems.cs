@@ -107,7 +107,10 @@ internal static class ChatItems
         i.Str("id"), i.Str("chatId"), i.Long("seq"), i.Long("pos"), i.Str("senderId"), i.Str("senderName"), i.StrOrNull("senderAvatar"),
         i.Str("type"), i.StrOrNull("content"), i.Long("timestamp"), i.StrOrNull("clientMessageId"), i.StrOrNull("replyTo"),
         i.StrOrNull("replyQuote"), i.StrOrNull("systemAction"), i.StrOrNull("affectedUserName"), i.StrOrNull("media"),
-        i.LongOrNull("editedAt"), i.Bool("deleted"));
+        i.LongOrNull("editedAt"), i.Bool("deleted"))
+    {
+        AffectedUserId = i.StrOrNull("affectedUserId"),
+    };
 
     /// <summary>A message's attributes (its event's <c>kind</c>, <c>prevPos</c> and <c>expiresAtMs</c> come on top).</summary>
     public static Dictionary<string, AttributeValue> MessageItem(MessageRecord m) => new Dictionary<string, AttributeValue>
@@ -124,6 +127,6 @@ internal static class ChatItems
     }
         .With("senderAvatar", m.SenderAvatar).With("content", m.Content).With("clientMessageId", m.ClientMessageId)
         .With("replyTo", m.ReplyTo).With("replyQuote", m.ReplyQuote).With("systemAction", m.SystemAction)
-        .With("affectedUserName", m.AffectedUserName).With("media", m.MediaJson).With("editedAt", m.EditedAt)
+        .With("affectedUserName", m.AffectedUserName).With("affectedUserId", m.AffectedUserId).With("media", m.MediaJson).With("editedAt", m.EditedAt)
         .With("deleted", m.Deleted);
 }

@@ -144,8 +144,7 @@ internal sealed partial class DynamoStore
             if (added.Count > 0) w.AddEvent(EventKind.Chat, recipients);
             foreach (var userId in added)
             {
-                var (name, _) = await UserCardAsync(userId).ConfigureAwait(false);
-                w.AddMessage(await SystemMessageAsync(groupId, actorId, SystemActions.MemberAdded, null, name, now).ConfigureAwait(false), recipients);
+                w.AddMessage(await SystemMessageAsync(groupId, actorId, SystemActions.MemberAdded, null, userId, now).ConfigureAwait(false), recipients);
             }
             return new GroupChange(GroupOutcome.Done, recipients);
         });
@@ -173,8 +172,7 @@ internal sealed partial class DynamoStore
             }
             var recipients = remaining.Select(m => m.UserId).ToList();
             var removed = w.AddEvent(EventKind.ChatRemoved, [memberId], target: memberId);
-            var (name, _) = await UserCardAsync(memberId).ConfigureAwait(false);
-            w.AddMessage(await SystemMessageAsync(groupId, actorId, GroupRules.RemovalAction(actorId, memberId), null, name, now).ConfigureAwait(false), recipients);
+            w.AddMessage(await SystemMessageAsync(groupId, actorId, GroupRules.RemovalAction(actorId, memberId), null, memberId, now).ConfigureAwait(false), recipients);
             w.AddEvent(EventKind.Chat, recipients);
             w.Then.Add(() => db.UpdateAsync(db.Records, Item.Record(past.Str("pk"), past.Str("sk")), "SET leftPos = :left",
                 values: new() { [":left"] = Item.N(removed.Pos) }));
@@ -234,10 +232,14 @@ internal sealed partial class DynamoStore
     private async Task<(string Name, string? Avatar)> UserCardAsync(string userId) =>
         await GetUserAsync(userId).ConfigureAwait(false) is { } user ? (user.Name, user.Avatar) : (AccountNames.Deleted, null);
 
-    private async Task<MessageRecord> SystemMessageAsync(string chatId, string actorId, string action, string? content, string? affectedUserName, long now)
+    /// <summary>A system message by <paramref name="actorId"/>, naming <paramref name="affectedUserId"/>
+    /// (the member added, removed or left) by its name now and by its id.</summary>
+    private async Task<MessageRecord> SystemMessageAsync(string chatId, string actorId, string action, string? content, string? affectedUserId, long now)
     {
         var (name, avatar) = await UserCardAsync(actorId).ConfigureAwait(false);
-        return Draft(chatId, actorId, name, avatar, MessageTypes.System, content, now, null, null, null, action, affectedUserName, null);
+        var affectedName = affectedUserId is null ? null : (await UserCardAsync(affectedUserId).ConfigureAwait(false)).Name;
+        return Draft(chatId, actorId, name, avatar, MessageTypes.System, content, now, null, null, null, action, affectedName, null)
+            with { AffectedUserId = affectedUserId };
     }
 
     /// <summary>A message before it is stored: id, seq and pos come with its position.</summary>

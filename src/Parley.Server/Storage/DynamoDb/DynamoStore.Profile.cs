@@ -92,24 +92,51 @@ internal sealed partial class DynamoStore
         return forgotten;
     }
 
-    /// <summary>Its messages show "Deleted account" from now on: every chat it was ever in is read
-    /// for its messages (there is no index by sender: deleting an account is rare, sends are not).</summary>
+    /// <summary>Its name leaves the messages: those it sent show "Deleted account" (a
+    /// <c>disappearing_messages</c> one stored with its name in front keeps only the description),
+    /// and so do the system messages that name it as the member added, removed or left (recorded by
+    /// id; those stored before the id was recorded cannot be matched). Every chat it was ever in is
+    /// read for them: a system message naming it is in one of those, and there is no index by
+    /// sender or by affected member (deleting an account is rare, sends are not). Written over in
+    /// the store, not looked up when read, so the old name does not stay stored.</summary>
     private async Task RenameSentMessagesAsync(string userId)
     {
         foreach (var chatId in await GetChatIdsEverJoinedAsync(userId).ConfigureAwait(false))
         {
-            var sent = await db.QueryAsync(new QueryRequest
+            var naming = await db.QueryAsync(new QueryRequest
             {
                 TableName = db.Messages,
                 KeyConditionExpression = "chatId = :c",
-                FilterExpression = "kind = :m AND senderId = :u",
+                FilterExpression = "kind = :m AND (senderId = :u OR affectedUserId = :u)",
                 ExpressionAttributeValues = new() { [":c"] = Item.S(chatId), [":m"] = Item.S(ChatItems.EventKinds.Message), [":u"] = Item.S(userId) },
-                ProjectionExpression = "chatId, pos",
+                ExpressionAttributeNames = new() { ["#content"] = "content" },
+                ProjectionExpression = "chatId, pos, senderId, affectedUserId, systemAction, #content",
             }).ConfigureAwait(false);
-            foreach (var message in sent)
+            foreach (var message in naming)
             {
-                await db.UpdateAsync(db.Messages, Item.Key("chatId", chatId, "pos", message.Long("pos")), "SET senderName = :name REMOVE senderAvatar",
-                    "attribute_exists(chatId)", new() { [":name"] = Item.S(AccountNames.Deleted) }).ConfigureAwait(false);
+                var key = Item.Key("chatId", chatId, "pos", message.Long("pos"));
+                var values = new Dictionary<string, AttributeValue> { [":name"] = Item.S(AccountNames.Deleted) };
+                var sets = new List<string>();
+                var removes = new List<string>();
+                if (message.StrOrNull("senderId") == userId)
+                {
+                    sets.Add("senderName = :name");
+                    removes.Add("senderAvatar");
+                    if (message.StrOrNull("systemAction") == SystemActions.DisappearingMessages
+                        && message.StrOrNull("content") is { } content && DisappearTimers.Unnamed(content) is var unnamed && unnamed != content)
+                    {
+                        if (unnamed is not null)
+                        {
+                            sets.Add("#content = :unnamed");
+                            values[":unnamed"] = Item.S(unnamed);
+                        }
+                        else removes.Add("#content");
+                    }
+                }
+                if (message.StrOrNull("affectedUserId") == userId) sets.Add("affectedUserName = :name");
+                var update = "SET " + string.Join(", ", sets) + (removes.Count > 0 ? " REMOVE " + string.Join(", ", removes) : "");
+                await db.UpdateAsync(db.Messages, key, update, "attribute_exists(chatId)", values,
+                    update.Contains("#content", StringComparison.Ordinal) ? new() { ["#content"] = "content" } : null).ConfigureAwait(false);
             }
         }
     }

@@ -53,9 +53,8 @@ internal sealed partial class DynamoStore
                 updated = updated with { DisappearAfterSeconds = seconds };
                 var recipients = await MemberIdsAsync(chatId).ConfigureAwait(false);
                 w.AddEvent(EventKind.Chat, recipients);
-                var (name, _) = await UserCardAsync(userId).ConfigureAwait(false);
                 w.AddMessage(await SystemMessageAsync(chatId, userId, SystemActions.DisappearingMessages,
-                    $"{name} {DisappearTimers.Describe(seconds)}", null, now).ConfigureAwait(false), recipients);
+                    DisappearTimers.Describe(seconds), null, now).ConfigureAwait(false), recipients);
             }
             return new SettingsResult(SettingsOutcome.Done, updated);
         });

@@ -343,6 +343,16 @@ internal static class PostgresMigrations
         CREATE TABLE account_attempts (key text PRIMARY KEY, window_start bigint NOT NULL, attempts integer NOT NULL);
         CREATE INDEX account_attempts_by_start ON account_attempts (window_start);
         """,
+
+        // 17: a system message records whose name it carries as the member added, removed or left,
+        // so deleting that account rewrites the name (see StoredRows.ForgetAffectedName). Rows
+        // stored before have none. A nullable column without a default rewrites no row; the partial
+        // index holds only the rows that have one (none yet). Nodes of the release before write
+        // their messages without it, as they did.
+        """
+        ALTER TABLE messages ADD COLUMN affected_user_id text;
+        CREATE INDEX messages_by_affected_user ON messages (affected_user_id) WHERE affected_user_id IS NOT NULL;
+        """,
     ];
 
     /// <summary>The step that moves media bytes to the blob store.</summary>

@@ -154,7 +154,8 @@ internal sealed partial class PostgresStore
         await w.ExecuteAsync("DELETE FROM refresh_tokens WHERE user_id = $1", userId).ConfigureAwait(false);
         await w.ExecuteAsync("DELETE FROM codes WHERE user_id = $1", userId).ConfigureAwait(false);
         await w.ExecuteAsync("DELETE FROM blocks WHERE user_id = $1 OR blocked_id = $1", userId).ConfigureAwait(false);
-        await w.ExecuteAsync("UPDATE messages SET sender_name = $2, sender_avatar = NULL WHERE sender_id = $1", userId, AccountNames.Deleted).ConfigureAwait(false);
+        await w.ExecuteAsync(Rules.StoredRows.ForgetSenderName, userId, AccountNames.Deleted).ConfigureAwait(false);
+        await w.ExecuteAsync(Rules.StoredRows.ForgetAffectedName, userId, AccountNames.Deleted).ConfigureAwait(false);
         // Its uploads that no chat shows go (the photo was its profile's only use).
         IReadOnlyList<string> forgotten = await w.QueryAsync(r => r.GetString(0),
             """

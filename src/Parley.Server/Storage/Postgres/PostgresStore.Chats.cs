@@ -144,7 +144,7 @@ internal sealed partial class PostgresStore
             if (added.Count > 0) events.Add(await AddEvent(w, EventKind.Chat, groupId, null, null, recipients).ConfigureAwait(false));
             foreach (var memberId in added)
             {
-                var message = await InsertSystemMessage(w, groupId, actorId, SystemActions.MemberAdded, null, await UserName(w, memberId).ConfigureAwait(false), now)
+                var message = await InsertSystemMessage(w, groupId, actorId, SystemActions.MemberAdded, null, memberId, now)
                     .ConfigureAwait(false);
                 events.Add(MessageEvent(w, message, recipients));
             }
@@ -172,7 +172,7 @@ internal sealed partial class PostgresStore
             var recipients = await MemberIds(w, groupId).ConfigureAwait(false);
             var removed = await AddEvent(w, EventKind.ChatRemoved, groupId, memberId, null, [memberId]).ConfigureAwait(false);
             var message = await InsertSystemMessage(w, groupId, actorId,
-                GroupRules.RemovalAction(actorId, memberId), null, await UserName(w, memberId).ConfigureAwait(false), now).ConfigureAwait(false);
+                GroupRules.RemovalAction(actorId, memberId), null, memberId, now).ConfigureAwait(false);
             var changed = await AddEvent(w, EventKind.Chat, groupId, null, null, recipients).ConfigureAwait(false);
             return (Value: new GroupChange(GroupOutcome.Done, recipients),
                 Events: new[] { removed, MessageEvent(w, message, recipients), changed });

@@ -88,7 +88,8 @@ internal sealed partial class PostgresStore
             return (new SendResult(refused, refused == SendOutcome.Duplicate ? ReadMessage(r, 7) : null), NoEvents);
         }
         if (r.IsDBNull(2)) throw new InvalidOperationException($"Chat {m.ChatId} has no row.");
-        var at = ChatPosition.Read(r, 25);
+        // After the 7 columns of the outcome come the original's message columns, then the position.
+        var at = ChatPosition.Read(r, 7 + StoredRows.MessageColumnCount);
         state.Write.Took(at.Pos);
         var message = new MessageRecord(state.Id, m.ChatId, r.GetInt64(2), at.Pos, m.SenderId, r.GetString(3), r.StringOrNull(4), m.Type, m.Content,
             m.Timestamp, m.ClientMessageId, m.ReplyTo, r.StringOrNull(5), null, null, m.MediaJson, null, false);
@@ -100,8 +101,15 @@ internal sealed partial class PostgresStore
         return (new SendResult(SendOutcome.Stored, message), new[] { e });
     }
 
-    private static Task<StoredMessage> InsertSystemMessage(PgWrite w, string chatId, string actorId, string action, string? content, string? affectedUserName, long now) =>
-        InsertMessage(w, chatId, actorId, MessageTypes.System, content, now, null, null, null, action, affectedUserName, null);
+    /// <summary>A system message by <paramref name="actorId"/>, naming <paramref name="affectedUserId"/>
+    /// (the member added, removed or left) by its name now and by its id.</summary>
+    private static async Task<StoredMessage> InsertSystemMessage(PgWrite w, string chatId, string actorId, string action, string? content,
+        string? affectedUserId, long now)
+    {
+        var affectedName = affectedUserId is null ? null : await UserName(w, affectedUserId).ConfigureAwait(false);
+        return await InsertMessage(w, chatId, actorId, MessageTypes.System, content, now, null, null, null, action, affectedName, null, affectedUserId)
+            .ConfigureAwait(false);
+    }
 
     /// <summary>The one place a message row is written, in one statement: next seq from the chat
     /// row (its row lock orders a chat's messages), the chat's next event position (taken under that
@@ -109,7 +117,7 @@ internal sealed partial class PostgresStore
     /// everyone's unread count exact without touching other members' rows).</summary>
     private static async Task<StoredMessage> InsertMessage(PgWrite w, string chatId, string senderId,
         string type, string? content, long timestamp, string? clientMessageId, string? replyTo, string? replyQuote,
-        string? systemAction, string? affectedUserName, string? media)
+        string? systemAction, string? affectedUserName, string? media, string? affectedUserId = null)
     {
         var id = MessageIds.New();
         var stored = await w.QueryFirstAsync(
@@ -117,12 +125,12 @@ internal sealed partial class PostgresStore
                   At: ChatPosition.Read(r, 3)),
             InsertMessageSql,
             w.Writer, id, chatId, senderId, type, timestamp, content, clientMessageId, replyTo, replyQuote, systemAction, affectedUserName, media,
-            AccountNames.Deleted)
+            AccountNames.Deleted, affectedUserId)
             .ConfigureAwait(false);
         if (stored.Name is null) throw new InvalidOperationException($"Chat {chatId} does not exist.");
         w.Took(stored.At.Pos);
         return new StoredMessage(new MessageRecord(id, chatId, stored.Seq, stored.At.Pos, senderId, stored.Name, stored.Avatar, type, content, timestamp,
-            clientMessageId, replyTo, replyQuote, systemAction, affectedUserName, media, null, false), stored.At);
+            clientMessageId, replyTo, replyQuote, systemAction, affectedUserName, media, null, false) { AffectedUserId = affectedUserId }, stored.At);
     }
 
     private static readonly string InsertMessageSql =
@@ -134,9 +142,9 @@ internal sealed partial class PostgresStore
             UPDATE members SET own_after_read = own_after_read + 1 WHERE chat_id = $3 AND user_id = $4
         )
         INSERT INTO messages (pos, writer, prev_pos, prev_writer, id, chat_id, seq, sender_id, sender_name, sender_avatar, type, content,
-                              timestamp, client_message_id, reply_to, reply_quote, system_action, affected_user_name, media)
+                              timestamp, client_message_id, reply_to, reply_quote, system_action, affected_user_name, media, affected_user_id)
         SELECT chat.last_event_pos, $1, chat.prev_event_pos, chat.prev_event_writer, $2, $3, chat.last_seq, $4, coalesce(u.name, $14),
-               u.avatar, $5, $7, $6, $8, $9, $10, $11, $12, $13
+               u.avatar, $5, $7, $6, $8, $9, $10, $11, $12, $13, $15
         FROM chat LEFT JOIN users u ON u.id = $4
         RETURNING seq, sender_name, sender_avatar, pos, prev_pos, prev_writer
         """;

@@ -53,7 +53,7 @@ internal sealed partial class PostgresStore
             var recipients = await MemberIds(w, chatId).ConfigureAwait(false);
             events.Add(await AddEvent(w, EventKind.Chat, chatId, null, null, recipients).ConfigureAwait(false));
             var message = await InsertSystemMessage(w, chatId, userId, SystemActions.DisappearingMessages,
-                $"{await UserName(w, userId).ConfigureAwait(false)} {DisappearTimers.Describe(seconds)}", null, now).ConfigureAwait(false);
+                DisappearTimers.Describe(seconds), null, now).ConfigureAwait(false);
             events.Add(MessageEvent(w, message, recipients));
         }
         return (Value: new SettingsResult(SettingsOutcome.Done, updated), Events: events.ToArray());

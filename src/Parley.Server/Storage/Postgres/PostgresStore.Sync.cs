@@ -64,11 +64,14 @@ internal sealed partial class PostgresStore
         ORDER BY {alias}.pos LIMIT $3
         """;
 
+    /// <summary>Where the columns after the message's own start in a <see cref="MessageRow"/>.</summary>
+    private const int Extra = StoredRows.MessageColumnCount;
+
     /// <summary>A message row (<see cref="MessageRow"/>) as its event.</summary>
     private static StoredEvent ReadMessageEvent(NpgsqlDataReader r, IReadOnlyList<string> recipients)
     {
         var message = ReadMessage(r);
-        return new StoredEvent(message.Pos, EventKind.Message, message.ChatId, recipients, message) { Writer = r.GetInt32(18), PrevPos = r.GetInt64(19), PrevWriter = IntOrNull(r, 20) };
+        return new StoredEvent(message.Pos, EventKind.Message, message.ChatId, recipients, message) { Writer = r.GetInt32(Extra), PrevPos = r.GetInt64(Extra + 1), PrevWriter = IntOrNull(r, Extra + 2) };
     }
 
     /// <summary>An event row (<see cref="EventRow"/>).</summary>

@@ -9,7 +9,11 @@ public static class StoredRows
 {
     public const string MessageColumns =
         "id, chat_id, seq, pos, sender_id, sender_name, sender_avatar, type, content, timestamp, client_message_id, " +
-        "reply_to, reply_quote, system_action, affected_user_name, media, edited_at, deleted";
+        "reply_to, reply_quote, system_action, affected_user_name, media, edited_at, deleted, affected_user_id";
+
+    /// <summary>How many columns <see cref="MessageColumns"/> has: a query that selects more after
+    /// them reads those from here on.</summary>
+    public const int MessageColumnCount = 19;
 
     public const string ChatColumns = "id, is_group, name, description, created_by, created_at, last_seq, last_activity";
 
@@ -26,6 +30,30 @@ public static class StoredRows
         RETURNING id
         """;
 
+    /// <summary>A deleted account's ($1) name leaves the messages it sent: they show $2 ("Deleted
+    /// account"). A <c>disappearing_messages</c> message stored while its content began with the
+    /// actor's name keeps only the description (see <see cref="DisappearTimers.Unnamed"/>).</summary>
+    public static readonly string ForgetSenderName =
+        $"""
+        UPDATE messages SET sender_name = $2, sender_avatar = NULL,
+            content = CASE WHEN system_action = '{SystemActions.DisappearingMessages}' THEN {UnnamedDisappearingText} ELSE content END
+        WHERE sender_id = $1
+        """;
+
+    /// <summary>A deleted account's ($1) name leaves the system messages that name it as the member
+    /// added, removed or left: they say $2. Written over in the store rather than looked up when a
+    /// message is read: the old name must not stay stored (what a user deletes is gone from every
+    /// copy), and reads, far more frequent than deletions, stay one row each. The partial index on
+    /// <c>affected_user_id</c> finds exactly those rows, however large the table. Messages stored
+    /// before the id was recorded have none and keep their name.</summary>
+    public const string ForgetAffectedName = "UPDATE messages SET affected_user_name = $2 WHERE affected_user_id = $1";
+
+    /// <summary>SQL for the description a <c>disappearing_messages</c> content ends with, without the
+    /// name in front of it; null when it ends with none. The descriptions are the server's own
+    /// constants, free of quotes and LIKE wildcards.</summary>
+    private static string UnnamedDisappearingText =>
+        "CASE " + string.Concat(DisappearTimers.Descriptions.Select(d => $"WHEN content LIKE '%{d}' THEN '{d}' ")) + "END";
+
     /// <summary><paramref name="columns"/> with each column qualified by a table alias.</summary>
     public static string Prefixed(string prefix, string columns) =>
         string.Join(", ", columns.Split(", ").Select(column => prefix + column));
@@ -37,7 +65,10 @@ public static class StoredRows
     public static MessageRecord Message<TRow>(TRow r, int o = 0) where TRow : IStoredRow => new(
         r.Text(o), r.Text(o + 1), r.Int64(o + 2), r.Int64(o + 3), r.Text(o + 4), r.Text(o + 5), r.TextOrNull(o + 6),
         r.Text(o + 7), r.TextOrNull(o + 8), r.Int64(o + 9), r.TextOrNull(o + 10), r.TextOrNull(o + 11), r.TextOrNull(o + 12),
-        r.TextOrNull(o + 13), r.TextOrNull(o + 14), r.TextOrNull(o + 15), r.Int64OrNull(o + 16), r.Bool(o + 17));
+        r.TextOrNull(o + 13), r.TextOrNull(o + 14), r.TextOrNull(o + 15), r.Int64OrNull(o + 16), r.Bool(o + 17))
+    {
+        AffectedUserId = r.TextOrNull(o + 18),
+    };
 
     public static ChatRecord Chat(DbDataReader r, int o = 0) => new(
         r.GetString(o), r.GetBoolean(o + 1), Text(r, o + 2), Text(r, o + 3), Text(r, o + 4),

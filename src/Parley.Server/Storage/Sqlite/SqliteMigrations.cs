@@ -421,6 +421,15 @@ internal static class SqliteMigrations
         """
         INSERT INTO message_search (message_search, rank) VALUES ('automerge', 0);
         """,
+
+        // 22: a system message records whose name it carries as the member added, removed or left,
+        // so deleting that account rewrites the name (see StoredRows.ForgetAffectedName). Rows
+        // stored before have none. Adding a nullable column rewrites no row; the partial index
+        // holds only the rows that have one (none yet), so sends of other messages never touch it.
+        new("""
+        ALTER TABLE messages ADD COLUMN affected_user_id TEXT;
+        CREATE INDEX messages_by_affected_user ON messages (affected_user_id) WHERE affected_user_id IS NOT NULL;
+        """) { Number = AffectedUserStep },
     ];
 
     /// <summary>The step that moves media bytes to the blob store.</summary>
@@ -434,6 +443,9 @@ internal static class SqliteMigrations
 
     /// <summary>The step that holds the sends' idempotency keys as hashes.</summary>
     public const int ClientKeysStep = 20;
+
+    /// <summary>The step that records the member a system message names by id.</summary>
+    public const int AffectedUserStep = 22;
 
     private static readonly int[] Numbers = MigrationNumbers.Assign([.. Steps.Select(step => step.Number)]);
 

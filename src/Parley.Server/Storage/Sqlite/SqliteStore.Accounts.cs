@@ -148,7 +148,8 @@ internal sealed partial class SqliteStore
         c.Execute("DELETE FROM refresh_tokens WHERE user_id = $1", userId);
         c.Execute("DELETE FROM codes WHERE user_id = $1", userId);
         c.Execute("DELETE FROM blocks WHERE user_id = $1 OR blocked_id = $1", userId);
-        c.Execute("UPDATE messages SET sender_name = $2, sender_avatar = NULL WHERE sender_id = $1", userId, AccountNames.Deleted);
+        c.Execute(Rules.StoredRows.ForgetSenderName, userId, AccountNames.Deleted);
+        c.Execute(Rules.StoredRows.ForgetAffectedName, userId, AccountNames.Deleted);
         // Its uploads that no chat shows go (the photo was its profile's only use).
         var forgotten = c.Query(r => r.GetString(0),
             """

@@ -128,7 +128,7 @@ internal sealed partial class SqliteStore
             if (added.Count > 0) events.Add(AddEvent(w, EventKind.Chat, groupId, null, null, recipients));
             foreach (var memberId in added)
             {
-                var message = InsertSystemMessage(w, groupId, actorId, SystemActions.MemberAdded, null, w.UserCard(memberId).Name, now);
+                var message = InsertSystemMessage(w, groupId, actorId, SystemActions.MemberAdded, null, memberId, now);
                 events.Add(MessageEvent(message, recipients));
             }
             return (Value: new GroupChange(GroupOutcome.Done, recipients), Events: events.ToArray());
@@ -153,7 +153,7 @@ internal sealed partial class SqliteStore
             }
             var recipients = w.MemberIds(groupId);
             var removed = AddEvent(w, EventKind.ChatRemoved, groupId, memberId, null, [memberId]);
-            var message = InsertSystemMessage(w, groupId, actorId, GroupRules.RemovalAction(actorId, memberId), null, w.UserCard(memberId).Name, now);
+            var message = InsertSystemMessage(w, groupId, actorId, GroupRules.RemovalAction(actorId, memberId), null, memberId, now);
             var changed = AddEvent(w, EventKind.Chat, groupId, null, null, recipients);
             return (Value: new GroupChange(GroupOutcome.Done, recipients),
                 Events: new[] { removed, MessageEvent(message, recipients), changed });

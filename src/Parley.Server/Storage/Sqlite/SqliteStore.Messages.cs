@@ -42,11 +42,14 @@ internal sealed partial class SqliteStore
                 $"SELECT {MessageColumns} FROM messages WHERE pos = $1 AND chat_id = $2 AND sender_id = $3 AND client_message_id = $4",
                 pos, key.chatId, key.senderId, key.clientMessageId));
 
-    private static MessageRecord InsertSystemMessage(WriteContext w, string chatId, string actorId, string action, string? content, string? affectedUserName, long now)
+    /// <summary>A system message by <paramref name="actorId"/>, naming <paramref name="affectedUserId"/>
+    /// (the member added, removed or left) by its name now and by its id.</summary>
+    private static MessageRecord InsertSystemMessage(WriteContext w, string chatId, string actorId, string action, string? content, string? affectedUserId, long now)
     {
         var actor = w.UserCard(actorId);
+        var affectedName = affectedUserId is null ? null : w.UserCard(affectedUserId).Name;
         return InsertMessage(w, chatId, actorId, actor.Name, actor.Avatar, MessageTypes.System, content, now,
-            null, null, null, action, affectedUserName, null);
+            null, null, null, action, affectedName, null, affectedUserId);
     }
 
     /// <summary>The one place a message row is written: next seq from the chat row, next stream
@@ -54,7 +57,7 @@ internal sealed partial class SqliteStore
     /// without touching other members' rows).</summary>
     private static MessageRecord InsertMessage(WriteContext w, string chatId, string senderId, string senderName, string? senderAvatar,
         string type, string? content, long timestamp, string? clientMessageId, string? replyTo, string? replyQuote,
-        string? systemAction, string? affectedUserName, string? media)
+        string? systemAction, string? affectedUserName, string? media, string? affectedUserId = null)
     {
         var c = w.Connection;
         var pos = w.NextPosition();
@@ -69,15 +72,15 @@ internal sealed partial class SqliteStore
         c.Run(
             $"""
             INSERT INTO messages (pos, {MessageColumns}, expires_at)
-            VALUES ($1, $2, $3, $4, $1, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, 0, $17)
+            VALUES ($1, $2, $3, $4, $1, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, 0, $18, $17)
             """,
             pos, id, chatId, seq, senderId, senderName, senderAvatar, type, content, timestamp, clientMessageId,
-            replyTo, replyQuote, systemAction, affectedUserName, media, MessageRules.ExpiresAt(type, timestamp, chat.DisappearAfter));
+            replyTo, replyQuote, systemAction, affectedUserName, media, MessageRules.ExpiresAt(type, timestamp, chat.DisappearAfter), affectedUserId);
         c.Run("UPDATE members SET own_after_read = own_after_read + 1 WHERE chat_id = $1 AND user_id = $2", chatId, senderId);
         if (clientMessageId is not null) w.ClientIds.Added(chatId, senderId, clientMessageId, pos);
         w.ChatPositions.Added(chatId, pos);
         return new MessageRecord(id, chatId, seq, pos, senderId, senderName, senderAvatar, type, content, timestamp, clientMessageId,
-            replyTo, replyQuote, systemAction, affectedUserName, media, null, false);
+            replyTo, replyQuote, systemAction, affectedUserName, media, null, false) { AffectedUserId = affectedUserId };
     }
 
     public Task<MessageRecord?> GetMessageAsync(string messageId) =>

@@ -52,7 +52,7 @@ internal sealed partial class SqliteStore
             var recipients = w.MemberIds(chatId);
             events.Add(AddEvent(w, EventKind.Chat, chatId, null, null, recipients));
             var message = InsertSystemMessage(w, chatId, userId, SystemActions.DisappearingMessages,
-                $"{w.UserCard(userId).Name} {DisappearTimers.Describe(seconds)}", null, now);
+                DisappearTimers.Describe(seconds), null, now);
             events.Add(MessageEvent(message, recipients));
         }
         return (Value: new SettingsResult(SettingsOutcome.Done, updated), Events: events.ToArray());

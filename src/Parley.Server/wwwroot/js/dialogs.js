@@ -259,9 +259,14 @@ export function openGroupInfo(store, chatId) {
       const isAdmin = store.isAdmin(chat, id);
       const actions = [];
       if (admin && !isMe) {
-        const adminButton = el('button', { type: 'button', class: 'button small' }, isAdmin ? 'Dismiss as admin' : 'Make admin');
-        adminButton.setAttribute('aria-label', `${isAdmin ? 'Dismiss as admin' : 'Make admin'}: ${p.name}`);
-        adminButton.addEventListener('click', () => act(adminButton, () => store.setAdmin(chatId, id, !isAdmin)));
+        // A deleted account is never made an admin (the server refuses it); dismissing it as
+        // admin and removing it stay on offer.
+        let adminButton = null;
+        if (isAdmin || !p.deleted) {
+          adminButton = el('button', { type: 'button', class: 'button small' }, isAdmin ? 'Dismiss as admin' : 'Make admin');
+          adminButton.setAttribute('aria-label', `${isAdmin ? 'Dismiss as admin' : 'Make admin'}: ${p.name}`);
+          adminButton.addEventListener('click', () => act(adminButton, () => store.setAdmin(chatId, id, !isAdmin)));
+        }
         const removeButton = el('button', { type: 'button', class: 'button small danger', 'aria-label': `Remove ${p.name}` }, 'Remove');
         removeButton.addEventListener('click', () => act(removeButton, () => store.removeMember(chatId, id)));
         actions.push(el('span', { class: 'member-actions' }, adminButton, removeButton));

@@ -10,19 +10,23 @@ export function senderName(store, m) {
 
 export function systemText(m, store) {
   const actor = m.senderId === store.me.id ? 'You' : senderName(store, m);
-  const affected = m.affectedUserName || 'someone';
+  // The member a message names, as it is now when we know them (a profile change, or a deleted
+  // account's "Deleted account", shows at once), else as the message recorded it.
+  const affectedName = (m.affectedUserId && store.users.get(m.affectedUserId)?.name) || m.affectedUserName;
+  const affected = affectedName || 'someone';
   // The server's content is a whole sentence; the group's name comes apart, in groupName.
   const name = m.groupName;
   switch (m.systemAction) {
     case 'group_created': return name ? `${actor} created the group “${name}”` : `${actor} created the group`;
     case 'member_added': return `${actor} added ${affected}`;
     case 'member_removed': return `${actor} removed ${affected}`;
-    case 'member_left': return `${m.affectedUserName || actor} left`;
+    case 'member_left': return `${affectedName || actor} left`;
     case 'group_renamed': return name ? `${actor} changed the group name to “${name}”` : `${actor} changed the group name`;
     case 'disappearing_messages': {
-      // The server's sentence starts with the actor's name; our own change reads "You …".
+      // The server's sentence starts with the sender's name as the message carries it; shown with
+      // the name as it is now (our own change reads "You …").
       const text = m.content || 'Disappearing messages changed';
-      return actor === 'You' && m.senderName && text.startsWith(m.senderName) ? `You${text.slice(m.senderName.length)}` : text;
+      return m.senderName && text.startsWith(m.senderName) ? `${actor}${text.slice(m.senderName.length)}` : text;
     }
     default: return m.content || 'Group updated';
   }
