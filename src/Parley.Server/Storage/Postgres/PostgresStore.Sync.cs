@@ -113,7 +113,7 @@ internal sealed partial class PostgresStore
         var events = new List<StoredEvent>();
         await using (var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false))
         {
-            while (await reader.ReadAsync().ConfigureAwait(false)) events.Add(ReadMessageEvent(reader, reader.GetFieldValue<string[]>(21)));
+            while (await reader.ReadAsync().ConfigureAwait(false)) events.Add(ReadMessageEvent(reader, reader.GetFieldValue<string[]>(Extra + 3)));
             await reader.NextResultAsync().ConfigureAwait(false);
             while (await reader.ReadAsync().ConfigureAwait(false)) events.Add(ReadEvent(reader, reader.GetFieldValue<string[]>(7)));
         }
