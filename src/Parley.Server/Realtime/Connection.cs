@@ -30,7 +30,6 @@ public sealed class Connection : IThreadPoolWorkItem
     private TaskCompletionSource? _readerDone;
     /// <summary>The same for the writer's end, which the request waits for before it lets the socket go.</summary>
     private TaskCompletionSource? _writerDone;
-    private bool _writerStarted;
     /// <summary>What the writer sends before the first queued frame (the resume backlog), once.</summary>
     private Func<Task>? _backlog;
     /// <summary>What this connection has sent of the event stream (its cursor): frames it covers are
@@ -183,13 +182,12 @@ public sealed class Connection : IThreadPoolWorkItem
     public void StartWriter(Func<Task>? backlog)
     {
         _backlog = backlog;
-        _writerStarted = true;
         _queue.Start();
         WakeWriter();
     }
 
     /// <summary>Completes once the writer has ended (at once if it never started).</summary>
-    public Task WriterEnded() => _writerStarted ? WhenDone(ref _writerDone) : Task.CompletedTask;
+    public Task WriterEnded() => _queue.Started ? WhenDone(ref _writerDone) : Task.CompletedTask;
 
     /// <summary>Runs the writer on the pool, after the code that woke it (a fan-out wakes many).</summary>
     private void WakeWriter() => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);

@@ -57,6 +57,15 @@ internal sealed class SendQueue(int capacity)
         lock (Gate) _writer = WriterState.Running;
     }
 
+    /// <summary>True once <see cref="Start"/> has let the writer run.</summary>
+    public bool Started
+    {
+        get
+        {
+            lock (Gate) return _writer != WriterState.NotStarted;
+        }
+    }
+
     public bool TryRead(out OutboundFrame frame)
     {
         lock (Gate)
