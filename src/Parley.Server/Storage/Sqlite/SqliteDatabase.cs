@@ -332,19 +332,19 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         {
             connection.Execute("BEGIN IMMEDIATE");
             var indexedPos = searchDue
-                ? IndexInBatch(connection, static (c, pos, _) => SqliteSearchIndex.IndexUpTo(c, pos), _lastPos, batchOperations,
+                ? IndexStep(connection, static (c, pos, _) => SqliteSearchIndex.IndexUpTo(c, pos), _lastPos, batchOperations,
                     ref _searchFailureLoggedAt, StorageLog.SearchIndexFailed)
                 : null;
             // Then a bounded step of the index's segment merging (1 merged, 0 nothing to merge).
             var searchMerged = mergeDue
-                ? IndexInBatch(connection, static (c, _, operations) => SqliteSearchIndex.MergeStep(c, operations) ? 1 : 0, _lastPos, batchOperations,
+                ? IndexStep(connection, static (c, _, operations) => SqliteSearchIndex.MergeStep(c, operations) ? 1 : 0, _lastPos, batchOperations,
                     ref _searchFailureLoggedAt, StorageLog.SearchIndexFailed)
                 : null;
             var clientIdsPos = clientIdsDue
-                ? IndexInBatch(connection, _clientIds.WriteSlice, startPos, batchOperations, ref _clientIdsFailureLoggedAt, StorageLog.ClientIdsFailed)
+                ? IndexStep(connection, _clientIds.WriteSlice, startPos, batchOperations, ref _clientIdsFailureLoggedAt, StorageLog.ClientIdsFailed)
                 : null;
             var chatPositionsPos = chatPositionsDue
-                ? IndexInBatch(connection, _chatPositions.WriteSlice, startPos, batchOperations, ref _chatPositionsFailureLoggedAt, StorageLog.ChatPositionsFailed)
+                ? IndexStep(connection, _chatPositions.WriteSlice, startPos, batchOperations, ref _chatPositionsFailureLoggedAt, StorageLog.ChatPositionsFailed)
                 : null;
             connection.Execute("COMMIT");
             // A step that found nothing clears the flag before a batch indexed in the same
@@ -410,18 +410,18 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     }
 
     /// <summary>Brings an index kept behind a watermark (search, the sends' keys, the chats'
-    /// positions) towards <paramref name="upToPos"/> in the batch's transaction (of
+    /// positions) towards <paramref name="upToPos"/> in the transaction after a batch (of
     /// <paramref name="batchOperations"/> operations, which size a chunk's slice); a failure leaves
     /// the work for a later batch and fails no send. The index is passed its arguments rather than
     /// capturing the batch, so the writer's loop makes no closure for every batch.</summary>
-    private long? IndexInBatch(SqliteConnection connection, Func<SqliteConnection, long, int, long> indexUpTo, long upToPos,
+    private long? IndexStep(SqliteConnection connection, Func<SqliteConnection, long, int, long> indexUpTo, long upToPos,
         int batchOperations, ref long? failureLoggedAt, Action<ILogger, Exception> logFailure)
     {
-        connection.Execute("SAVEPOINT index_in_batch");
+        connection.Execute("SAVEPOINT index_step");
         try
         {
             var indexed = indexUpTo(connection, upToPos, batchOperations);
-            connection.Execute("RELEASE index_in_batch");
+            connection.Execute("RELEASE index_step");
             return indexed;
         }
         catch (SqliteException ex)
@@ -434,8 +434,8 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                 failureLoggedAt = now;
                 logFailure(_logger, ex);
             }
-            connection.Execute("ROLLBACK TO index_in_batch");
-            connection.Execute("RELEASE index_in_batch");
+            connection.Execute("ROLLBACK TO index_step");
+            connection.Execute("RELEASE index_step");
             return null;
         }
     }

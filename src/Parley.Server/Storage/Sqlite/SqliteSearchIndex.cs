@@ -10,7 +10,7 @@ namespace Parley.Server.Storage.Sqlite;
 /// <para>
 /// <c>search_index.indexed_pos</c> is the watermark: every message at or below it was indexed (or
 /// skipped: system lines, deleted messages, media without a caption). The writer indexes the rest
-/// once <see cref="Chunk"/> positions have passed it, inside its own transaction; a search first
+/// once <see cref="Chunk"/> positions have passed it, in the transaction it runs after a batch; a search first
 /// catches the index up (<see cref="CatchUpAsync"/>), so a search always finds what was sent before
 /// it. Edits and deletes of indexed messages change the index through triggers (migration 15);
 /// a message edited or deleted before it is indexed is indexed as it then stands, or not at all.
@@ -20,7 +20,7 @@ namespace Parley.Server.Storage.Sqlite;
 /// to itself (its <c>automerge</c>) it does that work in whichever transaction crosses a threshold,
 /// a few hundred pages at once: 13–32 ms of the one writer's time, the longest transactions at a
 /// steady 5,000 sends a second. <c>automerge</c> is off (migration 21); instead, once a batch is
-/// indexed, each of the writer's transactions merges a bounded number of pages
+/// indexed, the writer merges a bounded number of pages after each batch
 /// (<see cref="MergeStep"/>) until FTS5 says there is nothing left to merge.
 /// </para>
 /// </summary>
