@@ -328,6 +328,10 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         var clientIdsDue = _clientIds.Due(startPos);
         var chatPositionsDue = _chatPositions.Due(startPos);
         if (!searchDue && !mergeDue && !clientIdsDue && !chatPositionsDue) return;
+        // Its commit needs no sync of its own with Synchronous=Full: the next batch's sync covers
+        // the log up to there, and work lost with the machine is redone from the watermarks.
+        var unsynced = _synchronous == "FULL";
+        if (unsynced) connection.Execute("PRAGMA synchronous = NORMAL");
         try
         {
             connection.Execute("BEGIN IMMEDIATE");
@@ -365,6 +369,10 @@ internal sealed class SqliteDatabase : IAsyncDisposable
                 _indexCommitFailureLoggedAt = now;
                 StorageLog.IndexCommitFailed(_logger, ex);
             }
+        }
+        finally
+        {
+            if (unsynced) connection.Execute("PRAGMA synchronous = FULL");
         }
     }
 
