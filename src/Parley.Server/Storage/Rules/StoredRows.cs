@@ -30,14 +30,16 @@ public static class StoredRows
         RETURNING id
         """;
 
-    /// <summary>A deleted account's ($1) name leaves the messages it sent: they show $2 ("Deleted
-    /// account"). A <c>disappearing_messages</c> message stored while its content began with the
-    /// actor's name keeps only the description (see <see cref="DisappearTimers.Unnamed"/>).</summary>
+    /// <summary>A deleted account's ($1) name leaves the messages it sent at positions above $3 and
+    /// up to $4 (one slice, see <see cref="SenderScrubs"/>): they show $2 ("Deleted account"). A
+    /// <c>disappearing_messages</c> message stored while its content began with the actor's name
+    /// keeps only the description (see <see cref="DisappearTimers.Unnamed"/>). The range is read by
+    /// the primary key: there is no index by sender, which every send would pay for.</summary>
     public static readonly string ForgetSenderName =
         $"""
         UPDATE messages SET sender_name = $2, sender_avatar = NULL,
             content = CASE WHEN system_action = '{SystemActions.DisappearingMessages}' THEN {UnnamedDisappearingText} ELSE content END
-        WHERE sender_id = $1
+        WHERE pos > $3 AND pos <= $4 AND sender_id = $1
         """;
 
     /// <summary>A deleted account's ($1) name leaves the system messages that name it as the member
