@@ -27,7 +27,12 @@ internal sealed partial class PostgresStore
             .ConfigureAwait(false);
         if (!found) return (false, NoEvents);
         var to = Rules.SenderScrubs.SliceEnd(next, end, positions);
-        await w.ExecuteAsync(Rules.StoredRows.ForgetSenderName, userId, AccountNames.Deleted, next, to).ConfigureAwait(false);
+        var changed = await w.QueryAsync(r => (Pos: r.GetInt64(0), Action: r.IsDBNull(1) ? null : r.GetString(1)),
+            Rules.StoredRows.ForgetSenderName, userId, AccountNames.Deleted, next, to).ConfigureAwait(false);
+        foreach (var (pos, action) in changed)
+        {
+            if (Rules.StoredRows.IsTimerLine(action)) await w.ExecuteAsync(Rules.StoredRows.UnnameTimerLine, pos).ConfigureAwait(false);
+        }
         if (to < end)
         {
             await w.ExecuteAsync(Rules.SenderScrubs.Advance, userId, to).ConfigureAwait(false);

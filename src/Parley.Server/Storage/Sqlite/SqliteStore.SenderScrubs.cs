@@ -25,7 +25,11 @@ internal sealed partial class SqliteStore
         var (found, next, end) = c.QueryFirst(r => (true, r.GetInt64(0), r.GetInt64(1)), Rules.SenderScrubs.Next, userId);
         if (!found) return false;
         var to = Rules.SenderScrubs.SliceEnd(next, end, positions);
-        c.Execute(Rules.StoredRows.ForgetSenderName, userId, AccountNames.Deleted, next, to);
+        var changed = c.Query(r => (Pos: r.GetInt64(0), Action: r.StringOrNull(1)), Rules.StoredRows.ForgetSenderName, userId, AccountNames.Deleted, next, to);
+        foreach (var (pos, action) in changed)
+        {
+            if (Rules.StoredRows.IsTimerLine(action)) c.Execute(Rules.StoredRows.UnnameTimerLine, pos);
+        }
         // The old name is in the log's copies of the pages until it is emptied.
         w.ContentRemoved();
         if (to < end)
