@@ -10,8 +10,9 @@ namespace Parley.Server.Storage;
 internal sealed class SenderScrubSlices
 {
     /// <summary>Positions a slice reads. One statement over the whole table took about 75 ms per
-    /// 328,000 messages, so a slice is a few milliseconds of the writer's time; smaller slices would
-    /// add a commit each for little.</summary>
+    /// 328,000 messages; a slice of 16,384 positions of a million-message file took about 3 ms
+    /// (115 ms for the whole table, both warm), so a send waits that long at most, and smaller slices
+    /// would add a commit each for little.</summary>
     public const int DefaultPositions = 16_384;
 
     public int Positions { get; init; } = DefaultPositions;
