@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Parley.Server.Common;
 using Parley.Server.Configuration;
 using Parley.Server.Storage.DynamoDb;
@@ -21,6 +22,8 @@ public static class StorageSetup
     {
         services.AddSingleton<EventStream>();
         services.AddSingleton<IEventPublisher>(sp => sp.GetRequiredService<EventStream>());
+        // TryAdd: a test host may bring its own slices (smaller ones, or a stop half way).
+        services.TryAddSingleton<SenderScrubSlices>();
         if (!Backends.TryGetValue(options.Storage.Provider, out var register))
         {
             throw new InvalidOperationException(

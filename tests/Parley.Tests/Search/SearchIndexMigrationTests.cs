@@ -73,7 +73,7 @@ public sealed class SearchIndexMigrationTests
             connection.Open();
             using var downgrade = connection.CreateCommand();
             // The later steps are undone too, so that they run again after this one.
-            downgrade.CommandText = Storage.AffectedUserMigrationTests.UndoStep + Storage.ClientKeysMigrationTests.UndoStep + Storage.ChatPositionsMigrationTests.UndoStep + Storage.ClientIdsMigrationTests.UndoStep + IndexOfStep16;
+            downgrade.CommandText = Storage.SenderScrubsMigrationTests.UndoStep + Storage.AffectedUserMigrationTests.UndoStep + Storage.ClientKeysMigrationTests.UndoStep + Storage.ChatPositionsMigrationTests.UndoStep + Storage.ClientIdsMigrationTests.UndoStep + IndexOfStep16;
             downgrade.ExecuteNonQuery();
         }
 

@@ -39,7 +39,7 @@ public sealed class AffectedUserMigrationTests() : SqliteMigrationTest("affected
             (await quill.Api.PutAsync($"/chats/{groupId}/settings", new { disappearAfterSeconds = 86400 })).AssertStatus(HttpStatusCode.OK, "timer");
             await before.StopAsync();
         }
-        await TakeBackAsync(UndoStep + NamedTimerLines, SqliteMigrations.AffectedUserStep - 1);
+        await TakeBackAsync(SenderScrubsMigrationTests.UndoStep + UndoStep + NamedTimerLines, SqliteMigrations.AffectedUserStep - 1);
 
         await using var after = await ParleyServer.StartAsync(Sqlite, DataDirectory);
         ann = ann with { Api = after.Api(ann.AccessToken) };

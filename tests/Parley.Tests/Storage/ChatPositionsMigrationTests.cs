@@ -39,7 +39,7 @@ public sealed class ChatPositionsMigrationTests() : SqliteMigrationTest("chat-po
             }
             await before.StopAsync();
         }
-        await TakeBackAsync(AffectedUserMigrationTests.UndoStep + ClientKeysMigrationTests.UndoStep + UndoStep, SqliteMigrations.ChatPositionsStep - 1);
+        await TakeBackAsync(SenderScrubsMigrationTests.UndoStep + AffectedUserMigrationTests.UndoStep + ClientKeysMigrationTests.UndoStep + UndoStep, SqliteMigrations.ChatPositionsStep - 1);
 
         await using var after = await ParleyServer.StartAsync(Sqlite, DataDirectory);
         alice = alice with { Api = after.Api(alice.AccessToken) };

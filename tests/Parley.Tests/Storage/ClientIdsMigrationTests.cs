@@ -33,7 +33,7 @@ public sealed class ClientIdsMigrationTests() : SqliteMigrationTest("client-ids"
             await before.StopAsync();
         }
         // Later steps are undone first, so the file is as the step before this one left it.
-        await TakeBackAsync(AffectedUserMigrationTests.UndoStep + ClientKeysMigrationTests.UndoStep + ChatPositionsMigrationTests.UndoStep + UndoStep, SqliteMigrations.ClientIdsStep - 1);
+        await TakeBackAsync(SenderScrubsMigrationTests.UndoStep + AffectedUserMigrationTests.UndoStep + ClientKeysMigrationTests.UndoStep + ChatPositionsMigrationTests.UndoStep + UndoStep, SqliteMigrations.ClientIdsStep - 1);
 
         await using var after = await ParleyServer.StartAsync(Sqlite, DataDirectory);
         alice = alice with { Api = after.Api(alice.AccessToken) };

@@ -46,7 +46,7 @@ public sealed class ClientKeysMigrationTests() : SqliteMigrationTest("client-key
         // The watermark is moved past every message first, so the keys are all in the table when
         // the step runs and none is read back into memory: a retry can only find its original
         // through the hashes the step wrote.
-        await TakeBackAsync(AffectedUserMigrationTests.UndoStep + "UPDATE client_ids_indexed SET indexed_pos = (SELECT max(pos) FROM messages);" + UndoStep,
+        await TakeBackAsync(SenderScrubsMigrationTests.UndoStep + AffectedUserMigrationTests.UndoStep + "UPDATE client_ids_indexed SET indexed_pos = (SELECT max(pos) FROM messages);" + UndoStep,
             SqliteMigrations.ClientKeysStep - 1);
 
         await using var after = await ParleyServer.StartAsync(Sqlite, DataDirectory);

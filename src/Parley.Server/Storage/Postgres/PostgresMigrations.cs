@@ -353,6 +353,18 @@ internal static class PostgresMigrations
         ALTER TABLE messages ADD COLUMN affected_user_id text;
         CREATE INDEX messages_by_affected_user ON messages (affected_user_id) WHERE affected_user_id IS NOT NULL;
         """,
+
+        // 18: a deleted account's name leaves its messages in slices of positions, each a write of its
+        // own, instead of one scan of every message in the deletion's transaction; the scrubs still
+        // under way are kept here, so one a stop cut short finishes at the next start (see
+        // Rules.SenderScrubs). Nodes of the release before still scrub in one statement, as they did.
+        """
+        CREATE TABLE sender_scrubs (
+            user_id text PRIMARY KEY,
+            next_pos bigint NOT NULL,
+            end_pos bigint NOT NULL
+        );
+        """,
     ];
 
     /// <summary>The step that moves media bytes to the blob store.</summary>

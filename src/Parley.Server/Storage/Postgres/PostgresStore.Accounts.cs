@@ -143,7 +143,15 @@ internal sealed partial class PostgresStore
     public async Task<bool> IsBlockedAsync(string userId, string blockedId) =>
         await db.ReadAsync(c => c.ScalarAsync("SELECT count(*) FROM blocks WHERE user_id = $1 AND blocked_id = $2", userId, blockedId)).ConfigureAwait(false) > 0;
 
-    public Task<IReadOnlyList<string>> DeleteUserAsync(string userId, long now) => db.WriteAsync(false, async w =>
+    public async Task<IReadOnlyList<string>> DeleteUserAsync(string userId, long now)
+    {
+        var forgotten = await db.WriteAsync(false, w => DeleteUserAsync(w, userId, now)).ConfigureAwait(false);
+        // Its name leaves the messages it sent a slice at a time, recorded above (see Rules.SenderScrubs).
+        await ScrubSenderNameAsync(userId).ConfigureAwait(false);
+        return forgotten;
+    }
+
+    private static async Task<(IReadOnlyList<string> Value, StoredEvent[] Events)> DeleteUserAsync(PgWrite w, string userId, long now)
     {
         await w.ExecuteAsync(
             """
@@ -154,7 +162,7 @@ internal sealed partial class PostgresStore
         await w.ExecuteAsync("DELETE FROM refresh_tokens WHERE user_id = $1", userId).ConfigureAwait(false);
         await w.ExecuteAsync("DELETE FROM codes WHERE user_id = $1", userId).ConfigureAwait(false);
         await w.ExecuteAsync("DELETE FROM blocks WHERE user_id = $1 OR blocked_id = $1", userId).ConfigureAwait(false);
-        await w.ExecuteAsync(Rules.StoredRows.ForgetSenderName, userId, AccountNames.Deleted).ConfigureAwait(false);
+        await RecordSenderScrubAsync(w, userId).ConfigureAwait(false);
         await w.ExecuteAsync(Rules.StoredRows.ForgetAffectedName, userId, AccountNames.Deleted).ConfigureAwait(false);
         // Its uploads that no chat shows go (the photo was its profile's only use).
         IReadOnlyList<string> forgotten = await w.QueryAsync(r => r.GetString(0),
@@ -165,7 +173,7 @@ internal sealed partial class PostgresStore
             RETURNING id
             """, userId).ConfigureAwait(false);
         return (Value: forgotten, Events: NoEvents);
-    });
+    }
 
     public Task<(UserRecord? User, string? Forgotten)> SetPhotoAsync(string userId, string mediaId) => db.WriteAsync(false, async w =>
     {

@@ -7,12 +7,14 @@ namespace Parley.Server.Storage.Postgres;
 /// <summary>The PostgreSQL backend of <see cref="IParleyStore"/>: the same semantics as the SQLite
 /// one, shared by every node of a cluster. See <see cref="PostgresDatabase"/> for how positions
 /// are handed out.</summary>
-internal sealed partial class PostgresStore(PostgresDatabase db, IOptions<ParleyOptions> options, ILogger<PostgresStore> logger)
+internal sealed partial class PostgresStore(PostgresDatabase db, IOptions<ParleyOptions> options, SenderScrubSlices scrubSlices,
+    ILogger<PostgresStore> logger)
     : IParleyStore, IClusterEventReader
 {
     public async Task InitializeAsync(CancellationToken ct)
     {
         await db.OpenAsync(ct).ConfigureAwait(false);
+        await ResumeSenderScrubsAsync().ConfigureAwait(false);
         var settings = new NpgsqlConnectionStringBuilder(options.Value.Storage.ConnectionString);
         StorageLog.StoreReady(logger, "postgres", $"{settings.Host}:{settings.Port}/{settings.Database}");
     }

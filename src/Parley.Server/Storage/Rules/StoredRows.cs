@@ -30,15 +30,27 @@ public static class StoredRows
         RETURNING id
         """;
 
-    /// <summary>A deleted account's ($1) name leaves the messages it sent: they show $2 ("Deleted
-    /// account"). A <c>disappearing_messages</c> message stored while its content began with the
-    /// actor's name keeps only the description (see <see cref="DisappearTimers.Unnamed"/>).</summary>
-    public static readonly string ForgetSenderName =
-        $"""
-        UPDATE messages SET sender_name = $2, sender_avatar = NULL,
-            content = CASE WHEN system_action = '{SystemActions.DisappearingMessages}' THEN {UnnamedDisappearingText} ELSE content END
-        WHERE sender_id = $1
+    /// <summary>A deleted account's ($1) name leaves the messages it sent at positions above $3 and
+    /// up to $4 (one slice, see <see cref="SenderScrubs"/>): they show $2 ("Deleted account"). The
+    /// range is read by the primary key: there is no index by sender, which every send would pay
+    /// for. Answers the position and system action of each message changed, for
+    /// <see cref="UnnameTimerLine"/>. The content is not set here: on SQLite, setting it (even to
+    /// itself) fires the search index's trigger, which takes every text message of the account out
+    /// of the index and puts it back.</summary>
+    public const string ForgetSenderName =
+        """
+        UPDATE messages SET sender_name = $2, sender_avatar = NULL
+        WHERE pos > $3 AND pos <= $4 AND sender_id = $1
+        RETURNING pos, system_action
         """;
+
+    /// <summary>A <c>disappearing_messages</c> message ($1, a position <see cref="ForgetSenderName"/>
+    /// answered) stored while its content began with the actor's name keeps only the description
+    /// (see <see cref="DisappearTimers.Unnamed"/>).</summary>
+    public static readonly string UnnameTimerLine = $"UPDATE messages SET content = {UnnamedDisappearingText} WHERE pos = $1";
+
+    /// <summary>Whether a message <see cref="ForgetSenderName"/> answered needs <see cref="UnnameTimerLine"/>.</summary>
+    public static bool IsTimerLine(string? systemAction) => systemAction == SystemActions.DisappearingMessages;
 
     /// <summary>A deleted account's ($1) name leaves the system messages that name it as the member
     /// added, removed or left: they say $2. Written over in the store rather than looked up when a

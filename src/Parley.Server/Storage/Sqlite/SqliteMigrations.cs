@@ -430,6 +430,18 @@ internal static class SqliteMigrations
         ALTER TABLE messages ADD COLUMN affected_user_id TEXT;
         CREATE INDEX messages_by_affected_user ON messages (affected_user_id) WHERE affected_user_id IS NOT NULL;
         """) { Number = AffectedUserStep },
+
+        // 23: a deleted account's name leaves its messages in slices of positions, each a write of its
+        // own, instead of one scan of every message in the deletion's transaction; the scrubs still
+        // under way are kept here, so one a stop cut short finishes at the next start (see
+        // Rules.SenderScrubs). A new table: no row of another is rewritten.
+        new("""
+        CREATE TABLE sender_scrubs (
+            user_id TEXT PRIMARY KEY,
+            next_pos INTEGER NOT NULL,
+            end_pos INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """) { Number = SenderScrubsStep },
     ];
 
     /// <summary>The step that moves media bytes to the blob store.</summary>
@@ -446,6 +458,9 @@ internal static class SqliteMigrations
 
     /// <summary>The step that records the member a system message names by id.</summary>
     public const int AffectedUserStep = 22;
+
+    /// <summary>The step that keeps the deleted accounts' name scrubs still under way.</summary>
+    public const int SenderScrubsStep = 23;
 
     private static readonly int[] Numbers = MigrationNumbers.Assign([.. Steps.Select(step => step.Number)]);
 

@@ -136,7 +136,15 @@ internal sealed partial class SqliteStore
     public Task<bool> IsBlockedAsync(string userId, string blockedId) =>
         db.ReadAsync(c => c.Scalar("SELECT count(*) FROM blocks WHERE user_id = $1 AND blocked_id = $2", userId, blockedId) > 0);
 
-    public Task<IReadOnlyList<string>> DeleteUserAsync(string userId, long now) => db.WriteAsync<IReadOnlyList<string>>(w =>
+    public async Task<IReadOnlyList<string>> DeleteUserAsync(string userId, long now)
+    {
+        var forgotten = await db.WriteAsync(w => DeleteUser(w, userId, now));
+        // Its name leaves the messages it sent a slice at a time, recorded above (see Rules.SenderScrubs).
+        await ScrubSenderNameAsync(userId);
+        return forgotten;
+    }
+
+    private static IReadOnlyList<string> DeleteUser(WriteContext w, string userId, long now)
     {
         var c = w.Connection;
         c.Execute(
@@ -148,7 +156,7 @@ internal sealed partial class SqliteStore
         c.Execute("DELETE FROM refresh_tokens WHERE user_id = $1", userId);
         c.Execute("DELETE FROM codes WHERE user_id = $1", userId);
         c.Execute("DELETE FROM blocks WHERE user_id = $1 OR blocked_id = $1", userId);
-        c.Execute(Rules.StoredRows.ForgetSenderName, userId, AccountNames.Deleted);
+        RecordSenderScrub(c, userId);
         c.Execute(Rules.StoredRows.ForgetAffectedName, userId, AccountNames.Deleted);
         // Its uploads that no chat shows go (the photo was its profile's only use).
         var forgotten = c.Query(r => r.GetString(0),
@@ -161,7 +169,7 @@ internal sealed partial class SqliteStore
         w.UserChanged(userId);
         w.ContentRemoved();
         return forgotten;
-    });
+    }
 
     public Task<(UserRecord? User, string? Forgotten)> SetPhotoAsync(string userId, string mediaId) => db.WriteAsync(w =>
     {

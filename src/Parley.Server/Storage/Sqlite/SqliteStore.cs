@@ -5,14 +5,15 @@ using Parley.Server.Configuration;
 namespace Parley.Server.Storage.Sqlite;
 
 /// <summary>The embedded backend of <see cref="IParleyStore"/>: one SQLite file in WAL mode.</summary>
-internal sealed partial class SqliteStore(SqliteDatabase db, IEventPublisher publisher, IOptions<ParleyOptions> options, ILogger<SqliteStore> logger)
+internal sealed partial class SqliteStore(SqliteDatabase db, IEventPublisher publisher, IOptions<ParleyOptions> options,
+    SenderScrubSlices scrubSlices, ILogger<SqliteStore> logger)
     : IParleyStore
 {
-    public Task InitializeAsync(CancellationToken ct)
+    public async Task InitializeAsync(CancellationToken ct)
     {
         db.Open();
+        await ResumeSenderScrubsAsync();
         StorageLog.StoreReady(logger, "sqlite", Path.GetFullPath(options.Value.DataDirectory));
-        return Task.CompletedTask;
     }
 
     public Task<bool> PingAsync(CancellationToken ct) => db.ReadAsync(c => c.Scalar("SELECT 1") == 1);

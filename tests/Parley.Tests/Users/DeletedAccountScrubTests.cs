@@ -1,0 +1,126 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Parley.Server.Storage;
+using Parley.Testing;
+using Parley.Tests.Infrastructure;
+
+namespace Parley.Tests.Users;
+
+/// <summary>Deleting an account takes its name off the messages it sent a few positions at a time
+/// (slices of 3 here, 16,384 in production), each slice a write of its own, so other sends go on
+/// between them. The deletion still answers only once every slice is done, and a scrub a stop cut
+/// short finishes when the server starts again.</summary>
+public sealed class DeletedAccountScrubTests : IAsyncLifetime
+{
+    private const string DeletedName = "Deleted account";
+    private const string DayTimer = "turned on disappearing messages: new messages disappear after 24 hours";
+
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "parley-tests", "scrub-" + Guid.NewGuid().ToString("N"));
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        await TestBackend.ReleaseAsync(_dataDirectory);
+        try { Directory.Delete(_dataDirectory, recursive: true); } catch (IOException) { /* best effort */ }
+    }
+
+    private Task<ParleyServer> StartAsync(SenderScrubSlices? slices = null) =>
+        ParleyServer.StartAsync(dataDirectory: _dataDirectory, services: slices is null ? null : s => s.AddSingleton(slices));
+
+    private static bool FromQuill(JsonElement m, TestUser quill) => m.Str("senderId") == quill.Id;
+
+    [Fact]
+    public async Task Every_message_says_Deleted_account_when_the_delete_answers_and_others_sends_made_meanwhile_are_stored()
+    {
+        await using var server = await StartAsync(new SenderScrubSlices { Positions = 3 });
+        var ann = await ApiClient.CreateUserAsync(server, "Ann");
+        var quill = await ApiClient.CreateUserAsync(server, "Bartholomew Quill");
+        var carl = await ApiClient.CreateUserAsync(server, "Carl");
+        var groupId = await ann.CreateGroupAsync("Many slices", quill, carl);
+        var direct = await ann.OpenChatWithAsync(quill);
+        (await quill.Api.PutAsync($"/chats/{direct}/settings", new { disappearAfterSeconds = 86400 })).AssertStatus(HttpStatusCode.OK, "timer");
+        for (var i = 0; i < 12; i++)
+        {
+            await quill.SendTextAsync(groupId, $"quill {i}");
+            await carl.SendTextAsync(groupId, $"carl before {i}");
+            if (i % 3 == 0) await quill.SendTextAsync(direct, $"quill direct {i}");
+        }
+
+        // Carl keeps sending while the deletion's slices run.
+        var deleting = new TaskCompletionSource();
+        var carlSends = Task.Run(async () =>
+        {
+            var statuses = new List<HttpStatusCode>();
+            for (var i = 0; i < 40 && (i < 5 || !deleting.Task.IsCompleted); i++)
+            {
+                statuses.Add((await carl.Api.PostAsync($"/chats/{groupId}/messages", new { content = $"carl during {i}" })).Status);
+            }
+            return statuses;
+        });
+        (await quill.Api.DeleteAsync("/users/me")).AssertStatus(HttpStatusCode.NoContent, "DELETE /users/me");
+        deleting.SetResult();
+        var statuses = await carlSends;
+        Assert.All(statuses, status => Assert.Equal(HttpStatusCode.Created, status));
+
+        var group = await ann.MessagesOldestFirstAsync(groupId);
+        var quills = group.Where(m => FromQuill(m, quill)).ToList();
+        Assert.Equal(12, quills.Count(m => m.Str("systemAction") is null));
+        Assert.All(quills, m => Assert.Equal((DeletedName, null), (m.Str("senderName"), m.Str("senderAvatar"))));
+        var carls = group.Where(m => m.Str("senderId") == carl.Id && m.Str("systemAction") is null).ToList();
+        Assert.Equal(12 + statuses.Count, carls.Count);
+        Assert.All(carls, m => Assert.Equal("Carl", m.Str("senderName")));
+
+        var lines = await ann.MessagesOldestFirstAsync(direct);
+        Assert.Equal(4, lines.Count(m => FromQuill(m, quill) && m.Str("systemAction") is null));
+        Assert.All(lines.Where(m => FromQuill(m, quill)), m => Assert.Equal(DeletedName, m.Str("senderName")));
+        Assert.Equal($"{DeletedName} {DayTimer}", lines.Single(m => m.Str("systemAction") == "disappearing_messages").Str("content"));
+        Assert.DoesNotContain(group.Concat(lines), m => m.GetRawText().Contains("Quill", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_scrub_a_stop_cut_short_finishes_when_the_server_starts_again()
+    {
+        TestUser ann, quill;
+        string direct;
+        // The scrub stops after its first slice, as a server killed there would.
+        await using (var before = await StartAsync(new SenderScrubSlices { Positions = 3, StopAfter = 1 }))
+        {
+            ann = await ApiClient.CreateUserAsync(before, "Ann");
+            quill = await ApiClient.CreateUserAsync(before, "Bartholomew Quill");
+            direct = await ann.OpenChatWithAsync(quill);
+            for (var i = 0; i < 10; i++) await quill.SendTextAsync(direct, $"quill {i}");
+            (await quill.Api.DeleteAsync("/users/me")).AssertStatus(HttpStatusCode.NoContent, "DELETE /users/me");
+
+            var cutShort = (await ann.HistoryAsync(direct)).Where(m => FromQuill(m, quill)).ToList();
+            if (TestBackend.Store != TestStore.DynamoDb)
+            {
+                // Only DynamoDB renames its messages otherwise (and has no slices).
+                Assert.Contains(cutShort, m => m.Str("senderName") == "Bartholomew Quill");
+            }
+            await before.StopAsync();
+        }
+        if (TestBackend.Store == TestStore.Sqlite) Assert.Equal(1, PendingScrubs(quill.Id));
+
+        await using var after = await StartAsync();
+        ann = ann with { Api = after.Api(ann.AccessToken) };
+        var history = (await ann.HistoryAsync(direct)).Where(m => FromQuill(m, quill)).ToList();
+        Assert.Equal(10, history.Count);
+        Assert.All(history, m => Assert.Equal((DeletedName, null), (m.Str("senderName"), m.Str("senderAvatar"))));
+        await after.StopAsync();
+        if (TestBackend.Store == TestStore.Sqlite) Assert.Equal(0, PendingScrubs(quill.Id));
+    }
+
+    /// <summary>The scrubs of the account the stopped server's file records as under way.</summary>
+    private long PendingScrubs(string userId)
+    {
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(_dataDirectory, "parley.db")};Mode=ReadOnly;Pooling=false");
+        connection.Open();
+        using var query = connection.CreateCommand();
+        query.CommandText = "SELECT count(*) FROM sender_scrubs WHERE user_id = $1";
+        query.Parameters.AddWithValue("$1", userId);
+        return (long)query.ExecuteScalar()!;
+    }
+}
