@@ -47,7 +47,7 @@ internal static partial class StorageLog
     [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Writing the sends' idempotency keys to their table failed; they stay in memory and later batches retry (logged once a minute while it fails)")]
     public static partial void ClientIdsFailed(ILogger logger, Exception ex);
 
-    [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Committing the search index, the sends' keys or the chats' positions failed; later batches retry (logged once a minute while it fails)")]
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "Committing the search index, the sends' keys or the chats' positions failed; later batches retry (logged once a minute while it fails)")]
     public static partial void IndexCommitFailed(ILogger logger, Exception ex);
 
     [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Writing the chats' message positions to their table failed; they stay in memory and later batches retry (logged once a minute while it fails)")]
