@@ -17,16 +17,7 @@ public sealed class SenderScrubsMigrationTests() : SqliteMigrationTest("sender-s
     [Fact]
     public async Task An_old_database_takes_the_step_and_a_deletion_then_renames_every_message()
     {
-        TestUser ann, quill;
-        string direct;
-        await using (var before = await ParleyServer.StartAsync(Sqlite, DataDirectory))
-        {
-            ann = await ApiClient.CreateUserAsync(before, "Ann");
-            quill = await ApiClient.CreateUserAsync(before, "Bartholomew Quill");
-            direct = await ann.OpenChatWithAsync(quill);
-            for (var i = 0; i < 5; i++) await quill.SendTextAsync(direct, $"quill {i}");
-            await before.StopAsync();
-        }
+        var (ann, quill, direct) = await SeedAsync(deleteQuill: false);
         await TakeBackAsync(UndoStep, SqliteMigrations.SenderScrubsStep - 1);
 
         await using var after = await ParleyServer.StartAsync(Sqlite, DataDirectory);
@@ -45,17 +36,7 @@ public sealed class SenderScrubsMigrationTests() : SqliteMigrationTest("sender-s
     [Fact]
     public async Task A_scrub_the_file_records_as_under_way_is_finished_at_the_next_start()
     {
-        TestUser ann, quill;
-        string direct;
-        await using (var before = await ParleyServer.StartAsync(Sqlite, DataDirectory))
-        {
-            ann = await ApiClient.CreateUserAsync(before, "Ann");
-            quill = await ApiClient.CreateUserAsync(before, "Bartholomew Quill");
-            direct = await ann.OpenChatWithAsync(quill);
-            for (var i = 0; i < 5; i++) await quill.SendTextAsync(direct, $"quill {i}");
-            (await quill.Api.DeleteAsync("/users/me")).AssertStatus(HttpStatusCode.NoContent, "DELETE /users/me");
-            await before.StopAsync();
-        }
+        var (ann, quill, direct) = await SeedAsync(deleteQuill: true);
         // As the deletion's transaction left it, with the server killed before any slice: the
         // account anonymized, its messages still named, the scrub recorded from the start.
         await TestBackend.ReleaseAsync(DataDirectory);
@@ -83,6 +64,20 @@ public sealed class SenderScrubsMigrationTests() : SqliteMigrationTest("sender-s
         using var check = OpenFileReadOnly();
         Assert.Equal(0L, Count(check, "SELECT count(*) FROM sender_scrubs"));
         Assert.Equal(0L, Count(check, "SELECT count(*) FROM messages WHERE sender_name = 'Bartholomew Quill'"));
+    }
+
+    /// <summary>Ann and Bartholomew Quill in a direct chat, five messages from Quill, on a server
+    /// stopped afterwards; Quill's account deleted before the stop when asked.</summary>
+    private async Task<(TestUser Ann, TestUser Quill, string Direct)> SeedAsync(bool deleteQuill)
+    {
+        await using var before = await ParleyServer.StartAsync(Sqlite, DataDirectory);
+        var ann = await ApiClient.CreateUserAsync(before, "Ann");
+        var quill = await ApiClient.CreateUserAsync(before, "Bartholomew Quill");
+        var direct = await ann.OpenChatWithAsync(quill);
+        for (var i = 0; i < 5; i++) await quill.SendTextAsync(direct, $"quill {i}");
+        if (deleteQuill) (await quill.Api.DeleteAsync("/users/me")).AssertStatus(HttpStatusCode.NoContent, "DELETE /users/me");
+        await before.StopAsync();
+        return (ann, quill, direct);
     }
 
     private static long Count(SqliteConnection connection, string sql)
