@@ -363,12 +363,7 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         {
             // The commit failed (a full disk): nothing of it counts, and a later batch tries again.
             RollBack(connection);
-            var now = Environment.TickCount64;
-            if (_indexCommitFailureLoggedAt is not { } logged || now - logged >= IndexFailureLogIntervalMs)
-            {
-                _indexCommitFailureLoggedAt = now;
-                StorageLog.IndexCommitFailed(_logger, ex);
-            }
+            LogIndexFailure(ex, ref _indexCommitFailureLoggedAt, StorageLog.IndexCommitFailed);
         }
         finally
         {
@@ -434,18 +429,21 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         }
         catch (SqliteException ex)
         {
-            // A broken index fails every batch that tries it: one line a minute says so, not a
-            // stack trace per batch.
-            var now = Environment.TickCount64;
-            if (failureLoggedAt is not { } logged || now - logged >= IndexFailureLogIntervalMs)
-            {
-                failureLoggedAt = now;
-                logFailure(_logger, ex);
-            }
+            LogIndexFailure(ex, ref failureLoggedAt, logFailure);
             connection.Execute("ROLLBACK TO index_step");
             connection.Execute("RELEASE index_step");
             return null;
         }
+    }
+
+    /// <summary>A broken index fails every batch that tries it: one line a minute says so, not a
+    /// stack trace per batch.</summary>
+    private void LogIndexFailure(Exception ex, ref long? failureLoggedAt, Action<ILogger, Exception> logFailure)
+    {
+        var now = Environment.TickCount64;
+        if (failureLoggedAt is { } logged && now - logged < IndexFailureLogIntervalMs) return;
+        failureLoggedAt = now;
+        logFailure(_logger, ex);
     }
 
     private async Task RunCompletions()
