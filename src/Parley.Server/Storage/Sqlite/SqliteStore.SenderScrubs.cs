@@ -30,8 +30,9 @@ internal sealed partial class SqliteStore
         {
             if (Rules.StoredRows.IsTimerLine(action)) c.Execute(Rules.StoredRows.UnnameTimerLine, pos);
         }
-        // The old name is in the log's copies of the pages until it is emptied.
-        w.ContentRemoved();
+        // The old name is in the log's copies of the pages until it is emptied (a slice that
+        // changed nothing leaves nothing there to empty).
+        if (changed.Count > 0) w.ContentRemoved();
         if (to < end)
         {
             c.Execute(Rules.SenderScrubs.Advance, userId, to);
