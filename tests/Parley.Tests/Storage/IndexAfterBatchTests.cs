@@ -61,6 +61,43 @@ public sealed class IndexAfterBatchTests
         }
     }
 
+    [Fact]
+    public async Task Index_work_put_off_for_waiting_sends_is_done_within_a_few_batches()
+    {
+        await using var server = await ParleyServer.StartAsync(
+            new Dictionary<string, string?> { ["Parley:Storage:Provider"] = "Sqlite" }, dataDirectory: NewDirectory());
+        var db = Writer(server);
+        // A chain of operations, each queueing the next while its own batch is still open: every
+        // batch is one operation and finds the next waiting when it commits, as small batches do
+        // under a steady load. Each takes a run of positions and reads how far behind them the
+        // search index's watermark is.
+        const int Operations = 200, PositionsEach = 64;
+        var behind = new List<long>();
+        var queued = new List<Task<bool>>();
+        var allQueued = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        bool Step(WriteContext w)
+        {
+            long pos = 0;
+            for (var i = 0; i < PositionsEach; i++) pos = w.NextPosition();
+            behind.Add(pos - w.Connection.Scalar("SELECT indexed_pos FROM search_index"));
+            lock (queued)
+            {
+                if (queued.Count < Operations) queued.Add(db.WriteAsync(Step));
+                else allQueued.TrySetResult();
+            }
+            return true;
+        }
+        lock (queued) queued.Add(db.WriteAsync(Step));
+        await allQueued.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await Task.WhenAll(queued);
+
+        // Put off for at most MaxIndexDeferrals batches, then done: the index is never further
+        // behind a send than a search chunk and those batches' positions (and its own batch's).
+        const long Bound = SqliteSearchIndex.Chunk + (SqliteDatabase.MaxIndexDeferrals + 2) * PositionsEach;
+        Assert.Equal(Operations, behind.Count);
+        Assert.True(behind.Max() <= Bound, $"the index was {behind.Max()} positions behind a send (at most {Bound})");
+    }
+
     private static SqliteDatabase Writer(ParleyServer server) => server.Services.GetRequiredService<SqliteDatabase>();
 
     private static string NewDirectory() => Path.Combine(Path.GetTempPath(), "parley-tests", Guid.NewGuid().ToString("N"));

@@ -38,6 +38,13 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     /// keys, to write the chats' positions, or to commit them (writer thread only).</summary>
     private long? _searchFailureLoggedAt, _clientIdsFailureLoggedAt, _chatPositionsFailureLoggedAt, _indexCommitFailureLoggedAt;
     private const long IndexFailureLogIntervalMs = 60_000;
+    /// <summary>Batches in a row whose index work was put off for sends waiting behind them, and
+    /// the operations of those batches (writer thread only; see <see cref="IndexAfterBatch"/>).</summary>
+    private int _indexDeferrals, _indexOperations;
+    internal const int MaxIndexDeferrals = 3;
+    /// <summary>Operations past which index work is no longer put off: batches this large come
+    /// with a queue that never empties (saturation), where putting it off only makes it lumpier.</summary>
+    private const int MaxDeferredOperations = 128;
     private long _lastPos;
     private long _committedPos;
 
@@ -317,9 +324,11 @@ internal sealed class SqliteDatabase : IAsyncDisposable
     /// forward in a transaction of their own, after the batch that made the work is committed and
     /// handed over: the batch's sends do not wait for it. In the batch's own transaction it held
     /// about one send in eight for a millisecond more at 5,000 sends a second, while a chunk of
-    /// keys and positions was written (BENCHMARKS.md, "indexes after the batch"). Everything it
-    /// reads is committed by now; <paramref name="startPos"/> is where the batch began, the newest
-    /// position the keys and positions take (as they always have: one batch behind).
+    /// keys and positions was written (BENCHMARKS.md, "indexes after the batch"). While small
+    /// batches find sends queued behind them, it waits for up to <see cref="MaxIndexDeferrals"/>
+    /// more (BENCHMARKS.md, "index work after waiting sends"). Everything it reads is committed by
+    /// now; <paramref name="startPos"/> is where the batch began, the newest position the keys and
+    /// positions take (as they always have: one batch behind).
     /// </summary>
     private void IndexAfterBatch(SqliteConnection connection, long startPos, int batchOperations)
     {
@@ -328,6 +337,12 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         var clientIdsDue = _clientIds.Due(startPos);
         var chatPositionsDue = _chatPositions.Due(startPos);
         if (!searchDue && !mergeDue && !clientIdsDue && !chatPositionsDue) return;
+        // Small batches with sends already waiting behind them: those go first, and the index work
+        // waits for up to a few more batches, then does theirs as well (its slices sized for all).
+        _indexOperations += batchOperations;
+        if (_indexOperations < MaxDeferredOperations && _queue.Reader.TryPeek(out _) && ++_indexDeferrals <= MaxIndexDeferrals) return;
+        var operations = _indexOperations;
+        (_indexDeferrals, _indexOperations) = (0, 0);
         // Its commit needs no sync of its own with Synchronous=Full: the next batch's sync covers
         // the log up to there, and work lost with the machine is redone from the watermarks.
         var unsynced = _synchronous == "FULL";
@@ -336,19 +351,19 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         {
             connection.Execute("BEGIN IMMEDIATE");
             var indexedPos = searchDue
-                ? IndexStep(connection, static (c, pos, _) => SqliteSearchIndex.IndexUpTo(c, pos), _lastPos, batchOperations,
+                ? IndexStep(connection, static (c, pos, _) => SqliteSearchIndex.IndexUpTo(c, pos), _lastPos, operations,
                     ref _searchFailureLoggedAt, StorageLog.SearchIndexFailed)
                 : null;
             // Then a bounded step of the index's segment merging (1 merged, 0 nothing to merge).
             var searchMerged = mergeDue
-                ? IndexStep(connection, static (c, _, operations) => SqliteSearchIndex.MergeStep(c, operations) ? 1 : 0, _lastPos, batchOperations,
+                ? IndexStep(connection, static (c, _, count) => SqliteSearchIndex.MergeStep(c, count) ? 1 : 0, _lastPos, operations,
                     ref _searchFailureLoggedAt, StorageLog.SearchIndexFailed)
                 : null;
             var clientIdsPos = clientIdsDue
-                ? IndexStep(connection, _clientIds.WriteSlice, startPos, batchOperations, ref _clientIdsFailureLoggedAt, StorageLog.ClientIdsFailed)
+                ? IndexStep(connection, _clientIds.WriteSlice, startPos, operations, ref _clientIdsFailureLoggedAt, StorageLog.ClientIdsFailed)
                 : null;
             var chatPositionsPos = chatPositionsDue
-                ? IndexStep(connection, _chatPositions.WriteSlice, startPos, batchOperations, ref _chatPositionsFailureLoggedAt, StorageLog.ChatPositionsFailed)
+                ? IndexStep(connection, _chatPositions.WriteSlice, startPos, operations, ref _chatPositionsFailureLoggedAt, StorageLog.ChatPositionsFailed)
                 : null;
             connection.Execute("COMMIT");
             // A step that found nothing clears the flag before a batch indexed in the same
