@@ -83,9 +83,13 @@ internal sealed class SqliteDatabase : IAsyncDisposable
         // not keep it until the space is reused. FAST would zero space freed inside a page but leave
         // whole freed pages as they were: a long message's overflow pages, for one.
         writer.Execute("PRAGMA secure_delete = ON");
-        // A page cache and memory-mapped reads keep hot index pages out of read() calls.
+        // The page cache keeps hot index pages out of read() calls. The file is not mapped: with a
+        // mapping, SQLite looks every page a statement reads up in the log's index first, even one
+        // already in the cache (to know whether the mapped copy is current), and that lookup was 7%
+        // of the server's CPU with one socket sending; unmapped, only a page missing from the cache
+        // is looked up (BENCHMARKS.md, "the writer without a mapping of the file").
         SizeWriterCache(writer);
-        writer.Execute("PRAGMA mmap_size = 268435456");
+        writer.Execute("PRAGMA mmap_size = 0");
         SqliteMigrations.Apply(writer, _blobs);
         // Checkpoints run beside the writer, not inside its batches (see SqliteCheckpointer).
         writer.Execute("PRAGMA wal_autocheckpoint = 0");
