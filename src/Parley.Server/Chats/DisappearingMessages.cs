@@ -8,7 +8,9 @@ namespace Parley.Server.Chats;
 
 /// <summary>Deletes disappearing messages once their time has run out, on every node and backend:
 /// the store hands each expired message to one sweeper and announces its end to the chat. The
-/// sweeper that deleted an attachment's last use deletes its bytes from the blob store.</summary>
+/// sweeper that deleted an attachment's last use deletes its bytes from the blob store. Each sweep
+/// also finishes deletions that failed part way, so that what a user deleted does not outlive a
+/// failure: blob bytes not yet deleted, deleted accounts' names still on their messages.</summary>
 internal sealed partial class DisappearingMessages(IParleyStore store, BlobDeletions blobDeletions, TimeProvider clock,
     IOptions<ParleyOptions> options, ILogger<DisappearingMessages> logger) : BackgroundService
 {
@@ -24,6 +26,7 @@ internal sealed partial class DisappearingMessages(IParleyStore store, BlobDelet
                 try
                 {
                     await blobDeletions.RetryAsync(stoppingToken);
+                    await store.FinishAccountDeletionsAsync();
                     // A full batch means more may be due: go on at once.
                     while (!stoppingToken.IsCancellationRequested)
                     {

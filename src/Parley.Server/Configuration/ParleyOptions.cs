@@ -28,7 +28,8 @@ public sealed class ParleyOptions
 
 public sealed class RetentionOptions
 {
-    /// <summary>How often each node looks for disappearing messages whose time ran out.</summary>
+    /// <summary>How often each node looks for disappearing messages whose time ran out, and for
+    /// deletions a failure left under way (see <see cref="Chats.DisappearingMessages"/>).</summary>
     public int SweepSeconds { get; set; } = 5;
 }
 

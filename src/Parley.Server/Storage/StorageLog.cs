@@ -19,7 +19,7 @@ internal static partial class StorageLog
     [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Publishing committed events failed; clients will catch up through sync")]
     public static partial void PublishFailed(ILogger logger, Exception ex);
 
-    [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "Taking {Count} deleted accounts' names off their messages, which a stop left under way")]
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "Took {Count} deleted accounts' names off their messages, which a stop or a failure had left under way")]
     public static partial void SenderScrubsResumed(ILogger logger, int count);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Store ready: {Provider} at {Location}")]

@@ -1,8 +1,10 @@
 using System.Net;
 using System.Text.Json;
+using Amazon.DynamoDBv2.Model;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Server.Storage;
+using Parley.Server.Storage.DynamoDb;
 using Parley.Testing;
 using Parley.Tests.Infrastructure;
 
@@ -10,8 +12,8 @@ namespace Parley.Tests.Users;
 
 /// <summary>Deleting an account takes its name off the messages it sent a few positions at a time
 /// (slices of 3 here, 16,384 in production), each slice a write of its own, so other sends go on
-/// between them. The deletion still answers only once every slice is done, and a scrub a stop cut
-/// short finishes when the server starts again.</summary>
+/// between them. The deletion still answers only once every slice is done, and a scrub a stop or a
+/// failure cut short finishes when the server starts again, or at its next sweep.</summary>
 public sealed class DeletedAccountScrubTests : IAsyncLifetime
 {
     private const string DeletedName = "Deleted account";
@@ -27,8 +29,8 @@ public sealed class DeletedAccountScrubTests : IAsyncLifetime
         try { Directory.Delete(_dataDirectory, recursive: true); } catch (IOException) { /* best effort */ }
     }
 
-    private Task<ParleyServer> StartAsync(SenderScrubSlices? slices = null) =>
-        ParleyServer.StartAsync(dataDirectory: _dataDirectory, services: slices is null ? null : s => s.AddSingleton(slices));
+    private Task<ParleyServer> StartAsync(SenderScrubSlices? slices = null, IReadOnlyDictionary<string, string?>? settings = null) =>
+        ParleyServer.StartAsync(settings, dataDirectory: _dataDirectory, services: slices is null ? null : s => s.AddSingleton(slices));
 
     private static bool FromQuill(JsonElement m, TestUser quill) => m.Str("senderId") == quill.Id;
 
@@ -85,8 +87,10 @@ public sealed class DeletedAccountScrubTests : IAsyncLifetime
     {
         TestUser ann, quill;
         string direct;
-        // The scrub stops after its first slice, as a server killed there would.
-        await using (var before = await StartAsync(new SenderScrubSlices { Positions = 3, StopAfter = 1 }))
+        // The scrub stops after its first slice, as a server killed there would (and no sweep takes
+        // it further before the stop).
+        await using (var before = await StartAsync(new SenderScrubSlices { Positions = 3, StopAfter = 1 },
+            new Dictionary<string, string?> { ["Parley:Retention:SweepSeconds"] = "3600" }))
         {
             ann = await ApiClient.CreateUserAsync(before, "Ann");
             quill = await ApiClient.CreateUserAsync(before, "Bartholomew Quill");
@@ -112,6 +116,67 @@ public sealed class DeletedAccountScrubTests : IAsyncLifetime
         await after.StopAsync();
         if (TestBackend.Store == TestStore.Sqlite) Assert.Equal(0, PendingScrubs(quill.Id));
     }
+
+    [Fact]
+    public async Task A_scrub_cut_short_while_the_server_runs_is_finished_by_its_sweep()
+    {
+        // Every run of the scrub stops after one slice, as a deletion whose write failed there would;
+        // the deletion still answers, and only the sweep (every second here) can take it further.
+        await using var server = await StartAsync(new SenderScrubSlices { Positions = 3, StopAfter = 1 },
+            new Dictionary<string, string?> { ["Parley:Retention:SweepSeconds"] = "1" });
+        var ann = await ApiClient.CreateUserAsync(server, "Ann");
+        var quill = await ApiClient.CreateUserAsync(server, "Bartholomew Quill");
+        var direct = await ann.OpenChatWithAsync(quill);
+        for (var i = 0; i < 12; i++) await quill.SendTextAsync(direct, $"quill {i}");
+        (await quill.Api.DeleteAsync("/users/me")).AssertStatus(HttpStatusCode.NoContent, "DELETE /users/me");
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        List<JsonElement> history;
+        while (true)
+        {
+            history = (await ann.HistoryAsync(direct)).Where(m => FromQuill(m, quill)).ToList();
+            if (history.All(m => m.Str("senderName") == DeletedName) || DateTime.UtcNow > deadline) break;
+            await Task.Delay(200);
+        }
+        Assert.Equal(12, history.Count);
+        Assert.All(history, m => Assert.Equal((DeletedName, null), (m.Str("senderName"), m.Str("senderAvatar"))));
+        await server.StopAsync();
+        if (TestBackend.Store == TestStore.Sqlite) Assert.Equal(0, PendingScrubs(quill.Id));
+    }
+
+    [Fact]
+    public async Task On_DynamoDB_a_rename_a_failure_left_under_way_is_finished_by_the_sweep()
+    {
+        if (TestBackend.Store != TestStore.DynamoDb) return; // the SQL stores' scrubs: the test above
+        await using var server = await StartAsync(settings: new Dictionary<string, string?> { ["Parley:Retention:SweepSeconds"] = "1" });
+        var ann = await ApiClient.CreateUserAsync(server, "Ann");
+        var quill = await ApiClient.CreateUserAsync(server, "Bartholomew Quill");
+        var direct = await ann.OpenChatWithAsync(quill);
+        for (var i = 0; i < 3; i++) await quill.SendTextAsync(direct, $"quill {i}");
+        (await quill.Api.DeleteAsync("/users/me")).AssertStatus(HttpStatusCode.NoContent, "DELETE /users/me");
+        Assert.Null(ServerDynamo.Record(server, NameScrubs, quill.Id));
+
+        // What a deletion whose rename failed half way leaves: its record, and a message with the old
+        // name. The account's sessions are over, so no retry of the client's will come.
+        var message = ServerDynamo.Scan(server, DynamoTables.Messages)
+            .First(m => ServerDynamo.Text(m, "senderId") == quill.Id && ServerDynamo.Text(m, "senderName") == DeletedName);
+        message["senderName"] = new AttributeValue { S = "Bartholomew Quill" };
+        await ServerDynamo.PutAsync(server, DynamoTables.Messages, message);
+        await ServerDynamo.PutAsync(server, DynamoTables.Records,
+            new() { ["pk"] = new AttributeValue { S = NameScrubs }, ["sk"] = new AttributeValue { S = quill.Id } });
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (ServerDynamo.Record(server, NameScrubs, quill.Id) is not null && DateTime.UtcNow < deadline) await Task.Delay(200);
+        Assert.Null(ServerDynamo.Record(server, NameScrubs, quill.Id));
+        Assert.All(ServerDynamo.Scan(server, DynamoTables.Messages).Where(m => ServerDynamo.Text(m, "senderId") == quill.Id),
+            m => Assert.Equal(DeletedName, ServerDynamo.Text(m, "senderName")));
+        var history = (await ann.HistoryAsync(direct)).Where(m => FromQuill(m, quill)).ToList();
+        Assert.Equal(3, history.Count);
+        Assert.All(history, m => Assert.Equal(DeletedName, m.Str("senderName")));
+    }
+
+    /// <summary>Where the DynamoDB store records the renames under way.</summary>
+    private const string NameScrubs = "namescrubs";
 
     /// <summary>The scrubs of the account the stopped server's file records as under way.</summary>
     private long PendingScrubs(string userId)

@@ -64,6 +64,9 @@ internal sealed partial class DynamoStore
             "attribute_exists(userId)",
             new() { [":name"] = Item.S(AccountNames.Deleted), [":empty"] = Item.S(""), [":none"] = Item.S(AccountNames.DeletedPasswordHash), [":now"] = Item.N(now) },
             new() { ["#n"] = "name" }).ConfigureAwait(false);
+        // Recorded before the sessions end: should a later step fail, the client can no longer
+        // retry, and the sweep finishes the rename instead (see FinishAccountDeletionsAsync).
+        await db.PutAsync(db.Records, NameScrubKey(userId)).ConfigureAwait(false);
         await ReleaseClaimsAsync(AddressClaim.Of(user), userId).ConfigureAwait(false);
         await RevokeAllSessionsAsync(userId, now).ConfigureAwait(false);
         foreach (var code in await QueryRecordsAsync("code#" + userId).ConfigureAwait(false))
@@ -80,6 +83,7 @@ internal sealed partial class DynamoStore
         }
         if (user.PhotoMediaId is { } photo) await db.DeleteAsync(db.Records, Item.Record("photo#" + photo, userId)).ConfigureAwait(false);
         await RenameSentMessagesAsync(userId).ConfigureAwait(false);
+        await db.DeleteAsync(db.Records, NameScrubKey(userId)).ConfigureAwait(false);
         // Its uploads that no chat shows go (the photo was its profile's only use).
         var forgotten = new List<string>();
         foreach (var upload in await QueryRecordsAsync("uploads#" + userId).ConfigureAwait(false))
@@ -91,6 +95,25 @@ internal sealed partial class DynamoStore
         }
         return forgotten;
     }
+
+    /// <summary>The renames of deleted accounts' messages that a failure or a stop left under way
+    /// (recorded under one key, so a query finds them all): each runs again from the start, which
+    /// changes nothing already renamed.</summary>
+    public async Task<int> FinishAccountDeletionsAsync()
+    {
+        var pending = await QueryRecordsAsync(NameScrubsPk).ConfigureAwait(false);
+        foreach (var record in pending)
+        {
+            var userId = record.Str("sk");
+            await RenameSentMessagesAsync(userId).ConfigureAwait(false);
+            await db.DeleteAsync(db.Records, NameScrubKey(userId)).ConfigureAwait(false);
+        }
+        return pending.Count;
+    }
+
+    private const string NameScrubsPk = "namescrubs";
+
+    private static Dictionary<string, AttributeValue> NameScrubKey(string userId) => Item.Record(NameScrubsPk, userId);
 
     /// <summary>Its name leaves the messages: those it sent show "Deleted account" (a
     /// <c>disappearing_messages</c> one stored with its name in front keeps only the description),

@@ -42,13 +42,13 @@ internal sealed partial class PostgresStore
         return (false, NoEvents);
     }
 
-    /// <summary>Finishes the scrubs a stopped node left under way, before this node takes requests.
-    /// Nodes starting together may run the same one; they share its slices.</summary>
-    private async Task ResumeSenderScrubsAsync()
+    /// <summary>Finishes the scrubs left under way: at start, before this node takes requests, and
+    /// from the sweep (see <see cref="Chats.DisappearingMessages"/>), for a deletion that failed part
+    /// way. Nodes running the same one share its slices.</summary>
+    public async Task<int> FinishAccountDeletionsAsync()
     {
         var pending = await db.ReadAsync(c => c.QueryAsync(r => r.GetString(0), Rules.SenderScrubs.Pending)).ConfigureAwait(false);
-        if (pending.Count == 0) return;
-        StorageLog.SenderScrubsResumed(logger, pending.Count);
         foreach (var userId in pending) await ScrubSenderNameAsync(userId).ConfigureAwait(false);
+        return pending.Count;
     }
 }

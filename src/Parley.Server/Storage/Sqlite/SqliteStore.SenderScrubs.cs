@@ -42,13 +42,13 @@ internal sealed partial class SqliteStore
         return false;
     }
 
-    /// <summary>Finishes the scrubs a stopped server left under way, before the store takes requests,
-    /// so no one reads an old name after the restart either.</summary>
-    private async Task ResumeSenderScrubsAsync()
+    /// <summary>Finishes the scrubs left under way: at start, before the store takes requests, so no
+    /// one reads an old name after a restart either, and from the sweep (see
+    /// <see cref="Chats.DisappearingMessages"/>), for a deletion that failed part way.</summary>
+    public async Task<int> FinishAccountDeletionsAsync()
     {
         var pending = db.Read(c => c.Query(r => r.GetString(0), Rules.SenderScrubs.Pending));
-        if (pending.Count == 0) return;
-        StorageLog.SenderScrubsResumed(logger, pending.Count);
         foreach (var userId in pending) await ScrubSenderNameAsync(userId);
+        return pending.Count;
     }
 }
