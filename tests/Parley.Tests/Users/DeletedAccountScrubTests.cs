@@ -124,11 +124,7 @@ public sealed class DeletedAccountScrubTests : IAsyncLifetime
         // the deletion still answers, and only the sweep (every second here) can take it further.
         await using var server = await StartAsync(new SenderScrubSlices { Positions = 3, StopAfter = 1 },
             new Dictionary<string, string?> { ["Parley:Retention:SweepSeconds"] = "1" });
-        var ann = await ApiClient.CreateUserAsync(server, "Ann");
-        var quill = await ApiClient.CreateUserAsync(server, "Bartholomew Quill");
-        var direct = await ann.OpenChatWithAsync(quill);
-        for (var i = 0; i < 12; i++) await quill.SendTextAsync(direct, $"quill {i}");
-        (await quill.Api.DeleteAsync("/users/me")).AssertStatus(HttpStatusCode.NoContent, "DELETE /users/me");
+        var (ann, quill, direct) = await QuillSendsThenIsDeletedAsync(server, 12);
 
         var deadline = DateTime.UtcNow.AddSeconds(60);
         List<JsonElement> history;
@@ -149,11 +145,7 @@ public sealed class DeletedAccountScrubTests : IAsyncLifetime
     {
         if (TestBackend.Store != TestStore.DynamoDb) return; // the SQL stores' scrubs: the test above
         await using var server = await StartAsync(settings: new Dictionary<string, string?> { ["Parley:Retention:SweepSeconds"] = "1" });
-        var ann = await ApiClient.CreateUserAsync(server, "Ann");
-        var quill = await ApiClient.CreateUserAsync(server, "Bartholomew Quill");
-        var direct = await ann.OpenChatWithAsync(quill);
-        for (var i = 0; i < 3; i++) await quill.SendTextAsync(direct, $"quill {i}");
-        (await quill.Api.DeleteAsync("/users/me")).AssertStatus(HttpStatusCode.NoContent, "DELETE /users/me");
+        var (ann, quill, direct) = await QuillSendsThenIsDeletedAsync(server, 3);
         Assert.Null(ServerDynamo.Record(server, NameScrubs, quill.Id));
 
         // What a deletion whose rename failed half way leaves: its record, and a message with the old
@@ -173,6 +165,18 @@ public sealed class DeletedAccountScrubTests : IAsyncLifetime
         var history = (await ann.HistoryAsync(direct)).Where(m => FromQuill(m, quill)).ToList();
         Assert.Equal(3, history.Count);
         Assert.All(history, m => Assert.Equal(DeletedName, m.Str("senderName")));
+    }
+
+    /// <summary>Ann and Quill in a chat, Quill sends <paramref name="messages"/> messages to it and
+    /// then deletes the account (the deletion has answered).</summary>
+    private static async Task<(TestUser Ann, TestUser Quill, string Direct)> QuillSendsThenIsDeletedAsync(ParleyServer server, int messages)
+    {
+        var ann = await ApiClient.CreateUserAsync(server, "Ann");
+        var quill = await ApiClient.CreateUserAsync(server, "Bartholomew Quill");
+        var direct = await ann.OpenChatWithAsync(quill);
+        for (var i = 0; i < messages; i++) await quill.SendTextAsync(direct, $"quill {i}");
+        (await quill.Api.DeleteAsync("/users/me")).AssertStatus(HttpStatusCode.NoContent, "DELETE /users/me");
+        return (ann, quill, direct);
     }
 
     /// <summary>Where the DynamoDB store records the renames under way.</summary>
