@@ -26,7 +26,6 @@ internal sealed partial class DisappearingMessages(IParleyStore store, BlobDelet
                 try
                 {
                     await blobDeletions.RetryAsync(stoppingToken);
-                    await store.FinishAccountDeletionsAsync();
                     // A full batch means more may be due: go on at once.
                     while (!stoppingToken.IsCancellationRequested)
                     {
@@ -35,9 +34,19 @@ internal sealed partial class DisappearingMessages(IParleyStore store, BlobDelet
                         if (expired.Count < Batch) break;
                     }
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                // A store call that timed out throws a cancellation too: only the host's is a shutdown.
+                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
                     SweepFailed(logger, ex);
+                }
+                // Apart from the expiry: a deletion that keeps failing must not hold it back.
+                try
+                {
+                    await store.FinishAccountDeletionsAsync();
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    DeletionsFailed(logger, ex);
                 }
             }
         }
@@ -49,4 +58,7 @@ internal sealed partial class DisappearingMessages(IParleyStore store, BlobDelet
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Error, Message = "Deleting expired messages failed; the next sweep tries again")]
     private static partial void SweepFailed(ILogger logger, Exception ex);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Error, Message = "Finishing the deletions of accounts left under way failed; the next sweep tries again")]
+    private static partial void DeletionsFailed(ILogger logger, Exception ex);
 }
