@@ -83,7 +83,6 @@ internal sealed partial class DynamoStore
         }
         if (user.PhotoMediaId is { } photo) await db.DeleteAsync(db.Records, Item.Record("photo#" + photo, userId)).ConfigureAwait(false);
         await RenameSentMessagesAsync(userId).ConfigureAwait(false);
-        await db.DeleteAsync(db.Records, NameScrubKey(userId)).ConfigureAwait(false);
         // Its uploads that no chat shows go (the photo was its profile's only use).
         var forgotten = new List<string>();
         foreach (var upload in await QueryRecordsAsync("uploads#" + userId).ConfigureAwait(false))
@@ -102,12 +101,7 @@ internal sealed partial class DynamoStore
     public async Task<int> FinishAccountDeletionsAsync()
     {
         var pending = await QueryRecordsAsync(NameScrubsPk).ConfigureAwait(false);
-        foreach (var record in pending)
-        {
-            var userId = record.Str("sk");
-            await RenameSentMessagesAsync(userId).ConfigureAwait(false);
-            await db.DeleteAsync(db.Records, NameScrubKey(userId)).ConfigureAwait(false);
-        }
+        foreach (var record in pending) await RenameSentMessagesAsync(record.Str("sk")).ConfigureAwait(false);
         return pending.Count;
     }
 
@@ -121,7 +115,8 @@ internal sealed partial class DynamoStore
     /// id; those stored before the id was recorded cannot be matched). Every chat it was ever in is
     /// read for them: a system message naming it is in one of those, and there is no index by
     /// sender or by affected member (deleting an account is rare, sends are not). Written over in
-    /// the store, not looked up when read, so the old name does not stay stored.</summary>
+    /// the store, not looked up when read, so the old name does not stay stored. Ends by deleting
+    /// the record of the rename under way.</summary>
     private async Task RenameSentMessagesAsync(string userId)
     {
         foreach (var chatId in await GetChatIdsEverJoinedAsync(userId).ConfigureAwait(false))
@@ -162,5 +157,7 @@ internal sealed partial class DynamoStore
                     update.Contains("#content", StringComparison.Ordinal) ? new() { ["#content"] = "content" } : null).ConfigureAwait(false);
             }
         }
+        // Done: the record of the rename under way goes (see FinishAccountDeletionsAsync).
+        await db.DeleteAsync(db.Records, NameScrubKey(userId)).ConfigureAwait(false);
     }
 }

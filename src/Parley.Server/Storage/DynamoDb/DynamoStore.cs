@@ -18,7 +18,6 @@ internal sealed partial class DynamoStore(DynamoDatabase db, DynamoWriters write
             await DynamoTables.CreateAsync(db.Client, db.Prefix, ct).ConfigureAwait(false);
         }
         await _writers.StartAsync(ct).ConfigureAwait(false);
-        if (await FinishAccountDeletionsAsync().ConfigureAwait(false) is > 0 and var resumed) StorageLog.SenderScrubsResumed(logger, resumed);
         StorageLog.StoreReady(logger, "dynamodb", db.Client.Config.ServiceURL ?? db.Client.Config.RegionEndpoint?.SystemName ?? "default region");
     }
 

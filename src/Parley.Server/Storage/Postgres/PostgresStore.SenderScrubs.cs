@@ -42,7 +42,7 @@ internal sealed partial class PostgresStore
         return (false, NoEvents);
     }
 
-    /// <summary>Finishes the scrubs left under way: at start, before this node takes requests, and
+    /// <summary>Finishes the scrubs left under way: at start (see <see cref="StoreStartup"/>), and
     /// from the sweep (see <see cref="Chats.DisappearingMessages"/>), for a deletion that failed part
     /// way. Nodes running the same one share its slices.</summary>
     public async Task<int> FinishAccountDeletionsAsync()

@@ -14,7 +14,6 @@ internal sealed partial class PostgresStore(PostgresDatabase db, IOptions<Parley
     public async Task InitializeAsync(CancellationToken ct)
     {
         await db.OpenAsync(ct).ConfigureAwait(false);
-        if (await FinishAccountDeletionsAsync().ConfigureAwait(false) is > 0 and var resumed) StorageLog.SenderScrubsResumed(logger, resumed);
         var settings = new NpgsqlConnectionStringBuilder(options.Value.Storage.ConnectionString);
         StorageLog.StoreReady(logger, "postgres", $"{settings.Host}:{settings.Port}/{settings.Database}");
     }

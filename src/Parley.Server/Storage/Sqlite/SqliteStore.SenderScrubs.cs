@@ -42,9 +42,8 @@ internal sealed partial class SqliteStore
         return false;
     }
 
-    /// <summary>Finishes the scrubs left under way: at start, before the store takes requests, so no
-    /// one reads an old name after a restart either, and from the sweep (see
-    /// <see cref="Chats.DisappearingMessages"/>), for a deletion that failed part way.</summary>
+    /// <summary>Finishes the scrubs left under way: at start (see <see cref="StoreStartup"/>), and
+    /// from the sweep (see <see cref="Chats.DisappearingMessages"/>), for a deletion that failed part way.</summary>
     public async Task<int> FinishAccountDeletionsAsync()
     {
         var pending = db.Read(c => c.Query(r => r.GetString(0), Rules.SenderScrubs.Pending));

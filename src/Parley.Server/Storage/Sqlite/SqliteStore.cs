@@ -12,7 +12,6 @@ internal sealed partial class SqliteStore(SqliteDatabase db, IEventPublisher pub
     public async Task InitializeAsync(CancellationToken ct)
     {
         db.Open();
-        if (await FinishAccountDeletionsAsync() is > 0 and var resumed) StorageLog.SenderScrubsResumed(logger, resumed);
         StorageLog.StoreReady(logger, "sqlite", Path.GetFullPath(options.Value.DataDirectory));
     }
 
