@@ -37,7 +37,7 @@ public static class ParleyApp
         // Tests (and embedders) add configuration and services first, so everything below sees them.
         configure?.Invoke(builder);
         var options = builder.Configuration.GetSection(ParleyOptions.Section).Get<ParleyOptions>() ?? new ParleyOptions();
-        if ((options.Users.Problem() ?? options.Network.Problem()) is { } problem) throw new InvalidOperationException(problem);
+        if ((options.Users.Problem() ?? options.Network.Problem() ?? options.Memory.Problem()) is { } problem) throw new InvalidOperationException(problem);
         builder.Services.Configure<ParleyOptions>(builder.Configuration.GetSection(ParleyOptions.Section));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -53,6 +53,7 @@ public static class ParleyApp
         builder.Services.AddParleyAuth();
         builder.Services.AddParleyRealtime(options);
         builder.Services.AddHostedService<DisappearingMessages>();
+        builder.Services.AddHostedService<IdleMemoryTrim>();
         builder.Services.AddParleyTelemetry(options, builder.Configuration);
         builder.Services.AddParleyPush();
         builder.Services.AddSingleton<ExportThrottle>();

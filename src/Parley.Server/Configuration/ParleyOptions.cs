@@ -24,6 +24,7 @@ public sealed class ParleyOptions
     public Operations.MetricsOptions Metrics { get; set; } = new();
     public CorsOptions Cors { get; set; } = new();
     public NetworkOptions Network { get; set; } = new();
+    public Operations.MemoryOptions Memory { get; set; } = new();
 }
 
 public sealed class RetentionOptions

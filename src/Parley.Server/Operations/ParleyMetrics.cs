@@ -17,6 +17,7 @@ public sealed class ParleyMetrics : IDisposable
     private readonly Counter<long> _pushSent;
     private readonly Counter<long> _pushFailed;
     private readonly Counter<long> _pushDropped;
+    private readonly Counter<long> _memoryTrims;
 
     public ParleyMetrics(IMeterFactory meters, Realtime.ConnectionRegistry sockets, Storage.EventStream events)
     {
@@ -30,6 +31,7 @@ public sealed class ParleyMetrics : IDisposable
         _pushSent = _meter.CreateCounter<long>("parley.push.sent", "{notification}", "Notifications a push service accepted.");
         _pushFailed = _meter.CreateCounter<long>("parley.push.failed", "{notification}", "Notifications refused for good or whose subscription is gone.");
         _pushDropped = _meter.CreateCounter<long>("parley.push.dropped", "{notification}", "Notifications dropped because the push queue was full.");
+        _memoryTrims = _meter.CreateCounter<long>("parley.memory.trims", "{collection}", "Compacting collections run once the node went quiet, giving back what a busy spell left the collector holding.");
         // This node's commits (each node counts what it stored).
         events.Subscribe(e =>
         {
@@ -44,6 +46,7 @@ public sealed class ParleyMetrics : IDisposable
     public void PushSent() => _pushSent.Add(1);
     public void PushFailed() => _pushFailed.Add(1);
     public void PushDropped() => _pushDropped.Add(1);
+    public void MemoryTrimmed() => _memoryTrims.Add(1);
 
     public void Dispose() => _meter.Dispose();
 }

@@ -8,14 +8,15 @@ namespace Parley.Tests.Cluster;
 /// <summary>The bus a cluster test's nodes talk over.</summary>
 public enum ClusterBus { Postgres, Redis }
 
-/// <summary>What a cluster test's nodes share as their store.</summary>
-public enum ClusterStore { Postgres, DynamoDb }
+/// <summary>What a cluster test's nodes share as their store; <see cref="Sqlite"/> is a node alone
+/// on a file of its own, for tests of one server in a process of its own.</summary>
+public enum ClusterStore { Postgres, DynamoDb, Sqlite }
 
 /// <summary>Why a cluster test on a store and bus is skipped, or null when it runs.</summary>
 public static class ClusterSkip
 {
     public static string? Reason(ClusterStore store, ClusterBus bus) =>
-        (store == ClusterStore.DynamoDb ? TestDynamo.SkipReason : TestPostgres.SkipReason)
+        store switch { ClusterStore.DynamoDb => TestDynamo.SkipReason, ClusterStore.Postgres => TestPostgres.SkipReason, _ => null }
         ?? (bus == ClusterBus.Redis ? TestRedis.SkipReason : null);
 }
 

@@ -77,6 +77,10 @@ public sealed class NodeProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>A server alone in a process of its own, on a SQLite file of its own.</summary>
+    public static Task<NodeProcess> StartAloneAsync(string nodeId, IReadOnlyDictionary<string, string>? settings = null) =>
+        StartAsync("", nodeId, store: ClusterStore.Sqlite, settings: settings);
+
     private sealed class PortTakenException(string message) : Exception(message);
 
     private static async Task<NodeProcess> StartOnceAsync(string address, ClusterStore store, string nodeId, ClusterBus bus, string cluster,
@@ -105,14 +109,14 @@ public sealed class NodeProcess : IAsyncDisposable
             Directory.CreateDirectory(dataDirectory);
             await File.WriteAllTextAsync(Path.Combine(dataDirectory, TestDynamo.MarkerFile), address);
         }
-        else
+        else if (store == ClusterStore.Postgres)
         {
             start.Environment["Parley__Storage__Provider"] = "Postgres";
             start.Environment["Parley__Storage__ConnectionString"] = address;
         }
         start.Environment["Parley__NodeId"] = nodeId;
-        start.Environment["Parley__Cluster__Bus"] = bus.ToString();
-        if (bus == ClusterBus.Redis) start.Environment["Parley__Cluster__RedisConnection"] = TestRedis.ConnectionFor(cluster);
+        if (store != ClusterStore.Sqlite) start.Environment["Parley__Cluster__Bus"] = bus.ToString();
+        if (store != ClusterStore.Sqlite && bus == ClusterBus.Redis) start.Environment["Parley__Cluster__RedisConnection"] = TestRedis.ConnectionFor(cluster);
 
         var output = new StringBuilder();
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");

@@ -26,6 +26,9 @@ public sealed class ParleyServer : IAsyncDisposable
         ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = "1000",
         ["Parley:Limits:MessagesPerSecond"] = "1000",
         ["Parley:Limits:FramesPerSecond"] = "1000",
+        // A trim is a full collection of the process, here the test runner's: IdleMemoryTrimTests
+        // run it on servers in processes of their own.
+        ["Parley:Memory:TrimAfterQuietSeconds"] = "0",
     };
 
     private readonly WebApplication? _app;
