@@ -59,6 +59,8 @@ internal sealed partial class IdleMemoryTrim(IOptions<ParleyOptions> options, Pa
             low = Math.Min(low, committed);
             if (quietSeconds < settings.TrimAfterQuietSeconds || committed - low < growth) continue;
 
+            // Resident memory, not the collector's figures, says what the operating system got back.
+            var residentBefore = Environment.WorkingSet;
             var pause = Stopwatch.StartNew();
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             pause.Stop();
@@ -66,11 +68,11 @@ internal sealed partial class IdleMemoryTrim(IOptions<ParleyOptions> options, Pa
             allocated = GC.GetTotalAllocatedBytes();
             quietSeconds = 0;
             metrics.MemoryTrimmed();
-            Trimmed(logger, committed >> 20, low >> 20, pause.ElapsedMilliseconds);
+            Trimmed(logger, residentBefore >> 20, Environment.WorkingSet >> 20, pause.ElapsedMilliseconds);
         }
     }
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information,
-        Message = "Quiet after a busy spell: the collector gave memory back, {BeforeMiB} MiB held before, {AfterMiB} MiB after, in a pause of {PauseMs} ms")]
+        Message = "Quiet after a busy spell: the collector gave memory back, resident {BeforeMiB} MiB before and {AfterMiB} MiB after, in a pause of {PauseMs} ms")]
     private static partial void Trimmed(ILogger logger, long beforeMiB, long afterMiB, long pauseMs);
 }

@@ -106,6 +106,6 @@ public sealed partial class IdleMemoryTrimTests
         return line is null ? 0 : double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
     }
 
-    [GeneratedRegex(@"(?<before>\d+) MiB held before, (?<after>\d+) MiB after")]
+    [GeneratedRegex(@"resident (?<before>\d+) MiB before and (?<after>\d+) MiB after")]
     private static partial Regex TrimLine();
 }
