@@ -65,6 +65,10 @@ public sealed class AuthThrottle : IDisposable
     /// <summary>The sign-in succeeded: the failure taken for it is given back.</summary>
     public Task SucceededAsync(string account) => _store.ReturnAttemptAsync(StoredKey(FailuresOf(account)));
 
+    /// <summary>The attempt was refused before its guess was checked (a spent two-step token): the
+    /// failure taken for it is given back, as for a success.</summary>
+    public Task GiveBackAsync(string account) => SucceededAsync(account);
+
     /// <summary>The account's password was just reset by a code: its owner may sign in at once.</summary>
     public Task ForgetFailuresAsync(string account) => _store.ClearAttemptsAsync(StoredKey(FailuresOf(account)));
 

@@ -86,9 +86,14 @@ public static class TwoStepApi
         if (string.IsNullOrWhiteSpace(body.Code)) return ApiError.BadRequest("code is required.");
         var userId = tokens.ValidateMfaToken(body.MfaToken, out var tokenId);
         if (userId is null) return ApiError.Unauthorized("The sign-in has expired or is invalid; sign in again.");
-        // The token's own count comes before the account's, so a spent token costs the account nothing.
-        if (!await security.TakeTryAsync(tokenId, clock)) return ApiError.Unauthorized(TokenSpent);
+        // A try refused without a code being looked at costs nothing: the account's lock comes first,
+        // so a locked account leaves the token its tries, and a spent token gives the account's back.
         if (await throttle.BeginSignInAsync(ThrottleKey(userId)) is { } lockedFor) return ApiError.TooManyRequests(lockedFor);
+        if (!await security.TakeTryAsync(tokenId, clock))
+        {
+            await throttle.GiveBackAsync(ThrottleKey(userId));
+            return ApiError.Unauthorized(TokenSpent);
+        }
         var user = await store.GetUserAsync(userId);
         if (user is null) return ApiError.Unauthorized("The sign-in has expired or is invalid; sign in again.");
         if (await twoStep.VerifyAsync(userId, body.Code) != TwoStep.Check.Accepted) return ApiError.Unauthorized(WrongCode);

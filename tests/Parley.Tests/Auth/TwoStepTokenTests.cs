@@ -5,8 +5,9 @@ using Parley.Tests.Infrastructure;
 namespace Parley.Tests.Auth;
 
 /// <summary>The token a password answers with when two-step verification is on (<c>mfaToken</c>)
-/// is spent by the session it produces and by five wrong codes, on every node; a spent token is
-/// refused before its code is looked at, so a recovery code sent with it is not used up.</summary>
+/// is spent by the session it produces and by five wrong codes, on every node (a try the account's
+/// lock refuses is not one of them); a spent token is refused before its code is looked at, so a
+/// recovery code sent with it is not used up.</summary>
 public sealed class TwoStepTokenTests
 {
     private const string SignInAgain = "sign in again with your password";
@@ -51,6 +52,40 @@ public sealed class TwoStepTokenTests
 
         Assert.All(wrong, error => Assert.DoesNotContain(SignInAgain, error));
         Assert.Contains(SignInAgain, sixth.AssertError(HttpStatusCode.Unauthorized));
+        (await SecondStep(api, await ChallengeAsync(api, enrolled.User), enrolled.RecoveryCodes[0])).AssertStatus(HttpStatusCode.OK, "a fresh sign-in");
+    }
+
+    [Fact]
+    public async Task Tries_the_accounts_lock_refuses_leave_the_token_its_tries()
+    {
+        var clock = new TestClock();
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?> { ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = "3" }, clock: clock);
+        var enrolled = await TwoStepTests.EnrolAsync(server);
+        using var api = server.Api();
+        var first = await ChallengeAsync(api, enrolled.User);
+        for (var i = 0; i < 3; i++) (await SecondStep(api, first, "000000")).AssertError(HttpStatusCode.Unauthorized);
+
+        // Near the end of the account's 15 minutes, a fresh sign-in meets the lock five times.
+        clock.Advance(TimeSpan.FromMinutes(11));
+        var second = await ChallengeAsync(api, enrolled.User);
+        for (var i = 0; i < 5; i++) (await SecondStep(api, second, enrolled.RecoveryCodes[0])).AssertError(HttpStatusCode.TooManyRequests);
+
+        // Once the lock ends, within the token's five minutes, its code is taken.
+        clock.Advance(TimeSpan.FromMinutes(4.5));
+        (await SecondStep(api, second, enrolled.RecoveryCodes[0])).AssertStatus(HttpStatusCode.OK, "the second step once the lock ended");
+    }
+
+    [Fact]
+    public async Task A_spent_token_costs_the_account_none_of_its_guesses()
+    {
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?> { ["Parley:Auth:AttemptsPerAccountPer15Minutes"] = "6" });
+        var enrolled = await TwoStepTests.EnrolAsync(server);
+        using var api = server.Api();
+        var spent = await ChallengeAsync(api, enrolled.User);
+        for (var i = 0; i < 5; i++) (await SecondStep(api, spent, "000000")).AssertError(HttpStatusCode.Unauthorized);
+
+        // Five failures of six: tries with the spent token take none of the one left.
+        for (var i = 0; i < 3; i++) Assert.Contains(SignInAgain, (await SecondStep(api, spent, "000000")).AssertError(HttpStatusCode.Unauthorized));
         (await SecondStep(api, await ChallengeAsync(api, enrolled.User), enrolled.RecoveryCodes[0])).AssertStatus(HttpStatusCode.OK, "a fresh sign-in");
     }
 
