@@ -42,7 +42,8 @@ internal sealed partial class DisappearingMessages(IParleyStore store, BlobDelet
                 // Apart from the expiry: a deletion that keeps failing must not hold it back.
                 try
                 {
-                    await store.FinishAccountDeletionsAsync();
+                    var finished = await store.FinishAccountDeletionsAsync(clock.NowMs());
+                    await blobDeletions.DeleteAsync(finished.ForgottenMedia, stoppingToken);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {

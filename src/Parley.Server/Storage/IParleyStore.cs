@@ -61,10 +61,13 @@ public interface IAccountStore
     /// whose bytes the caller deletes from the blob store.</summary>
     Task<IReadOnlyList<string>> DeleteUserAsync(string userId, long now);
     /// <summary>Finishes what deletions of accounts left under way (one that failed part way, a
-    /// server stopped during one): the names leave the messages those accounts sent. Returns how
-    /// many accounts it worked on. Every node runs it at start and now and then after; it may run
-    /// beside a deletion doing the same work, and shares that work rather than repeating it.</summary>
-    Task<int> FinishAccountDeletionsAsync();
+    /// server stopped during one): the names leave the messages those accounts sent, and on
+    /// DynamoDB, whose deletion is many writes, every step after the sessions ended (codes, blocks,
+    /// the photo's visibility, uploads no chat shows). Returns how many accounts it worked on and
+    /// the media it forgot, whose bytes the caller deletes. Every node runs it at start and now and
+    /// then after; it may run beside a deletion doing the same work, and shares that work rather
+    /// than repeating it.</summary>
+    Task<DeletionsFinished> FinishAccountDeletionsAsync(long now);
     /// <summary>Sets the profile photo. The photo it replaces is forgotten when nothing else shows it
     /// (no chat it was sent to, no other profile); its id is returned so its bytes can go too.</summary>
     Task<(UserRecord? User, string? Forgotten)> SetPhotoAsync(string userId, string mediaId);

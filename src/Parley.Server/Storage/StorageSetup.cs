@@ -58,13 +58,15 @@ public static class StorageSetup
 /// <summary>Opens and migrates the store, finishes the deletions a stop left under way (so no one
 /// reads an old name after a restart either), checks the secrets key, and loads the signing and
 /// VAPID keys before the server takes requests.</summary>
-internal sealed class StoreStartup(IParleyStore store, Auth.SecretSeal seal, Auth.TokenService tokens, Push.VapidKeys vapid, TimeProvider clock,
-    ILogger<StoreStartup> logger) : IHostedService
+internal sealed class StoreStartup(IParleyStore store, Auth.SecretSeal seal, Auth.TokenService tokens, Push.VapidKeys vapid,
+    Blobs.BlobDeletions blobDeletions, TimeProvider clock, ILogger<StoreStartup> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await store.InitializeAsync(cancellationToken);
-        if (await store.FinishAccountDeletionsAsync() is > 0 and var resumed) StorageLog.SenderScrubsResumed(logger, resumed);
+        var finished = await store.FinishAccountDeletionsAsync(clock.NowMs());
+        if (finished.Accounts > 0) StorageLog.SenderScrubsResumed(logger, finished.Accounts);
+        await blobDeletions.DeleteAsync(finished.ForgottenMedia, cancellationToken);
         await seal.CheckKeyAsync(store, clock.NowMs());
         await tokens.InitializeAsync();
         await vapid.InitializeAsync();

@@ -13,7 +13,7 @@ namespace Parley.Tests.Blobs;
 /// pass of test.sh) and on S3.</summary>
 public sealed class MediaBlobLifecycleTests
 {
-    private static readonly byte[] Png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 4, 5, 6];
+    internal static readonly byte[] Png = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 4, 5, 6];
 
     private static Dictionary<string, string?> FastSweeps(bool s3)
     {
@@ -22,7 +22,7 @@ public sealed class MediaBlobLifecycleTests
         return settings;
     }
 
-    private static async Task<string> UploadAsync(TestUser user, string path = "/media", HttpMethod? method = null)
+    internal static async Task<string> UploadAsync(TestUser user, string path = "/media", HttpMethod? method = null)
     {
         using var request = new HttpRequestMessage(method ?? HttpMethod.Post, path) { Content = new ByteArrayContent(Png) };
         request.Content.Headers.TryAddWithoutValidation("Content-Type", "image/png");
@@ -54,7 +54,7 @@ public sealed class MediaBlobLifecycleTests
         }
     }
 
-    private static async Task<(HttpStatusCode Status, byte[] Bytes)> DownloadAsync(TestUser user, string mediaId)
+    internal static async Task<(HttpStatusCode Status, byte[] Bytes)> DownloadAsync(TestUser user, string mediaId)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/media/{mediaId}");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", user.Api.AccessToken);

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Parley.Server.Storage;
 using Parley.Server.Storage.DynamoDb;
 using Parley.Testing;
+using Parley.Tests.Blobs;
 using Parley.Tests.Infrastructure;
 
 namespace Parley.Tests.Users;
@@ -167,6 +168,39 @@ public sealed class DeletedAccountScrubTests : IAsyncLifetime
         Assert.All(history, m => Assert.Equal(DeletedName, m.Str("senderName")));
     }
 
+    [Fact]
+    public async Task On_DynamoDB_a_deletion_a_failure_cut_short_after_the_sessions_ended_is_finished_by_the_sweep()
+    {
+        if (TestBackend.Store != TestStore.DynamoDb) return; // the SQL stores delete an account in one transaction
+        await using var server = await StartAsync(settings: new Dictionary<string, string?> { ["Parley:Retention:SweepSeconds"] = "1" });
+        var ann = await ApiClient.CreateUserAsync(server, "Ann");
+        var quill = await ApiClient.CreateUserAsync(server, "Bartholomew Quill");
+        var photo = await MediaBlobLifecycleTests.UploadAsync(quill, "/users/me/photo", HttpMethod.Put);
+        var unsent = await MediaBlobLifecycleTests.UploadAsync(quill);
+        Assert.Equal(HttpStatusCode.OK, (await MediaBlobLifecycleTests.DownloadAsync(ann, photo)).Status);
+        bool Left(Dictionary<string, AttributeValue> r) =>
+            ServerDynamo.Text(r, "pk") is var pk && (pk == "uploads#" + quill.Id || pk == "media#" + photo || pk == "media#" + unsent);
+        var left = ServerDynamo.Scan(server, DynamoTables.Records).Where(Left).ToList();
+        Assert.Equal(4, left.Count); // two uploads, each with its media row
+        (await quill.Api.DeleteAsync("/users/me")).AssertStatus(HttpStatusCode.NoContent, "DELETE /users/me");
+        Assert.DoesNotContain(ServerDynamo.Scan(server, DynamoTables.Records), Left);
+
+        // What a deletion that failed once the sessions had ended leaves: its record, the uploads no
+        // chat shows with their media rows and bytes. No retry of the client's will come.
+        foreach (var record in left) await ServerDynamo.PutAsync(server, DynamoTables.Records, record);
+        var blobs = server.Services.GetRequiredService<Parley.Server.Blobs.IBlobStore>();
+        await blobs.PutAsync(unsent, MediaBlobLifecycleTests.Png, "image/png");
+        await ServerDynamo.PutAsync(server, DynamoTables.Records,
+            new() { ["pk"] = new AttributeValue { S = NameScrubs }, ["sk"] = new AttributeValue { S = quill.Id } });
+        Assert.Equal(HttpStatusCode.NotFound, (await MediaBlobLifecycleTests.DownloadAsync(ann, photo)).Status); // its photo went first
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (ServerDynamo.Record(server, NameScrubs, quill.Id) is not null && DateTime.UtcNow < deadline) await Task.Delay(200);
+        Assert.Null(ServerDynamo.Record(server, NameScrubs, quill.Id));
+        Assert.DoesNotContain(ServerDynamo.Scan(server, DynamoTables.Records), Left);
+        Assert.Null(await blobs.GetAsync(unsent));
+    }
+
     /// <summary>Ann and Quill in a chat, Quill sends <paramref name="messages"/> messages to it and
     /// then deletes the account (the deletion has answered).</summary>
     private static async Task<(TestUser Ann, TestUser Quill, string Direct)> QuillSendsThenIsDeletedAsync(ParleyServer server, int messages)
@@ -179,7 +213,7 @@ public sealed class DeletedAccountScrubTests : IAsyncLifetime
         return (ann, quill, direct);
     }
 
-    /// <summary>Where the DynamoDB store records the renames under way.</summary>
+    /// <summary>Where the DynamoDB store records the deletions under way.</summary>
     private const string NameScrubs = "namescrubs";
 
     /// <summary>The scrubs of the account the stopped server's file records as under way.</summary>

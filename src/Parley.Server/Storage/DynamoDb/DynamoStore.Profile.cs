@@ -59,15 +59,38 @@ internal sealed partial class DynamoStore
         var item = await db.GetAsync(db.Users, UserItems.Key(userId)).ConfigureAwait(false);
         if (item is null) return [];
         var user = UserItems.User(item);
+        // Others stop seeing the photo first: the update below takes its id off the profile, and
+        // a retry of the client's after a failure in between finds it there still.
+        if (user.PhotoMediaId is { } photo) await db.DeleteAsync(db.Records, Item.Record("photo#" + photo, userId)).ConfigureAwait(false);
         await db.UpdateAsync(db.Users, UserItems.Key(userId),
             "SET #n = :name, searchName = :empty, passwordHash = :none, deletedAt = :now REMOVE email, phoneNumber, about, avatar, photoMediaId",
             "attribute_exists(userId)",
             new() { [":name"] = Item.S(AccountNames.Deleted), [":empty"] = Item.S(""), [":none"] = Item.S(AccountNames.DeletedPasswordHash), [":now"] = Item.N(now) },
             new() { ["#n"] = "name" }).ConfigureAwait(false);
         // Recorded before the sessions end: should a later step fail, the client can no longer
-        // retry, and the sweep finishes the rename instead (see FinishAccountDeletionsAsync).
-        await db.PutAsync(db.Records, NameScrubKey(userId)).ConfigureAwait(false);
+        // retry, and the sweep finishes the deletion instead (see FinishAccountDeletionsAsync).
+        await db.PutAsync(db.Records, DeletionUnderWayKey(userId)).ConfigureAwait(false);
         await ReleaseClaimsAsync(AddressClaim.Of(user), userId).ConfigureAwait(false);
+        return await FinishDeletionAsync(userId, now).ConfigureAwait(false);
+    }
+
+    /// <summary>The deletions that a failure or a stop left under way (recorded under one key, so a
+    /// query finds them all): each runs again from where the sessions end, every step of which
+    /// changes nothing already done.</summary>
+    public async Task<DeletionsFinished> FinishAccountDeletionsAsync(long now)
+    {
+        var pending = await QueryRecordsAsync(DeletionsUnderWayPk).ConfigureAwait(false);
+        var forgotten = new List<string>();
+        foreach (var record in pending) forgotten.AddRange(await FinishDeletionAsync(record.Str("sk"), now).ConfigureAwait(false));
+        return new(pending.Count, forgotten);
+    }
+
+    /// <summary>A deletion's steps once the account is anonymized and its record of a deletion under
+    /// way written: its sessions end, its codes and blocks go, its name leaves the messages, and
+    /// its uploads that no chat shows are forgotten (the photo was its profile's only use); returns
+    /// those, whose bytes go next. Ends by deleting the record.</summary>
+    private async Task<IReadOnlyList<string>> FinishDeletionAsync(string userId, long now)
+    {
         await RevokeAllSessionsAsync(userId, now).ConfigureAwait(false);
         foreach (var code in await QueryRecordsAsync("code#" + userId).ConfigureAwait(false))
         {
@@ -81,9 +104,7 @@ internal sealed partial class DynamoStore
         {
             await SetBlockedAsync(blocker.Str("sk"), userId, false, now).ConfigureAwait(false);
         }
-        if (user.PhotoMediaId is { } photo) await db.DeleteAsync(db.Records, Item.Record("photo#" + photo, userId)).ConfigureAwait(false);
         await RenameSentMessagesAsync(userId).ConfigureAwait(false);
-        // Its uploads that no chat shows go (the photo was its profile's only use).
         var forgotten = new List<string>();
         foreach (var upload in await QueryRecordsAsync("uploads#" + userId).ConfigureAwait(false))
         {
@@ -92,22 +113,15 @@ internal sealed partial class DynamoStore
                 && await ForgetUnusedMediaAsync(mediaId).ConfigureAwait(false)) forgotten.Add(mediaId);
             await db.DeleteAsync(db.Records, Item.Record(upload.Str("pk"), mediaId)).ConfigureAwait(false);
         }
+        await db.DeleteAsync(db.Records, DeletionUnderWayKey(userId)).ConfigureAwait(false);
         return forgotten;
     }
 
-    /// <summary>The renames of deleted accounts' messages that a failure or a stop left under way
-    /// (recorded under one key, so a query finds them all): each runs again from the start, which
-    /// changes nothing already renamed.</summary>
-    public async Task<int> FinishAccountDeletionsAsync()
-    {
-        var pending = await QueryRecordsAsync(NameScrubsPk).ConfigureAwait(false);
-        foreach (var record in pending) await RenameSentMessagesAsync(record.Str("sk")).ConfigureAwait(false);
-        return pending.Count;
-    }
+    /// <summary>The partition of the records of deletions under way. Named for what it first held
+    /// (the renames alone), which records written before still carry.</summary>
+    private const string DeletionsUnderWayPk = "namescrubs";
 
-    private const string NameScrubsPk = "namescrubs";
-
-    private static Dictionary<string, AttributeValue> NameScrubKey(string userId) => Item.Record(NameScrubsPk, userId);
+    private static Dictionary<string, AttributeValue> DeletionUnderWayKey(string userId) => Item.Record(DeletionsUnderWayPk, userId);
 
     /// <summary>Its name leaves the messages: those it sent show "Deleted account" (a
     /// <c>disappearing_messages</c> one stored with its name in front keeps only the description),
@@ -115,8 +129,7 @@ internal sealed partial class DynamoStore
     /// id; those stored before the id was recorded cannot be matched). Every chat it was ever in is
     /// read for them: a system message naming it is in one of those, and there is no index by
     /// sender or by affected member (deleting an account is rare, sends are not). Written over in
-    /// the store, not looked up when read, so the old name does not stay stored. Ends by deleting
-    /// the record of the rename under way.</summary>
+    /// the store, not looked up when read, so the old name does not stay stored.</summary>
     private async Task RenameSentMessagesAsync(string userId)
     {
         foreach (var chatId in await GetChatIdsEverJoinedAsync(userId).ConfigureAwait(false))
@@ -157,7 +170,5 @@ internal sealed partial class DynamoStore
                     update.Contains("#content", StringComparison.Ordinal) ? new() { ["#content"] = "content" } : null).ConfigureAwait(false);
             }
         }
-        // Done: the record of the rename under way goes (see FinishAccountDeletionsAsync).
-        await db.DeleteAsync(db.Records, NameScrubKey(userId)).ConfigureAwait(false);
     }
 }

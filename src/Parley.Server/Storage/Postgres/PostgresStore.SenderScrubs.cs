@@ -44,11 +44,12 @@ internal sealed partial class PostgresStore
 
     /// <summary>Finishes the scrubs left under way: at start (see <see cref="StoreStartup"/>), and
     /// from the sweep (see <see cref="Chats.DisappearingMessages"/>), for a deletion that failed part
-    /// way. Nodes running the same one share its slices.</summary>
-    public async Task<int> FinishAccountDeletionsAsync()
+    /// way. Nodes running the same one share its slices. The rest of a deletion is one transaction:
+    /// nothing else is ever left under way.</summary>
+    public async Task<DeletionsFinished> FinishAccountDeletionsAsync(long now)
     {
         var pending = await db.ReadAsync(c => c.QueryAsync(r => r.GetString(0), Rules.SenderScrubs.Pending)).ConfigureAwait(false);
         foreach (var userId in pending) await ScrubSenderNameAsync(userId).ConfigureAwait(false);
-        return pending.Count;
+        return new(pending.Count, []);
     }
 }

@@ -43,11 +43,12 @@ internal sealed partial class SqliteStore
     }
 
     /// <summary>Finishes the scrubs left under way: at start (see <see cref="StoreStartup"/>), and
-    /// from the sweep (see <see cref="Chats.DisappearingMessages"/>), for a deletion that failed part way.</summary>
-    public async Task<int> FinishAccountDeletionsAsync()
+    /// from the sweep (see <see cref="Chats.DisappearingMessages"/>), for a deletion that failed part
+    /// way. The rest of a deletion is one transaction: nothing else is ever left under way.</summary>
+    public async Task<DeletionsFinished> FinishAccountDeletionsAsync(long now)
     {
         var pending = db.Read(c => c.Query(r => r.GetString(0), Rules.SenderScrubs.Pending));
         foreach (var userId in pending) await ScrubSenderNameAsync(userId);
-        return pending.Count;
+        return new(pending.Count, []);
     }
 }
