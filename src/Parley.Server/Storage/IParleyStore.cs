@@ -62,8 +62,8 @@ public interface IAccountStore
     Task<IReadOnlyList<string>> DeleteUserAsync(string userId, long now);
     /// <summary>Finishes what deletions of accounts left under way (one that failed part way, a
     /// server stopped during one): the names leave the messages those accounts sent, and on
-    /// DynamoDB, whose deletion is many writes, every step after the sessions ended (codes, blocks,
-    /// the photo's visibility, uploads no chat shows). Returns how many accounts it worked on and
+    /// DynamoDB, whose deletion is many writes, every step from the sessions' end on (codes, blocks,
+    /// uploads no chat shows). Returns how many accounts it worked on and
     /// the media it forgot, whose bytes the caller deletes. Every node runs it at start and now and
     /// then after; it may run beside a deletion doing the same work, and shares that work rather
     /// than repeating it.</summary>
