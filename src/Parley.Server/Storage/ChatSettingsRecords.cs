@@ -78,10 +78,6 @@ public interface IChatSettingsStore
     Task<ExpiredMessages> ExpireMessagesAsync(long now, int max);
 }
 
-/// <summary>What <see cref="IAccountStore.FinishAccountDeletionsAsync"/> did: the accounts it worked
-/// on, and the media it forgot (whose bytes go next).</summary>
-public sealed record DeletionsFinished(int Accounts, IReadOnlyList<string> ForgottenMedia);
-
 /// <summary>What one sweep of disappearing messages deleted.</summary>
 public sealed record ExpiredMessages(int Count, IReadOnlyList<string> ForgottenMedia)
 {

@@ -224,3 +224,7 @@ public sealed record BlockList(IReadOnlySet<string> Blocked, IReadOnlySet<string
 
 /// <summary>An uploaded file's description (the bytes travel separately).</summary>
 public sealed record MediaRecord(string Id, string UploaderId, string ContentType, long Size, long CreatedAt);
+
+/// <summary>What <see cref="IAccountStore.FinishAccountDeletionsAsync"/> did: the accounts it worked
+/// on, and the media it forgot (whose bytes go next).</summary>
+public sealed record DeletionsFinished(int Accounts, IReadOnlyList<string> ForgottenMedia);

@@ -115,8 +115,11 @@ public sealed class NodeProcess : IAsyncDisposable
             start.Environment["Parley__Storage__ConnectionString"] = address;
         }
         start.Environment["Parley__NodeId"] = nodeId;
-        if (store != ClusterStore.Sqlite) start.Environment["Parley__Cluster__Bus"] = bus.ToString();
-        if (store != ClusterStore.Sqlite && bus == ClusterBus.Redis) start.Environment["Parley__Cluster__RedisConnection"] = TestRedis.ConnectionFor(cluster);
+        if (store != ClusterStore.Sqlite)
+        {
+            start.Environment["Parley__Cluster__Bus"] = bus.ToString();
+            if (bus == ClusterBus.Redis) start.Environment["Parley__Cluster__RedisConnection"] = TestRedis.ConnectionFor(cluster);
+        }
 
         var output = new StringBuilder();
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");

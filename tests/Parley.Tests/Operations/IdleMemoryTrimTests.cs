@@ -7,8 +7,9 @@ using Parley.Tests.Infrastructure;
 namespace Parley.Tests.Operations;
 
 /// <summary>A server that goes quiet after a busy spell gives back the memory the spell left the
-/// collector holding (Parley:Memory), and keeps every socket, message and setting through it. Each
-/// server runs in a process of its own: a trim collects the whole process.</summary>
+/// collector holding (Parley:Memory), and keeps every socket and message through it. Each server
+/// runs in a process of its own: a trim collects the whole process. Settings out of range: see
+/// StartupFailureTests.</summary>
 public sealed partial class IdleMemoryTrimTests
 {
     /// <summary>A gen0 budget of 64 MiB, so a busy spell commits memory before any collection runs.</summary>
@@ -61,25 +62,6 @@ public sealed partial class IdleMemoryTrimTests
         Assert.DoesNotContain("the collector gave memory back", node.Output);
     }
 
-    [Theory]
-    [InlineData("Parley__Memory__TrimAfterQuietSeconds", "-1", "Parley:Memory:TrimAfterQuietSeconds must be between 0 (never) and 3600 (it is -1).")]
-    [InlineData("Parley__Memory__TrimGrowthMiB", "0", "Parley:Memory:TrimGrowthMiB must be at least 1 (it is 0).")]
-    public async Task A_trim_setting_out_of_range_stops_the_start_with_a_sentence(string name, string value, string expected)
-    {
-        var dataDirectory = Path.Combine(Path.GetTempPath(), "parley-tests", Guid.NewGuid().ToString("N"));
-        try
-        {
-            var (exitCode, output) = await NodeProcess.RunCommandAsync(
-                new Dictionary<string, string> { [name] = value, ["Parley__DataDirectory"] = dataDirectory }, "--urls", "http://127.0.0.1:0");
-            Assert.Equal(1, exitCode);
-            Assert.Contains("Parley could not start: " + expected, output);
-        }
-        finally
-        {
-            if (Directory.Exists(dataDirectory)) Directory.Delete(dataDirectory, recursive: true);
-        }
-    }
-
     private const int MessagesInChat = 100;
 
     private static async Task<(TestUser Ann, TestUser Bob, string ChatId)> ChatWithLongMessagesAsync(ParleyServer server)
@@ -98,13 +80,8 @@ public sealed partial class IdleMemoryTrimTests
     }
 
     /// <summary>The node's count of trims, from <c>/metrics</c> (absent until the first).</summary>
-    private static async Task<double> TrimsAsync(ParleyServer server)
-    {
-        using var http = server.CreateClient();
-        var scrape = await http.GetStringAsync("/metrics");
-        var line = scrape.Split('\n').FirstOrDefault(l => l.StartsWith("parley_memory_trims_total", StringComparison.Ordinal));
-        return line is null ? 0 : double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
-    }
+    private static async Task<double> TrimsAsync(ParleyServer server) =>
+        (await MetricsTests.ScrapeAsync(server)).GetValueOrDefault("parley_memory_trims_total");
 
     [GeneratedRegex(@"resident (?<before>\d+) MiB before and (?<after>\d+) MiB after")]
     private static partial Regex TrimLine();

@@ -14,7 +14,7 @@ public sealed class MetricsCollection;
 public sealed class MetricsTests
 {
     /// <summary>The scrape as metric name → sum over its label sets.</summary>
-    private static async Task<Dictionary<string, double>> ScrapeAsync(ParleyServer server)
+    internal static async Task<Dictionary<string, double>> ScrapeAsync(ParleyServer server)
     {
         using var http = server.CreateClient();
         var response = await http.GetAsync("/metrics");

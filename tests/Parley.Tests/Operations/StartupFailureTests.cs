@@ -11,6 +11,8 @@ public sealed class StartupFailureTests
         { "a setting with no such value", "Parley__Users__Directory=Everyone", "Parley:Users:Directory must be All or Contacts, not 'Everyone'." },
         { "a secrets key too short to be one", "Parley__Auth__SecretsKey=c2hvcnQ=", "Parley:Auth:SecretsKey must be at least 32 random characters (make one with: openssl rand -base64 32)." },
         { "a SQLite log size out of range", "Parley__Storage__LogRestartMiB=0", "Parley:Storage:LogRestartMiB must be between 1 and 4096 (it is 0)." },
+        { "a quiet spell out of range", "Parley__Memory__TrimAfterQuietSeconds=-1", "Parley:Memory:TrimAfterQuietSeconds must be between 0 (never) and 3600 (it is -1)." },
+        { "a trim growth out of range", "Parley__Memory__TrimGrowthMiB=0", "Parley:Memory:TrimGrowthMiB must be at least 1 (it is 0)." },
         { "PostgreSQL without a connection string", "Parley__Storage__Provider=Postgres", "Parley:Storage:ConnectionString is required" },
         { "PostgreSQL that does not answer", "Parley__Storage__Provider=Postgres;Parley__Storage__ConnectionString=Host=127.0.0.1|Port=1|Username=parley|Timeout=3", "PostgreSQL: Failed to connect to 127.0.0.1:1" },
         { "DynamoDB without credentials", "Parley__Storage__Provider=DynamoDb;Parley__Storage__DynamoDb__ServiceUrl=http://127.0.0.1:1", "Failed to resolve AWS credentials. Give Parley:Storage:DynamoDb:AccessKey and SecretKey" },

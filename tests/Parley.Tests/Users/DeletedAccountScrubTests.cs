@@ -158,9 +158,7 @@ public sealed class DeletedAccountScrubTests : IAsyncLifetime
         await ServerDynamo.PutAsync(server, DynamoTables.Records,
             new() { ["pk"] = new AttributeValue { S = NameScrubs }, ["sk"] = new AttributeValue { S = quill.Id } });
 
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (ServerDynamo.Record(server, NameScrubs, quill.Id) is not null && DateTime.UtcNow < deadline) await Task.Delay(200);
-        Assert.Null(ServerDynamo.Record(server, NameScrubs, quill.Id));
+        await SweptAsync(server, quill.Id);
         Assert.All(ServerDynamo.Scan(server, DynamoTables.Messages).Where(m => ServerDynamo.Text(m, "senderId") == quill.Id),
             m => Assert.Equal(DeletedName, ServerDynamo.Text(m, "senderName")));
         var history = (await ann.HistoryAsync(direct)).Where(m => FromQuill(m, quill)).ToList();
@@ -194,9 +192,7 @@ public sealed class DeletedAccountScrubTests : IAsyncLifetime
             new() { ["pk"] = new AttributeValue { S = NameScrubs }, ["sk"] = new AttributeValue { S = quill.Id } });
         Assert.Equal(HttpStatusCode.NotFound, (await MediaBlobLifecycleTests.DownloadAsync(ann, photo)).Status); // its photo went first
 
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (ServerDynamo.Record(server, NameScrubs, quill.Id) is not null && DateTime.UtcNow < deadline) await Task.Delay(200);
-        Assert.Null(ServerDynamo.Record(server, NameScrubs, quill.Id));
+        await SweptAsync(server, quill.Id);
         Assert.DoesNotContain(ServerDynamo.Scan(server, DynamoTables.Records), Left);
         Assert.Null(await blobs.GetAsync(unsent));
     }
@@ -215,6 +211,15 @@ public sealed class DeletedAccountScrubTests : IAsyncLifetime
 
     /// <summary>Where the DynamoDB store records the deletions under way.</summary>
     private const string NameScrubs = "namescrubs";
+
+    /// <summary>Waits (up to a minute) for a sweep to finish the DynamoDB deletion of <paramref name="userId"/>:
+    /// its record goes last.</summary>
+    private static async Task SweptAsync(ParleyServer server, string userId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (ServerDynamo.Record(server, NameScrubs, userId) is not null && DateTime.UtcNow < deadline) await Task.Delay(200);
+        Assert.Null(ServerDynamo.Record(server, NameScrubs, userId));
+    }
 
     /// <summary>The scrubs of the account the stopped server's file records as under way.</summary>
     private long PendingScrubs(string userId)
