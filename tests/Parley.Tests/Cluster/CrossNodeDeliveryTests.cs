@@ -460,6 +460,64 @@ public abstract class CrossNodeDeliveryOnPostgresTests<TNodes>(TNodes nodes) : C
     }
 
     [ClusterFact]
+    public async Task A_send_stored_on_one_node_while_its_sender_is_deleted_on_the_other_says_Deleted_account()
+    {
+        var ann = await ApiClient.CreateUserAsync(One, "Ann");
+        var quill = await ApiClient.CreateUserAsync(One, "Bartholomew Quill");
+        var direct = await ann.OpenChatWithAsync(quill);
+        await quill.SendTextAsync(direct, "before");
+
+        // The send's last step waits on Quill's own member row, after it has read Quill's name and
+        // taken its position.
+        await using var hold = await RowHold.TakeAsync(Nodes.ConnectionString,
+            "SELECT 1 FROM members WHERE chat_id = $1 AND user_id = $2 FOR UPDATE", direct, quill.Id);
+        var send = quill.Api.PostAsync($"/chats/{direct}/messages", new { content = "in flight" });
+        await hold.UntilWaitingAsync(send, 1, "node one's send waits on the member row");
+        var deletion = await DeleteOnTwoWhileHeldAsync(quill, hold);
+
+        (await send).AssertStatus(System.Net.HttpStatusCode.Created, "the send in flight");
+        deletion.AssertStatus(System.Net.HttpStatusCode.NoContent, "DELETE /users/me on node two");
+        var quills = (await ann.HistoryAsync(direct)).Where(m => m.Str("senderId") == quill.Id).ToList();
+        Assert.Equal(2, quills.Count);
+        Assert.All(quills, m => Assert.Equal("Deleted account", m.Str("senderName")));
+    }
+
+    [ClusterFact]
+    public async Task A_member_added_on_one_node_while_the_account_is_deleted_on_the_other_is_named_Deleted_account()
+    {
+        var ann = await ApiClient.CreateUserAsync(One, "Ann");
+        var bob = await ApiClient.CreateUserAsync(One, "Bob");
+        var quill = await ApiClient.CreateUserAsync(One, "Bartholomew Quill");
+        var group = await ann.CreateGroupAsync("Joined late", bob);
+
+        // The system message's last step waits on Ann's member row (her own-message count), after
+        // the message has read Quill's name.
+        await using var hold = await RowHold.TakeAsync(Nodes.ConnectionString,
+            "SELECT 1 FROM members WHERE chat_id = $1 AND user_id = $2 FOR UPDATE", group, ann.Id);
+        var adding = ann.Api.PostAsync($"/groups/{group}/members", new { memberIds = new[] { quill.Id } });
+        await hold.UntilWaitingAsync(adding, 1, "node one's member_added message waits on Ann's member row");
+        var deletion = await DeleteOnTwoWhileHeldAsync(quill, hold);
+
+        (await adding).AssertStatus(System.Net.HttpStatusCode.OK, "POST /groups/{id}/members");
+        deletion.AssertStatus(System.Net.HttpStatusCode.NoContent, "DELETE /users/me on node two");
+        var added = (await bob.HistoryAsync(group)).Single(m => m.Str("systemAction") == "member_added");
+        Assert.DoesNotContain("Quill", added.GetRawText(), StringComparison.Ordinal);
+        Assert.Contains("Deleted account", added.GetRawText(), StringComparison.Ordinal);
+    }
+
+    /// <summary>Deletes the account through node two while node one's write is held, and lets that
+    /// write go once the deletion has either finished or waits for it: the deletion waits for every
+    /// message that read the account's name. (Without that, it finished here, and the held message
+    /// then committed the old name where the deletion's renaming had already passed.)</summary>
+    private async Task<ApiClient.Response> DeleteOnTwoWhileHeldAsync(TestUser user, RowHold hold)
+    {
+        var deletion = Two.Api(user.AccessToken).DeleteAsync("/users/me");
+        await hold.UntilWaitingAsync(deletion, 2, "node two's deletion finishes or waits for node one's write");
+        await hold.ReleaseAsync();
+        return await deletion.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [ClusterFact]
     public async Task A_node_whose_writer_row_was_taken_takes_another_and_its_sends_still_arrive_once()
     {
         var ann = await ApiClient.CreateUserAsync(One, "Ann");
@@ -631,6 +689,50 @@ public sealed class NodeFailureOnDynamoDb : NodeFailureTests, IRequiresDynamoDb
 }
 
 /// <summary>Waiting for what a cluster shows eventually.</summary>
+/// <summary>A row held locked by a transaction of the test's own, as a slow writer would hold it,
+/// and how many of the database's sessions wait on a lock meanwhile.</summary>
+public sealed class RowHold : IAsyncDisposable
+{
+    private readonly NpgsqlConnection _db;
+    private NpgsqlTransaction? _transaction;
+
+    private RowHold(NpgsqlConnection db, NpgsqlTransaction transaction) => (_db, _transaction) = (db, transaction);
+
+    public static async Task<RowHold> TakeAsync(string connectionString, string lockSql, params object[] args)
+    {
+        var db = new NpgsqlConnection(connectionString);
+        await db.OpenAsync();
+        var transaction = await db.BeginTransactionAsync();
+        await using var take = new NpgsqlCommand(lockSql, db, transaction);
+        foreach (var arg in args) take.Parameters.Add(new NpgsqlParameter { Value = arg });
+        Assert.NotNull(await take.ExecuteScalarAsync());
+        return new RowHold(db, transaction);
+    }
+
+    /// <summary>Waits until <paramref name="sessions"/> sessions wait on a lock, or
+    /// <paramref name="request"/> has answered.</summary>
+    public Task UntilWaitingAsync(Task request, int sessions, string what) => ClusterWait.WaitUntilAsync(async () =>
+    {
+        if (request.IsCompleted) return true;
+        await using var waiting = new NpgsqlCommand(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", _db, _transaction);
+        return (long)(await waiting.ExecuteScalarAsync())! >= sessions;
+    }, what);
+
+    public async Task ReleaseAsync()
+    {
+        if (_transaction is null) return;
+        await _transaction.RollbackAsync();
+        _transaction = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await ReleaseAsync();
+        await _db.DisposeAsync();
+    }
+}
+
 public static class ClusterWait
 {
     internal static async Task<bool> OnlineAsync(TestUser viewer, string chatId, string userId) =>

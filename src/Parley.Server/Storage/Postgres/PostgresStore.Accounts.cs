@@ -151,8 +151,15 @@ internal sealed partial class PostgresStore
         return forgotten;
     }
 
+    /// <summary>The deletion's first statement: it waits for every message that read the account's
+    /// name to commit, and holds back the ones that would read it next (see <see cref="SenderRow"/>).
+    /// The UPDATE after it locks as strongly only when it clears an email or a phone (the row's
+    /// unique, key columns), and an account made through an identity provider may have neither.</summary>
+    private const string LockAccountForDeletion = "SELECT 1 FROM users WHERE id = $1 FOR UPDATE";
+
     private static async Task<(IReadOnlyList<string> Value, StoredEvent[] Events)> DeleteUserAsync(PgWrite w, string userId, long now)
     {
+        await w.ExecuteAsync(LockAccountForDeletion, userId).ConfigureAwait(false);
         await w.ExecuteAsync(
             """
             UPDATE users SET email = NULL, phone = NULL, name = $2, search_name = '', about = NULL, avatar = NULL,

@@ -230,8 +230,12 @@ internal sealed partial class PostgresStore
                 SELECT $1, u, $3, $4, $5, $6, $5, $4, $5, $4, 0 FROM unnest($2::text[]) AS u
                 """, chatId, userIds, role, now, joinedSeq, joinedPos);
 
-    private static async Task<string> UserName(IPgSession c, string userId) =>
-        await c.QueryFirstAsync(r => r.GetString(0), "SELECT name FROM users WHERE id = $1", userId).ConfigureAwait(false) ?? AccountNames.Deleted;
+    /// <summary>The name a system message gives the account it names, read under the same lock as a
+    /// sender's (see <see cref="SenderRow"/>): the account's deletion, which renames such messages in
+    /// its own transaction, waits for this one to commit, or this one waits and reads "Deleted account".</summary>
+    private static async Task<string> UserName(PgWrite w, string userId) =>
+        await w.QueryFirstAsync(r => r.GetString(0), "SELECT name FROM users WHERE id = $1 FOR KEY SHARE", userId).ConfigureAwait(false)
+        ?? AccountNames.Deleted;
 
     private static readonly string AddEventSql =
         $"""

@@ -59,6 +59,7 @@ internal sealed partial class PostgresStore
         ), own AS (
             UPDATE members SET own_after_read = own_after_read + 1
             WHERE chat_id = $3 AND user_id = $4 AND EXISTS (SELECT 1 FROM chat)
+        ), sender AS ({SenderRow}
         ), stored AS (
             INSERT INTO messages (pos, writer, prev_pos, prev_writer, id, chat_id, seq, sender_id, sender_name, sender_avatar, type, content,
                                   timestamp, client_message_id, reply_to, reply_quote, system_action, affected_user_name, media, expires_at)
@@ -66,7 +67,7 @@ internal sealed partial class PostgresStore
                    coalesce(u.name, '{AccountNames.Deleted}'), u.avatar, $5, $7::text, $6,
                    $8::text, $9::text, (SELECT quote FROM look), NULL, NULL, $10::text,
                    CASE WHEN chat.disappear_after_seconds > 0 THEN $6 + chat.disappear_after_seconds * 1000::bigint END
-            FROM chat LEFT JOIN users u ON u.id = $4
+            FROM chat LEFT JOIN sender u ON true
             RETURNING seq, sender_name, sender_avatar, pos, prev_pos, prev_writer
         ), media AS (
             INSERT INTO media_chats (media_id, chat_id) SELECT $11::text, $3 WHERE $11::text IS NOT NULL AND EXISTS (SELECT 1 FROM stored)
@@ -140,14 +141,25 @@ internal sealed partial class PostgresStore
             WHERE id = $3 RETURNING last_seq, {ChatPosition.Returned}
         ), own AS (
             UPDATE members SET own_after_read = own_after_read + 1 WHERE chat_id = $3 AND user_id = $4
+        ), sender AS ({SenderRow}
         )
         INSERT INTO messages (pos, writer, prev_pos, prev_writer, id, chat_id, seq, sender_id, sender_name, sender_avatar, type, content,
                               timestamp, client_message_id, reply_to, reply_quote, system_action, affected_user_name, media, affected_user_id)
         SELECT chat.last_event_pos, $1, chat.prev_event_pos, chat.prev_event_writer, $2, $3, chat.last_seq, $4, coalesce(u.name, $14),
                u.avatar, $5, $7, $6, $8, $9, $10, $11, $12, $13, $15
-        FROM chat LEFT JOIN users u ON u.id = $4
+        FROM chat LEFT JOIN sender u ON true
         RETURNING seq, sender_name, sender_avatar, pos, prev_pos, prev_writer
         """;
+
+    /// <summary>The name and photo a message of account $4 is stored with, its row locked (KEY SHARE,
+    /// the lock a foreign key check takes) until the message commits. The account's deletion locks
+    /// the row first (see <see cref="LockAccountForDeletion"/>), so a message and a deletion on two
+    /// writers (two lanes, or two nodes) are ordered: a message that read the name commits before
+    /// the deletion records its scrub, whose range and scan then include it, and one that comes to
+    /// the row after the deletion waits for it and reads "Deleted account". Reading the name from
+    /// the statement's snapshot instead, a message could store the old name after the scrub had
+    /// passed its position.</summary>
+    internal const string SenderRow = "SELECT name, avatar FROM users WHERE id = $4 FOR KEY SHARE";
 
     /// <summary>A message just stored, and where it went in its chat's events.</summary>
     private sealed record StoredMessage(MessageRecord Message, ChatPosition At);

@@ -7,9 +7,10 @@ namespace Parley.Server.Storage.Postgres;
 /// that hashes to it, and each of them waited for the scan of the whole table.</summary>
 internal sealed partial class PostgresStore
 {
-    /// <summary>In the deletion's transaction: the scrub up to the last position handed out so far,
-    /// committed or not (the sequence's, not the largest stored), so that a send still in flight on
-    /// another writer, which read the account's name before the deletion committed, is covered too.</summary>
+    /// <summary>In the deletion's transaction: the scrub up to the last position handed out so far
+    /// (the sequence's, not the largest stored). Every message that read the account's name has
+    /// committed by now (the deletion locked the account's row after them, see
+    /// <see cref="SenderRow"/>), and every later one reads "Deleted account".</summary>
     private static async Task RecordSenderScrubAsync(PgWrite w, string userId)
     {
         var end = await w.ScalarAsync("SELECT last_value FROM stream_positions").ConfigureAwait(false);
