@@ -431,30 +431,18 @@ public abstract class CrossNodeDeliveryOnPostgresTests<TNodes>(TNodes nodes) : C
         var held = await ann.OpenChatWithAsync(bob);
         var free = await cid.OpenChatWithAsync(bob);
 
-        await using var db = new NpgsqlConnection(Nodes.ConnectionString);
-        await db.OpenAsync();
-        await using var transaction = await db.BeginTransactionAsync();
-        await using (var lockChat = new NpgsqlCommand("SELECT 1 FROM chats WHERE id = $1 FOR UPDATE", db, transaction))
-        {
-            lockChat.Parameters.Add(new NpgsqlParameter { Value = held });
-            await lockChat.ExecuteScalarAsync();
-        }
+        await using var hold = await RowHold.TakeAsync(Nodes.ConnectionString, "SELECT 1 FROM chats WHERE id = $1 FOR UPDATE", held);
         // Node one's writer takes its send into the held chat and waits on the chat's row, inside its
         // transaction, holding its own writer row.
         var stuck = ann.SendTextAsync(held, "waits for the lock");
-        await ClusterWait.WaitUntilAsync(async () =>
-        {
-            await using var waiting = new NpgsqlCommand(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'", db, transaction);
-            return (long)(await waiting.ExecuteScalarAsync())! > 0;
-        }, "node one's send waits on the chat's row lock");
+        await hold.UntilWaitingAsync(stuck, 1, "node one's send waits on the chat's row lock");
 
         // Node two's send into another chat does not queue behind it.
         var sent = await cid.SendTextAsync(free, "goes through").WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal("goes through", sent.Str("content"));
         Assert.False(stuck.IsCompleted);
 
-        await transaction.RollbackAsync();
+        await hold.ReleaseAsync();
         var late = await stuck.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal("waits for the lock", late.Str("content"));
     }

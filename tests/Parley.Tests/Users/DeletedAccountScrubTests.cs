@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Amazon.DynamoDBv2.Model;
@@ -195,6 +196,50 @@ public sealed class DeletedAccountScrubTests : IAsyncLifetime
         await SweptAsync(server, quill.Id);
         Assert.DoesNotContain(ServerDynamo.Scan(server, DynamoTables.Records), Left);
         Assert.Null(await blobs.GetAsync(unsent));
+    }
+
+    [Fact]
+    public async Task On_DynamoDB_a_send_whose_position_was_taken_before_the_deletion_is_stored_then_renamed()
+    {
+        if (TestBackend.Store != TestStore.DynamoDb) return; // PostgreSQL: CrossNodeDeliveryOnPostgresTests
+        await using var server = await StartAsync();
+        var ann = await ApiClient.CreateUserAsync(server, "Ann");
+        var quill = await ApiClient.CreateUserAsync(server, "Bartholomew Quill");
+        var direct = await ann.OpenChatWithAsync(quill);
+        var first = await quill.SendTextAsync(direct, "before");
+
+        // A send of Quill's on another node has read Quill's name and taken the chat's next position
+        // just now, and has not stored its message yet.
+        var chatKey = new Dictionary<string, AttributeValue> { ["chatId"] = new() { S = direct } };
+        var chat = (await ServerDynamo.GetAsync(server, DynamoTables.Chats, chatKey))!;
+        long Number(string name) => long.Parse(chat[name].N, CultureInfo.InvariantCulture);
+        static AttributeValue N(long value) => new() { N = value.ToString(CultureInfo.InvariantCulture) };
+        var (lastPos, lastSeq, sent) = (Number("lastPos"), Number("lastSeq"), Number("sent_" + quill.Id));
+        chat["basePos"] = N(lastPos);
+        chat["baseSeq"] = N(lastSeq);
+        chat["lastPos"] = N(lastPos + 1);
+        chat["lastSeq"] = N(lastSeq + 1);
+        chat["claimAt"] = N(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        chat["sent_" + quill.Id] = N(sent + 1);
+        chat["claimSenders"] = new AttributeValue { S = quill.Id };
+        await ServerDynamo.PutAsync(server, DynamoTables.Chats, chat);
+        var inFlight = ServerDynamo.Scan(server, DynamoTables.Messages).Single(m => ServerDynamo.Text(m, "id") == first.Str("id"));
+        inFlight["pos"] = N(lastPos + 1);
+        inFlight["seq"] = N(lastSeq + 1);
+        inFlight["prevPos"] = N(lastPos);
+        inFlight["id"] = new AttributeValue { S = ChatItems.MessageId(Number("chatNo"), lastPos + 1) };
+        inFlight["content"] = new AttributeValue { S = "in flight" };
+
+        // The deletion's renaming of the chat waits for that message (a few seconds here; without the
+        // wait it finishes at once, and the message then comes with the old name).
+        var deletion = quill.Api.DeleteAsync("/users/me");
+        await Task.WhenAny(deletion, Task.Delay(TimeSpan.FromSeconds(3)));
+        await ServerDynamo.PutAsync(server, DynamoTables.Messages, inFlight);
+        (await deletion).AssertStatus(HttpStatusCode.NoContent, "DELETE /users/me");
+
+        var quills = (await ann.HistoryAsync(direct)).Where(m => FromQuill(m, quill)).ToList();
+        Assert.Equal(["before", "in flight"], quills.Select(m => m.Str("content")).Order());
+        Assert.All(quills, m => Assert.Equal(DeletedName, m.Str("senderName")));
     }
 
     /// <summary>Ann and Quill in a chat, Quill sends <paramref name="messages"/> messages to it and

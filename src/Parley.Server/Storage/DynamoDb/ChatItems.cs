@@ -9,7 +9,9 @@ namespace Parley.Server.Storage.DynamoDb;
 /// lastSeq, lastPos, lastActivity, disappearAfter</c>. <c>chatNo</c> is a small number given once
 /// (the chat's stream in a resume cursor, and part of its message ids). A 1:1 chat also counts each
 /// member's messages (<see cref="SentBy"/>), in the write that takes their positions, and names the
-/// senders of its last claim's messages (<c>claimSenders</c>), so a void gives their counts back.</item>
+/// senders of its last claim's messages (<c>claimSenders</c>), so a void gives their counts back.
+/// Every chat write sets a new <see cref="Revision"/>; <c>namesLeftAt</c> says when a deleted
+/// account's name last left its messages.</item>
 /// <item>A membership (<c>ChatMembers</c>): <c>chatId, userId, role, joinedAt, joinedSeq, joinedPos,
 /// deliveredSeq, deliveredAt, readSeq, readAt, ownAfterRead, sentAtRead</c>, the member's own settings
 /// <c>mutedUntil, noPreviews, pinned, archived</c> (absent: the default), and in a 1:1 chat the
@@ -73,6 +75,10 @@ internal static class ChatItems
     /// chat item is written with every message anyway, so counting there costs no write; a group
     /// counts on the sender's membership instead (its chat item would grow with every sender).</summary>
     public static string SentBy(string userId) => "sent_" + userId;
+
+    /// <summary>A chat item's revision: random, new with every chat write, which stores only over
+    /// the revision it read (DynamoStore.StoreAsync).</summary>
+    public const string Revision = "rev";
 
     /// <summary>How many of the member's own messages follow their read mark: those counted when
     /// they last read (<c>ownAfterRead</c>), plus those a 1:1 chat counted since (<see cref="SentBy"/>).</summary>

@@ -198,7 +198,14 @@ internal sealed partial class DynamoStore
             [":writer"] = Item.N(lane.Writer),
             [":read"] = Item.N(chatItem.Long("lastPos")),
         };
-        var sets = "lastPos = :last, lastSeq = :seq, basePos = :base, baseSeq = :baseSeq, claimAt = :at, lastWriter = :writer";
+        // Every write gives the chat item a new revision, and stores only over the revision it read:
+        // a write that read the chat before another one (even one that took no position) starts
+        // again from a fresh read, and so reads again what it builds from (a sender's name, the timer).
+        values[":rev"] = Item.N(Random.Shared.NextInt64());
+        var readRevision = chatItem.TryGetValue(ChatItems.Revision, out var revision) ? revision : null;
+        if (readRevision is not null) values[":readRev"] = readRevision;
+        var condition = "lastPos = :read AND " + (readRevision is null ? $"attribute_not_exists({ChatItems.Revision})" : $"{ChatItems.Revision} = :readRev");
+        var sets = $"lastPos = :last, lastSeq = :seq, basePos = :base, baseSeq = :baseSeq, claimAt = :at, lastWriter = :writer, {ChatItems.Revision} = :rev";
         if (write.Events.LastOrDefault(e => e.Kind == EventKind.Message) is { Message: { } newest })
         {
             sets += ", lastMsgPos = :msg, lastActivity = :activity";
@@ -226,7 +233,7 @@ internal sealed partial class DynamoStore
             values[$":c{n}"] = value;
             n++;
         }
-        if (await db.UpdateAsync(db.Chats, ChatKey(chatId), "SET " + sets + removes, "lastPos = :read", values, names).ConfigureAwait(false) is null)
+        if (await db.UpdateAsync(db.Chats, ChatKey(chatId), "SET " + sets + removes, condition, values, names).ConfigureAwait(false) is null)
         {
             return false;
         }

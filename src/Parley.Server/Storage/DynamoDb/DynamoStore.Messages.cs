@@ -33,13 +33,16 @@ internal sealed partial class DynamoStore
             if (idem is not null) await db.DeleteAsync(db.Records, idem).ConfigureAwait(false);
             return new SendResult(SendOutcome.ReplyNotFound, null);
         }
-        var (name, avatar) = await UserCardAsync(m.SenderId).ConfigureAwait(false);
         var quote = replied is null ? null : MessageRules.Quote(replied.Content, replied.Deleted);
         if (m.MediaId is not null) await LinkMediaAsync(m.MediaId, m.ChatId, +1).ConfigureAwait(false);
         var stored = await WriteChatInLaneAsync(m.ChatId, (EventDraft?)null, async w =>
         {
             var recipients = await MemberIdsAsync(m.ChatId).ConfigureAwait(false);
             if (!recipients.Contains(m.SenderId)) return null;
+            // Read after the chat item, so a deletion's renaming of this chat is either after this
+            // write or changed the chat item first, making this write start again (see
+            // RenameSentMessagesAsync).
+            var (name, avatar) = await UserCardAsync(m.SenderId).ConfigureAwait(false);
             var draft = Draft(m.ChatId, m.SenderId, name, avatar, m.Type, m.Content, m.Timestamp, m.ClientMessageId, m.ReplyTo, quote, null, null, m.MediaJson);
             var added = w.AddMessage(draft, recipients, originConnectionId, MessageRules.ExpiresAt(m.Type, m.Timestamp, w.DisappearAfterSeconds));
             // A 1:1 chat counts its members' messages on the chat item (ChatItems.SentBy).

@@ -129,11 +129,23 @@ internal sealed partial class DynamoStore
     /// id; those stored before the id was recorded cannot be matched). Every chat it was ever in is
     /// read for them: a system message naming it is in one of those, and there is no index by
     /// sender or by affected member (deleting an account is rare, sends are not). Written over in
-    /// the store, not looked up when read, so the old name does not stay stored.</summary>
+    /// the store, not looked up when read, so the old name does not stay stored.
+    /// <para>
+    /// Each chat is first written once through its lane (<c>namesLeftAt</c>), which waits for the
+    /// chat's last taken position to hold its message and gives the chat item a new revision. The
+    /// profile was anonymized before, so a message that read the old name either took its position
+    /// before this write (and is stored by the time the chat is read below) or read the chat item
+    /// before it and finds the revision changed, and so starts again and reads "Deleted account".
+    /// </para></summary>
     private async Task RenameSentMessagesAsync(string userId)
     {
         foreach (var chatId in await GetChatIdsEverJoinedAsync(userId).ConfigureAwait(false))
         {
+            await WriteChatAsync(chatId, false, w =>
+            {
+                w.ChatChanges["namesLeftAt"] = Item.N(NowMs());
+                return Task.FromResult(true);
+            }).ConfigureAwait(false);
             var naming = await db.QueryAsync(new QueryRequest
             {
                 TableName = db.Messages,
