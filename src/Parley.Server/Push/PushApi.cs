@@ -32,7 +32,7 @@ public static class PushApi
         SecretSeal seal, IOptions<ParleyOptions> options, TimeProvider clock)
     {
         var push = options.Value.Push;
-        if (CheckEndpoint(body.Endpoint, push.AllowInsecureEndpoints) is { } endpointError) return ApiError.BadRequest(endpointError);
+        if (CheckEndpoint(body.Endpoint, push) is { } endpointError) return ApiError.BadRequest(endpointError);
         if (!IsKey(body.Keys?.P256dh, 65, out var p256dh) || p256dh[0] != 0x04 || !IsPoint(p256dh))
         {
             return ApiError.BadRequest("keys.p256dh must be the browser's P-256 public key, base64url encoded.");
@@ -56,13 +56,17 @@ public static class PushApi
             : ApiError.NotFound("No such push subscription.");
     }
 
-    /// <summary>An absolute https URL (http only where configured), no credentials in it.</summary>
-    private static string? CheckEndpoint(string? endpoint, bool allowInsecure)
+    /// <summary>An absolute https URL (http only where configured), no credentials in it, not naming
+    /// this machine or a private network (see <see cref="PushAddresses"/>).</summary>
+    private static string? CheckEndpoint(string? endpoint, PushOptions push)
     {
         const string Sentence = "endpoint must be the push service URL the browser gave (https).";
         if (string.IsNullOrEmpty(endpoint) || endpoint.Length > MaxEndpointLength) return Sentence;
         if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.UserInfo.Length > 0) return Sentence;
-        return uri.Scheme == Uri.UriSchemeHttps || (allowInsecure && uri.Scheme == Uri.UriSchemeHttp) ? null : Sentence;
+        if (uri.Scheme != Uri.UriSchemeHttps && !(push.AllowInsecureEndpoints && uri.Scheme == Uri.UriSchemeHttp)) return Sentence;
+        return !push.AllowPrivateEndpoints && PushAddresses.NamesPrivateHost(uri)
+            ? "endpoint must be a push service on the public internet, not this machine or a private network."
+            : null;
     }
 
     private static bool IsKey(string? text, int length, out byte[] bytes)

@@ -17,4 +17,7 @@ public sealed class PushOptions
     public int MaxAttempts { get; set; } = 4;
     /// <summary>Accept http:// endpoints (a push service on a test machine); real ones are https.</summary>
     public bool AllowInsecureEndpoints { get; set; }
+    /// <summary>Accept endpoints on loopback, private, link-local or reserved addresses (a push
+    /// service on a test machine); real ones are on the public internet (see <see cref="PushAddresses"/>).</summary>
+    public bool AllowPrivateEndpoints { get; set; }
 }

@@ -101,6 +101,14 @@ public sealed partial class PushSender : BackgroundService
             status = response.StatusCode;
             retryAfter = response.Headers.RetryAfter?.Delta;
         }
+        catch (HttpRequestException ex) when (ex.InnerException is PrivatePushAddressException)
+        {
+            // Its host resolves into a private network: no later try will be allowed either.
+            _metrics.PushFailed();
+            await _store.DeletePushSubscriptionAsync(n.Subscription);
+            PushLog.SubscriptionPrivate(_logger, endpoint.Host);
+            return;
+        }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
         {
             // Unreachable or too slow: treated like a 5xx.
@@ -160,4 +168,8 @@ internal static partial class PushLog
     [LoggerMessage(EventId = 2205, Level = LogLevel.Warning,
         Message = "A push subscription at {Host} was sealed with another Parley:Auth:SecretsKey and cannot be opened; deleted it")]
     public static partial void SubscriptionUnreadable(ILogger logger, string host);
+
+    [LoggerMessage(EventId = 2206, Level = LogLevel.Warning,
+        Message = "A push subscription at {Host} resolves only to loopback, private or reserved addresses; deleted it")]
+    public static partial void SubscriptionPrivate(ILogger logger, string host);
 }

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+using Parley.Server.Configuration;
 using Parley.Server.Operations;
 
 namespace Parley.Server.Push;
@@ -11,7 +13,8 @@ public static class PushSetup
         services.AddHostedService(sp => sp.GetRequiredService<PushSender>());
         services.AddSingleton<PushDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<PushDispatcher>());
-        services.AddHttpClient(nameof(PushSender), http => http.Timeout = TimeSpan.FromSeconds(15));
+        services.AddHttpClient(nameof(PushSender), http => http.Timeout = TimeSpan.FromSeconds(15))
+            .ConfigurePrimaryHttpMessageHandler(sp => PushAddresses.Handler(sp.GetRequiredService<IOptions<ParleyOptions>>().Value.Push.AllowPrivateEndpoints));
         return services;
     }
 }

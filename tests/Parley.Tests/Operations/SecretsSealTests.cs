@@ -22,6 +22,7 @@ public sealed class SecretsSealTests : IAsyncLifetime
     private static Dictionary<string, string?> Settings(string? key, string? previousKey = null) => new()
     {
         ["Parley:Push:AllowInsecureEndpoints"] = "true",
+        ["Parley:Push:AllowPrivateEndpoints"] = "true",
         ["Parley:Push:DelaySeconds"] = "0.2",
         ["Parley:Auth:SecretsKey"] = key,
         ["Parley:Auth:PreviousSecretsKey"] = previousKey,

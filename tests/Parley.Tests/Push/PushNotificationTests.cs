@@ -13,6 +13,7 @@ public sealed class PushNotificationTests : IAsyncLifetime
     private static readonly Dictionary<string, string?> Settings = new()
     {
         ["Parley:Push:AllowInsecureEndpoints"] = "true",
+        ["Parley:Push:AllowPrivateEndpoints"] = "true",
         ["Parley:Push:DelaySeconds"] = "0.5",
     };
 
