@@ -81,7 +81,9 @@ public static class ChatsApi
                 FileName = body.Media?.FileName,
             }, originConnectionId: null);
         if (refusal is not null) return refusal.ToResult();
-        return JsonBytes.Result(w => MessageJson.Write(w, result!.Message!, MessageStatus.Sent), StatusCodes.Status201Created);
+        // A retry answers with the original as it is now, receipts included; a new message is "sent".
+        var status = result!.Outcome == SendOutcome.Duplicate ? await messages.SenderStatusAsync(result.Message!) : MessageStatus.Sent;
+        return JsonBytes.Result(w => MessageJson.Write(w, result.Message!, status), StatusCodes.Status201Created);
     }
 
     // The body is optional: no body (or {}) means "everything up to the newest message".

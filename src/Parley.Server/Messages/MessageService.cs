@@ -49,6 +49,10 @@ public sealed class MessageService(IChatStore store, IAccountStore accounts, IMe
     public async Task<(SendResult? Result, Refusal? Refusal)> SendAsync(string userId, SendCommand command, string? originConnectionId) =>
         await (await BeginSendAsync(userId, command, originConnectionId)).Completion;
 
+    /// <summary>A message's status as its sender sees it now (the least advanced over the other members).</summary>
+    public async Task<string> SenderStatusAsync(MessageRecord message) =>
+        MessageStatus.ForSender(await store.GetMembersAsync(message.ChatId), message.SenderId, message.Seq);
+
     /// <summary>Checks a send and hands it to the store's writer, returning once it is queued there:
     /// sends begun one after another are stored in that order, so a socket may begin its next send
     /// while this one commits. <see cref="PendingSend.Completion"/> ends when it is stored or refused.</summary>

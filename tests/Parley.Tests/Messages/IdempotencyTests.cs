@@ -35,6 +35,24 @@ public sealed class IdempotencyTests(SharedServer shared) : IClassFixture<Shared
     }
 
     [Fact]
+    public async Task A_rest_retry_after_the_recipient_read_the_original_shows_it_read()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        var first = await alice.SendTextAsync(chatId, "read before the retry", "retry-read");
+        Assert.Equal("sent", first.Str("status"));
+        (await bob.Api.PutAsync($"/messages/{first.Str("id")}/status", new { status = "read" })).AssertStatus(HttpStatusCode.OK, "Bob reads");
+
+        var retry = await alice.Api.PostAsync($"/chats/{chatId}/messages", new { content = "read before the retry", clientMessageId = "retry-read" });
+        retry.AssertStatus(HttpStatusCode.Created, "the retry");
+        Assert.Equal((first.Str("id"), "read"), (retry.Json.Str("id"), retry.Json.Str("status")));
+        var rooms = await alice.Api.PostAsync("/chat/messages", new { roomId = chatId, content = "read before the retry", clientMessageId = "retry-read" });
+        rooms.AssertStatus(HttpStatusCode.Created, "the retry through the rooms route");
+        Assert.Equal((first.Str("id"), "read"), (rooms.Json.Str("id"), rooms.Json.Str("status")));
+    }
+
+    [Fact]
     public async Task A_rest_send_retried_over_the_websocket_is_acked_with_the_original_message()
     {
         var alice = await ApiClient.CreateUserAsync(Server);
