@@ -189,6 +189,8 @@ public sealed class MessageService(IChatStore store, IAccountStore accounts, IMe
         // A deleted account is answered as an unknown id: nobody could ever read the chat's messages.
         if (participantId.Length > 64 || await accounts.GetUserAsync(participantId) is not { IsDeleted: false }) return (null, Refusal.UserNotFound);
         var chatId = DirectChatId(userId, participantId);
+        // Someone who blocked the caller gets no new chat from them: even empty, it would show in their list.
+        if (await OtherMemberRefusalAsync(userId, chatId) is { } blocked && await store.GetChatAsync(chatId) is null) return (null, blocked);
         if (createIfMissing) await store.GetOrCreateDirectChatAsync(chatId, userId, participantId, clock.NowMs());
         return (chatId, null);
     }

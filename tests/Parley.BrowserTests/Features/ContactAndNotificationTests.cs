@@ -55,6 +55,28 @@ public sealed class ContactAndNotificationTests(BrowserFixture browser)
     });
 
     [Fact(Timeout = Limits.TestMs)]
+    public Task Someone_who_blocked_you_cannot_be_started_a_chat_with_and_the_dialog_says_why() => Scenario.RunAsync(browser, async s =>
+    {
+        var bob = await s.RegisterAsync("Bob Baker");
+        var carol = await s.RegisterAsync("Carol Clark");
+        var carolId = await carol.Page.EvaluateAsync<string>(
+            "async () => (await (await fetch('/users/me', { headers: { authorization: 'Bearer ' + JSON.parse(localStorage.getItem('parley.session')).accessToken } })).json()).id");
+        using (var rest = new RestClient(s.Server))
+        {
+            await rest.PostAsync(await bob.AccessTokenAsync(), $"/users/{carolId}/block", new { });
+        }
+
+        await carol.Page.GetByRole(AriaRole.Button, new() { Name = "New chat" }).ClickAsync();
+        var dialog = carol.Page.GetByRole(AriaRole.Dialog, new() { Name = "New chat" });
+        await ChatUser.SearchPeopleAsync(dialog, "Search people by name or email", bob.Name);
+        await dialog.Locator("button.person", new() { HasText = bob.Email }).ClickAsync();
+        await Expect(dialog.GetByRole(AriaRole.Alert)).ToHaveTextAsync("This user does not accept your messages.");
+        await carol.Page.Keyboard.PressAsync("Escape");
+        await Expect(carol.ChatItem("Bob Baker")).ToHaveCountAsync(0);
+        await Expect(bob.ChatItem("Carol Clark")).ToHaveCountAsync(0);
+    });
+
+    [Fact(Timeout = Limits.TestMs)]
     public Task A_message_to_a_chat_not_on_screen_shows_a_notification_and_plays_a_sound() => Scenario.RunAsync(browser, async s =>
     {
         var alice = await s.RegisterAsync("Alice Archer");

@@ -34,6 +34,38 @@ public sealed class BlockingTests
     }
 
     [Fact]
+    public async Task A_blocked_user_cannot_start_a_chat_with_the_blocker_in_any_way()
+    {
+        await using var server = await ParleyServer.StartAsync();
+        var ann = await ApiClient.CreateUserAsync(server, "Ann");
+        var eve = await ApiClient.CreateUserAsync(server, "Eve");
+        (await ann.Api.PostAsync($"/users/{eve.Id}/block", null)).AssertStatus(HttpStatusCode.NoContent, "block");
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await eve.Api.PostAsync("/chats", new { participantId = ann.Id })).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await eve.Api.PostAsync("/chat/rooms", new { participants = new[] { eve.Id, ann.Id } })).Status);
+        var direct = ChatHelpers.DirectChatId(ann.Id, eve.Id);
+        Assert.Equal(HttpStatusCode.Forbidden, (await eve.Api.PostAsync($"/chats/{direct}/messages", new { content = "hello?" })).Status);
+        await using (var eveSocket = await eve.ConnectAsync(server))
+        {
+            await eveSocket.SendAsync(new { action = "sendMessage", recipientId = ann.Id, content = "over the socket", clientMessageId = "e1" });
+            Assert.Equal("blocked", (await eveSocket.WaitForErrorAsync()).Str("code"));
+        }
+        // No chat appeared on either side.
+        foreach (var user in new[] { ann, eve })
+        {
+            var chats = await user.Api.GetAsync("/chats");
+            chats.AssertStatus(HttpStatusCode.OK, "GET /chats");
+            Assert.Empty(chats.Json.EnumerateArray());
+        }
+
+        // Ann may still start one, and once it exists Eve sees it as it is (and still cannot write).
+        var chatId = await ann.OpenChatWithAsync(eve);
+        Assert.Equal(chatId, direct);
+        Assert.Equal(HttpStatusCode.OK, (await eve.Api.PostAsync("/chats", new { participantId = ann.Id })).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await eve.Api.PostAsync($"/chats/{chatId}/messages", new { content = "hello?" })).Status);
+    }
+
+    [Fact]
     public async Task A_blocked_user_does_not_see_the_blockers_presence()
     {
         await using var server = await ParleyServer.StartAsync();
