@@ -33,7 +33,7 @@ public static class AuthApi
     private static async Task<IResult> Register(RegisterRequest body, AuthService auth, AuthThrottle throttle, HttpContext http)
     {
         if (await throttle.TakeIpAttemptAsync(http) is { } wait) return ApiError.TooManyRequests(wait);
-        var error = Validation.Email(body.Email) ?? PasswordPolicy.Check(body.Password) ?? Validation.Text(body.Name, "name", Validation.MaxNameLength, required: true);
+        var error = Validation.Email(body.Email) ?? PasswordPolicy.Check(body.Password) ?? Validation.Name(body.Name, "name", Validation.MaxNameLength, required: true);
         if (error is not null) return ApiError.BadRequest(error);
         var user = await auth.CreateUserAsync(body.Email, null, body.Password!, body.Name!, confirmed: true);
         if (user is null) return ApiError.Conflict("An account with this email already exists.");
@@ -78,7 +78,7 @@ public static class AuthApi
     private static async Task<IResult> PhoneSignUp(PhoneSignUpRequest body, AuthService auth, AuthThrottle throttle, IAccountStore store, HttpContext http)
     {
         if (await throttle.TakeIpAttemptAsync(http) is { } wait) return ApiError.TooManyRequests(wait);
-        var error = Validation.Phone(body.PhoneNumber) ?? PasswordPolicy.Check(body.Password) ?? Validation.Text(body.Name, "name", Validation.MaxNameLength, required: true);
+        var error = Validation.Phone(body.PhoneNumber) ?? PasswordPolicy.Check(body.Password) ?? Validation.Name(body.Name, "name", Validation.MaxNameLength, required: true);
         if (error is not null) return ApiError.BadRequest(error);
         var user = await auth.CreateUserAsync(null, body.PhoneNumber, body.Password!, body.Name!, confirmed: false);
         if (user is null)

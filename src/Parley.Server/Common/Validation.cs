@@ -45,6 +45,22 @@ public static partial class Validation
         return null;
     }
 
+    /// <summary>A name others see (a person's, a group's): <see cref="Text"/>, with something visible
+    /// in it, and no bidirectional override or isolate, which shows a name as another ("Bob\u202Enimda"
+    /// shows as "Bobadmin"). Joiners and variation selectors inside emoji stay allowed.</summary>
+    public static string? Name(string? value, string field, int maxLength, bool required)
+    {
+        if (Text(value, field, maxLength, required) is { } error) return error;
+        if (value is null) return null;
+        if (value.Any(c => c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069'))
+        {
+            return $"{field} must not contain characters that reverse or isolate the direction of text.";
+        }
+        return value.All(c => char.IsWhiteSpace(c) || char.GetUnicodeCategory(c) == UnicodeCategory.Format)
+            ? $"{field} must have at least one visible character."
+            : null;
+    }
+
     public const int MaxAvatarSymbols = 4;
 
     /// <summary>An avatar is initials: 1 to 4 symbols, each a letter or digit (with its accents) or

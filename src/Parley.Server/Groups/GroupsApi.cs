@@ -34,7 +34,7 @@ public static class GroupsApi
 
     private static async Task<IResult> Create(CreateGroupRequest body, ClaimsPrincipal principal, IChatStore store, IAccountStore accounts, ChatSummaries summaries, TimeProvider clock)
     {
-        var error = Validation.Text(body.Name, "name", MaxGroupNameLength, required: true)
+        var error = Validation.Name(body.Name, "name", MaxGroupNameLength, required: true)
             ?? Validation.Text(body.Description, "description", MaxDescriptionLength, required: false);
         if (error is not null) return ApiError.BadRequest(error);
         var userId = principal.UserId();
@@ -65,7 +65,7 @@ public static class GroupsApi
     private static async Task<IResult> UpdateInfo(string groupId, GroupInfoRequest body, ClaimsPrincipal principal, IChatStore store, TimeProvider clock)
     {
         if (body.Name is null && body.Description is null) return ApiError.BadRequest("name or description is required.");
-        var error = Validation.Text(body.Name, "name", MaxGroupNameLength, required: body.Name is not null)
+        var error = Validation.Name(body.Name, "name", MaxGroupNameLength, required: body.Name is not null)
             ?? Validation.Text(body.Description, "description", MaxDescriptionLength, required: false);
         if (error is not null) return ApiError.BadRequest(error);
         var outcome = await store.UpdateGroupInfoAsync(groupId, principal.UserId(), body.Name?.Trim(), body.Description?.Trim(), clock.NowMs());

@@ -145,7 +145,7 @@ public static class UsersApi
 
     private static async Task<IResult> UpdateMe(UpdateProfileRequest body, ClaimsPrincipal principal, IAccountStore store, ProfileAnnouncer announcer)
     {
-        var error = Validation.Text(body.Name, "name", Validation.MaxNameLength, required: body.Name is not null)
+        var error = Validation.Name(body.Name, "name", Validation.MaxNameLength, required: body.Name is not null)
             ?? Validation.Text(body.About, "about", Validation.MaxAboutLength, required: false)
             ?? (body.Avatar is null ? null : Validation.Avatar(body.Avatar.Trim()));
         if (error is not null) return ApiError.BadRequest(error);

@@ -154,6 +154,19 @@ public sealed class GroupLifecycleTests(SharedServer shared) : IClassFixture<Sha
     }
 
     [Theory]
+    [InlineData("\u200b", "name must have at least one visible character.")]
+    [InlineData("Team\u202Eeton", "name must not contain characters that reverse or isolate the direction of text.")]
+    public async Task A_group_name_that_shows_nothing_or_reverses_text_is_refused_on_create_and_rename(string name, string sentence)
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        Assert.Equal(sentence, (await alice.Api.PostAsync("/groups", new { name, memberIds = new[] { bob.Id } })).AssertError(HttpStatusCode.BadRequest));
+        var groupId = await alice.CreateGroupAsync("Family \U0001F468\u200D\U0001F469\u200D\U0001F467", bob);
+        Assert.Equal(sentence, (await alice.Api.PutAsync($"/groups/{groupId}/info", new { name })).AssertError(HttpStatusCode.BadRequest));
+        Assert.Equal("Family \U0001F468\u200D\U0001F469\u200D\U0001F467", (await bob.ChatAsync(groupId)).Str("groupName"));
+    }
+
+    [Theory]
     [InlineData("x")]
     [InlineData(Texts.Emoji)]
     public async Task A_group_name_of_100_characters_is_taken_and_one_more_is_refused(string character)
