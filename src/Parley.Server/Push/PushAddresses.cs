@@ -53,27 +53,40 @@ public static class PushAddresses
         return (first & 0xFE) != 0xFC; // fc00::/7, unique local
     }
 
-    /// <summary>The push client's connections: to the first public address of the host, or refused
-    /// with <see cref="PrivatePushAddressException"/>.</summary>
+    /// <summary>The push client's connections: to the host's public addresses, in the order the
+    /// resolver gives them, until one answers (a server without IPv6 still reaches a push service
+    /// whose first address is IPv6); none public: <see cref="PrivatePushAddressException"/>.</summary>
     public static SocketsHttpHandler Handler(bool allowPrivate) => new()
     {
         ConnectCallback = async (context, ct) =>
         {
             var host = context.DnsEndPoint.Host;
-            var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, ct).ConfigureAwait(false);
-            var target = addresses.FirstOrDefault(a => allowPrivate || IsPublic(a))
-                ?? throw new PrivatePushAddressException(host);
-            var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            try
+            var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal)
+                ? [literal]
+                : await Dns.GetHostAddressesAsync(host, ct).ConfigureAwait(false);
+            var allowed = addresses.Where(a => allowPrivate || IsPublic(a)).ToList();
+            if (allowed.Count == 0) throw new PrivatePushAddressException(host);
+            SocketException? failed = null;
+            foreach (var address in allowed)
             {
-                await socket.ConnectAsync(target, context.DnsEndPoint.Port, ct).ConfigureAwait(false);
-                return new NetworkStream(socket, ownsSocket: true);
+                var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    await socket.ConnectAsync(address, context.DnsEndPoint.Port, ct).ConfigureAwait(false);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch (SocketException ex)
+                {
+                    socket.Dispose();
+                    failed = ex;
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
             }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
+            throw failed!;
         },
     };
 }
