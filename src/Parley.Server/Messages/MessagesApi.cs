@@ -32,16 +32,17 @@ public static class MessagesApi
         var error = messages.CheckContent(body.Content);
         if (error is not null) return error.ToResult();
         var change = await store.EditMessageAsync(messageId, principal.UserId(), body.Content!, clock.NowMs());
-        return await Answer(change, store);
+        return await Answer(change, messages);
     }
 
-    private static async Task<IResult> Delete(string messageId, string? @for, ClaimsPrincipal principal, IChatStore store, TimeProvider clock)
+    private static async Task<IResult> Delete(string messageId, string? @for, ClaimsPrincipal principal, IChatStore store, MessageService messages,
+        TimeProvider clock)
     {
         switch (@for ?? "me")
         {
             case "everyone":
                 var change = await store.DeleteMessageForEveryoneAsync(messageId, principal.UserId(), clock.NowMs());
-                return change.Outcome == ChangeOutcome.Done ? TypedResults.NoContent() : await Answer(change, store);
+                return change.Outcome == ChangeOutcome.Done ? TypedResults.NoContent() : await Answer(change, messages);
             case "me":
                 return await store.HideMessageAsync(messageId, principal.UserId()) == ChangeOutcome.Done
                     ? TypedResults.NoContent()
@@ -51,14 +52,14 @@ public static class MessagesApi
         }
     }
 
-    private static async Task<IResult> Answer(MessageChange change, IChatStore store)
+    private static async Task<IResult> Answer(MessageChange change, MessageService messages)
     {
         switch (change.Outcome)
         {
             case ChangeOutcome.Done:
                 var message = change.Message!;
-                var members = await store.GetMembersAsync(message.ChatId);
-                return JsonBytes.Result(w => MessageJson.Write(w, message, MessageStatus.ForSender(members, message.SenderId, message.Seq)));
+                var status = await messages.SenderStatusAsync(message);
+                return JsonBytes.Result(w => MessageJson.Write(w, message, status));
             case ChangeOutcome.NotSender:
                 return ApiError.Forbidden("Only the sender can change this message.");
             case ChangeOutcome.NotChangeable:

@@ -79,9 +79,7 @@ public sealed partial class PushSender : BackgroundService
         {
             // Sealed with a secrets key that is gone (after 'secrets reset'): no notification can be
             // encrypted for it again. The web client registers its subscription anew at its next start.
-            _metrics.PushFailed();
-            await _store.DeletePushSubscriptionAsync(n.Subscription);
-            PushLog.SubscriptionUnreadable(_logger, endpoint.Host);
+            await ForgetAsync(n, endpoint.Host, PushLog.SubscriptionUnreadable);
             return;
         }
         HttpStatusCode? status = null;
@@ -104,9 +102,7 @@ public sealed partial class PushSender : BackgroundService
         catch (HttpRequestException ex) when (ex.InnerException is PrivatePushAddressException)
         {
             // Its host resolves into a private network: no later try will be allowed either.
-            _metrics.PushFailed();
-            await _store.DeletePushSubscriptionAsync(n.Subscription);
-            PushLog.SubscriptionPrivate(_logger, endpoint.Host);
+            await ForgetAsync(n, endpoint.Host, PushLog.SubscriptionPrivate);
             return;
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
@@ -121,9 +117,7 @@ public sealed partial class PushSender : BackgroundService
                 _metrics.PushSent();
                 return;
             case HttpStatusCode.NotFound or HttpStatusCode.Gone:
-                _metrics.PushFailed();
-                await _store.DeletePushSubscriptionAsync(n.Subscription);
-                PushLog.SubscriptionGone(_logger, endpoint.Host);
+                await ForgetAsync(n, endpoint.Host, PushLog.SubscriptionGone);
                 return;
             case null or HttpStatusCode.TooManyRequests or >= HttpStatusCode.InternalServerError when n.Attempt < _options.MaxAttempts:
                 // Retried later without holding this worker: growing waits, or what the service asks.
@@ -135,6 +129,14 @@ public sealed partial class PushSender : BackgroundService
                 PushLog.Refused(_logger, endpoint.Host, (int?)status ?? 0);
                 return;
         }
+    }
+
+    /// <summary>A subscription no notification will reach again: counted as failed, deleted, logged.</summary>
+    private async Task ForgetAsync(Notification n, string host, Action<ILogger, string> log)
+    {
+        _metrics.PushFailed();
+        await _store.DeletePushSubscriptionAsync(n.Subscription);
+        log(_logger, host);
     }
 
     private async Task RetryLaterAsync(Notification n, TimeSpan wait, CancellationToken ct)
