@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Amazon.DynamoDBv2;
 using Amazon.DynamoDBv2.Model;
@@ -59,6 +60,28 @@ internal static class ServerDynamo
     }
 
     public static string? Text(Dictionary<string, AttributeValue> item, string name) => item.TryGetValue(name, out var value) ? value.S : null;
+
+    /// <summary>Writes into a 1:1 chat's item what a send of <paramref name="senderId"/> leaves once it
+    /// has taken the chat's next seq and the positions up to <paramref name="positions"/> past the last
+    /// (at <paramref name="claimedAt"/>) and counted its message, before it stores the message. Returns
+    /// the chat's last position, last seq and number from before the claim.</summary>
+    public static async Task<(long LastPos, long LastSeq, long ChatNo)> ClaimPositionAsync(ParleyServer server, string chatId, string senderId,
+        long positions, DateTimeOffset claimedAt)
+    {
+        var chat = (await GetAsync(server, DynamoTables.Chats, new() { ["chatId"] = new AttributeValue { S = chatId } }))!;
+        long Number(string name) => chat.TryGetValue(name, out var value) ? long.Parse(value.N, CultureInfo.InvariantCulture) : 0;
+        static AttributeValue N(long value) => new() { N = value.ToString(CultureInfo.InvariantCulture) };
+        var before = (Number("lastPos"), Number("lastSeq"), Number("chatNo"));
+        chat["basePos"] = N(before.Item1);
+        chat["baseSeq"] = N(before.Item2);
+        chat["lastPos"] = N(before.Item1 + positions);
+        chat["lastSeq"] = N(before.Item2 + 1);
+        chat["claimAt"] = N(claimedAt.ToUnixTimeMilliseconds());
+        chat["sent_" + senderId] = N(Number("sent_" + senderId) + 1);
+        chat["claimSenders"] = new AttributeValue { S = senderId };
+        await PutAsync(server, DynamoTables.Chats, chat);
+        return before;
+    }
 
     /// <summary>Every item of every table, as text: what an export of the tables would hold.</summary>
     public static byte[] Dump(ParleyServer server)

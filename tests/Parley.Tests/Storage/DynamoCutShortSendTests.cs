@@ -1,6 +1,3 @@
-using System.Globalization;
-using Amazon.DynamoDBv2.Model;
-using Parley.Server.Storage.DynamoDb;
 using Parley.Testing;
 using Parley.Tests.Infrastructure;
 
@@ -42,19 +39,8 @@ public sealed class DynamoCutShortSendTests : IAsyncLifetime
         await bob.SendTextAsync(chatId, "b4");
 
         // Ann's send took seq 5 and counted itself, 30 s ago, and its node died before storing it.
-        var key = new Dictionary<string, AttributeValue> { ["chatId"] = new() { S = chatId } };
-        var chat = (await ServerDynamo.GetAsync(server, DynamoTables.Chats, key))!;
-        long Number(string name) => chat.TryGetValue(name, out var value) ? long.Parse(value.N, CultureInfo.InvariantCulture) : 0;
-        static AttributeValue N(long value) => new() { N = value.ToString(CultureInfo.InvariantCulture) };
-        Assert.Equal(4, Number("lastSeq"));
-        chat["basePos"] = N(Number("lastPos"));
-        chat["baseSeq"] = N(4);
-        chat["lastPos"] = N(Number("lastPos") + 10);
-        chat["lastSeq"] = N(5);
-        chat["claimAt"] = N(DateTimeOffset.UtcNow.AddSeconds(-30).ToUnixTimeMilliseconds());
-        chat["sent_" + ann.Id] = N(Number("sent_" + ann.Id) + 1);
-        chat["claimSenders"] = new AttributeValue { S = ann.Id };
-        await ServerDynamo.PutAsync(server, DynamoTables.Chats, chat);
+        var claimed = await ServerDynamo.ClaimPositionAsync(server, chatId, ann.Id, positions: 10, DateTimeOffset.UtcNow.AddSeconds(-30));
+        Assert.Equal(4, claimed.LastSeq);
 
         var sent = await ann.SendTextAsync(chatId, "a1");
         Assert.Equal(5, sent.Long("seq"));

@@ -210,24 +210,13 @@ public sealed class DeletedAccountScrubTests : IAsyncLifetime
 
         // A send of Quill's on another node has read Quill's name and taken the chat's next position
         // just now, and has not stored its message yet.
-        var chatKey = new Dictionary<string, AttributeValue> { ["chatId"] = new() { S = direct } };
-        var chat = (await ServerDynamo.GetAsync(server, DynamoTables.Chats, chatKey))!;
-        long Number(string name) => long.Parse(chat[name].N, CultureInfo.InvariantCulture);
+        var (lastPos, lastSeq, chatNo) = await ServerDynamo.ClaimPositionAsync(server, direct, quill.Id, positions: 1, DateTimeOffset.UtcNow);
         static AttributeValue N(long value) => new() { N = value.ToString(CultureInfo.InvariantCulture) };
-        var (lastPos, lastSeq, sent) = (Number("lastPos"), Number("lastSeq"), Number("sent_" + quill.Id));
-        chat["basePos"] = N(lastPos);
-        chat["baseSeq"] = N(lastSeq);
-        chat["lastPos"] = N(lastPos + 1);
-        chat["lastSeq"] = N(lastSeq + 1);
-        chat["claimAt"] = N(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        chat["sent_" + quill.Id] = N(sent + 1);
-        chat["claimSenders"] = new AttributeValue { S = quill.Id };
-        await ServerDynamo.PutAsync(server, DynamoTables.Chats, chat);
         var inFlight = ServerDynamo.Scan(server, DynamoTables.Messages).Single(m => ServerDynamo.Text(m, "id") == first.Str("id"));
         inFlight["pos"] = N(lastPos + 1);
         inFlight["seq"] = N(lastSeq + 1);
         inFlight["prevPos"] = N(lastPos);
-        inFlight["id"] = new AttributeValue { S = ChatItems.MessageId(Number("chatNo"), lastPos + 1) };
+        inFlight["id"] = new AttributeValue { S = ChatItems.MessageId(chatNo, lastPos + 1) };
         inFlight["content"] = new AttributeValue { S = "in flight" };
 
         // The deletion's renaming of the chat waits for that message (a few seconds here; without the
