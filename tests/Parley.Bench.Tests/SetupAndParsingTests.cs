@@ -44,6 +44,10 @@ public sealed class SetupAndParsingTests
 
         Assert.Equal(2, BenchOptions.Parse(["pairs", "--deletes-per-second", "2"]).DeletesPerSecond);
         Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["pairs", "--deletes-per-second", "-1"]));
+
+        Assert.True(BenchOptions.Parse(["pairs", "--one-way"]).OneWay);
+        Assert.False(BenchOptions.Parse(["pairs"]).OneWay);
+        Assert.Throws<ArgumentException>(() => BenchOptions.Parse(["group", "--one-way"]));
     }
 
     [Theory]

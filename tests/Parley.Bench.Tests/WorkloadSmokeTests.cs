@@ -88,6 +88,21 @@ public sealed class WorkloadSmokeTests(WorkloadSmokeTests.ServerFixture fixture)
     }
 
     [Fact]
+    public async Task One_way_pairs_at_saturation_deliver_every_message_exactly_once()
+    {
+        var report = await BenchRunner.RunAsync(Options("pairs", o =>
+        {
+            o.Users = 2;
+            o.Rate = null;
+            o.Window = 4;
+            o.DurationSeconds = 1;
+            o.OneWay = true;
+        }));
+        AssertAllDeliveredOnce(report);
+        Assert.Equal(1, report.Parameters["senders per pair"]);
+    }
+
+    [Fact]
     public async Task Group_delivers_every_message_to_every_other_member()
     {
         var report = await BenchRunner.RunAsync(Options("group", o =>

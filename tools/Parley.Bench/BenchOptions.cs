@@ -36,6 +36,8 @@ public sealed class BenchOptions
                                  settled (default 5; counted nowhere)
           --deletes-per-second D  meanwhile, two more users send a message over REST and delete it for
                                  everyone D times a second (default 0): the cost of deletes to the load
+          --one-way              only the first user of each pair sends; the other only receives (with
+                                 --users 2: one socket's sends, the other socket their recipient)
 
         conns      idle authenticated WebSockets opened in steps and held
           --steps LIST           cumulative connection counts (default 1000,5000,10000,19000)
@@ -89,6 +91,8 @@ public sealed class BenchOptions
     public double DurationSeconds { get; set; } = 10;
     public double WarmupSeconds { get; set; } = 5;
     public double DeletesPerSecond { get; set; }
+    /// <summary>pairs: only the first user of each pair sends (one sending socket a chat).</summary>
+    public bool OneWay { get; set; }
 
     public int[] Steps { get; set; } = [1000, 5000, 10000, 19000];
     public int PerUser { get; set; } = 1;
@@ -180,6 +184,7 @@ public sealed class BenchOptions
                 case "--duration": o.DurationSeconds = Dbl(name, Value()); break;
                 case "--warmup": o.WarmupSeconds = Dbl(name, Value()); break;
                 case "--deletes-per-second": o.DeletesPerSecond = Dbl(name, Value()); break;
+                case "--one-way": o.OneWay = true; break;
                 case "--steps":
                     o.Steps = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                         .Select(s => Positive(name, Int(name, s.Replace("k", "000", StringComparison.OrdinalIgnoreCase)))).ToArray();
@@ -223,6 +228,7 @@ public sealed class BenchOptions
         if (!Workloads.Contains(Workload)) throw new ArgumentException($"unknown workload '{Workload}'");
         if (!IsLoopback(Url)) throw new ArgumentException($"--url must be a loopback address (127.0.0.0/8, localhost or [::1]), not {Url.Host}");
         if (Workload is "pairs" or "reconnect" && (Users < 2 || Users % 2 != 0)) throw new ArgumentException("--users must be even and at least 2");
+        if (OneWay && Workload != "pairs") throw new ArgumentException("--one-way is an option of pairs");
         if (Workload == "group" && Users < 2) throw new ArgumentException("--members must be at least 2");
         if (Workload == "group" && Senders > Users) Senders = Users;
         if (Workload == "reconnect" && Rate is null) throw new ArgumentException("reconnect needs a finite --rate");

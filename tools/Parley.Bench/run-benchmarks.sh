@@ -87,7 +87,7 @@ run_with_probe() {
   stop_server
 }
 
-all=(pairs-2000 pairs-5000 pairs-5000-probe pairs-max one-socket-1 one-socket-16 group-200 group-max history conns conns-header reconnect reconnect-10k)
+all=(pairs-2000 pairs-5000 pairs-5000-probe pairs-max one-socket-1 one-socket-16 two-sockets-1 two-sockets-16 group-200 group-max history conns conns-header reconnect reconnect-10k)
 selected=("$@")
 [ ${#selected[@]} -gt 0 ] || selected=("${all[@]}")
 for w in "${selected[@]}"; do
@@ -96,9 +96,14 @@ for w in "${selected[@]}"; do
     pairs-5000) run pairs-5000 pairs --users 1000 --rate 5000 --duration 20 --warmup "$WARMUP" ;;
     pairs-5000-probe) run_with_probe pairs-5000-probe pairs --users 1000 --rate 5000 --duration 20 --warmup "$WARMUP" ;;
     pairs-max)  run pairs-max pairs --users 1000 --rate max --window 4 --duration 20 --warmup "$WARMUP" ;;
-    # One busy device: two users, one socket each, 1 or 16 sends in flight on it.
-    one-socket-1)  run one-socket-1 pairs --users 2 --rate max --window 1 --duration 20 --warmup "$WARMUP" ;;
-    one-socket-16) run one-socket-16 pairs --users 2 --rate max --window 16 --duration 20 --warmup "$WARMUP" ;;
+    # One busy device: one socket with 1 or 16 sends in flight, into a 1:1 chat whose other member's
+    # socket only receives.
+    one-socket-1)  run one-socket-1 pairs --users 2 --one-way --rate max --window 1 --duration 20 --warmup "$WARMUP" ;;
+    one-socket-16) run one-socket-16 pairs --users 2 --one-way --rate max --window 16 --duration 20 --warmup "$WARMUP" ;;
+    # Both members of the chat sending at once, each with 1 or 16 in flight (the one-socket rows
+    # before 2026-12-05: two busy devices, so one in flight is two round trips side by side).
+    two-sockets-1)  run two-sockets-1 pairs --users 2 --rate max --window 1 --duration 20 --warmup "$WARMUP" ;;
+    two-sockets-16) run two-sockets-16 pairs --users 2 --rate max --window 16 --duration 20 --warmup "$WARMUP" ;;
     group-200)  run group-200 group --members 1000 --senders 10 --rate 200 --duration 20 --warmup "$WARMUP" ;;
     group-max)  run group-max group --members 1000 --senders 10 --rate max --window 4 --duration 20 --warmup "$WARMUP" ;;
     history)    run history history --messages 1000000 --chats 100 --reads 10000 --concurrency 8 ;;

@@ -17,6 +17,7 @@ internal static class DeliveryWorkloads
         report.Parameters["warmup"] = o.WarmupSeconds;
         report.Parameters["size"] = o.MessageSize;
         if (o.DeletesPerSecond > 0) report.Parameters["deletes per second"] = o.DeletesPerSecond;
+        if (o.OneWay) report.Parameters["senders per pair"] = 1;
 
         var users = await ctx.CreateUsersAsync(o.Users, report);
         var chats = await ctx.CreatePairChatsAsync(users, report);
@@ -29,7 +30,8 @@ internal static class DeliveryWorkloads
             foreach (var member in chat.Members)
             {
                 conns[member.Index].Track(chat);
-                senders.Add((conns[member.Index], chat));
+                // One way: the chat's first member sends, the second only receives.
+                if (!o.OneWay || member == chat.Members[0]) senders.Add((conns[member.Index], chat));
             }
         }
         await RunAsync(ctx, report, tracker, conns, chats, senders);
