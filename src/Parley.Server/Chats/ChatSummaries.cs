@@ -14,6 +14,7 @@ public sealed class ChatSummaries(IChatStore store, IAccountStore accounts, ICha
     {
         var view = await store.GetChatViewAsync(chatId, userId);
         if (view is null) return null;
+        view = await WithoutHiddenAsync(view, userId);
         var users = await UsersOf([view]);
         var blocks = await accounts.GetBlocksAsync(userId);
         var settings = await chatSettings.GetChatSettingsAsync(userId, chatId);
@@ -25,6 +26,9 @@ public sealed class ChatSummaries(IChatStore store, IAccountStore accounts, ICha
     {
         var views = await store.ListChatsAsync(userId);
         if (roomsOnly) views = views.Where(v => !v.Chat.IsGroup).ToList();
+        var shown = new List<ChatView>(views.Count);
+        foreach (var view in views) shown.Add(await WithoutHiddenAsync(view, userId));
+        views = shown;
         var users = await UsersOf(views);
         var blocks = await accounts.GetBlocksAsync(userId);
         var settings = await chatSettings.GetChatSettingsAsync(userId, null);
@@ -34,6 +38,23 @@ public sealed class ChatSummaries(IChatStore store, IAccountStore accounts, ICha
             foreach (var view in views) Write(w, view, userId, users, blocks, settings, roomsOnly);
             w.WriteEndArray();
         });
+    }
+
+    /// <summary>The view without the messages the reader deleted for themself: the last message is
+    /// the newest they still see, and the unread count leaves out those of others they hid.</summary>
+    private async Task<ChatView> WithoutHiddenAsync(ChatView view, string userId)
+    {
+        var hidden = await store.GetHiddenMessagesAsync(userId, view.Chat.Id);
+        if (hidden.Count == 0) return view;
+        var last = view.LastMessage;
+        if (last is not null && hidden.Any(h => h.Pos == last.Pos))
+        {
+            // History leaves hidden messages out: its first message is the newest one shown.
+            var newest = await store.GetMessagesAsync(view.Chat.Id, userId, view.Me.JoinedPos, long.MaxValue, 1);
+            last = newest.Count > 0 ? newest[0] : null;
+        }
+        var hiddenUnread = hidden.Count(h => h.Seq > view.Me.ReadSeq && h.SenderId != userId);
+        return view with { LastMessage = last, HiddenUnread = hiddenUnread };
     }
 
     private async Task<Dictionary<string, UserRecord>> UsersOf(IReadOnlyList<ChatView> views)
@@ -85,7 +106,7 @@ public sealed class ChatSummaries(IChatStore store, IAccountStore accounts, ICha
             w.WriteNull("lastMessage");
             w.WriteNumber("lastMessageTime", chat.LastActivity);
         }
-        w.WriteNumber("unreadCount", Math.Max(0, chat.LastSeq - view.Me.ReadSeq - view.Me.OwnAfterRead));
+        w.WriteNumber("unreadCount", Math.Max(0, chat.LastSeq - view.Me.ReadSeq - view.Me.OwnAfterRead - view.HiddenUnread));
         w.WriteBoolean("isTyping", typing.AnyoneElseTyping(chat.Id, userId, hidden: blocks.BlockedBy));
         w.WriteStartArray("members");
         foreach (var member in view.Members) w.WriteStringValue(member.UserId);

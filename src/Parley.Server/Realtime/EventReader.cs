@@ -41,6 +41,7 @@ public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries s
             if (e.Kind is EventKind.Message or EventKind.MessageUpdated && !lookups.Members.ContainsKey(e.ChatId))
             {
                 lookups.Members[e.ChatId] = await store.GetMembersAsync(e.ChatId);
+                lookups.Hidden[e.ChatId] = (await store.GetHiddenMessagesAsync(userId, e.ChatId)).Select(h => h.Pos).ToHashSet();
             }
             else if (e.Kind == EventKind.Chat && !lookups.Summaries.ContainsKey(e.ChatId))
             {
@@ -54,11 +55,15 @@ public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries s
     {
         public readonly Dictionary<string, IReadOnlyList<MemberRecord>> Members = [];
         public readonly Dictionary<string, byte[]?> Summaries = [];
+        /// <summary>Per chat, the positions of the messages the reader deleted for themself.</summary>
+        public readonly Dictionary<string, HashSet<long>> Hidden = [];
 
-        /// <summary>False for an event the reader gets no frame for (a chat they can no longer see).</summary>
+        /// <summary>False for an event the reader gets no frame for (a chat they can no longer see,
+        /// or a message they deleted for themself: a replay must not bring it back).</summary>
         public bool Renders(StoredEvent e) => e.Kind switch
         {
             EventKind.Chat => Summaries.GetValueOrDefault(e.ChatId) is not null,
+            EventKind.Message or EventKind.MessageUpdated when e.Message is { } m && Hidden.GetValueOrDefault(e.ChatId)?.Contains(m.Pos) == true => false,
             _ => Frames.HasSharedData(e.Kind) || e.Kind is EventKind.MessageUpdated,
         };
 

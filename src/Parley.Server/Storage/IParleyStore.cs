@@ -143,6 +143,9 @@ public interface IChatStore
     Task<MessageChange> DeleteMessageForEveryoneAsync(string messageId, string userId, long now);
     /// <summary>Hides a message from one member's history only.</summary>
     Task<ChangeOutcome> HideMessageAsync(string messageId, string userId);
+    /// <summary>The messages of a chat that <paramref name="userId"/> hid (<see cref="HideMessageAsync"/>),
+    /// in no particular order: every copy the user reads (summary, sync, export) leaves them out.</summary>
+    Task<IReadOnlyList<HiddenMessage>> GetHiddenMessagesAsync(string userId, string chatId);
     /// <summary>A page of a chat's history as <paramref name="viewerId"/> sees it, newest first: messages with
     /// pos in (<paramref name="afterPos"/>, <paramref name="beforePos"/>), without those the viewer hid.</summary>
     Task<IReadOnlyList<MessageRecord>> GetMessagesAsync(string chatId, string viewerId, long afterPos, long beforePos, int limit);

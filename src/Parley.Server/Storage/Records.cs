@@ -189,8 +189,13 @@ public sealed record StoredEvent(
     public int? PrevWriter { get; init; }
 }
 
-/// <summary>A chat as one user sees it in the chat list.</summary>
-public sealed record ChatView(ChatRecord Chat, MemberRecord Me, MessageRecord? LastMessage, IReadOnlyList<MemberRecord> Members);
+/// <summary>A message one user hid from themself (delete for me): where it is, and what the
+/// user's unread count needs (its seq and sender).</summary>
+public sealed record HiddenMessage(long Pos, long Seq, string SenderId);
+
+/// <summary>A chat as one user sees it in the chat list. <paramref name="HiddenUnread"/>: messages
+/// of others above the read mark that the user hid, which the unread count leaves out.</summary>
+public sealed record ChatView(ChatRecord Chat, MemberRecord Me, MessageRecord? LastMessage, IReadOnlyList<MemberRecord> Members, int HiddenUnread = 0);
 
 public enum GroupOutcome { Done, NotFound, NotAdmin, NotMember, LastAdmin, AlreadyMember, UnknownUser }
 

@@ -71,11 +71,13 @@ public static class ExportApi
         w.WriteStartArray("messages");
         foreach (var chatId in chatIds)
         {
+            // Messages the user deleted for themself are gone for them, in the export too.
+            var hidden = (await store.GetHiddenMessagesAsync(userId, chatId)).Select(h => h.Pos).ToHashSet();
             var after = 0L;
             while (true)
             {
                 var page = await store.GetOwnMessagesAsync(userId, chatId, after, PageSize);
-                foreach (var m in page) WriteMessage(w, m, mediaIds);
+                foreach (var m in page.Where(m => !hidden.Contains(m.Pos))) WriteMessage(w, m, mediaIds);
                 if (page.Count < PageSize) break;
                 after = page[^1].Pos;
                 await w.FlushAsync(http.RequestAborted);

@@ -318,6 +318,12 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         Assert.Equal(ChangeOutcome.Done, await Store.HideMessageAsync(message.Id, b.Id));
         Assert.Empty(await Store.GetMessagesAsync(chat, b.Id, 0, long.MaxValue, 10));
         Assert.Single(await Store.GetMessagesAsync(chat, a.Id, 0, long.MaxValue, 10));
+
+        // What the hider's summary, sync and export leave out: the message, once, with its seq and sender.
+        var hidden = Assert.Single(await Store.GetHiddenMessagesAsync(b.Id, chat));
+        Assert.Equal(new HiddenMessage(message.Pos, message.Seq, a.Id), hidden);
+        Assert.Empty(await Store.GetHiddenMessagesAsync(a.Id, chat));
+        Assert.Empty(await Store.GetHiddenMessagesAsync(b.Id, await DirectChatAsync(b, stranger)));
     }
 
     [StoreFact]

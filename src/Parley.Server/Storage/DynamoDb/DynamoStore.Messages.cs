@@ -201,6 +201,17 @@ internal sealed partial class DynamoStore
         return ChangeOutcome.Done;
     }
 
+    public async Task<IReadOnlyList<HiddenMessage>> GetHiddenMessagesAsync(string userId, string chatId)
+    {
+        var hidden = await HiddenAsync(userId, chatId).ConfigureAwait(false);
+        if (hidden.Count == 0) return [];
+        // The hidden record holds the position only: the message item gives its seq and sender
+        // (a message a timer deleted since has no item and is left out).
+        var items = await db.GetManyAsync(db.Messages, hidden.Select(pos => Item.Key("chatId", chatId, "pos", pos))).ConfigureAwait(false);
+        return items.Where(i => i.StrOrNull("kind") == ChatItems.EventKinds.Message)
+            .Select(i => new HiddenMessage(i.Long("pos"), i.Long("seq"), i.Str("senderId"))).ToList();
+    }
+
     public Task<MessageChange> EditMessageAsync(string messageId, string userId, string content, long now) =>
         ChangeMessageAsync(messageId, userId, async (w, original) =>
         {

@@ -258,6 +258,13 @@ internal sealed partial class PostgresStore
         return (Value: ChangeOutcome.Done, Events: NoEvents);
     });
 
+    public async Task<IReadOnlyList<HiddenMessage>> GetHiddenMessagesAsync(string userId, string chatId) =>
+        await db.ReadAsync(c => c.QueryAsync(r => new HiddenMessage(r.GetInt64(0), r.GetInt64(1), r.GetString(2)),
+            """
+            SELECT m.pos, m.seq, m.sender_id FROM hidden_messages h JOIN messages m ON m.id = h.message_id
+            WHERE h.user_id = $1 AND m.chat_id = $2
+            """, userId, chatId)).ConfigureAwait(false);
+
     public Task<bool> AdvanceWatermarkAsync(string chatId, string userId, long upToSeq, bool read, long now) => WriteAndPublish(async w =>
     {
         var me = await w.QueryFirstAsync(r => (ReadSeq: r.GetInt64(0), DeliveredSeq: r.GetInt64(1), LastSeq: r.GetInt64(2), Found: true),

@@ -175,6 +175,13 @@ internal sealed partial class SqliteStore
         return ChangeOutcome.Done;
     });
 
+    public Task<IReadOnlyList<HiddenMessage>> GetHiddenMessagesAsync(string userId, string chatId) =>
+        db.ReadAsync<IReadOnlyList<HiddenMessage>>(c => c.Query(r => new HiddenMessage(r.GetInt64(0), r.GetInt64(1), r.GetString(2)),
+            """
+            SELECT m.pos, m.seq, m.sender_id FROM hidden_messages h JOIN messages m ON m.id = h.message_id
+            WHERE h.user_id = $1 AND m.chat_id = $2
+            """, userId, chatId));
+
     public async Task<bool> AdvanceWatermarkAsync(string chatId, string userId, long upToSeq, bool read, long now)
     {
         return await WriteAndPublish(w =>

@@ -978,6 +978,9 @@ export class ChatStore extends EventTarget {
     }
     this._emit('messages', m.chatId);
     this._emit('chats', m.chatId);
+    // The server's summary leaves the hidden message out of the last message and the unread
+    // count too (an unread message hidden unread no longer counts); take its numbers.
+    this.refreshChat(m.chatId).catch(() => {});
   }
 
   /** Each other member's progress on one of our messages: [{userId, status, timestamp}]. */
