@@ -35,7 +35,7 @@ public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries s
     private async Task<PageLookups> LookUpAsync(SyncPage page, string userId)
     {
         metrics.SyncPage();
-        var lookups = new PageLookups();
+        var lookups = new PageLookups(userId);
         foreach (var e in page.Events)
         {
             if (e.Kind is EventKind.Message or EventKind.MessageUpdated && !lookups.Members.ContainsKey(e.ChatId))
@@ -51,8 +51,9 @@ public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries s
         return lookups;
     }
 
-    private sealed class PageLookups
+    private sealed class PageLookups(string userId)
     {
+        private string UserId => userId;
         public readonly Dictionary<string, IReadOnlyList<MemberRecord>> Members = [];
         public readonly Dictionary<string, byte[]?> Summaries = [];
         /// <summary>Per chat, the positions of the messages the reader deleted for themself.</summary>
@@ -64,6 +65,11 @@ public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries s
         {
             EventKind.Chat => Summaries.GetValueOrDefault(e.ChatId) is not null,
             EventKind.Message or EventKind.MessageUpdated when e.Message is { } m && Hidden.GetValueOrDefault(e.ChatId)?.Contains(m.Pos) == true => false,
+            // A member added again does not see what was sent before they rejoined (nor its edits);
+            // a former member still gets what they saw while in. (An expiry's tombstone has no
+            // position and nothing to see.)
+            EventKind.Message or EventKind.MessageUpdated when e.Message is { Expired: false } m
+                && Members[e.ChatId].FirstOrDefault(x => x.UserId == UserId) is { } me && !MessageRules.Sees(me, m) => false,
             _ => Frames.HasSharedData(e.Kind) || e.Kind is EventKind.MessageUpdated,
         };
 

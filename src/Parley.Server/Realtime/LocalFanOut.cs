@@ -3,6 +3,7 @@ using Parley.Server.Messages;
 using Parley.Server.Realtime.Bus;
 using Parley.Server.Realtime.Cluster;
 using Parley.Server.Storage;
+using Parley.Server.Storage.Rules;
 
 namespace Parley.Server.Realtime;
 
@@ -73,13 +74,19 @@ public sealed class LocalFanOut
         {
             // The same for every reader, but its status needs the members' watermarks: read them
             // once, off the writer, when the first connection gets to the frame.
-            var bytes = new Lazy<Task<ReadOnlyMemory<byte>?>>(async () =>
+            var m = e.Message!;
+            var built = new Lazy<Task<(IReadOnlyList<MemberRecord> Members, ReadOnlyMemory<byte>? Bytes)>>(async () =>
             {
                 var members = await _store.GetMembersAsync(e.ChatId);
-                var m = e.Message!;
-                return Frames.Build(Frames.MessageUpdated, w => MessageJson.Write(w, m, MessageStatus.ForSender(members, m.SenderId, m.Seq)), cursor);
+                return (members, Frames.Build(Frames.MessageUpdated, w => MessageJson.Write(w, m, MessageStatus.ForSender(members, m.SenderId, m.Seq)), cursor));
             });
-            return OutboundFrame.PerUser(e, _ => bytes.Value);
+            return OutboundFrame.PerUser(e, async userId =>
+            {
+                var (members, bytes) = await built.Value;
+                // A member added again after the message was sent does not see it, nor its edits.
+                // (An expiry's tombstone carries no position and nothing to see: it goes to all.)
+                return !m.Expired && members.FirstOrDefault(x => x.UserId == userId) is { } member && !MessageRules.Sees(member, m) ? null : bytes;
+            });
         }
         return OutboundFrame.PerUser(e, async userId =>
         {

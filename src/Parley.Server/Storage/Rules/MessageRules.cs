@@ -40,7 +40,12 @@ public static class MessageRules
     }
 
     /// <summary>Hiding a message for oneself needs only that the caller sees it.</summary>
-    public static bool CanHide(MessageRecord? message, MemberRecord? member) =>
+    public static bool CanHide(MessageRecord? message, MemberRecord? member) => Sees(member, message);
+
+    /// <summary>Whether a member sees a message: one of their chat sent since they (last) joined, as
+    /// their history shows it. A member added again does not see what was sent before, nor while
+    /// they were out: not its later edits, nor a quote of it in their own reply.</summary>
+    public static bool Sees(MemberRecord? member, MessageRecord? message) =>
         message is not null && member is not null && member.ChatId == message.ChatId && message.Pos > member.JoinedPos;
 
     /// <summary>When a message sent now disappears: never for system messages or with the timer off.</summary>
