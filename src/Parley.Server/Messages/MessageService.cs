@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Parley.Server.Common;
 using Parley.Server.Configuration;
 using Parley.Server.Storage;
+using Parley.Server.Storage.Rules;
 using Parley.Server.Users;
 
 namespace Parley.Server.Messages;
@@ -96,6 +97,7 @@ public sealed class MessageService(IChatStore store, IAccountStore accounts, IMe
             chatId = directId;
         }
         if (await OtherMemberRefusalAsync(userId, chatId!) is { } otherRefusal) return PendingSend.Refused(otherRefusal);
+        if (command.ReplyTo is { } replyTo && await ReplyUnseenAsync(userId, chatId!, replyTo)) return PendingSend.Refused(ReplyNotFound);
         if (!rateLimiter.TryTake(userId)) return PendingSend.Refused(Refusal.RateLimited);
 
         var message = new NewMessage(chatId!, userId, type, command.Content, command.ClientMessageId, command.ReplyTo, mediaJson, clock.NowMs())
@@ -103,6 +105,19 @@ public sealed class MessageService(IChatStore store, IAccountStore accounts, IMe
             MediaId = command.MediaId,
         };
         return new PendingSend(FinishSendAsync(message, store.SendMessageAsync(message, originConnectionId), originConnectionId));
+    }
+
+    private static readonly Refusal ReplyNotFound = Refusal.BadRequest("replyTo does not name a message in this chat.");
+
+    /// <summary>Whether the reply names a message of the chat the sender does not see: one sent
+    /// before they (last) joined. Its quote would show them what their history does not. (A message
+    /// of another chat or none, or a sender who is no member, the store refuses itself.)</summary>
+    private async Task<bool> ReplyUnseenAsync(string userId, string chatId, string replyTo)
+    {
+        var quoted = await store.GetMessageAsync(replyTo);
+        if (quoted is null || quoted.ChatId != chatId) return false;
+        var member = await store.GetMemberAsync(chatId, userId);
+        return member is not null && !MessageRules.Sees(member, quoted);
     }
 
     private async Task<(SendResult? Result, Refusal? Refusal)> FinishSendAsync(NewMessage message, Task<SendResult> stored, string? originConnectionId)
@@ -120,7 +135,7 @@ public sealed class MessageService(IChatStore store, IAccountStore accounts, IMe
         return result.Outcome switch
         {
             SendOutcome.Stored or SendOutcome.Duplicate => (result, null),
-            SendOutcome.ReplyNotFound => (null, Refusal.BadRequest("replyTo does not name a message in this chat.")),
+            SendOutcome.ReplyNotFound => (null, ReplyNotFound),
             _ => (null, Refusal.ChatNotFound),
         };
     }

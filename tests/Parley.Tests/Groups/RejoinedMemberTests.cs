@@ -37,4 +37,34 @@ public sealed class RejoinedMemberTests(SharedServer shared) : IClassFixture<Sha
         // Ann, a member all along, got them.
         Assert.Equal(3, (await ann.SyncAllAsync(cursor)).Events.Count(e => e.Str("type") == "messageUpdated"));
     }
+
+    [Fact]
+    public async Task A_member_cannot_quote_a_message_sent_before_they_joined()
+    {
+        var ann = await ApiClient.CreateUserAsync(Server, "Ann");
+        var bob = await ApiClient.CreateUserAsync(Server, "Bob");
+        var cat = await ApiClient.CreateUserAsync(Server, "Cat");
+        var groupId = await ann.CreateGroupAsync("Revolving door", bob);
+        var whileIn = (await ann.SendTextAsync(groupId, "while bob is in")).Str("id")!;
+        (await ann.Api.DeleteAsync($"/groups/{groupId}/members/{bob.Id}")).AssertStatus(HttpStatusCode.OK, "remove bob");
+        var whileOut = (await ann.SendTextAsync(groupId, "while bob is out")).Str("id")!;
+        (await ann.Api.PostAsync($"/groups/{groupId}/members", new { memberIds = new[] { bob.Id, cat.Id } })).AssertStatus(HttpStatusCode.OK, "add bob back and cat");
+
+        foreach (var (who, quoted) in new[] { (bob, whileOut), (bob, whileIn), (cat, whileOut) })
+        {
+            var reply = await who.Api.PostAsync($"/chats/{groupId}/messages", new { content = "what was that?", replyTo = quoted });
+            reply.AssertStatus(HttpStatusCode.BadRequest, $"{who.Name} quotes a message sent before they joined");
+            Assert.Equal("replyTo does not name a message in this chat.", reply.Error);
+        }
+        await using var socket = await cat.ConnectAsync(Server);
+        await socket.SendAsync(new { action = "sendMessage", chatId = groupId, content = "and over the socket?", replyTo = whileOut, clientMessageId = "c-quote" });
+        Assert.Equal("bad_request", (await socket.WaitForErrorAsync()).Str("code"));
+
+        Assert.DoesNotContain(await bob.HistoryAsync(groupId), m => m.TryGetProperty("quote", out _));
+        // A message sent since they joined they quote as before.
+        var now = (await ann.SendTextAsync(groupId, "welcome back")).Str("id")!;
+        var fine = await bob.Api.PostAsync($"/chats/{groupId}/messages", new { content = "thanks", replyTo = now });
+        fine.AssertStatus(HttpStatusCode.Created, "quote a message sent since");
+        Assert.Equal("welcome back", fine.Json.GetProperty("quote").Str("content"));
+    }
 }
