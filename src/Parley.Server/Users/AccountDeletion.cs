@@ -22,11 +22,13 @@ namespace Parley.Server.Users;
 ///   safe to repeat, and the sessions end last); on DynamoDB the anonymizing ends the sessions itself.
 /// - after the groups, before the uploads' bytes are deleted: their rows are gone, so the orphan sweep
 ///   deletes the bytes (<see cref="OrphanBlobSweep"/>).
+/// - before the push subscriptions are removed: a retry removes them (nothing is pushed to an
+///   account that left its groups and whose 1:1 chats refuse new messages meanwhile).
 /// - before two-step verification is off or the sessions end: the TOTP secret stays, useless without
 ///   the password, which is gone; on SQLite and PostgreSQL an access token already issued works until
 ///   it expires (an hour at most).
 /// </summary>
-public sealed class AccountDeletion(IAccountStore accounts, IChatStore chats, Blocking blocking, ProfileAnnouncer announcer,
+public sealed class AccountDeletion(IAccountStore accounts, IChatStore chats, IPushStore push, Blocking blocking, ProfileAnnouncer announcer,
     BlobDeletions blobDeletions, TwoStep twoStep, SessionRevocations revocations, TimeProvider clock)
 {
     public async Task DeleteAsync(string userId)
@@ -38,6 +40,11 @@ public sealed class AccountDeletion(IAccountStore accounts, IChatStore chats, Bl
         if (await accounts.GetUserAsync(userId) is { } anonymized) await announcer.AnnounceAsync(anonymized);
         await GroupDepartures.LeaveEveryGroupAsync(chats, accounts, userId, clock.NowMs());
         await blobDeletions.DeleteAsync(forgotten);
+        // Its browsers' push endpoints and keys are its data too (a retry removes what is left).
+        foreach (var subscription in await push.GetPushSubscriptionsAsync([userId]))
+        {
+            await push.RemovePushSubscriptionAsync(userId, subscription.Endpoint);
+        }
         await twoStep.DisableAsync(userId);
         await revocations.RevokeAllAsync(userId);
     }

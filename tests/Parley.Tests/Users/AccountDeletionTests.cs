@@ -1,4 +1,6 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Parley.Server.Storage;
 using Parley.Tests.Infrastructure;
 
 namespace Parley.Tests.Users;
@@ -30,5 +32,29 @@ public sealed class AccountDeletionTests
         // The email is free again.
         var again = await server.Api().PostAsync("/auth/register", new { email = bob.Email, password = bob.Password, name = "Bob Again" });
         Assert.Equal(HttpStatusCode.Created, again.Status);
+    }
+
+    /// <summary>A browser's push endpoint and keys are the account's data too: they go with it, and
+    /// the same browser can subscribe for another account afterwards.</summary>
+    [Fact]
+    public async Task Deleting_an_account_forgets_its_push_subscriptions()
+    {
+        await using var push = await TestPushService.StartAsync();
+        await using var server = await ParleyServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Parley:Push:AllowInsecureEndpoints"] = "true",
+            ["Parley:Push:AllowPrivateEndpoints"] = "true",
+        });
+        var store = server.Services.GetRequiredService<IParleyStore>();
+        var bob = await ApiClient.CreateUserAsync(server, "Bob");
+        var first = push.NewSubscription();
+        var second = push.NewSubscription();
+        (await bob.Api.PostAsync("/push/subscriptions", first.Body)).AssertStatus(HttpStatusCode.Created, "subscribe a browser");
+        (await bob.Api.PostAsync("/push/subscriptions", second.Body)).AssertStatus(HttpStatusCode.Created, "subscribe another");
+        Assert.Equal(2, (await store.GetPushSubscriptionsAsync([bob.Id])).Count);
+
+        (await bob.Api.DeleteAsync("/users/me")).AssertStatus(HttpStatusCode.NoContent, "DELETE /users/me");
+
+        Assert.Empty(await store.GetPushSubscriptionsAsync([bob.Id]));
     }
 }
