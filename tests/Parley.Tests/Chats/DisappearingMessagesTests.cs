@@ -78,6 +78,47 @@ public sealed class DisappearingMessagesTests
         Assert.Equal(reply.Json.Str("id"), last.Str("id"));
     }
 
+    /// <summary>unreadCount is exact: a message that disappeared before it was read is no longer
+    /// counted, neither at once nor after a read that stops short of it.</summary>
+    [Fact]
+    public async Task Messages_that_disappear_unread_are_no_longer_counted_unread()
+    {
+        var clock = new TestClock();
+        await using var server = await ParleyServer.StartAsync(FastSweeps, clock: clock);
+        var ann = await ApiClient.CreateUserAsync(server, "Ann");
+        var bob = await ApiClient.CreateUserAsync(server, "Bob");
+        var chatId = await ann.OpenChatWithAsync(bob);
+        var hello = (await ann.SendTextAsync(chatId, "hello, this stays")).Str("id")!;
+        (await ann.Api.PutAsync($"/chats/{chatId}/settings", new { disappearAfterSeconds = 86400 })).AssertStatus(HttpStatusCode.OK, "timer on");
+        var first = (await ann.SendTextAsync(chatId, "this disappears")).Str("id")!;
+        var second = (await ann.SendTextAsync(chatId, "and so does this")).Str("id")!;
+        (await ann.Api.PutAsync($"/chats/{chatId}/settings", new { disappearAfterSeconds = 0 })).AssertStatus(HttpStatusCode.OK, "timer off");
+        await ann.SendTextAsync(chatId, "this stays too");
+        await bob.SendTextAsync(chatId, "Bob's own");
+        // hello, the two lines of the timer, two that disappear and one more, all Ann's.
+        Assert.Equal(6, (await bob.ChatAsync(chatId)).Long("unreadCount"));
+
+        await using (var socket = await bob.ConnectAsync(server))
+        {
+            clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(1));
+            foreach (var id in new[] { first, second })
+            {
+                await socket.WaitForAsync(f => f.Type == "messageUpdated" && f.Str("id") == id && f.Data.Bool("expired"), TimeSpan.FromSeconds(30), "an expiry");
+            }
+        }
+        var bobNow = await ApiClient.SignInAgainAsync(server, bob);
+        var annNow = await ApiClient.SignInAgainAsync(server, ann);
+        Assert.Equal(4, (await bobNow.HistoryAsync(chatId)).Count(m => m.Str("senderId") == ann.Id));
+        Assert.Equal(4, (await bobNow.ChatAsync(chatId)).Long("unreadCount"));
+        Assert.Equal(1, (await annNow.ChatAsync(chatId)).Long("unreadCount"));
+
+        // Read up to the first message: the three of Ann's left after it are unread.
+        (await bobNow.Api.PostAsync($"/chats/{chatId}/read", new { messageId = hello })).AssertStatus(HttpStatusCode.NoContent, "read the first");
+        Assert.Equal(3, (await bobNow.ChatAsync(chatId)).Long("unreadCount"));
+        (await bobNow.Api.PostAsync($"/chats/{chatId}/read", new { })).AssertStatus(HttpStatusCode.NoContent, "read everything");
+        Assert.Equal(0, (await bobNow.ChatAsync(chatId)).Long("unreadCount"));
+    }
+
     private static async Task<HttpStatusCode> DownloadStatusAsync(TestUser user, string mediaId)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/media/{mediaId}");

@@ -43,7 +43,13 @@ internal sealed partial class DynamoStore
                     ["prevPos"] = Item.N(item.Long("prevPos")), ["writer"] = Item.N(item.Long("writer")),
                 };
                 await db.PutAsync(db.Messages, tombstone).ConfigureAwait(false);
-                var recipients = await MemberIdsAsync(chatId).ConfigureAwait(false);
+                var memberItems = await MemberItemsAsync(chatId).ConfigureAwait(false);
+                var recipients = memberItems.Select(i => i.Str("userId")).ToList();
+                // Those who had not read it count it unread no more (unread = last seq - read mark - not unread above it).
+                foreach (var member in memberItems.Where(i => i.Long("readSeq") < message.Seq && i.Str("userId") != message.SenderId))
+                {
+                    await CountOwnMessageAsync(chatId, member.Str("userId")).ConfigureAwait(false);
+                }
                 // Replies keep no quote of it; their readers get the reply again without it.
                 foreach (var reply in await RepliesAsync(message).ConfigureAwait(false))
                 {

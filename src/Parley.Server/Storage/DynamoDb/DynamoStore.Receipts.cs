@@ -102,7 +102,7 @@ internal sealed partial class DynamoStore
     private async Task<(List<ReachedMessage> Reached, long OwnAfter)> ReachedAsync(string chatId, string userId, long lastPos, long lastSeq, long from, long target)
     {
         var reached = new List<ReachedMessage>();
-        long ownAfter = 0;
+        long othersAfter = 0;
         var request = new QueryRequest
         {
             TableName = db.Messages,
@@ -121,7 +121,7 @@ internal sealed partial class DynamoStore
             if (seq <= from) return true;
             if (seq > target)
             {
-                if (item.Str("senderId") == userId) ownAfter++;
+                if (item.Str("senderId") != userId) othersAfter++;
             }
             else
             {
@@ -129,7 +129,8 @@ internal sealed partial class DynamoStore
             }
             return false;
         }).ConfigureAwait(false);
-        return (reached, ownAfter);
+        // Above the mark, what is not unread: own messages and the holes expired messages left.
+        return (reached, Math.Max(0, lastSeq - target - othersAfter));
     }
 
     /// <summary>A receipt item's sort key: its last position (padded, so keys order as numbers) and

@@ -280,7 +280,8 @@ internal sealed partial class PostgresStore
         var update = read
             ? """
               UPDATE members SET read_seq = $3, read_at = $4,
-                  own_after_read = (SELECT count(*) FROM messages WHERE chat_id = $1 AND seq > $3 AND sender_id = $2),
+                  own_after_read = greatest(0, (SELECT last_seq FROM chats WHERE id = $1) - $3
+                      - (SELECT count(*) FROM messages WHERE chat_id = $1 AND seq > $3 AND sender_id <> $2)),
                   delivered_at = CASE WHEN delivered_seq < $3 THEN $4 ELSE delivered_at END,
                   delivered_seq = greatest(delivered_seq, $3)
               WHERE chat_id = $1 AND user_id = $2

@@ -70,11 +70,12 @@ internal sealed partial class PostgresStore
 
     private Task<ExpiredMessages> DeleteExpiredAsync(long now, int max) => WriteAndPublish(async w =>
     {
-        var expired = await w.QueryAsync(r => (Pos: r.GetInt64(0), Id: r.GetString(1), ChatId: r.GetString(2), Media: r.StringOrNull(3)),
+        var expired = await w.QueryAsync(r => (Pos: r.GetInt64(0), Id: r.GetString(1), ChatId: r.GetString(2), Media: r.StringOrNull(3),
+                Seq: r.GetInt64(4), SenderId: r.GetString(5)),
             """
             DELETE FROM messages WHERE pos IN (
                 SELECT pos FROM messages WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-            RETURNING pos, id, chat_id, media
+            RETURNING pos, id, chat_id, media, seq, sender_id
             """, now, max).ConfigureAwait(false);
         if (expired.Count == 0) return (Value: ExpiredMessages.None, Events: NoEvents);
         var ids = expired.Select(m => m.Id).ToArray();
@@ -89,6 +90,9 @@ internal sealed partial class PostgresStore
                 recipients = await MemberIds(w, m.ChatId).ConfigureAwait(false);
                 members[m.ChatId] = recipients;
             }
+            // Those who had not read it count it unread no more (unread = last seq - read mark - not unread above it).
+            await w.ExecuteAsync("UPDATE members SET own_after_read = own_after_read + 1 WHERE chat_id = $1 AND read_seq < $2 AND user_id <> $3",
+                m.ChatId, m.Seq, m.SenderId).ConfigureAwait(false);
             if (MediaIdOf(m.Media) is { } mediaId && await ForgetMedia(w, mediaId, m.ChatId).ConfigureAwait(false)) forgotten.Add(mediaId);
             // Replies keep no quote of it; their readers get the reply again without it.
             var replies = await w.QueryAsync(ReadMessage, $"UPDATE messages SET reply_quote = '' WHERE reply_to = $1 RETURNING {MessageColumns}", m.Id)

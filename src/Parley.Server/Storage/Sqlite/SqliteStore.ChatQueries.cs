@@ -33,6 +33,9 @@ internal static class SqliteChatQueries
     /// <summary>A sender's messages ($6 the sender), for a count.</summary>
     public static readonly ChatMessageQuery<long> SentBy = new("m.pos", "m.sender_id = $6", r => r.Int64(0), newestFirst: false);
 
+    /// <summary>The messages of everyone but $6, for a count.</summary>
+    public static readonly ChatMessageQuery<long> SentByOthers = new("m.pos", "m.sender_id <> $6", r => r.Int64(0), newestFirst: false);
+
     /// <summary>The messages not deleted that carry an attachment ($6 its media id).</summary>
     public static readonly ChatMessageQuery<long> Showing = new("m.pos",
         "m.deleted = 0 AND json_extract(m.media, '$.mediaId') = $6", r => r.Int64(0), newestFirst: false);

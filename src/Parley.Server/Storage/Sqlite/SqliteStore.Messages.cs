@@ -202,7 +202,9 @@ internal sealed partial class SqliteStore
 
             if (read)
             {
-                var ownAfter = SqliteChatQueries.SentBy.Run(c, positions, chatId, targetPos, long.MaxValue, int.MaxValue, userId).Count;
+                // Above the mark, what is not unread: own messages and the holes expired messages left.
+                var othersAfter = SqliteChatQueries.SentByOthers.Run(c, positions, chatId, targetPos, long.MaxValue, int.MaxValue, userId).Count;
+                var ownAfter = Math.Max(0, chat.LastSeq - target - othersAfter);
                 c.Execute(
                     """
                     UPDATE members SET read_seq = $3, read_at = $4, own_after_read = $5,

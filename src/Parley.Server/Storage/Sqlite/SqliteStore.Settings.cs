@@ -69,8 +69,8 @@ internal sealed partial class SqliteStore
     {
         var c = w.Connection;
         var expired = c.Query(r => (Pos: r.GetInt64(0), Id: r.GetString(1), ChatId: r.GetString(2), Media: r.StringOrNull(3),
-                SenderId: r.GetString(4), ClientMessageId: r.StringOrNull(5)),
-            "SELECT pos, id, chat_id, media, sender_id, client_message_id FROM messages WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2", now, max);
+                SenderId: r.GetString(4), ClientMessageId: r.StringOrNull(5), Seq: r.GetInt64(6)),
+            "SELECT pos, id, chat_id, media, sender_id, client_message_id, seq FROM messages WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2", now, max);
         var events = new List<StoredEvent>();
         var forgotten = new List<string>();
         if (expired.Count > 0) w.ContentRemoved();
@@ -81,6 +81,9 @@ internal sealed partial class SqliteStore
             // Its key goes too (a key still in memory names a message no longer there, and is passed over).
             if (m.ClientMessageId is not null) w.ClientIds.Forget(c, m.ChatId, m.SenderId, m.ClientMessageId, m.Pos);
             c.Execute("DELETE FROM hidden_messages WHERE message_id = $1", m.Id);
+            // Those who had not read it count it unread no more (unread = last seq - read mark - not unread above it).
+            c.Execute("UPDATE members SET own_after_read = own_after_read + 1 WHERE chat_id = $1 AND read_seq < $2 AND user_id <> $3",
+                m.ChatId, m.Seq, m.SenderId);
             if (MediaIdOf(m.Media) is { } mediaId && ForgetMedia(c, mediaId, m.ChatId)) forgotten.Add(mediaId);
             var recipients = w.MemberIds(m.ChatId);
             // Replies keep no quote of it; their readers get the reply again without it.
