@@ -26,9 +26,13 @@ public sealed class ChatSummaries(IChatStore store, IAccountStore accounts, ICha
     {
         var views = await store.ListChatsAsync(userId);
         if (roomsOnly) views = views.Where(v => !v.Chat.IsGroup).ToList();
-        var shown = new List<ChatView>(views.Count);
-        foreach (var view in views) shown.Add(await WithoutHiddenAsync(view, userId));
-        views = shown;
+        var withHidden = await store.ChatsWithHiddenMessagesAsync(userId);
+        if (withHidden.Count > 0)
+        {
+            var shown = new List<ChatView>(views.Count);
+            foreach (var view in views) shown.Add(withHidden.Contains(view.Chat.Id) ? await WithoutHiddenAsync(view, userId) : view);
+            views = shown;
+        }
         var users = await UsersOf(views);
         var blocks = await accounts.GetBlocksAsync(userId);
         var settings = await chatSettings.GetChatSettingsAsync(userId, null);

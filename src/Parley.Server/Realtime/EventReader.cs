@@ -36,12 +36,18 @@ public sealed class EventReader(IChatStore store, IEventLog log, ChatSummaries s
     {
         metrics.SyncPage();
         var lookups = new PageLookups(userId);
+        // Read once a page, and only for a page with messages: most readers never hid one.
+        IReadOnlySet<string>? withHidden = null;
         foreach (var e in page.Events)
         {
             if (e.Kind is EventKind.Message or EventKind.MessageUpdated && !lookups.Members.ContainsKey(e.ChatId))
             {
                 lookups.Members[e.ChatId] = await store.GetMembersAsync(e.ChatId);
-                lookups.Hidden[e.ChatId] = (await store.GetHiddenMessagesAsync(userId, e.ChatId)).Select(h => h.Pos).ToHashSet();
+                withHidden ??= await store.ChatsWithHiddenMessagesAsync(userId);
+                if (withHidden.Contains(e.ChatId))
+                {
+                    lookups.Hidden[e.ChatId] = (await store.GetHiddenMessagesAsync(userId, e.ChatId)).Select(h => h.Pos).ToHashSet();
+                }
             }
             else if (e.Kind == EventKind.Chat && !lookups.Summaries.ContainsKey(e.ChatId))
             {

@@ -146,6 +146,10 @@ public interface IChatStore
     /// <summary>The messages of a chat that <paramref name="userId"/> hid (<see cref="HideMessageAsync"/>),
     /// in no particular order: every copy the user reads (summary, sync, export) leaves them out.</summary>
     Task<IReadOnlyList<HiddenMessage>> GetHiddenMessagesAsync(string userId, string chatId);
+    /// <summary>The chats in which <paramref name="userId"/> ever hid a message (possibly a few more
+    /// whose hidden messages have since gone): one read, so that a chat list or a sync page reads
+    /// <see cref="GetHiddenMessagesAsync"/> only for those chats, not for every chat.</summary>
+    Task<IReadOnlySet<string>> ChatsWithHiddenMessagesAsync(string userId);
     /// <summary>A page of a chat's history as <paramref name="viewerId"/> sees it, newest first: messages with
     /// pos in (<paramref name="afterPos"/>, <paramref name="beforePos"/>), without those the viewer hid.</summary>
     Task<IReadOnlyList<MessageRecord>> GetMessagesAsync(string chatId, string viewerId, long afterPos, long beforePos, int limit);

@@ -69,10 +69,13 @@ public static class ExportApi
         var mediaIds = new SortedSet<string>(StringComparer.Ordinal);
         if (user.PhotoMediaId is not null) mediaIds.Add(user.PhotoMediaId);
         w.WriteStartArray("messages");
+        var withHidden = await store.ChatsWithHiddenMessagesAsync(userId);
         foreach (var chatId in chatIds)
         {
             // Messages the user deleted for themself are gone for them, in the export too.
-            var hidden = (await store.GetHiddenMessagesAsync(userId, chatId)).Select(h => h.Pos).ToHashSet();
+            var hidden = withHidden.Contains(chatId)
+                ? (await store.GetHiddenMessagesAsync(userId, chatId)).Select(h => h.Pos).ToHashSet()
+                : [];
             var after = 0L;
             while (true)
             {

@@ -324,6 +324,9 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         Assert.Equal(new HiddenMessage(message.Pos, message.Seq, a.Id), hidden);
         Assert.Empty(await Store.GetHiddenMessagesAsync(a.Id, chat));
         Assert.Empty(await Store.GetHiddenMessagesAsync(b.Id, await DirectChatAsync(b, stranger)));
+        // The chat list and sync pages read hidden messages only in the chats this names.
+        Assert.Equal([chat], await Store.ChatsWithHiddenMessagesAsync(b.Id));
+        Assert.Empty(await Store.ChatsWithHiddenMessagesAsync(a.Id));
     }
 
     [StoreFact]

@@ -197,9 +197,20 @@ internal sealed partial class DynamoStore
         var message = await ReadMessageItemAsync(messageId).ConfigureAwait(false);
         var member = message is null ? null : await GetMemberAsync(message.ChatId, userId).ConfigureAwait(false);
         if (!MessageRules.CanHide(message, member)) return ChangeOutcome.NotFound;
-        await db.PutAsync(db.Records, Item.Record($"hidden#{userId}#{message!.ChatId}", Pad(message.Pos))).ConfigureAwait(false);
+        // The chat goes on the user's list of chats with hidden messages first: a list that names a
+        // chat with nothing hidden costs one read, one that misses a hidden message would show it.
+        await db.PutAsync(db.Records, Item.Record($"hiddenchats#{userId}", message!.ChatId)).ConfigureAwait(false);
+        await db.PutAsync(db.Records, Item.Record($"hidden#{userId}#{message.ChatId}", Pad(message.Pos))).ConfigureAwait(false);
         return ChangeOutcome.Done;
     }
+
+    public async Task<IReadOnlySet<string>> ChatsWithHiddenMessagesAsync(string userId) =>
+        (await db.QueryAsync(new QueryRequest
+        {
+            TableName = db.Records,
+            KeyConditionExpression = "pk = :p",
+            ExpressionAttributeValues = new() { [":p"] = Item.S($"hiddenchats#{userId}") },
+        }).ConfigureAwait(false)).Select(i => i.Str("sk")).ToHashSet(StringComparer.Ordinal);
 
     public async Task<IReadOnlyList<HiddenMessage>> GetHiddenMessagesAsync(string userId, string chatId)
     {

@@ -265,6 +265,11 @@ internal sealed partial class PostgresStore
             WHERE h.user_id = $1 AND m.chat_id = $2
             """, userId, chatId)).ConfigureAwait(false);
 
+    public async Task<IReadOnlySet<string>> ChatsWithHiddenMessagesAsync(string userId) =>
+        (await db.ReadAsync(c => c.QueryAsync(r => r.GetString(0),
+            "SELECT DISTINCT m.chat_id FROM hidden_messages h JOIN messages m ON m.id = h.message_id WHERE h.user_id = $1",
+            userId)).ConfigureAwait(false)).ToHashSet(StringComparer.Ordinal);
+
     public Task<bool> AdvanceWatermarkAsync(string chatId, string userId, long upToSeq, bool read, long now) => WriteAndPublish(async w =>
     {
         var me = await w.QueryFirstAsync(r => (ReadSeq: r.GetInt64(0), DeliveredSeq: r.GetInt64(1), LastSeq: r.GetInt64(2), Found: true),

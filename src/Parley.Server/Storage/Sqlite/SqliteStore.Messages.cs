@@ -182,6 +182,11 @@ internal sealed partial class SqliteStore
             WHERE h.user_id = $1 AND m.chat_id = $2
             """, userId, chatId));
 
+    public Task<IReadOnlySet<string>> ChatsWithHiddenMessagesAsync(string userId) =>
+        db.ReadAsync<IReadOnlySet<string>>(c => c.Query(r => r.GetString(0),
+            "SELECT DISTINCT m.chat_id FROM hidden_messages h JOIN messages m ON m.id = h.message_id WHERE h.user_id = $1",
+            userId).ToHashSet(StringComparer.Ordinal));
+
     public async Task<bool> AdvanceWatermarkAsync(string chatId, string userId, long upToSeq, bool read, long now)
     {
         return await WriteAndPublish(w =>
