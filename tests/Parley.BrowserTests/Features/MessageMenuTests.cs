@@ -46,6 +46,9 @@ public sealed class MessageMenuTests(BrowserFixture browser)
         await Expect(alice.Message("See you at 6")).ToBeVisibleAsync();
         await Expect(alice.Message("Only I hide this")).ToHaveCountAsync(0);
         await Expect(bob.Message("Only I hide this")).ToBeVisibleAsync();
+        // The chat list's last message, as the server summarizes it after the reload, is not the hidden one.
+        await Expect(alice.ChatItem("Bob Baker").Locator(".preview-text")).ToHaveTextAsync("This message was deleted");
+        await Expect(bob.ChatItem("Alice Archer").Locator(".preview-text")).ToContainTextAsync("Only I hide this");
 
         // Others' messages offer no edit and no delete for everyone.
         await bob.Message("See you at 6").HoverAsync();
