@@ -20,10 +20,12 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
         // The document reads the received frame in place, and lives until the frame is handled:
         // every handler takes what it needs from it before this returns, and the frame's buffer
         // goes back to its pool only after that.
-        using var document = ParseOrNull(payload);
+        using var document = ParseOrNull(payload, out var duplicate);
         if (document is null)
         {
-            await Reply(connection, Frames.Error("The frame is not valid JSON.", "bad_request"));
+            await Reply(connection, Frames.Error(duplicate
+                ? "The frame names a member more than once; each member may appear once."
+                : "The frame is not valid JSON.", "bad_request"));
             return;
         }
         // Checked before anything reads a name or a string of the frame: such a read would throw.
@@ -214,15 +216,43 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
 
     private static ValueTask Reply(Connection connection, byte[] frame) => connection.ReplyAsync(frame);
 
-    private static JsonDocument? ParseOrNull(ReadOnlyMemory<byte> payload)
+    /// <summary>Duplicate members are refused: which copy counts differs between parsers (a proxy or
+    /// gateway may read the first while this server would read the last), so a frame such as
+    /// <c>{"action":"sendMessage","action":"ping"}</c> or two <c>content</c>s has no single meaning.</summary>
+    private static readonly JsonDocumentOptions FrameOptions = new() { AllowDuplicateProperties = false };
+
+    /// <summary>The parsed frame, or null when it is not JSON or (<paramref name="duplicate"/>) names a member twice.</summary>
+    private static JsonDocument? ParseOrNull(ReadOnlyMemory<byte> payload, out bool duplicate)
     {
+        duplicate = false;
         try
         {
-            return JsonDocument.Parse(payload);
+            return JsonDocument.Parse(payload, FrameOptions);
         }
         catch (JsonException)
         {
+            // Only a refused frame pays for the second look that tells the client why.
+            duplicate = IsJson(payload);
             return null;
+        }
+        catch (InvalidOperationException)
+        {
+            // A member name that is not valid Unicode cannot be compared with the others: without
+            // the duplicate check, the Unicode check that follows refuses the frame for what it is.
+            return JsonDocument.Parse(payload);
+        }
+    }
+
+    private static bool IsJson(ReadOnlyMemory<byte> payload)
+    {
+        try
+        {
+            using var _ = JsonDocument.Parse(payload);
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
         }
     }
 

@@ -80,6 +80,34 @@ public sealed class WsProtocolTests(SharedServer shared) : IClassFixture<SharedS
         Server.AssertNoErrorLoggedSince(logsBefore);
     }
 
+    /// <summary>Parsers disagree on which copy of a repeated member counts, so such a frame has no
+    /// single meaning: it is refused whole, whatever the repeated member.</summary>
+    [Theory]
+    [InlineData("{\"action\":\"sendMessage\",\"chatId\":\"{chat}\",\"content\":\"first\",\"content\":\"second\",\"clientMessageId\":\"twice\"}")]
+    [InlineData("{\"action\":\"ping\",\"action\":\"sendMessage\",\"chatId\":\"{chat}\",\"content\":\"hidden\",\"clientMessageId\":\"twice\"}")]
+    [InlineData("{\"action\":\"sendMessage\",\"chatId\":\"{chat}\",\"chatId\":\"{chat}\",\"content\":\"same twice\",\"clientMessageId\":\"twice\"}")]
+    [InlineData("{\"action\":\"markRead\",\"chatId\":\"{chat}\",\"messageId\":\"msg_x\",\"messageId\":null}")]
+    public async Task A_frame_that_names_a_member_twice_is_refused_and_stores_or_marks_nothing(string frame)
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var bob = await ApiClient.CreateUserAsync(Server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+        await bob.SendTextAsync(chatId, "unread");
+        await using var socket = await alice.ConnectAsync(Server);
+        var logsBefore = Server.Logs.Count;
+
+        await socket.SendTextAsync(frame.Replace("{chat}", chatId));
+        var error = await socket.WaitForErrorAsync();
+        Assert.Equal("bad_request", error.Str("code"));
+        Assert.Contains("more than once", error.Str("error"));
+
+        await socket.SendAsync(new { action = "sendMessage", chatId, content = "still here", clientMessageId = "after-error" });
+        await socket.WaitForAckAsync("after-error");
+        Assert.Equal(["still here", "unread"], (await alice.HistoryAsync(chatId)).Select(m => m.Field("content")).ToArray());
+        Assert.Equal(1, (await alice.ChatAsync(chatId)).Long("unreadCount"));
+        Server.AssertNoErrorLoggedSince(logsBefore);
+    }
+
     [Fact]
     public async Task MarkRead_with_a_message_id_that_is_not_a_string_is_refused_and_marks_nothing_read()
     {
