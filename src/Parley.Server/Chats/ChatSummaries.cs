@@ -68,6 +68,12 @@ public sealed class ChatSummaries(IChatStore store, IAccountStore accounts, ICha
         return users.ToDictionary(u => u.Id);
     }
 
+    /// <summary>The users whose typing the reader is not shown: a block either way.</summary>
+    private static IReadOnlySet<string> HiddenTypists(BlockList blocks) =>
+        blocks.Blocked.Count == 0 ? blocks.BlockedBy
+        : blocks.BlockedBy.Count == 0 ? blocks.Blocked
+        : new HashSet<string>(blocks.Blocked.Concat(blocks.BlockedBy));
+
     private void Write(Utf8JsonWriter w, ChatView view, string userId, IReadOnlyDictionary<string, UserRecord> users, BlockList blocks,
         IReadOnlyDictionary<string, ChatSettings> settings, bool asRoom)
     {
@@ -83,8 +89,8 @@ public sealed class ChatSummaries(IChatStore store, IAccountStore accounts, ICha
         {
             if (member.UserId == userId) continue;
             users.TryGetValue(member.UserId, out var user);
-            // A member who blocked the reader shows them no presence.
-            var hidden = blocks.BlockedBy.Contains(member.UserId);
+            // A member who blocked the reader, or whom the reader blocked, shows them no presence.
+            var hidden = blocks.EitherWay(member.UserId);
             w.WriteStartObject();
             w.WriteString("id", member.UserId);
             w.WriteString("name", user?.Name ?? AccountNames.Deleted);
@@ -111,7 +117,7 @@ public sealed class ChatSummaries(IChatStore store, IAccountStore accounts, ICha
             w.WriteNumber("lastMessageTime", chat.LastActivity);
         }
         w.WriteNumber("unreadCount", Math.Max(0, chat.LastSeq - view.Me.ReadSeq - view.Me.OwnAfterRead - view.HiddenUnread));
-        w.WriteBoolean("isTyping", typing.AnyoneElseTyping(chat.Id, userId, hidden: blocks.BlockedBy));
+        w.WriteBoolean("isTyping", typing.AnyoneElseTyping(chat.Id, userId, hidden: HiddenTypists(blocks)));
         w.WriteStartArray("members");
         foreach (var member in view.Members) w.WriteStringValue(member.UserId);
         w.WriteEndArray();

@@ -177,12 +177,13 @@ public sealed partial class ClientFrames(MessageService messages, IChatStore sto
         await AnnounceTypingAsync(fanOut, blocks, members, chatId, connection.UserId, isTyping);
     }
 
-    /// <summary>Tells the other members, except those the typist blocked, on every node.</summary>
+    /// <summary>Tells the other members, except those the typist blocked or who blocked the typist
+    /// (a blocker is not shown someone typing who may not send to them), on every node.</summary>
     internal static async Task AnnounceTypingAsync(LocalFanOut fanOut, Users.BlockCache blocks, IReadOnlyList<MemberRecord> members,
         string chatId, string userId, bool isTyping)
     {
-        var blocked = (await blocks.GetAsync(userId)).Blocked;
-        fanOut.Broadcast(members.Where(m => m.UserId != userId && !blocked.Contains(m.UserId)).Select(m => m.UserId),
+        var list = await blocks.GetAsync(userId);
+        fanOut.Broadcast(members.Where(m => m.UserId != userId && !list.EitherWay(m.UserId)).Select(m => m.UserId),
             Frames.Typing(chatId, userId, isTyping));
     }
 

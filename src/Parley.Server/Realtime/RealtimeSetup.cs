@@ -110,10 +110,11 @@ internal sealed class EphemeralEvents(
         try
         {
             var contacts = await store.GetContactsAsync(userId, options.Value.Realtime.PresenceGroupLimit);
-            // Users this user blocked do not see their presence.
-            var blocked = (await store.GetBlocksAsync(userId)).Blocked;
+            // A block either way hides presence both ways: users this user blocked, and users who
+            // blocked this user, do not see it.
+            var blocks = await store.GetBlocksAsync(userId);
             // Each node announces to its own sockets (in a cluster, every node sees the change).
-            fanOut.BroadcastLocal(contacts.Where(c => !blocked.Contains(c)), Frames.Presence(userId, online, lastSeen));
+            fanOut.BroadcastLocal(contacts.Where(c => !blocks.EitherWay(c)), Frames.Presence(userId, online, lastSeen));
         }
         catch (Exception)
         {

@@ -225,6 +225,9 @@ public sealed record SyncPage(IReadOnlyList<StoredEvent> Events, StreamCursor Cu
 public sealed record BlockList(IReadOnlySet<string> Blocked, IReadOnlySet<string> BlockedBy)
 {
     public static readonly BlockList Empty = new(new HashSet<string>(), new HashSet<string>());
+
+    /// <summary>A block between the two, whoever made it: then neither sees the other's presence or typing.</summary>
+    public bool EitherWay(string otherId) => Blocked.Contains(otherId) || BlockedBy.Contains(otherId);
 }
 
 /// <summary>An uploaded file's description (the bytes travel separately).</summary>

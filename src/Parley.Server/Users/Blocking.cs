@@ -43,17 +43,35 @@ public sealed class Blocking
     {
         await _cache.SetBlockedAsync(userId, otherId, blocked);
         _bus.SendToAll(BusChannels.BlocksChanged, userId + "\n" + otherId);
-        var other = new[] { otherId };
         if (blocked)
         {
-            // lastSeen 0: hidden, as every answer shows it to someone you blocked.
-            _fanOut.Broadcast(other, Frames.Presence(userId, false, 0));
-            var shared = (await _store.GetChatIdsAsync(userId)).Intersect(await _store.GetChatIdsAsync(otherId));
-            foreach (var chatId in shared) _fanOut.Broadcast(other, Frames.Typing(chatId, userId, false));
+            // A block hides presence and typing both ways, at once on both sides.
+            var shared = (await _store.GetChatIdsAsync(userId)).Intersect(await _store.GetChatIdsAsync(otherId)).ToList();
+            Hide(userId, from: otherId, shared);
+            Hide(otherId, from: userId, shared);
         }
-        else if (await _store.GetUserAsync(userId) is { } me)
+        else if (!(await _cache.GetAsync(userId)).EitherWay(otherId))
         {
-            _fanOut.Broadcast(other, Frames.Presence(userId, _presence.IsOnline(userId), _presence.LastSeen(me)));
+            // Unblocked, and no block the other way: each sees the other as they are now.
+            await ShowAsync(userId, to: otherId);
+            await ShowAsync(otherId, to: userId);
+        }
+    }
+
+    /// <summary>Tells <paramref name="from"/>'s sockets that <paramref name="userId"/> is offline and
+    /// typing nowhere (lastSeen 0: hidden, as every answer shows it across a block).</summary>
+    private void Hide(string userId, string from, IReadOnlyList<string> sharedChats)
+    {
+        var to = new[] { from };
+        _fanOut.Broadcast(to, Frames.Presence(userId, false, 0));
+        foreach (var chatId in sharedChats) _fanOut.Broadcast(to, Frames.Typing(chatId, userId, false));
+    }
+
+    private async Task ShowAsync(string userId, string to)
+    {
+        if (await _store.GetUserAsync(userId) is { } user)
+        {
+            _fanOut.Broadcast([to], Frames.Presence(userId, _presence.IsOnline(userId), _presence.LastSeen(user)));
         }
     }
 }

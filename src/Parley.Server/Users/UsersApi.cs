@@ -56,7 +56,6 @@ public static class UsersApi
             users = await store.SearchUsersAsync(me, trimmed, afterName, afterId, pageSize);
         }
         var blocks = await store.GetBlocksAsync(me);
-        var blockers = blocks.BlockedBy;
         if (users.Count == pageSize)
         {
             var last = users[^1];
@@ -66,7 +65,7 @@ public static class UsersApi
             });
             http.Response.Headers.Link = $"<{http.Request.PathBase}{http.Request.Path}{query}>; rel=\"next\"";
         }
-        // Someone who blocked the caller shows no presence to them. In the contacts directory, someone
+        // A block either way (someone who blocked the caller, or whom the caller blocked) shows no presence. In the contacts directory, someone
         // found by an exact address without a shared chat is a stranger: their name and photo show (so
         // the caller knows whom they found), their presence and about do not, nor their email when it
         // was their phone number that was named.
@@ -74,7 +73,7 @@ public static class UsersApi
         UserListItem ItemOf(UserRecord u)
         {
             var stranger = contacts is not null && !contacts.Contains(u.Id);
-            var hidden = stranger || blockers.Contains(u.Id);
+            var hidden = stranger || blocks.EitherWay(u.Id);
             return new UserListItem(u.Id, u.Name, !stranger || u.Email == namedEmail ? u.Email : null, u.Avatar, Profile.PhotoUrlOf(u),
                 !hidden && presence.IsOnline(u.Id), hidden ? 0 : presence.LastSeen(u), stranger ? null : u.About, blocks.Blocked.Contains(u.Id));
         }

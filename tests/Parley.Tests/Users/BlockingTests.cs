@@ -84,9 +84,11 @@ public sealed class BlockingTests
         var participant = (await bob.ChatAsync(chatId)).GetProperty("participants").EnumerateArray().Single(p => p.Str("id") == ann.Id);
         Assert.False(participant.GetProperty("online").GetBoolean());
 
-        // Ann, who blocked, still sees Bob.
+        // Nor does Ann, who blocked, see Bob's: a block hides presence both ways.
         var bobAsSeenByAnn = (await ann.ChatAsync(chatId)).GetProperty("participants").EnumerateArray().Single(p => p.Str("id") == bob.Id);
-        Assert.True(bobAsSeenByAnn.GetProperty("online").GetBoolean());
+        Assert.False(bobAsSeenByAnn.GetProperty("online").GetBoolean());
+        Assert.Equal(0, bobAsSeenByAnn.GetProperty("lastSeen").GetInt64());
+        await annSocket.ExpectNothingAsync(f => f.IsPresenceOf(bob.Id, true), TimeSpan.Zero, what: "Bob online");
     }
 
     [Fact]
