@@ -89,19 +89,31 @@ public static partial class JsonBodies
             AllowTrailingCommas = json.AllowTrailingCommas,
             CommentHandling = json.ReadCommentHandling,
         };
+        var documentOptions = new JsonDocumentOptions
+        {
+            MaxDepth = readerOptions.MaxDepth,
+            AllowTrailingCommas = readerOptions.AllowTrailingCommas,
+            CommentHandling = readerOptions.CommentHandling,
+            // Which copy of a member named twice counts differs between parsers (a proxy in front
+            // may read the first, the binder reads the last), so such a body has no one meaning.
+            AllowDuplicateProperties = false,
+        };
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(bytes, new JsonDocumentOptions
-            {
-                MaxDepth = readerOptions.MaxDepth,
-                AllowTrailingCommas = readerOptions.AllowTrailingCommas,
-                CommentHandling = readerOptions.CommentHandling,
-            });
+            document = JsonDocument.Parse(bytes, documentOptions);
         }
         catch (JsonException ex)
         {
-            return $"The request body is not valid JSON (line {(ex.LineNumber ?? 0) + 1}, byte {(ex.BytePositionInLine ?? 0) + 1}).";
+            return ParsesWithDuplicates(bytes, documentOptions)
+                ? "The request body names a member more than once; each member may appear once."
+                : $"The request body is not valid JSON (line {(ex.LineNumber ?? 0) + 1}, byte {(ex.BytePositionInLine ?? 0) + 1}).";
+        }
+        catch (InvalidOperationException)
+        {
+            // A member name that is not valid Unicode cannot be compared with the others: read it
+            // without the duplicate check, and the Unicode check below refuses it for what it is.
+            document = JsonDocument.Parse(bytes, documentOptions with { AllowDuplicateProperties = true });
         }
         using (document)
         {
@@ -112,6 +124,21 @@ public static partial class JsonBodies
             }
             if (document.RootElement.ValueKind == JsonValueKind.Null) return optional ? null : Empty(bodyType, json);
             return JsonShape.Check(document.RootElement, bodyType, json);
+        }
+    }
+
+    /// <summary>Whether a body the strict parse refused parses once members may repeat (only a
+    /// refused body pays for this second look).</summary>
+    private static bool ParsesWithDuplicates(ReadOnlyMemory<byte> bytes, JsonDocumentOptions options)
+    {
+        try
+        {
+            using var _ = JsonDocument.Parse(bytes, options with { AllowDuplicateProperties = true });
+            return true;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            return false;
         }
     }
 

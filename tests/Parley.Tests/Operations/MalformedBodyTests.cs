@@ -99,6 +99,8 @@ public sealed class MalformedBodyTests
             await Expect("[1, 2, 3]", "application/json", HttpStatusCode.BadRequest, "object");
             await Expect("\"a string\"", "application/json", HttpStatusCode.BadRequest, "object");
             await Expect("hello", "text/plain", HttpStatusCode.UnsupportedMediaType, "JSON");
+            // A member named twice has no one meaning (a proxy may read the first copy, the binder the last).
+            await Expect("{\"a\": 1, \"a\": 2}", "application/json", HttpStatusCode.BadRequest, "more than once");
             // Member names that parse but are not Unicode: bytes that are not UTF-8, and lone surrogates.
             await ExpectBytes(NotUtf8MemberName, "application/json", HttpStatusCode.BadRequest, "Unicode");
             await Expect("{\"\\ud800\":\"x\"}", "application/json", HttpStatusCode.BadRequest, "Unicode");
@@ -139,6 +141,21 @@ public sealed class MalformedBodyTests
 
         Assert.Contains(sentence, response.AssertError(HttpStatusCode.BadRequest));
         Assert.DoesNotContain(server.Logs, l => l.Contains("Exception", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_send_that_names_its_content_twice_is_refused_and_stores_nothing()
+    {
+        await using var server = await ParleyServer.StartAsync();
+        var alice = await ApiClient.CreateUserAsync(server);
+        var bob = await ApiClient.CreateUserAsync(server);
+        var chatId = await alice.OpenChatWithAsync(bob);
+
+        var response = await alice.Api.PostAsync($"/chats/{chatId}/messages", "{\"content\": \"meet at 5\", \"content\": \"meet at 6\"}");
+
+        Assert.Contains("more than once", response.AssertError(HttpStatusCode.BadRequest));
+        var history = await bob.Api.GetAsync($"/chats/{chatId}/messages");
+        Assert.Equal(0, history.Json.GetProperty("messages").GetArrayLength());
     }
 
     [Fact]
