@@ -11,6 +11,7 @@ public static class SyncApi
 {
     private const int DefaultLimit = 100;
     public const string UnknownCursor = "The cursor is unknown to this server; reload the chats and history, then sync from the cursor /sync gives without since.";
+    public const string MalformedCursor = "since is not a cursor: send back a cursor exactly as this server gave it (from /sync or an event's cursor), or leave since out to get the current one.";
 
     public static IEndpointRouteBuilder MapSyncApi(this IEndpointRouteBuilder routes)
     {
@@ -34,14 +35,12 @@ public static class SyncApi
                 w.WriteEndObject();
             });
         }
-        if (!IsKnown(since, current, out var position)) return ApiError.Status(StatusCodes.Status410Gone, UnknownCursor);
+        if (!StreamCursor.TryParse(since, out var position)) return ApiError.BadRequest(MalformedCursor);
+        if (!position.IsWithin(current)) return ApiError.Status(StatusCodes.Status410Gone, UnknownCursor);
         // While this node's claim on the user (a socket opening) is not yet visible to the other
         // nodes, what they commit may not be announced here: read only once it is.
         await bus.WaitClaimedAsync(principal.UserId());
         return await events.SyncAnswerAsync(principal.UserId(), position, pageSize);
     }
 
-    /// <summary>A cursor is known when it parses and does not lie beyond what this store has handed out.</summary>
-    public static bool IsKnown(string cursor, StreamCursor current, out StreamCursor position) =>
-        StreamCursor.TryParse(cursor, out position) && position.IsWithin(current);
 }

@@ -189,7 +189,14 @@ public static partial class WebSocketEndpoint
         StreamCursor? since = null;
         if (http.Request.Query.TryGetValue("since", out var sinceText) && !string.IsNullOrEmpty(sinceText))
         {
-            if (!SyncApi.IsKnown(sinceText!, await services.Store.CurrentCursorAsync(), out var position))
+            // Malformed is bad input (400); well formed but beyond what this store handed out (another
+            // server's, or a store replaced since) means the client must reload (410).
+            if (!StreamCursor.TryParse(sinceText!, out var position))
+            {
+                await ApiError.WriteAsync(http, StatusCodes.Status400BadRequest, SyncApi.MalformedCursor);
+                return null;
+            }
+            if (!position.IsWithin(await services.Store.CurrentCursorAsync()))
             {
                 await ApiError.WriteAsync(http, StatusCodes.Status410Gone, SyncApi.UnknownCursor);
                 return null;

@@ -211,7 +211,8 @@ export class ChatStore extends EventTarget {
     try {
       await this.api.get(`/sync?since=${encodeURIComponent(this.cursor)}&limit=1`);
     } catch (error) {
-      if (!(error instanceof ApiError) || error.status !== 410) throw error;
+      // 410: a cursor this server no longer knows; 400: one it cannot read (a damaged copy).
+      if (!(error instanceof ApiError) || (error.status !== 410 && error.status !== 400)) throw error;
       await this._startOver();
     }
   }
