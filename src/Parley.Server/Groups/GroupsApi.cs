@@ -121,6 +121,6 @@ public static class GroupsApi
         if (distinct.Any(string.IsNullOrWhiteSpace)) return ([], ApiError.BadRequest("memberIds must not contain empty ids."));
         var found = (await accounts.GetUsersAsync(distinct)).Where(u => !u.IsDeleted).Select(u => u.Id).ToHashSet();
         var unknown = distinct.FirstOrDefault(id => !found.Contains(id));
-        return unknown is null ? (distinct, null) : ([], ApiError.BadRequest($"Unknown user id in memberIds: {unknown}."));
+        return unknown is null ? (distinct, null) : ([], ApiError.BadRequest($"Unknown user id in memberIds: {TextLength.Shorten(unknown, 64)}."));
     }
 }

@@ -78,6 +78,17 @@ public sealed class GroupLifecycleTests(SharedServer shared) : IClassFixture<Sha
     }
 
     [Fact]
+    public async Task An_unknown_member_id_is_named_in_the_error_shortened_when_long()
+    {
+        var alice = await ApiClient.CreateUserAsync(Server);
+        var longId = new string('x', 5000);
+        var response = await alice.Api.PostAsync("/groups", new { name = "Ghosts", memberIds = new[] { longId } });
+        var error = response.AssertError(HttpStatusCode.BadRequest);
+        Assert.Contains("Unknown user id in memberIds: " + new string('x', 64) + "…", error);
+        Assert.True(error.Length < 200, $"the sentence quotes the whole id back: {error.Length} characters");
+    }
+
+    [Fact]
     public async Task Renaming_a_group_posts_group_renamed_with_the_new_name_and_tells_the_members()
     {
         var alice = await ApiClient.CreateUserAsync(Server, "Alice");
