@@ -74,6 +74,8 @@ public static class MessagesApi
         var message = await store.GetMessageAsync(messageId);
         var me = message is null ? null : await store.GetMemberAsync(message.ChatId, principal.UserId());
         if (message is null || me is null || !me.Sees(message)) return Refusal.MessageNotFound.ToResult();
+        // A message the caller deleted for themself is gone for them, its info too.
+        if ((await store.GetHiddenMessagesAsync(me.UserId, message.ChatId)).Any(h => h.Pos == message.Pos)) return Refusal.MessageNotFound.ToResult();
         var members = await store.GetMembersAsync(message.ChatId);
         return JsonBytes.Result(w =>
         {

@@ -73,4 +73,19 @@ public sealed class DeleteForMeTests(SharedServer shared) : IClassFixture<Shared
         Assert.Contains("Bob words Bob hid", annEvents);
         Assert.Contains("Ann words, edited, Bob hid", (await ann.Api.GetAsync("/users/me/export")).Json.GetRawText());
     }
+
+    [Fact]
+    public async Task A_hidden_messages_info_is_not_found_for_the_one_who_hid_it_only()
+    {
+        var ann = await ApiClient.CreateUserAsync(Server, "Ann");
+        var bob = await ApiClient.CreateUserAsync(Server, "Bob");
+        var chatId = await ann.OpenChatWithAsync(bob);
+        var id = (await ann.SendTextAsync(chatId, "info of this")).Str("id")!;
+        (await bob.Api.DeleteAsync($"/messages/{id}?for=me")).AssertStatus(HttpStatusCode.NoContent, "Bob hides it");
+
+        (await bob.Api.GetAsync($"/messages/{id}/receipts")).AssertError(HttpStatusCode.NotFound);
+        var forAnn = await ann.Api.GetAsync($"/messages/{id}/receipts");
+        forAnn.AssertStatus(HttpStatusCode.OK, "Ann's message info");
+        Assert.Equal(bob.Id, Assert.Single(forAnn.Json.EnumerateArray()).Str("userId"));
+    }
 }
