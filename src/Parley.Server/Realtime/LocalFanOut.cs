@@ -75,17 +75,18 @@ public sealed class LocalFanOut
             // The same for every reader, but its status needs the members' watermarks: read them
             // once, off the writer, when the first connection gets to the frame.
             var m = e.Message!;
-            var built = new Lazy<Task<(IReadOnlyList<MemberRecord> Members, ReadOnlyMemory<byte>? Bytes)>>(async () =>
+            var built = new Lazy<Task<(Dictionary<string, MemberRecord> Members, ReadOnlyMemory<byte>? Bytes)>>(async () =>
             {
                 var members = await _store.GetMembersAsync(e.ChatId);
-                return (members, Frames.Build(Frames.MessageUpdated, w => MessageJson.Write(w, m, MessageStatus.ForSender(members, m.SenderId, m.Seq)), cursor));
+                // By user id: a group's every recipient looks itself up.
+                return (members.ToDictionary(x => x.UserId), Frames.Build(Frames.MessageUpdated, w => MessageJson.Write(w, m, MessageStatus.ForSender(members, m.SenderId, m.Seq)), cursor));
             });
             return OutboundFrame.PerUser(e, async userId =>
             {
                 var (members, bytes) = await built.Value;
                 // A member added again after the message was sent does not see it, nor its edits.
                 // (An expiry's tombstone carries no position and nothing to see: it goes to all.)
-                return !m.Expired && members.FirstOrDefault(x => x.UserId == userId) is { } member && !MessageRules.Sees(member, m) ? null : bytes;
+                return !m.Expired && members.GetValueOrDefault(userId) is { } member && !MessageRules.Sees(member, m) ? null : bytes;
             });
         }
         return OutboundFrame.PerUser(e, async userId =>
