@@ -30,9 +30,6 @@ internal static class SqliteChatQueries
     public static readonly ChatMessageQuery<ReachedMessage> ReachedAboveSeq = new("m.id, m.sender_id, m.seq", "m.seq > $6",
         r => new ReachedMessage(r.Text(0), r.Text(1), r.Int64(2)), newestFirst: true);
 
-    /// <summary>A sender's messages ($6 the sender), for a count.</summary>
-    public static readonly ChatMessageQuery<long> SentBy = new("m.pos", "m.sender_id = $6", r => r.Int64(0), newestFirst: false);
-
     /// <summary>The messages of everyone but $6, for a count.</summary>
     public static readonly ChatMessageQuery<long> SentByOthers = new("m.pos", "m.sender_id <> $6", r => r.Int64(0), newestFirst: false);
 
